@@ -1,0 +1,683 @@
+/* Event, acknowledgement, command and chunk codecs of docs/protocol.md.
+ * Little-endian throughout; every decoder checks before it trusts a byte. */
+#include "ws_protocol.h"
+
+#include <string.h>
+
+static const int8_t payload_size[] = {
+    -1, /* 0: reserved */
+    4,  /* AF_START */
+    5,  /* AF_END */
+    6,  /* RHYTHM_SUMMARY */
+    5,  /* HR_SUMMARY */
+    4,  /* FALL */
+    4,  /* FALL_CANCELLED */
+    3,  /* ACTIVITY_CHANGE */
+    6,  /* ACTIVITY_SUMMARY */
+    4,  /* SIGNAL_QUALITY */
+    8,  /* GAP */
+    8,  /* STATUS */
+    5,  /* ECG_RECORDING */
+};
+
+#define HR_MIN 20
+#define HR_MAX 250
+#define CONFIDENCE_MAX 100
+#define QUALITY_BITS 0x0F
+
+static void put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_u24(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    put_u16(p, (uint16_t)v);
+    put_u16(p + 2, (uint16_t)(v >> 16));
+}
+
+static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+static uint32_t get_u24(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)get_u16(p) | ((uint32_t)get_u16(p + 2) << 16);
+}
+
+uint16_t ws_crc16_update(uint16_t crc, const uint8_t *data, size_t len)
+{
+    size_t i;
+    int bit;
+    for (i = 0; i < len; i++) {
+        crc ^= (uint16_t)(data[i] << 8);
+        for (bit = 0; bit < 8; bit++) {
+            crc = (crc & 0x8000u) ? (uint16_t)((crc << 1) ^ 0x1021u) : (uint16_t)(crc << 1);
+        }
+    }
+    return crc;
+}
+
+uint16_t ws_crc16(const uint8_t *data, size_t len) { return ws_crc16_update(0xFFFFu, data, len); }
+
+int ws_event_payload_size(uint8_t type)
+{
+    if (type == 0 || type >= sizeof payload_size / sizeof payload_size[0]) {
+        return -1;
+    }
+    return payload_size[type];
+}
+
+static int hr_ok(uint8_t bpm) { return bpm >= HR_MIN && bpm <= HR_MAX; }
+
+static ws_status_t validate_status(const ws_ev_status_t *s)
+{
+    switch (s->page) {
+    case 0:
+        if (s->p.device.battery_pct > 100 || (s->p.device.flags & 0xF8u) != 0) {
+            return WS_ERR_RANGE;
+        }
+        return WS_OK;
+    case 1:
+    case 2:
+        return WS_OK;
+    default:
+        return WS_ERR_RANGE;
+    }
+}
+
+ws_status_t ws_event_validate(const ws_event_t *ev)
+{
+    unsigned sum = 0;
+    int i;
+    if (ev == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (ws_event_payload_size(ev->type) < 0) {
+        return WS_ERR_TYPE;
+    }
+    if (ev->seq > WS_SEQ_MAX) {
+        return WS_ERR_RANGE;
+    }
+    switch (ev->type) {
+    case WS_EVENT_AF_START:
+        return hr_ok(ev->u.af_start.hr_bpm) && ev->u.af_start.confidence <= CONFIDENCE_MAX
+                   ? WS_OK : WS_ERR_RANGE;
+    case WS_EVENT_AF_END:
+        return hr_ok(ev->u.af_end.mean_hr_bpm) ? WS_OK : WS_ERR_RANGE;
+    case WS_EVENT_RHYTHM_SUMMARY: {
+        const ws_ev_rhythm_summary_t *r = &ev->u.rhythm_summary;
+        return r->interval_s >= 1 && r->analysable_s <= r->interval_s &&
+                       r->af_s <= r->analysable_s
+                   ? WS_OK : WS_ERR_RANGE;
+    }
+    case WS_EVENT_HR_SUMMARY: {
+        const ws_ev_hr_summary_t *h = &ev->u.hr_summary;
+        return h->interval_s >= 1 && hr_ok(h->min_bpm) && hr_ok(h->max_bpm) &&
+                       h->min_bpm <= h->mean_bpm && h->mean_bpm <= h->max_bpm
+                   ? WS_OK : WS_ERR_RANGE;
+    }
+    case WS_EVENT_FALL:
+        return ev->u.fall.confidence <= CONFIDENCE_MAX ? WS_OK : WS_ERR_RANGE;
+    case WS_EVENT_FALL_CANCELLED:
+        return ev->u.fall_cancelled.fall_seq >= 1 && ev->u.fall_cancelled.fall_seq <= WS_SEQ_MAX
+                   ? WS_OK : WS_ERR_RANGE;
+    case WS_EVENT_ACTIVITY_CHANGE: {
+        const ws_ev_activity_change_t *a = &ev->u.activity_change;
+        int from_ok = a->from_class < WS_ACTIVITY_CLASSES || a->from_class == WS_ACTIVITY_UNKNOWN;
+        return from_ok && a->to_class < WS_ACTIVITY_CLASSES && a->from_class != a->to_class &&
+                       a->confidence <= CONFIDENCE_MAX
+                   ? WS_OK : WS_ERR_RANGE;
+    }
+    case WS_EVENT_ACTIVITY_SUMMARY:
+        for (i = 0; i < WS_ACTIVITY_CLASSES; i++) {
+            if (ev->u.activity_summary.minutes[i] > 60) {
+                return WS_ERR_RANGE;
+            }
+            sum += ev->u.activity_summary.minutes[i];
+        }
+        return sum <= 60 ? WS_OK : WS_ERR_RANGE;
+    case WS_EVENT_SIGNAL_QUALITY: {
+        const ws_ev_signal_quality_t *q = &ev->u.signal_quality;
+        return q->source <= WS_SOURCE_IMU && q->flags != 0 && (q->flags & ~QUALITY_BITS) == 0
+                   ? WS_OK : WS_ERR_RANGE;
+    }
+    case WS_EVENT_GAP: {
+        const ws_ev_gap_t *g = &ev->u.gap;
+        return g->first_seq >= 1 && g->last_seq <= WS_SEQ_MAX && g->first_seq <= g->last_seq &&
+                       g->dropped >= 1 && g->dropped <= g->last_seq - g->first_seq + 1
+                   ? WS_OK : WS_ERR_RANGE;
+    }
+    case WS_EVENT_STATUS:
+        return validate_status(&ev->u.status);
+    case WS_EVENT_ECG_RECORDING: {
+        const ws_ev_ecg_recording_t *r = &ev->u.ecg_recording;
+        return r->rhythm_class <= WS_RHYTHM_NOISY && r->confidence <= CONFIDENCE_MAX &&
+                       (r->hr_bpm == 0 || hr_ok(r->hr_bpm)) && r->duration_s >= 1 &&
+                       r->duration_s <= 60 && (r->quality & ~QUALITY_BITS) == 0
+                   ? WS_OK : WS_ERR_RANGE;
+    }
+    default:
+        return WS_ERR_TYPE;
+    }
+}
+
+static void pack_activity(const uint8_t minutes[8], uint8_t *p)
+{
+    uint64_t bits = 0;
+    int i;
+    for (i = 0; i < WS_ACTIVITY_CLASSES; i++) {
+        bits |= (uint64_t)(minutes[i] & 0x3Fu) << (6 * i);
+    }
+    for (i = 0; i < 6; i++) {
+        p[i] = (uint8_t)(bits >> (8 * i));
+    }
+}
+
+static void unpack_activity(const uint8_t *p, uint8_t minutes[8])
+{
+    uint64_t bits = 0;
+    int i;
+    for (i = 0; i < 6; i++) {
+        bits |= (uint64_t)p[i] << (8 * i);
+    }
+    for (i = 0; i < WS_ACTIVITY_CLASSES; i++) {
+        minutes[i] = (uint8_t)((bits >> (6 * i)) & 0x3Fu);
+    }
+}
+
+static void encode_payload(const ws_event_t *ev, uint8_t *p)
+{
+    switch (ev->type) {
+    case WS_EVENT_AF_START:
+        p[0] = ev->u.af_start.hr_bpm;
+        p[1] = ev->u.af_start.confidence;
+        put_u16(p + 2, ev->u.af_start.onset_lag_s);
+        break;
+    case WS_EVENT_AF_END:
+        put_u32(p, ev->u.af_end.duration_s);
+        p[4] = ev->u.af_end.mean_hr_bpm;
+        break;
+    case WS_EVENT_RHYTHM_SUMMARY:
+        put_u16(p, ev->u.rhythm_summary.interval_s);
+        put_u16(p + 2, ev->u.rhythm_summary.analysable_s);
+        put_u16(p + 4, ev->u.rhythm_summary.af_s);
+        break;
+    case WS_EVENT_HR_SUMMARY:
+        put_u16(p, ev->u.hr_summary.interval_s);
+        p[2] = ev->u.hr_summary.min_bpm;
+        p[3] = ev->u.hr_summary.mean_bpm;
+        p[4] = ev->u.hr_summary.max_bpm;
+        break;
+    case WS_EVENT_FALL:
+        put_u16(p, ev->u.fall.impact_mg);
+        p[2] = ev->u.fall.confidence;
+        p[3] = ev->u.fall.stillness_s;
+        break;
+    case WS_EVENT_FALL_CANCELLED:
+        put_u24(p, ev->u.fall_cancelled.fall_seq);
+        p[3] = ev->u.fall_cancelled.delay_s;
+        break;
+    case WS_EVENT_ACTIVITY_CHANGE:
+        p[0] = ev->u.activity_change.from_class;
+        p[1] = ev->u.activity_change.to_class;
+        p[2] = ev->u.activity_change.confidence;
+        break;
+    case WS_EVENT_ACTIVITY_SUMMARY:
+        pack_activity(ev->u.activity_summary.minutes, p);
+        break;
+    case WS_EVENT_SIGNAL_QUALITY:
+        p[0] = ev->u.signal_quality.source;
+        p[1] = ev->u.signal_quality.flags;
+        put_u16(p + 2, ev->u.signal_quality.duration_s);
+        break;
+    case WS_EVENT_GAP:
+        put_u24(p, ev->u.gap.first_seq);
+        put_u24(p + 3, ev->u.gap.last_seq);
+        put_u16(p + 6, ev->u.gap.dropped);
+        break;
+    case WS_EVENT_STATUS: {
+        const ws_ev_status_t *s = &ev->u.status;
+        memset(p, 0, 8);
+        p[0] = s->page;
+        if (s->page == 0) {
+            p[1] = s->p.device.battery_pct;
+            put_u16(p + 2, s->p.device.epoch);
+            put_u16(p + 4, s->p.device.queue_free);
+            p[6] = s->p.device.flags;
+            p[7] = s->p.device.boot_count;
+        } else if (s->page == 1) {
+            put_u16(p + 1, s->p.models.afib_version);
+            put_u16(p + 3, s->p.models.fall_version);
+            put_u16(p + 5, s->p.models.activity_version);
+        } else {
+            p[1] = s->p.firmware.fw_major;
+            p[2] = s->p.firmware.fw_minor;
+            p[3] = s->p.firmware.fw_patch;
+            put_u32(p + 4, (uint32_t)s->p.firmware.utc_offset_s);
+        }
+        break;
+    }
+    case WS_EVENT_ECG_RECORDING:
+        p[0] = ev->u.ecg_recording.rhythm_class;
+        p[1] = ev->u.ecg_recording.confidence;
+        p[2] = ev->u.ecg_recording.hr_bpm;
+        p[3] = ev->u.ecg_recording.duration_s;
+        p[4] = ev->u.ecg_recording.quality;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Returns WS_ERR_RANGE for bytes that can never come from a valid encoder
+ * (reserved bytes that are not zero), before the field-range check. */
+static ws_status_t decode_payload(uint8_t type, const uint8_t *p, ws_event_t *ev)
+{
+    switch (type) {
+    case WS_EVENT_AF_START:
+        ev->u.af_start.hr_bpm = p[0];
+        ev->u.af_start.confidence = p[1];
+        ev->u.af_start.onset_lag_s = get_u16(p + 2);
+        break;
+    case WS_EVENT_AF_END:
+        ev->u.af_end.duration_s = get_u32(p);
+        ev->u.af_end.mean_hr_bpm = p[4];
+        break;
+    case WS_EVENT_RHYTHM_SUMMARY:
+        ev->u.rhythm_summary.interval_s = get_u16(p);
+        ev->u.rhythm_summary.analysable_s = get_u16(p + 2);
+        ev->u.rhythm_summary.af_s = get_u16(p + 4);
+        break;
+    case WS_EVENT_HR_SUMMARY:
+        ev->u.hr_summary.interval_s = get_u16(p);
+        ev->u.hr_summary.min_bpm = p[2];
+        ev->u.hr_summary.mean_bpm = p[3];
+        ev->u.hr_summary.max_bpm = p[4];
+        break;
+    case WS_EVENT_FALL:
+        ev->u.fall.impact_mg = get_u16(p);
+        ev->u.fall.confidence = p[2];
+        ev->u.fall.stillness_s = p[3];
+        break;
+    case WS_EVENT_FALL_CANCELLED:
+        ev->u.fall_cancelled.fall_seq = get_u24(p);
+        ev->u.fall_cancelled.delay_s = p[3];
+        break;
+    case WS_EVENT_ACTIVITY_CHANGE:
+        ev->u.activity_change.from_class = p[0];
+        ev->u.activity_change.to_class = p[1];
+        ev->u.activity_change.confidence = p[2];
+        break;
+    case WS_EVENT_ACTIVITY_SUMMARY:
+        unpack_activity(p, ev->u.activity_summary.minutes);
+        break;
+    case WS_EVENT_SIGNAL_QUALITY:
+        ev->u.signal_quality.source = p[0];
+        ev->u.signal_quality.flags = p[1];
+        ev->u.signal_quality.duration_s = get_u16(p + 2);
+        break;
+    case WS_EVENT_GAP:
+        ev->u.gap.first_seq = get_u24(p);
+        ev->u.gap.last_seq = get_u24(p + 3);
+        ev->u.gap.dropped = get_u16(p + 6);
+        break;
+    case WS_EVENT_STATUS: {
+        ws_ev_status_t *s = &ev->u.status;
+        s->page = p[0];
+        if (s->page == 0) {
+            s->p.device.battery_pct = p[1];
+            s->p.device.epoch = get_u16(p + 2);
+            s->p.device.queue_free = get_u16(p + 4);
+            s->p.device.flags = p[6];
+            s->p.device.boot_count = p[7];
+        } else if (s->page == 1) {
+            if (p[7] != 0) {
+                return WS_ERR_RANGE;
+            }
+            s->p.models.afib_version = get_u16(p + 1);
+            s->p.models.fall_version = get_u16(p + 3);
+            s->p.models.activity_version = get_u16(p + 5);
+        } else if (s->page == 2) {
+            s->p.firmware.fw_major = p[1];
+            s->p.firmware.fw_minor = p[2];
+            s->p.firmware.fw_patch = p[3];
+            s->p.firmware.utc_offset_s = (int32_t)get_u32(p + 4);
+        } else {
+            return WS_ERR_RANGE;
+        }
+        break;
+    }
+    case WS_EVENT_ECG_RECORDING:
+        ev->u.ecg_recording.rhythm_class = p[0];
+        ev->u.ecg_recording.confidence = p[1];
+        ev->u.ecg_recording.hr_bpm = p[2];
+        ev->u.ecg_recording.duration_s = p[3];
+        ev->u.ecg_recording.quality = p[4];
+        break;
+    default:
+        return WS_ERR_TYPE;
+    }
+    return WS_OK;
+}
+
+ws_status_t ws_event_encode(const ws_event_t *ev, uint8_t *out, size_t cap, size_t *len)
+{
+    ws_status_t st;
+    size_t n;
+    if (ev == NULL || out == NULL || len == NULL) {
+        return WS_ERR_ARG;
+    }
+    st = ws_event_validate(ev);
+    if (st != WS_OK) {
+        return st;
+    }
+    n = WS_EVENT_HEADER_SIZE + (size_t)ws_event_payload_size(ev->type) + WS_EVENT_CRC_SIZE;
+    if (cap < n) {
+        return WS_ERR_ARG;
+    }
+    out[0] = (uint8_t)((WS_PROTOCOL_VERSION << 5) | ev->type);
+    put_u24(out + 1, ev->seq);
+    put_u32(out + 4, ev->time_s);
+    put_u16(out + 8, ev->model_version);
+    encode_payload(ev, out + WS_EVENT_HEADER_SIZE);
+    put_u16(out + n - 2, ws_crc16(out, n - 2));
+    *len = n;
+    return WS_OK;
+}
+
+ws_status_t ws_event_decode(const uint8_t *buf, size_t len, ws_event_t *ev)
+{
+    uint8_t type;
+    int payload;
+    ws_status_t st;
+    if (buf == NULL || ev == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (len < WS_EVENT_MIN_SIZE || len > WS_EVENT_MAX_SIZE) {
+        return WS_ERR_LENGTH;
+    }
+    if (ws_crc16(buf, len - 2) != get_u16(buf + len - 2)) {
+        return WS_ERR_CRC;
+    }
+    if ((buf[0] >> 5) != WS_PROTOCOL_VERSION) {
+        return WS_ERR_VERSION;
+    }
+    type = (uint8_t)(buf[0] & 0x1Fu);
+    payload = ws_event_payload_size(type);
+    if (payload < 0) {
+        return WS_ERR_TYPE;
+    }
+    if (len != (size_t)(WS_EVENT_HEADER_SIZE + payload + WS_EVENT_CRC_SIZE)) {
+        return WS_ERR_LENGTH;
+    }
+    memset(ev, 0, sizeof *ev);
+    ev->type = type;
+    ev->seq = get_u24(buf + 1);
+    ev->time_s = get_u32(buf + 4);
+    ev->model_version = get_u16(buf + 8);
+    st = decode_payload(type, buf + WS_EVENT_HEADER_SIZE, ev);
+    if (st != WS_OK) {
+        return st;
+    }
+    return ws_event_validate(ev);
+}
+
+ws_status_t ws_ack_encode(const ws_ack_t *ack, uint8_t *out, size_t cap, size_t *len)
+{
+    if (ack == NULL || out == NULL || len == NULL || cap < WS_ACK_FRAME_SIZE) {
+        return WS_ERR_ARG;
+    }
+    if (ack->kind != WS_ACK_STORED && ack->kind != WS_ACK_RESEND_FROM) {
+        return WS_ERR_TYPE;
+    }
+    if (ack->seq > WS_SEQ_MAX || (ack->kind == WS_ACK_RESEND_FROM && ack->seq == 0)) {
+        return WS_ERR_RANGE;
+    }
+    out[0] = ack->kind;
+    put_u16(out + 1, ack->epoch);
+    put_u24(out + 3, ack->seq);
+    *len = WS_ACK_FRAME_SIZE;
+    return WS_OK;
+}
+
+ws_status_t ws_ack_decode(const uint8_t *buf, size_t len, ws_ack_t *ack)
+{
+    if (buf == NULL || ack == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (len != WS_ACK_FRAME_SIZE) {
+        return WS_ERR_LENGTH;
+    }
+    if (buf[0] != WS_ACK_STORED && buf[0] != WS_ACK_RESEND_FROM) {
+        return WS_ERR_TYPE;
+    }
+    ack->kind = buf[0];
+    ack->epoch = get_u16(buf + 1);
+    ack->seq = get_u24(buf + 3);
+    if (ack->kind == WS_ACK_RESEND_FROM && ack->seq == 0) {
+        return WS_ERR_RANGE;
+    }
+    return WS_OK;
+}
+
+static int command_args_size(uint8_t opcode)
+{
+    switch (opcode) {
+    case WS_CMD_TIME_SYNC: return 4;
+    case WS_CMD_START_RECORDING: return 1;
+    case WS_CMD_SET_CONFIG: return 3;
+    case WS_CMD_FACTORY_RESET: return 4;
+    case WS_CMD_UPDATE_BEGIN: return 1 + 2 + 4 + WS_SHA256_SIZE;
+    case WS_CMD_UPDATE_QUERY:
+    case WS_CMD_UPDATE_COMMIT:
+    case WS_CMD_UPDATE_ABORT: return 1;
+    default: return -1;
+    }
+}
+
+#define UPDATE_MAX_SIZE 262144u
+
+static ws_status_t validate_command(const ws_command_t *c)
+{
+    switch (c->opcode) {
+    case WS_CMD_TIME_SYNC:
+        return c->a.time_sync.utc_s >= WS_TIME_SYNC_MIN_UTC ? WS_OK : WS_ERR_RANGE;
+    case WS_CMD_START_RECORDING:
+        return c->a.start_recording.duration_s >= 10 && c->a.start_recording.duration_s <= 60
+                   ? WS_OK : WS_ERR_RANGE;
+    case WS_CMD_SET_CONFIG:
+        if (c->a.set_config.key == WS_CONFIG_FALL_CANCEL_S) {
+            return c->a.set_config.value >= 5 && c->a.set_config.value <= 300 ? WS_OK
+                                                                               : WS_ERR_RANGE;
+        }
+        if (c->a.set_config.key == WS_CONFIG_SUMMARY_MIN) {
+            return c->a.set_config.value >= 1 && c->a.set_config.value <= 1440 ? WS_OK
+                                                                                : WS_ERR_RANGE;
+        }
+        return WS_ERR_RANGE;
+    case WS_CMD_FACTORY_RESET:
+        return c->a.factory_reset.magic == WS_FACTORY_RESET_MAGIC ? WS_OK : WS_ERR_RANGE;
+    case WS_CMD_UPDATE_BEGIN:
+        return c->a.update_begin.task <= WS_TASK_ACTIVITY && c->a.update_begin.version >= 1 &&
+                       c->a.update_begin.size >= 1 && c->a.update_begin.size <= UPDATE_MAX_SIZE
+                   ? WS_OK : WS_ERR_RANGE;
+    case WS_CMD_UPDATE_QUERY:
+    case WS_CMD_UPDATE_COMMIT:
+    case WS_CMD_UPDATE_ABORT:
+        return c->a.update_task.task <= WS_TASK_ACTIVITY ? WS_OK : WS_ERR_RANGE;
+    default:
+        return WS_ERR_TYPE;
+    }
+}
+
+ws_status_t ws_command_encode(const ws_command_t *cmd, uint8_t *out, size_t cap, size_t *len)
+{
+    int args;
+    ws_status_t st;
+    uint8_t *a;
+    if (cmd == NULL || out == NULL || len == NULL) {
+        return WS_ERR_ARG;
+    }
+    args = command_args_size(cmd->opcode);
+    if (args < 0) {
+        return WS_ERR_TYPE;
+    }
+    st = validate_command(cmd);
+    if (st != WS_OK) {
+        return st;
+    }
+    if (cap < (size_t)(2 + args)) {
+        return WS_ERR_ARG;
+    }
+    out[0] = cmd->opcode;
+    out[1] = cmd->token;
+    a = out + 2;
+    switch (cmd->opcode) {
+    case WS_CMD_TIME_SYNC: put_u32(a, cmd->a.time_sync.utc_s); break;
+    case WS_CMD_START_RECORDING: a[0] = cmd->a.start_recording.duration_s; break;
+    case WS_CMD_SET_CONFIG:
+        a[0] = cmd->a.set_config.key;
+        put_u16(a + 1, cmd->a.set_config.value);
+        break;
+    case WS_CMD_FACTORY_RESET: put_u32(a, cmd->a.factory_reset.magic); break;
+    case WS_CMD_UPDATE_BEGIN:
+        a[0] = cmd->a.update_begin.task;
+        put_u16(a + 1, cmd->a.update_begin.version);
+        put_u32(a + 3, cmd->a.update_begin.size);
+        memcpy(a + 7, cmd->a.update_begin.sha256, WS_SHA256_SIZE);
+        break;
+    default: a[0] = cmd->a.update_task.task; break;
+    }
+    *len = (size_t)(2 + args);
+    return WS_OK;
+}
+
+ws_status_t ws_command_decode(const uint8_t *buf, size_t len, ws_command_t *cmd)
+{
+    int args;
+    const uint8_t *a;
+    if (buf == NULL || cmd == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (len < 2) {
+        return WS_ERR_LENGTH;
+    }
+    args = command_args_size(buf[0]);
+    if (args < 0) {
+        return WS_ERR_TYPE;
+    }
+    if (len != (size_t)(2 + args)) {
+        return WS_ERR_LENGTH;
+    }
+    memset(cmd, 0, sizeof *cmd);
+    cmd->opcode = buf[0];
+    cmd->token = buf[1];
+    a = buf + 2;
+    switch (cmd->opcode) {
+    case WS_CMD_TIME_SYNC: cmd->a.time_sync.utc_s = get_u32(a); break;
+    case WS_CMD_START_RECORDING: cmd->a.start_recording.duration_s = a[0]; break;
+    case WS_CMD_SET_CONFIG:
+        cmd->a.set_config.key = a[0];
+        cmd->a.set_config.value = get_u16(a + 1);
+        break;
+    case WS_CMD_FACTORY_RESET: cmd->a.factory_reset.magic = get_u32(a); break;
+    case WS_CMD_UPDATE_BEGIN:
+        cmd->a.update_begin.task = a[0];
+        cmd->a.update_begin.version = get_u16(a + 1);
+        cmd->a.update_begin.size = get_u32(a + 3);
+        memcpy(cmd->a.update_begin.sha256, a + 7, WS_SHA256_SIZE);
+        break;
+    default: cmd->a.update_task.task = a[0]; break;
+    }
+    return validate_command(cmd);
+}
+
+ws_status_t ws_response_encode(const ws_response_t *rsp, uint8_t *out, size_t cap, size_t *len)
+{
+    if (rsp == NULL || out == NULL || len == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (command_args_size(rsp->opcode) < 0) {
+        return WS_ERR_TYPE;
+    }
+    if (rsp->data_len > WS_RESPONSE_MAX_DATA) {
+        return WS_ERR_LENGTH;
+    }
+    if (cap < (size_t)(3 + rsp->data_len)) {
+        return WS_ERR_ARG;
+    }
+    out[0] = (uint8_t)(rsp->opcode | 0x80u);
+    out[1] = rsp->token;
+    out[2] = rsp->status;
+    memcpy(out + 3, rsp->data, rsp->data_len);
+    *len = (size_t)(3 + rsp->data_len);
+    return WS_OK;
+}
+
+ws_status_t ws_response_decode(const uint8_t *buf, size_t len, ws_response_t *rsp)
+{
+    if (buf == NULL || rsp == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (len < 3 || len > 3 + WS_RESPONSE_MAX_DATA) {
+        return WS_ERR_LENGTH;
+    }
+    if ((buf[0] & 0x80u) == 0 || command_args_size((uint8_t)(buf[0] & 0x7Fu)) < 0) {
+        return WS_ERR_TYPE;
+    }
+    memset(rsp, 0, sizeof *rsp);
+    rsp->opcode = (uint8_t)(buf[0] & 0x7Fu);
+    rsp->token = buf[1];
+    rsp->status = buf[2];
+    rsp->data_len = (uint8_t)(len - 3);
+    memcpy(rsp->data, buf + 3, rsp->data_len);
+    return WS_OK;
+}
+
+#define CHUNK_MAX_FRAME 512u
+
+ws_status_t ws_chunk_encode(uint32_t offset, const uint8_t *data, size_t data_len,
+                            uint8_t *out, size_t cap, size_t *len)
+{
+    size_t n = data_len + WS_CHUNK_OVERHEAD;
+    if (data == NULL || out == NULL || len == NULL || cap < n) {
+        return WS_ERR_ARG;
+    }
+    if (data_len == 0 || n > CHUNK_MAX_FRAME) {
+        return WS_ERR_LENGTH;
+    }
+    put_u32(out, offset);
+    memcpy(out + WS_CHUNK_HEADER_SIZE, data, data_len);
+    put_u16(out + n - 2, ws_crc16(out, n - 2));
+    *len = n;
+    return WS_OK;
+}
+
+ws_status_t ws_chunk_decode(const uint8_t *buf, size_t len, ws_chunk_t *chunk)
+{
+    if (buf == NULL || chunk == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (len < WS_CHUNK_OVERHEAD + 1 || len > CHUNK_MAX_FRAME) {
+        return WS_ERR_LENGTH;
+    }
+    if (ws_crc16(buf, len - 2) != get_u16(buf + len - 2)) {
+        return WS_ERR_CRC;
+    }
+    chunk->offset = get_u32(buf);
+    chunk->data = buf + WS_CHUNK_HEADER_SIZE;
+    chunk->data_len = len - WS_CHUNK_OVERHEAD;
+    return WS_OK;
+}
