@@ -40,6 +40,8 @@ build/host/.stamp: $(STAMP) $(FW_SOURCES) firmware/port/host/ffi_build.py
 firmware: build/host/.stamp
 
 -include firmware/firmware.mk
+# Each capability may add its own targets in mk/<area>.mk.
+-include $(wildcard mk/*.mk)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check wearsense tui tests tools benchmarks firmware/port/host
