@@ -39,6 +39,11 @@ build/host/.stamp: $(STAMP) $(FW_SOURCES) firmware/port/host/ffi_build.py
 
 firmware: build/host/.stamp
 
+# Headers generated from the shared test vectors, read by the C tests (host and M4).
+GEN_HEADERS := build/gen/ws_protocol_vectors.h
+build/gen/ws_protocol_vectors.h: tests/vectors/protocol.json tools/gen_vectors_header.py
+	$(PYTHON) tools/gen_vectors_header.py $@
+
 -include firmware/firmware.mk
 # Each capability may add its own targets in mk/<area>.mk.
 -include $(wildcard mk/*.mk)

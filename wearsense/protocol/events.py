@@ -260,7 +260,7 @@ class ActivityChange(Event):
 
     def check(self) -> None:
         from_ok = self.from_class < ACTIVITY_CLASSES or self.from_class == ActivityClass.UNKNOWN
-        _require(0 <= self.from_class and from_ok, "unknown activity class (from)")
+        _require(self.from_class >= 0 and from_ok, "unknown activity class (from)")
         _require(0 <= self.to_class < ACTIVITY_CLASSES, "unknown activity class (to)")
         _require(self.from_class != self.to_class, "an activity change must change class")
         _require(0 <= self.confidence <= 100, "confidence outside 0..100")
@@ -519,4 +519,4 @@ def decode(data: bytes) -> Event:
         cls = _BY_TYPE[event_type]
     seq = int.from_bytes(data[1:4], "little")
     time_s, model_version = struct.unpack("<IH", data[4:10])
-    return cls(seq, time_s, model_version, **cls.unpack_payload(payload))  # type: ignore[arg-type]
+    return cls(seq, time_s, model_version, **cls.unpack_payload(payload))
