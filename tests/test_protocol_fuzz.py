@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from wearsense import protocol
 from wearsense.firmware.protocol import Codec
-from wearsense.protocol import Ack, Chunk, Command, ProtocolError, Response
+from wearsense.protocol import Ack, Chunk, Command, ProtocolError, Response, StatusRecord
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -63,7 +63,7 @@ def test_python_decoder_total(raw):
 @SETTINGS
 @given(st.binary(max_size=12))
 def test_python_frame_decoders_total(raw):
-    for decoder in (Ack.decode, Command.decode, Response.decode, Chunk.decode):
+    for decoder in (Ack.decode, Command.decode, Response.decode, Chunk.decode, StatusRecord.decode):
         try:
             frame = decoder(raw)
         except ProtocolError:
@@ -92,6 +92,7 @@ def test_c_frame_decoders_total(asan_core, raw):
         (codec.decode_command, Command.decode),
         (codec.decode_response, Response.decode),
         (codec.decode_chunk, Chunk.decode),
+        (codec.decode_status_record, StatusRecord.decode),
     ):
         status, _ = c_decode(raw)
         try:

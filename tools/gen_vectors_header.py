@@ -109,10 +109,10 @@ def generate(vectors: dict) -> str:
     table("ws_vec_event_t", "WS_VEC_EVENTS", ev_rows)
     ack_rows = [f"{{{raw(v)}, {c_fields(v['ack'])}}}" for v in vectors["acks"]["valid"]]
     table("ws_vec_ack_t", "WS_VEC_ACKS", ack_rows)
-    for group in ("events", "acks", "commands", "responses", "chunks"):
+    for group in ("events", "acks", "commands", "responses", "chunks", "status_records"):
         rows = [f"{{{raw(v)}, {ERRORS[v['error']]}}}" for v in vectors[group]["malformed"]]
         table("ws_vec_bad_t", f"WS_VEC_BAD_{group.upper()}", rows)
-    for group in ("commands", "responses", "chunks"):
+    for group in ("commands", "responses", "chunks", "status_records"):
         rows = [raw(v) for v in vectors[group]["valid"]]
         table("ws_vec_raw_t", f"WS_VEC_GOOD_{group.upper()}", rows)
     out.append("#endif")

@@ -656,6 +656,53 @@ def build() -> dict:
         },
         {"name": "too long", "hex": chunk(0, bytes(507)), "error": "length"},
     ]
+
+    def status_record(battery, epoch, last, acked, free, time_s, flags, version=1):
+        return (
+            struct.pack("<BBH", version, battery, epoch)
+            + u24(last)
+            + u24(acked)
+            + struct.pack("<HIB", free, time_s, flags)
+        ).hex()
+
+    records_ok = [
+        {
+            "name": "fresh device",
+            "hex": status_record(100, 0, 0, 0, 4096, 12, 0),
+            "record": {
+                "battery_pct": 100,
+                "epoch": 0,
+                "last_seq": 0,
+                "acked_seq": 0,
+                "queue_free": 4096,
+                "device_time_s": 12,
+                "flags": 0,
+            },
+        },
+        {
+            "name": "busy device",
+            "hex": status_record(41, 7, 70000, 69990, 123, 86400, 5),
+            "record": {
+                "battery_pct": 41,
+                "epoch": 7,
+                "last_seq": 70000,
+                "acked_seq": 69990,
+                "queue_free": 123,
+                "device_time_s": 86400,
+                "flags": 5,
+            },
+        },
+    ]
+    records_bad = [
+        {"name": "short", "hex": status_record(1, 0, 0, 0, 0, 0, 0)[:-2], "error": "length"},
+        {
+            "name": "version 2",
+            "hex": status_record(1, 0, 0, 0, 0, 0, 0, version=2),
+            "error": "version",
+        },
+        {"name": "acked beyond last", "hex": status_record(1, 0, 5, 6, 0, 0, 0), "error": "range"},
+        {"name": "battery 200", "hex": status_record(200, 0, 5, 5, 0, 0, 0), "error": "range"},
+    ]
     return {
         "description": "Shared protocol test vectors; see tools/make_protocol_vectors.py.",
         "crc16": [
@@ -668,6 +715,7 @@ def build() -> dict:
         "commands": {"valid": cmds_ok, "malformed": cmds_bad},
         "responses": {"valid": rsp_ok, "malformed": rsp_bad},
         "chunks": {"valid": chunks_ok, "malformed": chunks_bad},
+        "status_records": {"valid": records_ok, "malformed": records_bad},
     }
 
 

@@ -209,6 +209,16 @@ typedef struct {
 ws_status_t ws_response_encode(const ws_response_t *rsp, uint8_t *out, size_t cap, size_t *len);
 ws_status_t ws_response_decode(const uint8_t *buf, size_t len, ws_response_t *rsp);
 
+/* Status characteristic record (docs/protocol.md section 8), 17 bytes. */
+#define WS_STATUS_RECORD_SIZE 17
+typedef struct {
+    uint8_t battery_pct; uint16_t epoch; uint32_t last_seq; uint32_t acked_seq;
+    uint16_t queue_free; uint32_t device_time_s; uint8_t flags;
+} ws_status_record_t;
+ws_status_t ws_status_record_encode(const ws_status_record_t *rec, uint8_t *out, size_t cap,
+                                    size_t *len);
+ws_status_t ws_status_record_decode(const uint8_t *buf, size_t len, ws_status_record_t *rec);
+
 /* Model-transfer characteristic: offset u32, data, CRC-16 over offset and data. */
 typedef struct { uint32_t offset; const uint8_t *data; size_t data_len; } ws_chunk_t;
 ws_status_t ws_chunk_encode(uint32_t offset, const uint8_t *data, size_t data_len,

@@ -48,6 +48,7 @@ static void check_bad(const char *group, const ws_vec_bad_t *rows, size_t count,
         ws_command_t cmd;
         ws_response_t rsp;
         ws_chunk_t chunk;
+        ws_status_record_t rec;
         ws_status_t st;
         int before = ws_test_failures();
         switch (kind) {
@@ -55,6 +56,7 @@ static void check_bad(const char *group, const ws_vec_bad_t *rows, size_t count,
         case 1: st = ws_ack_decode(rows[i].raw.bytes, rows[i].raw.len, &ack); break;
         case 2: st = ws_command_decode(rows[i].raw.bytes, rows[i].raw.len, &cmd); break;
         case 3: st = ws_response_decode(rows[i].raw.bytes, rows[i].raw.len, &rsp); break;
+        case 5: st = ws_status_record_decode(rows[i].raw.bytes, rows[i].raw.len, &rec); break;
         default: st = ws_chunk_decode(rows[i].raw.bytes, rows[i].raw.len, &chunk); break;
         }
         WS_TEST_ASSERT_EQ_INT(st, rows[i].error);
@@ -101,6 +103,13 @@ static void check_good_frames(void)
                                               sizeof out, &len), WS_OK);
         WS_TEST_ASSERT(len == r->len && memcmp(out, r->bytes, len) == 0);
     }
+    for (i = 0; i < WS_VEC_GOOD_STATUS_RECORDS_COUNT; i++) {
+        const ws_vec_raw_t *r = &WS_VEC_GOOD_STATUS_RECORDS[i];
+        ws_status_record_t rec;
+        WS_TEST_ASSERT_EQ_INT(ws_status_record_decode(r->bytes, r->len, &rec), WS_OK);
+        WS_TEST_ASSERT_EQ_INT(ws_status_record_encode(&rec, out, sizeof out, &len), WS_OK);
+        WS_TEST_ASSERT(len == r->len && memcmp(out, r->bytes, len) == 0);
+    }
 }
 
 int ws_test_run(void)
@@ -116,12 +125,14 @@ int ws_test_run(void)
     check_bad("bad command", WS_VEC_BAD_COMMANDS, WS_VEC_BAD_COMMANDS_COUNT, 2);
     check_bad("bad response", WS_VEC_BAD_RESPONSES, WS_VEC_BAD_RESPONSES_COUNT, 3);
     check_bad("bad chunk", WS_VEC_BAD_CHUNKS, WS_VEC_BAD_CHUNKS_COUNT, 4);
+    check_bad("bad status record", WS_VEC_BAD_STATUS_RECORDS, WS_VEC_BAD_STATUS_RECORDS_COUNT, 5);
     check_good_frames();
     ws_test_puts("protocol vectors checked: ");
     ws_test_put_uint(WS_VEC_EVENTS_COUNT + WS_VEC_BAD_EVENTS_COUNT + WS_VEC_ACKS_COUNT +
                      WS_VEC_BAD_ACKS_COUNT + WS_VEC_GOOD_COMMANDS_COUNT + WS_VEC_BAD_COMMANDS_COUNT +
                      WS_VEC_GOOD_RESPONSES_COUNT + WS_VEC_BAD_RESPONSES_COUNT +
-                     WS_VEC_GOOD_CHUNKS_COUNT + WS_VEC_BAD_CHUNKS_COUNT + WS_VEC_CRC_COUNT);
+                     WS_VEC_GOOD_CHUNKS_COUNT + WS_VEC_BAD_CHUNKS_COUNT + WS_VEC_CRC_COUNT +
+                     WS_VEC_GOOD_STATUS_RECORDS_COUNT + WS_VEC_BAD_STATUS_RECORDS_COUNT);
     ws_test_log("");
     return ws_test_failures();
 }

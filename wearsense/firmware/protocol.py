@@ -143,3 +143,10 @@ class Codec:
             return status, None
         payload = bytes(self.ffi.buffer(chunk.data, chunk.data_len)).hex()
         return status, {"offset": chunk.offset, "data": payload}
+
+    def decode_status_record(self, data: bytes) -> tuple[int, dict[str, Any] | None]:
+        rec = self.ffi.new("ws_status_record_t *")
+        status = int(self.lib.ws_status_record_decode(data, len(data), rec))
+        if status != 0:
+            return status, None
+        return status, _struct_fields(self.ffi, rec[0])

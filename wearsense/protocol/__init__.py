@@ -42,6 +42,7 @@ from wearsense.protocol.frames import (
     ConfigKey,
     Opcode,
     Response,
+    StatusRecord,
     Task,
 )
 
@@ -79,6 +80,7 @@ __all__ = [
     "StatusFirmware",
     "StatusFlag",
     "StatusModels",
+    "StatusRecord",
     "Task",
     "crc16",
     "decode",

@@ -234,3 +234,52 @@ class Chunk:
         if crc16(data[:-2]) != struct.unpack("<H", data[-2:])[0]:
             raise ProtocolError(Status.CRC, "chunk CRC-16 does not match")
         return cls(struct.unpack("<I", data[:4])[0], bytes(data[4:-2]))
+
+
+STATUS_RECORD_SIZE = 17
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusRecord:
+    """The Status characteristic's value (docs/protocol.md section 8)."""
+
+    battery_pct: int
+    epoch: int
+    last_seq: int
+    acked_seq: int
+    queue_free: int
+    device_time_s: int
+    flags: int
+
+    def __post_init__(self) -> None:
+        _range(0 <= self.battery_pct <= 100, "battery outside 0..100 %")
+        _range(0 <= self.epoch <= 0xFFFF and 0 <= self.queue_free <= 0xFFFF, "field outside u16")
+        _range(0 <= self.acked_seq <= self.last_seq <= SEQ_MAX, "need acked <= last <= 2^24-1")
+        _range(0 <= self.device_time_s <= 0xFFFFFFFF, "device time outside u32")
+        _range(0 <= self.flags <= 0x07, "unknown status flag bits")
+
+    def encode(self) -> bytes:
+        return (
+            struct.pack("<BBH", 1, self.battery_pct, self.epoch)
+            + self.last_seq.to_bytes(3, "little")
+            + self.acked_seq.to_bytes(3, "little")
+            + struct.pack("<HIB", self.queue_free, self.device_time_s, self.flags)
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> StatusRecord:
+        if len(data) != STATUS_RECORD_SIZE:
+            raise ProtocolError(Status.LENGTH, f"status record of {len(data)} bytes, expected 17")
+        if data[0] != 1:
+            raise ProtocolError(Status.VERSION, f"status record version {data[0]}")
+        _, battery, epoch = struct.unpack("<BBH", data[:4])
+        queue_free, device_time, flags = struct.unpack("<HIB", data[10:17])
+        return cls(
+            battery,
+            epoch,
+            int.from_bytes(data[4:7], "little"),
+            int.from_bytes(data[7:10], "little"),
+            queue_free,
+            device_time,
+            flags,
+        )

@@ -681,3 +681,54 @@ ws_status_t ws_chunk_decode(const uint8_t *buf, size_t len, ws_chunk_t *chunk)
     chunk->data_len = len - WS_CHUNK_OVERHEAD;
     return WS_OK;
 }
+
+static ws_status_t validate_status_record(const ws_status_record_t *r)
+{
+    return r->battery_pct <= 100 && r->last_seq <= WS_SEQ_MAX && r->acked_seq <= r->last_seq &&
+                   (r->flags & 0xF8u) == 0
+               ? WS_OK : WS_ERR_RANGE;
+}
+
+ws_status_t ws_status_record_encode(const ws_status_record_t *rec, uint8_t *out, size_t cap,
+                                    size_t *len)
+{
+    ws_status_t st;
+    if (rec == NULL || out == NULL || len == NULL || cap < WS_STATUS_RECORD_SIZE) {
+        return WS_ERR_ARG;
+    }
+    st = validate_status_record(rec);
+    if (st != WS_OK) {
+        return st;
+    }
+    out[0] = 1;
+    out[1] = rec->battery_pct;
+    put_u16(out + 2, rec->epoch);
+    put_u24(out + 4, rec->last_seq);
+    put_u24(out + 7, rec->acked_seq);
+    put_u16(out + 10, rec->queue_free);
+    put_u32(out + 12, rec->device_time_s);
+    out[16] = rec->flags;
+    *len = WS_STATUS_RECORD_SIZE;
+    return WS_OK;
+}
+
+ws_status_t ws_status_record_decode(const uint8_t *buf, size_t len, ws_status_record_t *rec)
+{
+    if (buf == NULL || rec == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (len != WS_STATUS_RECORD_SIZE) {
+        return WS_ERR_LENGTH;
+    }
+    if (buf[0] != 1) {
+        return WS_ERR_VERSION;
+    }
+    rec->battery_pct = buf[1];
+    rec->epoch = get_u16(buf + 2);
+    rec->last_seq = get_u24(buf + 4);
+    rec->acked_seq = get_u24(buf + 7);
+    rec->queue_free = get_u16(buf + 10);
+    rec->device_time_s = get_u32(buf + 12);
+    rec->flags = buf[16];
+    return validate_status_record(rec);
+}
