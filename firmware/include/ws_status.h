@@ -17,7 +17,19 @@ typedef enum {
     WS_ERR_STATE = 7,    /* well-formed but not allowed now (ack beyond last sequence, ...) */
     WS_ERR_EPOCH = 8,    /* names an epoch other than the current one */
     WS_ERR_BUSY = 9,     /* the device cannot take this now; retry later */
-    WS_ERR_NOSPACE = 10  /* storage full */
+    WS_ERR_NOSPACE = 10, /* storage full */
+    /* 0x20-0x3F model transfer and packages (docs/model-package.md, "Verification") */
+    WS_ERR_PKG_FORMAT = 0x20,    /* not a model package, or an unknown format version */
+    WS_ERR_PKG_BOUNDS = 0x21,    /* sizes/offsets/reserved fields wrong, or truncated */
+    WS_ERR_PKG_HASH = 0x22,      /* SHA-256 of the model differs from the header */
+    WS_ERR_PKG_KEY = 0x23,       /* signed by a key other than the trusted one */
+    WS_ERR_PKG_SIGNATURE = 0x24, /* Ed25519 signature does not verify or is malformed */
+    WS_ERR_PKG_TASK = 0x25,      /* package is for another task (model slot) */
+    WS_ERR_PKG_PLACEMENT = 0x26, /* package is for another placement on the body */
+    WS_ERR_PKG_CLASSES = 0x27,   /* output-to-class map invalid for the task */
+    WS_ERR_PKG_ROLLBACK = 0x28,  /* model version not newer than the installed one */
+    WS_ERR_PKG_MODEL = 0x29,     /* the interpreter rejects the model */
+    WS_ERR_PKG_SELFTEST = 0x2A   /* self-test output differs from the expected output */
 } ws_status_t;
 /* cdef-end */
 

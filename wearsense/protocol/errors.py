@@ -20,6 +20,18 @@ class Status(enum.IntEnum):
     EPOCH = 8
     BUSY = 9
     NOSPACE = 10
+    # 0x20-0x3F model transfer and packages (docs/model-package.md, "Verification")
+    PKG_FORMAT = 0x20
+    PKG_BOUNDS = 0x21
+    PKG_HASH = 0x22
+    PKG_KEY = 0x23
+    PKG_SIGNATURE = 0x24
+    PKG_TASK = 0x25
+    PKG_PLACEMENT = 0x26
+    PKG_CLASSES = 0x27
+    PKG_ROLLBACK = 0x28
+    PKG_MODEL = 0x29
+    PKG_SELFTEST = 0x2A
 
 
 class ProtocolError(ValueError):
