@@ -101,3 +101,23 @@ def test_teacher_student_and_qat_learn_the_toy_problem():
     strip_qat(tuned.model)
     accuracy = (predict_logits(tuned.model, val[0]).argmax(1) == val[1]).mean()
     assert accuracy > 0.8
+
+
+def test_evaluation_report_schema(tmp_path):
+    import json
+
+    from wearsense.training.evaluation import Outcome, build_report, write_json
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"model")
+    outcomes = [Outcome(f"r{i}", "setA" if i % 2 else "setB", i % 2, i % 2) for i in range(20)]
+    outcomes.append(Outcome("r99", "setA", 0, 1))
+    report = build_report("toy", "c-interpreter", model, ["neg", "pos"], outcomes, bootstrap=50)
+    out = tmp_path / "eval.json"
+    write_json(report, out)
+    data = json.loads(out.read_text())
+    assert data["task"] == "toy" and data["units"] == 21
+    assert set(data["per_dataset"]) == {"setA", "setB"}
+    assert data["per_class"]["pos"]["ppv"] == pytest.approx(10 / 11)
+    assert data["per_dataset"]["setB"]["per_class"]["pos"]["sensitivity"] is None  # no positives
+    assert len(data["model_sha256"]) == 64
