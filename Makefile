@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
-FW_SOURCES := $(shell find firmware -name '*.c' -o -name '*.h' 2>/dev/null)
+FW_SOURCES := $(shell find firmware/src firmware/include firmware/port/host -name '*.c' -o -name '*.h' 2>/dev/null)
 
 .PHONY: demo test bench lint typecheck firmware toolchain clean help
 

@@ -121,52 +121,42 @@ def test_commands(protocol_vectors, codec):
         assert codec.decode_command(raw)[0] == _status(vector["error"]), vector["name"]
 
 
-def test_responses(protocol_vectors, codec):
-    for vector in protocol_vectors["responses"]["valid"]:
+def _response_fields(rsp: Response) -> dict[str, Any]:
+    return {"opcode": rsp.opcode, "token": rsp.token, "status": rsp.status, "data": rsp.data.hex()}
+
+
+FRAME_GROUPS = {
+    # group: (vector key of the decoded fields, Python decoder, fields of a Python frame,
+    #         name of the C codec's decoder)
+    "responses": ("response", Response.decode, _response_fields, "decode_response"),
+    "chunks": (
+        "chunk",
+        Chunk.decode,
+        lambda c: {"offset": c.offset, "data": c.data.hex()},
+        "decode_chunk",
+    ),
+    "status_records": (
+        "record",
+        protocol.StatusRecord.decode,
+        dataclasses.asdict,
+        "decode_status_record",
+    ),
+}
+
+
+@pytest.mark.parametrize("group", sorted(FRAME_GROUPS))
+def test_frames(group, protocol_vectors, codec):
+    key, py_decode, fields, c_decoder = FRAME_GROUPS[group]
+    c_decode = getattr(codec, c_decoder)
+    for vector in protocol_vectors[group]["valid"]:
         raw = bytes.fromhex(vector["hex"])
-        rsp = Response.decode(raw)
-        exp = vector["response"]
-        assert (rsp.opcode, rsp.token, rsp.status, rsp.data.hex()) == (
-            exp["opcode"],
-            exp["token"],
-            exp["status"],
-            exp["data"],
-        )
-        assert rsp.encode() == raw
-        assert codec.decode_response(raw) == (0, exp)
-    for vector in protocol_vectors["responses"]["malformed"]:
+        frame = py_decode(raw)
+        assert fields(frame) == vector[key], vector["name"]
+        assert frame.encode() == raw, vector["name"]
+        assert c_decode(raw) == (0, vector[key]), vector["name"]
+    for vector in protocol_vectors[group]["malformed"]:
         raw = bytes.fromhex(vector["hex"])
         with pytest.raises(ProtocolError) as caught:
-            Response.decode(raw)
+            py_decode(raw)
         assert caught.value.status == _status(vector["error"]), vector["name"]
-        assert codec.decode_response(raw)[0] == _status(vector["error"]), vector["name"]
-
-
-def test_chunks(protocol_vectors, codec):
-    for vector in protocol_vectors["chunks"]["valid"]:
-        raw = bytes.fromhex(vector["hex"])
-        chunk = Chunk.decode(raw)
-        assert {"offset": chunk.offset, "data": chunk.data.hex()} == vector["chunk"]
-        assert chunk.encode() == raw
-        assert codec.decode_chunk(raw) == (0, vector["chunk"])
-    for vector in protocol_vectors["chunks"]["malformed"]:
-        raw = bytes.fromhex(vector["hex"])
-        with pytest.raises(ProtocolError) as caught:
-            Chunk.decode(raw)
-        assert caught.value.status == _status(vector["error"]), vector["name"]
-        assert codec.decode_chunk(raw)[0] == _status(vector["error"]), vector["name"]
-
-
-def test_status_records(protocol_vectors, codec):
-    for vector in protocol_vectors["status_records"]["valid"]:
-        raw = bytes.fromhex(vector["hex"])
-        record = protocol.StatusRecord.decode(raw)
-        assert dataclasses.asdict(record) == vector["record"]
-        assert record.encode() == raw
-        assert codec.decode_status_record(raw) == (0, vector["record"])
-    for vector in protocol_vectors["status_records"]["malformed"]:
-        raw = bytes.fromhex(vector["hex"])
-        with pytest.raises(ProtocolError) as caught:
-            protocol.StatusRecord.decode(raw)
-        assert caught.value.status == _status(vector["error"]), vector["name"]
-        assert codec.decode_status_record(raw)[0] == _status(vector["error"]), vector["name"]
+        assert c_decode(raw)[0] == _status(vector["error"]), vector["name"]

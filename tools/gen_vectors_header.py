@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from wearsense.protocol.events import BY_NAME  # noqa: E402  (pure Python, no dependencies)
+
 ERRORS = {
     "length": "WS_ERR_LENGTH",
     "crc": "WS_ERR_CRC",
@@ -21,19 +24,7 @@ STATUS_PAGES = {
     "status_models": (1, "models"),
     "status_firmware": (2, "firmware"),
 }
-TYPE_CODES = {
-    "af_start": 1,
-    "af_end": 2,
-    "rhythm_summary": 3,
-    "hr_summary": 4,
-    "fall": 5,
-    "fall_cancelled": 6,
-    "activity_change": 7,
-    "activity_summary": 8,
-    "signal_quality": 9,
-    "gap": 10,
-    "ecg_recording": 12,
-}
+TYPE_CODES = {name: int(cls.TYPE) for name, cls in BY_NAME.items()}
 HEADER_FIELDS = ("type", "seq", "time_s", "model_version")
 
 

@@ -11,23 +11,9 @@ from types import ModuleType
 from typing import Any
 
 from wearsense.firmware import core
+from wearsense.protocol.events import BY_NAME
 
-_TYPE_CODES = {
-    "af_start": 1,
-    "af_end": 2,
-    "rhythm_summary": 3,
-    "hr_summary": 4,
-    "fall": 5,
-    "fall_cancelled": 6,
-    "activity_change": 7,
-    "activity_summary": 8,
-    "signal_quality": 9,
-    "gap": 10,
-    "status_device": 11,
-    "status_models": 11,
-    "status_firmware": 11,
-    "ecg_recording": 12,
-}
+_TYPE_CODES = {name: int(cls.TYPE) for name, cls in BY_NAME.items()}
 _STATUS_PAGES = {"status_device": 0, "status_models": 1, "status_firmware": 2}
 _PAGE_NAMES = {v: k for k, v in _STATUS_PAGES.items()}
 _UNION_NAMES = {code: name for name, code in _TYPE_CODES.items() if code != 11}

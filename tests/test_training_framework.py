@@ -1,0 +1,123 @@
+"""The shared training framework on tiny synthetic problems (unit tests only; reported
+metrics always come from real recordings)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from wearsense.training.distill import distillation_loss
+from wearsense.training.metrics import classification_report, plot_confusion
+from wearsense.training.models import ConvNet, NetConfig, count_macs
+from wearsense.training.qat import activation_ranges, prepare_qat, strip_qat
+from wearsense.training.trainer import TrainConfig, fit, predict_logits
+
+TINY = NetConfig(in_channels=1, n_classes=3, stem_width=8, blocks=((8, 2), (8, 1)), kernel=3)
+
+
+def toy_problem(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Three classes told apart by the frequency of a sine in noise."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    t = np.arange(128)
+    freq = np.array([2.0, 6.0, 14.0])[y][:, None]
+    x = np.sin(2 * np.pi * freq * t / 128 + rng.uniform(0, 6.3, (n, 1)))
+    x = x + 0.3 * rng.standard_normal((n, 128))
+    return x[:, None, :].astype(np.float32), y.astype(np.int64)
+
+
+def test_metrics_known_confusion():
+    y_true = [0, 0, 0, 1, 1, 2]
+    y_pred = [0, 0, 1, 1, 1, 0]
+    report = classification_report(y_true, y_pred, ["a", "b", "c"], bootstrap=0)
+    a = report["per_class"]["a"]
+    assert a["sensitivity"] == pytest.approx(2 / 3)
+    assert a["ppv"] == pytest.approx(2 / 3)
+    assert a["specificity"] == pytest.approx(2 / 3)
+    assert report["per_class"]["b"]["f1"] == pytest.approx(0.8)
+    assert report["per_class"]["c"]["sensitivity"] == 0.0
+    assert report["accuracy"] == pytest.approx(4 / 6)
+    assert report["confusion"] == [[2, 1, 0], [0, 2, 0], [1, 0, 0]]
+
+
+def test_bootstrap_interval_contains_point_estimate():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 400)
+    pred = np.where(rng.random(400) < 0.8, y, 1 - y)
+    units = [f"u{i // 4}" for i in range(400)]
+    report = classification_report(y, pred, ["n", "p"], units=units, bootstrap=200)
+    low, high = report["per_class"]["p"]["f1_ci"]
+    assert low < report["per_class"]["p"]["f1"] < high
+    assert high - low < 0.2
+
+
+def test_confusion_png(tmp_path):
+    out = tmp_path / "cm.png"
+    plot_confusion([[5, 1], [2, 7]], ["n", "p"], out, "test")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_distillation_loss_zero_soft_term_when_identical():
+    logits = torch.tensor([[2.0, -1.0, 0.5]])
+    labels = torch.tensor([0])
+    both = distillation_loss(logits, logits, labels, temperature=3.0, alpha=1.0)
+    assert float(both) == pytest.approx(0.0, abs=1e-6)
+    other = distillation_loss(logits, -logits, labels, temperature=3.0, alpha=1.0)
+    assert float(other) > 0.1
+
+
+def test_fuse_preserves_outputs_and_macs_counted():
+    model = ConvNet(TINY)
+    x, _ = toy_problem(16, 0)
+    model.train()
+    model(torch.from_numpy(x))  # populate BatchNorm statistics
+    model.eval()
+    before = predict_logits(model, x)
+    after = predict_logits(model.fuse(), x)
+    np.testing.assert_allclose(before, after, rtol=1e-4, atol=1e-5)
+    # stem 8*64*7 + dw 8*32*3 + pw 8*32*8 + dw 8*32*3 + pw 8*32*8 + fc 8*3
+    assert count_macs(model, (1, 128)) == 8 * 64 * 7 + 2 * (8 * 32 * 3 + 8 * 32 * 8) + 24
+
+
+def test_teacher_student_and_qat_learn_the_toy_problem():
+    train, val = toy_problem(600, 1), toy_problem(200, 2)
+    config = TrainConfig(epochs=6, batch_size=32, lr=1e-2, seed=3)
+    teacher = fit(ConvNet(TINY.scaled(2.0)), train, val, 3, config, show_progress=False).model
+    student = fit(ConvNet(TINY), train, val, 3, config, teacher=teacher, show_progress=False)
+    assert student.best_val_macro_f1 > 0.8
+    fused = prepare_qat(student.model.fuse())
+    tuned = fit(
+        fused,
+        train,
+        val,
+        3,
+        TrainConfig(epochs=2, lr=2e-3, seed=4),
+        teacher=teacher,
+        show_progress=False,
+    )
+    ranges = activation_ranges(tuned.model)
+    assert ranges and all(low <= 0.0 <= high for low, high in ranges.values())
+    strip_qat(tuned.model)
+    accuracy = (predict_logits(tuned.model, val[0]).argmax(1) == val[1]).mean()
+    assert accuracy > 0.8
+
+
+def test_evaluation_report_schema(tmp_path):
+    import json
+
+    from wearsense.training.evaluation import Outcome, build_report, write_json
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"model")
+    outcomes = [Outcome(f"r{i}", "setA" if i % 2 else "setB", i % 2, i % 2) for i in range(20)]
+    outcomes.append(Outcome("r99", "setA", 0, 1))
+    report = build_report("toy", "c-interpreter", model, ["neg", "pos"], outcomes, bootstrap=50)
+    out = tmp_path / "eval.json"
+    write_json(report, out)
+    data = json.loads(out.read_text())
+    assert data["task"] == "toy" and data["units"] == 21
+    assert set(data["per_dataset"]) == {"setA", "setB"}
+    assert data["per_class"]["pos"]["ppv"] == pytest.approx(10 / 11)
+    assert data["per_dataset"]["setB"]["per_class"]["pos"]["sensitivity"] is None  # no positives
+    assert len(data["model_sha256"]) == 64

@@ -1,0 +1,149 @@
+"""Networks for every task: small 1-D CNNs built only from what the int8 writer and the
+firmware interpreter support (Conv1d + BatchNorm, depthwise Conv1d, ReLU, residual add,
+global average pooling, Linear).
+
+One family, two roles: a teacher (wide, float, as large as is useful on a laptop CPU)
+and students (narrow enough for the device budgets) differ only in their `NetConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+
+@dataclasses.dataclass(frozen=True)
+class NetConfig:
+    in_channels: int
+    n_classes: int
+    stem_width: int = 16
+    stem_kernel: int = 7
+    stem_stride: int = 2
+    # (output width, stride) of each depthwise-separable block
+    blocks: tuple[tuple[int, int], ...] = ((16, 2), (24, 2), (32, 2), (32, 1))
+    kernel: int = 5
+    dropout: float = 0.1
+
+    def scaled(self, factor: float) -> NetConfig:
+        """The same shape with every width multiplied by ``factor`` (at least 4 channels)."""
+        width = max(4, round(self.stem_width * factor))
+        blocks = tuple((max(4, round(w * factor)), s) for w, s in self.blocks)
+        return dataclasses.replace(self, stem_width=width, blocks=blocks)
+
+
+class ConvBNAct(nn.Module):
+    """Conv1d → BatchNorm1d → ReLU (or no activation); `fuse()` folds the BatchNorm."""
+
+    def __init__(
+        self, cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, act: bool = True
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(
+            cin, cout, kernel, stride, padding=kernel // 2, groups=groups, bias=False
+        )
+        self.bn: nn.Module = nn.BatchNorm1d(cout)
+        self.act: nn.Module = nn.ReLU() if act else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+    @torch.no_grad()
+    def fuse(self) -> None:
+        if not isinstance(self.bn, nn.BatchNorm1d):
+            return
+        bn = self.bn
+        assert bn.running_var is not None and bn.running_mean is not None
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        conv = self.conv
+        kernel = conv.kernel_size[0]
+        fused = nn.Conv1d(
+            conv.in_channels,
+            conv.out_channels,
+            kernel,
+            conv.stride[0],
+            kernel // 2,
+            groups=conv.groups,
+            bias=True,
+        )
+        assert fused.bias is not None
+        fused.weight.copy_(conv.weight * scale[:, None, None])
+        fused.bias.copy_(bn.bias - bn.running_mean * scale)
+        self.conv, self.bn = fused, nn.Identity()
+
+
+class SeparableBlock(nn.Module):
+    """Depthwise conv → pointwise conv, with a residual add when shapes allow."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int) -> None:
+        super().__init__()
+        self.depthwise = ConvBNAct(cin, cin, kernel, stride, groups=cin)
+        self.pointwise = ConvBNAct(cin, cout, 1, act=stride != 1 or cin != cout)
+        self.residual = stride == 1 and cin == cout
+        self.out_act: nn.Module = nn.ReLU() if self.residual else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.pointwise(self.depthwise(x))
+        return self.out_act(x + y) if self.residual else y
+
+
+class ConvNet(nn.Module):
+    def __init__(self, config: NetConfig) -> None:
+        super().__init__()
+        self.config = config
+        layers: list[nn.Module] = [
+            ConvBNAct(config.in_channels, config.stem_width, config.stem_kernel, config.stem_stride)
+        ]
+        width = config.stem_width
+        for out, stride in config.blocks:
+            layers.append(SeparableBlock(width, out, config.kernel, stride))
+            width = out
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(width, config.n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.features(x)).flatten(1)
+        return self.classifier(self.dropout(x))
+
+    def fuse(self) -> ConvNet:
+        """Folds every BatchNorm into its convolution (in place; for export and QAT)."""
+        for module in self.modules():
+            if isinstance(module, ConvBNAct):
+                module.fuse()
+        return self
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Multiply-accumulates of one inference (convolutions and linear layers)."""
+    total = 0
+
+    def conv_hook(module: nn.Conv1d, _inp: object, out: torch.Tensor) -> None:
+        nonlocal total
+        k = module.kernel_size[0] * module.in_channels // module.groups
+        total += int(out.shape[1] * out.shape[2] * k)
+
+    def linear_hook(module: nn.Linear, _inp: object, out: torch.Tensor) -> None:
+        nonlocal total
+        total += int(module.in_features * module.out_features)
+
+    handles = []
+    for module in model.modules():
+        if isinstance(module, nn.Conv1d):
+            handles.append(module.register_forward_hook(conv_hook))
+        elif isinstance(module, nn.Linear):
+            handles.append(module.register_forward_hook(linear_hook))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros((1, *input_shape)))
+    model.train(was_training)
+    for handle in handles:
+        handle.remove()
+    return total
