@@ -113,12 +113,25 @@ static void fe_neg(fe_t *h, const fe_t *f)
 static void fe_mul(fe_t *h, const fe_t *f, const fe_t *g)
 {
     uint64_t t[10] = {0};
+    uint32_t g19[10];
     unsigned i, j;
+    for (j = 0; j < 10; j++) {
+        g19[j] = 19u * g->v[j]; /* g limbs < 2^27, so 19 g < 2^32 */
+    }
     for (i = 0; i < 10; i++) {
-        for (j = 0; j < 10; j++) {
-            uint64_t a = (i & j & 1u) ? 2u * (uint64_t)f->v[i] : f->v[i];
-            uint64_t b = (i + j >= 10) ? 19u * (uint64_t)g->v[j] : g->v[j];
-            t[(i + j) % 10] += a * b;
+        uint64_t fi = f->v[i];
+        uint64_t fi_odd = (i & 1u) ? 2u * fi : fi; /* the factor for odd j */
+        for (j = 0; j + i < 10; j += 2) {
+            t[i + j] += fi * g->v[j];
+            if (j + 1 + i < 10) {
+                t[i + j + 1] += fi_odd * g->v[j + 1];
+            } else {
+                t[i + j + 1 - 10] += fi_odd * g19[j + 1];
+            }
+        }
+        for (; j < 10; j += 2) {
+            t[i + j - 10] += fi * g19[j];
+            t[i + j + 1 - 10] += fi_odd * g19[j + 1];
         }
     }
     fe_carry(h, t);
