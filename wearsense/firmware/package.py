@@ -1,0 +1,110 @@
+"""The firmware's package verifier (firmware/src/updates/ws_pkg.c) called from Python.
+
+``check`` runs the device's steps 1-5; ``verify`` runs all seven with the interpreter
+steps given as Python callables (through cffi callbacks). Until the int8 interpreter is
+wired in (issue 3), the host has no interpreter hook of its own: tests pass callables that
+accept, reject or report a given output, to exercise the order and the status codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from wearsense.firmware import core
+from wearsense.protocol.errors import Status
+
+# validate_model(header, model bytes) -> status; run_self_test(header, model) -> (status,
+# the int8 outputs)
+ValidateHook = Callable[[Any, bytes], int]
+SelfTestHook = Callable[[Any, bytes], tuple[int, list[int]]]
+
+
+class FirmwarePackages:
+    """The C package verifier of one firmware build (plain or sanitized)."""
+
+    def __init__(self, module: ModuleType | None = None) -> None:
+        self.module = module or core()
+        self.ffi, self.lib = self.module.ffi, self.module.lib
+
+    def trusted_key(self) -> bytes:
+        return bytes(self.ffi.buffer(self.lib.ws_pkg_trusted_key(), 32))
+
+    def trusted_key_is_dev(self) -> bool:
+        return bool(self.lib.ws_pkg_trusted_key_is_dev())
+
+    def selftest_input(self, seed: int, count: int) -> bytes:
+        out = self.ffi.new("int8_t[]", max(count, 1))
+        self.lib.ws_pkg_selftest_input(seed, out, count)
+        return bytes(self.ffi.buffer(out, count))
+
+    def _buffer(self, data: bytes) -> Any:
+        # A fresh copy: the C code reads exactly len bytes, and ASan sees the true end.
+        buf = self.ffi.new("uint8_t[]", max(len(data), 1))
+        self.ffi.memmove(buf, data, len(data))
+        return buf
+
+    def _expect(self, task: int, placement: int, installed_version: int) -> Any:
+        return self.ffi.new(
+            "ws_pkg_expect_t *",
+            {"task": task, "placement": placement, "installed_version": installed_version},
+        )
+
+    def parse_header(self, data: bytes) -> Status:
+        header = self.ffi.new("ws_pkg_header_t *")
+        return Status(int(self.lib.ws_pkg_parse_header(self._buffer(data), len(data), header)))
+
+    def check(
+        self,
+        data: bytes,
+        public_key: bytes,
+        task: int,
+        placement: int,
+        installed_version: int = 0,
+    ) -> Status:
+        status = self.lib.ws_pkg_check(
+            self._buffer(data),
+            len(data),
+            public_key,
+            self._expect(task, placement, installed_version),
+            self.ffi.NULL,
+        )
+        return Status(int(status))
+
+    def verify(
+        self,
+        data: bytes,
+        public_key: bytes,
+        task: int,
+        placement: int,
+        installed_version: int,
+        validate_model: ValidateHook,
+        run_self_test: SelfTestHook,
+    ) -> Status:
+        """All seven steps; the hooks see the decoded header (cdata) and the model."""
+        ffi = self.ffi
+
+        @ffi.callback("ws_status_t(*)(void *, const ws_pkg_header_t *, const uint8_t *)")
+        def _validate(_ctx: Any, header: Any, model: Any) -> int:
+            return int(validate_model(header, bytes(ffi.buffer(model, header.model_size))))
+
+        @ffi.callback("ws_status_t(*)(void *, const ws_pkg_header_t *, const uint8_t *, int8_t *)")
+        def _self_test(_ctx: Any, header: Any, model: Any, output: Any) -> int:
+            status, values = run_self_test(header, bytes(ffi.buffer(model, header.model_size)))
+            for i, value in enumerate(values[: header.output_count]):
+                output[i] = value
+            return int(status)
+
+        ops = ffi.new("ws_pkg_ops_t *")
+        ops.validate_model = _validate
+        ops.run_self_test = _self_test
+        status = self.lib.ws_pkg_verify(
+            self._buffer(data),
+            len(data),
+            public_key,
+            self._expect(task, placement, installed_version),
+            ops,
+            ffi.NULL,
+        )
+        return Status(int(status))

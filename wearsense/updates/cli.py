@@ -1,0 +1,311 @@
+"""`wearsense package build|sign|verify|info` and `wearsense keys generate|show`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from wearsense.protocol.errors import Status
+from wearsense.updates import package as pkg
+from wearsense.updates.errors import KeyFileError, PackageError
+from wearsense.updates.keys import (
+    DEV_KEY_NAME,
+    ENV_SIGNING_KEY,
+    PublicKey,
+    dev_signing_key,
+    generate_key,
+    load_public_key,
+    load_signing_key,
+    public_path_for,
+)
+
+PACKAGE_HELP = """\
+Signed model packages (docs/model-package.md): a header, the int8 .tflite aligned to 16
+bytes, a self-test and an Ed25519 signature over all of it.
+
+  build   wrap a .tflite into an unsigned package
+  sign    sign a package with a key (--key PATH, $WEARSENSE_SIGNING_KEY, or --dev-key)
+  verify  check a package as the device does (bounds, hash, signature, task, placement,
+          version) with the Python verifier and the firmware's C verifier
+  info    print a package's header
+"""
+
+
+def _task(text: str) -> pkg.Task:
+    try:
+        return pkg.Task[text.upper()] if not text.isdigit() else pkg.Task(int(text))
+    except (KeyError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown task {text!r} (afib, fall, activity)") from None
+
+
+def _placement(text: str) -> pkg.Placement:
+    try:
+        return pkg.Placement[text.upper()] if not text.isdigit() else pkg.Placement(int(text))
+    except (KeyError, ValueError):
+        names = ", ".join(p.name.lower() for p in pkg.Placement)
+        raise argparse.ArgumentTypeError(f"unknown placement {text!r} ({names})") from None
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers: {text!r}") from None
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PackageError(Status.PKG_FORMAT, f"{path}: cannot read ({exc.strerror})") from exc
+
+
+def _fail(path: Path | str, exc: Exception) -> int:
+    print(f"wearsense: {path}: {exc}", file=sys.stderr)
+    return 1
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    task = args.task
+    try:
+        codes = tuple(pkg.class_code(task, name) for name in args.classes.split(","))
+        data = pkg.build(
+            _read(args.model),
+            task=task,
+            placement=args.placement,
+            model_version=args.version,
+            input_spec=pkg.InputSpec(
+                args.sample_rate, args.window, args.channels, args.input_scale, args.input_zero
+            ),
+            output_spec=pkg.OutputSpec(codes, args.output_scale, args.output_zero),
+            selftest=pkg.SelfTest(args.selftest_seed, tuple(args.selftest_output)),
+        )
+    except PackageError as exc:
+        return _fail(args.model, exc)
+    args.output.write_bytes(data)
+    print(f"wrote {args.output} ({len(data)} bytes, unsigned: run `wearsense package sign`)")
+    return 0
+
+
+def _signing_key(args: argparse.Namespace) -> Any:
+    return dev_signing_key() if args.dev_key else load_signing_key(args.key)
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    try:
+        key = _signing_key(args)
+        signed = pkg.sign(_read(args.package), key)
+    except (PackageError, KeyFileError) as exc:
+        return _fail(args.package, exc)
+    out = args.output or args.package
+    out.write_bytes(signed)
+    mark = " with the DEVELOPMENT key (emulator only)" if key.is_dev else ""
+    print(f"signed {out} by key {key.public.key_id.hex()} ({key.name}){mark}")
+    return 0
+
+
+def _public_key(args: argparse.Namespace) -> PublicKey:
+    if args.public_key:
+        return load_public_key(args.public_key)
+    from wearsense.firmware.package import FirmwarePackages
+
+    return PublicKey(FirmwarePackages().trusted_key(), "firmware-trusted")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    data = b""
+    try:
+        data = _read(args.package)
+        key = _public_key(args)
+    except (PackageError, KeyFileError) as exc:
+        return _fail(args.package, exc)
+    expect = None
+    if args.task is not None:
+        if args.placement is None:
+            return _fail(args.package, ValueError("--task needs --placement"))
+        expect = pkg.Expectation(args.task, args.placement, args.installed_version)
+    host_status = Status.OK
+    try:
+        package = pkg.verify(data, key, expect)
+    except PackageError as exc:
+        host_status = exc.status
+        print(f"host verifier:     REJECTED {exc}")
+    else:
+        dev = " (DEV-signed)" if package.header.dev_key else ""
+        print(f"host verifier:     OK{dev}")
+    if expect is not None:
+        from wearsense.firmware.package import FirmwarePackages
+
+        fw_status = FirmwarePackages().check(
+            data, key.raw, expect.task, expect.placement, expect.installed_version
+        )
+        print(
+            f"firmware verifier: {'OK' if fw_status == Status.OK else 'REJECTED'} "
+            f"{fw_status.name} (0x{int(fw_status):02x}), steps 1-5"
+        )
+        if fw_status != host_status:
+            print("host and firmware verifiers disagree", file=sys.stderr)
+            return 1
+    print("interpreter validation and self-test run on the device (ws_pkg_verify)")
+    return 0 if host_status == Status.OK else 1
+
+
+def _describe(package: pkg.ModelPackage) -> dict[str, Any]:
+    h = package.header
+    return {
+        "format_version": pkg.FORMAT_VERSION,
+        "task": pkg.Task(h.task).name.lower(),
+        "placement": pkg.Placement(h.placement).name.lower(),
+        "model_version": h.model_version,
+        "model_size": h.model_size,
+        "model_sha256": h.model_sha256.hex(),
+        "package_size": len(package.raw),
+        "input": {
+            "sample_rate_hz": h.input.sample_rate_hz,
+            "window_samples": h.input.window_samples,
+            "channels": h.input.channels,
+            "scale": h.input.scale,
+            "zero_point": h.input.zero_point,
+        },
+        "output": {
+            "classes": [
+                pkg.CLASS_ENUMS[pkg.Task(h.task)](c).name.lower()
+                if c in tuple(pkg.CLASS_ENUMS[pkg.Task(h.task)])
+                else c
+                for c in h.output.class_codes
+            ],
+            "class_codes": list(h.output.class_codes),
+            "scale": h.output.scale,
+            "zero_point": h.output.zero_point,
+        },
+        "selftest": {"seed": h.selftest.seed, "expected": list(h.selftest.expected)},
+        "signed": package.is_signed,
+        "key_id": h.key_id.hex(),
+        "development_key": h.dev_key,
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    try:
+        package = pkg.parse(_read(args.package))
+    except PackageError as exc:
+        return _fail(args.package, exc)
+    info = _describe(package)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    for key, value in info.items():
+        print(f"{key:16} {value}")
+    if package.header.dev_key:
+        print("WARNING: signed with the DEVELOPMENT key; only an emulator trusts it")
+    return 0
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    if DEV_KEY_NAME in args.path.name:
+        return _fail(args.path, ValueError("that name is reserved for the development key"))
+    try:
+        key = generate_key(args.path, overwrite=args.force)
+    except KeyFileError as exc:
+        return _fail(args.path, exc)
+    print(f"wrote {args.path} (private, mode 0600) and {public_path_for(args.path)}")
+    print(f"key id {key.public.key_id.hex()}; keep the private key out of version control")
+    return 0
+
+
+def cmd_keys_show(args: argparse.Namespace) -> int:
+    try:
+        key = load_public_key(args.path)
+    except KeyFileError as exc:
+        return _fail(args.path, exc)
+    kind = "DEVELOPMENT (emulator only)" if key.is_dev else "production"
+    print(f"{args.path}: Ed25519 {kind} key, id {key.key_id.hex()}, public {key.raw.hex()}")
+    return 0
+
+
+def _add_verify_expectation(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", type=_task, help="the slot being updated (afib|fall|activity)")
+    parser.add_argument("--placement", type=_placement, help="where the device is worn")
+    parser.add_argument(
+        "--installed-version", type=int, default=0, help="the version now in the slot (0: none)"
+    )
+
+
+def register(subparsers: Any) -> None:
+    package = subparsers.add_parser(
+        "package",
+        help="build, sign, verify and inspect signed model packages",
+        description=PACKAGE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = package.add_subparsers(dest="package_command", metavar="ACTION", required=True)
+
+    build = sub.add_parser("build", help="wrap a .tflite into an unsigned package")
+    build.add_argument("model", type=Path, help="the int8 .tflite")
+    build.add_argument("-o", "--output", type=Path, required=True, help="package file to write")
+    build.add_argument("--task", type=_task, required=True, help="afib, fall or activity")
+    build.add_argument("--placement", type=_placement, required=True, help="chest, waist, ...")
+    build.add_argument("--version", type=int, required=True, help="model version, 1..65535")
+    build.add_argument("--sample-rate", type=int, required=True, help="input rate in Hz")
+    build.add_argument("--window", type=int, required=True, help="input window in samples")
+    build.add_argument("--channels", type=int, default=1, help="input channels (default 1)")
+    build.add_argument("--input-scale", type=float, required=True, help="int8 input scale")
+    build.add_argument("--input-zero", type=int, default=0, help="int8 input zero point")
+    build.add_argument("--output-scale", type=float, required=True, help="int8 output scale")
+    build.add_argument("--output-zero", type=int, default=0, help="int8 output zero point")
+    build.add_argument(
+        "--classes",
+        required=True,
+        help="class of each model output in order, names or protocol codes "
+        "(afib: normal,af,other,noisy; fall: adl,fall; activity: walk,run,...,unknown)",
+    )
+    build.add_argument("--selftest-seed", type=int, required=True, help="xorshift32 seed, >= 1")
+    build.add_argument(
+        "--selftest-output",
+        type=_int_list,
+        required=True,
+        help="the exact int8 outputs the C interpreter gives for the self-test input "
+        "(comma-separated, one per output)",
+    )
+    build.set_defaults(handler=cmd_build)
+
+    sign = sub.add_parser("sign", help="sign a package (in place unless -o)")
+    sign.add_argument("package", type=Path)
+    sign.add_argument("-o", "--output", type=Path, help="write here instead of in place")
+    who = sign.add_mutually_exclusive_group()
+    who.add_argument("--key", type=Path, help=f"private key PEM (default: ${ENV_SIGNING_KEY})")
+    who.add_argument(
+        "--dev-key", action="store_true", help="the committed DEVELOPMENT key (emulator only)"
+    )
+    sign.set_defaults(handler=cmd_sign)
+
+    verify = sub.add_parser("verify", help="verify a package as the device does")
+    verify.add_argument("package", type=Path)
+    verify.add_argument(
+        "--public-key", type=Path, help="public key PEM (default: the firmware's trusted key)"
+    )
+    _add_verify_expectation(verify)
+    verify.set_defaults(handler=cmd_verify)
+
+    info = sub.add_parser("info", help="print the header of a package")
+    info.add_argument("package", type=Path)
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(handler=cmd_info)
+
+    keys = subparsers.add_parser(
+        "keys",
+        help="generate and inspect Ed25519 package-signing keys",
+        description="Package-signing keys. A production private key stays outside the "
+        f"repository and is passed with --key or ${ENV_SIGNING_KEY}.",
+    )
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    gen = ksub.add_parser("generate", help="write NAME.ed25519.pem and NAME.ed25519.pub.pem")
+    gen.add_argument("path", type=Path, help="private key file, e.g. ~/keys/prod.ed25519.pem")
+    gen.add_argument("--force", action="store_true", help="replace existing files")
+    gen.set_defaults(handler=cmd_keys_generate)
+    show = ksub.add_parser("show", help="print a key's id and whether it is the DEV key")
+    show.add_argument("path", type=Path)
+    show.set_defaults(handler=cmd_keys_show)

@@ -1,0 +1,168 @@
+"""Ed25519 signing keys for model packages.
+
+- The **development key** (``dev_keys/wearsense-DEV-emulator-only.ed25519.pem``, committed
+  on purpose) signs packages for the emulator and the tests. Its name says DEV, and every
+  package it signs carries the DEV flag in its signed header; the committed firmware
+  trusts it (firmware/src/updates/ws_trusted_key.c). Never ship a device that trusts it.
+- A **production key** is read from ``--key PATH`` or the environment variable
+  ``WEARSENSE_SIGNING_KEY`` (a path); it is never committed (``*.ed25519.pem`` is
+  git-ignored outside ``dev_keys``). ``wearsense keys generate`` makes one.
+
+Key files are PEM: PKCS#8 for the private key (mode 0600), SubjectPublicKeyInfo for the
+public key next to it (``NAME.ed25519.pem`` → ``NAME.ed25519.pub.pem``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from wearsense.updates.errors import KeyFileError
+
+DEV_KEY_NAME = "wearsense-DEV-emulator-only"
+DEV_KEY_DIR = Path(__file__).resolve().parent / "dev_keys"
+DEV_KEY_PATH = DEV_KEY_DIR / f"{DEV_KEY_NAME}.ed25519.pem"
+DEV_PUBLIC_KEY_PATH = DEV_KEY_DIR / f"{DEV_KEY_NAME}.ed25519.pub.pem"
+ENV_SIGNING_KEY = "WEARSENSE_SIGNING_KEY"
+KEY_ID_SIZE = 8
+
+
+def key_id_of(raw_public_key: bytes) -> bytes:
+    """The first 8 bytes of SHA-256(public key): what a package header names."""
+    return hashlib.sha256(raw_public_key).digest()[:KEY_ID_SIZE]
+
+
+@functools.cache
+def dev_public_raw() -> bytes:
+    return load_public_key(DEV_PUBLIC_KEY_PATH, _check_dev=False).raw
+
+
+@dataclasses.dataclass(frozen=True)
+class PublicKey:
+    raw: bytes
+    name: str
+
+    @property
+    def key_id(self) -> bytes:
+        return key_id_of(self.raw)
+
+    @property
+    def is_dev(self) -> bool:
+        return self.raw == dev_public_raw()
+
+    def verify(self, signature: bytes, message: bytes) -> bool:
+        from cryptography.exceptions import InvalidSignature
+
+        try:
+            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+
+@dataclasses.dataclass(frozen=True)
+class SigningKey:
+    private: Ed25519PrivateKey
+    name: str
+
+    @property
+    def public(self) -> PublicKey:
+        raw = self.private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return PublicKey(raw, self.name)
+
+    @property
+    def is_dev(self) -> bool:
+        return self.public.is_dev
+
+    def sign(self, message: bytes) -> bytes:
+        return self.private.sign(message)
+
+
+def public_path_for(private_path: Path) -> Path:
+    return private_path.with_name(private_path.name.removesuffix(".pem") + ".pub.pem")
+
+
+def _key_name(path: Path) -> str:
+    return path.name.split(".")[0]
+
+
+def load_signing_key(path: Path | None = None) -> SigningKey:
+    """The key at ``path``, else at ``$WEARSENSE_SIGNING_KEY``; never a default, so a
+    production signature is always a deliberate choice (use ``dev_signing_key()`` for the
+    emulator)."""
+    if path is None:
+        env = os.environ.get(ENV_SIGNING_KEY)
+        if not env:
+            raise KeyFileError(
+                f"no signing key: pass --key PATH, set {ENV_SIGNING_KEY}=PATH, "
+                "or use --dev-key for the emulator"
+            )
+        path = Path(env)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read the signing key ({exc.strerror})") from exc
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise KeyFileError(f"{path}: not an unencrypted PEM private key ({exc})") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyFileError(f"{path}: not an Ed25519 key")
+    return SigningKey(key, _key_name(path))
+
+
+def dev_signing_key() -> SigningKey:
+    """The committed DEVELOPMENT key (emulator and tests only)."""
+    return load_signing_key(DEV_KEY_PATH)
+
+
+def load_public_key(path: Path, _check_dev: bool = True) -> PublicKey:
+    """A public key from a PEM public key, or the public half of a PEM private key."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read the public key ({exc.strerror})") from exc
+    key: object
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError:
+        try:
+            private = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError) as exc:
+            raise KeyFileError(f"{path}: not a PEM Ed25519 key") from exc
+        key = private.public_key()
+    if not isinstance(key, Ed25519PublicKey):
+        raise KeyFileError(f"{path}: not an Ed25519 key")
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return PublicKey(raw, _key_name(path))
+
+
+def generate_key(path: Path, overwrite: bool = False) -> SigningKey:
+    """Writes a new key pair: ``path`` (private, mode 0600) and its ``.pub.pem``."""
+    public_path = public_path_for(path)
+    if not overwrite and (path.exists() or public_path.exists()):
+        raise KeyFileError(f"{path}: exists; pass --force to replace it")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+    public_path.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return SigningKey(key, _key_name(path))
