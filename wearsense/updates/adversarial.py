@@ -195,9 +195,7 @@ def run_malicious(
     accept, echo = worst_case_hooks(valid)
 
     def run(name: str, data: bytes, exp: pkg.Expectation, v: Any, s: Any) -> Status:
-        return fw.verify(
-            data, key.public.raw, exp.task, exp.placement, exp.installed_version, v, s
-        )
+        return fw.verify(data, key.public.raw, exp.task, exp.placement, exp.installed_version, v, s)
 
     def cases() -> Iterator[tuple[str, bytes]]:
         for mask in flip_masks:
