@@ -9,8 +9,9 @@
   truncation, and one package per unacceptable condition (wearsense.updates.adversarial);
 - ``ed25519_m4_instructions``: instructions of one verification (RFC 8032 TEST 3) on the
   Cortex-M4, from QEMU with ``-icount shift=0`` and SysTick (docs/firmware-port.md,
-  "Instruction counts"), with ``ed25519_m4_stack_bytes`` and the M4 code sizes of
-  firmware/src/crypto and firmware/src/updates.
+  "Instruction counts"), with ``ed25519_m4_stack_bytes``, the same for ``ws_pkg_check``
+  of a small package (``pkg_check_m4_*``) and the M4 code sizes of firmware/src/crypto
+  and firmware/src/updates.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CROSSCHECKS = 14_000  # 2 000 per kind
 MALICIOUS_MODEL_SIZE = 8_000
 M4_ELF = "build/ctest/m4/test_crypto.elf"
+M4_PKG_ELF = "build/ctest/m4/test_pkg.elf"
 QEMU = [
     "qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor",
     "none", "-serial", "none", "-semihosting-config", "enable=on,target=native",
@@ -99,26 +101,38 @@ def _m4_size(directory: str) -> int | None:
     return sum(int(line.split()[0]) for line in out.splitlines()[1:] if line.strip())
 
 
+def _m4_ticks(elf: str) -> tuple[float, str]:
+    """Runs one M4 test image under -icount; (instructions per SysTick tick, output)."""
+    run = subprocess.run(
+        [*QEMU, "-kernel", elf], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    text = run.stdout + run.stderr
+    if run.returncode != 0:
+        raise RuntimeError(f"M4 test {elf} failed:\n{text}")
+    calibration = re.search(r"calibration=(\d+) instructions=(\d+)", text)
+    if not calibration:
+        raise RuntimeError(f"no WS-M4-TICKS calibration line in:\n{text}")
+    return int(calibration.group(2)) / int(calibration.group(1)), text
+
+
 def _m4() -> dict[str, Any]:
     if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
         print("  no ARM toolchain or QEMU: skipping the M4 figures (make toolchain)")
         return {"ed25519_m4_instructions": None}
-    subprocess.run(["make", "-s", M4_ELF], cwd=ROOT, check=True)
-    run = subprocess.run(
-        [*QEMU, "-kernel", M4_ELF], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    text = run.stdout + run.stderr
-    if run.returncode != 0:
-        raise RuntimeError(f"M4 crypto test failed:\n{text}")
-    calibration = re.search(r"calibration=(\d+) instructions=(\d+)", text)
+    subprocess.run(["make", "-s", M4_ELF, M4_PKG_ELF], cwd=ROOT, check=True)
+    per_tick, text = _m4_ticks(M4_ELF)
     verify = re.search(r"ed25519_verify=(\d+) stack_used=(\d+)", text)
-    if not calibration or not verify:
-        raise RuntimeError(f"no WS-M4-TICKS lines in:\n{text}")
-    per_tick = int(calibration.group(2)) / int(calibration.group(1))
+    pkg_per_tick, pkg_text = _m4_ticks(M4_PKG_ELF)
+    check = re.search(r"pkg_check=(\d+) bytes=(\d+) stack_used=(\d+)", pkg_text)
+    if not verify or not check:
+        raise RuntimeError(f"no WS-M4-TICKS measurement in:\n{text}\n{pkg_text}")
     return {
         "ed25519_m4_instructions": round(int(verify.group(1)) * per_tick),
         "ed25519_m4_instructions_per_systick": per_tick,
         "ed25519_m4_stack_bytes": int(verify.group(2)),
+        "pkg_check_m4_instructions": round(int(check.group(1)) * pkg_per_tick),
+        "pkg_check_m4_package_bytes": int(check.group(2)),
+        "pkg_check_m4_stack_bytes": int(check.group(3)),
         "crypto_m4_text_bytes": _m4_size("crypto"),
         "pkg_m4_text_bytes": _m4_size("updates"),
     }
