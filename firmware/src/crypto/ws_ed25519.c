@@ -54,20 +54,27 @@ static const uint8_t GROUP_ORDER[32] = {
 
 static unsigned limb_bits(unsigned i) { return (i & 1u) ? 25u : 26u; }
 
+#define MASK26 ((((uint64_t)1) << 26) - 1u)
+#define MASK25 ((((uint64_t)1) << 25) - 1u)
+
 /* Carries a wide accumulator into a carried field element. Each t[i] < 2^63. */
 static void fe_carry(fe_t *h, uint64_t t[10])
 {
     unsigned i;
     uint64_t c;
-    for (i = 0; i < 9; i++) {
-        t[i + 1] += t[i] >> limb_bits(i);
-        t[i] &= ((uint64_t)1 << limb_bits(i)) - 1u;
+    for (i = 0; i < 9; i += 2) {
+        t[i + 1] += t[i] >> 26;
+        t[i] &= MASK26;
+        if (i + 2 < 10) {
+            t[i + 2] += t[i + 1] >> 25;
+            t[i + 1] &= MASK25;
+        }
     }
     c = t[9] >> 25;
-    t[9] &= ((uint64_t)1 << 25) - 1u;
+    t[9] &= MASK25;
     t[0] += 19u * c; /* 2^255 = 19 (mod p) */
     t[1] += t[0] >> 26;
-    t[0] &= ((uint64_t)1 << 26) - 1u;
+    t[0] &= MASK26;
     for (i = 0; i < 10; i++) {
         h->v[i] = (uint32_t)t[i];
     }
@@ -110,29 +117,35 @@ static void fe_neg(fe_t *h, const fe_t *f)
 
 /* Schoolbook product. Limb exponents add up to the exponent of limb i+j, plus one bit when
  * both i and j are odd (hence the factor 2); exponents of 255 and above wrap with 19. */
+/* Products are 32 x 32 -> 64 bits (one UMLAL on the M4): carried limbs are below 2^27,
+ * so 2f and 19g fit in 32 bits. */
+static uint64_t mul32(uint32_t a, uint32_t b) { return (uint64_t)a * b; }
+
+/* sum over i of a[i] * x[-i], i = 0..9 */
+static uint64_t column(const uint32_t a[10], const uint32_t *x)
+{
+    return mul32(a[0], x[0]) + mul32(a[1], x[-1]) + mul32(a[2], x[-2]) + mul32(a[3], x[-3]) +
+           mul32(a[4], x[-4]) + mul32(a[5], x[-5]) + mul32(a[6], x[-6]) + mul32(a[7], x[-7]) +
+           mul32(a[8], x[-8]) + mul32(a[9], x[-9]);
+}
+
+/* Schoolbook product, one output limb (column) at a time. Limb exponents add up to the
+ * exponent of limb i+j, plus one bit when both i and j are odd (a factor 2, which only
+ * happens in even columns, so even columns use f with its odd limbs doubled); exponents
+ * of 255 and above wrap with 19. Column k is sum_i a[i] * x[k + 10 - i] with
+ * x[n] = 19 g[n] for n < 10 and x[n] = g[n - 10] for n >= 10. */
 static void fe_mul(fe_t *h, const fe_t *f, const fe_t *g)
 {
-    uint64_t t[10] = {0};
-    uint32_t g19[10];
-    unsigned i, j;
-    for (j = 0; j < 10; j++) {
-        g19[j] = 19u * g->v[j]; /* g limbs < 2^27, so 19 g < 2^32 */
-    }
+    uint64_t t[10];
+    uint32_t x[20], f_even[10];
+    unsigned i, k;
     for (i = 0; i < 10; i++) {
-        uint64_t fi = f->v[i];
-        uint64_t fi_odd = (i & 1u) ? 2u * fi : fi; /* the factor for odd j */
-        for (j = 0; j + i < 10; j += 2) {
-            t[i + j] += fi * g->v[j];
-            if (j + 1 + i < 10) {
-                t[i + j + 1] += fi_odd * g->v[j + 1];
-            } else {
-                t[i + j + 1 - 10] += fi_odd * g19[j + 1];
-            }
-        }
-        for (; j < 10; j += 2) {
-            t[i + j - 10] += fi * g19[j];
-            t[i + j + 1 - 10] += fi_odd * g19[j + 1];
-        }
+        x[i] = 19u * g->v[i];
+        x[i + 10] = g->v[i];
+        f_even[i] = (i & 1u) ? 2u * f->v[i] : f->v[i];
+    }
+    for (k = 0; k < 10; k++) {
+        t[k] = column((k & 1u) ? f->v : f_even, x + k + 10);
     }
     fe_carry(h, t);
 }
