@@ -225,10 +225,8 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
                     "end": data.iso(r.utc),
                 },
                 valueQuantity=_quantity(f["mean_bpm"], "bpm"),
-                component=[
-                    _component("hr_summary", k, f[k])
-                    for k in ("interval_s", "min_bpm", "mean_bpm", "max_bpm")
-                ],
+                # interval and mean are the period and the value: not repeated
+                component=[_component("hr_summary", k, f[k]) for k in ("min_bpm", "max_bpm")],
             )
         elif e.type == "activity_summary":
             r = record(e)
@@ -337,6 +335,12 @@ def read_bundle(text: str) -> list[EventRecord]:
                 minutes[name.split(".", 1)[1]] = int(value)
             else:
                 fields[type_name][name] = int(value)
+        if res.code.coding[0].code == HR_CODE["code"]:
+            period = res.effectivePeriod
+            fields["hr_summary"]["interval_s"] = int(
+                period.end.timestamp() - period.start.timestamp()
+            )
+            fields["hr_summary"]["mean_bpm"] = int(res.valueQuantity.value)
         for ident in res.identifier:
             serial, epoch, seq = ident.value.rsplit("/", 2)
             ext = {x.url: x for x in ident.extension or []}
