@@ -210,3 +210,39 @@ def test_rhythm_summary_round_trip(store: Store) -> None:
     store.ingest("SN1", 1, [status(1), event, onset])
     got = {e.seq: e.event() for e in store.events(serial="SN1")}
     assert got[2] == event and got[3] == onset
+
+
+def test_backup_is_consistent_while_the_link_writes(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "live.db"
+    with Store(path) as s:
+        s.ingest("SN1", 1, [status(1)])
+    stop = threading.Event()
+
+    def link() -> None:  # another connection, as the BLE link would hold
+        with Store(path) as writer:
+            seq = 2
+            while not stop.is_set() and seq < 3000:
+                writer.ingest("SN1", 1, [hr(seq, seq * 600), hr(seq + 1, seq * 600 + 600)])
+                seq += 2
+
+    thread = threading.Thread(target=link)
+    thread.start()
+    try:
+        copies = []
+        with Store(path) as reader:
+            for i in range(3):
+                copies.append(reader.backup(tmp_path / f"copy{i}.db"))
+    finally:
+        stop.set()
+        thread.join()
+    for copy in copies:
+        with Store(copy) as snap:
+            events = snap.count_events()
+            # a snapshot holds whole transactions: every batch of two, all acknowledged
+            assert events % 2 == 1 and snap.contiguous_seq("SN1", 1) == events
+    for suffix in ("", "-wal", "-shm"):
+        side = Path(str(path) + suffix)
+        if side.exists():
+            assert stat.S_IMODE(os.stat(side).st_mode) == 0o600
