@@ -173,3 +173,16 @@ def test_time_range_selects_local_days(store: Store) -> None:
         store, "p-042", parse_when("2024-03-30", tz), parse_when("2024-03-30", tz, end=True)
     )
     assert {e.local_time(tz).date().isoformat() for e in day.events} == {"2024-03-30"}  # type: ignore[union-attr]
+
+
+def test_fhir_validation_catches_a_broken_resource(store: Store) -> None:
+    bundle = fhir.build_bundle(select(store, "p-042"))
+    fhir.validate(bundle)
+    broken = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation")
+    del broken["resource"]["code"]
+    with pytest.raises(ExportError, match="does not validate"):
+        fhir.validate(bundle)
+    del broken["resource"]["status"]
+    broken["resource"]["code"] = {"coding": [{"system": "not a uri with spaces"}]}
+    with pytest.raises(ExportError):
+        fhir.validate(bundle)

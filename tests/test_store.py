@@ -246,3 +246,10 @@ def test_backup_is_consistent_while_the_link_writes(tmp_path: Path) -> None:
         side = Path(str(path) + suffix)
         if side.exists():
             assert stat.S_IMODE(os.stat(side).st_mode) == 0o600
+
+
+def test_delete_patient_also_removes_unplaced_events_of_their_time(store: Store) -> None:
+    store.ingest("SN1", 1, [hr(1, 600)], received_utc=T0 + 100)  # no clock offset yet
+    store.store_undecodable("SN1", 1, 2, b"\x01\x02", received_utc=T0 + 200)
+    assert store.delete_patient("p-001")["events"] == 2
+    assert store.events(serial="SN1", include_unplaced=True) == []

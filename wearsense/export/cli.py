@@ -36,7 +36,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.format == "fhir":
         from wearsense.export.fhir import write_fhir
 
-        written = [write_fhir(data, args.out)]
+        written = [write_fhir(data, args.out, show_progress=sys.stderr.isatty())]
     elif args.format == "csv":
         from wearsense.export.table import write_csv
 

@@ -293,20 +293,29 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
     }
 
 
-def validate(bundle: dict[str, Any]) -> Any:
-    """The Bundle parsed by fhir.resources' R4B models; ExportError when it is invalid."""
-    from fhir.resources.R4B.bundle import Bundle
+def validate(bundle: dict[str, Any], show_progress: bool = False) -> None:
+    """Checks the Bundle with fhir.resources' R4B models, entry by entry (so a long
+    export shows progress) and then the Bundle itself; ExportError when invalid."""
+    from fhir.resources.R4B.bundle import Bundle, BundleEntry
     from pydantic import ValidationError
 
+    from wearsense.export.common import progress
+
+    entries = bundle.get("entry", [])
     try:
-        return Bundle.model_validate(bundle)
+        for i, entry in enumerate(progress(entries, "validating FHIR", show_progress)):
+            try:
+                BundleEntry.model_validate(entry)
+            except ValidationError as exc:
+                raise ExportError(f"FHIR entry {i} does not validate: {exc}") from exc
+        Bundle.model_validate({**bundle, "entry": entries[:1]})
     except ValidationError as exc:
         raise ExportError(f"the FHIR Bundle does not validate: {exc}") from exc
 
 
-def write_fhir(data: ExportData, destination: str | Path) -> Path:
+def write_fhir(data: ExportData, destination: str | Path, show_progress: bool = False) -> Path:
     bundle = build_bundle(data)
-    validate(bundle)
+    validate(bundle, show_progress)
     return write_text_atomic(destination, json.dumps(bundle, indent=1, ensure_ascii=False) + "\n")
 
 

@@ -415,15 +415,19 @@ class Store:
 
     def delete_patient(self, pseudonym: str) -> dict[str, int]:
         """Removes the patient, their assignments, the events their devices sent while
-        assigned to them and their alerts. Returns the row counts removed."""
+        assigned to them (by event time, or by arrival for events without one) and their
+        alerts. Returns the row counts removed."""
         patient = self.patient(pseudonym)
         windows = [(a.serial, a.start_utc, a.end_utc) for a in self.assignments(pseudonym)]
         counts = {"events": 0, "alerts": 0, "assignments": len(windows), "patients": 1}
         with self.transaction() as db:
             for serial, start, end in windows:
                 bound = float("inf") if end is None else end
+                # events without a UTC time yet belong to whoever wore the device
+                # when they were received
                 counts["events"] += db.execute(
-                    "DELETE FROM events WHERE serial = ? AND utc >= ? AND utc < ?",
+                    "DELETE FROM events WHERE serial = ? AND coalesce(utc, received_utc) >= ? "
+                    "AND coalesce(utc, received_utc) < ?",
                     (serial, start, bound),
                 ).rowcount
             counts["alerts"] = db.execute(
