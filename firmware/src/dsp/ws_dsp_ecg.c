@@ -582,7 +582,7 @@ static void close_quality_window(ws_ecg_t *st)
     st->q_abs = 0.0f;
     st->q_hf = 0.0f;
     st->q_beats = 0;
-    st->q_leads_off = st->leads_off_hw;
+    st->q_leads_off = 0;
 }
 
 /* ---- the chain, one output sample at a time ---- */
