@@ -268,3 +268,13 @@ def test_cinc_record_runs_at_300_hz() -> None:
     hr = 60000 / np.median(out.beats.rr_ms[1:])
     assert 40 < hr < 200
     assert detect_record is not None
+
+
+@needs_data
+def test_quality_flags_separate_cinc_noisy_records() -> None:
+    from wearsense.ecg.quality import score_cinc
+
+    score = score_cinc(("validation",), ROOT)
+    assert score.n_noisy >= 20 and score.n_clean >= 200
+    assert score.clean_flagged < 0.15
+    assert score.noisy_flagged > 4 * score.clean_flagged

@@ -51,8 +51,9 @@ static const float DET_SOS[2][5] = {
 
 /* Signal-quality thresholds (docs/ecg-front-end.md; chosen on the CinC train split). */
 #define FLAT_P2P_MV 0.05f       /* below: flat line */
-#define NOISE_P2P_MV 8.0f       /* above: motion artefact (no ECG is this large) */
+#define NOISE_P2P_MV 4.0f       /* above: motion artefact (few ECGs swing this much) */
 #define NOISE_HF_RATIO 0.30f    /* mean |2nd difference| / mean |y| above: broadband noise */
+#define NOISE_KURTOSIS 3.0f     /* below: no sharp QRS complexes (a Gaussian has 3) */
 #define RAIL_FRACTION_SAT 100   /* >= 1/100 of samples at a rail: saturated */
 #define RAIL_FRACTION_OFF 2     /* >= 1/2 of samples at a rail: leads off */
 
@@ -128,6 +129,7 @@ struct ws_ecg {
     uint32_t q_start;
     uint32_t q_in, q_rail;
     float q_min, q_max, q_abs, q_hf;
+    float q_s1, q_s2, q_s3, q_s4; /* power sums of y, for the kurtosis */
     float y1, y2;           /* previous two outputs for the 2nd difference */
     uint8_t q_beats;
     uint8_t q_leads_off;
@@ -557,6 +559,11 @@ static void close_quality_window(ws_ecg_t *st)
 {
     ws_ecg_quality_t q;
     float p2p = st->q_max - st->q_min;
+    float n = (float)WS_ECG_QUALITY_WINDOW;
+    float mu = st->q_s1 / n;
+    float m2 = st->q_s2 / n - mu * mu;
+    float m4 = st->q_s4 / n - 4.0f * mu * st->q_s3 / n + 6.0f * mu * mu * st->q_s2 / n -
+               3.0f * mu * mu * mu * mu;
     uint8_t flags = 0;
     if (st->q_leads_off || (st->q_in > 0u && st->q_rail * RAIL_FRACTION_OFF >= st->q_in)) {
         flags |= WS_QUALITY_LEADS_OFF;
@@ -566,7 +573,8 @@ static void close_quality_window(ws_ecg_t *st)
         }
         if (p2p < FLAT_P2P_MV) {
             flags |= WS_QUALITY_FLAT;
-        } else if (p2p > NOISE_P2P_MV || st->q_hf > NOISE_HF_RATIO * st->q_abs) {
+        } else if (p2p > NOISE_P2P_MV || st->q_hf > NOISE_HF_RATIO * st->q_abs ||
+                   m4 < NOISE_KURTOSIS * m2 * m2) {
             flags |= WS_QUALITY_NOISY;
         }
     }
@@ -581,6 +589,7 @@ static void close_quality_window(ws_ecg_t *st)
     st->q_max = -1.0e30f;
     st->q_abs = 0.0f;
     st->q_hf = 0.0f;
+    st->q_s1 = st->q_s2 = st->q_s3 = st->q_s4 = 0.0f;
     st->q_beats = 0;
     st->q_leads_off = 0;
 }
@@ -611,6 +620,13 @@ static void output_sample(ws_ecg_t *st, float x, int16_t *out, size_t *n_out)
     st->q_min = y < st->q_min ? y : st->q_min;
     st->q_max = y > st->q_max ? y : st->q_max;
     st->q_abs += y < 0.0f ? -y : y;
+    {
+        float y2 = y * y;
+        st->q_s1 += y;
+        st->q_s2 += y2;
+        st->q_s3 += y2 * y;
+        st->q_s4 += y2 * y2;
+    }
     if (n >= 2u) {
         float hf = y - 2.0f * st->y1 + st->y2;
         st->q_hf += hf < 0.0f ? -hf : hf;
