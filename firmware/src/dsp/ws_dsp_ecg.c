@@ -22,6 +22,7 @@
 #define R_SEARCH_FROM MS(180)    /* R peak searched this far before the integrator peak */
 #define R_SEARCH_TO MS(20)       /* ... up to this far before it */
 #define RR_KEEP 8
+#define RETRO_GAP 1.5f           /* a gap of this many mean RR before a beat is searched */
 #define AMP_KEEP 8
 #define PEAK_HOLD MS(240)        /* a maximum held this long is a peak even without a fall */
 
@@ -42,11 +43,11 @@ static const float LP_SOS[2][5] = {
      5.115897647e-01f},
 };
 static const float DET_SOS[2][5] = {
-    /* butter(2, [5, 15], "bandpass"): QRS energy band for detection */
-    {1.335920003e-02f, 2.671840006e-02f, 1.335920003e-02f, -1.681353857e+00f,
-     7.798921440e-01f},
-    {1.000000000e+00f, -2.000000000e+00f, 1.000000000e+00f, -1.879593596e+00f,
-     8.987098878e-01f},
+    /* butter(2, [8, 16], "bandpass"): QRS energy band for detection, above most P and T
+     * wave energy (Hamilton & Tompkins; 8-16 Hz beat 5-15 Hz on the train+validation
+     * records) */
+    {8.826086668e-03f, 1.765217334e-02f, 8.826086668e-03f, -1.715299082e+00f, 8.379155594e-01f},
+    {1.000000000e+00f, -2.000000000e+00f, 1.000000000e+00f, -1.852146677e+00f, 8.980811648e-01f},
 };
 
 /* Signal-quality thresholds (docs/ecg-front-end.md; chosen on the CinC train split). */
@@ -461,6 +462,16 @@ static void classify_peak(ws_ecg_t *st, const peak_t *p)
     }
     is_twave = (since < TWAVE_LIMIT) && (p->slope < 0.5f * st->last_slope);
     if (p->value > thr && !is_twave) {
+        /* a gap this long before the beat hides a missed one (irregular rhythms reach
+         * the next beat before the search-back deadline): take the best candidate */
+        if (st->cand.valid && st->n_rr > 0u && (float)since > RETRO_GAP * mean_rr(st) &&
+            st->cand.mwi_at - st->last_mwi >= TWAVE_LIMIT &&
+            p->mwi_at - st->cand.mwi_at >= TWAVE_LIMIT) {
+            peak_t c = st->cand;
+            float cv = (st->spk > 0.0f && c.value > 3.0f * st->spk) ? 3.0f * st->spk : c.value;
+            st->spk = 0.25f * cv + 0.75f * st->spk;
+            accept_beat(st, &c, WS_BEAT_SEARCHBACK);
+        }
         st->spk = 0.125f * v + 0.875f * st->spk;
         accept_beat(st, p, 0);
         return;
