@@ -14,6 +14,7 @@ SUBCOMMAND_MODULES = (
     "wearsense.demo",
     "wearsense.store.cli",
     "wearsense.export.cli",
+    "wearsense.ecg.cli",
 )
 
 
