@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from nn_helpers import assert_bit_exact
+
 from wearsense.firmware import core
 from wearsense.tflite.builder import GraphBuilder, activation_qparams
 from wearsense.tflite.testing import ACTIVATIONS, random_model

@@ -68,16 +68,8 @@ def test_malformed_events_rejected_with_the_same_reason(protocol_vectors, codec)
 
 
 def test_encoders_refuse_out_of_range_events(codec):
-    bad = {
-        "type": "hr_summary",
-        "seq": 1,
-        "time_s": 0,
-        "model_version": 0,
-        "interval_s": 60,
-        "min_bpm": 90,
-        "mean_bpm": 80,
-        "max_bpm": 100,
-    }
+    bad = {"type": "hr_summary", "seq": 1, "time_s": 0, "model_version": 0,
+           "interval_s": 60, "min_bpm": 90, "mean_bpm": 80, "max_bpm": 100}
     assert codec.encode_event(bad)[0] == Status.RANGE
     with pytest.raises(ProtocolError) as caught:
         protocol.HrSummary(1, 0, 0, interval_s=60, min_bpm=90, mean_bpm=80, max_bpm=100)
@@ -106,11 +98,7 @@ def test_commands(protocol_vectors, codec):
         cmd = Command.decode(raw)
         args = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in cmd.args.items()}
         expected = vector["command"]
-        assert (cmd.opcode, cmd.token, args) == (
-            expected["opcode"],
-            expected["token"],
-            expected["args"],
-        )
+        assert (cmd.opcode, cmd.token, args) == (expected["opcode"], expected["token"], expected["args"])
         assert cmd.encode() == raw
         assert codec.decode_command(raw) == (0, expected), vector["name"]
     for vector in protocol_vectors["commands"]["malformed"]:
@@ -127,11 +115,7 @@ def test_responses(protocol_vectors, codec):
         rsp = Response.decode(raw)
         exp = vector["response"]
         assert (rsp.opcode, rsp.token, rsp.status, rsp.data.hex()) == (
-            exp["opcode"],
-            exp["token"],
-            exp["status"],
-            exp["data"],
-        )
+            exp["opcode"], exp["token"], exp["status"], exp["data"])
         assert rsp.encode() == raw
         assert codec.decode_response(raw) == (0, exp)
     for vector in protocol_vectors["responses"]["malformed"]:

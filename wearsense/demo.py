@@ -43,14 +43,9 @@ def run(args: argparse.Namespace) -> int:
         back = codec.decode_event(protocol.encode(decoded))[1] if decoded else None
         agree = back == event
         failures += not agree
-        print(
-            f"  {event['type']:<17} {len(wire):2d} B  {wire.hex():<40}  C->Py->C {'ok' if agree else 'MISMATCH'}"
-        )
-    print(
-        "all event types agree between the C firmware and the Python companion"
-        if not failures
-        else f"{failures} event types disagree"
-    )
+        print(f"  {event['type']:<17} {len(wire):2d} B  {wire.hex():<40}  C->Py->C {'ok' if agree else 'MISMATCH'}")
+    print("all event types agree between the C firmware and the Python companion" if not failures
+          else f"{failures} event types disagree")
     return 1 if failures else 0
 
 

@@ -34,16 +34,7 @@ from wearsense.protocol.events import (
     decode,
     encode,
 )
-from wearsense.protocol.frames import (
-    Ack,
-    AckKind,
-    Chunk,
-    Command,
-    ConfigKey,
-    Opcode,
-    Response,
-    Task,
-)
+from wearsense.protocol.frames import Ack, AckKind, Chunk, Command, ConfigKey, Opcode, Response, Task
 
 __all__ = [
     "BY_NAME",
