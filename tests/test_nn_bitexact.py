@@ -105,6 +105,17 @@ def test_add_s8(data: st.DataObject, seed: int) -> None:
     assert_bit_exact(g.build(), rng)
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_softmax_s8(data: st.DataObject, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rows, depth = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 12))
+    g = GraphBuilder()
+    x = g.input((rows, depth), _qrange(data.draw))
+    g.output(g.softmax(x, data.draw(st.sampled_from([1.0, 0.25, 2.0, 1.7]))))
+    assert_bit_exact(g.build(), rng, runs=4)
+
+
 @settings(max_examples=10, deadline=None)
 @given(st.data(), st.integers(0, 2**32 - 1))
 def test_quantize_reshape_dequantize(data: st.DataObject, seed: int) -> None:

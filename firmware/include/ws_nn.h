@@ -132,6 +132,8 @@ ws_status_t ws_nn_maxpool_s8(const ws_nn_pool_params_t *params, const ws_nn_dims
                              const int8_t *input, const ws_nn_dims_t *output_dims, int8_t *output);
 ws_status_t ws_nn_add_s8(const ws_nn_add_params_t *params, uint32_t count, const int8_t *input1,
                          const int8_t *input2, int8_t *output);
+ws_status_t ws_nn_softmax_s8(const ws_nn_softmax_params_t *params, int32_t rows, int32_t row_size,
+                             const int8_t *input, int8_t *output);
 ws_status_t ws_nn_quantize_f32_s8(float scale, int32_t zero_point, uint32_t count,
                                   const float *input, int8_t *output);
 ws_status_t ws_nn_dequantize_s8_f32(float scale, int32_t zero_point, uint32_t count,

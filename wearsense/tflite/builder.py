@@ -213,6 +213,12 @@ class GraphBuilder:
         )
         return out
 
+    def softmax(self, x: int, beta: float = 1.0) -> int:
+        """Softmax over the last axis; int8 output fixed at scale 1/256, zero point -128."""
+        out = self._activation(f"softmax{len(self.operators)}.out", self.shape(x), (1 / 256, -128))
+        self.operators.append(Operator("SOFTMAX", [x], [out], {"beta": beta}))
+        return out
+
     def reshape(self, x: int, shape: tuple[int, ...]) -> int:
         number = len(self.operators)
         new_shape = np.asarray(shape, dtype=np.int32)

@@ -87,6 +87,8 @@ def random_model(choose: Choose, rng: np.random.Generator) -> Model:
             ACTIVATIONS[choose(0, 1)],
             per_channel=bool(choose(0, 1)),
         )
+        if choose(0, 2) == 0:
+            x = g.softmax(x, float(rng.choice([1.0, 0.5, 2.0])))
     if choose(0, 3) == 0:
         x = g.dequantize(x)
     g.output(x)

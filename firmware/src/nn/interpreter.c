@@ -17,11 +17,12 @@ enum {
     OP_FULLY_CONNECTED = 9,
     OP_MAX_POOL_2D = 17,
     OP_RESHAPE = 22,
+    OP_SOFTMAX = 25,
     OP_QUANTIZE = 114
 };
 
 /* BuiltinOptions union types. */
-enum { OPT_CONV = 1, OPT_DEPTHWISE = 2, OPT_POOL = 5, OPT_FC = 8, OPT_ADD = 11 };
+enum { OPT_CONV = 1, OPT_DEPTHWISE = 2, OPT_POOL = 5, OPT_FC = 8, OPT_SOFTMAX = 9, OPT_ADD = 11 };
 
 #define MAX_CODES 64
 #define MAX_DIM 16777216
@@ -38,7 +39,7 @@ static const struct {
 } SUPPORTED[] = {
     {OP_ADD, 4},          {OP_AVERAGE_POOL_2D, 3}, {OP_CONV_2D, 6},     {OP_DEPTHWISE_CONV_2D, 6},
     {OP_DEQUANTIZE, 5},   {OP_FULLY_CONNECTED, 11}, {OP_MAX_POOL_2D, 3}, {OP_RESHAPE, 2},
-    {OP_QUANTIZE, 3},
+    {OP_QUANTIZE, 3},     {OP_SOFTMAX, 3},
 };
 
 typedef struct {
@@ -613,6 +614,49 @@ static ws_status_t prepare_reshape(loader_t *L, op_view_t *v)
     return WS_OK;
 }
 
+static ws_status_t prepare_softmax(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in != 1 || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (!v->has_options || v->options_type != OPT_SOFTMAX) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *out = T(m, v->out);
+    if (!is_activation(in, WS_NN_TYPE_INT8) || !is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (!same_dims(in, out) || in->rank < 1) {
+        return WS_ERR_NN_SHAPE;
+    }
+    CHECK(check_activation_q(in));
+    CHECK(check_activation_q(out));
+    if (out->zero_point != -128 || out->scale != 1.0f / 256.0f) {
+        return WS_ERR_NN_QUANT; /* the int8 softmax output is fixed at 1/256, -128 */
+    }
+    int64_t beta_bits;
+    CHECK(options_field(L, v, 0, 4, 0, &beta_bits));
+    uint32_t raw = (uint32_t)beta_bits;
+    float beta;
+    memcpy(&beta, &raw, sizeof beta);
+    if (!(beta > 0.0f) || beta > 1e6f) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    double real = (double)beta * (double)in->scale * (double)(1 << (31 - 5));
+    if (real > 2147483647.0) {
+        real = 2147483647.0;
+    }
+    if (!(real > 1.0)) {
+        return WS_ERR_NN_QUANT; /* the reference needs a multiplier above one */
+    }
+    ws_nn_softmax_params_t *p = &op->p.softmax;
+    ws_nn_quantize_multiplier(real, &p->input_multiplier, &p->input_left_shift);
+    double radius = 31.0 * (double)(1LL << 26) / (double)(1LL << p->input_left_shift);
+    p->diff_min = -(int32_t)radius; /* floor of a positive value */
+    return WS_OK;
+}
+
 static ws_status_t prepare_quantize(loader_t *L, op_view_t *v, int dequantize)
 {
     ws_nn_model_t *m = L->m;
@@ -689,6 +733,7 @@ static ws_status_t load_operator(loader_t *L, const ws_fb_table_t *ot, uint32_t 
     case OP_MAX_POOL_2D: st = prepare_pool(L, &v, op); break;
     case OP_ADD: st = prepare_add(L, &v, op); break;
     case OP_RESHAPE: st = prepare_reshape(L, &v); break;
+    case OP_SOFTMAX: st = prepare_softmax(L, &v, op); break;
     case OP_QUANTIZE: st = prepare_quantize(L, &v, 0); break;
     case OP_DEQUANTIZE: st = prepare_quantize(L, &v, 1); break;
     default: st = WS_ERR_NN_OP; break;
@@ -1019,6 +1064,10 @@ static ws_status_t run_op(ws_nn_model_t *m, const ws_nn_op_t *op)
     case OP_RESHAPE:
         memmove(y, x, out->bytes);
         return WS_OK;
+    case OP_SOFTMAX: {
+        int32_t depth = in->dims[in->rank - 1];
+        return ws_nn_softmax_s8(&op->p.softmax, (int32_t)(in->bytes / (uint32_t)depth), depth, x, y);
+    }
     case OP_QUANTIZE:
         return ws_nn_quantize_f32_s8(out->scale, out->zero_point, out->bytes, x, y);
     case OP_DEQUANTIZE:
