@@ -15,8 +15,8 @@ ws_status_t ws_nn_add_s8(const ws_nn_add_params_t *params, uint32_t count, const
                                       params->input1_shift);
         const int32_t s2 = ws_nn_mbqm(v2 * (1 << params->left_shift), params->input2_multiplier,
                                       params->input2_shift);
-        int32_t out = ws_nn_mbqm(s1 + s2, params->output_multiplier, params->output_shift);
-        out += params->output_offset;
+        int32_t out = ws_nn_mbqm(ws_nn_add_wrap(s1, s2), params->output_multiplier, params->output_shift);
+        out = ws_nn_add_wrap(out, params->output_offset);
         output[i] = (int8_t)ws_nn_clamp(out, params->act_min, params->act_max);
     }
     return WS_OK;

@@ -43,15 +43,15 @@ ws_status_t ws_nn_conv_s8(const ws_nn_conv_params_t *params, const ws_nn_per_cha
                             const int8_t *in_row = input + (((size_t)b * in_h + in_y) * in_w + in_x) * in_c;
                             const int8_t *f_row = filter + (((size_t)oc * f_h + fy) * f_w + fx) * in_c;
                             for (int32_t ic = 0; ic < in_c; ++ic) {
-                                acc += (int32_t)f_row[ic] * ((int32_t)in_row[ic] + params->input_offset);
+                                acc = ws_nn_add_wrap(acc, (int32_t)f_row[ic] * ((int32_t)in_row[ic] + params->input_offset));
                             }
                         }
                     }
                     if (bias) {
-                        acc += bias[oc];
+                        acc = ws_nn_add_wrap(acc, bias[oc]);
                     }
                     acc = ws_nn_mbqm(acc, quant->multiplier[oc], quant->shift[oc]);
-                    acc += params->output_offset;
+                    acc = ws_nn_add_wrap(acc, params->output_offset);
                     output[(((size_t)b * out_h + oy) * out_w + ox) * out_c + oc] =
                         (int8_t)ws_nn_clamp(acc, params->act_min, params->act_max);
                 }

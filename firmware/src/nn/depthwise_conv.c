@@ -46,14 +46,14 @@ ws_status_t ws_nn_depthwise_conv_s8(const ws_nn_conv_params_t *params,
                                 int32_t in_val =
                                     input[(((size_t)b * in_h + in_y) * in_w + in_x) * in_c + ic];
                                 int32_t f_val = filter[((size_t)fy * f_w + fx) * out_c + oc];
-                                acc += f_val * (in_val + params->input_offset);
+                                acc = ws_nn_add_wrap(acc, f_val * (in_val + params->input_offset));
                             }
                         }
                         if (bias) {
-                            acc += bias[oc];
+                            acc = ws_nn_add_wrap(acc, bias[oc]);
                         }
                         acc = ws_nn_mbqm(acc, quant->multiplier[oc], quant->shift[oc]);
-                        acc += params->output_offset;
+                        acc = ws_nn_add_wrap(acc, params->output_offset);
                         output[(((size_t)b * out_h + oy) * out_w + ox) * out_c + oc] =
                             (int8_t)ws_nn_clamp(acc, params->act_min, params->act_max);
                     }

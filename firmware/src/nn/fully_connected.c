@@ -24,17 +24,17 @@ ws_status_t ws_nn_fully_connected_s8(const ws_nn_fc_params_t *params,
             const int8_t *f_row = filter + (size_t)o * in_features;
             int32_t acc = 0;
             for (int32_t i = 0; i < in_features; ++i) {
-                acc += (int32_t)f_row[i] * ((int32_t)in_row[i] + params->input_offset);
+                acc = ws_nn_add_wrap(acc, (int32_t)f_row[i] * ((int32_t)in_row[i] + params->input_offset));
             }
             if (bias) {
-                acc += bias[o];
+                acc = ws_nn_add_wrap(acc, bias[o]);
             }
             if (quant) {
                 acc = ws_nn_mbqm(acc, quant->multiplier[o], quant->shift[o]);
             } else {
                 acc = ws_nn_mbqm(acc, params->multiplier, params->shift);
             }
-            acc += params->output_offset;
+            acc = ws_nn_add_wrap(acc, params->output_offset);
             output[(size_t)b * out_features + o] =
                 (int8_t)ws_nn_clamp(acc, params->act_min, params->act_max);
         }

@@ -35,6 +35,13 @@ static inline int32_t ws_nn_mbqm(int32_t x, int32_t multiplier, int32_t shift)
     return ws_nn_rounding_divide_by_pot(ws_nn_srdhm(shifted, multiplier), right);
 }
 
+/* int32 addition that wraps like the reference's int32 accumulators do on every
+ * target we compare against, without the undefined behaviour of signed overflow. */
+static inline int32_t ws_nn_add_wrap(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
 static inline int32_t ws_nn_clamp(int32_t v, int32_t lo, int32_t hi)
 {
     return v < lo ? lo : (v > hi ? hi : v);

@@ -27,7 +27,7 @@ static ws_status_t pool(const ws_nn_pool_params_t *params, const ws_nn_dims_t *i
                             if (is_max) {
                                 acc = v > acc ? v : acc;
                             } else {
-                                acc += v;
+                                acc = ws_nn_add_wrap(acc, v);
                             }
                             ++count;
                         }
@@ -36,7 +36,8 @@ static ws_status_t pool(const ws_nn_pool_params_t *params, const ws_nn_dims_t *i
                         return WS_ERR_NN_SHAPE; /* the reference fails the same way */
                     }
                     if (!is_max) {
-                        acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                        acc = acc > 0 ? ws_nn_add_wrap(acc, count / 2) / count
+                                    : ws_nn_add_wrap(acc, -(count / 2)) / count;
                     }
                     output[(((size_t)b * out->h + oy) * out->w + ox) * out->c + c] =
                         (int8_t)ws_nn_clamp(acc, params->act_min, params->act_max);

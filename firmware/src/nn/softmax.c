@@ -104,8 +104,9 @@ ws_status_t ws_nn_softmax_s8(const ws_nn_softmax_params_t *params, int32_t rows,
             if (diff >= params->diff_min) {
                 const int32_t rescaled = ws_nn_srdhm(diff * (1 << params->input_left_shift),
                                                      params->input_multiplier);
-                sum_of_exps += ws_nn_rounding_divide_by_pot(exp_on_negative_values(rescaled),
-                                                            ACCUM_INTEGER_BITS);
+                sum_of_exps = ws_nn_add_wrap(
+                    sum_of_exps,
+                    ws_nn_rounding_divide_by_pot(exp_on_negative_values(rescaled), ACCUM_INTEGER_BITS));
             }
         }
         const int headroom_plus_one = count_leading_zeros((uint32_t)sum_of_exps);
