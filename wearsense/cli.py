@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES = (
     "wearsense.store.cli",
     "wearsense.export.cli",
     "wearsense.ecg.cli",
+    "wearsense.tflite.cli",
 )
 
 
