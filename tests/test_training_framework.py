@@ -121,3 +121,32 @@ def test_evaluation_report_schema(tmp_path):
     assert data["per_class"]["pos"]["ppv"] == pytest.approx(10 / 11)
     assert data["per_dataset"]["setB"]["per_class"]["pos"]["sensitivity"] is None  # no positives
     assert len(data["model_sha256"]) == 64
+
+
+def test_exported_int8_model_agrees_with_float_on_the_c_interpreter():
+    from wearsense.firmware.nn import NNModel
+    from wearsense.training.export import export_convnet
+
+    train, val = toy_problem(600, 5), toy_problem(120, 6)
+
+    # inputs as the device gives them: int8 samples, float value = q * 1/64
+    def as_int8(x: np.ndarray) -> np.ndarray:
+        return np.clip(np.round(x * 64), -128, 127).astype(np.int8)
+
+    train_q, val_q = as_int8(train[0]), as_int8(val[0])
+    train_f, val_f = (train_q / 64.0).astype(np.float32), (val_q / 64.0).astype(np.float32)
+    model = fit(
+        ConvNet(TINY),
+        (train_f, train[1]),
+        (val_f, val[1]),
+        3,
+        TrainConfig(epochs=6, batch_size=32, lr=1e-2, seed=7),
+        show_progress=False,
+    ).model
+    model.fuse()
+    float_pred = predict_logits(model, val_f).argmax(1)
+    _, tflite = export_convnet(model, train_f[:200], 1 / 64, "toy")
+    interpreter = NNModel(tflite, "toy")
+    int8_pred = np.array([interpreter.run(v.reshape(1, 1, 128, 1))[0].argmax() for v in val_q])
+    assert (int8_pred == float_pred).mean() >= 0.95
+    assert (int8_pred == val[1]).mean() >= 0.8

@@ -13,6 +13,10 @@ SUBCOMMAND_MODULES = (
     "wearsense.protocol.cli",
     "wearsense.demo",
     "wearsense.updates.cli",
+    "wearsense.store.cli",
+    "wearsense.export.cli",
+    "wearsense.ecg.cli",
+    "wearsense.tflite.cli",
 )
 
 

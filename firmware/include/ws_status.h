@@ -29,7 +29,27 @@ typedef enum {
     WS_ERR_PKG_CLASSES = 0x27,   /* output-to-class map invalid for the task */
     WS_ERR_PKG_ROLLBACK = 0x28,  /* model version not newer than the installed one */
     WS_ERR_PKG_MODEL = 0x29,     /* the interpreter rejects the model */
-    WS_ERR_PKG_SELFTEST = 0x2A   /* self-test output differs from the expected output */
+    WS_ERR_PKG_SELFTEST = 0x2A,  /* self-test output differs from the expected output */
+    /* 0x40-0x5F interpreter (firmware/src/nn, docs/interpreter.md) */
+    WS_ERR_NN_FORMAT = 0x40,     /* not a TFLite flatbuffer: too short, no TFL3 identifier */
+    WS_ERR_NN_BOUNDS = 0x41,     /* an offset, vtable or vector reaches outside the file */
+    WS_ERR_NN_ALIGN = 0x42,      /* misaligned table, vector, constant buffer or arena */
+    WS_ERR_NN_SCHEMA = 0x43,     /* schema version, subgraph count, a required field missing */
+    WS_ERR_NN_LIMIT = 0x44,      /* more tensors, operators, inputs or dims than the firmware holds */
+    WS_ERR_NN_OP = 0x45,         /* an operator the interpreter does not implement (or custom) */
+    WS_ERR_NN_OP_VERSION = 0x46, /* an operator version newer than the interpreter knows */
+    WS_ERR_NN_TYPE = 0x47,       /* unsupported tensor type, or the wrong type for an operand */
+    WS_ERR_NN_SHAPE = 0x48,      /* shapes inconsistent with the operator, or too large */
+    WS_ERR_NN_QUANT = 0x49,      /* missing or inconsistent quantization parameters */
+    WS_ERR_NN_OPTIONS = 0x4A,    /* operator options missing or invalid (stride 0, ...) */
+    WS_ERR_NN_INDEX = 0x4B,      /* tensor/buffer/opcode index out of range, wrong arity */
+    WS_ERR_NN_GRAPH = 0x4C,      /* a tensor read before written, written twice, or constant */
+    WS_ERR_NN_ARENA = 0x4D,      /* the arena is smaller than ws_nn_arena_size() */
+    WS_ERR_NN_NOT_READY = 0x4E,  /* invoke or data access before load and arena */
+    WS_ERR_NN_BUFFER = 0x4F,     /* constant data size differs from its tensor's size */
+    /* 0x60-0x7F signal processing */
+    WS_ERR_DSP_RATE = 96,  /* 0x60: ECG input rate not supported by the resampler */
+    WS_ERR_DSP_CONFIG = 97  /* 0x61: ADC description invalid (gain <= 0, min >= max, ...) */
 } ws_status_t;
 /* cdef-end */
 

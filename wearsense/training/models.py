@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -33,6 +34,15 @@ class NetConfig:
         return dataclasses.replace(self, stem_width=width, blocks=blocks)
 
 
+def same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """Pads as TFLite's SAME padding does (the extra sample goes after), so the int8
+    model computes on exactly the samples the float model saw."""
+    length = x.shape[-1]
+    out = -(-length // stride)
+    total = max((out - 1) * stride + kernel - length, 0)
+    return F.pad(x, (total // 2, total - total // 2))
+
+
 class ConvBNAct(nn.Module):
     """Conv1d → BatchNorm1d → ReLU (or no activation); `fuse()` folds the BatchNorm."""
 
@@ -40,14 +50,14 @@ class ConvBNAct(nn.Module):
         self, cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, act: bool = True
     ) -> None:
         super().__init__()
-        self.conv = nn.Conv1d(
-            cin, cout, kernel, stride, padding=kernel // 2, groups=groups, bias=False
-        )
+        self.conv = nn.Conv1d(cin, cout, kernel, stride, padding=0, groups=groups, bias=False)
         self.bn: nn.Module = nn.BatchNorm1d(cout)
         self.act: nn.Module = nn.ReLU() if act else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.bn(self.conv(x)))
+        return self.act(
+            self.bn(self.conv(same_pad(x, self.conv.kernel_size[0], self.conv.stride[0])))
+        )
 
     @torch.no_grad()
     def fuse(self) -> None:
@@ -63,7 +73,7 @@ class ConvBNAct(nn.Module):
             conv.out_channels,
             kernel,
             conv.stride[0],
-            kernel // 2,
+            0,
             groups=conv.groups,
             bias=True,
         )

@@ -1,0 +1,149 @@
+"""The int8 interpreter: bit-exactness with TFLM on random models, per-model figures
+(MACs, arena bytes ours vs TFLM's, flash bytes) and a libFuzzer run.
+
+`interpreter.models.<name>` covers every `.tflite` under models/ plus two reference
+architectures (an ECG and an IMU 1-D CNN) quantized from untrained weights: their
+MACs, arena and flash sizes depend on the architecture only, not on training.
+`m4_instructions` stays null until the interpreter runs on the emulated Cortex-M4.
+Environment: WEARSENSE_BENCH_MODELS (random models, default 250),
+WEARSENSE_FUZZ_SECONDS (default 120).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from wearsense.firmware import core
+from wearsense.firmware.nn import NNModel
+from wearsense.tflite import write_tflite
+from wearsense.tflite.reference import tflm_arena_bytes, tflm_run
+from wearsense.tflite.testing import random_inputs, random_model
+
+KEY = "interpreter"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _reference_architectures() -> dict[str, bytes]:
+    import torch
+    from torch import nn
+
+    from wearsense.tflite.ptq import Residual, quantize_module
+
+    torch.manual_seed(0)
+    ecg = nn.Sequential(
+        nn.Conv1d(1, 16, 7, stride=2),
+        nn.BatchNorm1d(16),
+        nn.ReLU(),
+        nn.MaxPool1d(2),
+        nn.Conv1d(16, 16, 5, padding=2, groups=16),
+        nn.Conv1d(16, 32, 1),
+        nn.ReLU(),
+        nn.MaxPool1d(2),
+        Residual(nn.Conv1d(32, 32, 3, padding=1, groups=32), nn.Conv1d(32, 32, 1), nn.ReLU()),
+        nn.Conv1d(32, 32, 5, stride=2),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool1d(1),
+        nn.Flatten(),
+        nn.Linear(32, 4),
+    )
+    imu = nn.Sequential(
+        nn.Conv1d(6, 24, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool1d(2),
+        nn.Conv1d(24, 32, 5, padding=2),
+        nn.ReLU6(),
+        nn.MaxPool1d(2),
+        nn.Conv1d(32, 32, 3, padding=1, groups=32),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool1d(1),
+        nn.Flatten(),
+        nn.Linear(32, 8),
+    )
+    rng = np.random.default_rng(0)
+    return {
+        "arch_ecg_cnn": write_tflite(quantize_module(ecg.eval(), rng.normal(size=(16, 1, 2560)))),
+        "arch_imu_cnn": write_tflite(quantize_module(imu.eval(), rng.normal(size=(16, 6, 128)))),
+    }
+
+
+def _model_figures(data: bytes) -> dict[str, Any]:
+    ours = NNModel(data)
+    return {
+        "macs": ours.macs,
+        "arena_bytes": ours.arena_bytes,
+        "tflm_arena_bytes": tflm_arena_bytes(data),
+        "flash_bytes": len(data),
+        "m4_instructions": None,
+    }
+
+
+def _bitexact(count: int) -> dict[str, Any]:
+    mismatches = 0
+    inferences = 0
+    for seed in tqdm(range(count), desc="random models vs TFLM", unit="model"):
+        rng = np.random.default_rng(10_000 + seed)
+        model = random_model(lambda lo, hi, r=rng: int(r.integers(lo, hi + 1)), rng)
+        data = write_tflite(model)
+        ours = NNModel(data)
+        for _ in range(3):
+            inputs = random_inputs(model, rng)
+            got = ours.run(*inputs)
+            want = tflm_run(data, inputs, outputs=len(model.outputs))
+            inferences += 1
+            if any(a.tobytes() != b.tobytes() for a, b in zip(got, want, strict=True)):
+                mismatches += 1
+    return {"models": count, "inferences": inferences, "mismatches": mismatches}
+
+
+def _fuzz(seconds: int) -> dict[str, Any]:
+    if shutil.which("clang") is None:
+        subprocess.run(["make", "-s", "clang"], cwd=ROOT, check=False)
+    build = subprocess.run(["make", "-s", "fuzz-build"], cwd=ROOT, capture_output=True, text=True)
+    if build.returncode != 0:
+        return {"execs": None, "crashes": None, "error": build.stderr[-300:]}
+    crashes_dir = ROOT / "build" / "fuzz" / "crashes"
+    crashes_dir.mkdir(parents=True, exist_ok=True)
+    before = set(crashes_dir.iterdir())
+    run = subprocess.run(
+        [
+            str(ROOT / "build" / "fuzz" / "fuzz_nn"),
+            f"-max_total_time={seconds}",
+            "-max_len=16384",
+            "-print_final_stats=1",
+            f"-artifact_prefix={crashes_dir}/",
+            str(ROOT / "build" / "fuzz" / "corpus"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(r"stat::number_of_executed_units:\s+(\d+)", run.stderr)
+    new_crashes = len(set(crashes_dir.iterdir()) - before)
+    return {
+        "execs": int(found.group(1)) if found else None,
+        "crashes": new_crashes + (1 if run.returncode != 0 and new_crashes == 0 else 0),
+        "seconds": seconds,
+    }
+
+
+def run() -> dict[str, Any]:
+    models: dict[str, Any] = {}
+    shipped = sorted((ROOT / "models").glob("**/*.tflite")) if (ROOT / "models").exists() else []
+    for path in shipped:
+        models[path.stem] = _model_figures(path.read_bytes())
+    for name, data in _reference_architectures().items():
+        models[name] = _model_figures(data)
+    count = int(os.environ.get("WEARSENSE_BENCH_MODELS", "250"))
+    return {
+        "models": models,
+        "model_struct_bytes": int(core().lib.ws_nn_model_struct_size()),
+        "bitexact_tflm": _bitexact(count),
+        "fuzz": _fuzz(int(os.environ.get("WEARSENSE_FUZZ_SECONDS", "120"))),
+    }

@@ -1,0 +1,65 @@
+/* DEPTHWISE_CONV_2D, int8 per-channel: TFLM's reference_integer_ops::DepthwiseConvPerChannel. */
+#include "nn_quant.h"
+#include "ws_nn.h"
+
+size_t ws_nn_depthwise_conv_s8_scratch_size(const ws_nn_dims_t *input_dims,
+                                            const ws_nn_dims_t *filter_dims)
+{
+    (void)input_dims;
+    (void)filter_dims;
+    return 0;
+}
+
+ws_status_t ws_nn_depthwise_conv_s8(const ws_nn_conv_params_t *params,
+                                    const ws_nn_per_channel_quant_t *quant,
+                                    const ws_nn_dims_t *input_dims, const int8_t *input,
+                                    const ws_nn_dims_t *filter_dims, const int8_t *filter,
+                                    const int32_t *bias, const ws_nn_dims_t *output_dims,
+                                    int8_t *output, void *scratch)
+{
+    (void)scratch;
+    if (!params || !quant || !input_dims || !input || !filter_dims || !filter || !output_dims ||
+        !output || params->depth_multiplier < 1 ||
+        output_dims->c != input_dims->c * params->depth_multiplier || filter_dims->c != output_dims->c) {
+        return WS_ERR_ARG;
+    }
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t f_h = filter_dims->h, f_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t mult = params->depth_multiplier;
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            const int32_t in_y0 = oy * params->stride_h - params->pad_h;
+            for (int32_t ox = 0; ox < out_w; ++ox) {
+                const int32_t in_x0 = ox * params->stride_w - params->pad_w;
+                for (int32_t ic = 0; ic < in_c; ++ic) {
+                    for (int32_t m = 0; m < mult; ++m) {
+                        const int32_t oc = m + ic * mult;
+                        int32_t acc = 0;
+                        for (int32_t fy = 0; fy < f_h; ++fy) {
+                            const int32_t in_y = in_y0 + params->dilation_h * fy;
+                            for (int32_t fx = 0; fx < f_w; ++fx) {
+                                const int32_t in_x = in_x0 + params->dilation_w * fx;
+                                if (in_x < 0 || in_x >= in_w || in_y < 0 || in_y >= in_h) {
+                                    continue;
+                                }
+                                int32_t in_val =
+                                    input[(((size_t)b * in_h + in_y) * in_w + in_x) * in_c + ic];
+                                int32_t f_val = filter[((size_t)fy * f_w + fx) * out_c + oc];
+                                acc = ws_nn_add_wrap(acc, f_val * (in_val + params->input_offset));
+                            }
+                        }
+                        if (bias) {
+                            acc = ws_nn_add_wrap(acc, bias[oc]);
+                        }
+                        acc = ws_nn_mbqm(acc, quant->multiplier[oc], quant->shift[oc]);
+                        acc = ws_nn_add_wrap(acc, params->output_offset);
+                        output[(((size_t)b * out_h + oy) * out_w + ox) * out_c + oc] =
+                            (int8_t)ws_nn_clamp(acc, params->act_min, params->act_max);
+                    }
+                }
+            }
+        }
+    }
+    return WS_OK;
+}

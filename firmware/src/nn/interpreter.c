@@ -1,0 +1,1189 @@
+/* The interpreter: validates a TFLite flatbuffer completely, plans its activation
+ * tensors into one arena and runs the int8 kernels. Nothing is read from the file
+ * that has not been bounds- and alignment-checked by ws_nn_load(). */
+#include <string.h>
+
+#include "flatbuffer.h"
+#include "nn_quant.h"
+#include "ws_nn.h"
+
+/* Builtin operator codes of the TFLite schema. */
+enum {
+    OP_ADD = 0,
+    OP_AVERAGE_POOL_2D = 1,
+    OP_CONV_2D = 3,
+    OP_DEPTHWISE_CONV_2D = 4,
+    OP_DEQUANTIZE = 6,
+    OP_FULLY_CONNECTED = 9,
+    OP_MAX_POOL_2D = 17,
+    OP_RESHAPE = 22,
+    OP_SOFTMAX = 25,
+    OP_QUANTIZE = 114
+};
+
+/* BuiltinOptions union types. */
+enum { OPT_CONV = 1, OPT_DEPTHWISE = 2, OPT_POOL = 5, OPT_FC = 8, OPT_SOFTMAX = 9, OPT_ADD = 11 };
+
+#define MAX_CODES 64
+#define MAX_DIM 16777216
+#define ADD_LEFT_SHIFT 20
+
+typedef struct {
+    int32_t builtin;
+    int32_t version;
+} opcode_t;
+
+static const struct {
+    int32_t builtin;
+    int32_t max_version;
+} SUPPORTED[] = {
+    {OP_ADD, 4},          {OP_AVERAGE_POOL_2D, 3}, {OP_CONV_2D, 6},     {OP_DEPTHWISE_CONV_2D, 6},
+    {OP_DEQUANTIZE, 5},   {OP_FULLY_CONNECTED, 11}, {OP_MAX_POOL_2D, 3}, {OP_RESHAPE, 2},
+    {OP_QUANTIZE, 3},     {OP_SOFTMAX, 3},
+};
+
+typedef struct {
+    ws_fb_t fb;
+    ws_nn_model_t *m;
+    opcode_t codes[MAX_CODES];
+    uint32_t n_codes;
+    ws_fb_vector_t buffers;
+} loader_t;
+
+#define CHECK(expr)                  \
+    do {                             \
+        ws_status_t st_ = (expr);    \
+        if (st_ != WS_OK) {          \
+            return st_;              \
+        }                            \
+    } while (0)
+
+size_t ws_nn_model_struct_size(void)
+{
+    return sizeof(ws_nn_model_t);
+}
+
+static float read_float(const ws_nn_model_t *m, uint32_t pos)
+{
+    float f;
+    memcpy(&f, m->file + pos, sizeof f);
+    return f;
+}
+
+static float tensor_scale(const ws_nn_model_t *m, const ws_nn_tensor_t *t, uint32_t i)
+{
+    return read_float(m, t->scale_pos + 4 * (t->scale_count > 1 ? i : 0));
+}
+
+static int element_size(uint8_t type)
+{
+    return type == WS_NN_TYPE_INT8 ? 1 : 4;
+}
+
+static int scale_ok(float s)
+{
+    /* positive, finite and within the range where every multiplier stays representable */
+    return s >= 1e-20f && s <= 1e20f;
+}
+
+/* ---------------------------------------------------------------- tensors */
+
+static ws_status_t load_quantization(loader_t *L, const ws_fb_table_t *tt, ws_nn_tensor_t *t)
+{
+    ws_fb_table_t q;
+    int present;
+    CHECK(ws_fb_subtable(&L->fb, tt, 4, &q, &present));
+    t->scale_pos = 0;
+    t->scale_count = 0;
+    t->scale = 0.0f;
+    t->zero_point = 0;
+    t->quantized_dimension = 0;
+    if (!present) {
+        return WS_OK;
+    }
+    int64_t details, qdim;
+    CHECK(ws_fb_scalar(&L->fb, &q, 4, 1, 0, &details));
+    if (details != 0) {
+        return WS_ERR_NN_QUANT;
+    }
+    ws_fb_vector_t scales, zps;
+    CHECK(ws_fb_vector(&L->fb, &q, 2, 4, &scales));
+    CHECK(ws_fb_vector(&L->fb, &q, 3, 8, &zps));
+    CHECK(ws_fb_scalar(&L->fb, &q, 6, 4, 0, &qdim));
+    if (scales.count == 0) {
+        return zps.count == 0 ? WS_OK : WS_ERR_NN_QUANT;
+    }
+    if (zps.count != scales.count || qdim < 0 || qdim >= WS_NN_MAX_DIMS) {
+        return WS_ERR_NN_QUANT;
+    }
+    for (uint32_t i = 0; i < scales.count; ++i) {
+        float s = read_float(L->m, scales.pos + 4 * i);
+        if (!scale_ok(s)) {
+            return WS_ERR_NN_QUANT;
+        }
+        int64_t zp = (int64_t)(ws_fb_u32(&L->fb, zps.pos + 8 * i) |
+                               ((uint64_t)ws_fb_u32(&L->fb, zps.pos + 8 * i + 4) << 32));
+        if (t->type == WS_NN_TYPE_INT8 ? (zp < -128 || zp > 127) : zp != 0) {
+            return WS_ERR_NN_QUANT;
+        }
+        if (i == 0) {
+            t->zero_point = (int32_t)zp;
+        } else if (zp != t->zero_point) {
+            return WS_ERR_NN_QUANT; /* per-channel zero points are all 0 in int8 TFLite */
+        }
+    }
+    if (scales.count > 1 && ((int32_t)qdim >= t->rank || (uint32_t)t->dims[qdim] != scales.count)) {
+        return WS_ERR_NN_QUANT;
+    }
+    t->scale_pos = scales.pos;
+    t->scale_count = scales.count;
+    t->scale = read_float(L->m, scales.pos);
+    t->quantized_dimension = (int32_t)qdim;
+    return WS_OK;
+}
+
+static ws_status_t load_tensor(loader_t *L, const ws_fb_table_t *tt, ws_nn_tensor_t *t)
+{
+    ws_fb_vector_t shape;
+    int64_t type, buffer, is_variable;
+    uint32_t sparsity;
+    memset(t, 0, sizeof *t);
+    t->arena_offset = -1;
+    t->first_op = -1;
+    t->last_op = -1;
+    CHECK(ws_fb_vector(&L->fb, tt, 0, 4, &shape));
+    if (shape.count > WS_NN_MAX_DIMS) {
+        return WS_ERR_NN_LIMIT;
+    }
+    t->rank = (uint8_t)shape.count;
+    uint64_t elements = 1;
+    for (uint32_t i = 0; i < shape.count; ++i) {
+        int32_t d = (int32_t)ws_fb_u32(&L->fb, shape.pos + 4 * i);
+        if (d < 1 || d > MAX_DIM) {
+            return WS_ERR_NN_SHAPE;
+        }
+        t->dims[i] = d;
+        elements *= (uint64_t)d;
+        if (elements > WS_NN_MAX_TENSOR_BYTES) {
+            return WS_ERR_NN_SHAPE;
+        }
+    }
+    CHECK(ws_fb_scalar(&L->fb, tt, 1, 1, 0, &type));
+    if (type != WS_NN_TYPE_INT8 && type != WS_NN_TYPE_INT32 && type != WS_NN_TYPE_FLOAT32) {
+        return WS_ERR_NN_TYPE;
+    }
+    t->type = (uint8_t)type;
+    if (elements * (uint64_t)element_size(t->type) > WS_NN_MAX_TENSOR_BYTES) {
+        return WS_ERR_NN_SHAPE;
+    }
+    t->bytes = (uint32_t)(elements * (uint64_t)element_size(t->type));
+    CHECK(ws_fb_scalar(&L->fb, tt, 5, 1, 0, &is_variable));
+    CHECK(ws_fb_field(&L->fb, tt, 6, 4, &sparsity));
+    if (is_variable != 0 || sparsity != 0) {
+        return WS_ERR_NN_SCHEMA; /* variable and sparse tensors are not supported */
+    }
+    CHECK(ws_fb_scalar(&L->fb, tt, 2, 4, 0, &buffer));
+    uint32_t buffer_index = (uint32_t)buffer;
+    if (buffer_index >= L->buffers.count) {
+        return WS_ERR_NN_INDEX;
+    }
+    ws_fb_table_t bt;
+    ws_fb_vector_t data;
+    int64_t ext_offset, ext_size;
+    CHECK(ws_fb_vector_table(&L->fb, &L->buffers, buffer_index, &bt));
+    CHECK(ws_fb_vector(&L->fb, &bt, 0, 1, &data));
+    CHECK(ws_fb_scalar(&L->fb, &bt, 1, 8, 0, &ext_offset));
+    CHECK(ws_fb_scalar(&L->fb, &bt, 2, 8, 0, &ext_size));
+    if (ext_offset != 0 || ext_size != 0) {
+        return WS_ERR_NN_SCHEMA; /* buffers outside the flatbuffer (>2 GB models) */
+    }
+    if (data.count > 0) {
+        if (data.count != t->bytes) {
+            return WS_ERR_NN_BUFFER;
+        }
+        if (((uintptr_t)(L->m->file + data.pos)) % WS_NN_ARENA_ALIGN != 0) {
+            return WS_ERR_NN_ALIGN;
+        }
+        t->data_pos = data.pos;
+    }
+    return load_quantization(L, tt, t);
+}
+
+/* ---------------------------------------------------------------- operators */
+
+static ws_status_t activation_range(int64_t act, const ws_nn_tensor_t *out, int32_t *lo, int32_t *hi)
+{
+    float bounds[2];
+    int32_t q[2];
+    *lo = -128;
+    *hi = 127;
+    switch (act) {
+    case 0:
+        return WS_OK;
+    case 1: bounds[0] = 0.0f; bounds[1] = -1.0f; break; /* -1: no upper bound */
+    case 2: bounds[0] = -1.0f; bounds[1] = 1.0f; break;
+    case 3: bounds[0] = 0.0f; bounds[1] = 6.0f; break;
+    default:
+        return WS_ERR_NN_OPTIONS;
+    }
+    for (int i = 0; i < 2; ++i) {
+        float v = bounds[i] / out->scale; /* in float, as TFLM's Quantize lambda */
+        if (v > 1e9f) {
+            v = 1e9f;
+        } else if (v < -1e9f) {
+            v = -1e9f;
+        }
+        double d = (double)v;
+        int32_t r = (int32_t)d;
+        double frac = d - (double)r;
+        r += frac >= 0.5 ? 1 : (frac <= -0.5 ? -1 : 0);
+        q[i] = out->zero_point + r;
+    }
+    *lo = q[0] > -128 ? q[0] : -128;
+    if (act != 1) {
+        *hi = q[1] < 127 ? q[1] : 127;
+    }
+    return WS_OK;
+}
+
+static ws_status_t padded_size(int64_t padding, int32_t in, int32_t filter, int32_t stride,
+                               int32_t dilation, int32_t *out, int32_t *pad)
+{
+    int64_t effective = (int64_t)(filter - 1) * dilation + 1;
+    int64_t size;
+    if (padding == 0) {
+        size = ((int64_t)in + stride - 1) / stride;
+    } else if (padding == 1) {
+        size = ((int64_t)in + stride - effective) / stride;
+    } else {
+        return WS_ERR_NN_OPTIONS;
+    }
+    if (size < 1 || effective > MAX_DIM) {
+        return WS_ERR_NN_SHAPE;
+    }
+    int64_t total = (size - 1) * stride + effective - in;
+    *pad = (int32_t)(total > 0 ? total / 2 : 0);
+    *out = (int32_t)size;
+    return WS_OK;
+}
+
+typedef struct {
+    int32_t builtin;
+    ws_fb_table_t options;
+    int has_options;
+    int64_t options_type;
+    int32_t n_in;
+    int32_t in[3];
+    int32_t out;
+} op_view_t;
+
+static ws_status_t options_field(loader_t *L, const op_view_t *v, uint32_t id, uint32_t width,
+                                 int64_t fallback, int64_t *value)
+{
+    if (!v->has_options) {
+        *value = fallback;
+        return WS_OK;
+    }
+    return ws_fb_scalar(&L->fb, &v->options, id, width, fallback, value);
+}
+
+static ws_nn_tensor_t *T(ws_nn_model_t *m, int32_t index)
+{
+    return &m->tensors[index];
+}
+
+static int is_activation(const ws_nn_tensor_t *t, uint8_t type)
+{
+    return t->type == type && t->data_pos == 0;
+}
+
+static int same_dims(const ws_nn_tensor_t *a, const ws_nn_tensor_t *b)
+{
+    if (a->rank != b->rank) {
+        return 0;
+    }
+    for (int i = 0; i < a->rank; ++i) {
+        if (a->dims[i] != b->dims[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static ws_status_t check_activation_q(const ws_nn_tensor_t *t)
+{
+    return t->scale_count == 1 ? WS_OK : WS_ERR_NN_QUANT;
+}
+
+/* Weights: symmetric int8, one scale or one per channel along `qdim`. */
+static ws_status_t check_weights(const ws_nn_tensor_t *w, int32_t qdim, int32_t channels)
+{
+    if (w->type != WS_NN_TYPE_INT8 || w->data_pos == 0) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (w->scale_count == 0 || w->zero_point != 0) {
+        return WS_ERR_NN_QUANT;
+    }
+    if (w->scale_count > 1 && (w->quantized_dimension != qdim || (int32_t)w->scale_count != channels)) {
+        return WS_ERR_NN_QUANT;
+    }
+    return WS_OK;
+}
+
+static ws_status_t check_bias(const ws_nn_model_t *m, int32_t index, const ws_nn_tensor_t *in,
+                              const ws_nn_tensor_t *w, int32_t channels)
+{
+    if (index < 0) {
+        return WS_OK;
+    }
+    const ws_nn_tensor_t *b = &m->tensors[index];
+    if (b->type != WS_NN_TYPE_INT32 || b->data_pos == 0) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (b->rank != 1 || b->dims[0] != channels) {
+        return WS_ERR_NN_SHAPE;
+    }
+    if (b->scale_count == 0) {
+        return WS_OK; /* the reference kernels never read the bias scale */
+    }
+    if (b->zero_point != 0 || (b->scale_count != 1 && (int32_t)b->scale_count != channels)) {
+        return WS_ERR_NN_QUANT;
+    }
+    for (int32_t c = 0; c < channels; ++c) {
+        double expected = (double)in->scale * (double)tensor_scale(m, w, (uint32_t)c);
+        double got = (double)tensor_scale(m, b, (uint32_t)c);
+        double diff = got > expected ? got - expected : expected - got;
+        if (diff > 1e-3 * expected) {
+            return WS_ERR_NN_QUANT; /* bias scale must be input scale x weight scale */
+        }
+    }
+    return WS_OK;
+}
+
+static ws_status_t check_multiplier(double real)
+{
+    /* a multiplier the reference can represent without its shift saturating */
+    return (real > 1e-30 && real < 1e9) ? WS_OK : WS_ERR_NN_QUANT;
+}
+
+static ws_status_t prepare_conv(loader_t *L, op_view_t *v, ws_nn_op_t *op, int depthwise)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in < 2 || v->n_in > 3 || v->in[0] < 0 || v->in[1] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (!v->has_options || v->options_type != (depthwise ? OPT_DEPTHWISE : OPT_CONV)) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *w = T(m, v->in[1]), *out = T(m, v->out);
+    if (!is_activation(in, WS_NN_TYPE_INT8) || !is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (in->rank != 4 || w->rank != 4 || out->rank != 4) {
+        return WS_ERR_NN_SHAPE;
+    }
+    CHECK(check_activation_q(in));
+    CHECK(check_activation_q(out));
+    int64_t padding, sw, sh, act, dw, dh, mult = 1;
+    uint32_t base = depthwise ? 1 : 0;
+    CHECK(options_field(L, v, 0, 1, 0, &padding));
+    CHECK(options_field(L, v, 1, 4, 0, &sw));
+    CHECK(options_field(L, v, 2, 4, 0, &sh));
+    if (depthwise) {
+        CHECK(options_field(L, v, 3, 4, 0, &mult));
+    }
+    CHECK(options_field(L, v, 3 + base, 1, 0, &act));
+    CHECK(options_field(L, v, 4 + base, 4, 1, &dw));
+    CHECK(options_field(L, v, 5 + base, 4, 1, &dh));
+    if (sw < 1 || sh < 1 || dw < 1 || dh < 1 || sw > 4096 || sh > 4096 || dw > 4096 || dh > 4096 ||
+        mult < 1 || mult > 4096) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    int32_t channels;
+    if (depthwise) {
+        channels = w->dims[3];
+        if (w->dims[0] != 1 || (int64_t)in->dims[3] * mult != channels) {
+            return WS_ERR_NN_SHAPE;
+        }
+        CHECK(check_weights(w, 3, channels));
+    } else {
+        channels = w->dims[0];
+        if (w->dims[3] != in->dims[3]) {
+            return WS_ERR_NN_SHAPE; /* grouped convolutions are not supported */
+        }
+        CHECK(check_weights(w, 0, channels));
+    }
+    int32_t out_h, out_w, pad_h, pad_w;
+    CHECK(padded_size(padding, in->dims[1], depthwise ? w->dims[1] : w->dims[1], (int32_t)sh,
+                      (int32_t)dh, &out_h, &pad_h));
+    CHECK(padded_size(padding, in->dims[2], w->dims[2], (int32_t)sw, (int32_t)dw, &out_w, &pad_w));
+    if (out->dims[0] != in->dims[0] || out->dims[1] != out_h || out->dims[2] != out_w ||
+        out->dims[3] != channels) {
+        return WS_ERR_NN_SHAPE;
+    }
+    int32_t bias = v->n_in == 3 ? v->in[2] : -1;
+    CHECK(check_bias(m, bias, in, w, channels));
+    for (int32_t c = 0; c < channels; ++c) {
+        CHECK(check_multiplier((double)in->scale * (double)tensor_scale(m, w, (uint32_t)c) /
+                               (double)out->scale));
+    }
+    ws_nn_conv_params_t *p = &op->p.conv;
+    p->input_offset = -in->zero_point;
+    p->output_offset = out->zero_point;
+    p->stride_h = (int32_t)sh;
+    p->stride_w = (int32_t)sw;
+    p->dilation_h = (int32_t)dh;
+    p->dilation_w = (int32_t)dw;
+    p->pad_h = pad_h;
+    p->pad_w = pad_w;
+    p->depth_multiplier = (int32_t)mult;
+    CHECK(activation_range(act, out, &p->act_min, &p->act_max));
+    op->channels = (uint32_t)channels;
+    op->inputs[2] = (int16_t)bias;
+    uint64_t per_output = depthwise ? (uint64_t)w->dims[1] * w->dims[2]
+                                    : (uint64_t)w->dims[1] * w->dims[2] * w->dims[3];
+    m->macs += (uint64_t)out->dims[0] * out_h * out_w * channels * per_output;
+    return WS_OK;
+}
+
+static ws_status_t prepare_fc(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in < 2 || v->n_in > 3 || v->in[0] < 0 || v->in[1] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (v->has_options && v->options_type != OPT_FC) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *w = T(m, v->in[1]), *out = T(m, v->out);
+    if (!is_activation(in, WS_NN_TYPE_INT8) || !is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    CHECK(check_activation_q(in));
+    CHECK(check_activation_q(out));
+    if (w->rank != 2 || in->rank < 1 || out->rank < 1) {
+        return WS_ERR_NN_SHAPE;
+    }
+    int32_t units = w->dims[0], depth = w->dims[1];
+    CHECK(check_weights(w, 0, units));
+    int64_t act, format, keep;
+    CHECK(options_field(L, v, 0, 1, 0, &act));
+    CHECK(options_field(L, v, 1, 1, 0, &format));
+    CHECK(options_field(L, v, 2, 1, 0, &keep));
+    if (format != 0) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    uint32_t in_elements = in->bytes;
+    if (in_elements % (uint32_t)depth != 0) {
+        return WS_ERR_NN_SHAPE;
+    }
+    uint32_t batches = in_elements / (uint32_t)depth;
+    if (out->dims[out->rank - 1] != units || out->bytes != batches * (uint32_t)units) {
+        return WS_ERR_NN_SHAPE;
+    }
+    int32_t bias = v->n_in == 3 ? v->in[2] : -1;
+    CHECK(check_bias(m, bias, in, w, units));
+    for (int32_t c = 0; c < units; ++c) {
+        CHECK(check_multiplier((double)in->scale * (double)tensor_scale(m, w, (uint32_t)c) /
+                               (double)out->scale));
+    }
+    ws_nn_fc_params_t *p = &op->p.fc;
+    p->input_offset = -in->zero_point;
+    p->output_offset = out->zero_point;
+    ws_nn_quantize_multiplier((double)in->scale * (double)w->scale / (double)out->scale,
+                              &p->multiplier, &p->shift);
+    CHECK(activation_range(act, out, &p->act_min, &p->act_max));
+    op->channels = w->scale_count > 1 ? (uint32_t)units : 0;
+    op->inputs[2] = (int16_t)bias;
+    m->macs += (uint64_t)batches * units * depth;
+    return WS_OK;
+}
+
+static ws_status_t prepare_pool(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in != 1 || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (!v->has_options || v->options_type != OPT_POOL) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *out = T(m, v->out);
+    if (!is_activation(in, WS_NN_TYPE_INT8) || !is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (in->rank != 4 || out->rank != 4) {
+        return WS_ERR_NN_SHAPE;
+    }
+    CHECK(check_activation_q(in));
+    CHECK(check_activation_q(out));
+    if (in->scale != out->scale || in->zero_point != out->zero_point) {
+        return WS_ERR_NN_QUANT;
+    }
+    int64_t padding, sw, sh, fw, fh, act;
+    CHECK(options_field(L, v, 0, 1, 0, &padding));
+    CHECK(options_field(L, v, 1, 4, 0, &sw));
+    CHECK(options_field(L, v, 2, 4, 0, &sh));
+    CHECK(options_field(L, v, 3, 4, 0, &fw));
+    CHECK(options_field(L, v, 4, 4, 0, &fh));
+    CHECK(options_field(L, v, 5, 1, 0, &act));
+    if (sw < 1 || sh < 1 || fw < 1 || fh < 1 || sw > 4096 || sh > 4096 || fw > MAX_DIM ||
+        fh > MAX_DIM) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_pool_params_t *p = &op->p.pool;
+    int32_t out_h, out_w;
+    CHECK(padded_size(padding, in->dims[1], (int32_t)fh, (int32_t)sh, 1, &out_h, &p->pad_h));
+    CHECK(padded_size(padding, in->dims[2], (int32_t)fw, (int32_t)sw, 1, &out_w, &p->pad_w));
+    if (out->dims[0] != in->dims[0] || out->dims[1] != out_h || out->dims[2] != out_w ||
+        out->dims[3] != in->dims[3]) {
+        return WS_ERR_NN_SHAPE;
+    }
+    /* every window must overlap the input, or the reference kernel fails at run time */
+    if ((int64_t)p->pad_h >= fh || (int64_t)p->pad_w >= fw) {
+        return WS_ERR_NN_SHAPE;
+    }
+    p->stride_h = (int32_t)sh;
+    p->stride_w = (int32_t)sw;
+    p->filter_h = (int32_t)fh;
+    p->filter_w = (int32_t)fw;
+    CHECK(activation_range(act, out, &p->act_min, &p->act_max));
+    return WS_OK;
+}
+
+static ws_status_t prepare_add(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in != 2 || v->in[0] < 0 || v->in[1] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (v->has_options && v->options_type != OPT_ADD) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *a = T(m, v->in[0]), *b = T(m, v->in[1]), *out = T(m, v->out);
+    if (a->type != WS_NN_TYPE_INT8 || b->type != WS_NN_TYPE_INT8 ||
+        !is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (!same_dims(a, b) || !same_dims(a, out)) {
+        return WS_ERR_NN_SHAPE; /* broadcasting is not supported */
+    }
+    CHECK(check_activation_q(a));
+    CHECK(check_activation_q(b));
+    CHECK(check_activation_q(out));
+    int64_t act;
+    CHECK(options_field(L, v, 0, 1, 0, &act));
+    ws_nn_add_params_t *p = &op->p.add;
+    double twice_max = 2.0 * (double)(a->scale > b->scale ? a->scale : b->scale);
+    double real_out = twice_max / ((double)(1 << ADD_LEFT_SHIFT) * (double)out->scale);
+    if (!(real_out < 1.0)) {
+        return WS_ERR_NN_QUANT; /* the reference requires a multiplier below one */
+    }
+    CHECK(check_multiplier(real_out));
+    p->left_shift = ADD_LEFT_SHIFT;
+    p->input1_offset = -a->zero_point;
+    p->input2_offset = -b->zero_point;
+    p->output_offset = out->zero_point;
+    ws_nn_quantize_multiplier((double)a->scale / twice_max, &p->input1_multiplier, &p->input1_shift);
+    ws_nn_quantize_multiplier((double)b->scale / twice_max, &p->input2_multiplier, &p->input2_shift);
+    ws_nn_quantize_multiplier(real_out, &p->output_multiplier, &p->output_shift);
+    CHECK(activation_range(act, out, &p->act_min, &p->act_max));
+    return WS_OK;
+}
+
+static ws_status_t prepare_reshape(loader_t *L, op_view_t *v)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in < 1 || v->n_in > 2 || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *out = T(m, v->out);
+    if (v->n_in == 2 && v->in[1] >= 0 && T(m, v->in[1])->type != WS_NN_TYPE_INT32) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (in->type != out->type || !is_activation(out, out->type) || in->data_pos != 0) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (in->bytes != out->bytes) {
+        return WS_ERR_NN_SHAPE;
+    }
+    if (in->scale_count != out->scale_count ||
+        (in->scale_count && (in->scale != out->scale || in->zero_point != out->zero_point))) {
+        return WS_ERR_NN_QUANT;
+    }
+    return WS_OK;
+}
+
+static ws_status_t prepare_softmax(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in != 1 || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (!v->has_options || v->options_type != OPT_SOFTMAX) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *out = T(m, v->out);
+    if (!is_activation(in, WS_NN_TYPE_INT8) || !is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (!same_dims(in, out) || in->rank < 1) {
+        return WS_ERR_NN_SHAPE;
+    }
+    CHECK(check_activation_q(in));
+    CHECK(check_activation_q(out));
+    if (out->zero_point != -128 || out->scale != 1.0f / 256.0f) {
+        return WS_ERR_NN_QUANT; /* the int8 softmax output is fixed at 1/256, -128 */
+    }
+    int64_t beta_bits;
+    CHECK(options_field(L, v, 0, 4, 0, &beta_bits));
+    uint32_t raw = (uint32_t)beta_bits;
+    float beta;
+    memcpy(&beta, &raw, sizeof beta);
+    if (!(beta > 0.0f) || beta > 1e6f) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    double real = (double)beta * (double)in->scale * (double)(1 << (31 - 5));
+    if (real > 2147483647.0) {
+        real = 2147483647.0;
+    }
+    if (!(real > 1.0)) {
+        return WS_ERR_NN_QUANT; /* the reference needs a multiplier above one */
+    }
+    ws_nn_softmax_params_t *p = &op->p.softmax;
+    ws_nn_quantize_multiplier(real, &p->input_multiplier, &p->input_left_shift);
+    double radius = 31.0 * (double)(1LL << 26) / (double)(1LL << p->input_left_shift);
+    p->diff_min = -(int32_t)radius; /* floor of a positive value */
+    return WS_OK;
+}
+
+static ws_status_t prepare_quantize(loader_t *L, op_view_t *v, int dequantize)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in != 1 || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *out = T(m, v->out);
+    uint8_t from = dequantize ? WS_NN_TYPE_INT8 : WS_NN_TYPE_FLOAT32;
+    uint8_t to = dequantize ? WS_NN_TYPE_FLOAT32 : WS_NN_TYPE_INT8;
+    if (!is_activation(in, from) || !is_activation(out, to)) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (!same_dims(in, out)) {
+        return WS_ERR_NN_SHAPE;
+    }
+    return check_activation_q(dequantize ? in : out);
+}
+
+static ws_status_t load_operator(loader_t *L, const ws_fb_table_t *ot, uint32_t index)
+{
+    ws_nn_model_t *m = L->m;
+    ws_nn_op_t *op = &m->ops[index];
+    op_view_t v;
+    int64_t opcode_index;
+    memset(op, 0, sizeof *op);
+    memset(&v, 0, sizeof v);
+    CHECK(ws_fb_scalar(&L->fb, ot, 0, 4, 0, &opcode_index));
+    if ((uint32_t)opcode_index >= L->n_codes) {
+        return WS_ERR_NN_INDEX;
+    }
+    v.builtin = L->codes[(uint32_t)opcode_index].builtin;
+    op->builtin = v.builtin;
+    ws_fb_vector_t ins, outs;
+    CHECK(ws_fb_vector(&L->fb, ot, 1, 4, &ins));
+    CHECK(ws_fb_vector(&L->fb, ot, 2, 4, &outs));
+    if (ins.count > 3 || outs.count != 1) {
+        return WS_ERR_NN_INDEX;
+    }
+    v.n_in = (int32_t)ins.count;
+    for (uint32_t i = 0; i < ins.count; ++i) {
+        int32_t t = (int32_t)ws_fb_u32(&L->fb, ins.pos + 4 * i);
+        if (t < -1 || t >= m->n_tensors) {
+            return WS_ERR_NN_INDEX;
+        }
+        v.in[i] = t;
+    }
+    v.out = (int32_t)ws_fb_u32(&L->fb, outs.pos);
+    if (v.out < 0 || v.out >= m->n_tensors) {
+        return WS_ERR_NN_INDEX;
+    }
+    CHECK(ws_fb_scalar(&L->fb, ot, 3, 1, 0, &v.options_type));
+    v.options_type &= 0xFF;
+    CHECK(ws_fb_subtable(&L->fb, ot, 4, &v.options, &v.has_options));
+    /* Graph order: inputs already written (or constant), the output written once. */
+    for (int32_t i = 0; i < v.n_in; ++i) {
+        if (v.in[i] < 0) {
+            continue;
+        }
+        ws_nn_tensor_t *t = T(m, v.in[i]);
+        if (t->data_pos == 0 && !t->written) {
+            return WS_ERR_NN_GRAPH;
+        }
+    }
+    ws_nn_tensor_t *out = T(m, v.out);
+    if (out->written || out->data_pos != 0) {
+        return WS_ERR_NN_GRAPH;
+    }
+    ws_status_t st;
+    switch (v.builtin) {
+    case OP_CONV_2D: st = prepare_conv(L, &v, op, 0); break;
+    case OP_DEPTHWISE_CONV_2D: st = prepare_conv(L, &v, op, 1); break;
+    case OP_FULLY_CONNECTED: st = prepare_fc(L, &v, op); break;
+    case OP_AVERAGE_POOL_2D:
+    case OP_MAX_POOL_2D: st = prepare_pool(L, &v, op); break;
+    case OP_ADD: st = prepare_add(L, &v, op); break;
+    case OP_RESHAPE: st = prepare_reshape(L, &v); break;
+    case OP_SOFTMAX: st = prepare_softmax(L, &v, op); break;
+    case OP_QUANTIZE: st = prepare_quantize(L, &v, 0); break;
+    case OP_DEQUANTIZE: st = prepare_quantize(L, &v, 1); break;
+    default: st = WS_ERR_NN_OP; break;
+    }
+    if (st != WS_OK) {
+        return st;
+    }
+    op->n_inputs = (uint8_t)v.n_in;
+    op->inputs[0] = (int16_t)v.in[0];
+    op->inputs[1] = (int16_t)(v.n_in > 1 ? v.in[1] : -1);
+    if (v.builtin != OP_CONV_2D && v.builtin != OP_DEPTHWISE_CONV_2D &&
+        v.builtin != OP_FULLY_CONNECTED) {
+        op->inputs[2] = -1;
+    }
+    op->output = (int16_t)v.out;
+    out->written = 1;
+    /* lifetimes: the op index at which each activation is first and last live */
+    for (int32_t i = 0; i < v.n_in; ++i) {
+        if (v.in[i] >= 0 && T(m, v.in[i])->data_pos == 0) {
+            T(m, v.in[i])->last_op = (int16_t)index;
+        }
+    }
+    out->first_op = (int16_t)index;
+    out->last_op = (int16_t)index;
+    return WS_OK;
+}
+
+/* ---------------------------------------------------------------- planning */
+
+static uint32_t align_up(uint32_t v)
+{
+    return (v + WS_NN_ARENA_ALIGN - 1) & ~(uint32_t)(WS_NN_ARENA_ALIGN - 1);
+}
+
+/* Greedy by size: the largest tensors are placed first, each at the lowest offset
+ * that does not overlap a placed tensor whose lifetime overlaps its own. */
+static void plan(ws_nn_model_t *m)
+{
+    uint8_t placed[WS_NN_MAX_TENSORS];
+    uint32_t end = 0;
+    memset(placed, 0, sizeof placed);
+    for (;;) {
+        int32_t pick = -1;
+        for (int32_t i = 0; i < m->n_tensors; ++i) {
+            ws_nn_tensor_t *t = &m->tensors[i];
+            if (placed[i] || t->data_pos != 0 || t->first_op < 0) {
+                continue;
+            }
+            if (pick < 0 || t->bytes > m->tensors[pick].bytes) {
+                pick = i;
+            }
+        }
+        if (pick < 0) {
+            break;
+        }
+        ws_nn_tensor_t *t = &m->tensors[pick];
+        uint32_t offset = 0;
+        for (int moved = 1; moved;) {
+            moved = 0;
+            for (int32_t j = 0; j < m->n_tensors; ++j) {
+                ws_nn_tensor_t *o = &m->tensors[j];
+                if (!placed[j] || o->last_op < t->first_op || o->first_op > t->last_op) {
+                    continue;
+                }
+                uint32_t o_start = (uint32_t)o->arena_offset, o_end = o_start + align_up(o->bytes);
+                if (offset < o_end && o_start < offset + align_up(t->bytes)) {
+                    offset = o_end;
+                    moved = 1;
+                }
+            }
+        }
+        t->arena_offset = (int32_t)offset;
+        placed[pick] = 1;
+        if (offset + align_up(t->bytes) > end) {
+            end = offset + align_up(t->bytes);
+        }
+    }
+    m->tensor_bytes = end;
+    uint32_t persistent = 0;
+    for (uint32_t i = 0; i < m->n_ops; ++i) {
+        ws_nn_op_t *op = &m->ops[i];
+        op->persistent_offset = persistent;
+        persistent += align_up(op->channels * 8u);
+    }
+    m->persistent_bytes = persistent;
+    m->scratch_bytes = 0; /* the reference kernels need none */
+}
+
+/* ---------------------------------------------------------------- load */
+
+static ws_status_t load(ws_nn_model_t *m, const uint8_t *data, size_t size)
+{
+    loader_t L;
+    memset(&L, 0, sizeof L);
+    L.m = m;
+    L.fb.base = data;
+    L.fb.size = (uint32_t)size;
+    if (size < 8 || memcmp(data + 4, "TFL3", 4) != 0) {
+        return WS_ERR_NN_FORMAT;
+    }
+    ws_fb_table_t root, graph;
+    CHECK(ws_fb_root(&L.fb, &root));
+    int64_t version;
+    CHECK(ws_fb_scalar(&L.fb, &root, 0, 4, 0, &version));
+    if (version != 3) {
+        return WS_ERR_NN_SCHEMA;
+    }
+    ws_fb_vector_t codes, graphs, tensors, inputs, outputs, ops;
+    CHECK(ws_fb_vector(&L.fb, &root, 1, 4, &codes));
+    if (codes.count > MAX_CODES) {
+        return WS_ERR_NN_LIMIT;
+    }
+    for (uint32_t i = 0; i < codes.count; ++i) {
+        ws_fb_table_t ct;
+        int64_t deprecated, builtin, op_version;
+        CHECK(ws_fb_vector_table(&L.fb, &codes, i, &ct));
+        CHECK(ws_fb_scalar(&L.fb, &ct, 0, 1, 0, &deprecated));
+        CHECK(ws_fb_scalar(&L.fb, &ct, 3, 4, 0, &builtin));
+        CHECK(ws_fb_scalar(&L.fb, &ct, 2, 4, 1, &op_version));
+        L.codes[i].builtin = (int32_t)(deprecated > builtin ? deprecated : builtin);
+        L.codes[i].version = (int32_t)op_version;
+    }
+    L.n_codes = codes.count;
+    CHECK(ws_fb_vector(&L.fb, &root, 4, 4, &L.buffers));
+    CHECK(ws_fb_vector(&L.fb, &root, 2, 4, &graphs));
+    if (graphs.count != 1) {
+        return WS_ERR_NN_SCHEMA;
+    }
+    CHECK(ws_fb_vector_table(&L.fb, &graphs, 0, &graph));
+    CHECK(ws_fb_vector(&L.fb, &graph, 0, 4, &tensors));
+    CHECK(ws_fb_vector(&L.fb, &graph, 1, 4, &inputs));
+    CHECK(ws_fb_vector(&L.fb, &graph, 2, 4, &outputs));
+    CHECK(ws_fb_vector(&L.fb, &graph, 3, 4, &ops));
+    if (tensors.count > WS_NN_MAX_TENSORS || ops.count > WS_NN_MAX_OPS ||
+        inputs.count > WS_NN_MAX_IO || outputs.count > WS_NN_MAX_IO) {
+        return WS_ERR_NN_LIMIT;
+    }
+    if (inputs.count == 0 || outputs.count == 0 || ops.count == 0) {
+        return WS_ERR_NN_SCHEMA;
+    }
+    m->n_tensors = (uint16_t)tensors.count;
+    for (uint32_t i = 0; i < tensors.count; ++i) {
+        ws_fb_table_t tt;
+        CHECK(ws_fb_vector_table(&L.fb, &tensors, i, &tt));
+        CHECK(load_tensor(&L, &tt, &m->tensors[i]));
+    }
+    m->n_inputs = (uint8_t)inputs.count;
+    for (uint32_t i = 0; i < inputs.count; ++i) {
+        int32_t t = (int32_t)ws_fb_u32(&L.fb, inputs.pos + 4 * i);
+        if (t < 0 || t >= m->n_tensors) {
+            return WS_ERR_NN_INDEX;
+        }
+        ws_nn_tensor_t *tensor = &m->tensors[t];
+        if (tensor->data_pos != 0 || tensor->written) {
+            return WS_ERR_NN_GRAPH;
+        }
+        tensor->written = 1;
+        tensor->is_input = 1;
+        tensor->first_op = 0;
+        tensor->last_op = 0;
+        m->inputs[i] = (int16_t)t;
+    }
+    m->n_ops = (uint16_t)ops.count;
+    for (uint32_t i = 0; i < ops.count; ++i) {
+        ws_fb_table_t ot;
+        int64_t opcode_index;
+        m->failed_op = (int32_t)i;
+        CHECK(ws_fb_vector_table(&L.fb, &ops, i, &ot));
+        CHECK(ws_fb_scalar(&L.fb, &ot, 0, 4, 0, &opcode_index));
+        if ((uint64_t)opcode_index >= L.n_codes) {
+            return WS_ERR_NN_INDEX;
+        }
+        const opcode_t *code = &L.codes[(uint32_t)opcode_index];
+        ws_status_t known = WS_ERR_NN_OP;
+        for (size_t k = 0; k < sizeof SUPPORTED / sizeof SUPPORTED[0]; ++k) {
+            if (SUPPORTED[k].builtin == code->builtin) {
+                known = (code->version >= 1 && code->version <= SUPPORTED[k].max_version)
+                            ? WS_OK
+                            : WS_ERR_NN_OP_VERSION;
+            }
+        }
+        CHECK(known);
+        CHECK(load_operator(&L, &ot, i));
+    }
+    m->failed_op = -1;
+    m->n_outputs = (uint8_t)outputs.count;
+    for (uint32_t i = 0; i < outputs.count; ++i) {
+        int32_t t = (int32_t)ws_fb_u32(&L.fb, outputs.pos + 4 * i);
+        if (t < 0 || t >= m->n_tensors) {
+            return WS_ERR_NN_INDEX;
+        }
+        ws_nn_tensor_t *tensor = &m->tensors[t];
+        if (!tensor->written || tensor->is_input || tensor->data_pos != 0) {
+            return WS_ERR_NN_GRAPH;
+        }
+        tensor->last_op = (int16_t)m->n_ops; /* alive after the last operator */
+        m->outputs[i] = (int16_t)t;
+    }
+    plan(m);
+    return WS_OK;
+}
+
+ws_status_t ws_nn_load(ws_nn_model_t *model, const uint8_t *data, size_t size)
+{
+    if (!model || !data) {
+        return WS_ERR_ARG;
+    }
+    memset(model, 0, sizeof *model);
+    model->failed_op = -1;
+    if (size > 0x7FFFFFF0u) {
+        return WS_ERR_NN_LIMIT;
+    }
+    if (((uintptr_t)data) % 4 != 0) {
+        return WS_ERR_NN_ALIGN;
+    }
+    model->file = data;
+    model->size = (uint32_t)size;
+    ws_status_t st = load(model, data, size);
+    if (st != WS_OK) {
+        int32_t failed = model->failed_op;
+        memset(model, 0, sizeof *model);
+        model->failed_op = failed;
+        return st;
+    }
+    model->loaded = 1;
+    return WS_OK;
+}
+
+size_t ws_nn_arena_size(const ws_nn_model_t *model)
+{
+    if (!model || !model->loaded) {
+        return 0;
+    }
+    return (size_t)model->tensor_bytes + model->persistent_bytes + model->scratch_bytes;
+}
+
+ws_status_t ws_nn_set_arena(ws_nn_model_t *model, uint8_t *arena, size_t size)
+{
+    if (!model || !arena) {
+        return WS_ERR_ARG;
+    }
+    if (!model->loaded) {
+        return WS_ERR_NN_NOT_READY;
+    }
+    if (((uintptr_t)arena) % WS_NN_ARENA_ALIGN != 0) {
+        return WS_ERR_NN_ALIGN;
+    }
+    if (size < ws_nn_arena_size(model)) {
+        return WS_ERR_NN_ARENA;
+    }
+    model->arena = arena;
+    /* per-channel requantization, computed as TFLM's Prepare does */
+    for (uint32_t i = 0; i < model->n_ops; ++i) {
+        ws_nn_op_t *op = &model->ops[i];
+        if (op->channels == 0) {
+            continue;
+        }
+        const ws_nn_tensor_t *in = &model->tensors[op->inputs[0]];
+        const ws_nn_tensor_t *w = &model->tensors[op->inputs[1]];
+        const ws_nn_tensor_t *out = &model->tensors[op->output];
+        int32_t *mult = (int32_t *)(void *)(arena + model->tensor_bytes + op->persistent_offset);
+        int32_t *shift = mult + op->channels;
+        for (uint32_t c = 0; c < op->channels; ++c) {
+            double real = (double)in->scale * (double)tensor_scale(model, w, c) / (double)out->scale;
+            ws_nn_quantize_multiplier(real, &mult[c], &shift[c]);
+        }
+    }
+    model->ready = 1;
+    return WS_OK;
+}
+
+/* ---------------------------------------------------------------- invoke */
+
+static const void *tensor_data(const ws_nn_model_t *m, int32_t index)
+{
+    const ws_nn_tensor_t *t = &m->tensors[index];
+    if (t->data_pos != 0) {
+        return m->file + t->data_pos;
+    }
+    return m->arena + t->arena_offset;
+}
+
+static ws_nn_dims_t dims4(const ws_nn_tensor_t *t)
+{
+    ws_nn_dims_t d = {t->dims[0], t->dims[1], t->dims[2], t->dims[3]};
+    return d;
+}
+
+static ws_status_t run_op(ws_nn_model_t *m, const ws_nn_op_t *op)
+{
+    const ws_nn_tensor_t *in = &m->tensors[op->inputs[0]];
+    const ws_nn_tensor_t *out = &m->tensors[op->output];
+    const void *x = tensor_data(m, op->inputs[0]);
+    void *y = (void *)(uintptr_t)tensor_data(m, op->output);
+    const int32_t *bias = op->inputs[2] >= 0 ? (const int32_t *)tensor_data(m, op->inputs[2]) : NULL;
+    ws_nn_per_channel_quant_t quant = {NULL, NULL};
+    if (op->channels) {
+        quant.multiplier = (const int32_t *)(const void *)(m->arena + m->tensor_bytes + op->persistent_offset);
+        quant.shift = quant.multiplier + op->channels;
+    }
+    switch (op->builtin) {
+    case OP_CONV_2D:
+    case OP_DEPTHWISE_CONV_2D: {
+        const ws_nn_tensor_t *w = &m->tensors[op->inputs[1]];
+        ws_nn_dims_t di = dims4(in), dw = dims4(w), dout = dims4(out);
+        if (op->builtin == OP_CONV_2D) {
+            return ws_nn_conv_s8(&op->p.conv, &quant, &di, x, &dw, tensor_data(m, op->inputs[1]),
+                                 bias, &dout, y, NULL);
+        }
+        return ws_nn_depthwise_conv_s8(&op->p.conv, &quant, &di, x, &dw,
+                                       tensor_data(m, op->inputs[1]), bias, &dout, y, NULL);
+    }
+    case OP_FULLY_CONNECTED: {
+        const ws_nn_tensor_t *w = &m->tensors[op->inputs[1]];
+        int32_t depth = w->dims[1];
+        return ws_nn_fully_connected_s8(&op->p.fc, op->channels ? &quant : NULL,
+                                        (int32_t)(in->bytes / (uint32_t)depth), depth, x,
+                                        w->dims[0], tensor_data(m, op->inputs[1]), bias, y);
+    }
+    case OP_AVERAGE_POOL_2D:
+    case OP_MAX_POOL_2D: {
+        ws_nn_dims_t di = dims4(in), dout = dims4(out);
+        return op->builtin == OP_MAX_POOL_2D ? ws_nn_maxpool_s8(&op->p.pool, &di, x, &dout, y)
+                                             : ws_nn_avgpool_s8(&op->p.pool, &di, x, &dout, y);
+    }
+    case OP_ADD:
+        return ws_nn_add_s8(&op->p.add, out->bytes, x, tensor_data(m, op->inputs[1]), y);
+    case OP_RESHAPE:
+        memmove(y, x, out->bytes);
+        return WS_OK;
+    case OP_SOFTMAX: {
+        int32_t depth = in->dims[in->rank - 1];
+        return ws_nn_softmax_s8(&op->p.softmax, (int32_t)(in->bytes / (uint32_t)depth), depth, x, y);
+    }
+    case OP_QUANTIZE:
+        return ws_nn_quantize_f32_s8(out->scale, out->zero_point, out->bytes, x, y);
+    case OP_DEQUANTIZE:
+        return ws_nn_dequantize_s8_f32(in->scale, in->zero_point, in->bytes, x, y);
+    default:
+        return WS_ERR_NN_OP;
+    }
+}
+
+ws_status_t ws_nn_invoke(ws_nn_model_t *model)
+{
+    if (!model) {
+        return WS_ERR_ARG;
+    }
+    if (!model->ready) {
+        return WS_ERR_NN_NOT_READY;
+    }
+    for (uint32_t i = 0; i < model->n_ops; ++i) {
+        ws_status_t st = run_op(model, &model->ops[i]);
+        if (st != WS_OK) {
+            return st;
+        }
+    }
+    return WS_OK;
+}
+
+/* ---------------------------------------------------------------- queries */
+
+uint32_t ws_nn_input_count(const ws_nn_model_t *model)
+{
+    return model && model->loaded ? model->n_inputs : 0;
+}
+
+uint32_t ws_nn_output_count(const ws_nn_model_t *model)
+{
+    return model && model->loaded ? model->n_outputs : 0;
+}
+
+static ws_status_t describe(const ws_nn_model_t *m, int32_t index, ws_nn_tensor_desc_t *out)
+{
+    const ws_nn_tensor_t *t = &m->tensors[index];
+    memset(out, 0, sizeof *out);
+    out->type = t->type;
+    out->rank = t->rank;
+    for (int i = 0; i < t->rank; ++i) {
+        out->dims[i] = t->dims[i];
+    }
+    out->bytes = t->bytes;
+    out->scale = t->scale;
+    out->zero_point = t->zero_point;
+    return WS_OK;
+}
+
+ws_status_t ws_nn_input_desc(const ws_nn_model_t *model, uint32_t index, ws_nn_tensor_desc_t *out)
+{
+    if (!model || !out) {
+        return WS_ERR_ARG;
+    }
+    if (!model->loaded) {
+        return WS_ERR_NN_NOT_READY;
+    }
+    if (index >= model->n_inputs) {
+        return WS_ERR_NN_INDEX;
+    }
+    return describe(model, model->inputs[index], out);
+}
+
+ws_status_t ws_nn_output_desc(const ws_nn_model_t *model, uint32_t index, ws_nn_tensor_desc_t *out)
+{
+    if (!model || !out) {
+        return WS_ERR_ARG;
+    }
+    if (!model->loaded) {
+        return WS_ERR_NN_NOT_READY;
+    }
+    if (index >= model->n_outputs) {
+        return WS_ERR_NN_INDEX;
+    }
+    return describe(model, model->outputs[index], out);
+}
+
+void *ws_nn_input_data(ws_nn_model_t *model, uint32_t index)
+{
+    if (!model || !model->ready || index >= model->n_inputs) {
+        return NULL;
+    }
+    return (void *)(uintptr_t)tensor_data(model, model->inputs[index]);
+}
+
+const void *ws_nn_output_data(const ws_nn_model_t *model, uint32_t index)
+{
+    if (!model || !model->ready || index >= model->n_outputs) {
+        return NULL;
+    }
+    return tensor_data(model, model->outputs[index]);
+}
+
+uint64_t ws_nn_macs(const ws_nn_model_t *model)
+{
+    return model && model->loaded ? model->macs : 0;
+}
+
+uint32_t ws_nn_op_count(const ws_nn_model_t *model)
+{
+    return model && model->loaded ? model->n_ops : 0;
+}
+
+int32_t ws_nn_op_code(const ws_nn_model_t *model, uint32_t index)
+{
+    if (!model || !model->loaded || index >= model->n_ops) {
+        return -1;
+    }
+    return model->ops[index].builtin;
+}
+
+int32_t ws_nn_failed_op(const ws_nn_model_t *model)
+{
+    return model ? model->failed_op : -1;
+}

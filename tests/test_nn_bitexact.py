@@ -1,0 +1,185 @@
+"""The C interpreter against TFLM (tflite-micro): every output byte must agree, on
+hypothesis-generated random models and on one model per kernel."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from nn_helpers import assert_bit_exact
+
+from wearsense.firmware import core
+from wearsense.tflite.builder import GraphBuilder, activation_qparams
+from wearsense.tflite.testing import ACTIVATIONS, random_model
+
+pytest.importorskip("tflite_micro")
+
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_random_models_match_tflm(data: st.DataObject, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    model = random_model(lambda lo, hi: data.draw(st.integers(lo, hi)), rng)
+    assert_bit_exact(model, rng)
+
+
+def _qrange(draw: st.DrawFn) -> tuple[float, int]:
+    low = draw(st.floats(-8, -0.01))
+    high = draw(st.floats(0.01, 8))
+    return activation_qparams(low, high)
+
+
+@st.composite
+def conv_models(draw: st.DrawFn, depthwise: bool):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    width, channels = draw(st.integers(1, 24)), draw(st.integers(1, 5))
+    k, dilation, stride = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    padding = draw(st.sampled_from(["SAME", "VALID"]))
+    if (k - 1) * dilation + 1 > width:
+        padding = "SAME"
+    out_c = channels * draw(st.integers(1, 3)) if depthwise else draw(st.integers(1, 6))
+    g = GraphBuilder()
+    x = g.input((1, 1, width, channels), _qrange(draw))
+    w = rng.normal(0, 1, size=(out_c, 1 if depthwise else channels, k))
+    bias = rng.normal(0, 1, size=out_c) if draw(st.booleans()) else None
+    act = draw(st.sampled_from(ACTIVATIONS))
+    g.output(g.conv1d(x, w, bias, _qrange(draw), stride, padding, dilation, act, depthwise))
+    return g.build(), rng
+
+
+@settings(max_examples=15, deadline=None)
+@given(conv_models(depthwise=False))
+def test_conv_s8(case) -> None:  # type: ignore[no-untyped-def]
+    assert_bit_exact(*case)
+
+
+@settings(max_examples=15, deadline=None)
+@given(conv_models(depthwise=True))
+def test_depthwise_conv_s8(case) -> None:  # type: ignore[no-untyped-def]
+    assert_bit_exact(*case)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_fully_connected_s8(data: st.DataObject, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    depth, units = data.draw(st.integers(1, 40)), data.draw(st.integers(1, 10))
+    batches = data.draw(st.integers(1, 3))
+    g = GraphBuilder()
+    x = g.input((batches, depth), _qrange(data.draw))
+    w = rng.normal(0, 1, size=(units, depth))
+    bias = rng.normal(0, 1, size=units) if data.draw(st.booleans()) else None
+    act = data.draw(st.sampled_from(ACTIVATIONS))
+    g.output(g.dense(x, w, bias, _qrange(data.draw), act, per_channel=data.draw(st.booleans())))
+    assert_bit_exact(g.build(), rng)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1), st.sampled_from(["max", "avg"]))
+def test_pool_s8(data: st.DataObject, seed: int, kind: str) -> None:
+    rng = np.random.default_rng(seed)
+    width, channels = data.draw(st.integers(1, 30)), data.draw(st.integers(1, 5))
+    size = data.draw(st.integers(1, min(width, 5)))
+    stride = data.draw(st.integers(1, 3))
+    padding = data.draw(st.sampled_from(["SAME", "VALID"]))
+    g = GraphBuilder()
+    x = g.input((1, 1, width, channels), _qrange(data.draw))
+    g.output(g.pool1d(x, kind, size, stride, padding))
+    assert_bit_exact(g.build(), rng)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_add_s8(data: st.DataObject, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    shape = (1, 1, data.draw(st.integers(1, 20)), data.draw(st.integers(1, 5)))
+    g = GraphBuilder()
+    a = g.input(shape, _qrange(data.draw), "a")
+    b = g.input(shape, _qrange(data.draw), "b")
+    g.output(g.add(a, b, _qrange(data.draw), data.draw(st.sampled_from(ACTIVATIONS))))
+    assert_bit_exact(g.build(), rng)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_softmax_s8(data: st.DataObject, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rows, depth = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 12))
+    g = GraphBuilder()
+    x = g.input((rows, depth), _qrange(data.draw))
+    g.output(g.softmax(x, data.draw(st.sampled_from([1.0, 0.25, 2.0, 1.7]))))
+    assert_bit_exact(g.build(), rng, runs=4)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_quantize_reshape_dequantize(data: st.DataObject, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    width, channels = data.draw(st.integers(1, 20)), data.draw(st.integers(1, 4))
+    g = GraphBuilder()
+    x = g.quantize(g.float_input((1, 1, width, channels)), _qrange(data.draw))
+    x = g.reshape(x, (width, channels))
+    g.output(g.dequantize(x))
+    assert_bit_exact(g.build(), rng)
+
+
+def _reference_quantize_multiplier(real: float) -> tuple[int, int]:
+    """TFLite's QuantizeMultiplier, written from its definition with math.frexp."""
+    q, shift = math.frexp(real)
+    q_fixed = math.floor(q * (1 << 31) + 0.5)
+    if q_fixed == 1 << 31:
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    if shift > 30:
+        return (1 << 31) - 1, 30
+    return q_fixed, shift
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(1e-12, 1e6, allow_nan=False, allow_infinity=False))
+def test_quantize_multiplier_matches_definition(real: float) -> None:
+    ffi, lib = core().ffi, core().lib
+    mult, shift = ffi.new("int32_t *"), ffi.new("int32_t *")
+    lib.ws_nn_quantize_multiplier(real, mult, shift)
+    assert (mult[0], shift[0]) == _reference_quantize_multiplier(real)
+
+
+def _reference_mbqm(x: int, multiplier: int, shift: int) -> int:
+    """MultiplyByQuantizedMultiplier from the spec (double rounding), in Python integers."""
+    left, right = max(shift, 0), max(-shift, 0)
+    a = (x * (1 << left) + 2**31) % 2**32 - 2**31  # int32 wraparound
+    if a == multiplier == -(2**31):
+        high = 2**31 - 1
+    else:
+        ab = a * multiplier
+        nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+        high = _trunc_div(ab + nudge, 1 << 31)
+    mask = (1 << right) - 1
+    remainder = high & mask
+    threshold = (mask >> 1) + (1 if high < 0 else 0)
+    return (high >> right) + (1 if remainder > threshold else 0)
+
+
+def _trunc_div(a: int, b: int) -> int:
+    q = abs(a) // b
+    return q if a >= 0 else -q
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(-(2**31), 2**31 - 1),
+    st.integers(2**30, 2**31 - 1),
+    st.integers(-31, 4),
+)
+def test_multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -> None:
+    lib = core().lib
+    assert lib.ws_nn_multiply_by_quantized_multiplier(x, multiplier, shift) == _reference_mbqm(
+        x, multiplier, shift
+    )

@@ -1,0 +1,107 @@
+"""Random small int8 models for bit-exactness tests and benchmarks.
+
+`random_model(choose, rng)` builds a 1-D CNN/MLP from structural choices made by
+``choose(low, high)`` (an int in ``[low, high]``): hypothesis's ``data.draw`` in the
+tests, a numpy generator in the benchmark, so the same generator serves both.
+Weights and activation ranges come from ``rng``; activation ranges are scaled from
+the fan-in so outputs mostly stay inside the int8 range instead of saturating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from wearsense.tflite.builder import GraphBuilder, activation_qparams
+from wearsense.tflite.model import Model
+
+Choose = Callable[[int, int], int]
+ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+
+
+def _range(rng: np.random.Generator, spread: float) -> tuple[float, int]:
+    low = -spread * float(rng.uniform(0.1, 1.5))
+    high = spread * float(rng.uniform(0.3, 1.5))
+    return activation_qparams(low, high)
+
+
+def random_model(choose: Choose, rng: np.random.Generator) -> Model:
+    g = GraphBuilder("random")
+    width = choose(4, 40)
+    channels = choose(1, 6)
+    spread = float(rng.uniform(0.5, 4.0))
+    in_q = _range(rng, spread)
+    if choose(0, 3) == 0:
+        x = g.quantize(g.float_input((1, 1, width, channels)), in_q)
+    else:
+        x = g.input((1, 1, width, channels), in_q)
+    for _ in range(choose(1, 4)):
+        width, channels = g.shape(x)[2], g.shape(x)[3]
+        kind = choose(0, 4)
+        act = ACTIVATIONS[choose(0, 3)]
+        if kind in (0, 1):  # convolution or depthwise convolution
+            depthwise = kind == 1
+            k = choose(1, 5)
+            dilation = choose(1, 3)
+            stride = choose(1, 3)
+            padding = "SAME" if choose(0, 1) else "VALID"
+            if padding == "VALID" and (k - 1) * dilation + 1 > width:
+                padding = "SAME"
+            out_c = channels * choose(1, 2) if depthwise else choose(1, 8)
+            fan_in = k * (1 if depthwise else channels)
+            w = rng.normal(0, 1 / np.sqrt(fan_in), size=(out_c, 1 if depthwise else channels, k))
+            bias = rng.normal(0, 0.5, size=out_c) if choose(0, 3) else None
+            x = g.conv1d(x, w, bias, _range(rng, spread), stride, padding, dilation, act, depthwise)
+        elif kind == 2:  # pooling
+            size = min(choose(1, 3), width)
+            stride = choose(1, 3)
+            padding = "SAME" if choose(0, 1) and size > 1 else "VALID"
+            x = g.pool1d(x, "max" if choose(0, 1) else "avg", size, stride, padding)
+        else:  # residual block: x + conv(x)
+            k = choose(1, 5)
+            w = rng.normal(0, 1 / np.sqrt(k * channels), size=(channels, channels, k))
+            inner = g.conv1d(
+                x,
+                w,
+                rng.normal(0, 0.3, size=channels),
+                _range(rng, spread),
+                1,
+                "SAME",
+                choose(1, 2),
+                ACTIVATIONS[choose(0, 2)],
+            )
+            x = g.add(x, inner, _range(rng, 2 * spread), act)
+    head = choose(0, 2)
+    if head == 1:  # global average pooling then a dense layer
+        x = g.global_avg_pool(x)
+    if head in (1, 2):
+        depth = int(np.prod(g.shape(x)[1:]))
+        units = choose(1, 6)
+        w = rng.normal(0, 1 / np.sqrt(depth), size=(units, depth))
+        x = g.dense(
+            x,
+            w,
+            rng.normal(0, 0.5, size=units),
+            _range(rng, spread),
+            ACTIVATIONS[choose(0, 1)],
+            per_channel=bool(choose(0, 1)),
+        )
+        if choose(0, 2) == 0:
+            x = g.softmax(x, float(rng.choice([1.0, 0.5, 2.0])))
+    if choose(0, 3) == 0:
+        x = g.dequantize(x)
+    g.output(x)
+    return g.build()
+
+
+def random_inputs(model: Model, rng: np.random.Generator) -> list[np.ndarray]:
+    """One random input per graph input (int8 over the full range, or float)."""
+    arrays: list[np.ndarray] = []
+    for index in model.inputs:
+        t = model.tensors[index]
+        if t.dtype == "float32":
+            arrays.append(rng.normal(0, 2.0, size=t.shape).astype(np.float32))
+        else:
+            arrays.append(rng.integers(-128, 128, size=t.shape, dtype=np.int8))
+    return arrays
