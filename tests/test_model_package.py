@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from wearsense.cli import main as cli_main
 from wearsense.firmware.package import FirmwarePackages
 from wearsense.protocol.errors import Status
 from wearsense.updates import adversarial as adv
@@ -242,29 +241,6 @@ def test_keys_generate_load_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     (tmp_path / "junk.pem").write_text("not a key")
     with pytest.raises(KeyFileError, match="junk.pem"):
         load_signing_key(tmp_path / "junk.pem")
-
-
-def test_cli_build_sign_verify_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    model = tmp_path / "m.tflite"
-    model.write_bytes(bytes(range(256)) * 3)
-    out = tmp_path / "a.wspkg"
-    build = ["package", "build", str(model), "-o", str(out), "--task", "afib", "--placement",
-             "chest", "--version", "3", "--sample-rate", "250", "--window", "2500",
-             "--input-scale", "0.05", "--output-scale", "0.00390625", "--output-zero", "-128",
-             "--classes", "normal,af,other,noisy", "--selftest-seed", "7",
-             "--selftest-output", "1,-2,3,-4"]  # fmt: skip
-    assert cli_main(build) == 0
-    assert cli_main(["package", "sign", str(out), "--dev-key"]) == 0
-    verify = ["package", "verify", str(out), "--task", "afib", "--placement", "chest"]
-    assert cli_main([*verify, "--installed-version", "2"]) == 0
-    assert cli_main([*verify, "--installed-version", "3"]) == 1
-    text = capsys.readouterr().out
-    assert "PKG_ROLLBACK" in text
-    assert cli_main(["package", "info", str(out)]) == 0
-    assert "DEVELOPMENT" in capsys.readouterr().out
-    bad_classes = [*build[:-6], "--classes", "normal,af,walk", *build[-4:]]
-    assert cli_main(bad_classes) == 1
-    assert "walk" in capsys.readouterr().err
 
 
 @pytest.mark.sanitized

@@ -1,9 +1,9 @@
 """The firmware's package verifier (firmware/src/updates/ws_pkg.c) called from Python.
 
-``check`` runs the device's steps 1-5; ``verify`` runs all seven with the interpreter
-steps given as Python callables (through cffi callbacks). Until the int8 interpreter is
-wired in (issue 3), the host has no interpreter hook of its own: tests pass callables that
-accept, reject or report a given output, to exercise the order and the status codes.
+``check`` runs the device's steps 1-5; ``verify_on_interpreter`` runs all seven exactly as
+the device does, with the int8 interpreter (ws_pkg_verify_nn); ``verify`` runs all seven
+with the interpreter steps given as Python callables (cffi callbacks), so tests can drive
+each step's outcome and check the order and the status codes.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from typing import Any
 
 from wearsense.firmware import core
 from wearsense.protocol.errors import Status
+
+ALIGN = 16
+DEFAULT_ARENA_BYTES = 1 << 20
 
 # validate_model(header, model bytes) -> status; run_self_test(header, model) -> (status,
 # the int8 outputs)
@@ -44,6 +47,13 @@ class FirmwarePackages:
         buf = self.ffi.new("uint8_t[]", max(len(data), 1))
         self.ffi.memmove(buf, data, len(data))
         return buf
+
+    def _aligned(self, size: int) -> tuple[Any, Any]:
+        """(owner, pointer) of ``size`` bytes starting on a 16-byte boundary, as a package
+        lies in flash: the model inside it is then aligned for in-place reading."""
+        owner = self.ffi.new("uint8_t[]", size + ALIGN)
+        address = int(self.ffi.cast("uintptr_t", owner))
+        return owner, self.ffi.cast("uint8_t *", owner) + (-address % ALIGN)
 
     def _expect(self, task: int, placement: int, installed_version: int) -> Any:
         return self.ffi.new(
@@ -108,3 +118,36 @@ class FirmwarePackages:
             ffi.NULL,
         )
         return Status(int(status))
+
+    def verify_on_interpreter(
+        self,
+        data: bytes,
+        public_key: bytes,
+        task: int,
+        placement: int,
+        installed_version: int = 0,
+        arena_bytes: int = DEFAULT_ARENA_BYTES,
+    ) -> tuple[Status, int]:
+        """All seven steps with the C interpreter: (status, the interpreter's own status
+        when it refused the model or the self-test run, else 0)."""
+        owner, pkg = self._aligned(max(len(data), 1))
+        self.ffi.memmove(pkg, data, len(data))
+        model_owner, model = self._aligned(int(self.lib.ws_nn_model_struct_size()))
+        arena_owner, arena = self._aligned(max(arena_bytes, 1))
+        nn = self.ffi.new(
+            "ws_pkg_nn_t *",
+            {
+                "model": self.ffi.cast("ws_nn_model_t *", model),
+                "arena": arena,
+                "arena_size": arena_bytes,
+            },
+        )
+        status = self.lib.ws_pkg_verify_nn(
+            pkg,
+            len(data),
+            public_key,
+            self._expect(task, placement, installed_version),
+            nn,
+            self.ffi.NULL,
+        )
+        return Status(int(status)), int(nn.nn_status)

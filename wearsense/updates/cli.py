@@ -26,10 +26,12 @@ PACKAGE_HELP = """\
 Signed model packages (docs/model-package.md): a header, the int8 .tflite aligned to 16
 bytes, a self-test and an Ed25519 signature over all of it.
 
-  build   wrap a .tflite into an unsigned package
+  build   wrap an int8 .tflite into an unsigned package (the input/output specification
+          and the self-test output come from the firmware's C interpreter)
   sign    sign a package with a key (--key PATH, $WEARSENSE_SIGNING_KEY, or --dev-key)
-  verify  check a package as the device does (bounds, hash, signature, task, placement,
-          version) with the Python verifier and the firmware's C verifier
+  verify  check a package as the device does: all seven steps (bounds, hash, signature,
+          task and placement, version, interpreter, self-test) in the firmware's C code,
+          steps 1-5 also in Python
   info    print a package's header
 """
 
@@ -72,21 +74,24 @@ def cmd_build(args: argparse.Namespace) -> int:
     task = args.task
     try:
         codes = tuple(pkg.class_code(task, name) for name in args.classes.split(","))
-        data = pkg.build(
+        data = pkg.build_from_tflite(
             _read(args.model),
             task=task,
             placement=args.placement,
             model_version=args.version,
-            input_spec=pkg.InputSpec(
-                args.sample_rate, args.window, args.channels, args.input_scale, args.input_zero
-            ),
-            output_spec=pkg.OutputSpec(codes, args.output_scale, args.output_zero),
-            selftest=pkg.SelfTest(args.selftest_seed, tuple(args.selftest_output)),
+            sample_rate_hz=args.sample_rate,
+            class_codes=codes,
+            selftest_seed=args.selftest_seed,
         )
     except PackageError as exc:
         return _fail(args.model, exc)
     args.output.write_bytes(data)
-    print(f"wrote {args.output} ({len(data)} bytes, unsigned: run `wearsense package sign`)")
+    header = pkg.parse(data).header
+    print(
+        f"wrote {args.output} ({len(data)} bytes; input {header.input.window_samples} x "
+        f"{header.input.channels} int8; self-test output {list(header.selftest.expected)}); "
+        "unsigned: run `wearsense package sign`"
+    )
     return 0
 
 
@@ -136,21 +141,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         dev = " (DEV-signed)" if package.header.dev_key else ""
         print(f"host verifier:     OK{dev}")
-    if expect is not None:
-        from wearsense.firmware.package import FirmwarePackages
+    if expect is None:
+        print("(no --task/--placement: the firmware's steps 4-7 were not run)")
+        return 0 if host_status == Status.OK else 1
+    from wearsense.firmware.nn import STATUS_NAMES
+    from wearsense.firmware.package import FirmwarePackages
 
-        fw_status = FirmwarePackages().check(
-            data, key.raw, expect.task, expect.placement, expect.installed_version
-        )
-        print(
-            f"firmware verifier: {'OK' if fw_status == Status.OK else 'REJECTED'} "
-            f"{fw_status.name} (0x{int(fw_status):02x}), steps 1-5"
-        )
-        if fw_status != host_status:
-            print("host and firmware verifiers disagree", file=sys.stderr)
-            return 1
-    print("interpreter validation and self-test run on the device (ws_pkg_verify)")
-    return 0 if host_status == Status.OK else 1
+    fw_status, nn_status = FirmwarePackages().verify_on_interpreter(
+        data, key.raw, expect.task, expect.placement, expect.installed_version
+    )
+    why = f" (interpreter: {STATUS_NAMES.get(nn_status, hex(nn_status))})" if nn_status else ""
+    verdict = "OK" if fw_status == Status.OK else "REJECTED"
+    print(f"firmware verifier: {verdict} {fw_status.name} (0x{int(fw_status):02x}){why}, steps 1-7")
+    interpreter_steps = (Status.PKG_MODEL, Status.PKG_SELFTEST)
+    if host_status != Status.OK and fw_status != host_status:
+        print("host and firmware verifiers disagree", file=sys.stderr)
+        return 1
+    if host_status == Status.OK and fw_status not in (Status.OK, *interpreter_steps):
+        print("host and firmware verifiers disagree", file=sys.stderr)
+        return 1
+    return 0 if fw_status == Status.OK else 1
 
 
 def _describe(package: pkg.ModelPackage) -> dict[str, Any]:
@@ -250,25 +260,14 @@ def register(subparsers: Any) -> None:
     build.add_argument("--placement", type=_placement, required=True, help="chest, waist, ...")
     build.add_argument("--version", type=int, required=True, help="model version, 1..65535")
     build.add_argument("--sample-rate", type=int, required=True, help="input rate in Hz")
-    build.add_argument("--window", type=int, required=True, help="input window in samples")
-    build.add_argument("--channels", type=int, default=1, help="input channels (default 1)")
-    build.add_argument("--input-scale", type=float, required=True, help="int8 input scale")
-    build.add_argument("--input-zero", type=int, default=0, help="int8 input zero point")
-    build.add_argument("--output-scale", type=float, required=True, help="int8 output scale")
-    build.add_argument("--output-zero", type=int, default=0, help="int8 output zero point")
     build.add_argument(
         "--classes",
         required=True,
         help="class of each model output in order, names or protocol codes "
         "(afib: normal,af,other,noisy; fall: adl,fall; activity: walk,run,...,unknown)",
     )
-    build.add_argument("--selftest-seed", type=int, required=True, help="xorshift32 seed, >= 1")
     build.add_argument(
-        "--selftest-output",
-        type=_int_list,
-        required=True,
-        help="the exact int8 outputs the C interpreter gives for the self-test input "
-        "(comma-separated, one per output)",
+        "--selftest-seed", type=int, default=1, help="xorshift32 seed of the self-test input"
     )
     build.set_defaults(handler=cmd_build)
 

@@ -4,8 +4,9 @@ A package is ``header (128 B) | model .tflite | zero padding to 16 | self-test (
 Ed25519 signature (64 B)``; the signature covers every byte before it. ``parse`` checks the
 header exactly as the firmware's ``ws_pkg_parse_header`` does and ``verify`` runs the
 firmware's steps 1-5 (bounds, hash, signature, task/classes/placement, anti-rollback) with
-the same status codes; the interpreter steps (model validation, self-test) run on the
-device, through the C core (``wearsense.firmware.package``).
+the same status codes. ``build_from_tflite`` reads the input/output specification from
+the model and computes the self-test's expected output with the C interpreter (the
+device's own), and ``wearsense.firmware.package`` runs all seven device steps.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import hashlib
 import math
 import struct
 from collections.abc import Sequence
+
+import numpy as np
 
 from wearsense.protocol.errors import Status
 from wearsense.protocol.events import ActivityClass, FallClass, RhythmClass
@@ -283,6 +286,76 @@ def build(
     section = SELFTEST.pack(selftest.seed, PRNG_XORSHIFT32, count, 0, expected, bytes(8))
     padding = bytes(selftest_offset - HEADER_SIZE - len(model))
     return header + model + padding + section + bytes(SIGNATURE_SIZE)
+
+
+def interpreter_spec(model: bytes) -> tuple[int, int, float, int, int, float, int]:
+    """What the C interpreter says about a .tflite: (window samples, channels, input scale,
+    input zero point, output count, output scale, output zero point). Raises PackageError
+    (PKG_MODEL) when the interpreter refuses it or it is not one int8 input [1, 1, W, C]
+    (or [1, W, C] / [W, C]) and one int8 output."""
+    from wearsense.firmware.nn import InterpreterError, NNModel
+
+    try:
+        nn = NNModel(model, "model")
+        inputs, outputs = nn.inputs, nn.outputs
+    except InterpreterError as exc:
+        raise PackageError(Status.PKG_MODEL, f"the interpreter refuses the model: {exc}") from exc
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise PackageError(Status.PKG_MODEL, "a model needs exactly one input and one output")
+    inp, out = inputs[0], outputs[0]
+    if inp.dtype != np.int8 or out.dtype != np.int8:
+        raise PackageError(Status.PKG_MODEL, "input and output must be int8")
+    shape = [d for d in inp.shape]
+    while len(shape) > 2 and shape[0] == 1:
+        shape.pop(0)
+    if len(shape) != 2:
+        raise PackageError(Status.PKG_MODEL, f"input shape {inp.shape} is not [1, 1, W, C]")
+    window, channels = shape
+    return window, channels, inp.scale, inp.zero_point, out.nbytes, out.scale, out.zero_point
+
+
+def selftest_output(model: bytes, seed: int) -> tuple[int, ...]:
+    """The exact int8 output of the C interpreter (the device's) for the self-test input."""
+    from wearsense.firmware.nn import InterpreterError, NNModel
+
+    try:
+        nn = NNModel(model, "model")
+        info = nn.inputs[0]
+        x = np.frombuffer(selftest_input(seed, info.nbytes), dtype=np.int8).reshape(info.shape)
+        return tuple(int(v) for v in nn.run(x)[0].ravel())
+    except InterpreterError as exc:
+        raise PackageError(Status.PKG_SELFTEST, f"the self-test run fails: {exc}") from exc
+
+
+def build_from_tflite(
+    model: bytes,
+    *,
+    task: int,
+    placement: int,
+    model_version: int,
+    sample_rate_hz: int,
+    class_codes: Sequence[int],
+    selftest_seed: int,
+) -> bytes:
+    """An unsigned package for an int8 .tflite: the input and output specification are
+    read from the model by the C interpreter, and the self-test's expected output is what
+    the C interpreter computes for the self-test input."""
+    window, channels, in_scale, in_zero, count, out_scale, out_zero = interpreter_spec(model)
+    if count != len(class_codes):
+        raise PackageError(
+            Status.PKG_CLASSES, f"the model has {count} outputs but {len(class_codes)} classes"
+        )
+    if not 1 <= selftest_seed <= 0xFFFFFFFF:
+        raise PackageError(Status.PKG_BOUNDS, "self-test seed must be in 1..2^32-1")
+    return build(
+        model,
+        task=task,
+        placement=placement,
+        model_version=model_version,
+        input_spec=InputSpec(sample_rate_hz, window, channels, in_scale, in_zero),
+        output_spec=OutputSpec(tuple(class_codes), out_scale, out_zero),
+        selftest=SelfTest(selftest_seed, selftest_output(model, selftest_seed)),
+    )
 
 
 def sign(package: bytes, key: SigningKey) -> bytes:
