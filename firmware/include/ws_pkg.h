@@ -80,7 +80,8 @@ typedef struct {
     uint16_t installed_version; /* 0 when the slot holds no model */
 } ws_pkg_expect_t;
 
-/* The interpreter's part of verification, called only after steps 1-5 passed.
+/* The interpreter's part of verification, called only after steps 1-5 passed
+ * (ws_pkg_nn.h provides the hooks on the int8 interpreter).
  * validate_model: WS_OK when the interpreter can run `model` (model_size bytes, 16-byte
  *   aligned when the package is) with the header's input and output specification.
  * run_self_test: fills the model's input tensor (window_samples * channels int8 values)
