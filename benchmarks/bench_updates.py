@@ -7,11 +7,14 @@
 - ``malicious_total`` / ``malicious_rejected``: packages fed to ``ws_pkg_verify`` with
   worst-case interpreter hooks: every byte of a valid package XOR 0xFF and XOR 0x01, every
   truncation, and one package per unacceptable condition (wearsense.updates.adversarial);
+  plus every byte flip and truncation of a real-model package through all seven steps on
+  the C interpreter (``ws_pkg_verify_nn``, counted separately as ``malicious_interpreter_*``);
 - ``ed25519_m4_instructions``: instructions of one verification (RFC 8032 TEST 3) on the
   Cortex-M4, from QEMU with ``-icount shift=0`` and SysTick (docs/firmware-port.md,
   "Instruction counts"), with ``ed25519_m4_stack_bytes``, the same for ``ws_pkg_check``
-  of a small package (``pkg_check_m4_*``) and the M4 code sizes of firmware/src/crypto
-  and firmware/src/updates.
+  of a small package (``pkg_check_m4_*``) and for all seven steps on a real-model package
+  (``pkg_verify_nn_m4_*``), and the M4 code sizes of firmware/src/crypto and
+  firmware/src/updates.
 """
 
 from __future__ import annotations
@@ -70,24 +73,35 @@ def _crosscheck() -> dict[str, Any]:
 def _malicious() -> dict[str, Any]:
     key = dev_signing_key()
     other = SigningKey(Ed25519PrivateKey.from_private_bytes(bytes(range(32))), "bench-other")
+    fw = FirmwarePackages()
     valid = adv.sample_package(key, MALICIOUS_MODEL_SIZE)
     total = 3 * len(valid)
     result = adv.run_malicious(
-        FirmwarePackages(),
+        fw,
         valid,
         key,
         other,
         flip_masks=(0xFF, 0x01),
         progress=lambda it: tqdm(it, total=total, desc="malicious packages"),
     )
-    for name in result.accepted[:10] + result.wrong_status[:10]:
+    real = adv.example_package(key)
+    on_nn = adv.run_malicious_on_interpreter(
+        fw,
+        real,
+        key,
+        progress=lambda it: tqdm(it, total=2 * len(real), desc="... on the interpreter"),
+    )
+    for name in result.accepted[:10] + result.wrong_status[:10] + on_nn.accepted[:10]:
         print(f"  NOT AS EXPECTED: {name}")
     return {
-        "malicious_total": result.total,
-        "malicious_rejected": result.rejected,
+        "malicious_total": result.total + on_nn.total,
+        "malicious_rejected": result.rejected + on_nn.rejected,
         "malicious_wrong_status": len(result.wrong_status),
         "malicious_package_bytes": len(valid),
         "malicious_by_status": dict(result.by_status),
+        "malicious_interpreter_total": on_nn.total,
+        "malicious_interpreter_rejected": on_nn.rejected,
+        "malicious_interpreter_package_bytes": len(real),
     }
 
 
@@ -124,7 +138,8 @@ def _m4() -> dict[str, Any]:
     verify = re.search(r"ed25519_verify=(\d+) stack_used=(\d+)", text)
     pkg_per_tick, pkg_text = _m4_ticks(M4_PKG_ELF)
     check = re.search(r"pkg_check=(\d+) bytes=(\d+) stack_used=(\d+)", pkg_text)
-    if not verify or not check:
+    full = re.search(r"pkg_verify_nn=(\d+) bytes=(\d+)", pkg_text)
+    if not verify or not check or not full:
         raise RuntimeError(f"no WS-M4-TICKS measurement in:\n{text}\n{pkg_text}")
     return {
         "ed25519_m4_instructions": round(int(verify.group(1)) * per_tick),
@@ -133,6 +148,8 @@ def _m4() -> dict[str, Any]:
         "pkg_check_m4_instructions": round(int(check.group(1)) * pkg_per_tick),
         "pkg_check_m4_package_bytes": int(check.group(2)),
         "pkg_check_m4_stack_bytes": int(check.group(3)),
+        "pkg_verify_nn_m4_instructions": round(int(full.group(1)) * pkg_per_tick),
+        "pkg_verify_nn_m4_package_bytes": int(full.group(2)),
         "crypto_m4_text_bytes": _m4_size("crypto"),
         "pkg_m4_text_bytes": _m4_size("updates"),
     }

@@ -24,24 +24,7 @@ KEY = dev_signing_key()
 NN_FORMAT, NN_SHAPE, NN_QUANT, NN_ARENA = 0x40, 0x48, 0x49, 0x4D
 
 
-def tiny_activity_model(seed: int = 5) -> bytes:
-    """conv1d + dense with 8 outputs on a [1, 1, 32, 3] int8 window (random weights)."""
-    from wearsense.tflite import write_tflite
-    from wearsense.tflite.builder import GraphBuilder, activation_qparams
-
-    rng = np.random.default_rng(seed)
-    q_in, q_act, q_out = (activation_qparams(-2.0, 2.0), activation_qparams(0.0, 4.0),
-                          activation_qparams(-8.0, 8.0))  # fmt: skip
-    g = GraphBuilder("package test")
-    x = g.input((1, 1, 32, 3), q_in)
-    y = g.conv1d(
-        x, rng.normal(size=(4, 3, 5)) * 0.3, rng.normal(size=4) * 0.1, q_act, activation="RELU"
-    )
-    g.output(g.dense(y, rng.normal(size=(8, 28 * 4)) * 0.1, rng.normal(size=8) * 0.1, q_out))
-    return write_tflite(g.build())
-
-
-MODEL = tiny_activity_model()
+MODEL = adv.example_tflite()
 ARGS: dict[str, Any] = dict(
     task=pkg.Task.ACTIVITY,
     placement=pkg.Placement.WAIST,
@@ -139,6 +122,13 @@ def test_flipped_bytes_never_reach_the_interpreter(valid: bytes) -> None:
         status, nn_status = on_device(data, arena_bytes=NNModel(MODEL).arena_bytes)
         assert status not in (Status.OK, Status.PKG_MODEL, Status.PKG_SELFTEST), offset
         assert nn_status == 0
+
+
+def test_every_flip_and_truncation_rejected_on_the_interpreter() -> None:
+    data = adv.example_package(KEY)
+    result = adv.run_malicious_on_interpreter(FirmwarePackages(), data, KEY)
+    assert result.accepted == []
+    assert result.total == result.rejected == 2 * len(data)
 
 
 def test_build_refuses_a_model_with_the_wrong_number_of_classes() -> None:

@@ -54,6 +54,41 @@ def sample_package(key: SigningKey, model_size: int, seed: int = 1, version: int
     )
 
 
+def example_tflite(seed: int = 5, window: int = 32, channels: int = 3, outputs: int = 8) -> bytes:
+    """A small real int8 model (conv1d + RELU + dense, random weights) on a
+    [1, 1, window, channels] input, for tests that need the interpreter to run something."""
+    import numpy as np
+
+    from wearsense.tflite import write_tflite
+    from wearsense.tflite.builder import GraphBuilder, activation_qparams
+
+    rng = np.random.default_rng(seed)
+    g = GraphBuilder("wearsense package example")
+    x = g.input((1, 1, window, channels), activation_qparams(-2.0, 2.0))
+    weights = rng.normal(size=(4, channels, 5)) * 0.3
+    y = g.conv1d(x, weights, rng.normal(size=4) * 0.1, activation_qparams(0.0, 4.0),
+                 activation="RELU")  # fmt: skip
+    dense = rng.normal(size=(outputs, (window - 4) * 4)) * 0.1
+    g.output(g.dense(y, dense, rng.normal(size=outputs) * 0.1, activation_qparams(-8.0, 8.0)))
+    return write_tflite(g.build())
+
+
+def example_package(key: SigningKey, version: int = 2, seed: int = 5) -> bytes:
+    """A signed activity/waist package around ``example_tflite``, built as the CLI does."""
+    return pkg.sign(
+        pkg.build_from_tflite(
+            example_tflite(seed),
+            task=pkg.Task.ACTIVITY,
+            placement=pkg.Placement.WAIST,
+            model_version=version,
+            sample_rate_hz=50,
+            class_codes=tuple(range(8)),
+            selftest_seed=0xC0FFEE,
+        ),
+        key,
+    )
+
+
 def expectation_for(data: bytes, installed_version: int = 0) -> pkg.Expectation:
     header = pkg.parse(data).header
     return pkg.Expectation(header.task, header.placement, installed_version)
@@ -229,6 +264,41 @@ def run_malicious(
         result.by_status[status.name] += 1
         if status == Status.OK:
             result.accepted.append(attack.name)
+        else:
+            result.rejected += 1
+    return result
+
+
+def run_malicious_on_interpreter(
+    fw: FirmwarePackages,
+    valid: bytes,
+    key: SigningKey,
+    progress: Callable[[Iterator[Any]], Iterator[Any]] | None = None,
+) -> MaliciousResult:
+    """Every byte flipped (XOR 0xFF) and every truncation of a real-model package, through
+    all seven device steps on the C interpreter (ws_pkg_verify_nn)."""
+    from wearsense.firmware.nn import NNModel
+
+    package = pkg.parse(valid)
+    arena = NNModel(package.model).arena_bytes
+    expect = expectation_for(valid, installed_version=package.header.model_version - 1)
+    result = MaliciousResult()
+
+    def cases() -> Iterator[tuple[str, bytes]]:
+        for offset, data in byte_flips(valid):
+            yield f"byte {offset} ^ 0xff", data
+        for length, data in truncations(valid):
+            yield f"truncated to {length}", data
+
+    stream = cases()
+    for name, data in progress(stream) if progress else stream:
+        status, _ = fw.verify_on_interpreter(
+            data, key.public.raw, expect.task, expect.placement, expect.installed_version, arena
+        )
+        result.total += 1
+        result.by_status[status.name] += 1
+        if status == Status.OK:
+            result.accepted.append(name)
         else:
             result.rejected += 1
     return result
