@@ -278,3 +278,28 @@ def test_quality_flags_separate_cinc_noisy_records() -> None:
     assert score.n_noisy >= 20 and score.n_clean >= 200
     assert score.clean_flagged < 0.15
     assert score.noisy_flagged > 4 * score.clean_flagged
+
+
+@needs_data
+def test_qrs_agrees_with_neurokit_on_real_cinc_records() -> None:
+    """neurokit2's own R-peak detector as an independent reference on real AliveCor
+    ECGs (N and AF records of the train split), away from the edges."""
+    nk = pytest.importorskip("neurokit2")
+    from wearsense.datasets.splits import load_split
+
+    labels = cinc2017.read_labels(ROOT)
+    ids = [r for r in load_split("cinc2017")["train"] if labels[r] in ("N", "A")][:12]
+    n_ref = missed = extra = 0
+    for rid in ids:
+        rec = cinc2017.load_record(rid, labels[rid], ROOT)
+        _, info = nk.ecg_peaks(rec.signal / rec.adc_gain, sampling_rate=rec.fs)
+        ref = np.asarray(info["ECG_R_Peaks"]) / rec.fs
+        det = run_chain(rec.signal, rec.fs, rec.adc_gain).beat_times_s()
+        ref_ok, det_ok = match_beats(ref, det)
+        end = rec.duration_s - 2.0
+        inner_ref, inner_det = (ref > 2.0) & (ref < end), (det > 2.0) & (det < end)
+        n_ref += int(inner_ref.sum())
+        missed += int((~ref_ok[inner_ref]).sum())
+        extra += int((~det_ok[inner_det]).sum())
+    assert n_ref > 300
+    assert missed / n_ref < 0.03 and extra / n_ref < 0.03, (n_ref, missed, extra)
