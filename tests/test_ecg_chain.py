@@ -258,6 +258,9 @@ def test_chain_under_sanitizers(asan_core: Any) -> None:
     a = run_chain(raw, 360, 200.0, module=asan_core)
     b = run_chain(raw, 360, 200.0, block=333, module=asan_core)
     _same(a, b)
+    for fs in (100, 125, 200, 250, 300, 360, 400, 500, 1000, 2000):
+        out = run_chain(raw[: fs * 4], fs, 200.0, module=asan_core, normalised=True)
+        assert abs(len(out.signal) - 4 * RATE_HZ) <= 1
 
 
 @needs_data
@@ -303,3 +306,22 @@ def test_qrs_agrees_with_neurokit_on_real_cinc_records() -> None:
         extra += int((~det_ok[inner_det]).sum())
     assert n_ref > 300
     assert missed / n_ref < 0.03 and extra / n_ref < 0.03, (n_ref, missed, extra)
+
+
+@needs_data
+def test_preprocess_moves_rhythm_labels_onto_the_output_timeline() -> None:
+    from wearsense.ecg.preprocess import preprocess_cinc, preprocess_mitdb
+
+    rec = mitdb.load_record("221", ROOT)
+    out, intervals = preprocess_mitdb(rec)
+    assert len(out.signal) == pytest.approx(rec.n_samples / rec.fs * RATE_HZ, abs=1)
+    afib = sum(i.end - i.start for i in intervals if i.label == "AFIB") / RATE_HZ
+    ref = sum(r.end - r.start for r in rec.rhythms if r.label == "AFIB") / rec.fs
+    assert afib == pytest.approx(ref, abs=0.1)
+    # a beat inside an AFIB interval in input time is inside it on the output timeline
+    beat = rec.beat_samples[len(rec.beat_samples) // 2]
+    label = rec.rhythm_at(int(beat))
+    k = round((beat / rec.fs + out.delay_s) * RATE_HZ)
+    assert [i.label for i in intervals if i.start <= k < i.end] == [label]
+    cinc = preprocess_cinc(cinc2017.load_record("A00004", data_dir=ROOT))
+    assert np.abs(cinc.signal).max() <= 32767 and len(cinc.beats.sample) > 20
