@@ -55,6 +55,9 @@ static const float DET_SOS[2][5] = {
 #define NOISE_P2P_MV 4.0f       /* above: motion artefact (few ECGs swing this much) */
 #define NOISE_HF_RATIO 0.30f    /* mean |2nd difference| / mean |y| above: broadband noise */
 #define NOISE_KURTOSIS 3.0f     /* below: no sharp QRS complexes (a Gaussian has 3) */
+#define ODD_LOW 0.4f            /* a beat outside [ODD_LOW, ODD_HIGH] x the median R */
+#define ODD_HIGH 2.5f           /* amplitude of the last 8 beats is odd ... */
+#define NOISE_ODD_BEATS 1       /* ... and this many odd beats in a window is noise */
 #define RAIL_FRACTION_SAT 100   /* >= 1/100 of samples at a rail: saturated */
 #define RAIL_FRACTION_OFF 2     /* >= 1/2 of samples at a rail: leads off */
 
@@ -133,6 +136,7 @@ struct ws_ecg {
     float q_s1, q_s2, q_s3, q_s4; /* power sums of y, for the kurtosis */
     float y1, y2;           /* previous two outputs for the 2nd difference */
     uint8_t q_beats;
+    uint8_t q_odd;          /* beats of odd amplitude in the window */
     uint8_t q_leads_off;
 
     /* queues */
@@ -410,6 +414,12 @@ static void update_norm_gain(ws_ecg_t *st, float amp)
     float sorted[AMP_KEEP];
     uint32_t i, j, n;
     float a = amp < 0.0f ? -amp : amp, med;
+    if (st->n_amps >= 4u) { /* judged against the beats before it */
+        float typical = (float)WS_ECG_NORMALISED_R / st->norm_gain;
+        if ((a < ODD_LOW * typical || a > ODD_HIGH * typical) && st->q_odd < 255u) {
+            st->q_odd++;
+        }
+    }
     st->amps[st->amp_pos] = a;
     st->amp_pos = (uint8_t)((st->amp_pos + 1u) % AMP_KEEP);
     if (st->n_amps < AMP_KEEP) {
@@ -605,7 +615,7 @@ static void close_quality_window(ws_ecg_t *st)
         if (p2p < FLAT_P2P_MV) {
             flags |= WS_QUALITY_FLAT;
         } else if (p2p > NOISE_P2P_MV || st->q_hf > NOISE_HF_RATIO * st->q_abs ||
-                   m4 < NOISE_KURTOSIS * m2 * m2) {
+                   m4 < NOISE_KURTOSIS * m2 * m2 || st->q_odd >= NOISE_ODD_BEATS) {
             flags |= WS_QUALITY_NOISY;
         }
     }
@@ -622,6 +632,7 @@ static void close_quality_window(ws_ecg_t *st)
     st->q_hf = 0.0f;
     st->q_s1 = st->q_s2 = st->q_s3 = st->q_s4 = 0.0f;
     st->q_beats = 0;
+    st->q_odd = 0;
     st->q_leads_off = 0;
 }
 
