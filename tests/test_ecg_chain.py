@@ -205,6 +205,8 @@ def test_hardware_leads_off_input() -> None:
         ({"fs_hz": 128}, 96),  # 250/gcd = 125 phases
         ({"fs_hz": 50}, 96),
         ({"adc_gain": 0.0}, 97),
+        ({"adc_gain": 0.05}, 97),
+        ({"adc_gain": 2e6}, 97),
         ({"adc_gain": float("nan")}, 97),
         ({"adc_min": 10, "adc_max": 10}, 97),
         ({"adc_zero": 5000, "adc_max": 4095, "adc_min": 0}, 97),
@@ -258,6 +260,11 @@ def test_chain_under_sanitizers(asan_core: Any) -> None:
     a = run_chain(raw, 360, 200.0, module=asan_core)
     b = run_chain(raw, 360, 200.0, block=333, module=asan_core)
     _same(a, b)
+    # the most extreme input the checks let through: full-scale square wave, tiny gain
+    square = np.tile(np.array([-32768, 32767], dtype=np.int16).repeat(7), 2000)
+    for normalised in (False, True):
+        out = run_chain(square, 360, 0.1, module=asan_core, normalised=normalised)
+        assert out.quality.flags.all()
     for fs in (100, 125, 200, 250, 300, 360, 400, 500, 1000, 2000):
         out = run_chain(raw[: fs * 4], fs, 200.0, module=asan_core, normalised=True)
         assert abs(len(out.signal) - 4 * RATE_HZ) <= 1

@@ -196,6 +196,9 @@ static float biquad_settle(biquad_state_t *s, const float c[5], float x)
 
 static int16_t sat16(float v)
 {
+    if (v != v) { /* NaN: cannot arise from checked input, but never convert it */
+        return 0;
+    }
     if (v >= 32767.0f) {
         return 32767;
     }
@@ -272,7 +275,8 @@ ws_status_t ws_ecg_init(ws_ecg_t *st, const ws_ecg_config_t *cfg)
         return WS_ERR_DSP_RATE;
     }
     /* !(x > 0) also rejects NaN */
-    if (!(cfg->adc_gain > 0.0f) || cfg->adc_gain > 1.0e9f || cfg->adc_min >= cfg->adc_max ||
+    /* 0.1..1e6 counts per mV keeps every intermediate far from float overflow */
+    if (!(cfg->adc_gain >= 0.1f) || cfg->adc_gain > 1.0e6f || cfg->adc_min >= cfg->adc_max ||
         cfg->adc_zero < cfg->adc_min || cfg->adc_zero > cfg->adc_max ||
         cfg->output_mode > (uint8_t)WS_ECG_OUT_NORMALISED) {
         return WS_ERR_DSP_CONFIG;
@@ -295,7 +299,7 @@ ws_status_t ws_ecg_init(ws_ecg_t *st, const ws_ecg_config_t *cfg)
 
 size_t ws_ecg_max_output(const ws_ecg_t *st, size_t n_in)
 {
-    if (st == NULL || st->magic != MAGIC || n_in == 0u) {
+    if (st == NULL || st->magic != MAGIC || n_in == 0u || n_in > WS_ECG_MAX_BLOCK) {
         return 0;
     }
     return (n_in * st->up) / st->down + 1u;
