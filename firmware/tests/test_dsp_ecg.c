@@ -179,7 +179,7 @@ static void measure_instructions(void)
         ws_test_put_uint((uint64_t)t_init * (2u * spins) / t_cal);
         ws_test_puts(" state_bytes=");
         ws_test_put_uint(ws_ecg_state_size());
-        ws_test_puts("\n");
+        ws_test_puts(" (instruction counts hold only under QEMU -icount)\n");
     }
 }
 #endif
