@@ -12,6 +12,7 @@ missing."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ from wearsense.ecg.quality import score_cinc
 KEY = "ecg"
 ROOT = Path(__file__).resolve().parents[1]
 M4_ELF = "build/ctest/m4/test_dsp_ecg.elf"
+HOST_BIN = "build/ctest/host/test_dsp_ecg"
 QEMU_ARGS = [
     "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none",
     "-serial", "none", "-semihosting-config", "enable=on,target=native",
@@ -52,11 +54,23 @@ def m4_figures(root: Path = ROOT) -> dict[str, Any]:
         cwd=root, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     text = run.stdout + run.stderr
+    subprocess.run(
+        ["make", "-s", "-f", "firmware/firmware.mk", HOST_BIN,
+         "CTEST_SRCS=firmware/tests/test_dsp_ecg.c"],
+        cwd=root, check=True, capture_output=True,
+    )  # fmt: skip
+    host = subprocess.run(
+        [str(root / HOST_BIN)], cwd=root, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "ASAN_OPTIONS": "detect_leaks=0"},
+    )  # fmt: skip
+    sums = [re.search(r"ECG-CHECKSUM (.*)", t) for t in (text, host.stdout)]
     found = re.search(r"ECG-M4 instructions_per_s=(\d+) init_instructions=(\d+) "
                       r"state_bytes=(\d+)", text)  # fmt: skip
     if run.returncode != 0 or not found:
         raise RuntimeError(f"M4 ECG image failed (status {run.returncode}): {text[-500:]}")
     return {
+        # the same output samples and beats on the M4 as on the host, bit for bit
+        "m4_matches_host": bool(sums[0] and sums[1] and sums[0].group(1) == sums[1].group(1)),
         "m4_instructions_per_s": int(found.group(1)),
         "m4_init_instructions": int(found.group(2)),
         "m4_state_bytes": int(found.group(3)),

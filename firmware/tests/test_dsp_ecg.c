@@ -2,7 +2,9 @@
  * with the right RR, the same output for any block size, documented status codes.
  * On the Cortex-M4 it also counts the instructions one second of ECG costs, with
  * the CMSDK timer of mps2-an386 (meaningful when QEMU runs with -icount, which
- * makes virtual time follow executed instructions; benchmarks/bench_ecg.py does). */
+ * makes virtual time follow executed instructions; benchmarks/bench_ecg.py does).
+ * Both builds print ECG-CHECKSUM of their output samples and beats: equal lines show
+ * the host and the M4 compute the same bits. */
 #include <string.h>
 
 #include "ws_dsp_ecg.h"
@@ -202,6 +204,18 @@ int ws_test_run(void)
     ones = run_blocks(out_b, 1);
     WS_TEST_ASSERT_EQ_INT(ones.beat_sum, whole.beat_sum);
     WS_TEST_ASSERT(memcmp(out_a, out_b, whole.n_out * sizeof out_a[0]) == 0);
+    {
+        uint32_t h = 2166136261u;
+        size_t i;
+        for (i = 0; i < whole.n_out; i++) {
+            h = (h ^ (uint16_t)out_a[i]) * 16777619u;
+        }
+        ws_test_puts("ECG-CHECKSUM out=");
+        ws_test_put_hex(h);
+        ws_test_puts(" beats=");
+        ws_test_put_hex(whole.beat_sum);
+        ws_test_puts("\n");
+    }
 #ifdef WS_PORT_CORTEX_M4
     measure_instructions();
 #endif
