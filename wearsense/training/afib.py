@@ -141,9 +141,9 @@ def _nets() -> tuple[Any, Any]:
 
 @dataclasses.dataclass(frozen=True)
 class AfibTrainConfig:
-    teacher_epochs: int = 25
-    student_epochs: int = 30
-    qat_epochs: int = 6
+    teacher_epochs: int = 12
+    student_epochs: int = 20
+    qat_epochs: int = 4
     width: float = 1.0  # student width multiplier
     seed: int = 2017
     max_records: int | None = None  # per split; for quick runs and tests
