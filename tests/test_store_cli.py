@@ -174,3 +174,20 @@ def test_alert_commands(db: Path, capsys: pytest.CaptureFixture[str], tmp_path: 
     kinds = {json.loads(x)["kind"] for x in sink.read_text().splitlines() if x}
     assert "af_onset" in kinds or "fall" in kinds
     assert run(capsys, "alerts", "list", "--pending")[1] == ""
+
+
+def test_interactive_delete_offers_an_export_and_wants_the_pseudonym_typed(
+    db: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(capsys, "patient", "add", "p-1")
+    run(capsys, "patient", "assign", "SN-7", "p-1", "--from", "2024-03-28T00:00")
+    _fill(db)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    copy = tmp_path / "kept.json"
+    answers = iter([str(copy), "p-2"])  # export, then a wrong confirmation
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    code, out, _ = run(capsys, "patient", "delete", "p-1")
+    assert code == 1 and "not deleted" in out and copy.exists()
+    answers = iter(["", "p-1"])  # no export, right confirmation
+    code, out, _ = run(capsys, "patient", "delete", "p-1")
+    assert code == 0 and "deleted p-1" in out
