@@ -186,3 +186,14 @@ def test_fhir_validation_catches_a_broken_resource(store: Store) -> None:
     broken["resource"]["code"] = {"coding": [{"system": "not a uri with spaces"}]}
     with pytest.raises(ExportError):
         fhir.validate(bundle)
+
+
+def test_fhir_round_trip_when_the_range_cuts_an_episode(store: Store, tmp_path: Path) -> None:
+    episode = derived.af_episodes(select(store, "p-042").events)[0]
+    assert episode.end_utc is not None
+    data = select(store, "p-042", start_utc=(episode.start_utc + episode.end_utc) / 2)
+    out = fhir.write_fhir(data, tmp_path / "cut.json")
+    got = sorted(fhir.read_bundle(out.read_text()), key=key)
+    want = sorted((record(e) for e in data.events if e.type in fhir.FHIR_TYPES), key=key)
+    assert got == want
+    assert episode.end_key in {(r.serial, r.epoch, r.seq) for r in got}

@@ -253,3 +253,42 @@ def test_delete_patient_also_removes_unplaced_events_of_their_time(store: Store)
     store.store_undecodable("SN1", 1, 2, b"\x01\x02", received_utc=T0 + 200)
     assert store.delete_patient("p-001")["events"] == 2
     assert store.events(serial="SN1", include_unplaced=True) == []
+
+
+def test_restore_replaces_a_corrupt_database_and_refuses_a_bad_backup(
+    store: Store, tmp_path: Path
+) -> None:
+    store.ingest("SN1", 1, [status(1), hr(2, 600)])
+    good = store.backup(tmp_path / "good.db")
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"SQLite format 3\x00" + b"\x00" * 5000)
+    restore(good, broken)
+    with Store(broken) as s:
+        assert s.count_events() == 2
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        restore(_text(tmp_path), broken)
+
+
+def _text(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a backup\n" * 20)
+    return path
+
+
+def test_an_episode_cut_by_the_range_keeps_its_end(store: Store) -> None:
+    from wearsense.protocol import AfEnd
+    from wearsense.store import derived
+
+    store.ingest(
+        "SN1",
+        1,
+        [
+            status(1),
+            AfStart(2, 1000, 3, hr_bpm=120, confidence=90, onset_lag_s=0),
+            AfEnd(3, 5000, 3, duration_s=4000, mean_hr_bpm=115),
+        ],
+    )
+    cut = store.events(patient="p-001", start_utc=T0 + 2000)
+    (episode,) = derived.af_episodes(cut)
+    assert episode.start_key is None and episode.end_key == ("SN1", 1, 3)
+    assert episode.start_utc == T0 + 1000 and episode.duration_s == 4000

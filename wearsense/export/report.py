@@ -61,7 +61,7 @@ def _episode_rows(data: ExportData, episodes: list[derived.AfEpisode]) -> list[l
                 data.local(ep.start_utc).strftime("%Y-%m-%d %H:%M"),
                 end,
                 minutes,
-                str(ep.onset_hr_bpm),
+                str(ep.onset_hr_bpm or "-"),
                 str(ep.mean_hr_bpm or "-"),
                 ep.serial,
                 str(ep.model_version),

@@ -784,15 +784,31 @@ class Store:
 
 def restore(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
     """Replaces the database at ``destination`` with the backup ``source``, after checking
-    that the backup is a sound WearSense database. Uses the backup API into the live file,
-    so a companion holding it open sees the restored content on its next transaction."""
+    that the backup is a sound WearSense database. A sound destination is overwritten
+    through the backup API, so a companion holding it open sees the restored content on
+    its next transaction; a destination that is corrupt or not ours is replaced as a file
+    (its stale -wal and -shm files removed)."""
+    dest = Path(destination)
     with Store(source, create=False) as backup:
         problems = backup._one("PRAGMA integrity_check(1)")[0]
         if problems != "ok":
             raise StoreError(f"backup is corrupt ({problems})", str(source))
-        with Store(destination) as live, live._errors():
+        try:
+            live = Store(dest)
+        except StoreError as exc:
+            log.warning("replacing the unusable database %s: %s", dest, exc.reason)
+            tmp = backup.backup(dest.with_name(f".{dest.name}.restore"))
+            try:
+                for suffix in ("-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        Path(str(dest) + suffix).unlink()
+                os.replace(tmp, dest)
+            except OSError as err:
+                raise StoreError(f"cannot replace: {err.strerror}", str(dest)) from err
+            return dest
+        with live, live._errors():
             backup._conn.backup(live._conn)
-    return Path(destination)
+    return dest
 
 
 def _past_dropped(seq: int, ranges: list[tuple[int, int]]) -> int:
