@@ -292,3 +292,13 @@ def test_an_episode_cut_by_the_range_keeps_its_end(store: Store) -> None:
     (episode,) = derived.af_episodes(cut)
     assert episode.start_key is None and episode.end_key == ("SN1", 1, 3)
     assert episode.start_utc == T0 + 1000 and episode.duration_s == 4000
+
+
+def test_ingest_rejects_a_bad_stream_identity(store: Store) -> None:
+    with pytest.raises(StoreError, match="serial"):
+        store.ingest("", 1, [hr(1, 600)])
+    with pytest.raises(StoreError, match="epoch"):
+        store.ingest("SN1", 70000, [hr(1, 600)])
+    with pytest.raises(StoreError, match="sequence hint"):
+        store.store_undecodable("SN1", 1, 0, b"\x00")
+    assert store.count_events() == 0

@@ -488,6 +488,7 @@ class Store:
         sequence takes its place. Alerts for new falls, cancelled falls, AF onsets and
         long data gaps are queued in the same transaction.
         """
+        _check_stream(serial, epoch)
         now = time.time() if received_utc is None else float(received_utc)
         items = [(e, encode_event(e)) if isinstance(e, Event) else e for e in events]
         with self.transaction() as db:
@@ -572,6 +573,7 @@ class Store:
         as undecodable at sequence ``seq_hint`` (the one the link expected), so the
         stream can be acknowledged past it. A later good event of that sequence
         replaces it. Returns the highest contiguous stored sequence."""
+        _check_stream(serial, epoch)
         if not 1 <= seq_hint <= 0xFFFFFF:
             raise StoreError(f"sequence hint {seq_hint} outside 1..16777215")
         now = time.time() if received_utc is None else float(received_utc)
@@ -809,6 +811,13 @@ def restore(source: str | os.PathLike[str], destination: str | os.PathLike[str])
         with live, live._errors():
             backup._conn.backup(live._conn)
     return dest
+
+
+def _check_stream(serial: str, epoch: int) -> None:
+    if not isinstance(serial, str) or not serial.strip():
+        raise StoreError(f"a device serial must be a non-empty string, not {serial!r}")
+    if not isinstance(epoch, int) or not 0 <= epoch <= 0xFFFF:
+        raise StoreError(f"epoch {epoch!r} outside 0..65535")
 
 
 def _past_dropped(seq: int, ranges: list[tuple[int, int]]) -> int:
