@@ -197,12 +197,3 @@ def test_fhir_round_trip_when_the_range_cuts_an_episode(store: Store, tmp_path: 
     want = sorted((record(e) for e in data.events if e.type in fhir.FHIR_TYPES), key=key)
     assert got == want
     assert episode.end_key in {(r.serial, r.epoch, r.seq) for r in got}
-
-
-def test_fhir_validation_in_worker_processes(store: Store) -> None:
-    bundle = fhir.build_bundle(select(store, "p-042"))
-    fhir.validate(bundle, workers=2)
-    broken = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"][-1]
-    del broken["resource"]["status"]
-    with pytest.raises(ExportError, match=r"FHIR entry \d+ does not validate"):
-        fhir.validate(bundle, workers=2)

@@ -12,7 +12,6 @@ components (one per payload field) that is enough to rebuild the events:
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections import defaultdict
 from datetime import datetime
@@ -297,54 +296,21 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
     }
 
 
-PARALLEL_MIN_ENTRIES = 8000
-CHUNK_ENTRIES = 1000
-
-
-def _validate_chunk(offset: int, entries: list[dict[str, Any]]) -> str | None:
-    """Validates entries; the first problem as a sentence, or None (runs in a worker)."""
-    from fhir.resources.R4B.bundle import BundleEntry
-    from pydantic import ValidationError
-
-    for i, entry in enumerate(entries):
-        try:
-            BundleEntry.model_validate(entry)
-        except ValidationError as exc:
-            return f"FHIR entry {offset + i} does not validate: {exc}"
-    return None
-
-
-def validate(
-    bundle: dict[str, Any], show_progress: bool = False, workers: int | None = None
-) -> None:
-    """Checks the Bundle with fhir.resources' R4B models, entry by entry in chunks (so a
-    long export shows progress, and a large one is checked by several processes: up to
-    ``workers``, default the CPU count), then the Bundle itself; ExportError when invalid."""
-    from fhir.resources.R4B.bundle import Bundle
+def validate(bundle: dict[str, Any], show_progress: bool = False) -> None:
+    """Checks the Bundle with fhir.resources' R4B models, entry by entry (so a long
+    export shows progress) and then the Bundle itself; ExportError when invalid."""
+    from fhir.resources.R4B.bundle import Bundle, BundleEntry
     from pydantic import ValidationError
 
     from wearsense.export.common import progress
 
     entries = bundle.get("entry", [])
-    chunks = [(i, entries[i : i + CHUNK_ENTRIES]) for i in range(0, len(entries), CHUNK_ENTRIES)]
-    count = workers if workers is not None else (os.cpu_count() or 1)
-    if count > 1 and (workers is not None or len(entries) >= PARALLEL_MIN_ENTRIES):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(min(count, len(chunks) or 1), mp_context=context) as pool:
-            futures = [pool.submit(_validate_chunk, i, chunk) for i, chunk in chunks]
-            problems = [f.result() for f in progress(futures, "validating FHIR", show_progress)]
-    else:
-        problems = [
-            _validate_chunk(i, chunk)
-            for i, chunk in progress(chunks, "validating FHIR", show_progress)
-        ]
-    for problem in problems:
-        if problem is not None:
-            raise ExportError(problem)
     try:
+        for i, entry in enumerate(progress(entries, "validating FHIR", show_progress)):
+            try:
+                BundleEntry.model_validate(entry)
+            except ValidationError as exc:
+                raise ExportError(f"FHIR entry {i} does not validate: {exc}") from exc
         Bundle.model_validate({**bundle, "entry": entries[:1]})
     except ValidationError as exc:
         raise ExportError(f"the FHIR Bundle does not validate: {exc}") from exc
