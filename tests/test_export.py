@@ -131,6 +131,8 @@ def test_report_writes_pdf_and_png(store: Store, tmp_path: Path) -> None:
     assert pdf.read_bytes()[:5] == b"%PDF-"
     image = matplotlib.image.imread(png)
     assert image.shape[0] > 1000 and image.shape[1] > 700
+    into_dir = report.write_report(select(store, "p-042"), tmp_path)
+    assert [p.name for p in into_dir] == ["p-042-summary.pdf", "p-042-summary.png"]
     summary = report.summarize(select(store, "p-042"))
     # four UTC days starting 00:00 UTC touch five local days in Berlin (UTC+1/+2)
     assert len(summary.days) == DAYS + 1 and summary.af_burden is not None

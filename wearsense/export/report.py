@@ -231,10 +231,13 @@ def _list_pages(data: ExportData, s: Summary) -> list[Any]:
 
 
 def write_report(data: ExportData, destination: str | Path) -> list[Path]:
-    """Writes DEST.pdf and DEST.png (DEST without suffix, or with .pdf/.png)."""
+    """Writes DEST.pdf and DEST.png (DEST without suffix, or with .pdf/.png; a directory
+    gets LABEL-summary.pdf and .png)."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     base = Path(destination)
+    if base.is_dir():
+        base = base / f"{data.patient_label}-summary"
     if base.suffix.lower() in (".pdf", ".png"):
         base = base.with_suffix("")
     summary = summarize(data)
