@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from wearsense.protocol import BY_NAME, Event, StatusFirmware, StatusModels
+from wearsense.protocol import BY_NAME, Event, Gap, StatusFirmware, StatusModels
 from wearsense.protocol import encode as encode_event
 from wearsense.protocol.frames import TIME_SYNC_MIN_UTC
 from wearsense.store.errors import StoreError
@@ -541,6 +541,11 @@ class Store:
                 )
                 if cursor.rowcount != 1:
                     continue
+                if isinstance(event, Gap):
+                    db.execute(
+                        "INSERT OR IGNORE INTO dropped_ranges VALUES (?, ?, ?, ?)",
+                        (serial, epoch, event.first_seq, event.last_seq),
+                    )
                 if utc is not None and (first_new_utc is None or utc < first_new_utc):
                     first_new_utc = utc
                 if event.NAME in ALERT_TYPES:
@@ -602,9 +607,8 @@ class Store:
         contiguous = start
         # Sequences a Gap event reports as dropped by the device's full queue never come.
         dropped = db.execute(
-            "SELECT json_extract(fields, '$.first_seq'), json_extract(fields, '$.last_seq') "
-            "FROM events WHERE serial = ? AND epoch = ? AND type = 'gap' "
-            "AND json_extract(fields, '$.last_seq') > ?",
+            "SELECT first_seq, last_seq FROM dropped_ranges "
+            "WHERE serial = ? AND epoch = ? AND last_seq > ?",
             (serial, epoch, start),
         ).fetchall()
         ranges = [(int(first), int(last)) for first, last in dropped]
