@@ -265,8 +265,13 @@ def test_restore_replaces_a_corrupt_database_and_refuses_a_bad_backup(
     restore(good, broken)
     with Store(broken) as s:
         assert s.count_events() == 2
-    with pytest.raises(StoreError, match="not a SQLite database"):
+    with pytest.raises(StoreError, match="not a SQLite database") as info:
         restore(_text(tmp_path), broken)
+    assert info.value.path == str(tmp_path / "notes.txt")
+    before = good.read_bytes()
+    restore(good, broken)
+    assert good.read_bytes() == before  # the backup file is never changed
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def _text(tmp_path: Path) -> Path:

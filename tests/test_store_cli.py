@@ -153,7 +153,7 @@ def test_backup_restore_and_store_info(
     code, out, _ = run(capsys, "store", "info")
     assert "patients      1" in out and f"schema        version {SCHEMA_VERSION}" in out
     code, _, err = run(capsys, "restore", str(tmp_path / "missing.db"), "--yes")
-    assert code == 1 and "no database here" in err
+    assert code == 1 and "no backup here" in err
     code, out, _ = run(capsys, "store", "prune", "--days", "30")
     assert code == 0 and "removed" in out
 

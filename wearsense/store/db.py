@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -790,30 +791,49 @@ class Store:
 
 def restore(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
     """Replaces the database at ``destination`` with the backup ``source``, after checking
-    that the backup is a sound WearSense database. A sound destination is overwritten
-    through the backup API, so a companion holding it open sees the restored content on
-    its next transaction; a destination that is corrupt or not ours is replaced as a file
-    (its stale -wal and -shm files removed)."""
-    dest = Path(destination)
-    with Store(source, create=False) as backup:
-        problems = backup._one("PRAGMA integrity_check(1)")[0]
-        if problems != "ok":
-            raise StoreError(f"backup is corrupt ({problems})", str(source))
+    that the backup is a sound WearSense database. The backup file itself is never
+    changed: a copy of it is checked (and migrated, if it is older). A sound destination
+    is overwritten through the backup API, so a companion holding it open sees the
+    restored content on its next transaction; a destination that is corrupt or not ours
+    is replaced as a file (its stale -wal and -shm files removed)."""
+    src, dest = Path(source), Path(destination)
+    if not src.is_file():
+        raise StoreError("no backup here", str(src))
+    staging = dest.with_name(f".{dest.name}.restore-{os.getpid()}")
+    try:
         try:
-            live = Store(dest)
-        except StoreError as exc:
-            log.warning("replacing the unusable database %s: %s", dest, exc.reason)
-            tmp = backup.backup(dest.with_name(f".{dest.name}.restore"))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, staging)
+            os.chmod(staging, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot copy the backup: {exc.strerror}", str(src)) from exc
+        with Store(staging, create=False) as backup:
+            problems = backup._one("PRAGMA integrity_check(1)")[0]
+            if problems != "ok":
+                raise StoreError(f"backup is corrupt ({problems})", str(src))
             try:
-                for suffix in ("-wal", "-shm"):
-                    with contextlib.suppress(FileNotFoundError):
-                        Path(str(dest) + suffix).unlink()
-                os.replace(tmp, dest)
-            except OSError as err:
-                raise StoreError(f"cannot replace: {err.strerror}", str(dest)) from err
-            return dest
-        with live, live._errors():
-            backup._conn.backup(live._conn)
+                live = Store(dest)
+            except StoreError as exc:
+                log.warning("replacing the unusable database %s: %s", dest, exc.reason)
+                tmp = backup.backup(dest.with_name(f".{dest.name}.restore"))
+                try:
+                    for suffix in ("-wal", "-shm"):
+                        with contextlib.suppress(FileNotFoundError):
+                            Path(str(dest) + suffix).unlink()
+                    os.replace(tmp, dest)
+                except OSError as err:
+                    raise StoreError(f"cannot replace: {err.strerror}", str(dest)) from err
+                return dest
+            with live, live._errors():
+                backup._conn.backup(live._conn)
+    except StoreError as exc:
+        if exc.path == str(staging):  # name the user's file, not the staging copy
+            raise StoreError(exc.reason, str(src)) from exc
+        raise
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(staging) + suffix).unlink()
     return dest
 
 
