@@ -17,7 +17,9 @@ typedef enum {
     WS_ERR_STATE = 7,    /* well-formed but not allowed now (ack beyond last sequence, ...) */
     WS_ERR_EPOCH = 8,    /* names an epoch other than the current one */
     WS_ERR_BUSY = 9,     /* the device cannot take this now; retry later */
-    WS_ERR_NOSPACE = 10  /* storage full */
+    WS_ERR_NOSPACE = 10, /* storage full */
+    WS_ERR_IMU_RATE = 112,  /* 0x70: IMU input rate not supported by the resampler */
+    WS_ERR_IMU_CONFIG = 113 /* 0x71: IMU scale or impact threshold out of range */
 } ws_status_t;
 /* cdef-end */
 
