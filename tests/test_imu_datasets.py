@@ -219,3 +219,22 @@ def test_real_recordings_are_in_physical_units() -> None:
             assert 0 < labelled <= r.n_samples
     umafall_positions = {r.position for r in imu.recordings("umafall", subject_ids=["09"])}
     assert {Position.WAIST, Position.CHEST, Position.WRIST, Position.ANKLE} <= umafall_positions
+
+
+def test_umafall_mangled_values(tmp_path: Path) -> None:
+    """Spreadsheet-mangled numbers (subject 13): a few are interpolated over, many make
+    the stream unusable (warning, or DatasetError when strict)."""
+    name = "UMAFall_Subject_13_ADL_Walking_1_2016-06-06_16-41-26.csv.xz"
+    rows = [f"{50 * i};{i};{0.5 + i / 100};0;0;0;2" for i in range(40)]
+    one_bad = rows.copy()
+    one_bad[10] = "500;10;1.012.598.156.929.010;0;0;0;2"
+    (rec,) = umafall.load_file(_xz(tmp_path / "a" / name, UMA_HEADER + "\n".join(one_bad)))
+    assert rec.n_samples == 40 and rec.acc_g[10, 0] == pytest.approx(0.6, abs=1e-6)
+    many_bad = [
+        r if i % 4 else r.replace(";0;0;0;2", ";-6,10E+10;0;0;2") for i, r in enumerate(rows)
+    ]
+    path = _xz(tmp_path / "b" / name, UMA_HEADER + "\n".join(many_bad))
+    with pytest.warns(imu.DatasetWarning, match="Subject_13.*waist accelerometer"):
+        assert umafall.load_file(path) == []
+    with pytest.raises(DatasetError, match="mangled"):
+        umafall.load_file(path, strict=True)

@@ -31,7 +31,9 @@ IMPACT_PRE = 64
 ACC_LSB_PER_G = 32
 GYRO_DPS_PER_LSB = 4
 CHANNEL_NAMES = ("ax", "ay", "az", "amag_minus_1g", "gx", "gy", "gz")
-DEFAULT_IMPACT_G = 2.5  # see docs/imu-front-end.md for the recall / alarm-rate trade-off
+# The highest threshold with every fall of the SisFall and UMAFall waist train+validation
+# subjects triggered (docs/imu-front-end.md has the sweep).
+DEFAULT_IMPACT_G = 1.6
 DEFAULT_REFRACTORY_S = 2.0
 
 _STATUS_NAMES = {

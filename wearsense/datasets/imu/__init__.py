@@ -20,13 +20,14 @@ from tqdm import tqdm
 
 from wearsense.datasets.common import DatasetError, dataset_dir
 from wearsense.datasets.imu import dsads, sisfall, ucihapt, umafall
-from wearsense.datasets.imu.types import ActivitySegment, ImuRecording, Position
+from wearsense.datasets.imu.types import ActivitySegment, DatasetWarning, ImuRecording, Position
 
 __all__ = [
     "DATASETS",
     "SPLITS",
     "ActivitySegment",
     "DatasetError",
+    "DatasetWarning",
     "ImuRecording",
     "Position",
     "recordings",
@@ -77,12 +78,14 @@ def recordings(
     subject_ids: list[str] | None = None,
     positions: set[Position] | None = None,
     progress: bool = False,
+    strict: bool = False,
 ) -> Iterator[ImuRecording]:
     """Recordings of one dataset, one trial at a time.
 
     ``split`` or ``subject_ids`` restrict the subjects; ``positions`` the sensor units
     (UMAFall has five per trial; the other sets one). ``progress`` shows a tqdm bar
-    counting trial files."""
+    counting trial files. Unusable parts of a file are left out with a DatasetWarning,
+    or raise DatasetError when ``strict``."""
     module = _module(name)
     root = dataset_dir(name, data_dir)
     chosen: set[str] | None = None
@@ -91,7 +94,7 @@ def recordings(
     if subject_ids is not None:
         chosen = set(subject_ids) if chosen is None else chosen & set(subject_ids)
     if module is umafall:
-        stream = umafall.recordings(root, chosen, positions)
+        stream = umafall.recordings(root, chosen, positions, strict)
     else:
         stream = (
             r for r in module.recordings(root, chosen) if not positions or r.position in positions

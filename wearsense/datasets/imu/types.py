@@ -29,6 +29,11 @@ class Position(enum.StrEnum):
     RIGHT_ARM = "right_arm"  # DSADS unit 2; the README gives no finer placement
 
 
+class DatasetWarning(UserWarning):
+    """Part of a file was unusable and left out (the message names the file and why);
+    the rest of the file was loaded. Loaders raise DatasetError instead when strict."""
+
+
 @dataclasses.dataclass(frozen=True)
 class ActivitySegment:
     """Samples ``start`` (inclusive) to ``stop`` (exclusive) carry one activity.

@@ -7,11 +7,21 @@ table (``MAC; Sensor_ID; Position; Device Model``). Sample times are irregular: 
 sensor's stream is put on a uniform grid at its nominal rate by linear interpolation of
 its own timestamps (duplicated timestamps keep their first sample). Gyroscope units are
 not stated in the headers; the SensorTag firmware gives deg/s, which is assumed.
+
+Quirk of the originals: in subject 13's files a spreadsheet mangled every value of
+magnitude 1 or more (``1.012.598.156.929.010``, ``-6,10E+10``): the decimal point is
+lost and cannot be told back (``10.389.643.907.547`` may be 1.04 or 10.4). Up to 5 % of a
+stream's samples may be mangled: they are dropped and the uniform grid interpolates over
+them. A stream with more is biased (its large values are the ones missing), so it is
+unusable: a unit without a usable accelerometer is left out (without a usable gyroscope
+it keeps ``gyro_dps`` None), with a :class:`DatasetWarning` naming the file; with
+``strict=True`` it is a :class:`DatasetError` instead.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +30,7 @@ import numpy as np
 from wearsense.datasets.common import DatasetError
 from wearsense.datasets.imu.types import (
     ActivitySegment,
+    DatasetWarning,
     ImuRecording,
     Position,
     check_shape,
@@ -34,6 +45,7 @@ FILE_RE = re.compile(
     r"^UMAFall_Subject_(?P<subject>\d\d)_(?P<kind>ADL|Fall)_(?P<activity>[A-Za-z_]+?)"
     r"_(?P<trial>\d+)_(?P<date>[\d-]+_[\d-]+)\.csv(\.xz)?$"
 )
+MAX_BAD_ROWS = 0.05
 SENSOR_ROW_RE = re.compile(r"^%\s*([0-9A-Fa-f:]{17})\s*;\s*(\d+)\s*;\s*([A-Za-z]+)\s*;")
 POSITION_OF_HEADER = {
     "WAIST": Position.WAIST,
@@ -73,8 +85,36 @@ def _uniform(path: Path, t_ms: np.ndarray, xyz: np.ndarray, rate: float) -> np.n
     return np.stack([np.interp(grid, t_unique, values[:, k]) for k in range(3)], axis=1)
 
 
-def load_file(path: Path, positions: set[Position] | None = None) -> list[ImuRecording]:
-    """One recording per sensor unit of the file (restricted to ``positions``)."""
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def _parse_rows(path: Path, rows: list[str]) -> np.ndarray:
+    """(n, 7) rows; a mangled value becomes NaN (rows whose type or id is mangled go)."""
+    try:
+        return np.array(" ".join(rows).split(), dtype=np.float64).reshape(-1, 7)
+    except ValueError:
+        pass  # a mangled value somewhere: parse row by row
+    table = np.array([[_float(v) for v in row.split()] for row in rows], dtype=np.float64)
+    return table[np.isfinite(table[:, 5]) & np.isfinite(table[:, 6])]
+
+
+def _stream(table: np.ndarray, kind: int) -> np.ndarray | None:
+    """The rows of one sensor type without mangled ones; None if too many were."""
+    rows = table[table[:, 5] == kind]
+    good = rows[np.all(np.isfinite(rows[:, :5]), axis=1)]
+    if len(good) < 2 or len(rows) - len(good) > MAX_BAD_ROWS * len(rows):
+        return None
+    return good
+
+
+def load_file(
+    path: Path, positions: set[Position] | None = None, strict: bool = False
+) -> list[ImuRecording]:
+    """One recording per usable sensor unit of the file (restricted to ``positions``)."""
     match = FILE_RE.match(path.name)
     if match is None:
         raise DatasetError(path, "file name is not UMAFall_Subject_NN_<ADL|Fall>_...")
@@ -94,10 +134,7 @@ def load_file(path: Path, positions: set[Position] | None = None) -> list[ImuRec
         raise DatasetError(path, "header has no sensor table (MAC; Sensor_ID; Position; ...)")
     if not rows:
         raise DatasetError(path, "file holds no samples")
-    try:
-        table = np.array(" ".join(rows).split(), dtype=np.float64).reshape(-1, 7)
-    except ValueError as exc:
-        raise DatasetError(path, f"malformed data row ({exc})") from exc
+    table = _parse_rows(path, rows)
     fall = FallClass.FALL if match["kind"] == "Fall" else FallClass.ADL
     name = match["activity"]
     activity = (
@@ -108,14 +145,24 @@ def load_file(path: Path, positions: set[Position] | None = None) -> list[ImuRec
         if positions is not None and position not in positions:
             continue
         mine = table[table[:, 6] == sensor_id]
-        acc_rows = mine[mine[:, 5] == 0]
-        gyro_rows = mine[mine[:, 5] == 1]
-        if len(acc_rows) < 2:
-            continue  # a sensor listed in the header that sent nothing in this trial
+        acc_rows = _stream(mine, 0)
+        gyro_rows = _stream(mine, 1)
+        if gyro_rows is None and len(mine[mine[:, 5] == 1]) >= 2:
+            reason = f"{position.value} gyroscope has over 5 % mangled values"
+            if strict:
+                raise DatasetError(path, reason)
+            warnings.warn(f"{path}: {reason}; gyro left out", DatasetWarning, stacklevel=2)
+        if acc_rows is None:
+            if len(mine[mine[:, 5] == 0]) >= 2:  # it sent samples, but mangled ones
+                reason = f"{position.value} accelerometer has over 5 % mangled values"
+                if strict:
+                    raise DatasetError(path, reason)
+                warnings.warn(f"{path}: {reason}; unit left out", DatasetWarning, stacklevel=2)
+            continue  # a unit listed in the header that sent nothing is simply absent
         rate = PHONE_RATE_HZ if position is Position.POCKET else TAG_RATE_HZ
         acc = _uniform(path, acc_rows[:, 0], acc_rows[:, 2:5], rate)
         gyro = None
-        if len(gyro_rows) >= 2:
+        if gyro_rows is not None:
             gyro_full = _uniform(path, gyro_rows[:, 0], gyro_rows[:, 2:5], rate)
             n = min(len(acc), len(gyro_full))
             acc, gyro = acc[:n], gyro_full[:n].astype(np.float32)
@@ -135,17 +182,18 @@ def load_file(path: Path, positions: set[Position] | None = None) -> list[ImuRec
                 segments=(ActivitySegment(0, len(acc32), activity, name),),
             )
         )
-    if positions is None and not out:
-        raise DatasetError(path, "no sensor in the header sent any accelerometer sample")
     return out
 
 
 def recordings(
-    root: Path, subjects: set[str] | None = None, positions: set[Position] | None = None
+    root: Path,
+    subjects: set[str] | None = None,
+    positions: set[Position] | None = None,
+    strict: bool = False,
 ) -> Iterator[ImuRecording]:
     for subject, path in trial_files(root):
         if subjects is None or subject in subjects:
-            yield from load_file(path, positions)
+            yield from load_file(path, positions, strict)
 
 
 def count(root: Path, subjects: set[str] | None = None) -> int:
