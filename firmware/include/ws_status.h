@@ -18,6 +18,8 @@ typedef enum {
     WS_ERR_EPOCH = 8,    /* names an epoch other than the current one */
     WS_ERR_BUSY = 9,     /* the device cannot take this now; retry later */
     WS_ERR_NOSPACE = 10, /* storage full */
+    WS_ERR_DSP_RATE = 96,   /* 0x60: ECG input rate not supported by the resampler */
+    WS_ERR_DSP_CONFIG = 97, /* 0x61: ADC description invalid (gain <= 0, min >= max, ...) */
     WS_ERR_IMU_RATE = 112,  /* 0x70: IMU input rate not supported by the resampler */
     WS_ERR_IMU_CONFIG = 113 /* 0x71: IMU scale or impact threshold out of range */
 } ws_status_t;
