@@ -240,3 +240,24 @@ def test_front_end_under_sanitizers(asan_core) -> None:
         checked = ImuFrontEnd(cfg, module=asan_core).process(x)
         assert plain.windows.tobytes() == checked.windows.tobytes()
         assert fe.resample(x, fs, module=asan_core).shape[0] == plain.frames
+
+
+def test_shared_vectors_match_the_host_build() -> None:
+    """tests/vectors/imu.json (read by the C test on the host and the M4) is what this
+    build computes: regenerate it with tools/make_imu_vectors.py after a front-end change."""
+    import json
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "tools"))
+    try:
+        import make_imu_vectors
+    finally:
+        sys.path.pop(0)
+    stored = json.loads((root / "tests" / "vectors" / "imu.json").read_text())
+    x = np.array(stored["input"], dtype=np.int64).reshape(-1, 6)
+    assert stored["input"] == make_imu_vectors.counts().reshape(-1).tolist()
+    events = make_imu_vectors.expected(x)
+    assert events == stored["events"]
+    assert sum(1 for e in events if e[0] & 2) == 2  # both impacts of the stream fire
