@@ -261,3 +261,51 @@ def test_shared_vectors_match_the_host_build() -> None:
     events = make_imu_vectors.expected(x)
     assert events == stored["events"]
     assert sum(1 for e in events if e[0] & 2) == 2  # both impacts of the stream fire
+
+
+def _recording(x: np.ndarray, rate: float, fall: int, segments: list[tuple[int, int, int]]):
+    from wearsense.datasets.imu import ActivitySegment, ImuRecording, Position
+    from wearsense.protocol.events import ActivityClass, FallClass
+
+    return ImuRecording(
+        dataset="synthetic",
+        subject="S1",
+        position=Position.WAIST,
+        trial="T1",
+        source=fe.__file__,  # type: ignore[arg-type]
+        rate_hz=rate,
+        acc_g=x[:, :3].copy(),
+        gyro_dps=x[:, 3:].copy(),
+        fall=FallClass(fall),
+        segments=tuple(ActivitySegment(a, b, ActivityClass(c), "") for a, b, c in segments),
+    )
+
+
+def test_activity_windows_take_only_windows_inside_one_known_segment() -> None:
+    from wearsense.protocol.events import ActivityClass
+
+    x = _impulses(6000, [], 2.0) + _noise(6000, seed=4, scale=0.05)
+    segments = [(0, 2000, ActivityClass.WALK), (2000, 2300, 255), (2300, 5000, ActivityClass.SIT)]
+    rec = _recording(x.astype(np.float32), 100.0, 0, segments)  # 100 Hz: frames = samples / 2
+    got = fe.activity_windows(rec)
+    delay = fe.process_recording(rec).delay_s
+    want = []
+    for end in range(fe.WINDOW - 1, 3000, fe.HOP):
+        first = ((end - fe.WINDOW + 1) / 50 - delay) * 100
+        last = (end / 50 - delay) * 100
+        for a, b, code in segments:
+            if a <= first and last < b and code != 255:
+                want.append((end, int(code)))
+    assert list(zip(got.frames.tolist(), got.labels.tolist(), strict=True)) == want
+    assert {int(ActivityClass.WALK), int(ActivityClass.SIT)} == set(got.labels.tolist())
+    assert got.windows.shape == (len(want), fe.WINDOW, fe.CHANNELS)
+
+
+def test_impact_windows_label_the_strongest_impact_of_a_fall() -> None:
+    x = _impulses(1500, [300, 800], 2.5)
+    x[795:806, 0] *= 2.0  # the second impact is the fall
+    fall = fe.impact_windows(_recording(x, 50.0, 1, [(0, 1500, 255)]), None)
+    assert fall.frames.tolist() == [800] and fall.labels.tolist() == [1]
+    assert fall.peak_g[0] > 4.0
+    adl = fe.impact_windows(_recording(x, 50.0, 0, [(0, 1500, 255)]))
+    assert adl.frames.tolist() == [300, 800] and adl.labels.tolist() == [0, 0]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from wearsense.firmware import core
+from wearsense.protocol.events import ActivityClass, FallClass
 
 if TYPE_CHECKING:
     from wearsense.datasets.imu import ImuRecording
@@ -243,3 +244,83 @@ def resampler_design(
     taps = np.zeros(lib.ws_imu_resampler_taps(rs, ffi.NULL, 0), dtype=np.float32)
     lib.ws_imu_resampler_taps(rs, ffi.from_buffer("float[]", taps), taps.size)
     return int(up[0]), int(down[0]), taps
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelledWindows:
+    """Model inputs cut from one recording by the device's front end, with labels.
+
+    ``windows`` (n, WINDOW, CHANNELS) int8; ``labels`` (n,) int64 protocol codes
+    (``ActivityClass`` for activity windows, ``FallClass`` for impact windows);
+    ``frames`` (n,) the 50 Hz frame each window ends at (activity) or peaks at (impact);
+    ``peak_g`` (n,) |a| at the impact (0 for activity windows). ``dataset``, ``subject``,
+    ``position`` and ``trial`` say where they came from (split and group by them)."""
+
+    dataset: str
+    subject: str
+    position: str
+    trial: str
+    windows: np.ndarray
+    labels: np.ndarray
+    frames: np.ndarray
+    peak_g: np.ndarray
+
+
+def _labelled(
+    rec: ImuRecording,
+    windows: list[np.ndarray],
+    labels: list[int],
+    frames: list[int],
+    peaks: list[float],
+) -> LabelledWindows:
+    return LabelledWindows(
+        dataset=rec.dataset,
+        subject=rec.subject,
+        position=rec.position.value,
+        trial=rec.trial,
+        windows=(np.stack(windows) if windows else np.zeros((0, WINDOW, CHANNELS), np.int8)),
+        labels=np.array(labels, dtype=np.int64),
+        frames=np.array(frames, dtype=np.int64),
+        peak_g=np.array(peaks, dtype=np.float32),
+    )
+
+
+def activity_windows(rec: ImuRecording, out: FrontEndOutput | None = None) -> LabelledWindows:
+    """The recording's activity windows that lie wholly inside one labelled segment of a
+    device class; windows that straddle two segments, touch unlabelled samples or fall in
+    an ``UNKNOWN`` segment (transitions, other sports) are left out. The window's time
+    span is mapped back to input samples through the resampler's delay."""
+    out = out or process_recording(rec)
+    windows: list[np.ndarray] = []
+    labels: list[int] = []
+    frames: list[int] = []
+    for end, window in zip(out.window_ends.tolist(), out.windows, strict=True):
+        first_s = (end - WINDOW + 1) / RATE_HZ - out.delay_s
+        last_s = end / RATE_HZ - out.delay_s
+        first, last = first_s * rec.rate_hz, last_s * rec.rate_hz
+        for seg in rec.segments:
+            if seg.start <= first and last < seg.stop:
+                if seg.activity is not ActivityClass.UNKNOWN:
+                    windows.append(window)
+                    labels.append(int(seg.activity))
+                    frames.append(end)
+                break
+    return _labelled(rec, windows, labels, frames, [0.0] * len(frames))
+
+
+def impact_windows(rec: ImuRecording, out: FrontEndOutput | None = None) -> LabelledWindows:
+    """The windows around the trigger's impacts. In a fall trial the strongest impact is
+    the fall (``FallClass.FALL``) and the others (steps before the fall, the body settling)
+    are left out as ambiguous; in every other trial each impact is ``FallClass.ADL``."""
+    out = out or process_recording(rec)
+    impacts = list(out.impacts)
+    if rec.fall is FallClass.FALL and impacts:
+        impacts = [max(impacts, key=lambda i: i.peak_g)]
+    label = int(rec.fall)
+    return _labelled(
+        rec,
+        [i.window for i in impacts],
+        [label] * len(impacts),
+        [i.frame for i in impacts],
+        [i.peak_g for i in impacts],
+    )
