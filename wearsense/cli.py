@@ -13,6 +13,7 @@ SUBCOMMAND_MODULES = (
     "wearsense.protocol.cli",
     "wearsense.demo",
     "wearsense.ecg.cli",
+    "wearsense.datasets.imu.cli",
 )
 
 
