@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = (
     "wearsense.export.cli",
     "wearsense.ecg.cli",
     "wearsense.tflite.cli",
+    "wearsense.datasets.imu.cli",
 )
 
 
