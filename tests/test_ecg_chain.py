@@ -205,6 +205,8 @@ def test_hardware_leads_off_input() -> None:
         ({"fs_hz": 128}, 96),  # 250/gcd = 125 phases
         ({"fs_hz": 50}, 96),
         ({"adc_gain": 0.0}, 97),
+        ({"adc_gain": 0.05}, 97),
+        ({"adc_gain": 2e6}, 97),
         ({"adc_gain": float("nan")}, 97),
         ({"adc_min": 10, "adc_max": 10}, 97),
         ({"adc_zero": 5000, "adc_max": 4095, "adc_min": 0}, 97),
@@ -258,6 +260,14 @@ def test_chain_under_sanitizers(asan_core: Any) -> None:
     a = run_chain(raw, 360, 200.0, module=asan_core)
     b = run_chain(raw, 360, 200.0, block=333, module=asan_core)
     _same(a, b)
+    # the most extreme input the checks let through: full-scale square wave, tiny gain
+    square = np.tile(np.array([-32768, 32767], dtype=np.int16).repeat(7), 2000)
+    for normalised in (False, True):
+        out = run_chain(square, 360, 0.1, module=asan_core, normalised=normalised)
+        assert out.quality.flags.all()
+    for fs in (100, 125, 200, 250, 300, 360, 400, 500, 1000, 2000):
+        out = run_chain(raw[: fs * 4], fs, 200.0, module=asan_core, normalised=True)
+        assert abs(len(out.signal) - 4 * RATE_HZ) <= 1
 
 
 @needs_data
@@ -278,3 +288,47 @@ def test_quality_flags_separate_cinc_noisy_records() -> None:
     assert score.n_noisy >= 20 and score.n_clean >= 200
     assert score.clean_flagged < 0.15
     assert score.noisy_flagged > 4 * score.clean_flagged
+
+
+@needs_data
+def test_qrs_agrees_with_neurokit_on_real_cinc_records() -> None:
+    """neurokit2's own R-peak detector as an independent reference on real AliveCor
+    ECGs (N and AF records of the train split), away from the edges."""
+    nk = pytest.importorskip("neurokit2")
+    from wearsense.datasets.splits import load_split
+
+    labels = cinc2017.read_labels(ROOT)
+    ids = [r for r in load_split("cinc2017")["train"] if labels[r] in ("N", "A")][:12]
+    n_ref = missed = extra = 0
+    for rid in ids:
+        rec = cinc2017.load_record(rid, labels[rid], ROOT)
+        _, info = nk.ecg_peaks(rec.signal / rec.adc_gain, sampling_rate=rec.fs)
+        ref = np.asarray(info["ECG_R_Peaks"]) / rec.fs
+        det = run_chain(rec.signal, rec.fs, rec.adc_gain).beat_times_s()
+        ref_ok, det_ok = match_beats(ref, det)
+        end = rec.duration_s - 2.0
+        inner_ref, inner_det = (ref > 2.0) & (ref < end), (det > 2.0) & (det < end)
+        n_ref += int(inner_ref.sum())
+        missed += int((~ref_ok[inner_ref]).sum())
+        extra += int((~det_ok[inner_det]).sum())
+    assert n_ref > 300
+    assert missed / n_ref < 0.03 and extra / n_ref < 0.03, (n_ref, missed, extra)
+
+
+@needs_data
+def test_preprocess_moves_rhythm_labels_onto_the_output_timeline() -> None:
+    from wearsense.ecg.preprocess import preprocess_cinc, preprocess_mitdb
+
+    rec = mitdb.load_record("221", ROOT)
+    out, intervals = preprocess_mitdb(rec)
+    assert len(out.signal) == pytest.approx(rec.n_samples / rec.fs * RATE_HZ, abs=1)
+    afib = sum(i.end - i.start for i in intervals if i.label == "AFIB") / RATE_HZ
+    ref = sum(r.end - r.start for r in rec.rhythms if r.label == "AFIB") / rec.fs
+    assert afib == pytest.approx(ref, abs=0.1)
+    # a beat inside an AFIB interval in input time is inside it on the output timeline
+    beat = rec.beat_samples[len(rec.beat_samples) // 2]
+    label = rec.rhythm_at(int(beat))
+    k = round((beat / rec.fs + out.delay_s) * RATE_HZ)
+    assert [i.label for i in intervals if i.start <= k < i.end] == [label]
+    cinc = preprocess_cinc(cinc2017.load_record("A00004", data_dir=ROOT))
+    assert np.abs(cinc.signal).max() <= 32767 and len(cinc.beats.sample) > 20

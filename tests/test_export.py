@@ -131,6 +131,8 @@ def test_report_writes_pdf_and_png(store: Store, tmp_path: Path) -> None:
     assert pdf.read_bytes()[:5] == b"%PDF-"
     image = matplotlib.image.imread(png)
     assert image.shape[0] > 1000 and image.shape[1] > 700
+    into_dir = report.write_report(select(store, "p-042"), tmp_path)
+    assert [p.name for p in into_dir] == ["p-042-summary.pdf", "p-042-summary.png"]
     summary = report.summarize(select(store, "p-042"))
     # four UTC days starting 00:00 UTC touch five local days in Berlin (UTC+1/+2)
     assert len(summary.days) == DAYS + 1 and summary.af_burden is not None
@@ -186,3 +188,14 @@ def test_fhir_validation_catches_a_broken_resource(store: Store) -> None:
     broken["resource"]["code"] = {"coding": [{"system": "not a uri with spaces"}]}
     with pytest.raises(ExportError):
         fhir.validate(bundle)
+
+
+def test_fhir_round_trip_when_the_range_cuts_an_episode(store: Store, tmp_path: Path) -> None:
+    episode = derived.af_episodes(select(store, "p-042").events)[0]
+    assert episode.end_utc is not None
+    data = select(store, "p-042", start_utc=(episode.start_utc + episode.end_utc) / 2)
+    out = fhir.write_fhir(data, tmp_path / "cut.json")
+    got = sorted(fhir.read_bundle(out.read_text()), key=key)
+    want = sorted((record(e) for e in data.events if e.type in fhir.FHIR_TYPES), key=key)
+    assert got == want
+    assert episode.end_key in {(r.serial, r.epoch, r.seq) for r in got}

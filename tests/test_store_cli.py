@@ -14,6 +14,7 @@ import pytest
 from wearsense.cli import main
 from wearsense.export.fhir import read_bundle
 from wearsense.store import Store
+from wearsense.store.schema import SCHEMA_VERSION
 from wearsense.store.simulate import wearer_events
 
 START = 1_711_670_400  # 2024-03-29 00:00 UTC
@@ -150,9 +151,9 @@ def test_backup_restore_and_store_info(
     assert code == 2 and "--yes" in err
     assert run(capsys, "restore", str(backup), "--yes")[0] == 0
     code, out, _ = run(capsys, "store", "info")
-    assert "patients      1" in out and "schema        version 1" in out
+    assert "patients      1" in out and f"schema        version {SCHEMA_VERSION}" in out
     code, _, err = run(capsys, "restore", str(tmp_path / "missing.db"), "--yes")
-    assert code == 1 and "no database here" in err
+    assert code == 1 and "no backup here" in err
     code, out, _ = run(capsys, "store", "prune", "--days", "30")
     assert code == 0 and "removed" in out
 
@@ -174,3 +175,20 @@ def test_alert_commands(db: Path, capsys: pytest.CaptureFixture[str], tmp_path: 
     kinds = {json.loads(x)["kind"] for x in sink.read_text().splitlines() if x}
     assert "af_onset" in kinds or "fall" in kinds
     assert run(capsys, "alerts", "list", "--pending")[1] == ""
+
+
+def test_interactive_delete_offers_an_export_and_wants_the_pseudonym_typed(
+    db: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(capsys, "patient", "add", "p-1")
+    run(capsys, "patient", "assign", "SN-7", "p-1", "--from", "2024-03-28T00:00")
+    _fill(db)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    copy = tmp_path / "kept.json"
+    answers = iter([str(copy), "p-2"])  # export, then a wrong confirmation
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    code, out, _ = run(capsys, "patient", "delete", "p-1")
+    assert code == 1 and "not deleted" in out and copy.exists()
+    answers = iter(["", "p-1"])  # no export, right confirmation
+    code, out, _ = run(capsys, "patient", "delete", "p-1")
+    assert code == 0 and "deleted p-1" in out

@@ -13,10 +13,12 @@ SUBCOMMAND_MODULES = (
     "wearsense.protocol.cli",
     "wearsense.demo",
     "wearsense.updates.cli",
+    "wearsense.training.cli",
     "wearsense.store.cli",
     "wearsense.export.cli",
     "wearsense.ecg.cli",
     "wearsense.tflite.cli",
+    "wearsense.datasets.imu.cli",
 )
 
 

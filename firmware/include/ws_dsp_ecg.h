@@ -38,7 +38,7 @@ typedef enum {
 
 typedef struct {
     uint16_t fs_in_hz;   /* input rate; 100..2000 Hz with 250/gcd(fs,250) <= 32 */
-    float adc_gain;      /* ADC counts per mV (> 0) */
+    float adc_gain;      /* ADC counts per mV, 0.1..1e6 */
     int32_t adc_zero;    /* ADC count of 0 mV */
     int32_t adc_min;     /* lowest and highest count the ADC can produce (rails) */
     int32_t adc_max;
@@ -70,7 +70,8 @@ size_t ws_ecg_state_size(void);
  * WS_ERR_DSP_CONFIG. */
 ws_status_t ws_ecg_init(ws_ecg_t *st, const ws_ecg_config_t *cfg);
 
-/* Most output samples n_in input samples can produce (out must hold that many). */
+/* Most output samples n_in input samples can produce (out must hold that many);
+ * 0 when n_in is 0 or over WS_ECG_MAX_BLOCK. */
 size_t ws_ecg_max_output(const ws_ecg_t *st, size_t n_in);
 
 /* Feeds n_in raw samples; writes the output samples they complete to out and their

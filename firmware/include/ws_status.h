@@ -48,8 +48,10 @@ typedef enum {
     WS_ERR_NN_NOT_READY = 0x4E,  /* invoke or data access before load and arena */
     WS_ERR_NN_BUFFER = 0x4F,     /* constant data size differs from its tensor's size */
     /* 0x60-0x7F signal processing */
-    WS_ERR_DSP_RATE = 96,  /* 0x60: ECG input rate not supported by the resampler */
-    WS_ERR_DSP_CONFIG = 97  /* 0x61: ADC description invalid (gain <= 0, min >= max, ...) */
+    WS_ERR_DSP_RATE = 96,   /* 0x60: ECG input rate not supported by the resampler */
+    WS_ERR_DSP_CONFIG = 97, /* 0x61: ADC description invalid (gain <= 0, min >= max, ...) */
+    WS_ERR_IMU_RATE = 112,  /* 0x70: IMU input rate not supported by the resampler */
+    WS_ERR_IMU_CONFIG = 113 /* 0x71: IMU scale or impact threshold out of range */
 } ws_status_t;
 /* cdef-end */
 

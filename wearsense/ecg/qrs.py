@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wearsense.datasets import mitdb
-from wearsense.firmware.ecg import EcgOutput, run_chain
+from wearsense.firmware.ecg import EcgOutput
 
 MATCH_WINDOW_S = 0.150
 LEARNING_PERIOD_S = 300.0
@@ -84,16 +84,9 @@ def _in_test_period(
 
 def detect_record(record: mitdb.MitdbRecord, lead: str = mitdb.PREFERRED_LEAD) -> EcgOutput:
     """The firmware chain run over one lead (MLII, else the first) of a record."""
-    li = record.lead_index(lead)
-    full_scale = (1 << record.adc_bits[li]) - 1
-    return run_chain(
-        record.signals[:, li],
-        record.fs,
-        record.adc_gain[li],
-        record.adc_zero[li],
-        adc_min=0,
-        adc_max=full_scale,
-    )
+    from wearsense.ecg.preprocess import preprocess_mitdb
+
+    return preprocess_mitdb(record, lead, normalised=False)[0]
 
 
 def score_record(

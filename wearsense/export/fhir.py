@@ -191,9 +191,12 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
     events = data.events
     by_key = {e.key: e for e in events}
     for episode in derived.af_episodes(events):
-        start = record(by_key[episode.start_key])
-        parts = [start]
-        comps = [_component("af_start", k, v) for k, v in start.fields.items()]
+        parts: list[EventRecord] = []
+        comps: list[dict[str, Any]] = []
+        if episode.start_key is not None:
+            start = record(by_key[episode.start_key])
+            parts.append(start)
+            comps += [_component("af_start", k, v) for k, v in start.fields.items()]
         period = {"start": data.iso(episode.start_utc)}
         if episode.end_key is not None and episode.end_utc is not None:
             end = record(by_key[episode.end_key])

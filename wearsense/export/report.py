@@ -61,7 +61,7 @@ def _episode_rows(data: ExportData, episodes: list[derived.AfEpisode]) -> list[l
                 data.local(ep.start_utc).strftime("%Y-%m-%d %H:%M"),
                 end,
                 minutes,
-                str(ep.onset_hr_bpm),
+                str(ep.onset_hr_bpm or "-"),
                 str(ep.mean_hr_bpm or "-"),
                 ep.serial,
                 str(ep.model_version),
@@ -231,10 +231,13 @@ def _list_pages(data: ExportData, s: Summary) -> list[Any]:
 
 
 def write_report(data: ExportData, destination: str | Path) -> list[Path]:
-    """Writes DEST.pdf and DEST.png (DEST without suffix, or with .pdf/.png)."""
+    """Writes DEST.pdf and DEST.png (DEST without suffix, or with .pdf/.png; a directory
+    gets LABEL-summary.pdf and .png)."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     base = Path(destination)
+    if base.is_dir():
+        base = base / f"{data.patient_label}-summary"
     if base.suffix.lower() in (".pdf", ".png"):
         base = base.with_suffix("")
     summary = summarize(data)

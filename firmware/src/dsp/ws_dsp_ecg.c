@@ -55,6 +55,9 @@ static const float DET_SOS[2][5] = {
 #define NOISE_P2P_MV 4.0f       /* above: motion artefact (few ECGs swing this much) */
 #define NOISE_HF_RATIO 0.30f    /* mean |2nd difference| / mean |y| above: broadband noise */
 #define NOISE_KURTOSIS 3.0f     /* below: no sharp QRS complexes (a Gaussian has 3) */
+#define ODD_LOW 0.4f            /* a beat outside [ODD_LOW, ODD_HIGH] x the median R */
+#define ODD_HIGH 2.5f           /* amplitude of the last 8 beats is odd ... */
+#define NOISE_ODD_BEATS 1       /* ... and this many odd beats in a window is noise */
 #define RAIL_FRACTION_SAT 100   /* >= 1/100 of samples at a rail: saturated */
 #define RAIL_FRACTION_OFF 2     /* >= 1/2 of samples at a rail: leads off */
 
@@ -133,6 +136,7 @@ struct ws_ecg {
     float q_s1, q_s2, q_s3, q_s4; /* power sums of y, for the kurtosis */
     float y1, y2;           /* previous two outputs for the 2nd difference */
     uint8_t q_beats;
+    uint8_t q_odd;          /* beats of odd amplitude in the window */
     uint8_t q_leads_off;
 
     /* queues */
@@ -192,6 +196,9 @@ static float biquad_settle(biquad_state_t *s, const float c[5], float x)
 
 static int16_t sat16(float v)
 {
+    if (v != v) { /* NaN: cannot arise from checked input, but never convert it */
+        return 0;
+    }
     if (v >= 32767.0f) {
         return 32767;
     }
@@ -210,21 +217,41 @@ static void design_resampler(ws_ecg_t *st)
     const double centre = (double)(n_taps - 1u) / 2.0;
     /* cut-off at 80 % of the lower Nyquist frequency, in cycles per high-rate sample */
     const double fc = 0.8 * 0.5 / (double)(L > M ? L : M);
-    uint32_t p, i;
+    /* cos and sin along n by the Chebyshev recurrence f(n+1) = 2 cos(w) f(n) - f(n-1):
+     * a handful of series evaluations instead of three per tap (soft double on the M4) */
+    const double w_win = 2.0 * PI_D / (double)(n_taps - 1u), w_sinc = 2.0 * PI_D * fc;
+    const double k1 = 2.0 * cos_d(w_win), k2 = 2.0 * cos_d(2.0 * w_win);
+    const double k3 = 2.0 * cos_d(w_sinc);
+    double c1_prev = cos_d(-w_win), c1 = 1.0;             /* cos(n w_win) */
+    double c2_prev = cos_d(-2.0 * w_win), c2 = 1.0;       /* cos(2 n w_win) */
+    double s_prev = sin_d(w_sinc * (-1.0 - centre));      /* sin(w_sinc (n - centre)) */
+    double s = sin_d(w_sinc * (0.0 - centre));
+    double sum[WS_ECG_MAX_PHASES];
+    uint32_t n, p, i;
     for (p = 0; p < L; p++) {
-        double sum = 0.0;
+        sum[p] = 0.0;
+    }
+    for (n = 0; n < n_taps; n++) {
+        double t = (double)n - centre;
+        double w = 0.42 - 0.5 * c1 + 0.08 * c2; /* Blackman */
+        double h = (t == 0.0) ? 2.0 * fc : s / (PI_D * t);
+        double next;
+        st->coef[n % L][n / L] = (float)(h * w);
+        sum[n % L] += h * w;
+        next = k1 * c1 - c1_prev;
+        c1_prev = c1;
+        c1 = next;
+        next = k2 * c2 - c2_prev;
+        c2_prev = c2;
+        c2 = next;
+        next = k3 * s - s_prev;
+        s_prev = s;
+        s = next;
+    }
+    /* each branch passes DC exactly: a flat input stays flat */
+    for (p = 0; p < L; p++) {
         for (i = 0; i < K_TAPS; i++) {
-            uint32_t n = p + L * i;
-            double t = (double)n - centre;
-            double a = 2.0 * PI_D * (double)n / (double)(n_taps - 1u);
-            double w = 0.42 - 0.5 * cos_d(a) + 0.08 * cos_d(2.0 * a); /* Blackman */
-            double h = (t == 0.0) ? 2.0 * fc : sin_d(2.0 * PI_D * fc * t) / (PI_D * t);
-            st->coef[p][i] = (float)(h * w);
-            sum += h * w;
-        }
-        /* each branch passes DC exactly: a flat input stays flat */
-        for (i = 0; i < K_TAPS; i++) {
-            st->coef[p][i] = (float)((double)st->coef[p][i] / sum);
+            st->coef[p][i] = (float)((double)st->coef[p][i] / sum[p]);
         }
     }
     /* (n_taps - 1) / 2 high-rate samples = that / (L fs) seconds */
@@ -248,7 +275,8 @@ ws_status_t ws_ecg_init(ws_ecg_t *st, const ws_ecg_config_t *cfg)
         return WS_ERR_DSP_RATE;
     }
     /* !(x > 0) also rejects NaN */
-    if (!(cfg->adc_gain > 0.0f) || cfg->adc_gain > 1.0e9f || cfg->adc_min >= cfg->adc_max ||
+    /* 0.1..1e6 counts per mV keeps every intermediate far from float overflow */
+    if (!(cfg->adc_gain >= 0.1f) || cfg->adc_gain > 1.0e6f || cfg->adc_min >= cfg->adc_max ||
         cfg->adc_zero < cfg->adc_min || cfg->adc_zero > cfg->adc_max ||
         cfg->output_mode > (uint8_t)WS_ECG_OUT_NORMALISED) {
         return WS_ERR_DSP_CONFIG;
@@ -271,7 +299,7 @@ ws_status_t ws_ecg_init(ws_ecg_t *st, const ws_ecg_config_t *cfg)
 
 size_t ws_ecg_max_output(const ws_ecg_t *st, size_t n_in)
 {
-    if (st == NULL || st->magic != MAGIC || n_in == 0u) {
+    if (st == NULL || st->magic != MAGIC || n_in == 0u || n_in > WS_ECG_MAX_BLOCK) {
         return 0;
     }
     return (n_in * st->up) / st->down + 1u;
@@ -390,6 +418,12 @@ static void update_norm_gain(ws_ecg_t *st, float amp)
     float sorted[AMP_KEEP];
     uint32_t i, j, n;
     float a = amp < 0.0f ? -amp : amp, med;
+    if (st->n_amps >= 4u) { /* judged against the beats before it */
+        float typical = (float)WS_ECG_NORMALISED_R / st->norm_gain;
+        if ((a < ODD_LOW * typical || a > ODD_HIGH * typical) && st->q_odd < 255u) {
+            st->q_odd++;
+        }
+    }
     st->amps[st->amp_pos] = a;
     st->amp_pos = (uint8_t)((st->amp_pos + 1u) % AMP_KEEP);
     if (st->n_amps < AMP_KEEP) {
@@ -585,7 +619,7 @@ static void close_quality_window(ws_ecg_t *st)
         if (p2p < FLAT_P2P_MV) {
             flags |= WS_QUALITY_FLAT;
         } else if (p2p > NOISE_P2P_MV || st->q_hf > NOISE_HF_RATIO * st->q_abs ||
-                   m4 < NOISE_KURTOSIS * m2 * m2) {
+                   m4 < NOISE_KURTOSIS * m2 * m2 || st->q_odd >= NOISE_ODD_BEATS) {
             flags |= WS_QUALITY_NOISY;
         }
     }
@@ -602,6 +636,7 @@ static void close_quality_window(ws_ecg_t *st)
     st->q_hf = 0.0f;
     st->q_s1 = st->q_s2 = st->q_s3 = st->q_s4 = 0.0f;
     st->q_beats = 0;
+    st->q_odd = 0;
     st->q_leads_off = 0;
 }
 

@@ -1,0 +1,454 @@
+"""The AFib task: data from the ECG front end (the firmware's C chain, called through
+`wearsense.firmware`), a teacher and a distilled int8 student, and evaluation of the
+shipped int8 model as the C interpreter runs it.
+
+Input: 10.24 s of ECG at 125 Hz as int8 (`ws_afib_input_s8` over the chain's normalised
+output; float value = q / 64). Output: probabilities of the protocol's rhythm classes
+normal, af, other, noisy (codes 0..3). A record's class is the argmax of the mean
+probability over its windows (hop 5.12 s), as the device averages over an episode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+from tqdm import tqdm
+
+from wearsense.datasets import DatasetError, cinc2017
+from wearsense.firmware import core
+from wearsense.firmware.ecg import run_chain
+
+LABELS = ("normal", "af", "other", "noisy")
+CINC_CLASS = {"N": 0, "A": 1, "O": 2, "~": 3}
+WINDOW = 1280
+HOP = 640
+INPUT_SCALE = 1.0 / 64.0
+SPLITS = Path(__file__).resolve().parents[1] / "datasets" / "splits" / "cinc2017.json"
+
+
+def afib_input(normalised_250hz: np.ndarray) -> np.ndarray:
+    """The model input sequence (int8, 125 Hz) from the chain's normalised output."""
+    lib, ffi = core().lib, core().ffi
+    samples = np.ascontiguousarray(normalised_250hz[: len(normalised_250hz) // 2 * 2], np.int16)
+    out = np.empty(len(samples) // 2, dtype=np.int8)
+    status = lib.ws_afib_input_s8(
+        ffi.from_buffer("int16_t[]", samples), len(samples), ffi.from_buffer("int8_t[]", out)
+    )
+    if status != 0:
+        raise RuntimeError(f"ws_afib_input_s8 failed with status {status}")
+    return out
+
+
+def record_sequence(record: cinc2017.CincRecord) -> np.ndarray:
+    """A CinC record through the device's ECG chain and AFib input stage."""
+    chain = run_chain(record.signal, record.fs, record.adc_gain, record.adc_zero, normalised=True)
+    return afib_input(chain.signal)
+
+
+def windows(sequence: np.ndarray) -> np.ndarray:
+    """Windows of WINDOW samples every HOP; a short record is zero-padded to one window."""
+    if len(sequence) < WINDOW:
+        sequence = np.concatenate([sequence, np.zeros(WINDOW - len(sequence), np.int8)])
+    starts = range(0, len(sequence) - WINDOW + 1, HOP)
+    return np.stack([sequence[s : s + WINDOW] for s in starts])
+
+
+@dataclasses.dataclass
+class RecordSet:
+    ids: list[str]
+    labels: np.ndarray  # class code per record
+    sequences: list[np.ndarray]
+
+    def window_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(int8 windows [N, 1, WINDOW], labels, index of the record of each window)."""
+        xs, ys, owner = [], [], []
+        for index, (seq, label) in enumerate(zip(self.sequences, self.labels, strict=True)):
+            w = windows(seq)
+            xs.append(w)
+            ys.append(np.full(len(w), label))
+            owner.append(np.full(len(w), index))
+        return np.concatenate(xs)[:, None, :], np.concatenate(ys), np.concatenate(owner)
+
+
+def load_split_ids() -> dict[str, list[str]]:
+    return json.loads(SPLITS.read_text())["parts"]
+
+
+def load_records(
+    ids: Iterable[str], data_dir: str | os.PathLike[str] | None, desc: str
+) -> RecordSet:
+    ids = list(ids)
+    labels = cinc2017.read_labels(data_dir)
+    sequences, codes = [], []
+    for record in tqdm(
+        cinc2017.iter_records(ids, data_dir), total=len(ids), desc=desc, unit="rec", mininterval=1
+    ):
+        sequences.append(record_sequence(record))
+        codes.append(CINC_CLASS[labels[record.record_id]])
+    return RecordSet(ids, np.array(codes, dtype=np.int64), sequences)
+
+
+def held_out_records(data_dir: str | os.PathLike[str] | None) -> list[str]:
+    """Every labelled record under the data folder that the committed train and
+    validation splits do not name (for an unseen folder: all of them)."""
+    seen = set().union(*(set(v) for k, v in load_split_ids().items() if k != "test"))
+    try:
+        found = list(cinc2017.read_labels(data_dir))
+    except DatasetError:
+        return []
+    return [r for r in found if r not in seen]
+
+
+def mean_probabilities(window_probs: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    sums = np.zeros((n, window_probs.shape[1]))
+    np.add.at(sums, owner, window_probs)
+    counts = np.bincount(owner, minlength=n)[:, None]
+    return sums / np.maximum(counts, 1)
+
+
+def summarise_sizes(tflite: bytes) -> dict[str, Any]:
+    from wearsense.firmware.nn import NNModel
+
+    model = NNModel(tflite, "afib")
+    return {"tflite_bytes": len(tflite), "arena_bytes": model.arena_bytes, "macs": model.macs}
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def _nets() -> tuple[Any, Any]:
+    from wearsense.training.models import NetConfig
+
+    student = NetConfig(
+        in_channels=1,
+        n_classes=len(LABELS),
+        stem_width=16,
+        stem_kernel=7,
+        stem_stride=4,
+        blocks=((24, 2), (32, 2), (48, 2), (48, 1), (64, 2)),
+        kernel=5,
+        dropout=0.2,
+    )
+    teacher = dataclasses.replace(student.scaled(2.0), dropout=0.3)
+    return teacher, student
+
+
+@dataclasses.dataclass(frozen=True)
+class AfibTrainConfig:
+    teacher_epochs: int = 12
+    student_epochs: int = 20
+    qat_epochs: int = 4
+    width: float = 1.0  # student width multiplier
+    seed: int = 2017
+    max_records: int | None = None  # per split; for quick runs and tests
+
+
+def _augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Gain between 0.7 and 1.3 and a little noise: electrode contact and amplitude vary."""
+    gain = rng.uniform(0.7, 1.3, (len(batch), 1, 1))
+    noise = rng.normal(0.0, 0.02, batch.shape)
+    return (batch * gain + noise).astype(np.float32)
+
+
+def _float(x: np.ndarray) -> np.ndarray:
+    return (x.astype(np.float32) * np.float32(INPUT_SCALE)).astype(np.float32)
+
+
+def train_afib(
+    out_dir: Path,
+    data_dir: str | os.PathLike[str] | None = None,
+    config: AfibTrainConfig = AfibTrainConfig(),
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Trains teacher, student (distilled, then quantization-aware) and writes
+    ``afib.tflite`` and ``training.json`` into ``out_dir``; returns the summary."""
+    import time
+
+    import torch
+
+    from wearsense.training.export import export_convnet
+    from wearsense.training.models import ConvNet, count_macs, count_parameters
+    from wearsense.training.qat import prepare_qat, strip_qat
+    from wearsense.training.trainer import TrainConfig, fit, predict_logits
+
+    started = time.perf_counter()
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    splits = load_split_ids()
+    present = set(cinc2017.read_labels(data_dir))
+    parts = {}
+    for part in ("train", "validation"):
+        ids = [r for r in splits[part] if r in present][: config.max_records]
+        if not ids:
+            raise DatasetError(cinc2017.record_dir(data_dir), f"no {part} records found")
+        parts[part] = load_records(ids, data_dir, f"ECG front end ({part})")
+    x_train, y_train, _ = parts["train"].window_arrays()
+    x_val, y_val, _ = parts["validation"].window_arrays()
+    train = (_float(x_train), y_train)
+    val = (_float(x_val), y_val)
+    teacher_cfg, student_cfg = _nets()
+    student_cfg = student_cfg.scaled(config.width) if config.width != 1.0 else student_cfg
+    base = TrainConfig(seed=config.seed, augment=_augment, lr=3e-3, batch_size=64)
+    teacher = fit(
+        ConvNet(teacher_cfg),
+        train,
+        val,
+        len(LABELS),
+        dataclasses.replace(base, epochs=config.teacher_epochs),
+        desc="teacher",
+        show_progress=show_progress,
+    ).model
+    student = fit(
+        ConvNet(student_cfg),
+        train,
+        val,
+        len(LABELS),
+        dataclasses.replace(base, epochs=config.student_epochs, seed=config.seed + 1),
+        teacher=teacher,
+        desc="student (distillation)",
+        show_progress=show_progress,
+    ).model
+    student = cast(ConvNet, student).fuse()
+    float_student_state = {k: v.clone() for k, v in student.state_dict().items()}
+    qat_model = fit(
+        prepare_qat(student),
+        train,
+        val,
+        len(LABELS),
+        dataclasses.replace(
+            base,
+            epochs=config.qat_epochs,
+            lr=5e-4,
+            seed=config.seed + 2,
+            patience=config.qat_epochs,
+        ),
+        teacher=teacher,
+        desc="student (quantization-aware)",
+        show_progress=show_progress,
+    ).model
+    qat_model = cast(ConvNet, strip_qat(qat_model))
+    rng = np.random.default_rng(config.seed)
+    calibration = train[0][rng.permutation(len(train[0]))[:512]]
+    _, tflite = export_convnet(qat_model, calibration, INPUT_SCALE, "wearsense afib student")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / "afib.tflite"
+    tmp = model_path.with_suffix(".tmp")
+    tmp.write_bytes(tflite)
+    tmp.replace(model_path)
+    torch.save(
+        {"config": dataclasses.asdict(teacher_cfg), "state": teacher.state_dict()},
+        out_dir / "teacher.pt",
+    )
+    float_student = ConvNet(student_cfg).fuse()
+    float_student.load_state_dict(float_student_state)
+    torch.save(
+        {"config": dataclasses.asdict(student_cfg), "state": float_student_state},
+        out_dir / "student_float.pt",
+    )
+    summary = {
+        "task": "afib",
+        "seed": config.seed,
+        "train_records": len(parts["train"].ids),
+        "validation_records": len(parts["validation"].ids),
+        "train_windows": int(len(x_train)),
+        "teacher": {
+            "parameters": count_parameters(teacher),
+            "macs": count_macs(teacher, (1, WINDOW)),
+        },
+        "student": {
+            "parameters": count_parameters(float_student),
+            "macs": count_macs(float_student, (1, WINDOW)),
+            **summarise_sizes(tflite),
+        },
+        "training_wall_s": round(time.perf_counter() - started, 1),
+        "config": dataclasses.asdict(config),
+    }
+    val_probs = {
+        "teacher": predict_logits(teacher, val[0]),
+        "float_student": predict_logits(float_student, val[0]),
+    }
+    summary["validation_window_accuracy"] = {
+        name: float((logits.argmax(1) == val[1]).mean()) for name, logits in val_probs.items()
+    }
+    (out_dir / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+# --------------------------------------------------------------------------- evaluation
+
+MITDB_SPLITS = SPLITS.with_name("mitdb.json")
+
+
+def _probabilities(model: Any, window_batch: np.ndarray) -> np.ndarray:
+    """Class probabilities of int8 windows as the C interpreter computes them."""
+    out = np.empty((len(window_batch), len(LABELS)))
+    for i, window in enumerate(window_batch):
+        q = model.run(window.reshape(1, 1, WINDOW, 1))[0].reshape(-1).astype(np.float64)
+        out[i] = (q + 128.0) / 256.0
+    return out
+
+
+def _mitdb_truth(label: str | None) -> int | None:
+    if label is None or label in ("AFL",):
+        return None
+    if label == "AFIB":
+        return 1
+    return 0 if label == "N" else 2
+
+
+def evaluate_mitdb(
+    model: Any, data_dir: str | os.PathLike[str] | None, record_ids: list[str], progress: bool
+) -> tuple[list[Any], dict[str, Any]]:
+    """Window outcomes and AF-time figures on MIT-BIH-style Holter records."""
+    from wearsense.datasets import mitdb
+    from wearsense.training.evaluation import Outcome
+
+    outcomes: list[Outcome] = []
+    tp = fn = tn = fp = 0
+    flutter_windows = flutter_called_af = 0
+    onset_delays: list[float] = []
+    for record in tqdm(
+        mitdb.iter_records(record_ids, data_dir),
+        total=len(record_ids),
+        desc="MIT-BIH",
+        unit="rec",
+        disable=not progress,
+    ):
+        lead = record.lead_index()
+        chain = run_chain(
+            record.signals[:, lead],
+            record.fs,
+            record.adc_gain[lead],
+            record.adc_zero[lead],
+            normalised=True,
+        )
+        sequence = afib_input(chain.signal)
+        wins = windows(sequence)
+        probs = _probabilities(model, wins)
+        predicted = probs.argmax(axis=1)
+        centres_s = (np.arange(len(wins)) * HOP + WINDOW / 2) / 125.0 - chain.delay_s
+        first_af_call: dict[int, float] = {}
+        for k, centre in enumerate(centres_s):
+            sample = int(centre * record.fs)
+            in_flutter = any(a <= sample < b for a, b in record.excluded)
+            label = record.rhythm_at(sample)
+            if in_flutter or label == "AFL":
+                flutter_windows += 1
+                flutter_called_af += int(predicted[k] == 1)
+                continue
+            truth = _mitdb_truth(label)
+            if truth is None:
+                continue
+            outcomes.append(Outcome(record.record_id, "mitdb", truth, int(predicted[k])))
+            is_af, called_af = truth == 1, predicted[k] == 1
+            tp += int(is_af and called_af)
+            fn += int(is_af and not called_af)
+            fp += int(not is_af and called_af)
+            tn += int(not is_af and not called_af)
+            if is_af and called_af:
+                for index, interval in enumerate(record.rhythms):
+                    if interval.label == "AFIB" and interval.start <= sample < interval.end:
+                        first_af_call.setdefault(index, centre - interval.start / record.fs)
+        onset_delays += list(first_af_call.values())
+    figures = {
+        "records": record_ids,
+        "sensitivity": tp / (tp + fn) if tp + fn else None,
+        "specificity": tn / (tn + fp) if tn + fp else None,
+        "af_windows": tp + fn,
+        "non_af_windows": tn + fp,
+        "window_s": WINDOW / 125.0,
+        "hop_s": HOP / 125.0,
+        "flutter": {"windows": flutter_windows, "called_af": flutter_called_af},
+        "onset_delay_s": {
+            "episodes_detected": len(onset_delays),
+            "median": float(np.median(onset_delays)) if onset_delays else None,
+            "max": float(np.max(onset_delays)) if onset_delays else None,
+        },
+    }
+    return outcomes, figures
+
+
+def evaluate_afib(
+    model_path: Path,
+    data_dir: str | os.PathLike[str] | None = None,
+    include_training: bool = False,
+    bootstrap: int = 1000,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """The shipped int8 model, run by the C interpreter, on every held-out record found."""
+    from wearsense.datasets import mitdb
+    from wearsense.firmware.nn import NNModel
+    from wearsense.training.evaluation import Outcome, build_report
+    from wearsense.training.metrics import classification_report
+
+    model = NNModel(model_path.read_bytes(), model_path.name)
+    outcomes: list[Outcome] = []
+    try:
+        cinc_ids = list(cinc2017.read_labels(data_dir))
+    except DatasetError:
+        cinc_ids = []
+    if not include_training:
+        cinc_ids = [r for r in cinc_ids if r in set(held_out_records(data_dir))]
+    if cinc_ids:
+        records = load_records(cinc_ids, data_dir, "CinC 2017")
+        for rid, label, seq in zip(records.ids, records.labels, records.sequences, strict=True):
+            probs = _probabilities(model, windows(seq)).mean(axis=0)
+            outcomes.append(Outcome(rid, "cinc2017", int(label), int(probs.argmax())))
+    try:
+        mit_ids = mitdb.record_ids(data_dir)
+    except DatasetError:
+        mit_ids = []
+    if not include_training:
+        parts = json.loads(MITDB_SPLITS.read_text())["parts"]
+        seen = set(parts["train"]) | set(parts["validation"])
+        mit_ids = [r for r in mit_ids if r not in seen]
+    mit_outcomes, af_time = (
+        evaluate_mitdb(model, data_dir, mit_ids, progress) if mit_ids else ([], None)
+    )
+    if not outcomes and not mit_outcomes:
+        raise DatasetError(Path(str(data_dir or "../shared/data")), "no held-out ECG records")
+    cinc_only = outcomes
+    report = build_report(
+        "afib",
+        "wearsense C interpreter (host build)",
+        model_path,
+        LABELS,
+        cinc_only + mit_outcomes,
+        bootstrap=bootstrap,
+    )
+    if cinc_only:
+        top = classification_report(
+            [o.truth for o in cinc_only],
+            [o.predicted for o in cinc_only],
+            LABELS,
+            units=[o.unit for o in cinc_only],
+            bootstrap=bootstrap,
+        )
+        report.update(
+            {
+                k: top[k]
+                for k in (
+                    "per_class",
+                    "accuracy",
+                    "macro_f1",
+                    "confusion",
+                    "n",
+                    "accuracy_ci",
+                    "macro_f1_ci",
+                )
+                if k in top
+            }
+        )
+        nao = [top["per_class"][label]["f1"] for label in ("normal", "af", "other")]
+        report["macro_f1_nao"] = float(np.mean(nao))
+    report["per_class_scope"] = "cinc2017 records (CinC-style); mitdb windows in per_dataset"
+    report["af_time"] = af_time
+    report["arena_bytes"] = model.arena_bytes
+    report["macs"] = model.macs
+    report["tflite_bytes"] = model_path.stat().st_size
+    return report

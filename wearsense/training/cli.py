@@ -1,0 +1,127 @@
+"""`wearsense train TASK` and `wearsense evaluate TASK`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from wearsense.datasets import DatasetError
+
+REPO = Path(__file__).resolve().parents[2]
+TASKS = ("afib",)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from wearsense.training.afib import AfibTrainConfig, train_afib
+
+    config = AfibTrainConfig(
+        teacher_epochs=args.teacher_epochs,
+        student_epochs=args.student_epochs,
+        qat_epochs=args.qat_epochs,
+        width=args.width,
+        seed=args.seed,
+        max_records=args.max_records,
+    )
+    try:
+        summary = train_afib(Path(args.out), args.data_dir, config)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from wearsense.training.afib import evaluate_afib
+    from wearsense.training.evaluation import write_json
+    from wearsense.training.metrics import plot_confusion
+
+    model = Path(args.model)
+    if not model.is_file():
+        print(f"error: no model at {model}", file=sys.stderr)
+        return 2
+    try:
+        report = evaluate_afib(model, args.data_dir, args.include_training, args.bootstrap)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_json(report, Path(args.json))
+    if args.confusion_png:
+        plot_confusion(
+            report["confusion"],
+            report["labels"],
+            Path(args.confusion_png),
+            "AFib int8 student (C interpreter), CinC 2017 held-out records",
+        )
+    short = {k: report.get(k) for k in ("units", "accuracy", "macro_f1", "macro_f1_nao")}
+    short["f1_af"] = report["per_class"]["af"]["f1"] if "per_class" in report else None
+    short["af_time"] = report.get("af_time")
+    print(json.dumps(short, indent=2))
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    train = subparsers.add_parser(
+        "train",
+        help="train a task's teacher and int8 student from real recordings",
+        description=(
+            "Train the teacher, distil the student, fine-tune it quantization-aware and export "
+            "the int8 .tflite. Reads the data folder's committed training and validation "
+            "splits; the test split is never touched. Seeded and reproducible."
+        ),
+    )
+    train.add_argument("task", choices=TASKS)
+    train.add_argument(
+        "--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared/data)"
+    )
+    train.add_argument(
+        "--out",
+        default=str(REPO / "build" / "train" / "afib"),
+        help="output folder (default: build/train/afib)",
+    )
+    train.add_argument("--teacher-epochs", type=int, default=12)
+    train.add_argument("--student-epochs", type=int, default=20)
+    train.add_argument("--qat-epochs", type=int, default=4)
+    train.add_argument("--width", type=float, default=1.0, help="student width multiplier")
+    train.add_argument("--seed", type=int, default=2017)
+    train.add_argument(
+        "--max-records", type=int, help="use at most N records per split (quick runs)"
+    )
+    train.set_defaults(handler=_train)
+
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a shipped int8 model, as the C interpreter runs it, on real recordings",
+        description=(
+            "Run the int8 model on the firmware's C interpreter over every held-out record "
+            "under the data folder (records of the committed training/validation splits are "
+            "left out unless --include-training-records) and write the metrics as JSON."
+        ),
+    )
+    evaluate.add_argument("task", choices=TASKS)
+    evaluate.add_argument(
+        "--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared/data)"
+    )
+    evaluate.add_argument("--json", required=True, help="where to write the metrics (JSON)")
+    evaluate.add_argument(
+        "--model",
+        default=str(REPO / "models" / "afib" / "afib.tflite"),
+        help="the .tflite to evaluate (default: the shipped models/afib/afib.tflite)",
+    )
+    evaluate.add_argument(
+        "--include-training-records",
+        dest="include_training",
+        action="store_true",
+        help="also evaluate training/validation records",
+    )
+    evaluate.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        help="bootstrap resamples for the 95%% intervals (default 1000)",
+    )
+    evaluate.add_argument("--confusion-png", help="also draw the confusion matrix here")
+    evaluate.set_defaults(handler=_evaluate)
