@@ -229,7 +229,7 @@ def run_malicious(
     expect = expectation_for(valid, installed_version=pkg.parse(valid).header.model_version - 1)
     accept, echo = worst_case_hooks(valid)
 
-    def run(name: str, data: bytes, exp: pkg.Expectation, v: Any, s: Any) -> Status:
+    def run(data: bytes, exp: pkg.Expectation, v: Any, s: Any) -> Status:
         return fw.verify(data, key.public.raw, exp.task, exp.placement, exp.installed_version, v, s)
 
     def cases() -> Iterator[tuple[str, bytes]]:
@@ -241,7 +241,7 @@ def run_malicious(
 
     stream = cases()
     for name, data in progress(stream) if progress else stream:
-        status = run(name, data, expect, accept, echo)
+        status = run(data, expect, accept, echo)
         result.total += 1
         result.by_status[status.name] += 1
         if status == Status.OK:
@@ -250,7 +250,6 @@ def run_malicious(
             result.rejected += 1
     for attack in semantic_attacks(valid, key, other):
         status = run(
-            attack.name,
             attack.data,
             attack.expect,
             attack.validate_model or accept,

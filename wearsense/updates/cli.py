@@ -15,6 +15,7 @@ from wearsense.updates.keys import (
     DEV_KEY_NAME,
     ENV_SIGNING_KEY,
     PublicKey,
+    SigningKey,
     dev_signing_key,
     generate_key,
     load_public_key,
@@ -95,7 +96,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _signing_key(args: argparse.Namespace) -> Any:
+def _signing_key(args: argparse.Namespace) -> SigningKey:
     return dev_signing_key() if args.dev_key else load_signing_key(args.key)
 
 
