@@ -56,6 +56,13 @@ OP_VERSIONS: dict[str, int] = {
     "MEAN": 2,
     "QUANTIZE": 1,
     "DEQUANTIZE": 2,
+    "MUL": 2,
+    "CONCATENATION": 2,
+    "PAD": 2,
+    "TRANSPOSE": 2,
+    "SLICE": 2,
+    "LOGISTIC": 2,
+    "TANH": 2,
 }
 
 # TensorType enum of the schema, and the numpy dtype of each type we use.

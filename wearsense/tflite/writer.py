@@ -70,6 +70,14 @@ _OPTIONS: dict[str, tuple[int, list[tuple[str, str, int, Any]]]] = {
     "RESHAPE": (17, []),
     "MEAN": (27, [("keep_dims", "bool", 0, False)]),
     "DEQUANTIZE": (38, []),
+    "MUL": (21, [("fused_activation_function", "act", 0, "NONE")]),
+    "CONCATENATION": (
+        10,
+        [("axis", "int32", 0, 0), ("fused_activation_function", "act", 1, "NONE")],
+    ),
+    "PAD": (22, []),
+    "TRANSPOSE": (26, []),
+    "SLICE": (48, []),
     "QUANTIZE": (89, []),
 }
 _OPTIONS["MAX_POOL_2D"] = _OPTIONS["AVERAGE_POOL_2D"]
