@@ -38,7 +38,7 @@ def random_model(choose: Choose, rng: np.random.Generator) -> Model:
         x = g.input((1, 1, width, channels), in_q)
     for _ in range(choose(1, 4)):
         width, channels = g.shape(x)[2], g.shape(x)[3]
-        kind = choose(0, 4)
+        kind = choose(0, 8)
         act = ACTIVATIONS[choose(0, 3)]
         if kind in (0, 1):  # convolution or depthwise convolution
             depthwise = kind == 1
@@ -58,6 +58,26 @@ def random_model(choose: Choose, rng: np.random.Generator) -> Model:
             stride = choose(1, 3)
             padding = "SAME" if choose(0, 1) and size > 1 else "VALID"
             x = g.pool1d(x, "max" if choose(0, 1) else "avg", size, stride, padding)
+        elif kind == 5:  # explicit PAD then a VALID convolution, as other converters emit
+            k = choose(2, 5)
+            x = g.pad(x, [(0, 0), (0, 0), ((k - 1) // 2, k // 2), (0, 0)])
+            w = rng.normal(0, 1 / np.sqrt(k * channels), size=(choose(1, 6), channels, k))
+            x = g.conv1d(
+                x, w, rng.normal(0, 0.5, size=w.shape[0]), _range(rng, spread), 1, "VALID", 1, act
+            )
+        elif kind == 6:  # gating: x * sigmoid-or-tanh(conv(x))
+            w = rng.normal(0, 1 / np.sqrt(channels), size=(channels, channels, 1))
+            gate = g.conv1d(x, w, None, _range(rng, spread))
+            gate = g.logistic(gate) if choose(0, 1) else g.tanh(gate)
+            x = g.mul(x, gate, _range(rng, spread))
+        elif kind == 7:  # two branches concatenated along channels
+            k = choose(1, 3)
+            w1 = rng.normal(0, 1 / np.sqrt(k * channels), size=(choose(1, 4), channels, k))
+            w2 = rng.normal(0, 1 / np.sqrt(channels), size=(choose(1, 4), channels, 1))
+            q = _range(rng, spread)
+            a = g.conv1d(x, w1, None, q, 1, "SAME", 1, act)
+            b = g.conv1d(x, w2, None, q, 1, "SAME", 1, act)
+            x = g.concat([a, b], axis=3)
         else:  # residual block: x + conv(x)
             k = choose(1, 5)
             w = rng.normal(0, 1 / np.sqrt(k * channels), size=(channels, channels, k))
@@ -72,10 +92,12 @@ def random_model(choose: Choose, rng: np.random.Generator) -> Model:
                 ACTIVATIONS[choose(0, 2)],
             )
             x = g.add(x, inner, _range(rng, 2 * spread), act)
-    head = choose(0, 2)
+    head = choose(0, 3)
     if head == 1:  # global average pooling then a dense layer
         x = g.global_avg_pool(x)
-    if head in (1, 2):
+    elif head == 3:  # global average as MEAN, as other converters emit it
+        x = g.mean(x, [1, 2], _range(rng, spread), keep_dims=bool(choose(0, 1)))
+    if head in (1, 2, 3):
         depth = int(np.prod(g.shape(x)[1:]))
         units = choose(1, 6)
         w = rng.normal(0, 1 / np.sqrt(depth), size=(units, depth))
