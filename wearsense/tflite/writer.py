@@ -219,6 +219,28 @@ def write_tflite(model: Model) -> bytes:
     subgraph = builder.EndObject()
     subgraphs_vector = _offset_vector(builder, [subgraph])
 
+    # One signature ("serving_default") so LiteRT tools that work by signature
+    # (calibrators, the signature runner) accept the file.
+    def tensor_maps(indices: list[int]) -> int:
+        maps = []
+        for index in indices:
+            map_name = builder.CreateString(model.tensors[index].name)
+            builder.StartObject(2)
+            builder.PrependUOffsetTRelativeSlot(0, map_name, 0)
+            builder.PrependUint32Slot(1, index, 0)
+            maps.append(builder.EndObject())
+        return _offset_vector(builder, maps)
+
+    signature_inputs = tensor_maps(model.inputs)
+    signature_outputs = tensor_maps(model.outputs)
+    signature_key = builder.CreateString("serving_default")
+    builder.StartObject(5)
+    builder.PrependUOffsetTRelativeSlot(0, signature_inputs, 0)
+    builder.PrependUOffsetTRelativeSlot(1, signature_outputs, 0)
+    builder.PrependUOffsetTRelativeSlot(2, signature_key, 0)
+    builder.PrependUint32Slot(4, 0, 0)
+    signatures_vector = _offset_vector(builder, [builder.EndObject()])
+
     code_offsets = []
     for name, version in opcode_keys:
         code = OPCODES[name]
@@ -236,6 +258,7 @@ def write_tflite(model: Model) -> bytes:
     builder.PrependUOffsetTRelativeSlot(2, subgraphs_vector, 0)
     builder.PrependUOffsetTRelativeSlot(3, description, 0)
     builder.PrependUOffsetTRelativeSlot(4, buffers_vector, 0)
+    builder.PrependUOffsetTRelativeSlot(7, signatures_vector, 0)
     root = builder.EndObject()
     builder.Finish(root, file_identifier=b"TFL3")
     return bytes(builder.Output())

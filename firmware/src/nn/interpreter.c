@@ -221,7 +221,10 @@ static ws_status_t load_tensor(loader_t *L, const ws_fb_table_t *tt, ws_nn_tenso
         if (data.count != t->bytes) {
             return WS_ERR_NN_BUFFER;
         }
-        if (((uintptr_t)(L->m->file + data.pos)) % WS_NN_ARENA_ALIGN != 0) {
+        /* read in place: aligned for the element type (our writer and the TFLite
+         * converter align to 16; Python flatbuffers writers such as
+         * ai-edge-quantizer's only to 4) */
+        if (((uintptr_t)(L->m->file + data.pos)) % (uintptr_t)element_size(t->type) != 0) {
             return WS_ERR_NN_ALIGN;
         }
         t->data_pos = data.pos;
