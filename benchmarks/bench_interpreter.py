@@ -24,8 +24,8 @@ from tqdm import tqdm
 from wearsense.firmware import core
 from wearsense.firmware.nn import NNModel
 from wearsense.tflite import write_tflite
-from wearsense.tflite.reference import tflm_arena_bytes, tflm_run
-from wearsense.tflite.testing import random_inputs, random_model
+from wearsense.tflite.reference import litert_ref_run, tflm_arena_bytes, tflm_run
+from wearsense.tflite.testing import SINGLE_OPS, random_inputs, random_model, single_op_model
 
 KEY = "interpreter"
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,6 +103,41 @@ def _bitexact(count: int) -> dict[str, Any]:
     return {"models": count, "inferences": inferences, "mismatches": mismatches}
 
 
+def _per_op(count: int) -> dict[str, Any]:
+    """Per operator: our mismatches with TFLM, and LiteRT BUILTIN_REF's disagreements
+    with TFLM (models that differ, largest difference in output LSBs)."""
+    table: dict[str, Any] = {}
+    for op in tqdm(SINGLE_OPS, desc="per-op vs TFLM and LiteRT", unit="op"):
+        ours_bad = litert_bad = 0
+        litert_max = 0.0
+        for seed in range(count):
+            rng = np.random.default_rng(seed)
+            model = single_op_model(op, lambda lo, hi, r=rng: int(r.integers(lo, hi + 1)), rng)
+            data = write_tflite(model)
+            inputs = random_inputs(model, rng)
+            want = tflm_run(data, inputs)[0]
+            if NNModel(data).run(*inputs)[0].tobytes() != want.tobytes():
+                ours_bad += 1
+            try:
+                other = litert_ref_run(data, inputs)[0]
+            except Exception:
+                continue
+            if other.tobytes() != want.tobytes():
+                litert_bad += 1
+                diff = np.abs(other.astype(np.float64) - want.astype(np.float64)).max()
+                if want.dtype == np.float32:
+                    scale = model.tensors[model.operators[-1].inputs[0]].scale[0]
+                    diff = diff / scale
+                litert_max = max(litert_max, float(diff))
+        table[op] = {
+            "models": count,
+            "ours_vs_tflm_mismatches": ours_bad,
+            "litert_ref_vs_tflm_mismatches": litert_bad,
+            "litert_ref_vs_tflm_max_lsb": litert_max,
+        }
+    return table
+
+
 def _fuzz(seconds: int) -> dict[str, Any]:
     if shutil.which("clang") is None:
         subprocess.run(["make", "-s", "clang"], cwd=ROOT, check=False)
@@ -145,5 +180,6 @@ def run() -> dict[str, Any]:
         "models": models,
         "model_struct_bytes": int(core().lib.ws_nn_model_struct_size()),
         "bitexact_tflm": _bitexact(count),
+        "per_op": _per_op(int(os.environ.get("WEARSENSE_BENCH_PER_OP", "40"))),
         "fuzz": _fuzz(int(os.environ.get("WEARSENSE_FUZZ_SECONDS", "120"))),
     }

@@ -76,3 +76,19 @@ def _bisect(fits: Any, low: int, high: int) -> int:
         else:
             low = mid
     return high
+
+
+def litert_ref_run(data: bytes, inputs: list[np.ndarray], outputs: int = 1) -> list[np.ndarray]:
+    """LiteRT's reference kernels (``OpResolverType.BUILTIN_REF``), for comparison only:
+    where LiteRT and TFLM disagree, TFLM decides."""
+    from ai_edge_litert import interpreter as litert
+
+    runner = litert.Interpreter(
+        model_content=data, experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF
+    )
+    runner.allocate_tensors()
+    for detail, array in zip(runner.get_input_details(), inputs, strict=True):
+        runner.set_tensor(detail["index"], array)
+    runner.invoke()
+    details = runner.get_output_details()[:outputs]
+    return [np.array(runner.get_tensor(d["index"])) for d in details]
