@@ -4,7 +4,11 @@
 `interpreter.models.<name>` covers every `.tflite` under models/ plus two reference
 architectures (an ECG and an IMU 1-D CNN) quantized from untrained weights: their
 MACs, arena and flash sizes depend on the architecture only, not on training.
-`m4_instructions` stays null until the interpreter runs on the emulated Cortex-M4.
+`m4_instructions` comes from firmware/tests/test_nn.c run on the emulated Cortex-M4
+(QEMU mps2-an386 with `-icount shift=0`, one instruction per virtual nanosecond; the
+test reads SysTick at the 25 MHz processor clock around ws_nn_invoke, so one tick is 40
+instructions, calibrated on a known loop): null where the C harness (firmware/firmware.mk)
+or the ARM toolchain is missing, or for models not in firmware/tests/nn_vectors.h.
 Environment: WEARSENSE_BENCH_MODELS (random models, default 250),
 WEARSENSE_FUZZ_SECONDS (default 120).
 """
@@ -74,14 +78,71 @@ def _reference_architectures() -> dict[str, bytes]:
     }
 
 
-def _model_figures(data: bytes) -> dict[str, Any]:
+INSTRUCTIONS_PER_TICK = 40  # 25 MHz SysTick, 1 ns per instruction under -icount shift=0
+
+
+def _m4_instructions() -> dict[str, tuple[int, int]]:
+    """{model name: (instructions per inference, model bytes)} from the M4 test image."""
+    if not (ROOT / "firmware" / "firmware.mk").exists() or shutil.which("qemu-system-arm") is None:
+        return {}
+    build = subprocess.run(
+        [
+            "make",
+            "-s",
+            "-f",
+            "firmware/firmware.mk",
+            "c-tests-m4",
+            "CTEST_SRCS=firmware/tests/test_nn.c",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    elf = ROOT / "build" / "ctest" / "m4" / "test_nn.elf"
+    if build.returncode != 0 or not elf.exists():
+        return {}
+    run = subprocess.run(
+        [
+            "qemu-system-arm",
+            "-M",
+            "mps2-an386",
+            "-cpu",
+            "cortex-m4",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+            "-kernel",
+            str(elf),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    header = (ROOT / "firmware" / "tests" / "nn_vectors.h").read_text()
+    sizes = {
+        m.group(1): int(m.group(2)) for m in re.finditer(r"uint8_t (\w+)_model\[(\d+)\]", header)
+    }
+    found = {}
+    for m in re.finditer(r"WS-NN-M4 (\w+) systick=(\d+)", run.stdout + run.stderr):
+        found[m.group(1)] = (int(m.group(2)) * INSTRUCTIONS_PER_TICK, sizes.get(m.group(1), -1))
+    return found
+
+
+def _model_figures(data: bytes, m4: tuple[int, int] | None) -> dict[str, Any]:
     ours = NNModel(data)
     return {
         "macs": ours.macs,
         "arena_bytes": ours.arena_bytes,
         "tflm_arena_bytes": tflm_arena_bytes(data),
         "flash_bytes": len(data),
-        "m4_instructions": None,
+        # only when the M4 image ran this very model (same size as the bench's bytes)
+        "m4_instructions": m4[0] if m4 and m4[1] == len(data) else None,
     }
 
 
@@ -170,11 +231,14 @@ def _fuzz(seconds: int) -> dict[str, Any]:
 
 def run() -> dict[str, Any]:
     models: dict[str, Any] = {}
+    m4 = _m4_instructions()
     shipped = sorted((ROOT / "models").glob("**/*.tflite")) if (ROOT / "models").exists() else []
     for path in shipped:
-        models[path.stem] = _model_figures(path.read_bytes())
+        models[path.stem] = _model_figures(path.read_bytes(), m4.get(path.stem))
     for name, data in _reference_architectures().items():
-        models[name] = _model_figures(data)
+        models[name] = _model_figures(data, m4.get(name))
+    for path in sorted((ROOT / "tests" / "fixtures" / "foreign").glob("*.tflite")):
+        models[path.stem] = _model_figures(path.read_bytes(), m4.get(path.stem))
     count = int(os.environ.get("WEARSENSE_BENCH_MODELS", "250"))
     return {
         "models": models,

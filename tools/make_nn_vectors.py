@@ -7,14 +7,18 @@ Usage: .venv/bin/python tools/make_nn_vectors.py   (needs the dev extra: tflite-
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from wearsense.firmware.nn import NNModel
-from wearsense.tflite import write_tflite
-from wearsense.tflite.reference import tflm_run
-from wearsense.tflite.testing import random_inputs, random_model
+ROOT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT_DIR))  # for benchmarks.bench_interpreter
+
+from wearsense.firmware.nn import NNModel  # noqa: E402
+from wearsense.tflite import write_tflite  # noqa: E402
+from wearsense.tflite.reference import tflm_run  # noqa: E402
+from wearsense.tflite.testing import random_inputs, random_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "firmware" / "tests" / "nn_vectors.h"
@@ -34,6 +38,14 @@ def main() -> int:
         x = rng.integers(-128, 128, size=model.inputs[0].shape, dtype=np.int8)
         out = tflm_run(data, [x])[0]
         cases.append((path.stem, data, x.tobytes(), out.tobytes(), model.arena_bytes))
+    from benchmarks.bench_interpreter import _reference_architectures
+
+    for name, data in _reference_architectures().items():
+        model = NNModel(data)
+        rng = np.random.default_rng(2)
+        x = rng.integers(-128, 128, size=model.inputs[0].shape, dtype=np.int8)
+        out = tflm_run(data, [x])[0]
+        cases.append((name, data, x.tobytes(), out.tobytes(), model.arena_bytes))
     for seed in (11, 12, 13, 14):
         rng = np.random.default_rng(seed)
         described = random_model(lambda lo, hi, r=rng: int(r.integers(lo, hi + 1)), rng)

@@ -8,7 +8,30 @@
 #include "ws_test.h"
 
 #define TEST_ARENA_BYTES 65536
-#define TEST_FILE_BYTES 32768
+#define TEST_FILE_BYTES 32768 /* the bad-input checks copy the first model */
+
+#if defined(WS_PORT_CORTEX_M4)
+/* SysTick on the processor clock: under QEMU with -icount shift=0 (one instruction
+ * per virtual nanosecond) and mps2-an386's 25 MHz clock, one tick is 40 instructions;
+ * benchmarks/bench_interpreter.py runs the image that way to count instructions. */
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+
+static uint32_t ticks_start(void)
+{
+    SYST_CSR = 0u;
+    SYST_RVR = 0x00FFFFFFu;
+    SYST_CVR = 0u;
+    SYST_CSR = 5u; /* enable, processor clock, no interrupt */
+    return SYST_CVR;
+}
+
+static uint32_t ticks_since(uint32_t start)
+{
+    return (start - SYST_CVR) & 0x00FFFFFFu;
+}
+#endif
 
 static ws_nn_model_t model;
 static uint8_t arena[TEST_ARENA_BYTES] __attribute__((aligned(16)));
@@ -35,7 +58,18 @@ static void test_vector(const ws_nn_vector_t *v)
         return;
     }
     memcpy(ws_nn_input_data(&model, 0), v->input, v->input_size);
+#if defined(WS_PORT_CORTEX_M4)
+    uint32_t start = ticks_start();
     WS_TEST_ASSERT_EQ_INT(ws_nn_invoke(&model), WS_OK);
+    uint32_t ticks = ticks_since(start);
+    ws_test_puts("WS-NN-M4 ");
+    ws_test_puts(v->name);
+    ws_test_puts(" systick=");
+    ws_test_put_uint(ticks);
+    ws_test_log("");
+#else
+    WS_TEST_ASSERT_EQ_INT(ws_nn_invoke(&model), WS_OK);
+#endif
     const uint8_t *out = ws_nn_output_data(&model, 0);
     size_t differing = 0;
     for (size_t i = 0; i < v->expected_size; ++i) {
