@@ -63,7 +63,14 @@ def random_model(choose: Choose, rng: np.random.Generator) -> Model:
             x = g.pad(x, [(0, 0), (0, 0), ((k - 1) // 2, k // 2), (0, 0)])
             w = rng.normal(0, 1 / np.sqrt(k * channels), size=(choose(1, 6), channels, k))
             x = g.conv1d(
-                x, w, rng.normal(0, 0.5, size=w.shape[0]), _range(rng, spread), 1, "VALID", 1, act
+                x,
+                w,
+                rng.normal(0, 0.5, size=(w.shape[0],)),
+                _range(rng, spread),
+                1,
+                "VALID",
+                1,
+                act,
             )
         elif kind == 6:  # gating: x * sigmoid-or-tanh(conv(x))
             w = rng.normal(0, 1 / np.sqrt(channels), size=(channels, channels, 1))
@@ -183,7 +190,7 @@ def single_op_model(op: str, choose: Choose, rng: np.random.Generator) -> Model:
         y = g.dense(
             x,
             w,
-            rng.normal(0, 1, size=w.shape[0]),
+            rng.normal(0, 1, size=(w.shape[0],)),
             _range(rng, spread),
             act,
             per_channel=bool(choose(0, 1)),
