@@ -51,24 +51,29 @@ def tflm_run(
 
 
 def tflm_arena_bytes(data: bytes, high: int = 1 << 22) -> int:
-    """The smallest arena (bytes) with which TFLM accepts the model."""
+    """The smallest arena (bytes) with which TFLM accepts the model.
+
+    Each probe runs in a forked child: with some arenas that are too small TFLM
+    crashes instead of failing (seen on an ai-edge-quantizer model), and a crash
+    counts as "does not fit"."""
     runtime = _runtime()
 
     def fits(size: int) -> bool:
-        try:
-            runtime.Interpreter.from_bytes(data, arena_size=size)
-        except Exception:
-            return False
-        return True
+        pid = os.fork()
+        if pid == 0:  # child: report by exit status only
+            code = 1
+            try:
+                with quiet_stderr():
+                    runtime.Interpreter.from_bytes(data, arena_size=size)
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
-    low = 0
-    with quiet_stderr():
-        return _bisect(fits, low, high)
-
-
-def _bisect(fits: Any, low: int, high: int) -> int:
     if not fits(high):
         raise RuntimeError(f"TFLM rejects the model even with {high} bytes of arena")
+    low = 0
     while high - low > 1:
         mid = (low + high) // 2
         if fits(mid):
