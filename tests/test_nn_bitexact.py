@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from nn_helpers import assert_bit_exact
 
@@ -247,4 +247,35 @@ def test_pad_transpose_slice_concat(data: st.DataObject, seed: int) -> None:
         x2 = g.input(tuple(other), g.qparams(x), "x2")
         y = g.concat([x, x2, x], axis)
     g.output(y)
+    assert_bit_exact(g.build(), rng)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_strided_slice(data: st.DataObject, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rank = data.draw(st.integers(1, 4))
+    shape = tuple(data.draw(st.integers(1, 6)) for _ in range(rank))
+    begin = [data.draw(st.integers(-d, d - 1)) for d in shape]
+    end = [data.draw(st.integers(-d - 1, d + 1)) for d in shape]
+    strides = [data.draw(st.sampled_from([1, 2, 3, -1, -2])) for _ in shape]
+    begin_mask = data.draw(st.integers(0, 2**rank - 1))
+    end_mask = data.draw(st.integers(0, 2**rank - 1))
+    shrink = data.draw(st.integers(0, 2**rank - 1)) if data.draw(st.booleans()) else 0
+    for axis in range(rank):  # shrinking axes take one element at a valid begin, stride > 0
+        if shrink >> axis & 1:
+            begin_mask &= ~(1 << axis)
+            strides[axis] = abs(strides[axis])
+    index = []
+    for axis in range(rank):
+        if shrink >> axis & 1:
+            index.append(begin[axis])
+        else:
+            start = None if begin_mask >> axis & 1 else begin[axis]
+            stop = None if end_mask >> axis & 1 else end[axis]
+            index.append(slice(start, stop, strides[axis]))
+    assume(np.empty(shape)[tuple(index)].size > 0)
+    g = GraphBuilder()
+    x = g.input(shape, _qrange(data.draw))
+    g.output(g.strided_slice(x, begin, end, strides, begin_mask, end_mask, shrink))
     assert_bit_exact(g.build(), rng)

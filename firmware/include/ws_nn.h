@@ -170,6 +170,10 @@ ws_status_t ws_nn_transpose(const ws_nn_dims_t *input_dims, const uint8_t *input
                             uint32_t elem);
 ws_status_t ws_nn_slice(const ws_nn_dims_t *input_dims, const uint8_t *input, const int32_t begin[4],
                         const ws_nn_dims_t *output_dims, uint8_t *output, uint32_t elem);
+/* Element (start + i * stride) per axis while before stop (after it for negative strides) */
+ws_status_t ws_nn_strided_slice(const ws_nn_dims_t *input_dims, const uint8_t *input,
+                                const int32_t start[4], const int32_t stop[4],
+                                const int32_t stride[4], uint8_t *output, uint32_t elem);
 /* Copies `input` ([outer, axis_size, inner] elements) into its place of the concatenation */
 ws_status_t ws_nn_concat_part(uint32_t outer, uint32_t axis_size, uint32_t inner,
                               uint32_t output_axis_size, uint32_t axis_offset, const uint8_t *input,
@@ -203,7 +207,9 @@ typedef struct {
 } ws_nn_tensor_t;
 
 typedef struct {
-    int32_t a[4], b[4]; /* pad: before/after; transpose: perm; slice: begin; concat: axis */
+    int32_t a[4], b[4]; /* pad: before/after; transpose: perm; slice: begin; concat: axis;
+                           strided slice: start/stop */
+    int32_t c[4];       /* strided slice: strides */
     int32_t value;      /* pad value */
 } ws_nn_shape_params_t;
 

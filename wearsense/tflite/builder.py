@@ -290,6 +290,43 @@ class GraphBuilder:
         self.operators.append(Operator("SLICE", [x, b_index, s_index], [out]))
         return out
 
+    def strided_slice(
+        self,
+        x: int,
+        begin: list[int],
+        end: list[int],
+        strides: list[int],
+        begin_mask: int = 0,
+        end_mask: int = 0,
+        shrink_axis_mask: int = 0,
+    ) -> int:
+        """STRIDED_SLICE; the output shape is computed with numpy's slicing rules."""
+        shape = self.shape(x)
+        index: list[slice | int] = []
+        for axis, (b, e, s) in enumerate(zip(begin, end, strides, strict=True)):
+            start = None if begin_mask >> axis & 1 else b
+            stop = None if end_mask >> axis & 1 else e
+            if shrink_axis_mask >> axis & 1:
+                index.append(b)
+            else:
+                index.append(slice(start, stop, s))
+        out_shape = np.empty(shape, dtype=np.int8)[tuple(index)].shape
+        number = len(self.operators)
+        inputs = [
+            x,
+            self._ints(f"ss{number}.begin", begin),
+            self._ints(f"ss{number}.end", end),
+            self._ints(f"ss{number}.strides", strides),
+        ]
+        out = self._same_q(x, f"ss{number}.out", tuple(out_shape))
+        options = {
+            "begin_mask": begin_mask,
+            "end_mask": end_mask,
+            "shrink_axis_mask": shrink_axis_mask,
+        }
+        self.operators.append(Operator("STRIDED_SLICE", inputs, [out], options))
+        return out
+
     def concat(self, parts: list[int], axis: int) -> int:
         shapes = [list(self.shape(p)) for p in parts]
         shape = list(shapes[0])

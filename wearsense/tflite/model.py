@@ -63,6 +63,7 @@ OP_VERSIONS: dict[str, int] = {
     "SLICE": 2,
     "LOGISTIC": 2,
     "TANH": 2,
+    "STRIDED_SLICE": 2,
 }
 
 # TensorType enum of the schema, and the numpy dtype of each type we use.

@@ -78,6 +78,16 @@ _OPTIONS: dict[str, tuple[int, list[tuple[str, str, int, Any]]]] = {
     "PAD": (22, []),
     "TRANSPOSE": (26, []),
     "SLICE": (48, []),
+    "STRIDED_SLICE": (
+        32,
+        [
+            ("begin_mask", "int32", 0, 0),
+            ("end_mask", "int32", 1, 0),
+            ("ellipsis_mask", "int32", 2, 0),
+            ("new_axis_mask", "int32", 3, 0),
+            ("shrink_axis_mask", "int32", 4, 0),
+        ],
+    ),
     "QUANTIZE": (89, []),
 }
 _OPTIONS["MAX_POOL_2D"] = _OPTIONS["AVERAGE_POOL_2D"]

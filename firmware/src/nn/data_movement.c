@@ -1,4 +1,4 @@
-/* PAD, TRANSPOSE, SLICE and CONCATENATION: byte movement on 4-D tensors (shapes of
+/* PAD, TRANSPOSE, SLICE, STRIDED_SLICE and CONCATENATION: byte movement on 4-D tensors (shapes of
  * lower rank are extended with leading 1s by the interpreter). Quantization is
  * unchanged by all four, which the interpreter checks when the model loads. */
 #include <string.h>
@@ -94,6 +94,37 @@ ws_status_t ws_nn_concat_part(uint32_t outer, uint32_t axis_size, uint32_t inner
     for (uint32_t i = 0; i < outer; ++i) {
         memcpy(output + ((size_t)i * output_axis_size + axis_offset) * inner * elem,
                input + i * chunk, chunk);
+    }
+    return WS_OK;
+}
+
+static int in_range(int32_t i, int32_t stop, int32_t stride)
+{
+    return stride > 0 ? i < stop : i > stop;
+}
+
+ws_status_t ws_nn_strided_slice(const ws_nn_dims_t *in, const uint8_t *input,
+                                const int32_t start[4], const int32_t stop[4],
+                                const int32_t stride[4], uint8_t *output, uint32_t elem)
+{
+    if (!in || !input || !start || !stop || !stride || !output) {
+        return WS_ERR_ARG;
+    }
+    for (int k = 0; k < 4; ++k) {
+        if (stride[k] == 0) {
+            return WS_ERR_ARG;
+        }
+    }
+    size_t o = 0;
+    for (int32_t a = start[0]; in_range(a, stop[0], stride[0]); a += stride[0]) {
+        for (int32_t b = start[1]; in_range(b, stop[1], stride[1]); b += stride[1]) {
+            for (int32_t c = start[2]; in_range(c, stop[2], stride[2]); c += stride[2]) {
+                for (int32_t d = start[3]; in_range(d, stop[3], stride[3]); d += stride[3]) {
+                    memcpy(output + elem * o, input + elem * offset4(in, a, b, c, d), elem);
+                    ++o;
+                }
+            }
+        }
     }
     return WS_OK;
 }

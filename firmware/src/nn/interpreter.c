@@ -18,6 +18,7 @@ enum {
     OP_PAD = 34,
     OP_TRANSPOSE = 39,
     OP_MEAN = 40,
+    OP_STRIDED_SLICE = 45,
     OP_SLICE = 65,
     OP_CONV_2D = 3,
     OP_DEPTHWISE_CONV_2D = 4,
@@ -39,7 +40,8 @@ enum {
     OPT_CONCAT = 10,
     OPT_ADD = 11,
     OPT_MUL = 21,
-    OPT_REDUCER = 27
+    OPT_REDUCER = 27,
+    OPT_STRIDED_SLICE = 32
 };
 
 #define MAX_CODES 64
@@ -59,7 +61,7 @@ static const struct {
     {OP_DEQUANTIZE, 5},   {OP_FULLY_CONNECTED, 11}, {OP_MAX_POOL_2D, 3}, {OP_RESHAPE, 2},
     {OP_QUANTIZE, 3},     {OP_SOFTMAX, 3},        {OP_MUL, 5},         {OP_LOGISTIC, 3},
     {OP_TANH, 3},         {OP_MEAN, 3},           {OP_PAD, 4},         {OP_TRANSPOSE, 6},
-    {OP_SLICE, 6},        {OP_CONCATENATION, 4},
+    {OP_SLICE, 6},        {OP_CONCATENATION, 4},  {OP_STRIDED_SLICE, 6},
 };
 
 typedef struct {
@@ -932,6 +934,113 @@ static ws_status_t prepare_movement(loader_t *L, op_view_t *v, ws_nn_op_t *op)
     return WS_OK;
 }
 
+static int32_t clamp_index(int64_t v, int32_t lo, int32_t hi)
+{
+    return (int32_t)(v < lo ? lo : (v > hi ? hi : v));
+}
+
+/* STRIDED_SLICE: TFLite's strided_slice_logic (StartForAxis/StopForAxis) without
+ * ellipsis, new axes or offset. */
+static ws_status_t prepare_strided_slice(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in != 4 || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (!v->has_options || v->options_type != OPT_STRIDED_SLICE) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *out = T(m, v->out);
+    if (in->type != out->type || in->type == WS_NN_TYPE_FLOAT32 || !is_activation(out, out->type) ||
+        in->data_pos != 0) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (!same_quant(in, out)) {
+        return WS_ERR_NN_QUANT;
+    }
+    int64_t begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_mask, offset;
+    CHECK(options_field(L, v, 0, 4, 0, &begin_mask));
+    CHECK(options_field(L, v, 1, 4, 0, &end_mask));
+    CHECK(options_field(L, v, 2, 4, 0, &ellipsis_mask));
+    CHECK(options_field(L, v, 3, 4, 0, &new_axis_mask));
+    CHECK(options_field(L, v, 4, 4, 0, &shrink_mask));
+    CHECK(options_field(L, v, 5, 1, 0, &offset));
+    if (ellipsis_mask != 0 || new_axis_mask != 0 || offset != 0) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    int32_t r = in->rank, begin[4], end[4], strides[4], din[4];
+    if (r < 1) {
+        return WS_ERR_NN_SHAPE;
+    }
+    CHECK(const_ints(m, v->in[1], (uint32_t)r, begin));
+    CHECK(const_ints(m, v->in[2], (uint32_t)r, end));
+    CHECK(const_ints(m, v->in[3], (uint32_t)r, strides));
+    int32_t off = dims4_of(in, din);
+    ws_nn_shape_params_t *p = &op->p.shape;
+    int32_t out_dims[4], out_rank = 0;
+    for (int k = 0; k < 4; ++k) {
+        p->a[k] = 0;
+        p->b[k] = din[k];
+        p->c[k] = 1;
+    }
+    for (int32_t i = 0; i < r; ++i) {
+        const int32_t size = din[off + i], stride = strides[i];
+        if (stride == 0 || stride < -MAX_DIM || stride > MAX_DIM) {
+            return WS_ERR_NN_OPTIONS;
+        }
+        int64_t start = begin[i];
+        if (begin_mask & (1LL << i)) {
+            start = stride > 0 ? INT32_MIN : INT32_MAX;
+        }
+        if (start < 0) {
+            start += size;
+        }
+        start = stride > 0 ? clamp_index(start, 0, size) : clamp_index(start, -1, size - 1);
+        int64_t stop;
+        const int shrink = (shrink_mask & (1LL << i)) != 0;
+        if (shrink) {
+            if (stride < 0) {
+                return WS_ERR_NN_OPTIONS; /* not a case converters emit; left out */
+            }
+            stop = start + 1;
+        } else {
+            stop = end[i];
+            if (end_mask & (1LL << i)) {
+                stop = stride > 0 ? INT32_MAX : INT32_MIN;
+            }
+            if (stop < 0) {
+                stop += size;
+            }
+            stop = stride > 0 ? clamp_index(stop, 0, size) : clamp_index(stop, -1, size - 1);
+        }
+        int64_t count = stride > 0 ? (stop - start + stride - 1) / stride
+                                   : (start - stop + (-stride) - 1) / (-stride);
+        if (count < 1) {
+            return WS_ERR_NN_SHAPE; /* empty outputs are not supported */
+        }
+        p->a[off + i] = (int32_t)start;
+        p->b[off + i] = (int32_t)stop;
+        p->c[off + i] = stride;
+        if (!shrink) {
+            out_dims[out_rank++] = (int32_t)count;
+        } else if (count != 1) {
+            return WS_ERR_NN_SHAPE;
+        }
+    }
+    if (out_rank == 0) {
+        out_dims[out_rank++] = 1;
+    }
+    if (out->rank != out_rank && !(out->rank == 0 && out_rank == 1)) {
+        return WS_ERR_NN_SHAPE;
+    }
+    for (int32_t i = 0; i < out->rank; ++i) {
+        if (out->dims[i] != out_dims[i]) {
+            return WS_ERR_NN_SHAPE;
+        }
+    }
+    return WS_OK;
+}
+
 static ws_status_t prepare_concat(loader_t *L, op_view_t *v, ws_nn_op_t *op)
 {
     ws_nn_model_t *m = L->m;
@@ -1071,6 +1180,7 @@ static ws_status_t load_operator(loader_t *L, const ws_fb_table_t *ot, uint32_t 
     case OP_TRANSPOSE:
     case OP_SLICE: st = prepare_movement(L, &v, op); break;
     case OP_CONCATENATION: st = prepare_concat(L, &v, op); break;
+    case OP_STRIDED_SLICE: st = prepare_strided_slice(L, &v, op); break;
     case OP_QUANTIZE: st = prepare_quantize(L, &v, 0); break;
     case OP_DEQUANTIZE: st = prepare_quantize(L, &v, 1); break;
     default: st = WS_ERR_NN_OP; break;
@@ -1438,6 +1548,13 @@ static ws_status_t run_op(ws_nn_model_t *m, const ws_nn_op_t *op)
             return ws_nn_transpose(&di, x, op->p.shape.a, &dout, y, elem);
         }
         return ws_nn_slice(&di, x, op->p.shape.a, &dout, y, elem);
+    }
+    case OP_STRIDED_SLICE: {
+        int32_t a[4];
+        dims4_of(in, a);
+        ws_nn_dims_t di = {a[0], a[1], a[2], a[3]};
+        return ws_nn_strided_slice(&di, x, op->p.shape.a, op->p.shape.b, op->p.shape.c, y,
+                                   (uint32_t)element_size(in->type));
     }
     case OP_CONCATENATION: {
         const int32_t axis = op->p.shape.a[0];
