@@ -9,7 +9,8 @@ MACs, arena and flash sizes depend on the architecture only, not on training.
 test reads SysTick at the 25 MHz processor clock around ws_nn_invoke, so one tick is 40
 instructions, calibrated on a known loop): null where the C harness (firmware/firmware.mk)
 or the ARM toolchain is missing, or for models not in firmware/tests/nn_vectors.h.
-Environment: WEARSENSE_BENCH_MODELS (random models, default 250),
+Environment: WEARSENSE_BENCH_MODELS (random models, default 500), WEARSENSE_BENCH_PER_OP
+(single-op models per operator, default 100),
 WEARSENSE_FUZZ_SECONDS (default 120).
 """
 
@@ -239,11 +240,11 @@ def run() -> dict[str, Any]:
         models[name] = _model_figures(data, m4.get(name))
     for path in sorted((ROOT / "tests" / "fixtures" / "foreign").glob("*.tflite")):
         models[path.stem] = _model_figures(path.read_bytes(), m4.get(path.stem))
-    count = int(os.environ.get("WEARSENSE_BENCH_MODELS", "250"))
+    count = int(os.environ.get("WEARSENSE_BENCH_MODELS", "500"))
     return {
         "models": models,
         "model_struct_bytes": int(core().lib.ws_nn_model_struct_size()),
         "bitexact_tflm": _bitexact(count),
-        "per_op": _per_op(int(os.environ.get("WEARSENSE_BENCH_PER_OP", "40"))),
+        "per_op": _per_op(int(os.environ.get("WEARSENSE_BENCH_PER_OP", "100"))),
         "fuzz": _fuzz(int(os.environ.get("WEARSENSE_FUZZ_SECONDS", "120"))),
     }

@@ -40,6 +40,7 @@ OPCODES: dict[str, int] = {
     "STRIDED_SLICE": 45,
     "SLICE": 65,
     "QUANTIZE": 114,
+    "EXP": 47,  # known to the reader only: the firmware rejects it (WS_ERR_NN_OP)
 }
 OPNAMES: dict[int, str] = {code: name for name, code in OPCODES.items()}
 

@@ -223,6 +223,15 @@ def single_op_model(op: str, choose: Choose, rng: np.random.Generator) -> Model:
     elif op == "SLICE":
         begin = choose(0, width - 1)
         y = g.slice(x, [0, 0, begin, 0], [1, 1, -1, channels])
+    elif op == "STRIDED_SLICE":
+        step = choose(1, 3)
+        y = g.strided_slice(
+            x,
+            [0, 0, choose(0, width - 1), 0],
+            [1, 1, width, channels],
+            [1, 1, step, 1],
+            end_mask=choose(0, 1) << 2,
+        )
     elif op == "CONCATENATION":
         other = g.input((1, 1, choose(1, 6), channels), g.qparams(x), "other")
         y = g.concat([x, other], axis=2)
