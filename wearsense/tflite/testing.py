@@ -38,7 +38,7 @@ def random_model(choose: Choose, rng: np.random.Generator) -> Model:
         x = g.input((1, 1, width, channels), in_q)
     for _ in range(choose(1, 4)):
         width, channels = g.shape(x)[2], g.shape(x)[3]
-        kind = choose(0, 8)
+        kind = choose(0, 9)
         act = ACTIVATIONS[choose(0, 3)]
         if kind in (0, 1):  # convolution or depthwise convolution
             depthwise = kind == 1
@@ -85,6 +85,11 @@ def random_model(choose: Choose, rng: np.random.Generator) -> Model:
             a = g.conv1d(x, w1, None, q, 1, "SAME", 1, act)
             b = g.conv1d(x, w2, None, q, 1, "SAME", 1, act)
             x = g.concat([a, b], axis=3)
+        elif kind == 8 and width > 1:  # decimation by a strided slice
+            step = choose(2, 3)
+            x = g.strided_slice(
+                x, [0, 0, choose(0, step - 1), 0], [1, 1, width, channels], [1, 1, step, 1]
+            )
         else:  # residual block: x + conv(x)
             k = choose(1, 5)
             w = rng.normal(0, 1 / np.sqrt(k * channels), size=(channels, channels, k))
