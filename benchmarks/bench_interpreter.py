@@ -4,8 +4,13 @@
 `interpreter.models.<name>` covers every `.tflite` under models/ plus two reference
 architectures (an ECG and an IMU 1-D CNN) quantized from untrained weights: their
 MACs, arena and flash sizes depend on the architecture only, not on training.
-`m4_instructions` stays null until the interpreter runs on the emulated Cortex-M4.
-Environment: WEARSENSE_BENCH_MODELS (random models, default 250),
+`m4_instructions` comes from firmware/tests/test_nn.c run on the emulated Cortex-M4
+(QEMU mps2-an386 with `-icount shift=0`, one instruction per virtual nanosecond; the
+test reads SysTick at the 25 MHz processor clock around ws_nn_invoke, so one tick is 40
+instructions, calibrated on a known loop): null where the C harness (firmware/firmware.mk)
+or the ARM toolchain is missing, or for models not in firmware/tests/nn_vectors.h.
+Environment: WEARSENSE_BENCH_MODELS (random models, default 500), WEARSENSE_BENCH_PER_OP
+(single-op models per operator, default 100),
 WEARSENSE_FUZZ_SECONDS (default 120).
 """
 
@@ -24,8 +29,8 @@ from tqdm import tqdm
 from wearsense.firmware import core
 from wearsense.firmware.nn import NNModel
 from wearsense.tflite import write_tflite
-from wearsense.tflite.reference import tflm_arena_bytes, tflm_run
-from wearsense.tflite.testing import random_inputs, random_model
+from wearsense.tflite.reference import litert_ref_run, tflm_arena_bytes, tflm_run
+from wearsense.tflite.testing import SINGLE_OPS, random_inputs, random_model, single_op_model
 
 KEY = "interpreter"
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,14 +79,71 @@ def _reference_architectures() -> dict[str, bytes]:
     }
 
 
-def _model_figures(data: bytes) -> dict[str, Any]:
+INSTRUCTIONS_PER_TICK = 40  # 25 MHz SysTick, 1 ns per instruction under -icount shift=0
+
+
+def _m4_instructions() -> dict[str, tuple[int, int]]:
+    """{model name: (instructions per inference, model bytes)} from the M4 test image."""
+    if not (ROOT / "firmware" / "firmware.mk").exists() or shutil.which("qemu-system-arm") is None:
+        return {}
+    build = subprocess.run(
+        [
+            "make",
+            "-s",
+            "-f",
+            "firmware/firmware.mk",
+            "c-tests-m4",
+            "CTEST_SRCS=firmware/tests/test_nn.c",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    elf = ROOT / "build" / "ctest" / "m4" / "test_nn.elf"
+    if build.returncode != 0 or not elf.exists():
+        return {}
+    run = subprocess.run(
+        [
+            "qemu-system-arm",
+            "-M",
+            "mps2-an386",
+            "-cpu",
+            "cortex-m4",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+            "-kernel",
+            str(elf),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    header = (ROOT / "firmware" / "tests" / "nn_vectors.h").read_text()
+    sizes = {
+        m.group(1): int(m.group(2)) for m in re.finditer(r"uint8_t (\w+)_model\[(\d+)\]", header)
+    }
+    found = {}
+    for m in re.finditer(r"WS-NN-M4 (\w+) systick=(\d+)", run.stdout + run.stderr):
+        found[m.group(1)] = (int(m.group(2)) * INSTRUCTIONS_PER_TICK, sizes.get(m.group(1), -1))
+    return found
+
+
+def _model_figures(data: bytes, m4: tuple[int, int] | None) -> dict[str, Any]:
     ours = NNModel(data)
     return {
         "macs": ours.macs,
         "arena_bytes": ours.arena_bytes,
         "tflm_arena_bytes": tflm_arena_bytes(data),
         "flash_bytes": len(data),
-        "m4_instructions": None,
+        # only when the M4 image ran this very model (same size as the bench's bytes)
+        "m4_instructions": m4[0] if m4 and m4[1] == len(data) else None,
     }
 
 
@@ -101,6 +163,41 @@ def _bitexact(count: int) -> dict[str, Any]:
             if any(a.tobytes() != b.tobytes() for a, b in zip(got, want, strict=True)):
                 mismatches += 1
     return {"models": count, "inferences": inferences, "mismatches": mismatches}
+
+
+def _per_op(count: int) -> dict[str, Any]:
+    """Per operator: our mismatches with TFLM, and LiteRT BUILTIN_REF's disagreements
+    with TFLM (models that differ, largest difference in output LSBs)."""
+    table: dict[str, Any] = {}
+    for op in tqdm(SINGLE_OPS, desc="per-op vs TFLM and LiteRT", unit="op"):
+        ours_bad = litert_bad = 0
+        litert_max = 0.0
+        for seed in range(count):
+            rng = np.random.default_rng(seed)
+            model = single_op_model(op, lambda lo, hi, r=rng: int(r.integers(lo, hi + 1)), rng)
+            data = write_tflite(model)
+            inputs = random_inputs(model, rng)
+            want = tflm_run(data, inputs)[0]
+            if NNModel(data).run(*inputs)[0].tobytes() != want.tobytes():
+                ours_bad += 1
+            try:
+                other = litert_ref_run(data, inputs)[0]
+            except Exception:
+                continue
+            if other.tobytes() != want.tobytes():
+                litert_bad += 1
+                diff = np.abs(other.astype(np.float64) - want.astype(np.float64)).max()
+                if want.dtype == np.float32:
+                    scale = model.tensors[model.operators[-1].inputs[0]].scale[0]
+                    diff = diff / scale
+                litert_max = max(litert_max, float(diff))
+        table[op] = {
+            "models": count,
+            "ours_vs_tflm_mismatches": ours_bad,
+            "litert_ref_vs_tflm_mismatches": litert_bad,
+            "litert_ref_vs_tflm_max_lsb": litert_max,
+        }
+    return table
 
 
 def _fuzz(seconds: int) -> dict[str, Any]:
@@ -135,15 +232,19 @@ def _fuzz(seconds: int) -> dict[str, Any]:
 
 def run() -> dict[str, Any]:
     models: dict[str, Any] = {}
+    m4 = _m4_instructions()
     shipped = sorted((ROOT / "models").glob("**/*.tflite")) if (ROOT / "models").exists() else []
     for path in shipped:
-        models[path.stem] = _model_figures(path.read_bytes())
+        models[path.stem] = _model_figures(path.read_bytes(), m4.get(path.stem))
     for name, data in _reference_architectures().items():
-        models[name] = _model_figures(data)
-    count = int(os.environ.get("WEARSENSE_BENCH_MODELS", "250"))
+        models[name] = _model_figures(data, m4.get(name))
+    for path in sorted((ROOT / "tests" / "fixtures" / "foreign").glob("*.tflite")):
+        models[path.stem] = _model_figures(path.read_bytes(), m4.get(path.stem))
+    count = int(os.environ.get("WEARSENSE_BENCH_MODELS", "500"))
     return {
         "models": models,
         "model_struct_bytes": int(core().lib.ws_nn_model_struct_size()),
         "bitexact_tflm": _bitexact(count),
+        "per_op": _per_op(int(os.environ.get("WEARSENSE_BENCH_PER_OP", "100"))),
         "fuzz": _fuzz(int(os.environ.get("WEARSENSE_FUZZ_SECONDS", "120"))),
     }

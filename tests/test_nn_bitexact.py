@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from nn_helpers import assert_bit_exact
 
@@ -183,3 +183,99 @@ def test_multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -
     assert lib.ws_nn_multiply_by_quantized_multiplier(x, multiplier, shift) == _reference_mbqm(
         x, multiplier, shift
     )
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_mul_s8(data: st.DataObject, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    shape = (1, data.draw(st.integers(1, 3)), data.draw(st.integers(1, 12)), 3)
+    g = GraphBuilder()
+    a = g.input(shape, _qrange(data.draw), "a")
+    b = g.input(shape, _qrange(data.draw), "b")
+    g.output(g.mul(a, b, _qrange(data.draw), data.draw(st.sampled_from(ACTIVATIONS))))
+    assert_bit_exact(g.build(), rng)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1), st.sampled_from(["logistic", "tanh"]))
+def test_logistic_tanh_s8(data: st.DataObject, seed: int, kind: str) -> None:
+    rng = np.random.default_rng(seed)
+    g = GraphBuilder()
+    x = g.input((1, 64), _qrange(data.draw))
+    g.output(g.logistic(x) if kind == "logistic" else g.tanh(x))
+    assert_bit_exact(g.build(), rng, runs=4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_mean_s8(data: st.DataObject, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rank = data.draw(st.integers(1, 4))
+    shape = tuple(data.draw(st.integers(1, 6)) for _ in range(rank))
+    axes = sorted(data.draw(st.sets(st.integers(0, rank - 1), min_size=1)))
+    axes = [a - rank if data.draw(st.booleans()) else a for a in axes]
+    keep = data.draw(st.booleans()) or len(axes) == rank
+    g = GraphBuilder()
+    x = g.input(shape, _qrange(data.draw))
+    out_q = g.qparams(x) if data.draw(st.booleans()) else _qrange(data.draw)
+    g.output(g.mean(x, axes, out_q, keep))
+    assert_bit_exact(g.build(), rng)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_pad_transpose_slice_concat(data: st.DataObject, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rank = data.draw(st.integers(1, 4))
+    shape = tuple(data.draw(st.integers(1, 5)) for _ in range(rank))
+    g = GraphBuilder()
+    x = g.input(shape, _qrange(data.draw))
+    kind = data.draw(st.sampled_from(["pad", "transpose", "slice", "concat"]))
+    if kind == "pad":
+        y = g.pad(x, [(data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in shape])
+    elif kind == "transpose":
+        y = g.transpose(x, list(data.draw(st.permutations(range(rank)))))
+    elif kind == "slice":
+        begin = [data.draw(st.integers(0, d - 1)) for d in shape]
+        size = [data.draw(st.sampled_from([-1, d - b])) for d, b in zip(shape, begin, strict=True)]
+        y = g.slice(x, begin, size)
+    else:
+        axis = data.draw(st.integers(0, rank - 1))
+        other = list(shape)
+        other[axis] = data.draw(st.integers(1, 4))
+        x2 = g.input(tuple(other), g.qparams(x), "x2")
+        y = g.concat([x, x2, x], axis)
+    g.output(y)
+    assert_bit_exact(g.build(), rng)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_strided_slice(data: st.DataObject, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rank = data.draw(st.integers(1, 4))
+    shape = tuple(data.draw(st.integers(1, 6)) for _ in range(rank))
+    begin = [data.draw(st.integers(-d, d - 1)) for d in shape]
+    end = [data.draw(st.integers(-d - 1, d + 1)) for d in shape]
+    strides = [data.draw(st.sampled_from([1, 2, 3, -1, -2])) for _ in shape]
+    begin_mask = data.draw(st.integers(0, 2**rank - 1))
+    end_mask = data.draw(st.integers(0, 2**rank - 1))
+    shrink = data.draw(st.integers(0, 2**rank - 1)) if data.draw(st.booleans()) else 0
+    for axis in range(rank):  # shrinking axes take one element at a valid begin, stride > 0
+        if shrink >> axis & 1:
+            begin_mask &= ~(1 << axis)
+            strides[axis] = abs(strides[axis])
+    index = []
+    for axis in range(rank):
+        if shrink >> axis & 1:
+            index.append(begin[axis])
+        else:
+            start = None if begin_mask >> axis & 1 else begin[axis]
+            stop = None if end_mask >> axis & 1 else end[axis]
+            index.append(slice(start, stop, strides[axis]))
+    assume(np.empty(shape)[tuple(index)].size > 0)
+    g = GraphBuilder()
+    x = g.input(shape, _qrange(data.draw))
+    g.output(g.strided_slice(x, begin, end, strides, begin_mask, end_mask, shrink))
+    assert_bit_exact(g.build(), rng)

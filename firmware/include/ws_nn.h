@@ -105,6 +105,24 @@ typedef struct {
     int32_t input_multiplier, input_left_shift, diff_min;
 } ws_nn_softmax_params_t;
 
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} ws_nn_mul_params_t;
+
+/* LOGISTIC and TANH: input rescaled to Q4.27 fixed point */
+typedef struct {
+    int32_t input_zero_point, input_range_radius;
+    int32_t input_multiplier, input_left_shift;
+} ws_nn_sigmoid_params_t;
+
+typedef struct {
+    int32_t input_zero_point, output_zero_point;
+    int32_t multiplier, shift; /* input/output scale with 1/count folded in, as TFLM does */
+    int32_t reduce[4];         /* 1 for each reduced axis of the 4-D input */
+} ws_nn_mean_params_t;
+
 /* filter: [out_c, fh, fw, in_c]; bias may be NULL. */
 ws_status_t ws_nn_conv_s8(const ws_nn_conv_params_t *params, const ws_nn_per_channel_quant_t *quant,
                           const ws_nn_dims_t *input_dims, const int8_t *input,
@@ -134,6 +152,32 @@ ws_status_t ws_nn_add_s8(const ws_nn_add_params_t *params, uint32_t count, const
                          const int8_t *input2, int8_t *output);
 ws_status_t ws_nn_softmax_s8(const ws_nn_softmax_params_t *params, int32_t rows, int32_t row_size,
                              const int8_t *input, int8_t *output);
+ws_status_t ws_nn_mul_s8(const ws_nn_mul_params_t *params, uint32_t count, const int8_t *input1,
+                         const int8_t *input2, int8_t *output);
+ws_status_t ws_nn_logistic_s8(const ws_nn_sigmoid_params_t *params, uint32_t count,
+                              const int8_t *input, int8_t *output);
+ws_status_t ws_nn_tanh_s8(const ws_nn_sigmoid_params_t *params, uint32_t count, const int8_t *input,
+                          int8_t *output);
+/* MEAN over the axes marked in params->reduce of a 4-D tensor */
+ws_status_t ws_nn_mean_s8(const ws_nn_mean_params_t *params, const ws_nn_dims_t *input_dims,
+                          const int8_t *input, int8_t *output);
+/* Data movement on 4-D tensors of `elem`-byte elements */
+ws_status_t ws_nn_pad(const ws_nn_dims_t *input_dims, const uint8_t *input, const int32_t before[4],
+                      const ws_nn_dims_t *output_dims, uint8_t *output, uint32_t elem,
+                      int32_t pad_value);
+ws_status_t ws_nn_transpose(const ws_nn_dims_t *input_dims, const uint8_t *input,
+                            const int32_t perm[4], const ws_nn_dims_t *output_dims, uint8_t *output,
+                            uint32_t elem);
+ws_status_t ws_nn_slice(const ws_nn_dims_t *input_dims, const uint8_t *input, const int32_t begin[4],
+                        const ws_nn_dims_t *output_dims, uint8_t *output, uint32_t elem);
+/* Element (start + i * stride) per axis while before stop (after it for negative strides) */
+ws_status_t ws_nn_strided_slice(const ws_nn_dims_t *input_dims, const uint8_t *input,
+                                const int32_t start[4], const int32_t stop[4],
+                                const int32_t stride[4], uint8_t *output, uint32_t elem);
+/* Copies `input` ([outer, axis_size, inner] elements) into its place of the concatenation */
+ws_status_t ws_nn_concat_part(uint32_t outer, uint32_t axis_size, uint32_t inner,
+                              uint32_t output_axis_size, uint32_t axis_offset, const uint8_t *input,
+                              uint8_t *output, uint32_t elem);
 ws_status_t ws_nn_quantize_f32_s8(float scale, int32_t zero_point, uint32_t count,
                                   const float *input, int8_t *output);
 ws_status_t ws_nn_dequantize_s8_f32(float scale, int32_t zero_point, uint32_t count,
@@ -163,9 +207,18 @@ typedef struct {
 } ws_nn_tensor_t;
 
 typedef struct {
+    int32_t a[4], b[4]; /* pad: before/after; transpose: perm; slice: begin; concat: axis;
+                           strided slice: start/stop */
+    int32_t c[4];       /* strided slice: strides */
+    int32_t value;      /* pad value */
+} ws_nn_shape_params_t;
+
+#define WS_NN_MAX_OP_INPUTS 8
+
+typedef struct {
     uint8_t kind;
     uint8_t n_inputs;
-    int16_t inputs[3];
+    int16_t inputs[WS_NN_MAX_OP_INPUTS];
     int16_t output;
     int32_t builtin;
     uint32_t persistent_offset; /* per-channel multipliers and shifts */
@@ -176,6 +229,10 @@ typedef struct {
         ws_nn_fc_params_t fc;
         ws_nn_add_params_t add;
         ws_nn_softmax_params_t softmax;
+        ws_nn_mul_params_t mul;
+        ws_nn_sigmoid_params_t sigmoid;
+        ws_nn_mean_params_t mean;
+        ws_nn_shape_params_t shape;
     } p;
     uint8_t fused_activation;
 } ws_nn_op_t;

@@ -219,6 +219,122 @@ class GraphBuilder:
         self.operators.append(Operator("SOFTMAX", [x], [out], {"beta": beta}))
         return out
 
+    def mul(self, a: int, b: int, out_q: tuple[float, int], activation: str = "NONE") -> int:
+        if self.shape(a) != self.shape(b):
+            raise TFLiteError("mul: operand shapes differ")
+        out = self._activation(f"mul{len(self.operators)}.out", self.shape(a), out_q)
+        self.operators.append(
+            Operator("MUL", [a, b], [out], {"fused_activation_function": activation})
+        )
+        return out
+
+    def logistic(self, x: int) -> int:
+        out = self._activation(f"logistic{len(self.operators)}.out", self.shape(x), (1 / 256, -128))
+        self.operators.append(Operator("LOGISTIC", [x], [out]))
+        return out
+
+    def tanh(self, x: int) -> int:
+        out = self._activation(f"tanh{len(self.operators)}.out", self.shape(x), (1 / 128, 0))
+        self.operators.append(Operator("TANH", [x], [out]))
+        return out
+
+    def _ints(self, name: str, values: list[int] | np.ndarray) -> int:
+        data = np.asarray(values, dtype=np.int32)
+        return self._add(Tensor(name, data.shape, "int32", data=data))
+
+    def _same_q(self, x: int, name: str, shape: tuple[int, ...]) -> int:
+        src = self.tensors[x]
+        return self._add(Tensor(name, shape, src.dtype, list(src.scale), list(src.zero_point)))
+
+    def mean(
+        self, x: int, axes: list[int], out_q: tuple[float, int], keep_dims: bool = True
+    ) -> int:
+        """MEAN over ``axes`` (negative counts from the end)."""
+        shape = self.shape(x)
+        rank = len(shape)
+        reduced = {a % rank for a in axes}
+        if keep_dims:
+            out_shape = tuple(1 if i in reduced else d for i, d in enumerate(shape))
+        else:
+            out_shape = tuple(d for i, d in enumerate(shape) if i not in reduced)
+        number = len(self.operators)
+        axes_index = self._ints(f"mean{number}.axes", axes)
+        out = self._activation(f"mean{number}.out", out_shape, out_q)
+        self.operators.append(Operator("MEAN", [x, axes_index], [out], {"keep_dims": keep_dims}))
+        return out
+
+    def pad(self, x: int, paddings: list[tuple[int, int]]) -> int:
+        number = len(self.operators)
+        shape = tuple(d + a + b for d, (a, b) in zip(self.shape(x), paddings, strict=True))
+        pads = self._ints(f"pad{number}.paddings", np.asarray(paddings).reshape(-1, 2))
+        out = self._same_q(x, f"pad{number}.out", shape)
+        self.operators.append(Operator("PAD", [x, pads], [out]))
+        return out
+
+    def transpose(self, x: int, perm: list[int]) -> int:
+        number = len(self.operators)
+        shape = tuple(self.shape(x)[p] for p in perm)
+        perm_index = self._ints(f"transpose{number}.perm", perm)
+        out = self._same_q(x, f"transpose{number}.out", shape)
+        self.operators.append(Operator("TRANSPOSE", [x, perm_index], [out]))
+        return out
+
+    def slice(self, x: int, begin: list[int], size: list[int]) -> int:
+        number = len(self.operators)
+        shape = tuple(
+            d - b if s == -1 else s for d, b, s in zip(self.shape(x), begin, size, strict=True)
+        )
+        b_index = self._ints(f"slice{number}.begin", begin)
+        s_index = self._ints(f"slice{number}.size", size)
+        out = self._same_q(x, f"slice{number}.out", shape)
+        self.operators.append(Operator("SLICE", [x, b_index, s_index], [out]))
+        return out
+
+    def strided_slice(
+        self,
+        x: int,
+        begin: list[int],
+        end: list[int],
+        strides: list[int],
+        begin_mask: int = 0,
+        end_mask: int = 0,
+        shrink_axis_mask: int = 0,
+    ) -> int:
+        """STRIDED_SLICE; the output shape is computed with numpy's slicing rules."""
+        shape = self.shape(x)
+        index: list[slice | int] = []
+        for axis, (b, e, s) in enumerate(zip(begin, end, strides, strict=True)):
+            start = None if begin_mask >> axis & 1 else b
+            stop = None if end_mask >> axis & 1 else e
+            if shrink_axis_mask >> axis & 1:
+                index.append(b)
+            else:
+                index.append(slice(start, stop, s))
+        out_shape = np.empty(shape, dtype=np.int8)[tuple(index)].shape
+        number = len(self.operators)
+        inputs = [
+            x,
+            self._ints(f"ss{number}.begin", begin),
+            self._ints(f"ss{number}.end", end),
+            self._ints(f"ss{number}.strides", strides),
+        ]
+        out = self._same_q(x, f"ss{number}.out", tuple(out_shape))
+        options = {
+            "begin_mask": begin_mask,
+            "end_mask": end_mask,
+            "shrink_axis_mask": shrink_axis_mask,
+        }
+        self.operators.append(Operator("STRIDED_SLICE", inputs, [out], options))
+        return out
+
+    def concat(self, parts: list[int], axis: int) -> int:
+        shapes = [list(self.shape(p)) for p in parts]
+        shape = list(shapes[0])
+        shape[axis] = sum(s[axis] for s in shapes)
+        out = self._same_q(parts[0], f"concat{len(self.operators)}.out", tuple(shape))
+        self.operators.append(Operator("CONCATENATION", list(parts), [out], {"axis": axis}))
+        return out
+
     def reshape(self, x: int, shape: tuple[int, ...]) -> int:
         number = len(self.operators)
         new_shape = np.asarray(shape, dtype=np.int32)

@@ -40,6 +40,7 @@ OPCODES: dict[str, int] = {
     "STRIDED_SLICE": 45,
     "SLICE": 65,
     "QUANTIZE": 114,
+    "EXP": 47,  # known to the reader only: the firmware rejects it (WS_ERR_NN_OP)
 }
 OPNAMES: dict[int, str] = {code: name for name, code in OPCODES.items()}
 
@@ -56,6 +57,14 @@ OP_VERSIONS: dict[str, int] = {
     "MEAN": 2,
     "QUANTIZE": 1,
     "DEQUANTIZE": 2,
+    "MUL": 2,
+    "CONCATENATION": 2,
+    "PAD": 2,
+    "TRANSPOSE": 2,
+    "SLICE": 2,
+    "LOGISTIC": 2,
+    "TANH": 2,
+    "STRIDED_SLICE": 2,
 }
 
 # TensorType enum of the schema, and the numpy dtype of each type we use.

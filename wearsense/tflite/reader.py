@@ -69,6 +69,21 @@ _READ_OPTIONS: dict[str, tuple[Any, list[tuple[str, str, str]]]] = {
     "SOFTMAX": (tflite.SoftmaxOptions, [("beta", "Beta", "float")]),
     "ADD": (tflite.AddOptions, [("fused_activation_function", "FusedActivationFunction", "act")]),
     "MEAN": (tflite.ReducerOptions, [("keep_dims", "KeepDims", "bool")]),
+    "STRIDED_SLICE": (
+        tflite.StridedSliceOptions,
+        [
+            ("begin_mask", "BeginMask", "int"),
+            ("end_mask", "EndMask", "int"),
+            ("ellipsis_mask", "EllipsisMask", "int"),
+            ("new_axis_mask", "NewAxisMask", "int"),
+            ("shrink_axis_mask", "ShrinkAxisMask", "int"),
+        ],
+    ),
+    "MUL": (tflite.MulOptions, [("fused_activation_function", "FusedActivationFunction", "act")]),
+    "CONCATENATION": (
+        tflite.ConcatenationOptions,
+        [("axis", "Axis", "int"), ("fused_activation_function", "FusedActivationFunction", "act")],
+    ),
 }
 _READ_OPTIONS["MAX_POOL_2D"] = _READ_OPTIONS["AVERAGE_POOL_2D"]
 

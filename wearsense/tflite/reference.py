@@ -51,24 +51,29 @@ def tflm_run(
 
 
 def tflm_arena_bytes(data: bytes, high: int = 1 << 22) -> int:
-    """The smallest arena (bytes) with which TFLM accepts the model."""
+    """The smallest arena (bytes) with which TFLM accepts the model.
+
+    Each probe runs in a forked child: with some arenas that are too small TFLM
+    crashes instead of failing (seen on an ai-edge-quantizer model), and a crash
+    counts as "does not fit"."""
     runtime = _runtime()
 
     def fits(size: int) -> bool:
-        try:
-            runtime.Interpreter.from_bytes(data, arena_size=size)
-        except Exception:
-            return False
-        return True
+        pid = os.fork()
+        if pid == 0:  # child: report by exit status only
+            code = 1
+            try:
+                with quiet_stderr():
+                    runtime.Interpreter.from_bytes(data, arena_size=size)
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
-    low = 0
-    with quiet_stderr():
-        return _bisect(fits, low, high)
-
-
-def _bisect(fits: Any, low: int, high: int) -> int:
     if not fits(high):
         raise RuntimeError(f"TFLM rejects the model even with {high} bytes of arena")
+    low = 0
     while high - low > 1:
         mid = (low + high) // 2
         if fits(mid):
@@ -76,3 +81,19 @@ def _bisect(fits: Any, low: int, high: int) -> int:
         else:
             low = mid
     return high
+
+
+def litert_ref_run(data: bytes, inputs: list[np.ndarray], outputs: int = 1) -> list[np.ndarray]:
+    """LiteRT's reference kernels (``OpResolverType.BUILTIN_REF``), for comparison only:
+    where LiteRT and TFLM disagree, TFLM decides."""
+    from ai_edge_litert import interpreter as litert
+
+    runner = litert.Interpreter(
+        model_content=data, experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF
+    )
+    runner.allocate_tensors()
+    for detail, array in zip(runner.get_input_details(), inputs, strict=True):
+        runner.set_tensor(detail["index"], array)
+    runner.invoke()
+    details = runner.get_output_details()[:outputs]
+    return [np.array(runner.get_tensor(d["index"])) for d in details]

@@ -70,6 +70,24 @@ _OPTIONS: dict[str, tuple[int, list[tuple[str, str, int, Any]]]] = {
     "RESHAPE": (17, []),
     "MEAN": (27, [("keep_dims", "bool", 0, False)]),
     "DEQUANTIZE": (38, []),
+    "MUL": (21, [("fused_activation_function", "act", 0, "NONE")]),
+    "CONCATENATION": (
+        10,
+        [("axis", "int32", 0, 0), ("fused_activation_function", "act", 1, "NONE")],
+    ),
+    "PAD": (22, []),
+    "TRANSPOSE": (26, []),
+    "SLICE": (48, []),
+    "STRIDED_SLICE": (
+        32,
+        [
+            ("begin_mask", "int32", 0, 0),
+            ("end_mask", "int32", 1, 0),
+            ("ellipsis_mask", "int32", 2, 0),
+            ("new_axis_mask", "int32", 3, 0),
+            ("shrink_axis_mask", "int32", 4, 0),
+        ],
+    ),
     "QUANTIZE": (89, []),
 }
 _OPTIONS["MAX_POOL_2D"] = _OPTIONS["AVERAGE_POOL_2D"]
@@ -211,6 +229,28 @@ def write_tflite(model: Model) -> bytes:
     subgraph = builder.EndObject()
     subgraphs_vector = _offset_vector(builder, [subgraph])
 
+    # One signature ("serving_default") so LiteRT tools that work by signature
+    # (calibrators, the signature runner) accept the file.
+    def tensor_maps(indices: list[int]) -> int:
+        maps = []
+        for index in indices:
+            map_name = builder.CreateString(model.tensors[index].name)
+            builder.StartObject(2)
+            builder.PrependUOffsetTRelativeSlot(0, map_name, 0)
+            builder.PrependUint32Slot(1, index, 0)
+            maps.append(builder.EndObject())
+        return _offset_vector(builder, maps)
+
+    signature_inputs = tensor_maps(model.inputs)
+    signature_outputs = tensor_maps(model.outputs)
+    signature_key = builder.CreateString("serving_default")
+    builder.StartObject(5)
+    builder.PrependUOffsetTRelativeSlot(0, signature_inputs, 0)
+    builder.PrependUOffsetTRelativeSlot(1, signature_outputs, 0)
+    builder.PrependUOffsetTRelativeSlot(2, signature_key, 0)
+    builder.PrependUint32Slot(4, 0, 0)
+    signatures_vector = _offset_vector(builder, [builder.EndObject()])
+
     code_offsets = []
     for name, version in opcode_keys:
         code = OPCODES[name]
@@ -228,6 +268,7 @@ def write_tflite(model: Model) -> bytes:
     builder.PrependUOffsetTRelativeSlot(2, subgraphs_vector, 0)
     builder.PrependUOffsetTRelativeSlot(3, description, 0)
     builder.PrependUOffsetTRelativeSlot(4, buffers_vector, 0)
+    builder.PrependUOffsetTRelativeSlot(7, signatures_vector, 0)
     root = builder.EndObject()
     builder.Finish(root, file_identifier=b"TFL3")
     return bytes(builder.Output())

@@ -11,6 +11,15 @@
 enum {
     OP_ADD = 0,
     OP_AVERAGE_POOL_2D = 1,
+    OP_CONCATENATION = 2,
+    OP_LOGISTIC = 14,
+    OP_MUL = 18,
+    OP_TANH = 28,
+    OP_PAD = 34,
+    OP_TRANSPOSE = 39,
+    OP_MEAN = 40,
+    OP_STRIDED_SLICE = 45,
+    OP_SLICE = 65,
     OP_CONV_2D = 3,
     OP_DEPTHWISE_CONV_2D = 4,
     OP_DEQUANTIZE = 6,
@@ -22,7 +31,18 @@ enum {
 };
 
 /* BuiltinOptions union types. */
-enum { OPT_CONV = 1, OPT_DEPTHWISE = 2, OPT_POOL = 5, OPT_FC = 8, OPT_SOFTMAX = 9, OPT_ADD = 11 };
+enum {
+    OPT_CONV = 1,
+    OPT_DEPTHWISE = 2,
+    OPT_POOL = 5,
+    OPT_FC = 8,
+    OPT_SOFTMAX = 9,
+    OPT_CONCAT = 10,
+    OPT_ADD = 11,
+    OPT_MUL = 21,
+    OPT_REDUCER = 27,
+    OPT_STRIDED_SLICE = 32
+};
 
 #define MAX_CODES 64
 #define MAX_DIM 16777216
@@ -39,7 +59,9 @@ static const struct {
 } SUPPORTED[] = {
     {OP_ADD, 4},          {OP_AVERAGE_POOL_2D, 3}, {OP_CONV_2D, 6},     {OP_DEPTHWISE_CONV_2D, 6},
     {OP_DEQUANTIZE, 5},   {OP_FULLY_CONNECTED, 11}, {OP_MAX_POOL_2D, 3}, {OP_RESHAPE, 2},
-    {OP_QUANTIZE, 3},     {OP_SOFTMAX, 3},
+    {OP_QUANTIZE, 3},     {OP_SOFTMAX, 3},        {OP_MUL, 5},         {OP_LOGISTIC, 3},
+    {OP_TANH, 3},         {OP_MEAN, 3},           {OP_PAD, 4},         {OP_TRANSPOSE, 6},
+    {OP_SLICE, 6},        {OP_CONCATENATION, 4},  {OP_STRIDED_SLICE, 6},
 };
 
 typedef struct {
@@ -201,7 +223,10 @@ static ws_status_t load_tensor(loader_t *L, const ws_fb_table_t *tt, ws_nn_tenso
         if (data.count != t->bytes) {
             return WS_ERR_NN_BUFFER;
         }
-        if (((uintptr_t)(L->m->file + data.pos)) % WS_NN_ARENA_ALIGN != 0) {
+        /* read in place: aligned for the element type (our writer and the TFLite
+         * converter align to 16; Python flatbuffers writers such as
+         * ai-edge-quantizer's only to 4) */
+        if (((uintptr_t)(L->m->file + data.pos)) % (uintptr_t)element_size(t->type) != 0) {
             return WS_ERR_NN_ALIGN;
         }
         t->data_pos = data.pos;
@@ -273,7 +298,7 @@ typedef struct {
     int has_options;
     int64_t options_type;
     int32_t n_in;
-    int32_t in[3];
+    int32_t in[WS_NN_MAX_OP_INPUTS];
     int32_t out;
 } op_view_t;
 
@@ -657,6 +682,419 @@ static ws_status_t prepare_softmax(loader_t *L, op_view_t *v, ws_nn_op_t *op)
     return WS_OK;
 }
 
+/* ---- helpers for the shape and elementwise operators */
+
+static int same_quant(const ws_nn_tensor_t *a, const ws_nn_tensor_t *b)
+{
+    return a->scale_count == b->scale_count &&
+           (a->scale_count == 0 || (a->scale == b->scale && a->zero_point == b->zero_point));
+}
+
+/* dims extended to 4 with leading 1s; returns the offset of the first real axis */
+static int32_t dims4_of(const ws_nn_tensor_t *t, int32_t d[4])
+{
+    int32_t off = 4 - t->rank;
+    for (int i = 0; i < 4; ++i) {
+        d[i] = i < off ? 1 : t->dims[i - off];
+    }
+    return off;
+}
+
+/* A constant int32 vector operand of exactly `count` elements. */
+static ws_status_t const_ints(const ws_nn_model_t *m, int32_t index, uint32_t count, int32_t *out)
+{
+    if (index < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    const ws_nn_tensor_t *t = &m->tensors[index];
+    if (t->type != WS_NN_TYPE_INT32 || t->data_pos == 0) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (t->bytes != 4 * count) {
+        return WS_ERR_NN_SHAPE;
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+        memcpy(&out[i], m->file + t->data_pos + 4 * i, 4);
+    }
+    return WS_OK;
+}
+
+static int is_power_of_two(double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return (bits & 0xFFFFFFFFFFFFFULL) == 0;
+}
+
+static ws_status_t prepare_mul(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in != 2 || v->in[0] < 0 || v->in[1] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (v->has_options && v->options_type != OPT_MUL) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *a = T(m, v->in[0]), *b = T(m, v->in[1]), *out = T(m, v->out);
+    if (a->type != WS_NN_TYPE_INT8 || b->type != WS_NN_TYPE_INT8 ||
+        !is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (!same_dims(a, b) || !same_dims(a, out)) {
+        return WS_ERR_NN_SHAPE; /* broadcasting is not supported */
+    }
+    CHECK(check_activation_q(a));
+    CHECK(check_activation_q(b));
+    CHECK(check_activation_q(out));
+    int64_t act;
+    CHECK(options_field(L, v, 0, 1, 0, &act));
+    double real = (double)a->scale * (double)b->scale / (double)out->scale;
+    CHECK(check_multiplier(real));
+    ws_nn_mul_params_t *p = &op->p.mul;
+    p->input1_offset = -a->zero_point;
+    p->input2_offset = -b->zero_point;
+    p->output_offset = out->zero_point;
+    ws_nn_quantize_multiplier(real, &p->output_multiplier, &p->output_shift);
+    CHECK(activation_range(act, out, &p->act_min, &p->act_max));
+    return WS_OK;
+}
+
+static ws_status_t prepare_sigmoid(loader_t *L, op_view_t *v, ws_nn_op_t *op, int is_tanh)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in != 1 || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *out = T(m, v->out);
+    if (!is_activation(in, WS_NN_TYPE_INT8) || !is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (!same_dims(in, out)) {
+        return WS_ERR_NN_SHAPE;
+    }
+    CHECK(check_activation_q(in));
+    CHECK(check_activation_q(out));
+    /* the spec fixes the output: logistic 1/256 and -128, tanh 1/128 and 0 */
+    if (is_tanh ? (out->zero_point != 0 || out->scale != 1.0f / 128.0f)
+                : (out->zero_point != -128 || out->scale != 1.0f / 256.0f)) {
+        return WS_ERR_NN_QUANT;
+    }
+    double real = (double)in->scale * (double)(1 << (31 - 4));
+    ws_nn_sigmoid_params_t *p = &op->p.sigmoid;
+    ws_nn_quantize_multiplier(real, &p->input_multiplier, &p->input_left_shift);
+    /* the reference rounds frexp's significand without QuantizeMultiplier's fix-up */
+    if ((p->input_multiplier == (1 << 30) && !is_power_of_two(real)) || p->input_left_shift < 0 ||
+        p->input_left_shift > 30) {
+        return WS_ERR_NN_QUANT;
+    }
+    double radius = 15.0 * (double)(1LL << 27) / (double)(1LL << p->input_left_shift);
+    p->input_range_radius = (int32_t)radius;
+    p->input_zero_point = in->zero_point;
+    return WS_OK;
+}
+
+static ws_status_t prepare_mean(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in != 2 || v->in[0] < 0 || v->in[1] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (v->has_options && v->options_type != OPT_REDUCER) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *out = T(m, v->out), *axes_t = T(m, v->in[1]);
+    if (!is_activation(in, WS_NN_TYPE_INT8) || !is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    CHECK(check_activation_q(in));
+    CHECK(check_activation_q(out));
+    if (in->rank < 1 || axes_t->bytes < 4 || axes_t->bytes > 16) {
+        return WS_ERR_NN_SHAPE;
+    }
+    uint32_t n_axes = axes_t->bytes / 4;
+    int32_t axes[4], din[4];
+    CHECK(const_ints(m, v->in[1], n_axes, axes));
+    int32_t off = dims4_of(in, din);
+    ws_nn_mean_params_t *p = &op->p.mean;
+    for (int k = 0; k < 4; ++k) {
+        p->reduce[k] = 0;
+    }
+    for (uint32_t i = 0; i < n_axes; ++i) {
+        int32_t a = axes[i] < 0 ? axes[i] + in->rank : axes[i];
+        if (a < 0 || a >= in->rank) {
+            return WS_ERR_NN_OPTIONS;
+        }
+        p->reduce[off + a] = 1;
+    }
+    int64_t keep;
+    CHECK(options_field(L, v, 0, 1, 0, &keep));
+    uint32_t kept = 1, count = 1, reduced_axes = 0;
+    for (int k = 0; k < 4; ++k) {
+        kept *= p->reduce[k] ? 1u : (uint32_t)din[k];
+        count *= p->reduce[k] ? (uint32_t)din[k] : 1u;
+        reduced_axes += (uint32_t)p->reduce[k];
+    }
+    int32_t want_rank = keep ? in->rank : in->rank - (int32_t)reduced_axes;
+    if (out->bytes != kept || (want_rank > 0 && out->rank != want_rank)) {
+        return WS_ERR_NN_SHAPE;
+    }
+    if (keep) {
+        for (int32_t i = 0; i < in->rank; ++i) {
+            if (out->dims[i] != (p->reduce[off + i] ? 1 : in->dims[i])) {
+                return WS_ERR_NN_SHAPE;
+            }
+        }
+    }
+    double real = (double)in->scale / (double)out->scale;
+    CHECK(check_multiplier(real));
+    ws_nn_quantize_multiplier(real, &p->multiplier, &p->shift);
+    if (p->shift < -31) {
+        return WS_ERR_NN_QUANT;
+    }
+    /* fold 1/count into the multiplier exactly as the reference does */
+    int32_t fold = 0;
+    while ((1ULL << (fold + 1)) <= count) {
+        ++fold;
+    }
+    fold = fold < 32 ? fold : 32;
+    fold = fold < 31 + p->shift ? fold : 31 + p->shift;
+    p->multiplier = (int32_t)((int64_t)((uint64_t)(int64_t)p->multiplier << fold) / (int64_t)count);
+    p->shift -= fold;
+    p->input_zero_point = in->zero_point;
+    p->output_zero_point = out->zero_point;
+    return WS_OK;
+}
+
+/* PAD, TRANSPOSE, SLICE: one data input, constant int32 parameters, same quantization */
+static ws_status_t prepare_movement(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = L->m;
+    int32_t want = v->builtin == OP_SLICE ? 3 : 2;
+    if (v->n_in != want || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *out = T(m, v->out);
+    if (in->type != out->type || in->type == WS_NN_TYPE_FLOAT32 || !is_activation(out, out->type) ||
+        in->data_pos != 0) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (in->rank < 1 || in->rank != out->rank) {
+        return WS_ERR_NN_SHAPE;
+    }
+    if (!same_quant(in, out)) {
+        return WS_ERR_NN_QUANT;
+    }
+    ws_nn_shape_params_t *p = &op->p.shape;
+    int32_t din[4], dout[4], a[8], b[4];
+    int32_t off = dims4_of(in, din);
+    int32_t r = in->rank;
+    dims4_of(out, dout);
+    for (int i = 0; i < 4; ++i) {
+        p->a[i] = 0;
+        p->b[i] = 0;
+    }
+    if (v->builtin == OP_PAD) {
+        CHECK(const_ints(m, v->in[1], (uint32_t)(2 * r), a));
+        for (int32_t i = 0; i < r; ++i) {
+            if (a[2 * i] < 0 || a[2 * i + 1] < 0 || a[2 * i] > MAX_DIM || a[2 * i + 1] > MAX_DIM ||
+                (int64_t)din[off + i] + a[2 * i] + a[2 * i + 1] != dout[off + i]) {
+                return WS_ERR_NN_SHAPE;
+            }
+            p->a[off + i] = a[2 * i];
+            p->b[off + i] = a[2 * i + 1];
+        }
+        p->value = out->scale_count ? out->zero_point : 0;
+    } else if (v->builtin == OP_TRANSPOSE) {
+        CHECK(const_ints(m, v->in[1], (uint32_t)r, a));
+        uint32_t seen = 0;
+        for (int32_t i = 0; i < off; ++i) {
+            p->a[i] = i;
+        }
+        for (int32_t i = 0; i < r; ++i) {
+            if (a[i] < 0 || a[i] >= r || (seen & (1u << a[i]))) {
+                return WS_ERR_NN_OPTIONS;
+            }
+            seen |= 1u << a[i];
+            p->a[off + i] = a[i] + off;
+            if (dout[off + i] != din[off + a[i]]) {
+                return WS_ERR_NN_SHAPE;
+            }
+        }
+    } else {
+        CHECK(const_ints(m, v->in[1], (uint32_t)r, a));
+        CHECK(const_ints(m, v->in[2], (uint32_t)r, b));
+        for (int32_t i = 0; i < r; ++i) {
+            int32_t size = b[i] == -1 ? din[off + i] - a[i] : b[i];
+            if (a[i] < 0 || size < 1 || a[i] > din[off + i] - size || size != dout[off + i]) {
+                return WS_ERR_NN_SHAPE;
+            }
+            p->a[off + i] = a[i];
+        }
+    }
+    return WS_OK;
+}
+
+static int32_t clamp_index(int64_t v, int32_t lo, int32_t hi)
+{
+    return (int32_t)(v < lo ? lo : (v > hi ? hi : v));
+}
+
+/* STRIDED_SLICE: TFLite's strided_slice_logic (StartForAxis/StopForAxis) without
+ * ellipsis, new axes or offset. */
+static ws_status_t prepare_strided_slice(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in != 4 || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (!v->has_options || v->options_type != OPT_STRIDED_SLICE) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = T(m, v->in[0]), *out = T(m, v->out);
+    if (in->type != out->type || in->type == WS_NN_TYPE_FLOAT32 || !is_activation(out, out->type) ||
+        in->data_pos != 0) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (!same_quant(in, out)) {
+        return WS_ERR_NN_QUANT;
+    }
+    int64_t begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_mask, offset;
+    CHECK(options_field(L, v, 0, 4, 0, &begin_mask));
+    CHECK(options_field(L, v, 1, 4, 0, &end_mask));
+    CHECK(options_field(L, v, 2, 4, 0, &ellipsis_mask));
+    CHECK(options_field(L, v, 3, 4, 0, &new_axis_mask));
+    CHECK(options_field(L, v, 4, 4, 0, &shrink_mask));
+    CHECK(options_field(L, v, 5, 1, 0, &offset));
+    if (ellipsis_mask != 0 || new_axis_mask != 0 || offset != 0) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    int32_t r = in->rank, begin[4], end[4], strides[4], din[4];
+    if (r < 1) {
+        return WS_ERR_NN_SHAPE;
+    }
+    CHECK(const_ints(m, v->in[1], (uint32_t)r, begin));
+    CHECK(const_ints(m, v->in[2], (uint32_t)r, end));
+    CHECK(const_ints(m, v->in[3], (uint32_t)r, strides));
+    int32_t off = dims4_of(in, din);
+    ws_nn_shape_params_t *p = &op->p.shape;
+    int32_t out_dims[4], out_rank = 0;
+    for (int k = 0; k < 4; ++k) {
+        p->a[k] = 0;
+        p->b[k] = din[k];
+        p->c[k] = 1;
+    }
+    for (int32_t i = 0; i < r; ++i) {
+        const int32_t size = din[off + i], stride = strides[i];
+        if (stride == 0 || stride < -MAX_DIM || stride > MAX_DIM) {
+            return WS_ERR_NN_OPTIONS;
+        }
+        int64_t start = begin[i];
+        if (begin_mask & (1LL << i)) {
+            start = stride > 0 ? INT32_MIN : INT32_MAX;
+        }
+        if (start < 0) {
+            start += size;
+        }
+        start = stride > 0 ? clamp_index(start, 0, size) : clamp_index(start, -1, size - 1);
+        int64_t stop;
+        const int shrink = (shrink_mask & (1LL << i)) != 0;
+        if (shrink) {
+            if (stride < 0) {
+                return WS_ERR_NN_OPTIONS; /* not a case converters emit; left out */
+            }
+            stop = start + 1;
+        } else {
+            stop = end[i];
+            if (end_mask & (1LL << i)) {
+                stop = stride > 0 ? INT32_MAX : INT32_MIN;
+            }
+            if (stop < 0) {
+                stop += size;
+            }
+            stop = stride > 0 ? clamp_index(stop, 0, size) : clamp_index(stop, -1, size - 1);
+        }
+        int64_t count = stride > 0 ? (stop - start + stride - 1) / stride
+                                   : (start - stop + (-stride) - 1) / (-stride);
+        if (count < 1) {
+            return WS_ERR_NN_SHAPE; /* empty outputs are not supported */
+        }
+        p->a[off + i] = (int32_t)start;
+        p->b[off + i] = (int32_t)stop;
+        p->c[off + i] = stride;
+        if (!shrink) {
+            out_dims[out_rank++] = (int32_t)count;
+        } else if (count != 1) {
+            return WS_ERR_NN_SHAPE;
+        }
+    }
+    if (out_rank == 0) {
+        out_dims[out_rank++] = 1;
+    }
+    if (out->rank != out_rank && !(out->rank == 0 && out_rank == 1)) {
+        return WS_ERR_NN_SHAPE;
+    }
+    for (int32_t i = 0; i < out->rank; ++i) {
+        if (out->dims[i] != out_dims[i]) {
+            return WS_ERR_NN_SHAPE;
+        }
+    }
+    return WS_OK;
+}
+
+static ws_status_t prepare_concat(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = L->m;
+    if (v->n_in < 1) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (!v->has_options || v->options_type != OPT_CONCAT) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *out = T(m, v->out);
+    if (!is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    int64_t axis, act;
+    CHECK(options_field(L, v, 0, 4, 0, &axis));
+    CHECK(options_field(L, v, 1, 1, 0, &act));
+    if (act != 0) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    if (axis < 0) {
+        axis += out->rank;
+    }
+    if (axis < 0 || axis >= out->rank) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    int64_t total = 0;
+    for (int32_t i = 0; i < v->n_in; ++i) {
+        if (v->in[i] < 0) {
+            return WS_ERR_NN_INDEX;
+        }
+        ws_nn_tensor_t *t = T(m, v->in[i]);
+        if (t->type != WS_NN_TYPE_INT8) {
+            return WS_ERR_NN_TYPE;
+        }
+        if (t->rank != out->rank) {
+            return WS_ERR_NN_SHAPE;
+        }
+        for (int32_t d = 0; d < out->rank; ++d) {
+            if (d != axis && t->dims[d] != out->dims[d]) {
+                return WS_ERR_NN_SHAPE;
+            }
+        }
+        if (!same_quant(t, out) || t->scale_count != 1) {
+            return WS_ERR_NN_QUANT; /* TFLM's int8 concatenation does not requantize */
+        }
+        total += t->dims[axis];
+    }
+    if (total != out->dims[axis]) {
+        return WS_ERR_NN_SHAPE;
+    }
+    op->p.shape.a[0] = (int32_t)axis;
+    return WS_OK;
+}
+
 static ws_status_t prepare_quantize(loader_t *L, op_view_t *v, int dequantize)
 {
     ws_nn_model_t *m = L->m;
@@ -692,7 +1130,7 @@ static ws_status_t load_operator(loader_t *L, const ws_fb_table_t *ot, uint32_t 
     ws_fb_vector_t ins, outs;
     CHECK(ws_fb_vector(&L->fb, ot, 1, 4, &ins));
     CHECK(ws_fb_vector(&L->fb, ot, 2, 4, &outs));
-    if (ins.count > 3 || outs.count != 1) {
+    if (ins.count > WS_NN_MAX_OP_INPUTS || outs.count != 1) {
         return WS_ERR_NN_INDEX;
     }
     v.n_in = (int32_t)ins.count;
@@ -734,6 +1172,15 @@ static ws_status_t load_operator(loader_t *L, const ws_fb_table_t *ot, uint32_t 
     case OP_ADD: st = prepare_add(L, &v, op); break;
     case OP_RESHAPE: st = prepare_reshape(L, &v); break;
     case OP_SOFTMAX: st = prepare_softmax(L, &v, op); break;
+    case OP_MUL: st = prepare_mul(L, &v, op); break;
+    case OP_LOGISTIC: st = prepare_sigmoid(L, &v, op, 0); break;
+    case OP_TANH: st = prepare_sigmoid(L, &v, op, 1); break;
+    case OP_MEAN: st = prepare_mean(L, &v, op); break;
+    case OP_PAD:
+    case OP_TRANSPOSE:
+    case OP_SLICE: st = prepare_movement(L, &v, op); break;
+    case OP_CONCATENATION: st = prepare_concat(L, &v, op); break;
+    case OP_STRIDED_SLICE: st = prepare_strided_slice(L, &v, op); break;
     case OP_QUANTIZE: st = prepare_quantize(L, &v, 0); break;
     case OP_DEQUANTIZE: st = prepare_quantize(L, &v, 1); break;
     default: st = WS_ERR_NN_OP; break;
@@ -741,12 +1188,14 @@ static ws_status_t load_operator(loader_t *L, const ws_fb_table_t *ot, uint32_t 
     if (st != WS_OK) {
         return st;
     }
+    int16_t bias = op->inputs[2];
     op->n_inputs = (uint8_t)v.n_in;
-    op->inputs[0] = (int16_t)v.in[0];
-    op->inputs[1] = (int16_t)(v.n_in > 1 ? v.in[1] : -1);
-    if (v.builtin != OP_CONV_2D && v.builtin != OP_DEPTHWISE_CONV_2D &&
-        v.builtin != OP_FULLY_CONNECTED) {
-        op->inputs[2] = -1;
+    for (int32_t i = 0; i < WS_NN_MAX_OP_INPUTS; ++i) {
+        op->inputs[i] = (int16_t)(i < v.n_in ? v.in[i] : -1);
+    }
+    if (v.builtin == OP_CONV_2D || v.builtin == OP_DEPTHWISE_CONV_2D ||
+        v.builtin == OP_FULLY_CONNECTED) {
+        op->inputs[2] = bias; /* -1 when the optional bias is absent */
     }
     op->output = (int16_t)v.out;
     out->written = 1;
@@ -1028,7 +1477,11 @@ static ws_status_t run_op(ws_nn_model_t *m, const ws_nn_op_t *op)
     const ws_nn_tensor_t *out = &m->tensors[op->output];
     const void *x = tensor_data(m, op->inputs[0]);
     void *y = (void *)(uintptr_t)tensor_data(m, op->output);
-    const int32_t *bias = op->inputs[2] >= 0 ? (const int32_t *)tensor_data(m, op->inputs[2]) : NULL;
+    const int is_conv_like = op->builtin == OP_CONV_2D || op->builtin == OP_DEPTHWISE_CONV_2D ||
+                             op->builtin == OP_FULLY_CONNECTED;
+    const int32_t *bias = is_conv_like && op->inputs[2] >= 0
+                              ? (const int32_t *)tensor_data(m, op->inputs[2])
+                              : NULL;
     ws_nn_per_channel_quant_t quant = {NULL, NULL};
     if (op->channels) {
         quant.multiplier = (const int32_t *)(const void *)(m->arena + m->tensor_bytes + op->persistent_offset);
@@ -1067,6 +1520,62 @@ static ws_status_t run_op(ws_nn_model_t *m, const ws_nn_op_t *op)
     case OP_SOFTMAX: {
         int32_t depth = in->dims[in->rank - 1];
         return ws_nn_softmax_s8(&op->p.softmax, (int32_t)(in->bytes / (uint32_t)depth), depth, x, y);
+    }
+    case OP_MUL:
+        return ws_nn_mul_s8(&op->p.mul, out->bytes, x, tensor_data(m, op->inputs[1]), y);
+    case OP_LOGISTIC:
+        return ws_nn_logistic_s8(&op->p.sigmoid, out->bytes, x, y);
+    case OP_TANH:
+        return ws_nn_tanh_s8(&op->p.sigmoid, out->bytes, x, y);
+    case OP_MEAN: {
+        int32_t d[4];
+        dims4_of(in, d);
+        ws_nn_dims_t di = {d[0], d[1], d[2], d[3]};
+        return ws_nn_mean_s8(&op->p.mean, &di, x, y);
+    }
+    case OP_PAD:
+    case OP_TRANSPOSE:
+    case OP_SLICE: {
+        int32_t a[4], b[4];
+        dims4_of(in, a);
+        dims4_of(out, b);
+        ws_nn_dims_t di = {a[0], a[1], a[2], a[3]}, dout = {b[0], b[1], b[2], b[3]};
+        uint32_t elem = (uint32_t)element_size(in->type);
+        if (op->builtin == OP_PAD) {
+            return ws_nn_pad(&di, x, op->p.shape.a, &dout, y, elem, op->p.shape.value);
+        }
+        if (op->builtin == OP_TRANSPOSE) {
+            return ws_nn_transpose(&di, x, op->p.shape.a, &dout, y, elem);
+        }
+        return ws_nn_slice(&di, x, op->p.shape.a, &dout, y, elem);
+    }
+    case OP_STRIDED_SLICE: {
+        int32_t a[4];
+        dims4_of(in, a);
+        ws_nn_dims_t di = {a[0], a[1], a[2], a[3]};
+        return ws_nn_strided_slice(&di, x, op->p.shape.a, op->p.shape.b, op->p.shape.c, y,
+                                   (uint32_t)element_size(in->type));
+    }
+    case OP_CONCATENATION: {
+        const int32_t axis = op->p.shape.a[0];
+        uint32_t outer = 1, inner = 1, offset = 0;
+        for (int32_t d = 0; d < axis; ++d) {
+            outer *= (uint32_t)out->dims[d];
+        }
+        for (int32_t d = axis + 1; d < out->rank; ++d) {
+            inner *= (uint32_t)out->dims[d];
+        }
+        for (uint32_t i = 0; i < op->n_inputs; ++i) {
+            const ws_nn_tensor_t *t = &m->tensors[op->inputs[i]];
+            ws_status_t st = ws_nn_concat_part(outer, (uint32_t)t->dims[axis], inner,
+                                               (uint32_t)out->dims[axis], offset,
+                                               tensor_data(m, op->inputs[i]), y, 1);
+            if (st != WS_OK) {
+                return st;
+            }
+            offset += (uint32_t)t->dims[axis];
+        }
+        return WS_OK;
     }
     case OP_QUANTIZE:
         return ws_nn_quantize_f32_s8(out->scale, out->zero_point, out->bytes, x, y);
