@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from unittest import mock
 
+from tui.link import ConnectionState, MemoryLink
 from wearsense.protocol import (
     ActivityChange,
     ActivitySummary,
@@ -146,3 +147,42 @@ def _fill(path: str | os.PathLike[str]) -> Store:
     third = list(_day(0, 17 * 3600, None, set()))
     store.ingest("SN-0003", EPOCH, _events(third, 2), received_utc=NOW - 7 * 3600)
     return store
+
+
+def example_link() -> MemoryLink:
+    """A link that knows the example devices: SN-0001 connected, SN-0002 syncing,
+    SN-0003 out of reach."""
+    link = MemoryLink()
+    link.set_status(
+        "SN-0001",
+        state=ConnectionState.CONNECTED,
+        battery_pct=80,
+        firmware="1.2.0",
+        models={"afib": 3, "fall": 2, "activity": 1},
+        last_sync_utc=NOW - 12,
+    )
+    link.set_status("SN-0002", state=ConnectionState.SYNCING, battery_pct=33, last_sync_utc=NOW)
+    link.set_status("SN-0003", state=ConnectionState.DISCONNECTED)
+    return link
+
+
+def deliver_fall(path: str | os.PathLike[str], link: MemoryLink) -> None:
+    """SN-0001 reports a new fall (stored first, as the real link does)."""
+    with Store(path) as store:
+        seq = store.contiguous_seq("SN-0001", EPOCH) + 1
+        fall = Fall(seq, NOW - 8 - T0, 2, impact_mg=3800, confidence=98, stillness_s=45)
+        with mock.patch("time.time", return_value=float(NOW - 5)):
+            link.deliver(store, "SN-0001", EPOCH, [fall])
+
+
+# (name, keys pressed after start, whether a fall arrives first): one per screen, for
+# the snapshot tests and tools/tui_screenshots.py.
+SCREENS: list[tuple[str, tuple[str, ...], bool]] = [
+    ("devices", (), False),
+    ("events", ("2",), False),
+    ("charts", ("3",), False),
+    ("updates", ("4",), False),
+    ("export", ("5",), False),
+    ("help", ("question_mark",), False),
+    ("fall_alert", ("2",), True),
+]

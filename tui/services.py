@@ -30,6 +30,7 @@ DAY_S = 86400.0
 FEED_SIZE = 500
 EPISODE_MARGIN_S = 3600.0
 ACTIVITY_HOURS = 24
+MODEL_LABELS = {"afib": "AF", "fall": "fall", "activity": "act"}  # short, for narrow cards
 
 
 class Severity(enum.IntEnum):
@@ -164,7 +165,7 @@ def format_time(utc: float | None, tz: tzinfo | None) -> str:
         return "time unknown"
     if tz is None:
         return datetime.fromtimestamp(utc, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return datetime.fromtimestamp(utc, tz).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(utc, tz).strftime("%Y-%m-%d %H:%M:%S%z")
 
 
 def format_age(seconds: float | None) -> str:
@@ -431,7 +432,8 @@ class StoreView:
                     state=(status.state if status else ConnectionState.DISCONNECTED).value,
                     battery="-" if battery is None else f"{battery} %",
                     firmware=firmware or "-",
-                    models=", ".join(f"{k} {v}" for k, v in models.items()) or "-",
+                    models=" · ".join(f"{MODEL_LABELS.get(k, k)} {v}" for k, v in models.items())
+                    or "-",
                     last_sync=format_age(None if last_sync is None else now - last_sync),
                     wear_24h=_minutes(wear_s) if wear_s > 0 else "0 min",
                     gaps_24h=(

@@ -24,7 +24,7 @@ class EventLine(Static):
     def render(self) -> Text:
         v = self.view
         line = Text()
-        line.append(f"{v.when:<23} ", style="dim")
+        line.append(f"{v.when:<24} ", style="dim")
         line.append(f"{v.serial:<10} ", style="bold")
         line.append(f"{(v.patient or '-'):<10} ")
         line.append(v.text)
@@ -42,7 +42,7 @@ class DeviceCard(Static):
         for state in ("disconnected", "scanning", "connecting", "connected", "syncing"):
             self.set_class(row.state == state, f"state-{state}")
         self.set_class(row.long_gap, "long-gap")
-        self.border_title = f"{row.serial}  [{row.state}]"
+        self.border_title = f"{row.serial} · {row.state}"
 
     def render(self) -> Text:
         row = self.row
@@ -77,7 +77,10 @@ class BurdenChart(PlotextPlot):
         plt.clear_figure()
         plt.title("AF burden per day (%)")
         if days:
-            plt.bar([d for d, _ in days], [b for _, b in days], color="red")
+            labels = [d for d, _ in days]
+            plt.bar(labels, [b for _, b in days], color="red")
+            step = max(1, len(labels) // 7)
+            plt.xticks(list(range(1, len(labels) + 1, step)), labels[::step])
             plt.ylim(0, max(10.0, max(b for _, b in days) * 1.1))
         else:
             plt.title("AF burden per day: no rhythm summaries")
@@ -98,6 +101,9 @@ class HeartRateChart(PlotextPlot):
         else:
             plt.title(f"HR around AF onset {trace.label} {self.position}")
             plt.plot(trace.minutes, trace.mean_bpm, marker="braille", color="cyan")
+            first, last = min(trace.minutes), max(trace.minutes)
+            ticks = [float(m) for m in range(int(first // 30) * 30, int(last) + 1, 30)]
+            plt.xticks(ticks, [f"{m:.0f}" for m in ticks])
             plt.vertical_line(0, color="red")
             if trace.end_minute is not None:
                 plt.vertical_line(trace.end_minute, color="red")
@@ -121,11 +127,16 @@ class ActivityChart(PlotextPlot):
         names = [n for n in hours[0][1] if any(h[n] for _, h in hours)] or list(hours[0][1])
         series = [[h[n] for _, h in hours] for n in names]
         colours = [ACTIVITY_COLOURS[list(hours[0][1]).index(n) % 8] for n in names]
+        labels = [label for label, _ in hours]
         plt.stacked_bar(
-            [label for label, _ in hours],
+            labels,
             series,
             labels=names,  # type: ignore[call-arg]
             color=colours,  # type: ignore[arg-type]
         )
-        plt.ylim(0, 60)
+        plt.ylim(0, 60 + 12 * len(names))  # headroom: the legend sits above the bars
+        plt.yticks([0, 15, 30, 45, 60])
+        # explicit ticks: plotext's own choice depends on the size at the first render
+        step = max(1, len(labels) // 8)
+        plt.xticks(list(range(1, len(labels) + 1, step)), labels[::step])
         self.refresh()

@@ -9,8 +9,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from tui.screens.base import DataScreen
-from tui.services import FEED_SIZE
 from tui.widgets import EventLine
+
+
+SCREEN_LINES = 200  # lines kept on screen; the app's feed keeps more
 
 
 class EventsScreen(DataScreen):
@@ -52,11 +54,11 @@ class EventsScreen(DataScreen):
         new = feed.total - self._shown
         if new <= 0:
             return
-        lines = list(feed.lines)[-min(new, len(feed.lines)) :]
+        lines = list(feed.lines)[-min(new, len(feed.lines), SCREEN_LINES) :]
         listing = self.query_one("#event-list", VerticalScroll)
         listing.mount_all([EventLine(v) for v in lines])
         self._shown = feed.total
-        extra = len(listing.children) - FEED_SIZE
+        extra = len(listing.children) - SCREEN_LINES
         if extra > 0:
             for child in list(listing.children)[:extra]:
                 child.remove()
