@@ -11,7 +11,6 @@ from textual.widgets import Footer, Header, Static
 from tui.screens.base import DataScreen
 from tui.widgets import EventLine
 
-
 SCREEN_LINES = 200  # lines kept on screen; the app's feed keeps more
 
 
