@@ -214,4 +214,4 @@ def progress(items: list[Any], desc: str, enabled: bool) -> Any:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, unit="event", leave=False)
+    return tqdm(items, desc=desc, unit="item", leave=False)

@@ -191,9 +191,12 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
     events = data.events
     by_key = {e.key: e for e in events}
     for episode in derived.af_episodes(events):
-        start = record(by_key[episode.start_key])
-        parts = [start]
-        comps = [_component("af_start", k, v) for k, v in start.fields.items()]
+        parts: list[EventRecord] = []
+        comps: list[dict[str, Any]] = []
+        if episode.start_key is not None:
+            start = record(by_key[episode.start_key])
+            parts.append(start)
+            comps += [_component("af_start", k, v) for k, v in start.fields.items()]
         period = {"start": data.iso(episode.start_utc)}
         if episode.end_key is not None and episode.end_utc is not None:
             end = record(by_key[episode.end_key])
@@ -225,10 +228,8 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
                     "end": data.iso(r.utc),
                 },
                 valueQuantity=_quantity(f["mean_bpm"], "bpm"),
-                component=[
-                    _component("hr_summary", k, f[k])
-                    for k in ("interval_s", "min_bpm", "mean_bpm", "max_bpm")
-                ],
+                # interval and mean are the period and the value: not repeated
+                component=[_component("hr_summary", k, f[k]) for k in ("min_bpm", "max_bpm")],
             )
         elif e.type == "activity_summary":
             r = record(e)
@@ -295,20 +296,29 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
     }
 
 
-def validate(bundle: dict[str, Any]) -> Any:
-    """The Bundle parsed by fhir.resources' R4B models; ExportError when it is invalid."""
-    from fhir.resources.R4B.bundle import Bundle
+def validate(bundle: dict[str, Any], show_progress: bool = False) -> None:
+    """Checks the Bundle with fhir.resources' R4B models, entry by entry (so a long
+    export shows progress) and then the Bundle itself; ExportError when invalid."""
+    from fhir.resources.R4B.bundle import Bundle, BundleEntry
     from pydantic import ValidationError
 
+    from wearsense.export.common import progress
+
+    entries = bundle.get("entry", [])
     try:
-        return Bundle.model_validate(bundle)
+        for i, entry in enumerate(progress(entries, "validating FHIR", show_progress)):
+            try:
+                BundleEntry.model_validate(entry)
+            except ValidationError as exc:
+                raise ExportError(f"FHIR entry {i} does not validate: {exc}") from exc
+        Bundle.model_validate({**bundle, "entry": entries[:1]})
     except ValidationError as exc:
         raise ExportError(f"the FHIR Bundle does not validate: {exc}") from exc
 
 
-def write_fhir(data: ExportData, destination: str | Path) -> Path:
+def write_fhir(data: ExportData, destination: str | Path, show_progress: bool = False) -> Path:
     bundle = build_bundle(data)
-    validate(bundle)
+    validate(bundle, show_progress)
     return write_text_atomic(destination, json.dumps(bundle, indent=1, ensure_ascii=False) + "\n")
 
 
@@ -337,6 +347,12 @@ def read_bundle(text: str) -> list[EventRecord]:
                 minutes[name.split(".", 1)[1]] = int(value)
             else:
                 fields[type_name][name] = int(value)
+        if res.code.coding[0].code == HR_CODE["code"]:
+            period = res.effectivePeriod
+            fields["hr_summary"]["interval_s"] = int(
+                period.end.timestamp() - period.start.timestamp()
+            )
+            fields["hr_summary"]["mean_bpm"] = int(res.valueQuantity.value)
         for ident in res.identifier:
             serial, epoch, seq = ident.value.rsplit("/", 2)
             ext = {x.url: x for x in ident.extension or []}

@@ -61,7 +61,7 @@ def _episode_rows(data: ExportData, episodes: list[derived.AfEpisode]) -> list[l
                 data.local(ep.start_utc).strftime("%Y-%m-%d %H:%M"),
                 end,
                 minutes,
-                str(ep.onset_hr_bpm),
+                str(ep.onset_hr_bpm or "-"),
                 str(ep.mean_hr_bpm or "-"),
                 ep.serial,
                 str(ep.model_version),
@@ -79,7 +79,15 @@ def _table(ax: Any, header: list[str], rows: list[list[str]], title: str) -> Non
     if not rows:
         ax.text(0, 0.5, "none", fontsize=9)
         return
-    table = ax.table(cellText=rows, colLabels=header, loc="upper left", cellLoc="left")
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) + 2 for i in range(len(header))]
+    total = sum(widths)
+    table = ax.table(
+        cellText=rows,
+        colLabels=header,
+        loc="upper left",
+        cellLoc="left",
+        colWidths=[w / total for w in widths],
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     table.scale(1, 1.1)
@@ -89,7 +97,9 @@ def _main_page(data: ExportData, s: Summary) -> Any:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8.27, 11.69))  # A4 portrait
-    grid = fig.add_gridspec(5, 1, height_ratios=[1, 1, 1, 1.5, 0.6], hspace=0.55)
+    grid = fig.add_gridspec(
+        5, 1, height_ratios=[1, 1, 1, 1.5, 0.6], hspace=0.55, top=0.93, bottom=0.04
+    )
     first, last = s.days[0], s.days[-1]
     fig.suptitle(
         f"Patient {data.patient_label}: {first} to {last} ({data.timezone_name})"
@@ -132,6 +142,7 @@ def _main_page(data: ExportData, s: Summary) -> Any:
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_title("Activity minutes per day", loc="left", fontsize=10)
     if any(bottom):
+        ax.set_ylim(0, max(bottom) * 1.3)
         ax.legend(fontsize=6, ncol=8, loc="upper left", frameon=False)
     axis(ax, "min")
 
@@ -220,10 +231,13 @@ def _list_pages(data: ExportData, s: Summary) -> list[Any]:
 
 
 def write_report(data: ExportData, destination: str | Path) -> list[Path]:
-    """Writes DEST.pdf and DEST.png (DEST without suffix, or with .pdf/.png)."""
+    """Writes DEST.pdf and DEST.png (DEST without suffix, or with .pdf/.png; a directory
+    gets LABEL-summary.pdf and .png)."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     base = Path(destination)
+    if base.is_dir():
+        base = base / f"{data.patient_label}-summary"
     if base.suffix.lower() in (".pdf", ".png"):
         base = base.with_suffix("")
     summary = summarize(data)

@@ -415,15 +415,19 @@ class Store:
 
     def delete_patient(self, pseudonym: str) -> dict[str, int]:
         """Removes the patient, their assignments, the events their devices sent while
-        assigned to them and their alerts. Returns the row counts removed."""
+        assigned to them (by event time, or by arrival for events without one) and their
+        alerts. Returns the row counts removed."""
         patient = self.patient(pseudonym)
         windows = [(a.serial, a.start_utc, a.end_utc) for a in self.assignments(pseudonym)]
         counts = {"events": 0, "alerts": 0, "assignments": len(windows), "patients": 1}
         with self.transaction() as db:
             for serial, start, end in windows:
                 bound = float("inf") if end is None else end
+                # events without a UTC time yet belong to whoever wore the device
+                # when they were received
                 counts["events"] += db.execute(
-                    "DELETE FROM events WHERE serial = ? AND utc >= ? AND utc < ?",
+                    "DELETE FROM events WHERE serial = ? AND coalesce(utc, received_utc) >= ? "
+                    "AND coalesce(utc, received_utc) < ?",
                     (serial, start, bound),
                 ).rowcount
             counts["alerts"] = db.execute(
@@ -484,6 +488,7 @@ class Store:
         sequence takes its place. Alerts for new falls, cancelled falls, AF onsets and
         long data gaps are queued in the same transaction.
         """
+        _check_stream(serial, epoch)
         now = time.time() if received_utc is None else float(received_utc)
         items = [(e, encode_event(e)) if isinstance(e, Event) else e for e in events]
         with self.transaction() as db:
@@ -568,6 +573,7 @@ class Store:
         as undecodable at sequence ``seq_hint`` (the one the link expected), so the
         stream can be acknowledged past it. A later good event of that sequence
         replaces it. Returns the highest contiguous stored sequence."""
+        _check_stream(serial, epoch)
         if not 1 <= seq_hint <= 0xFFFFFF:
             raise StoreError(f"sequence hint {seq_hint} outside 1..16777215")
         now = time.time() if received_utc is None else float(received_utc)
@@ -780,15 +786,38 @@ class Store:
 
 def restore(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
     """Replaces the database at ``destination`` with the backup ``source``, after checking
-    that the backup is a sound WearSense database. Uses the backup API into the live file,
-    so a companion holding it open sees the restored content on its next transaction."""
+    that the backup is a sound WearSense database. A sound destination is overwritten
+    through the backup API, so a companion holding it open sees the restored content on
+    its next transaction; a destination that is corrupt or not ours is replaced as a file
+    (its stale -wal and -shm files removed)."""
+    dest = Path(destination)
     with Store(source, create=False) as backup:
         problems = backup._one("PRAGMA integrity_check(1)")[0]
         if problems != "ok":
             raise StoreError(f"backup is corrupt ({problems})", str(source))
-        with Store(destination) as live, live._errors():
+        try:
+            live = Store(dest)
+        except StoreError as exc:
+            log.warning("replacing the unusable database %s: %s", dest, exc.reason)
+            tmp = backup.backup(dest.with_name(f".{dest.name}.restore"))
+            try:
+                for suffix in ("-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        Path(str(dest) + suffix).unlink()
+                os.replace(tmp, dest)
+            except OSError as err:
+                raise StoreError(f"cannot replace: {err.strerror}", str(dest)) from err
+            return dest
+        with live, live._errors():
             backup._conn.backup(live._conn)
-    return Path(destination)
+    return dest
+
+
+def _check_stream(serial: str, epoch: int) -> None:
+    if not isinstance(serial, str) or not serial.strip():
+        raise StoreError(f"a device serial must be a non-empty string, not {serial!r}")
+    if not isinstance(epoch, int) or not 0 <= epoch <= 0xFFFF:
+        raise StoreError(f"epoch {epoch!r} outside 0..65535")
 
 
 def _past_dropped(seq: int, ranges: list[tuple[int, int]]) -> int:
