@@ -25,6 +25,7 @@ from tui.screens.updates import UpdatesScreen
 from tui.services import EventFeed, EventView, Severity, describe
 from tui.widgets import ActivityChart, BurdenChart, DeviceCard, EventLine, HeartRateChart
 from wearsense.cli import main as cli_main
+from wearsense.export import ExportError
 from wearsense.protocol import AfStart, Event, Fall, FallCancelled, HrSummary, decode
 from wearsense.store import Store
 
@@ -569,3 +570,27 @@ def test_tui_command_has_help_and_refuses_a_missing_store(
     assert cli_main(["tui", "--db", str(missing)]) == 1
     assert "no database here" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_every_export_format_writes_files_that_read_back(db: Path, tmp_path: Path) -> None:
+    from tui.services import EXPORT_FORMATS, StoreView
+    from wearsense.export.fhir import read_bundle
+    from wearsense.export.table import read_csv
+
+    with Store(db) as store:
+        view = StoreView(store, lambda: float(NOW))
+        written = {
+            fmt: view.export(fmt, "p-002", "2024-03-01", "2024-03-01", tmp_path / fmt)
+            for fmt in EXPORT_FORMATS
+        }
+        # p-002 lives in UTC: 1 March is [T0, T0 + 1 day)
+        day = store.events(patient="p-002", start_utc=T0, end_utc=T0 + 86400)
+    assert all(p.exists() and p.stat().st_size > 0 for paths in written.values() for p in paths)
+    assert [p.suffix for p in written["edf"]] == [".edf"]  # one local day
+    assert sorted(p.suffix for p in written["report"]) == [".pdf", ".png"]
+    rows = {(r.serial, r.epoch, r.seq) for r in read_csv(written["csv"][0].read_text())}
+    assert rows == {e.key for e in day}
+    fhir = {(r.serial, r.epoch, r.seq) for r in read_bundle(written["fhir"][0].read_text())}
+    assert {e.key for e in day if e.type == "hr_summary"} <= fhir <= rows
+    with Store(db) as store, pytest.raises(ExportError, match="unknown export format"):
+        StoreView(store, lambda: float(NOW)).export("xml", "p-002", "", "", tmp_path)

@@ -4,25 +4,22 @@ Shows what the store holds (patients, devices, events, derived charts, model ver
 and follows it live: events another process stores appear within a couple of seconds,
 and a link attached in the same process (the `wearsense demo` job) reports connection
 state, battery and new events as they happen. The UI only reads the store.
+
+Exit status: 0 after `q`; 1 when the store is missing or unusable (one line on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from wearsense.store import StoreError, default_db_path
+from wearsense.store.cli import add_db_argument, db_path, guarded
 
 
 def run(args: argparse.Namespace) -> int:
     from tui.app import WearSenseApp
 
-    try:
-        app = WearSenseApp(args.db, poll_s=args.poll)
-    except StoreError as exc:
-        print(f"wearsense tui: {exc}", file=sys.stderr)
-        return 1
+    app = WearSenseApp(db_path(args), poll_s=args.poll)  # StoreError: one line, status 1
     app.run()
     return 0
 
@@ -34,11 +31,7 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--db",
-        default=str(default_db_path()),
-        help="the store to open (default: $WEARSENSE_DB or the user's data directory)",
-    )
+    add_db_argument(parser)
     parser.add_argument(
         "--poll",
         type=float,
@@ -46,4 +39,4 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="how often to look for events stored by another process (0: never; default 2)",
     )
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=guarded(run))
