@@ -4,6 +4,7 @@ store filled here (tui.example) and the in-memory link (tui.link.MemoryLink)."""
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from textual.widgets import DataTable, Input, Static
 
 from tui.app import WearSenseApp
 from tui.example import EPOCH, NOW, T0, fill
-from tui.link import ConnectionState, MemoryLink
+from tui.link import ConnectionState, MemoryLink, SessionLink
 from tui.screens.alert import FallAlertScreen
 from tui.screens.charts import ChartsScreen
 from tui.screens.devices import DevicesScreen
@@ -26,7 +27,16 @@ from tui.services import EventFeed, EventView, Severity, describe
 from tui.widgets import ActivityChart, BurdenChart, DeviceCard, EventLine, HeartRateChart
 from wearsense.cli import main as cli_main
 from wearsense.export import ExportError
-from wearsense.protocol import AfStart, Event, Fall, FallCancelled, HrSummary, decode
+from wearsense.protocol import (
+    AfStart,
+    Event,
+    Fall,
+    FallCancelled,
+    HrSummary,
+    StatusDevice,
+    StatusModels,
+    decode,
+)
 from wearsense.store import Store
 
 SIZE = (120, 40)
@@ -594,3 +604,79 @@ def test_every_export_format_writes_files_that_read_back(db: Path, tmp_path: Pat
     assert {e.key for e in day if e.type == "hr_summary"} <= fhir <= rows
     with Store(db) as store, pytest.raises(ExportError, match="unknown export format"):
         StoreView(store, lambda: float(NOW)).export("xml", "p-002", "", "", tmp_path)
+
+
+class _SessionState(enum.Enum):  # the values of wearsense.link.session.LinkState
+    SCANNING = "scanning"
+    CONNECTING = "connecting"
+    SYNCING = "syncing"
+    STREAMING = "streaming"
+    BACKOFF = "backoff"
+
+
+class _FakeSession:
+    """Only what SessionLink reads from the companion session: its serial."""
+
+    serial: str | None = None
+
+
+def test_the_companion_session_plugs_in_through_session_link(db: Path) -> None:
+    link = SessionLink()
+    session = _FakeSession()
+    link.follow(session)
+    writer = Store(db)
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        link.on_state(_SessionState.SCANNING)  # serial not known yet: nothing to show
+        await pilot.pause()
+        assert link.statuses() == []
+        session.serial = "SN-0002"
+        for state, shown in [
+            (_SessionState.CONNECTING, "connecting"),
+            (_SessionState.SYNCING, "syncing"),
+            (_SessionState.STREAMING, "connected"),
+        ]:
+            link.on_state(state, "detail")
+            await pilot.pause()
+            row = cards(app)["SN-0002"].row
+            assert row is not None and row.state == shown
+        seq = next_seq(writer, "SN-0002")
+        batch: list[Event] = [
+            StatusDevice(
+                seq,
+                device_time(NOW - 3),
+                0,
+                battery_pct=55,
+                epoch=EPOCH,
+                queue_free=200,
+                flags=1,
+                boot_count=2,
+            ),
+            StatusModels(
+                seq + 1, device_time(NOW - 3), 0, afib_version=4, fall_version=2, activity_version=1
+            ),
+            Fall(seq + 2, device_time(NOW - 2), 2, impact_mg=2600, confidence=91, stillness_s=20),
+        ]
+        writer.ingest("SN-0002", EPOCH, batch)  # the session stores first...
+        link.on_stored("SN-0002", EPOCH, batch, NOW - 1)  # ...then reports
+        await pilot.pause()
+        assert isinstance(app.screen, FallAlertScreen)
+        assert app.screen.fall.key == ("SN-0002", EPOCH, seq + 2)
+        await pilot.press("a")
+        await pilot.pause()
+        row = cards(app)["SN-0002"].row
+        assert row is not None
+        assert (row.battery, row.models, row.last_sync) == (
+            "55 %",
+            "AF 4 · fall 2 · act 1",
+            "1 s ago",
+        )
+        link.on_state(_SessionState.BACKOFF, "link lost")
+        await pilot.pause()
+        row = cards(app)["SN-0002"].row
+        assert row is not None and row.state == "disconnected" and row.battery == "55 %"
+
+    try:
+        drive(make_app(db, link), scenario)
+    finally:
+        writer.close()

@@ -18,7 +18,7 @@ import enum
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from wearsense.protocol import Event
+from wearsense.protocol import Event, StatusDevice, StatusFirmware, StatusModels
 
 
 class ConnectionState(enum.StrEnum):
@@ -108,3 +108,81 @@ class MemoryLink:
 
 class _Ingesting(Protocol):
     def ingest(self, serial: str, epoch: int, events: Sequence[Event]) -> int: ...
+
+
+# -- the companion session (wearsense.link.session.Session) as a DeviceLink --------------
+
+# The session's LinkState values, as the UI shows them.
+SESSION_STATES = {
+    "idle": ConnectionState.DISCONNECTED,
+    "scanning": ConnectionState.SCANNING,
+    "connecting": ConnectionState.CONNECTING,
+    "syncing": ConnectionState.SYNCING,
+    "streaming": ConnectionState.CONNECTED,
+    "backoff": ConnectionState.DISCONNECTED,
+    "stopped": ConnectionState.DISCONNECTED,
+}
+MODEL_TASKS = ("afib", "fall", "activity")
+
+
+class _Followed(Protocol):
+    serial: str | None
+
+
+class SessionLink(MemoryLink):
+    """Adapts the companion's BLE session to ``DeviceLink`` without importing it: pass
+    ``on_state`` and ``on_stored`` as the session's callbacks, and the session itself
+    to ``follow`` once it exists (for the serial it has read from the device)::
+
+        link = SessionLink(serial_hint="WS-0001")
+        session = Session(store, on_state=link.on_state, on_stored=link.on_stored, ...)
+        link.follow(session)
+        WearSenseApp(db_path, link)
+
+    Battery, firmware and model versions come from the STATUS events the session stores
+    (pages 0, 2 and 1); the last sync is the time of the last stored batch. States
+    reported before the device's serial is known are kept under ``serial_hint``, or not
+    shown when there is none."""
+
+    def __init__(self, serial_hint: str | None = None) -> None:
+        super().__init__()
+        self.serial_hint = serial_hint
+        self.detail = ""
+        self._session: _Followed | None = None
+
+    def follow(self, session: _Followed) -> None:
+        self._session = session
+
+    def _serial(self) -> str | None:
+        serial = self._session.serial if self._session is not None else None
+        return serial or self.serial_hint
+
+    def on_state(self, state: object, detail: str = "") -> None:
+        """The session's ``on_state(LinkState, detail)``."""
+        self.detail = detail
+        serial = self._serial()
+        value = getattr(state, "value", state)
+        if serial is not None:
+            self.set_status(
+                serial, state=SESSION_STATES.get(str(value), ConnectionState.DISCONNECTED)
+            )
+
+    def on_stored(
+        self, serial: str, epoch: int, events: Sequence[Event], stored_utc: float
+    ) -> None:
+        """The session's ``on_stored(serial, epoch, events, utc)``: the batch is stored."""
+        current = self._statuses.get(serial, LinkStatus(serial))
+        changes: dict[str, object] = {"last_sync_utc": stored_utc}
+        if current.state is ConnectionState.DISCONNECTED:
+            changes["state"] = ConnectionState.CONNECTED  # events only come over a link
+        for event in events:
+            if isinstance(event, StatusDevice):
+                changes["battery_pct"] = event.battery_pct
+            elif isinstance(event, StatusFirmware):
+                changes["firmware"] = f"{event.fw_major}.{event.fw_minor}.{event.fw_patch}"
+            elif isinstance(event, StatusModels):
+                versions = (event.afib_version, event.fall_version, event.activity_version)
+                changes["models"] = dict(zip(MODEL_TASKS, versions, strict=True))
+        self.set_status(serial, **changes)
+        for _, on_events in list(self._listeners):
+            on_events(serial, epoch, list(events))
