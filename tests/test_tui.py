@@ -680,3 +680,16 @@ def test_the_companion_session_plugs_in_through_session_link(db: Path) -> None:
         drive(make_app(db, link), scenario)
     finally:
         writer.close()
+
+
+def test_an_old_store_still_shows_its_last_days(db: Path) -> None:
+    from tui.services import StoreView
+
+    with Store(db) as store:
+        today = StoreView(store, lambda: float(NOW))
+        later = StoreView(store, lambda: float(NOW + 400 * 86400))  # opened a year on
+        assert later.af_burden("p-001") == today.af_burden("p-001") != []
+        assert later.activity_per_hour("p-001") == today.activity_per_hour("p-001")
+        assert [t.label for t in later.hr_around_episodes("p-001")] == ["03-01 11:10"]
+        assert [v.key for v in later.recent_events()] == [v.key for v in today.recent_events()]
+        assert later.patient_rows() == today.patient_rows()

@@ -30,6 +30,8 @@ DAY_S = 86400.0
 FEED_SIZE = 500
 EPISODE_MARGIN_S = 3600.0
 ACTIVITY_HOURS = 24
+CHART_DAYS = 14  # AF burden and episodes: the last two weeks
+RECENT_WINDOWS_DAYS = (2.0, 30.0, None)  # windows tried for the newest events
 MODEL_LABELS = {"afib": "AF", "fall": "fall", "activity": "act"}  # short, for narrow cards
 
 
@@ -254,7 +256,7 @@ class PatientRow:
     pseudonym: str
     timezone: str
     devices: str
-    events: int
+    events_24h: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -336,9 +338,28 @@ class StoreView:
 
     # -- events --------------------------------------------------------------------------
 
+    def anchor(self, serials: Iterable[str] | None = None) -> float:
+        """The time the charts and lists end at: now, or when the store last heard from
+        the devices (all, or ``serials``) if that was earlier, so an old store still
+        shows its last days without reading all of it."""
+        seen = [
+            d.last_seen_utc
+            for d in self.store.devices()
+            if serials is None or d.serial in set(serials)
+        ]
+        return min(self.clock(), max(seen)) if seen else self.clock()
+
     def recent_events(self, limit: int = FEED_SIZE) -> list[EventView]:
-        """The newest ``limit`` placed events, oldest first."""
-        return [self.view_of(e) for e in self.store.events()[-limit:]]
+        """The newest ``limit`` placed events, oldest first. Reads a window before the
+        anchor, widening it only when it holds fewer than ``limit`` events."""
+        end = self.anchor()
+        events: list[StoredEvent] = []
+        for days in RECENT_WINDOWS_DAYS:
+            start = None if days is None else end - days * DAY_S
+            events = self.store.events(start_utc=start)
+            if len(events) >= limit:
+                break
+        return [self.view_of(e) for e in events[-limit:]]
 
     def events_since(self, utc: float | None) -> list[EventView]:
         """Placed events at or after ``utc`` (all when None), oldest first."""
@@ -380,7 +401,8 @@ class StoreView:
                 for a in self.store.assignments(p.pseudonym)
                 if a.start_utc <= now and (a.end_utc is None or a.end_utc > now)
             ]
-            count = len(self.store.events(patient=p.pseudonym))
+            end = self.anchor(a.serial for a in self.store.assignments(p.pseudonym))
+            count = len(self.store.events(patient=p.pseudonym, start_utc=end - DAY_S))
             rows.append(PatientRow(p.pseudonym, p.timezone, ", ".join(current) or "-", count))
         return rows
 
@@ -452,7 +474,9 @@ class StoreView:
     def af_burden(self, patient: str) -> list[tuple[str, float]]:
         """(local day, AF burden in %) per day with analysable time."""
         tz = self.store.patient(patient).tz
-        days = derived.af_burden_per_day(self.store.events(patient=patient), tz)
+        start = self._chart_start(patient)
+        summaries = self.store.events(patient=patient, start_utc=start, types=["rhythm_summary"])
+        days = derived.af_burden_per_day(summaries, tz)
         return [
             (d.day.strftime("%m-%d"), 100 * (d.burden or 0.0)) for d in days if d.burden is not None
         ]
@@ -462,7 +486,11 @@ class StoreView:
     ) -> list[EpisodeTrace]:
         """For each AF episode (newest last), the mean heart rate of the heart-rate
         summaries from ``margin_s`` before the onset to ``margin_s`` after the end."""
-        events = self.store.events(patient=patient)
+        events = self.store.events(
+            patient=patient,
+            start_utc=self._chart_start(patient) - margin_s,
+            types=["af_start", "af_end", "hr_summary"],
+        )
         tz = self.store.patient(patient).tz
         hr = [e for e in events if e.type == "hr_summary" and e.fields and e.utc is not None]
         traces = []
@@ -485,14 +513,22 @@ class StoreView:
         """(local hour, minutes per activity class) for the last ``hours`` hourly
         activity summaries of the patient (each covers the hour ending at its time)."""
         tz = self.store.patient(patient).tz
-        summaries = self.store.events(patient=patient, types=["activity_summary"])[-hours:]
+        first = self.anchor(self._serials(patient)) - (hours + 1) * 3600
+        summaries = self.store.events(patient=patient, start_utc=first, types=["activity_summary"])
         out = []
-        for e in summaries:
+        for e in summaries[-hours:]:
             assert e.utc is not None and e.fields is not None
-            start = datetime.fromtimestamp(e.utc - derived.ACTIVITY_SUMMARY_S, tz)
+            hour = datetime.fromtimestamp(e.utc - derived.ACTIVITY_SUMMARY_S, tz)
             minutes = dict(zip(derived.ACTIVITY_NAMES, e.fields["minutes"], strict=True))
-            out.append((start.strftime("%H:%M"), minutes))
+            out.append((hour.strftime("%H:%M"), minutes))
         return out
+
+    def _serials(self, patient: str) -> list[str]:
+        return [a.serial for a in self.store.assignments(patient)]
+
+    def _chart_start(self, patient: str) -> float:
+        """Charts cover the CHART_DAYS local days up to the patient's anchor."""
+        return self.anchor(self._serials(patient)) - CHART_DAYS * DAY_S
 
     # -- model updates -------------------------------------------------------------------
 

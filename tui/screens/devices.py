@@ -26,7 +26,7 @@ class DevicesScreen(DataScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#patients", DataTable)
-        table.add_columns("patient", "timezone", "wearing now", "events")
+        table.add_columns("patient", "timezone", "wearing now", "events (last 24 h)")
         super().on_mount()
 
     def action_reload(self) -> None:
@@ -39,7 +39,7 @@ class DevicesScreen(DataScreen):
         table = self.query_one("#patients", DataTable)
         table.clear()
         for p in view.patient_rows():
-            table.add_row(p.pseudonym, p.timezone, p.devices, str(p.events), key=p.pseudonym)
+            table.add_row(p.pseudonym, p.timezone, p.devices, str(p.events_24h), key=p.pseudonym)
         rows = view.device_rows(self.wearsense.statuses)
         grid = self.query_one("#device-grid", Grid)
         cards = {card.id: card for card in grid.query(DeviceCard)}
