@@ -342,10 +342,9 @@ class StoreView:
         """The time the charts and lists end at: now, or when the store last heard from
         the devices (all, or ``serials``) if that was earlier, so an old store still
         shows its last days without reading all of it."""
+        wanted = None if serials is None else set(serials)
         seen = [
-            d.last_seen_utc
-            for d in self.store.devices()
-            if serials is None or d.serial in set(serials)
+            d.last_seen_utc for d in self.store.devices() if wanted is None or d.serial in wanted
         ]
         return min(self.clock(), max(seen)) if seen else self.clock()
 
