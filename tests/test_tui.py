@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from rich.style import Style
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -19,12 +20,12 @@ from tui.link import ConnectionState, MemoryLink, SessionLink
 from tui.screens.alert import FallAlertScreen
 from tui.screens.charts import ChartsScreen
 from tui.screens.devices import DevicesScreen
-from tui.screens.events import SCREEN_LINES, EventsScreen
+from tui.screens.events import EventsScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import INTENDED_USE, HelpScreen
 from tui.screens.updates import UpdatesScreen
 from tui.services import EventFeed, EventView, Severity, describe
-from tui.widgets import ActivityChart, BurdenChart, DeviceCard, EventLine, HeartRateChart
+from tui.widgets import ActivityChart, BurdenChart, DeviceCard, EventList, HeartRateChart
 from wearsense.cli import main as cli_main
 from wearsense.export import ExportError
 from wearsense.protocol import (
@@ -207,27 +208,55 @@ def test_help_lists_every_binding_and_the_intended_use(db: Path) -> None:
 # -- live events ----------------------------------------------------------------------
 
 
-def lines(app: WearSenseApp) -> list[EventLine]:
-    return list(app.screen.query(EventLine))
+def event_list(app: WearSenseApp) -> EventList:
+    return app.screen.query_one(EventList)
+
+
+def lines(app: WearSenseApp) -> list[EventView]:
+    """The lines the event list shows, oldest first."""
+    return event_list(app).shown
+
+
+def drawn_style(listing: EventList, view: EventView) -> Style:
+    """The style of the description part of the line drawn for ``view``."""
+    listing.scroll_to(y=listing.shown.index(view), animate=False, immediate=True)
+    strip = listing.render_line(0)
+    segment = next(seg for seg in strip if view.text[:6] in seg.text)
+    assert segment.style is not None
+    return segment.style
 
 
 def test_events_screen_lists_stored_events_coloured_by_severity(db: Path) -> None:
     async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
         await pilot.press("2")
+        listing = event_list(app)
         shown = lines(app)
-        assert len(shown) == SCREEN_LINES  # the newest of the example's ~490 events
-        assert shown[-1].view.key == app.feed.lines[-1].key
-        falls = [line for line in shown if line.view.type == "fall"]
-        assert falls and all(line.has_class("severity-critical") for line in falls)
-        summaries = [line for line in shown if line.view.type == "hr_summary"]
-        assert summaries and all(line.has_class("severity-muted") for line in summaries)
+        assert [v.key for v in shown] == [v.key for v in app.feed.lines]  # all of them
+        assert listing.scroll_offset.y == listing.max_scroll_y > 0  # showing the newest
+        falls = [v for v in shown if v.type == "fall"]
+        summaries = [v for v in shown if v.type == "hr_summary"]
+        onsets = [v for v in shown if v.type == "af_start"]
+        assert falls and summaries and onsets
+        assert {listing.style_name(v) for v in falls} == {"event-list--fall"}
+        assert {listing.style_name(v) for v in onsets} == {"event-list--critical"}
+        assert {listing.style_name(v) for v in summaries} == {"event-list--muted"}
+        # the colours are the stylesheet's: a fall on red, a summary dimmed, no background
+        fall = drawn_style(listing, falls[0])
+        assert fall.bgcolor == listing.get_component_rich_style("event-list--fall").bgcolor
+        assert fall.bgcolor is not None and fall.bold
+        summary = drawn_style(listing, summaries[0])
+        assert summary.color == listing.get_component_rich_style("event-list--muted").color
+        assert summary.bgcolor != fall.bgcolor and not summary.bold
         assert not app.pending_falls  # falls stored before the UI started raise no alert
 
         await pilot.press("i")  # important only: the summaries disappear
-        assert not any(line.display for line in summaries)
-        assert all(line.display for line in falls)
+        assert not any(v.severity is Severity.MUTED for v in lines(app))
+        assert set(falls) <= set(lines(app))
         await pilot.press("i")
-        assert all(line.display for line in summaries)
+        assert set(summaries) <= set(lines(app))
+        await pilot.press("home")
+        await pilot.press("end")  # back to the newest
+        assert listing.scroll_offset.y == listing.max_scroll_y
 
     drive(make_app(db), scenario)
 
@@ -243,14 +272,16 @@ def test_an_event_the_link_stores_appears_live(db: Path) -> None:
         link.deliver(writer, "SN-0002", EPOCH, [onset])
         await pilot.pause()
         newest = lines(app)[-1]
-        assert newest.view.key == ("SN-0002", EPOCH, seq)
-        assert newest.view.patient == "p-002"
-        assert newest.has_class("severity-critical")
-        assert "AF episode began" in newest.view.text
+        assert newest.key == ("SN-0002", EPOCH, seq)
+        assert newest.patient == "p-002"
+        assert event_list(app).style_name(newest) == "event-list--critical"
+        assert "AF episode began" in newest.text
+        listing = event_list(app)
+        assert listing.scroll_offset.y == listing.max_scroll_y  # it follows the newest
         # reported twice (a re-delivery): listed once
         link.deliver(writer, "SN-0002", EPOCH, [onset])
         await pilot.pause()
-        assert [line.view.key for line in lines(app)].count(newest.view.key) == 1
+        assert [v.key for v in lines(app)].count(newest.key) == 1
 
     try:
         drive(make_app(db, link), scenario)
@@ -348,9 +379,10 @@ def test_a_long_data_gap_is_flagged_when_the_device_comes_back(db: Path) -> None
         await pilot.pause()
         shown = lines(app)
         flag, event = shown[-2], shown[-1]
-        assert event.view.type == "hr_summary"
-        assert flag.view.type == "data_gap" and flag.has_class("severity-warning")
-        assert "no data for 5.0 hours" in flag.view.text
+        assert event.type == "hr_summary"
+        assert flag.type == "data_gap" and flag.severity is Severity.WARNING
+        assert event_list(app).style_name(flag) == "event-list--data-gap"
+        assert "no data for 5.0 hours" in flag.text
 
         seq += 1  # 10 minutes later: no flag
         hr2 = HrSummary(
@@ -358,7 +390,7 @@ def test_a_long_data_gap_is_flagged_when_the_device_comes_back(db: Path) -> None
         )
         link.deliver(writer, "SN-0003", EPOCH, [hr2])
         await pilot.pause()
-        assert [line.view.type for line in lines(app)[-3:]] == [
+        assert [v.type for v in lines(app)[-3:]] == [
             "data_gap",
             "hr_summary",
             "hr_summary",
@@ -386,11 +418,11 @@ def test_events_another_process_stores_are_picked_up_by_polling(db: Path) -> Non
         await pilot.press("a")
         await pilot.pause()
         key = ("SN-0002", EPOCH, seq)
-        assert lines(app)[-1].view.key == key
+        assert lines(app)[-1].key == key
         app.poll_store()  # nothing new: nothing added
         await pilot.pause()
-        assert [line.view.key for line in lines(app)].count(key) == 1
-        assert lines(app)[-1].view.key == key
+        assert [v.key for v in lines(app)].count(key) == 1
+        assert lines(app)[-1].key == key
 
     drive(make_app(db), scenario)
 

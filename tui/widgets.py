@@ -4,31 +4,90 @@ attributes (set by its screen) and holds no business logic; colours and layout a
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
+from textual.geometry import Size
 from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from tui.services import DeviceRow, EpisodeTrace, EventView
+from tui.services import DeviceRow, EpisodeTrace, EventView, Severity
 
 ACTIVITY_COLOURS = ("green", "red", "cyan", "magenta", "blue", "yellow", "white", "gray")
 
 
-class EventLine(Static):
-    """One event: time, device, patient and description, coloured by severity."""
+class EventList(ScrollView):
+    """The live event list: one line per event, drawn with Textual's line API so that
+    thousands of events cost one widget. Colours come from ``app.tcss`` through the
+    component classes ``event-list--<severity>`` (and ``--fall``, ``--data-gap``, which
+    stand out further). ``important_only`` hides the muted lines."""
 
-    def __init__(self, view: EventView) -> None:
-        super().__init__(classes=f"event-line {view.severity.css} type-{view.type}")
-        self.view = view
+    COMPONENT_CLASSES = {
+        "event-list--muted",
+        "event-list--info",
+        "event-list--notice",
+        "event-list--warning",
+        "event-list--critical",
+        "event-list--fall",
+        "event-list--data-gap",
+        "event-list--time",
+    }
 
-    def render(self) -> Text:
-        v = self.view
-        line = Text()
-        line.append(f"{v.when:<24} ", style="dim")
-        line.append(f"{v.serial:<10} ", style="bold")
-        line.append(f"{(v.patient or '-'):<10} ")
-        line.append(v.text)
-        return line
+    important_only: reactive[bool] = reactive(False)
+
+    def __init__(self, limit: int, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.limit = limit
+        self.views: list[EventView] = []
+        self.shown: list[EventView] = []
+
+    def add(self, views: list[EventView]) -> None:
+        """Appends lines (the oldest go beyond ``limit``) and follows the newest when the
+        list was showing its end."""
+        following = self.scroll_offset.y >= self.max_scroll_y
+        self.views = (self.views + views)[-self.limit :]
+        self._refilter()
+        if following:  # after the layout, which knows the new height
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
+    def watch_important_only(self, _value: bool) -> None:
+        self._refilter()
+
+    def _refilter(self) -> None:
+        muted = Severity.MUTED
+        self.shown = [v for v in self.views if not (self.important_only and v.severity is muted)]
+        self.virtual_size = Size(0, len(self.shown))  # lines are cropped, never scrolled sideways
+        self.refresh()
+
+    def style_name(self, view: EventView) -> str:
+        """The component class a line is drawn with."""
+        if view.type == "fall":
+            return "event-list--fall"
+        if view.type == "data_gap":
+            return "event-list--data-gap"
+        return f"event-list--{view.severity.name.lower()}"
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = y + scroll_y
+        width = self.scrollable_content_region.width
+        if index >= len(self.shown):
+            return Strip.blank(width, self.rich_style)
+        view = self.shown[index]
+        style = self.rich_style + self.get_component_rich_style(self.style_name(view))
+        line = Text(end="")
+        # the time column is quieter, except on the lines that must stand out
+        quiet = view.severity < Severity.WARNING
+        time_colour = self.get_component_rich_style("event-list--time").color
+        line.append(f" {view.when:<24} ", style=Style(color=time_colour) if quiet else None)
+        line.append(f"{view.serial:<10} ")
+        line.append(f"{(view.patient or '-'):<10} ")
+        line.append(view.text)
+        line.stylize_before(style)  # Text.render leaves a span-less base style out
+        strip = Strip(list(line.render(self.app.console)), line.cell_len)
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
 
 
 class DeviceCard(Static):

@@ -5,13 +5,12 @@ periodic summaries and status pages)."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from tui.screens.base import DataScreen
-from tui.widgets import EventLine
+from tui.widgets import EventList
 
-SCREEN_LINES = 200  # lines kept on screen; the app's feed keeps more
+SCREEN_LINES = 2000  # lines the list keeps; the app's feed keeps the newest FEED_SIZE
 
 
 class EventsScreen(DataScreen):
@@ -22,21 +21,21 @@ class EventsScreen(DataScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._shown = 0  # how many feed lines (ever added) are on screen
+        self._shown = 0  # how many feed lines (ever added) the list has
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="alert-banner")
         yield Static("", id="events-empty")
-        yield VerticalScroll(id="event-list")
+        yield EventList(SCREEN_LINES, id="event-list")
         yield Footer()
 
     def action_toggle_important(self) -> None:
-        self.query_one("#event-list").toggle_class("important-only")
-        self.reload()
+        listing = self.query_one(EventList)
+        listing.important_only = not listing.important_only
 
     def action_scroll_end(self) -> None:
-        self.query_one("#event-list", VerticalScroll).scroll_end(animate=False)
+        self.query_one(EventList).scroll_end(animate=False)
 
     def reload(self) -> None:
         app = self.wearsense
@@ -51,14 +50,6 @@ class EventsScreen(DataScreen):
             "" if feed.total else "No events stored yet. New events appear here as they arrive."
         )
         new = feed.total - self._shown
-        if new <= 0:
-            return
-        lines = list(feed.lines)[-min(new, len(feed.lines), SCREEN_LINES) :]
-        listing = self.query_one("#event-list", VerticalScroll)
-        listing.mount_all([EventLine(v) for v in lines])
-        self._shown = feed.total
-        extra = len(listing.children) - SCREEN_LINES
-        if extra > 0:
-            for child in list(listing.children)[:extra]:
-                child.remove()
-        listing.scroll_end(animate=False)
+        if new > 0:
+            self.query_one(EventList).add(list(feed.lines)[-min(new, len(feed.lines)) :])
+            self._shown = feed.total
