@@ -265,8 +265,13 @@ def test_restore_replaces_a_corrupt_database_and_refuses_a_bad_backup(
     restore(good, broken)
     with Store(broken) as s:
         assert s.count_events() == 2
-    with pytest.raises(StoreError, match="not a SQLite database"):
+    with pytest.raises(StoreError, match="not a SQLite database") as info:
         restore(_text(tmp_path), broken)
+    assert info.value.path == str(tmp_path / "notes.txt")
+    before = good.read_bytes()
+    restore(good, broken)
+    assert good.read_bytes() == before  # the backup file is never changed
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def _text(tmp_path: Path) -> Path:
@@ -302,3 +307,35 @@ def test_ingest_rejects_a_bad_stream_identity(store: Store) -> None:
     with pytest.raises(StoreError, match="sequence hint"):
         store.store_undecodable("SN1", 1, 0, b"\x00")
     assert store.count_events() == 0
+
+
+def test_migration_from_version_1_backfills_dropped_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from wearsense.store import db as db_module
+
+    path = tmp_path / "v1.db"
+    with monkeypatch.context() as patch:
+        patch.setattr(db_module, "SCHEMA_VERSION", 1)
+        with Store(path) as old:
+            assert old.schema_version == 1
+    gap = Gap(2, 10, 0, first_seq=3, last_seq=6, dropped=4)
+    with sqlite3.connect(path) as raw:  # a gap event stored by version 1
+        raw.execute(
+            "INSERT INTO events VALUES ('SN1', 1, 2, 'gap', 1, 10, NULL, 0, ?, ?, 0)",
+            (json.dumps({"first_seq": 3, "last_seq": 6, "dropped": 4}), encode(gap)),
+        )
+    with Store(path) as new:
+        assert new.schema_version == 2
+        assert new.ingest("SN1", 1, [status(1), hr(7, 700)]) == 7
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    Store(path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("INSERT INTO schema_version VALUES (99, 0)")
+    with pytest.raises(StoreError, match="newer WearSense"):
+        Store(path)

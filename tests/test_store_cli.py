@@ -14,6 +14,7 @@ import pytest
 from wearsense.cli import main
 from wearsense.export.fhir import read_bundle
 from wearsense.store import Store
+from wearsense.store.schema import SCHEMA_VERSION
 from wearsense.store.simulate import wearer_events
 
 START = 1_711_670_400  # 2024-03-29 00:00 UTC
@@ -150,9 +151,9 @@ def test_backup_restore_and_store_info(
     assert code == 2 and "--yes" in err
     assert run(capsys, "restore", str(backup), "--yes")[0] == 0
     code, out, _ = run(capsys, "store", "info")
-    assert "patients      1" in out and "schema        version 1" in out
+    assert "patients      1" in out and f"schema        version {SCHEMA_VERSION}" in out
     code, _, err = run(capsys, "restore", str(tmp_path / "missing.db"), "--yes")
-    assert code == 1 and "no database here" in err
+    assert code == 1 and "no backup here" in err
     code, out, _ = run(capsys, "store", "prune", "--days", "30")
     assert code == 0 and "removed" in out
 

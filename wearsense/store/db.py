@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from wearsense.protocol import BY_NAME, Event, StatusFirmware, StatusModels
+from wearsense.protocol import BY_NAME, Event, Gap, StatusFirmware, StatusModels
 from wearsense.protocol import encode as encode_event
 from wearsense.protocol.frames import TIME_SYNC_MIN_UTC
 from wearsense.store.errors import StoreError
@@ -541,6 +542,11 @@ class Store:
                 )
                 if cursor.rowcount != 1:
                     continue
+                if isinstance(event, Gap):
+                    db.execute(
+                        "INSERT OR IGNORE INTO dropped_ranges VALUES (?, ?, ?, ?)",
+                        (serial, epoch, event.first_seq, event.last_seq),
+                    )
                 if utc is not None and (first_new_utc is None or utc < first_new_utc):
                     first_new_utc = utc
                 if event.NAME in ALERT_TYPES:
@@ -602,9 +608,8 @@ class Store:
         contiguous = start
         # Sequences a Gap event reports as dropped by the device's full queue never come.
         dropped = db.execute(
-            "SELECT json_extract(fields, '$.first_seq'), json_extract(fields, '$.last_seq') "
-            "FROM events WHERE serial = ? AND epoch = ? AND type = 'gap' "
-            "AND json_extract(fields, '$.last_seq') > ?",
+            "SELECT first_seq, last_seq FROM dropped_ranges "
+            "WHERE serial = ? AND epoch = ? AND last_seq > ?",
             (serial, epoch, start),
         ).fetchall()
         ranges = [(int(first), int(last)) for first, last in dropped]
@@ -786,30 +791,49 @@ class Store:
 
 def restore(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
     """Replaces the database at ``destination`` with the backup ``source``, after checking
-    that the backup is a sound WearSense database. A sound destination is overwritten
-    through the backup API, so a companion holding it open sees the restored content on
-    its next transaction; a destination that is corrupt or not ours is replaced as a file
-    (its stale -wal and -shm files removed)."""
-    dest = Path(destination)
-    with Store(source, create=False) as backup:
-        problems = backup._one("PRAGMA integrity_check(1)")[0]
-        if problems != "ok":
-            raise StoreError(f"backup is corrupt ({problems})", str(source))
+    that the backup is a sound WearSense database. The backup file itself is never
+    changed: a copy of it is checked (and migrated, if it is older). A sound destination
+    is overwritten through the backup API, so a companion holding it open sees the
+    restored content on its next transaction; a destination that is corrupt or not ours
+    is replaced as a file (its stale -wal and -shm files removed)."""
+    src, dest = Path(source), Path(destination)
+    if not src.is_file():
+        raise StoreError("no backup here", str(src))
+    staging = dest.with_name(f".{dest.name}.restore-{os.getpid()}")
+    try:
         try:
-            live = Store(dest)
-        except StoreError as exc:
-            log.warning("replacing the unusable database %s: %s", dest, exc.reason)
-            tmp = backup.backup(dest.with_name(f".{dest.name}.restore"))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, staging)
+            os.chmod(staging, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot copy the backup: {exc.strerror}", str(src)) from exc
+        with Store(staging, create=False) as backup:
+            problems = backup._one("PRAGMA integrity_check(1)")[0]
+            if problems != "ok":
+                raise StoreError(f"backup is corrupt ({problems})", str(src))
             try:
-                for suffix in ("-wal", "-shm"):
-                    with contextlib.suppress(FileNotFoundError):
-                        Path(str(dest) + suffix).unlink()
-                os.replace(tmp, dest)
-            except OSError as err:
-                raise StoreError(f"cannot replace: {err.strerror}", str(dest)) from err
-            return dest
-        with live, live._errors():
-            backup._conn.backup(live._conn)
+                live = Store(dest)
+            except StoreError as exc:
+                log.warning("replacing the unusable database %s: %s", dest, exc.reason)
+                tmp = backup.backup(dest.with_name(f".{dest.name}.restore"))
+                try:
+                    for suffix in ("-wal", "-shm"):
+                        with contextlib.suppress(FileNotFoundError):
+                            Path(str(dest) + suffix).unlink()
+                    os.replace(tmp, dest)
+                except OSError as err:
+                    raise StoreError(f"cannot replace: {err.strerror}", str(dest)) from err
+                return dest
+            with live, live._errors():
+                backup._conn.backup(live._conn)
+    except StoreError as exc:
+        if exc.path == str(staging):  # name the user's file, not the staging copy
+            raise StoreError(exc.reason, str(src)) from exc
+        raise
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(staging) + suffix).unlink()
     return dest
 
 
