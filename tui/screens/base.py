@@ -18,8 +18,12 @@ class DataScreen(Screen[None]):
         return cast("WearSenseApp", self.app)
 
     def on_mount(self) -> None:
+        # Textual calls on_mount of every class in the MRO: subclasses use setup().
+        self.setup()
         self.watch(self.app, "revision", self._revision_changed, init=False)
-        self.reload()
+
+    def setup(self) -> None:
+        """Once, before the first reload (table columns and the like)."""
 
     def on_screen_resume(self) -> None:
         self.reload()

@@ -24,10 +24,9 @@ class DevicesScreen(DataScreen):
             yield Grid(id="device-grid")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def setup(self) -> None:
         table = self.query_one("#patients", DataTable)
         table.add_columns("patient", "timezone", "wearing now", "events (last 24 h)")
-        super().on_mount()
 
     def action_reload(self) -> None:
         self.reload()

@@ -40,7 +40,7 @@ class UpdatesScreen(DataScreen):
             yield DataTable(id="history", zebra_stripes=True)
         yield Footer()
 
-    def on_mount(self) -> None:
+    def setup(self) -> None:
         self.query_one("#registry", DataTable).add_columns(
             "task", "version", "sha256", "recorded (UTC)", "notes"
         )
@@ -48,7 +48,6 @@ class UpdatesScreen(DataScreen):
         self.query_one("#history", DataTable).add_columns(
             "time (UTC)", "device", "task", "version", "status", "detail"
         )
-        super().on_mount()
 
     def reload(self) -> None:
         view = self.wearsense.view
