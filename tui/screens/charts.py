@@ -41,8 +41,6 @@ class ChartsScreen(DataScreen):
 
     def reload(self) -> None:
         view = self.wearsense.view
-        if view is None:
-            return
         patients = view.patients()
         select = self.query_one("#chart-patient", Select)
         current = self.patient if self.patient in patients else None
@@ -73,7 +71,7 @@ class ChartsScreen(DataScreen):
 
     def action_next_patient(self) -> None:
         view = self.wearsense.view
-        patients = view.patients() if view else []
+        patients = view.patients()
         if not patients:
             return
         index = patients.index(self.patient) + 1 if self.patient in patients else 0
@@ -85,7 +83,7 @@ class ChartsScreen(DataScreen):
 
     def _draw(self) -> None:
         view = self.wearsense.view
-        if view is None or not self.is_mounted:
+        if not self.is_mounted:
             return
         burden = self.query_one(BurdenChart)
         activity = self.query_one(ActivityChart)

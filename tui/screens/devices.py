@@ -33,8 +33,6 @@ class DevicesScreen(DataScreen):
 
     def reload(self) -> None:
         view = self.wearsense.view
-        if view is None:
-            return
         table = self.query_one("#patients", DataTable)
         table.clear()
         for p in view.patient_rows():

@@ -48,8 +48,6 @@ class ExportScreen(DataScreen):
 
     def reload(self) -> None:
         view = self.wearsense.view
-        if view is None:
-            return
         select = self.query_one("#export-patient", Select)
         patients = view.patients()
         chosen = select.value if select.value in patients else None

@@ -51,8 +51,6 @@ class UpdatesScreen(DataScreen):
 
     def reload(self) -> None:
         view = self.wearsense.view
-        if view is None:
-            return
         registry = view.registry()
         self.query_one("#push-notice", Static).update(
             NOT_WIRED if registry.push_available else NOT_AVAILABLE
