@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -727,3 +728,24 @@ def test_an_old_store_still_shows_its_last_days(db: Path) -> None:
         assert [t.label for t in later.hr_around_episodes("p-001")] == ["03-01 11:10"]
         assert [v.key for v in later.recent_events()] == [v.key for v in today.recent_events()]
         assert later.patient_rows() == today.patient_rows()
+
+
+def test_a_link_running_in_another_thread_is_safe(db: Path) -> None:
+    link = MemoryLink()
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        worker = threading.Thread(
+            target=link.set_status,
+            args=("SN-0002",),
+            kwargs={"state": ConnectionState.SYNCING, "battery_pct": 12},
+        )
+        worker.start()
+        worker.join()
+        for _ in range(50):
+            await pilot.pause(0.01)
+            row = cards(app)["SN-0002"].row
+            if row is not None and row.state == "syncing":
+                break
+        assert row is not None and (row.state, row.battery) == ("syncing", "12 %")
+
+    drive(make_app(db, link), scenario)
