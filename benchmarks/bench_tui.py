@@ -5,8 +5,10 @@
   wearer's events (synthetic stream of ``wearsense.store.simulate``, about 100 000
   events) until the Events screen lists the newest event.
 - ``event_to_screen_ms``: median time from the in-memory link reporting a stored event
-  to its line on the Events screen (``ROUNDS`` events, one at a time).
-- ``fall_to_alert_ms``: the same for a fall, until the alert is the current screen.
+  to its line on the Events screen (``ROUNDS`` events, one at a time); it includes the
+  app's ``REFRESH_S`` (0.1 s) of gathering changes into one redraw.
+- ``fall_to_alert_ms``: the same for a fall, until the alert is the current screen (the
+  alert does not wait for ``REFRESH_S``).
 - ``screen_switch_ms``: median time of a switch to each screen (keys 1-5) on that store.
 """
 

@@ -65,7 +65,7 @@ def drive(app: WearSenseApp, scenario: Scenario) -> None:
 
 
 def make_app(db: Path, link: MemoryLink | None = None) -> WearSenseApp:
-    return WearSenseApp(db, link, clock=lambda: float(NOW), poll_s=0)
+    return WearSenseApp(db, link, clock=lambda: float(NOW), poll_s=0, refresh_s=0)
 
 
 def next_seq(store: Store, serial: str) -> int:
@@ -749,3 +749,20 @@ def test_a_link_running_in_another_thread_is_safe(db: Path) -> None:
         assert row is not None and (row.state, row.battery) == ("syncing", "12 %")
 
     drive(make_app(db, link), scenario)
+
+
+def test_a_burst_of_changes_is_one_reload(db: Path) -> None:
+    link = MemoryLink()
+    app = WearSenseApp(db, link, clock=lambda: float(NOW), poll_s=0, refresh_s=0.05)
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.pause(0.1)
+        before = app.revision
+        for pct in range(60, 40, -1):
+            link.set_status("SN-0001", battery_pct=pct)
+        await pilot.pause(0.2)
+        assert app.revision == before + 1
+        row = cards(app)["SN-0001"].row
+        assert row is not None and row.battery == "41 %"  # the last of the burst
+
+    drive(app, scenario)

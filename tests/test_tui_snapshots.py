@@ -24,7 +24,7 @@ def test_screen_snapshot(
     db = tmp_path / "ws.db"
     fill(db).close()
     link = example_link()
-    app = WearSenseApp(db, link, clock=lambda: float(NOW), poll_s=0)
+    app = WearSenseApp(db, link, clock=lambda: float(NOW), poll_s=0, refresh_s=0)
 
     async def before(pilot: Pilot[None]) -> None:
         await pilot.pause()

@@ -27,7 +27,7 @@ async def shoot(name: str, keys: tuple[str, ...], fall: bool, out: Path, work: P
     db = work / f"{name}.db"
     fill(db).close()
     link = example_link()
-    app = WearSenseApp(db, link, clock=lambda: float(NOW), poll_s=0)
+    app = WearSenseApp(db, link, clock=lambda: float(NOW), poll_s=0, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         for key in keys:

@@ -34,6 +34,7 @@ from wearsense.store import Store
 
 POLL_S = 2.0  # how often the store is checked for events written by another process
 SILENCE_CHECK_S = 30.0  # how often screens refresh ages and ongoing data gaps
+REFRESH_S = 0.1  # changes within this time are shown together (a burst is one reload)
 
 
 class LinkStatusChanged(Message):
@@ -86,9 +87,11 @@ class WearSenseApp(App[None]):
         clock: Clock = time.time,
         poll_s: float = POLL_S,
         gap_hours: float | None = None,
+        refresh_s: float = REFRESH_S,
     ) -> None:
         """Opens the store at ``db_path`` (StoreError when it is missing or unusable).
-        ``clock`` gives "now" (tests fix it); ``poll_s`` 0 turns off polling the store."""
+        ``clock`` gives "now" (tests fix it); ``poll_s`` 0 turns off polling the store;
+        ``refresh_s`` 0 redraws on every change instead of once per burst."""
         super().__init__()
         self.db_path = Path(db_path)
         self.link = link
@@ -103,6 +106,8 @@ class WearSenseApp(App[None]):
         self._alert: FallAlertScreen | None = None
         self._unsubscribe: Unsubscribe | None = None
         self._event_count = -1
+        self.refresh_s = refresh_s
+        self._refresh_due = False
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -149,6 +154,15 @@ class WearSenseApp(App[None]):
     # -- shared state --------------------------------------------------------------------
 
     def _bump(self) -> None:
+        """Tells the screens that the data changed, at most once per ``refresh_s``."""
+        if self.refresh_s <= 0:
+            self.revision += 1
+        elif not self._refresh_due:
+            self._refresh_due = True
+            self.set_timer(self.refresh_s, self._refresh_now)
+
+    def _refresh_now(self) -> None:
+        self._refresh_due = False
         self.revision += 1
 
     def _add(self, views: list[EventView]) -> None:
