@@ -80,19 +80,17 @@ def test_fall_from_the_emulated_wearable_raises_the_alert_over_bumble(tmp_path: 
                 assert alert.fall.serial == SERIAL and alert.fall.key[2] == seq
                 assert alert.fall.patient == "p-e2e"
                 await pilot.press("a")
-                await pilot.pause()
-                assert isinstance(app.screen, DevicesScreen)
+                await until(lambda: isinstance(app.screen, DevicesScreen))
                 card = app.screen.query_one(f"#device-{SERIAL}", DeviceCard)
-                assert card.row is not None
-                assert (card.row.state, card.row.battery, card.row.patient) == (
-                    "connected",
-                    "64 %",
-                    "p-e2e",
-                )
+
+                def shown() -> tuple[str, str, str] | None:
+                    row = card.row
+                    return None if row is None else (row.state, row.battery, row.patient)
+
+                await until(lambda: shown() == ("connected", "64 %", "p-e2e"))
                 await session.stop()
                 await task
-                await pilot.pause()
-                assert card.row is not None and card.row.state == "disconnected"
+                await until(lambda: shown() == ("disconnected", "64 %", "p-e2e"))
                 return latency
         finally:
             if task is not None and not task.done():
