@@ -24,7 +24,7 @@ from tui.screens.devices import DevicesScreen
 from tui.screens.events import EventsScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import INTENDED_USE, HelpScreen
-from tui.screens.updates import UpdatesScreen
+from tui.screens.updates import NOT_AVAILABLE, NOT_WIRED, UpdatesScreen
 from tui.services import EventFeed, EventView, Severity, describe
 from tui.widgets import ActivityChart, BurdenChart, DeviceCard, EventList, HeartRateChart
 from wearsense.cli import main as cli_main
@@ -501,7 +501,8 @@ def test_updates_screen_shows_the_registry_and_says_pushing_is_not_available(
     async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
         await pilot.press("4")
         notice = str(app.screen.query_one("#push-notice", Static).render())
-        assert "not available" in notice
+        pushing = app.view.registry().push_available
+        assert notice == (NOT_WIRED if pushing else NOT_AVAILABLE)
         registry = app.screen.query_one("#registry", DataTable)
         tasks = {registry.get_row_at(i)[0] for i in range(registry.row_count)}
         assert tasks == {"afib", "fall", "activity"}
@@ -766,3 +767,16 @@ def test_a_burst_of_changes_is_one_reload(db: Path) -> None:
         assert row is not None and row.battery == "41 %"  # the last of the burst
 
     drive(app, scenario)
+
+
+def test_push_is_offered_only_when_the_transfer_exists(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui import services
+
+    with Store(db) as store:
+        view = services.StoreView(store, lambda: float(NOW))
+        monkeypatch.setattr(services, "PUSH_MODULE", "json.decoder")  # any module that exists
+        assert view.registry().push_available
+        monkeypatch.setattr(services, "PUSH_MODULE", "no_such_package.transfer")
+        assert not view.registry().push_available

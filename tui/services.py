@@ -279,6 +279,11 @@ class Registry:
     push_available: bool
 
 
+# The part of the model-update service that sends a package to a device (ARCHITECTURE:
+# updates = build, sign, verify, registry, rollout, transfer). Until it exists, the
+# Updates screen says that pushing is not available.
+PUSH_MODULE = "wearsense.updates.transfer"
+
 EXPORT_FORMATS = {
     "csv": "CSV (one row per event)",
     "fhir": "FHIR R4 Bundle (JSON)",
@@ -535,7 +540,7 @@ class StoreView:
         return Registry(
             versions=self.store.model_versions(),
             updates=self.store.updates(),
-            push_available=importlib.util.find_spec("wearsense.updates") is not None,
+            push_available=_module_exists(PUSH_MODULE),
         )
 
     # -- export --------------------------------------------------------------------------
@@ -569,6 +574,13 @@ class StoreView:
                 f"the {EXPORT_FORMATS[fmt]} export needs the Python package {exc.name!r}, "
                 "which is not installed"
             ) from exc
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 def _write(fmt: str, data: Any, folder: Path, stem: str) -> list[Path]:

@@ -13,12 +13,12 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tui.screens.base import DataScreen
 
 NOT_AVAILABLE = (
-    "Pushing a model update is not available yet: this version of WearSense has no "
-    "model-update service (build, sign, verify and transfer of model packages). "
-    "This screen shows what is recorded; nothing here changes a device."
+    "Pushing a model update is not available yet: this version of WearSense cannot send a "
+    "model package to a device (no update transfer). This screen shows what is recorded; "
+    "nothing here changes a device."
 )
 NOT_WIRED = (
-    "A model-update service is installed, but pushing from the terminal UI is not wired "
+    "The model-update transfer is installed, but pushing from the terminal UI is not wired "
     "up yet: use its command line. This screen shows what is recorded."
 )
 
