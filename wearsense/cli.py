@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "wearsense.ecg.cli",
     "wearsense.tflite.cli",
     "wearsense.datasets.imu.cli",
+    "tui.cli",
 )
 
 

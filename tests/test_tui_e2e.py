@@ -1,0 +1,103 @@
+"""The terminal UI against the real link: the emulated wearable (device core behind a
+Bumble GATT server) and the companion's session on bleak over a virtual LocalLink, all in
+this process's event loop with the app. A fall the wearable reports travels over BLE, is
+stored by the session and opens the fall alert, which is acknowledged.
+
+Needs the link and the device core (wearsense.link, wearsense.firmware.device); skipped
+where they are not built in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+device_mod = pytest.importorskip("wearsense.firmware.device")
+loopback_mod = pytest.importorskip("wearsense.link.loopback")
+
+from tui.app import WearSenseApp  # noqa: E402
+from tui.link import SessionLink  # noqa: E402
+from tui.screens.alert import FallAlertScreen  # noqa: E402
+from tui.screens.devices import DevicesScreen  # noqa: E402
+from tui.widgets import DeviceCard  # noqa: E402
+from wearsense.protocol import Fall, StatusDevice  # noqa: E402
+from wearsense.store import Store  # noqa: E402
+
+SERIAL = "WS-00E2E001"
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+def test_fall_from_the_emulated_wearable_raises_the_alert_over_bumble(tmp_path: Path) -> None:
+    db = tmp_path / "companion.db"
+
+    async def body() -> float:
+        loop = await loopback_mod.Loopback.open(device_mod.DeviceCore(SERIAL), tmp_path)
+        store = Store(db)  # the session's store; the app opens its own connection
+        store.add_patient("p-e2e", "UTC")
+        store.assign(SERIAL, "p-e2e", start_utc=time.time() - 60)
+        link = SessionLink(serial_hint=SERIAL)
+        session = loop.session(store, on_state=link.on_state, on_stored=link.on_stored)
+        link.follow(session)
+        app = WearSenseApp(db, link, poll_s=0)
+        task = None
+        try:
+            async with app.run_test(size=(120, 40)) as pilot:
+                task = asyncio.create_task(session.run())
+                await session.wait_streaming(15)
+                info = loop.wearable.core.info()
+                loop.wearable.inject(
+                    StatusDevice(
+                        0,
+                        0,
+                        0,
+                        battery_pct=64,
+                        epoch=info.epoch,
+                        queue_free=0,
+                        flags=0,
+                        boot_count=0,
+                    )
+                )
+                started = time.perf_counter()
+                seq = loop.wearable.inject(
+                    Fall(0, 0, 2, impact_mg=3300, confidence=95, stillness_s=30)
+                )
+                await until(lambda: isinstance(app.screen, FallAlertScreen))
+                latency = time.perf_counter() - started
+                alert = app.screen
+                assert isinstance(alert, FallAlertScreen)
+                assert alert.fall.serial == SERIAL and alert.fall.key[2] == seq
+                assert alert.fall.patient == "p-e2e"
+                await pilot.press("a")
+                await until(lambda: isinstance(app.screen, DevicesScreen))
+                card = app.screen.query_one(f"#device-{SERIAL}", DeviceCard)
+
+                def shown() -> tuple[str, str, str] | None:
+                    row = card.row
+                    return None if row is None else (row.state, row.battery, row.patient)
+
+                await until(lambda: shown() == ("connected", "64 %", "p-e2e"))
+                await session.stop()
+                await task
+                await until(lambda: shown() == ("disconnected", "64 %", "p-e2e"))
+                return latency
+        finally:
+            if task is not None and not task.done():
+                await session.stop()
+            store.close()
+            await loop.close()
+
+    latency = asyncio.run(asyncio.wait_for(body(), 60))
+    print(f"fall alert on screen {latency * 1000:.0f} ms after the wearable queued the fall")
+    assert latency < 5.0  # from the wearable's queue to the alert on screen

@@ -1,0 +1,222 @@
+"""The WearSense terminal app: one screen per job (devices, live events, charts, model
+updates, export) plus help and the fall alert.
+
+The app owns the state every screen shares: the open store (read-only use), the link's
+latest device statuses, the feed of recent events and the fall alerts that wait for an
+acknowledgement. When any of that changes it increments ``revision``; the current screen
+watches it and reloads (attributes go down). The link's callbacks become messages
+(messages go up), so a link running in another thread is safe.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+
+from tui.link import DeviceLink, LinkStatus, Unsubscribe
+from tui.screens.alert import FallAlertScreen
+from tui.screens.charts import ChartsScreen
+from tui.screens.devices import DevicesScreen
+from tui.screens.events import EventsScreen
+from tui.screens.export import ExportScreen
+from tui.screens.help import HelpScreen, binding_rows
+from tui.screens.updates import UpdatesScreen
+from tui.services import Clock, EventFeed, EventView, Key, StoreView
+from wearsense.protocol import Event
+from wearsense.store import Store
+
+POLL_S = 2.0  # how often the store is checked for events written by another process
+SILENCE_CHECK_S = 30.0  # how often screens refresh ages and ongoing data gaps
+REFRESH_S = 0.1  # changes within this time are shown together (a burst is one reload)
+
+
+class LinkStatusChanged(Message):
+    """A device's connection state, battery, versions or last sync changed."""
+
+    def __init__(self, status: LinkStatus) -> None:
+        super().__init__()
+        self.status = status
+
+
+class EventsStored(Message):
+    """The link stored new events of a device."""
+
+    def __init__(self, serial: str, epoch: int, events: Sequence[Event]) -> None:
+        super().__init__()
+        self.serial = serial
+        self.epoch = epoch
+        self.events = list(events)
+
+
+class WearSenseApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "WearSense"
+    SUB_TITLE = "research software, not a medical device"
+    MODES = {
+        "devices": DevicesScreen,
+        "events": EventsScreen,
+        "charts": ChartsScreen,
+        "updates": UpdatesScreen,
+        "export": ExportScreen,
+    }
+    DEFAULT_MODE = "devices"
+    BINDINGS = [
+        Binding("1", "show('devices')", "Devices"),
+        Binding("2", "show('events')", "Events"),
+        Binding("3", "show('charts')", "Charts"),
+        Binding("4", "show('updates')", "Updates"),
+        Binding("5", "show('export')", "Export"),
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    revision: reactive[int] = reactive(0, init=False)
+
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        link: DeviceLink | None = None,
+        *,
+        clock: Clock = time.time,
+        poll_s: float = POLL_S,
+        gap_hours: float | None = None,
+        refresh_s: float = REFRESH_S,
+    ) -> None:
+        """Opens the store at ``db_path`` (StoreError when it is missing or unusable).
+        ``clock`` gives "now" (tests fix it); ``poll_s`` 0 turns off polling the store;
+        ``refresh_s`` 0 redraws on every change instead of once per burst."""
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.link = link
+        self.clock = clock
+        self.poll_s = poll_s
+        self.store = Store(self.db_path, create=False)
+        self.view = StoreView(self.store, clock, gap_hours)
+        self.statuses: dict[str, LinkStatus] = {}
+        self.feed = EventFeed(self.view.gap_hours)
+        self.pending_falls: list[EventView] = []
+        self.acknowledged: list[Key] = []
+        self._alert: FallAlertScreen | None = None
+        self._unsubscribe: Unsubscribe | None = None
+        self._event_count = -1
+        self.refresh_s = refresh_s
+        self._refresh_due = False
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._event_count = self.store.count_events()
+        self.feed.add(self.view.recent_events())
+        if self.link is not None:
+            self.statuses = {s.serial: s for s in self.link.statuses()}
+            self._unsubscribe = self.link.subscribe(self._link_status, self._link_events)
+        self._bump()  # the first screen may have been drawn before this state was read
+        if self.poll_s > 0:
+            self.set_interval(self.poll_s, self.poll_store)
+            self.set_interval(SILENCE_CHECK_S, self._bump)
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.store.close()
+
+    # -- link callbacks (any thread) -> messages -----------------------------------------
+
+    def _link_status(self, status: LinkStatus) -> None:
+        self.post_message(LinkStatusChanged(status))
+
+    def _link_events(self, serial: str, epoch: int, events: Sequence[Event]) -> None:
+        self.post_message(EventsStored(serial, epoch, events))
+
+    def on_link_status_changed(self, message: LinkStatusChanged) -> None:
+        self.statuses[message.status.serial] = message.status
+        self._bump()
+
+    def on_events_stored(self, message: EventsStored) -> None:
+        self._event_count = self.store.count_events()
+        self._add(self.view.views_from_link(message.serial, message.epoch, message.events))
+
+    def poll_store(self) -> None:
+        """Picks up events that another process (a companion without this UI) stored."""
+        count = self.store.count_events()
+        if count != self._event_count:
+            self._event_count = count
+            self._add(self.view.recent_events())
+
+    # -- shared state --------------------------------------------------------------------
+
+    def _bump(self) -> None:
+        """Tells the screens that the data changed, at most once per ``refresh_s``."""
+        if self.refresh_s <= 0:
+            self.revision += 1
+        elif not self._refresh_due:
+            self._refresh_due = True
+            self.set_timer(self.refresh_s, self._refresh_now)
+
+    def _refresh_now(self) -> None:
+        self._refresh_due = False
+        self.revision += 1
+
+    def _add(self, views: list[EventView]) -> None:
+        added = self.feed.add(views)
+        for view in added:
+            if view.is_fall and not self.view.fall_is_cancelled(view.key):
+                self.pending_falls.append(view)
+                self.bell()
+        if any(v.type == "fall_cancelled" for v in added) and self._alert is not None:
+            self._alert.cancelled = self.view.fall_is_cancelled(self._alert.fall.key)
+        self._show_next_alert()
+        self._bump()
+
+    def _show_next_alert(self) -> None:
+        if self._alert is not None or not self.pending_falls:
+            return
+        fall = self.pending_falls[0]
+        self._alert = FallAlertScreen(fall, waiting=len(self.pending_falls) - 1)
+        self._alert.cancelled = self.view.fall_is_cancelled(fall.key)
+        self.push_screen(self._alert, callback=self._acknowledged)
+
+    def _acknowledged(self, key: Key | None) -> None:
+        self._alert = None
+        if key is not None:
+            self.pending_falls = [f for f in self.pending_falls if f.key != key]
+            self.acknowledged.append(key)
+            self.notify(f"Fall alert {key[0]} #{key[2]} acknowledged.", timeout=3)
+        self._show_next_alert()
+        self._bump()
+
+    def export_in_thread(
+        self, fmt: str, patient: str, start: str, end: str, folder: str, deidentify: bool
+    ) -> list[Path]:
+        """Runs an export with its own store connection (for a worker thread)."""
+        with Store(self.db_path, create=False) as store:
+            return StoreView(store, self.clock, self.view.gap_hours).export(
+                fmt, patient, start, end, folder, deidentify
+            )
+
+    # -- actions -------------------------------------------------------------------------
+
+    async def action_show(self, mode: str) -> None:
+        if self.pending_falls:
+            self.bell()
+            self.notify("Acknowledge the fall alert first (press a).", severity="warning")
+            return
+        await self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen | FallAlertScreen):
+            return
+        rows = binding_rows("everywhere", list(self.BINDINGS))
+        for name, screen in self.MODES.items():
+            rows += binding_rows(name, list(vars(screen).get("BINDINGS", [])))
+        rows += binding_rows("fall alert", list(FallAlertScreen.BINDINGS))
+        rows += binding_rows("help", list(HelpScreen.BINDINGS))
+        self.push_screen(HelpScreen(rows))

@@ -1,0 +1,56 @@
+"""The fall alert: a modal that stays until someone acknowledges it with ``a`` (or the
+button). It shows who fell, when and how hard, and notes it if the wearer has since
+cancelled the fall with the device's button; it still has to be acknowledged."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from tui.services import EventView, Key
+
+
+class FallAlertScreen(ModalScreen[Key]):
+    BINDINGS = [("a", "acknowledge", "Acknowledge")]
+
+    cancelled: reactive[bool] = reactive(False)
+
+    def __init__(self, fall: EventView, waiting: int = 0) -> None:
+        super().__init__(classes="fall-alert")
+        self.fall = fall
+        self.waiting = waiting
+
+    def compose(self) -> ComposeResult:
+        f = self.fall
+        with Vertical(id="alert-dialog"):
+            yield Static("FALL DETECTED", id="alert-title")
+            yield Static(
+                f"patient  {f.patient or 'unassigned'}\n"
+                f"device   {f.serial}\n"
+                f"time     {f.when}\n"
+                f"{f.text}",
+                id="alert-body",
+            )
+            yield Static("", id="alert-cancelled")
+            if self.waiting:
+                yield Static(f"{self.waiting} more alert(s) waiting", classes="hint")
+            yield Button("Acknowledge (a)", id="acknowledge", variant="error")
+
+    def watch_cancelled(self, cancelled: bool) -> None:
+        if self.is_mounted:
+            self.query_one("#alert-cancelled", Static).update(
+                "The wearer has since cancelled this fall with the button." if cancelled else ""
+            )
+
+    def on_mount(self) -> None:
+        self.watch_cancelled(self.cancelled)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "acknowledge":
+            self.action_acknowledge()
+
+    def action_acknowledge(self) -> None:
+        self.dismiss(self.fall.key)

@@ -1,0 +1,50 @@
+"""Patients and devices: who wears which device, connection state, battery, firmware and
+model versions, last sync, wear time and data gaps over the last 24 hours."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.screens.base import DataScreen
+from tui.widgets import DeviceCard
+
+
+class DevicesScreen(DataScreen):
+    BINDINGS = [("r", "reload", "Refresh")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="devices-body"):
+            yield Static("Patients", classes="section-title")
+            yield DataTable(id="patients", cursor_type="row", zebra_stripes=True)
+            yield Static("Devices", classes="section-title")
+            yield Static("", id="no-devices")
+            yield Grid(id="device-grid")
+        yield Footer()
+
+    def setup(self) -> None:
+        table = self.query_one("#patients", DataTable)
+        table.add_columns("patient", "timezone", "wearing now", "events (last 24 h)")
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        view = self.wearsense.view
+        table = self.query_one("#patients", DataTable)
+        table.clear()
+        for p in view.patient_rows():
+            table.add_row(p.pseudonym, p.timezone, p.devices, str(p.events_24h), key=p.pseudonym)
+        rows = view.device_rows(self.wearsense.statuses)
+        grid = self.query_one("#device-grid", Grid)
+        cards = {card.id: card for card in grid.query(DeviceCard)}
+        for row in rows:
+            card_id = f"device-{row.serial}"
+            card = cards.get(card_id)
+            if card is None:
+                card = DeviceCard(id=card_id, classes="device-card")
+                grid.mount(card)
+            card.row = row
+        self.query_one("#no-devices", Static).update("" if rows else "No device has been seen yet.")

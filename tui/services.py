@@ -1,0 +1,601 @@
+"""What the screens show, read from the companion services: the store, its derived
+figures and the exports. Widgets call these functions and display what they return;
+every decision about the data (how severe an event is, what counts as a long data gap,
+which heart-rate samples surround an AF episode) is made here, not in a widget.
+
+Read-only: nothing here writes to the store. Errors are the services' own: ``StoreError``
+for the database, ``ExportError`` for an export that cannot be made.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import enum
+import importlib.util
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from tui.link import ConnectionState, LinkStatus
+from wearsense.export import ExportError, parse_when, select
+from wearsense.protocol import ActivityClass, Event, Quality, RhythmClass, SignalSource
+from wearsense.store import Store, StoredEvent, derived
+from wearsense.store.db import DEFAULT_GAP_ALERT_HOURS, event_fields, timezone
+
+Clock = Callable[[], float]
+Key = tuple[str, int, int]
+DAY_S = 86400.0
+FEED_SIZE = 500
+EPISODE_MARGIN_S = 3600.0
+ACTIVITY_HOURS = 24
+CHART_DAYS = 14  # AF burden and episodes: the last two weeks
+RECENT_WINDOWS_DAYS = (2.0, 30.0, None)  # windows tried for the newest events
+MODEL_LABELS = {"afib": "AF", "fall": "fall", "activity": "act"}  # short, for narrow cards
+
+
+class Severity(enum.IntEnum):
+    """How much an event should stand out; the name is the CSS class suffix."""
+
+    MUTED = 0
+    INFO = 1
+    NOTICE = 2
+    WARNING = 3
+    CRITICAL = 4
+
+    @property
+    def css(self) -> str:
+        return f"severity-{self.name.lower()}"
+
+
+@dataclasses.dataclass(frozen=True)
+class EventView:
+    """One line of the live event list."""
+
+    key: Key
+    serial: str
+    type: str
+    utc: float | None
+    patient: str | None
+    when: str
+    severity: Severity
+    text: str
+
+    @property
+    def is_fall(self) -> bool:
+        return self.type == "fall"
+
+
+def _activity(code: int) -> str:
+    try:
+        return ActivityClass(code).name.lower()
+    except ValueError:
+        return f"class {code}"
+
+
+def _flags(value: int) -> str:
+    names = [f.name.lower().replace("_", " ") for f in Quality if value & f and f.name]
+    return ", ".join(names) or "ok"
+
+
+def _minutes(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
+def describe(type_name: str, fields: Mapping[str, Any] | None) -> tuple[Severity, str]:
+    """Severity and a one-line description of an event of ``type_name``."""
+    f = dict(fields or {})
+    if type_name == "undecodable":
+        return Severity.WARNING, "undecodable packet kept as bytes"
+    if type_name == "af_start":
+        return Severity.CRITICAL, (
+            f"AF episode began {f['onset_lag_s']} s earlier: HR {f['hr_bpm']} bpm, "
+            f"confidence {f['confidence']} %"
+        )
+    if type_name == "af_end":
+        return Severity.WARNING, (
+            f"AF episode ended after {_minutes(f['duration_s'])}, mean HR {f['mean_hr_bpm']} bpm"
+        )
+    if type_name == "fall":
+        return Severity.CRITICAL, (
+            f"FALL: impact {f['impact_mg'] / 1000:.1f} g, confidence {f['confidence']} %, "
+            f"still for {f['stillness_s']} s"
+        )
+    if type_name == "fall_cancelled":
+        return Severity.NOTICE, (
+            f"fall #{f['fall_seq']} cancelled by the wearer after {f['delay_s']} s"
+        )
+    if type_name == "activity_change":
+        return Severity.INFO, (
+            f"activity {_activity(f['from_class'])} -> {_activity(f['to_class'])} "
+            f"({f['confidence']} %)"
+        )
+    if type_name == "activity_summary":
+        parts = [f"{_activity(i)} {m} min" for i, m in enumerate(f["minutes"]) if m] or [
+            "no activity"
+        ]
+        return Severity.MUTED, "last hour: " + ", ".join(parts)
+    if type_name == "rhythm_summary":
+        share = f["af_s"] / f["analysable_s"] if f["analysable_s"] else 0.0
+        return Severity.MUTED, (
+            f"rhythm: AF {share:.0%} of {_minutes(f['analysable_s'])} analysable "
+            f"(of {_minutes(f['interval_s'])})"
+        )
+    if type_name == "hr_summary":
+        return Severity.MUTED, (
+            f"heart rate {f['min_bpm']}/{f['mean_bpm']}/{f['max_bpm']} bpm (min/mean/max) "
+            f"over {_minutes(f['interval_s'])}"
+        )
+    if type_name == "signal_quality":
+        source = SignalSource(f["source"]).name
+        return Severity.WARNING, (
+            f"{source} signal: {_flags(f['flags'])} for {_minutes(f['duration_s'])}"
+        )
+    if type_name == "gap":
+        return Severity.WARNING, (
+            f"{f['dropped']} events dropped by the device (seq {f['first_seq']}-{f['last_seq']})"
+        )
+    if type_name == "status_device":
+        return Severity.MUTED, f"battery {f['battery_pct']} %, epoch {f['epoch']}"
+    if type_name == "status_models":
+        return Severity.MUTED, (
+            f"models: afib v{f['afib_version']}, fall v{f['fall_version']}, "
+            f"activity v{f['activity_version']}"
+        )
+    if type_name == "status_firmware":
+        return Severity.MUTED, f"firmware {f['fw_major']}.{f['fw_minor']}.{f['fw_patch']}"
+    if type_name == "ecg_recording":
+        rhythm = RhythmClass(f["rhythm_class"])
+        severity = Severity.CRITICAL if rhythm is RhythmClass.AF else Severity.INFO
+        hr = f"HR {f['hr_bpm']} bpm" if f["hr_bpm"] else "no HR"
+        return severity, (
+            f"ECG recording ({f['duration_s']} s): {rhythm.name.lower()}, "
+            f"confidence {f['confidence']} %, {hr}"
+        )
+    if type_name == "data_gap":
+        return Severity.WARNING, f"DATA GAP: no data for {f['hours']:.1f} hours"
+    return Severity.INFO, type_name
+
+
+def format_time(utc: float | None, tz: tzinfo | None) -> str:
+    if utc is None:
+        return "time unknown"
+    if tz is None:
+        return datetime.fromtimestamp(utc, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(utc, tz).strftime("%Y-%m-%d %H:%M:%S%z")
+
+
+def format_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s ago"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < DAY_S:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / DAY_S:.1f} d ago"
+
+
+class EventFeed:
+    """The recent events in arrival order, without duplicates, with a flag line
+    inserted where a device was silent for ``gap_hours`` or more before an event."""
+
+    def __init__(self, gap_hours: float = DEFAULT_GAP_ALERT_HOURS, size: int = FEED_SIZE):
+        self.gap_hours = gap_hours
+        self.lines: collections.deque[EventView] = collections.deque(maxlen=size)
+        self._seen: set[Key] = set()
+        self._last_utc: dict[str, float] = {}
+        self.total = 0  # lines ever added, so a screen knows how many it has not shown
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @property
+    def newest_utc(self) -> float | None:
+        return max(self._last_utc.values(), default=None)
+
+    def add(self, views: Iterable[EventView]) -> list[EventView]:
+        """Adds the views not seen before; returns what was added (flags included)."""
+        added: list[EventView] = []
+        for view in views:
+            if view.key in self._seen:
+                continue
+            self._seen.add(view.key)
+            previous = self._last_utc.get(view.serial)
+            if view.utc is not None:
+                if previous is not None and view.utc - previous >= self.gap_hours * 3600:
+                    added.append(self._gap_line(view, previous))
+                self._last_utc[view.serial] = max(view.utc, previous or view.utc)
+            added.append(view)
+        self.lines.extend(added)
+        self.total += len(added)
+        return added
+
+    def _gap_line(self, view: EventView, previous: float) -> EventView:
+        assert view.utc is not None
+        hours = (view.utc - previous) / 3600
+        severity, text = describe("data_gap", {"hours": hours})
+        return EventView(
+            key=(view.serial, -1, int(previous)),
+            serial=view.serial,
+            type="data_gap",
+            utc=view.utc,
+            patient=view.patient,
+            when=view.when,
+            severity=severity,
+            text=text,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceRow:
+    """One row of the devices table."""
+
+    serial: str
+    patient: str
+    state: str
+    battery: str
+    firmware: str
+    models: str
+    last_sync: str
+    wear_24h: str
+    gaps_24h: str
+    silent_hours: float | None
+    long_gap: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class PatientRow:
+    pseudonym: str
+    timezone: str
+    devices: str
+    events_24h: int
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeTrace:
+    """Mean heart rate around one AF episode; minutes relative to the onset."""
+
+    label: str
+    minutes: list[float]
+    mean_bpm: list[int]
+    end_minute: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Registry:
+    """What is known about models: versions recorded in the store, the update history,
+    and whether model updates can be pushed from here."""
+
+    versions: list[dict[str, Any]]
+    updates: list[dict[str, Any]]
+    push_available: bool
+
+
+# The part of the model-update service that sends a package to a device (ARCHITECTURE:
+# updates = build, sign, verify, registry, rollout, transfer). Until it exists, the
+# Updates screen says that pushing is not available.
+PUSH_MODULE = "wearsense.updates.transfer"
+
+EXPORT_FORMATS = {
+    "csv": "CSV (one row per event)",
+    "fhir": "FHIR R4 Bundle (JSON)",
+    "edf": "EDF+ annotations (one file per day)",
+    "report": "Clinical summary (PDF and PNG)",
+}
+
+
+class StoreView:
+    """The read side of the companion for the UI, over one open ``Store``."""
+
+    def __init__(self, store: Store, clock: Clock, gap_hours: float | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        stored = store.setting("gap_alert_hours")
+        self.gap_hours = (
+            gap_hours if gap_hours is not None else float(stored or DEFAULT_GAP_ALERT_HOURS)
+        )
+        self._tz_cache: dict[str, tzinfo] = {}
+
+    # -- who and when --------------------------------------------------------------------
+
+    def patients(self) -> list[str]:
+        return [p.pseudonym for p in self.store.patients()]
+
+    def _tz_of(self, patient: str | None) -> tzinfo | None:
+        if patient is None:
+            return None
+        if patient not in self._tz_cache:
+            self._tz_cache[patient] = self.store.patient(patient).tz
+        return self._tz_cache[patient]
+
+    def _view(
+        self,
+        serial: str,
+        epoch: int,
+        seq: int,
+        type_name: str,
+        utc: float | None,
+        fields: Mapping[str, Any] | None,
+    ) -> EventView:
+        patient = self.store.patient_of(serial, utc)
+        severity, text = describe(type_name, fields)
+        return EventView(
+            key=(serial, epoch, seq),
+            serial=serial,
+            type=type_name,
+            utc=utc,
+            patient=patient,
+            when=format_time(utc, self._tz_of(patient)),
+            severity=severity,
+            text=text,
+        )
+
+    def view_of(self, event: StoredEvent) -> EventView:
+        return self._view(event.serial, event.epoch, event.seq, event.type, event.utc, event.fields)
+
+    # -- events --------------------------------------------------------------------------
+
+    def anchor(self, serials: Iterable[str] | None = None) -> float:
+        """The time the charts and lists end at: now, or when the store last heard from
+        the devices (all, or ``serials``) if that was earlier, so an old store still
+        shows its last days without reading all of it."""
+        wanted = None if serials is None else set(serials)
+        seen = [
+            d.last_seen_utc for d in self.store.devices() if wanted is None or d.serial in wanted
+        ]
+        return min(self.clock(), max(seen)) if seen else self.clock()
+
+    def recent_events(self, limit: int = FEED_SIZE) -> list[EventView]:
+        """The newest ``limit`` placed events, oldest first. Reads a window before the
+        anchor, widening it only when it holds fewer than ``limit`` events."""
+        end = self.anchor()
+        events: list[StoredEvent] = []
+        for days in RECENT_WINDOWS_DAYS:
+            start = None if days is None else end - days * DAY_S
+            events = self.store.events(start_utc=start)
+            if len(events) >= limit:
+                break
+        return [self.view_of(e) for e in events[-limit:]]
+
+    def events_since(self, utc: float | None) -> list[EventView]:
+        """Placed events at or after ``utc`` (all when None), oldest first."""
+        return [self.view_of(e) for e in self.store.events(start_utc=utc)]
+
+    def views_from_link(self, serial: str, epoch: int, events: Sequence[Event]) -> list[EventView]:
+        """Views of events the link reports as stored (their UTC time from the store's
+        clock offset for that stream)."""
+        offset = self.store.time_offset(serial, epoch)
+        return [
+            self._view(
+                serial,
+                epoch,
+                e.seq,
+                e.NAME,
+                None if offset is None else float(e.time_s + offset),
+                event_fields(e),
+            )
+            for e in events
+        ]
+
+    def fall_is_cancelled(self, key: Key) -> bool:
+        serial, epoch, seq = key
+        return any(
+            e.epoch == epoch and e.fields is not None and e.fields.get("fall_seq") == seq
+            for e in self.store.events(
+                serial=serial, types=["fall_cancelled"], include_unplaced=True
+            )
+        )
+
+    # -- patients and devices ------------------------------------------------------------
+
+    def patient_rows(self) -> list[PatientRow]:
+        rows = []
+        now = self.clock()
+        for p in self.store.patients():
+            current = [
+                a.serial
+                for a in self.store.assignments(p.pseudonym)
+                if a.start_utc <= now and (a.end_utc is None or a.end_utc > now)
+            ]
+            end = self.anchor(a.serial for a in self.store.assignments(p.pseudonym))
+            count = len(self.store.events(patient=p.pseudonym, start_utc=end - DAY_S))
+            rows.append(PatientRow(p.pseudonym, p.timezone, ", ".join(current) or "-", count))
+        return rows
+
+    def device_rows(self, statuses: Mapping[str, LinkStatus]) -> list[DeviceRow]:
+        now = self.clock()
+        serials = sorted({d.serial for d in self.store.devices()} | set(statuses))
+        known = {d.serial: d for d in self.store.devices()}
+        rows = []
+        for serial in serials:
+            status = statuses.get(serial)
+            device = known.get(serial)
+            events = self.store.events(serial=serial, start_utc=now - DAY_S, end_utc=now + 1)
+            battery = status.battery_pct if status and status.battery_pct is not None else None
+            if battery is None:
+                last = self.store.events(
+                    serial=serial, types=["status_device"], include_unplaced=True
+                )
+                if last and last[-1].fields:
+                    battery = int(last[-1].fields["battery_pct"])
+            firmware = (status.firmware if status and status.firmware else None) or (
+                device.firmware if device else None
+            )
+            if status and status.models:
+                models = status.models
+            elif device and device.afib_version is not None:
+                models = {
+                    "afib": device.afib_version,
+                    "fall": device.fall_version or 0,
+                    "activity": device.activity_version or 0,
+                }
+            else:
+                models = {}
+            history = events or self.store.events(serial=serial, include_unplaced=True)
+            last_sync = status.last_sync_utc if status and status.last_sync_utc else None
+            if last_sync is None and history:
+                last_sync = max(e.received_utc for e in history)
+            wear_s = sum(
+                min(end, now) - max(start, now - DAY_S)
+                for start, end in derived.covered_intervals(events)
+                if end > now - DAY_S and start < now
+            )
+            gaps = derived.data_gaps(events, self.gap_hours, start_utc=now - DAY_S, end_utc=now)
+            newest = max((e.utc for e in history if e.utc is not None), default=None)
+            silent = None if newest is None else (now - newest) / 3600
+            rows.append(
+                DeviceRow(
+                    serial=serial,
+                    patient=self.store.patient_of(serial, now) or "unassigned",
+                    state=(status.state if status else ConnectionState.DISCONNECTED).value,
+                    battery="-" if battery is None else f"{battery} %",
+                    firmware=firmware or "-",
+                    models=" · ".join(f"{MODEL_LABELS.get(k, k)} {v}" for k, v in models.items())
+                    or "-",
+                    last_sync=format_age(None if last_sync is None else now - last_sync),
+                    wear_24h=_minutes(wear_s) if wear_s > 0 else "0 min",
+                    gaps_24h=(
+                        f"{len(gaps)} (longest {max(g.hours for g in gaps):.1f} h)"
+                        if gaps
+                        else "none"
+                    ),
+                    silent_hours=silent,
+                    long_gap=silent is not None and silent >= self.gap_hours,
+                )
+            )
+        return rows
+
+    # -- charts --------------------------------------------------------------------------
+
+    def af_burden(self, patient: str) -> list[tuple[str, float]]:
+        """(local day, AF burden in %) per day with analysable time."""
+        tz = self.store.patient(patient).tz
+        start = self._chart_start(patient)
+        summaries = self.store.events(patient=patient, start_utc=start, types=["rhythm_summary"])
+        days = derived.af_burden_per_day(summaries, tz)
+        return [
+            (d.day.strftime("%m-%d"), 100 * (d.burden or 0.0)) for d in days if d.burden is not None
+        ]
+
+    def hr_around_episodes(
+        self, patient: str, margin_s: float = EPISODE_MARGIN_S
+    ) -> list[EpisodeTrace]:
+        """For each AF episode (newest last), the mean heart rate of the heart-rate
+        summaries from ``margin_s`` before the onset to ``margin_s`` after the end."""
+        events = self.store.events(
+            patient=patient,
+            start_utc=self._chart_start(patient) - margin_s,
+            types=["af_start", "af_end", "hr_summary"],
+        )
+        tz = self.store.patient(patient).tz
+        hr = [e for e in events if e.type == "hr_summary" and e.fields and e.utc is not None]
+        traces = []
+        for ep in derived.af_episodes(events):
+            stop = (ep.end_utc if ep.end_utc is not None else self.clock()) + margin_s
+            window = [e for e in hr if ep.start_utc - margin_s <= (e.utc or 0) <= stop]
+            traces.append(
+                EpisodeTrace(
+                    label=datetime.fromtimestamp(ep.start_utc, tz).strftime("%m-%d %H:%M"),
+                    minutes=[((e.utc or 0) - ep.start_utc) / 60 for e in window],
+                    mean_bpm=[int(e.fields["mean_bpm"]) for e in window if e.fields],
+                    end_minute=None if ep.duration_s is None else ep.duration_s / 60,
+                )
+            )
+        return traces
+
+    def activity_per_hour(
+        self, patient: str, hours: int = ACTIVITY_HOURS
+    ) -> list[tuple[str, dict[str, int]]]:
+        """(local hour, minutes per activity class) for the last ``hours`` hourly
+        activity summaries of the patient (each covers the hour ending at its time)."""
+        tz = self.store.patient(patient).tz
+        first = self.anchor(self._serials(patient)) - (hours + 1) * 3600
+        summaries = self.store.events(patient=patient, start_utc=first, types=["activity_summary"])
+        out = []
+        for e in summaries[-hours:]:
+            assert e.utc is not None and e.fields is not None
+            hour = datetime.fromtimestamp(e.utc - derived.ACTIVITY_SUMMARY_S, tz)
+            minutes = dict(zip(derived.ACTIVITY_NAMES, e.fields["minutes"], strict=True))
+            out.append((hour.strftime("%H:%M"), minutes))
+        return out
+
+    def _serials(self, patient: str) -> list[str]:
+        return [a.serial for a in self.store.assignments(patient)]
+
+    def _chart_start(self, patient: str) -> float:
+        """Charts cover the CHART_DAYS local days up to the patient's anchor."""
+        return self.anchor(self._serials(patient)) - CHART_DAYS * DAY_S
+
+    # -- model updates -------------------------------------------------------------------
+
+    def registry(self) -> Registry:
+        return Registry(
+            versions=self.store.model_versions(),
+            updates=self.store.updates(),
+            push_available=_module_exists(PUSH_MODULE),
+        )
+
+    # -- export --------------------------------------------------------------------------
+
+    def export(
+        self,
+        fmt: str,
+        patient: str,
+        start: str,
+        end: str,
+        directory: str | Path,
+        deidentify: bool = False,
+    ) -> list[Path]:
+        """Writes the patient's events in [start, end] (ISO dates or date-times in the
+        patient's timezone; empty: unbounded) as ``fmt`` into ``directory``. Returns the
+        files written; ExportError (or StoreError) says why not."""
+        if fmt not in EXPORT_FORMATS:
+            raise ExportError(f"unknown export format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
+        tz = timezone(self.store.patient(patient).timezone)
+        start_utc = parse_when(start.strip(), tz) if start.strip() else None
+        end_utc = parse_when(end.strip(), tz, end=True) if end.strip() else None
+        if start_utc is not None and end_utc is not None and end_utc <= start_utc:
+            raise ExportError("the end of the range must come after its start")
+        data = select(self.store, patient, start_utc, end_utc, deidentify=deidentify)
+        folder = Path(directory).expanduser()
+        stem = f"{data.patient_label}_{data.local(data.start_utc):%Y%m%d}"
+        try:
+            return _write(fmt, data, folder, stem)
+        except ImportError as exc:
+            raise ExportError(
+                f"the {EXPORT_FORMATS[fmt]} export needs the Python package {exc.name!r}, "
+                "which is not installed"
+            ) from exc
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
+def _write(fmt: str, data: Any, folder: Path, stem: str) -> list[Path]:
+    if fmt == "csv":
+        from wearsense.export.table import write_csv
+
+        return [write_csv(data, folder / f"{stem}.csv")]
+    if fmt == "fhir":
+        from wearsense.export.fhir import write_fhir
+
+        return [write_fhir(data, folder / f"{stem}.fhir.json")]
+    if fmt == "edf":
+        from wearsense.export.edf import write_edf
+
+        return write_edf(data, folder, stem)
+    from wearsense.export.report import write_report
+
+    return write_report(data, folder / f"{stem}_summary")
