@@ -21,6 +21,13 @@ def test_power_cuts_lose_nothing_and_accept_nothing_torn():
     assert result.epochs_seen > 1
 
 
+def test_power_cuts_in_a_full_queue_hit_compactions_safely():
+    result = run_campaign(150, seed=77, full=True)
+    assert result.failures == []
+    assert (result.lost, result.corrupt_accepted, result.seq_repeated) == (0, 0, 0)
+    assert result.compaction_trials > 0
+
+
 def test_judge_notices_a_core_that_forgets_its_sequence_numbers(monkeypatch):
     """The campaign's judge is not blind: a recovered core that lost its counters is caught."""
     from wearsense.firmware import powercut

@@ -1,0 +1,26 @@
+"""Queue capacity in days, measured with the real queue on a small flash."""
+
+from __future__ import annotations
+
+from wearsense.firmware.capacity import BUSY_DAY, TYPICAL_DAY, DayProfile, capacity_days
+
+SMALL = {"page_size": 1024, "page_count": 8}
+
+
+def test_capacity_is_bounded_by_the_flash_and_shrinks_on_busy_days():
+    typical = capacity_days(TYPICAL_DAY, **SMALL)
+    busy = capacity_days(BUSY_DAY, **SMALL)
+    assert 0 < busy < typical
+    flash = SMALL["page_size"] * SMALL["page_count"]
+    smallest_record = 20  # a 12-byte event in its record
+    assert typical * TYPICAL_DAY.events_per_day() * smallest_record <= flash
+    # at least the pages outside the reserve and the head are used
+    usable = (SMALL["page_count"] - 2) * (SMALL["page_size"] - 24)
+    assert typical * TYPICAL_DAY.events_per_day() * 28 >= usable
+
+
+def test_events_per_day_follow_the_summary_interval():
+    hourly = DayProfile(
+        "hourly", summary_min=60, activity_changes=0, signal_quality=0, time_syncs=0
+    )
+    assert hourly.events_per_day() == 24 + 24 + 24
