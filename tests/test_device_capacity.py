@@ -24,3 +24,14 @@ def test_events_per_day_follow_the_summary_interval():
         "hourly", summary_min=60, activity_changes=0, signal_quality=0, time_syncs=0
     )
     assert hourly.events_per_day() == 24 + 24 + 24
+
+
+def test_cli_reports_capacity_as_json(capsys):
+    import json
+
+    from wearsense.cli import main
+
+    assert main(["device", "capacity", "--page-size", "1024", "--page-count", "8"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["flash_bytes"] == 8192
+    assert 0 < out["busy"]["days"] < out["typical"]["days"]
