@@ -65,7 +65,7 @@ ws_status_t ws_device_mount(ws_device_t *dev, const char *serial, const ws_flash
         return st;
     }
     memset(dev, 0, sizeof *dev);
-    strcpy(dev->serial, serial); /* length checked above */
+    memcpy(dev->serial, serial, strlen(serial) + 1); /* length checked above */
     dev->platform = platform;
     dev->fall_cancel_s = DEFAULT_FALL_CANCEL_S;
     dev->summary_min = DEFAULT_SUMMARY_MIN;
