@@ -133,8 +133,7 @@ def test_factory_reset_starts_a_new_epoch_with_an_empty_queue():
     assert dev.info().epoch == old_epoch
     magic = protocol.frames.FACTORY_RESET_MAGIC
     rsp = dev.command(Command(Opcode.FACTORY_RESET, 2, {"magic": magic}))
-    assert rsp is not None and rsp.status == Status.OK
-    assert struct.unpack("<H", rsp.data)[0] == old_epoch + 1
+    assert rsp is not None and rsp.status == Status.OK and rsp.data == b""
     events = drain(dev)
     assert [e.seq for e in events] == [1, 2, 3]
     assert isinstance(events[0], protocol.StatusDevice) and events[0].epoch == old_epoch + 1
@@ -260,3 +259,43 @@ def test_torn_append_keeps_every_complete_record_at_every_tear_position():
             assert recovered.info().last_seq >= base.info().last_seq
             after = recovered.reset()  # and it goes on working
             assert after.inject(hr()) > base.info().last_seq
+
+
+def test_device_time_never_goes_back_across_resets():
+    dev = DeviceCore("WS-0001", **SMALL, now_s=50_000)
+    dev.inject(hr(50_000))
+    restarted = DeviceCore("WS-0001", dev.flash_image(), **SMALL, now_s=0)  # clock restarted
+    assert restarted.info().time_s >= 50_000
+    restarted.advance(30)
+    seq = restarted.inject(hr(restarted.info().time_s))
+    assert restarted.pending()[-1].seq == seq
+    assert restarted.pending()[-1].time_s >= 50_030
+    kept = DeviceCore("WS-0001", dev.flash_image(), **SMALL, now_s=90_000)  # clock kept running
+    assert kept.info().time_s == 90_000
+    assert not kept.info().time_synced
+
+
+def test_status_record_reports_numbering_and_time():
+    dev = DeviceCore("WS-0001", **SMALL, now_s=1234, battery_pct=64, charging=True)
+    dev.inject(hr())
+    dev.ack(2)
+    record = dev.read_status()
+    assert len(record) == 17
+    version, battery, epoch = struct.unpack("<BBH", record[:4])
+    last_seq = int.from_bytes(record[4:7], "little")
+    acked = int.from_bytes(record[7:10], "little")
+    queue_free, time_s, flags = struct.unpack("<HIB", record[10:])
+    assert (version, battery, epoch, last_seq, acked) == (1, 64, 1, 4, 2)
+    assert queue_free == dev.info().queue_free and time_s == 1234
+    assert flags & protocol.StatusFlag.CHARGING and not flags & protocol.StatusFlag.TIME_SYNCED
+
+
+def test_a_model_switching_in_is_announced():
+    dev = DeviceCore("WS-0001", **SMALL, model_versions=(3, 0, 0))
+    boot = drain(dev)
+    assert isinstance(boot[1], protocol.StatusModels) and boot[1].afib_version == 3
+    assert dev.set_model_version(1, 7) == Status.OK
+    pages = drain(dev)
+    assert isinstance(pages[1], protocol.StatusModels)
+    assert (pages[1].afib_version, pages[1].fall_version) == (3, 7)
+    assert dev.info().model_versions == (3, 7, 0)
