@@ -8,9 +8,9 @@ from wearsense.firmware.powercut import run_campaign
 
 
 def test_power_cuts_lose_nothing_and_accept_nothing_torn():
-    result = run_campaign(1500, seed=20261125)
+    result = run_campaign(800, seed=20261125)
     assert result.failures == []
-    assert result.trials == 1500
+    assert result.trials == 800
     assert result.lost == 0
     assert result.corrupt_accepted == 0
     assert result.seq_repeated == 0

@@ -854,6 +854,9 @@ ws_status_t ws_queue_mount(ws_queue_t *q, const ws_flash_t *flash)
         }
     }
     pick_newest(q);
+    if (q->newest == WS_QUEUE_NO_PAGE) {
+        return WS_ERR_FLASH; /* headers read a moment ago no longer read back */
+    }
     if (newest_is_redundant(q, other[q->newest])) {
         static const uint8_t retire[4] = {0, 0, 0, 0};
         uint32_t n = q->newest;
@@ -862,6 +865,9 @@ ws_status_t ws_queue_mount(ws_queue_t *q, const ws_flash_t *flash)
         }
         q->live[n] = 0;
         pick_newest(q);
+        if (q->newest == WS_QUEUE_NO_PAGE) {
+            return WS_ERR_FLASH;
+        }
     }
     /* Pages that only hold acknowledged events are free (erased when reused). */
     for (p = 0; p < count; p++) {
