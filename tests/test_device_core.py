@@ -147,7 +147,7 @@ def test_factory_reset_starts_a_new_epoch_with_an_empty_queue():
 def test_commands_with_bad_frames_get_documented_statuses():
     dev = DeviceCore("WS-0001", **SMALL)
     assert dev.write_command(b"") == (Status.LENGTH, None)
-    assert dev.write_command(b"\x63\x01") == (Status.TYPE, None)
+    assert dev.write_command(b"\x63\x01") == (Status.TYPE, b"\xe3\x01\x04")
     status, frame = dev.write_command(bytes([Opcode.TIME_SYNC, 4, 0]))
     assert status == Status.LENGTH
     assert frame is not None and protocol.Response.decode(frame).token == 4

@@ -79,12 +79,14 @@ def test_random_write_streams_get_documented_statuses(asan_core, stream):
             _check_ack(arg, status, before)
         elif kind == "command":
             status, frame = dev.write_command(arg)
-            if frame is not None:
+            if frame is None:
+                assert status == Status.LENGTH and len(arg) < 2
+            elif status == Status.TYPE:
+                assert frame == bytes([arg[0] | 0x80, arg[1], Status.TYPE])
+            else:
                 response = protocol.Response.decode(frame)
                 assert response.opcode == arg[0] and response.token == arg[1]
                 assert response.status == status
-            else:
-                assert status in (Status.LENGTH, Status.TYPE)
             if len(arg) == 6 and arg[0] == Opcode.TIME_SYNC and status == Status.OK:
                 utc = struct.unpack("<I", arg[2:])[0]
                 assert 1_577_836_800 <= utc <= 4_102_444_800

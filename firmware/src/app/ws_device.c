@@ -266,8 +266,17 @@ ws_status_t ws_device_on_command_write(ws_device_t *dev, const uint8_t *buf, siz
     }
     *rsp_len = 0;
     st = ws_command_decode(buf, len, &cmd);
-    if (st == WS_ERR_TYPE || (st == WS_ERR_LENGTH && len < 2)) {
-        return st; /* no opcode to answer under */
+    if (st == WS_ERR_LENGTH && len < 2) {
+        return st; /* no opcode and token to answer under: the write itself fails */
+    }
+    if (st == WS_ERR_TYPE) {
+        /* Unknown opcode: answered with TYPE under the opcode and token it named
+         * (the codec only encodes known opcodes, so the three bytes are set here). */
+        rsp_buf[0] = (uint8_t)(buf[0] | 0x80u);
+        rsp_buf[1] = buf[1];
+        rsp_buf[2] = (uint8_t)st;
+        *rsp_len = 3;
+        return st;
     }
     if (st != WS_OK) {
         cmd.opcode = buf[0];
