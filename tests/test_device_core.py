@@ -299,3 +299,16 @@ def test_a_model_switching_in_is_announced():
     assert isinstance(pages[1], protocol.StatusModels)
     assert (pages[1].afib_version, pages[1].fall_version) == (3, 7)
     assert dev.info().model_versions == (3, 7, 0)
+
+
+def test_flash_image_persists_in_a_file(tmp_path):
+    path = tmp_path / "wearable.flash"
+    dev = DeviceCore.from_file("WS-0001", path, **SMALL)  # no file yet: blank flash
+    seq = dev.inject(af())
+    dev.save_flash(path)
+    again = DeviceCore.from_file("WS-0001", path, **SMALL)
+    assert seq in [e.seq for e in again.pending()]
+    assert again.info().boot_count == 2
+    (tmp_path / "short.flash").write_bytes(b"\xff" * 10)
+    with pytest.raises(DeviceError, match="short.flash"):
+        DeviceCore.from_file("WS-0001", tmp_path / "short.flash", **SMALL)

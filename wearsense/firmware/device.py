@@ -20,7 +20,9 @@ image of the wrong size, an injected event the core refuses).
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from wearsense import protocol
@@ -284,6 +286,35 @@ class DeviceCore:
 
     def flash_image(self) -> bytes:
         return bytes(self.ffi.buffer(self._mem, self.page_size * self.page_count))
+
+    def save_flash(self, path: str | os.PathLike[str]) -> None:
+        """Writes the flash image to a file (atomically: a crash leaves the old file)."""
+        target = Path(path)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(self.flash_image())
+        tmp.replace(target)
+
+    @classmethod
+    def from_file(
+        cls,
+        serial: str,
+        path: str | os.PathLike[str],
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_count: int = DEFAULT_PAGE_COUNT,
+        **kwargs: Any,
+    ) -> DeviceCore:
+        """Boots on the flash image in ``path``; a missing file is a blank flash."""
+        file = Path(path)
+        image: bytes | None = None
+        if file.exists():
+            image = file.read_bytes()
+            if len(image) != page_size * page_count:
+                raise DeviceError(
+                    f"{file}: flash image of {len(image)} bytes, expected "
+                    f"{page_size} x {page_count} = {page_size * page_count}"
+                )
+        return cls(serial, image, page_size=page_size, page_count=page_count, **kwargs)
 
     def reset(self, *, announce: bool = True) -> DeviceCore:
         """A new core booted on this one's flash (a reset; RAM state is lost)."""
