@@ -7,7 +7,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from wearsense.firmware.capacity import BUSY_DAY, TYPICAL_DAY, capacity_days
+from wearsense.firmware.capacity import (
+    BUSY_DAY,
+    TYPICAL_DAY,
+    capacity_days,
+    erases_per_day,
+    flash_life_years,
+)
 from wearsense.firmware.device import DEFAULT_PAGE_COUNT, DEFAULT_PAGE_SIZE
 from wearsense.firmware.powercut import run_campaign
 
@@ -41,6 +47,8 @@ def run() -> dict[str, Any]:
     campaign_s = time.perf_counter() - started
     typical = capacity_days(TYPICAL_DAY)
     busy = capacity_days(BUSY_DAY)
+    wear_typical = erases_per_day(TYPICAL_DAY, ack_every_s=3600)
+    wear_busy = erases_per_day(BUSY_DAY, ack_every_s=600)
     return {
         "power_cut_trials": totals["trials"],
         "power_cut_lost": totals["lost"],
@@ -56,4 +64,7 @@ def run() -> dict[str, Any]:
         "queue_flash_budget_bytes": DEFAULT_PAGE_SIZE * DEFAULT_PAGE_COUNT,
         "events_per_day_typical": TYPICAL_DAY.events_per_day(),
         "events_per_day_busy": BUSY_DAY.events_per_day(),
+        "queue_erases_per_day_typical": wear_typical,
+        "queue_erases_per_day_busy": wear_busy,
+        "flash_life_years_busy": round(flash_life_years(wear_busy), 1),
     }

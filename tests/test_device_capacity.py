@@ -35,3 +35,15 @@ def test_cli_reports_capacity_as_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["flash_bytes"] == 8192
     assert 0 < out["busy"]["days"] < out["typical"]["days"]
+
+
+def test_wear_grows_with_the_event_rate_and_stays_within_one_erase_per_page_written():
+    from wearsense.firmware.capacity import erases_per_day, flash_life_years
+
+    typical = erases_per_day(TYPICAL_DAY, days=3, **SMALL)
+    busy = erases_per_day(BUSY_DAY, days=3, **SMALL)
+    assert 0 < typical < busy
+    # one erase per page filled: bytes written per day / usable page bytes, plus slack
+    bytes_per_day = BUSY_DAY.events_per_day() * 28 + 24 * 16
+    assert busy <= bytes_per_day / (SMALL["page_size"] - 28) + 2
+    assert flash_life_years(busy, SMALL["page_count"]) > 0

@@ -129,3 +129,38 @@ def capacity_days(
                 return round(stored / per_day, 2)
             stored += after.last_seq - before.last_seq
     return float(max_days)
+
+
+NOR_ENDURANCE_CYCLES = 10_000  # erase cycles per page of typical MCU NOR flash (nRF52: 10 000)
+
+
+def erases_per_day(
+    profile: DayProfile,
+    *,
+    days: int = 20,
+    ack_every_s: int = 3600,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    page_count: int = DEFAULT_PAGE_COUNT,
+    seed: int = 1,
+) -> float:
+    """Page erases per day when the companion is near and acknowledges every ``ack_every_s``."""
+    rng = random.Random(seed)
+    dev = DeviceCore("WS-WEAR", page_size=page_size, page_count=page_count)
+    start = dev.flash_erases
+    next_ack = ack_every_s
+    for day in range(days):
+        for t, kind in day_schedule(profile, rng):
+            now = day * DAY_S + t
+            dev.now_s = now
+            if now >= next_ack:
+                dev.ack(dev.info().last_seq)
+                next_ack = now + ack_every_s
+            _store(dev, kind, now, rng)
+    return (dev.flash_erases - start) / days
+
+
+def flash_life_years(erases_day: float, page_count: int = DEFAULT_PAGE_COUNT) -> float:
+    """Years until the average page reaches its endurance (pages are used round robin)."""
+    if erases_day <= 0:
+        return float("inf")
+    return NOR_ENDURANCE_CYCLES * page_count / erases_day / 365.0

@@ -380,10 +380,10 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
         q->last_seq++;
         q->max_seq[q->head] = q->last_seq;
     }
-    q->live[victim] = 0; /* superseded by the DROP record even if the erase fails */
-    if (q->flash->erase(q->flash->ctx, victim) != WS_OK) {
-        return WS_ERR_FLASH;
-    }
+    /* Superseded by the DROP record: free now, erased when it is reused (every
+     * page is erased right before it is opened, so an erase here would only
+     * double the wear). */
+    q->live[victim] = 0;
     return WS_OK;
 }
 
@@ -470,12 +470,11 @@ ws_status_t ws_queue_ack(ws_queue_t *q, uint32_t seq)
     if (st != WS_OK) {
         return st;
     }
+    /* Pages holding only acknowledged events are free; like every free page they
+     * are erased when reused, and until then recovery sees them as acknowledged. */
     for (p = 0; p < q->flash->page_count; p++) {
         if (q->live[p] && p != q->newest && q->max_seq[p] <= q->acked) {
             q->live[p] = 0;
-            if (q->flash->erase(q->flash->ctx, p) != WS_OK) {
-                return WS_ERR_FLASH;
-            }
         }
     }
     return WS_OK;
