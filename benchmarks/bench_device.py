@@ -27,6 +27,7 @@ CAMPAIGNS = ((10_000, 1, 512, 6, False), (1_500, 2, 512, 6, True), (1_000, 3, 40
 
 def run() -> dict[str, Any]:
     totals = {"trials": 0, "lost": 0, "corrupt": 0, "repeated": 0, "nor": 0, "compaction": 0}
+    totals["stuck"] = 0
     totals.update({"flash_ops": 0, "epochs": 0, "gaps": 0})
     started = time.perf_counter()
     for trials, seed, page_size, page_count, full in CAMPAIGNS:
@@ -41,6 +42,7 @@ def run() -> dict[str, Any]:
         totals["repeated"] += result.seq_repeated
         totals["nor"] += result.nor_violations
         totals["compaction"] += result.compaction_trials
+        totals["stuck"] += result.stuck
         totals["flash_ops"] += result.flash_ops
         totals["epochs"] += result.epochs_seen
         totals["gaps"] += result.gaps_seen
@@ -56,6 +58,7 @@ def run() -> dict[str, Any]:
         "power_cut_seq_repeated": totals["repeated"],
         "power_cut_nor_violations": totals["nor"],
         "power_cut_during_compaction": totals["compaction"],
+        "power_cut_stuck": totals["stuck"],
         "power_cut_workload_flash_ops": totals["flash_ops"],
         "power_cut_epochs": totals["epochs"],
         "power_cut_s": round(campaign_s, 1),

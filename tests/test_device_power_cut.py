@@ -15,6 +15,7 @@ def test_power_cuts_lose_nothing_and_accept_nothing_torn():
     assert result.corrupt_accepted == 0
     assert result.seq_repeated == 0
     assert result.nor_violations == 0
+    assert result.stuck == 0
     # the workload really wrapped the flash, filled the queue and changed epochs
     assert result.compaction_trials > 0
     assert result.gaps_seen > 0

@@ -28,7 +28,7 @@ from typing import Any
 from tqdm import tqdm
 
 from wearsense import protocol
-from wearsense.firmware.device import DeviceCore
+from wearsense.firmware.device import DeviceCore, DeviceError
 from wearsense.protocol import Opcode
 
 CAMPAIGN_PAGE_SIZE = 512
@@ -47,6 +47,7 @@ class CampaignResult:
     flash_ops: int = 0
     gaps_seen: int = 0
     compaction_trials: int = 0  # cuts injected into a step that dropped events (GAP)
+    stuck: int = 0  # recovered cores that refused a new event
     epochs_seen: int = 1
     failures: list[str] = dataclasses.field(default_factory=list)
 
@@ -238,6 +239,7 @@ def run_campaign(
             _clean_state(main, step, op + 1, sanitized),
         ]
         _judge(result, name, states, before_info.last_seq, inspected)
+        _check_alive(result, name, inspected)
         result.nor_violations += cut.nor_violations + ref.nor_violations + inspected.nor_violations
         result.trials += 1
         bar.update(1)
@@ -297,6 +299,21 @@ def _clean_state(
     step(copy)
     mounted = _mount(copy.flash_image(), main, sanitized)
     return mounted.info().epoch, _pending_map(mounted)
+
+
+def _check_alive(result: CampaignResult, name: str, inspected: DeviceCore) -> None:
+    """A recovered core must still take an AF event and hold it."""
+    probe = inspected.clone()
+    event = protocol.AfStart(0, probe.now_s, 1, hr_bpm=120, confidence=90, onset_lag_s=10)
+    try:
+        seq = probe.inject(event)
+    except DeviceError as exc:
+        result.stuck += 1
+        result.failures.append(f"{name}: recovered core refused an event ({exc})")
+        return
+    if seq not in _pending_map(probe):
+        result.stuck += 1
+        result.failures.append(f"{name}: recovered core lost the event it just took")
 
 
 def _judge(

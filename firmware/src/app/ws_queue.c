@@ -380,10 +380,13 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
         q->last_seq++;
         q->max_seq[q->head] = q->last_seq;
     }
-    /* Superseded by the DROP record: free now, erased when it is reused (every
-     * page is erased right before it is opened, so an erase here would only
-     * double the wear). */
+    /* Superseded by the DROP record. Erased now, not when reused: once the page
+     * holding the DROP record is itself compacted away, nothing would say that
+     * the victim's dropped events are gone. */
     q->live[victim] = 0;
+    if (q->flash->erase(q->flash->ctx, victim) != WS_OK) {
+        return WS_ERR_FLASH;
+    }
     return WS_OK;
 }
 
@@ -846,7 +849,10 @@ ws_status_t ws_queue_mount(ws_queue_t *q, const ws_flash_t *flash)
                 uint32_t victim_seq = get_u32(r.body), v;
                 for (v = 0; v < count; v++) {
                     if (v != p && q->live[v] && q->page_seq[v] == victim_seq) {
-                        q->live[v] = 0;
+                        q->live[v] = 0; /* a compaction cut before its erase: finish it */
+                        if (flash->erase(flash->ctx, v) != WS_OK) {
+                            return WS_ERR_FLASH;
+                        }
                     }
                 }
             }
