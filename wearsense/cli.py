@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "wearsense.tflite.cli",
     "wearsense.datasets.imu.cli",
     "tui.cli",
+    "wearsense.firmware.cli",
 )
 
 

@@ -20,6 +20,7 @@ class Status(enum.IntEnum):
     EPOCH = 8
     BUSY = 9
     NOSPACE = 10
+    FLASH = 11
     # 0x20-0x3F model transfer and packages (docs/model-package.md, "Verification")
     PKG_FORMAT = 0x20
     PKG_BOUNDS = 0x21
