@@ -28,7 +28,7 @@ def test_training_input_equals_the_device_stream():
     device = afib.afib_input(np.concatenate(pieces))
     assert training.dtype == np.int8
     assert training.tobytes() == device.tobytes()
-    assert len(training) == pytest.approx(record.duration_s * afib.WINDOW / 10.24, abs=130)
+    assert len(training) == pytest.approx(record.duration_s * 125, abs=130)
 
 
 @needs_data

@@ -2,7 +2,7 @@
 `wearsense.firmware`), a teacher and a distilled int8 student, and evaluation of the
 shipped int8 model as the C interpreter runs it.
 
-Input: 10.24 s of ECG at 125 Hz as int8 (`ws_afib_input_s8` over the chain's normalised
+Input: 20.48 s of ECG at 125 Hz as int8 (`ws_afib_input_s8` over the chain's normalised
 output; float value = q / 64). Output: probabilities of the protocol's rhythm classes
 normal, af, other, noisy (codes 0..3). A record's class is the argmax of the mean
 probability over its windows (hop 5.12 s), as the device averages over an episode.
@@ -26,7 +26,7 @@ from wearsense.firmware.ecg import run_chain
 
 LABELS = ("normal", "af", "other", "noisy")
 CINC_CLASS = {"N": 0, "A": 1, "O": 2, "~": 3}
-WINDOW = 1280
+WINDOW = 2560
 HOP = 640
 INPUT_SCALE = 1.0 / 64.0
 SPLITS = Path(__file__).resolve().parents[1] / "datasets" / "splits" / "cinc2017.json"
@@ -51,12 +51,12 @@ def record_sequence(record: cinc2017.CincRecord) -> np.ndarray:
     return afib_input(chain.signal)
 
 
-def windows(sequence: np.ndarray) -> np.ndarray:
-    """Windows of WINDOW samples every HOP; a short record is zero-padded to one window."""
-    if len(sequence) < WINDOW:
-        sequence = np.concatenate([sequence, np.zeros(WINDOW - len(sequence), np.int8)])
-    starts = range(0, len(sequence) - WINDOW + 1, HOP)
-    return np.stack([sequence[s : s + WINDOW] for s in starts])
+def windows(sequence: np.ndarray, window: int = WINDOW) -> np.ndarray:
+    """Windows of ``window`` samples every HOP; a short record is zero-padded to one window."""
+    if len(sequence) < window:
+        sequence = np.concatenate([sequence, np.zeros(window - len(sequence), np.int8)])
+    starts = range(0, len(sequence) - window + 1, HOP)
+    return np.stack([sequence[s : s + window] for s in starts])
 
 
 @dataclasses.dataclass
@@ -65,11 +65,11 @@ class RecordSet:
     labels: np.ndarray  # class code per record
     sequences: list[np.ndarray]
 
-    def window_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(int8 windows [N, 1, WINDOW], labels, index of the record of each window)."""
+    def window_arrays(self, window: int = WINDOW) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(int8 windows [N, 1, window], labels, index of the record of each window)."""
         xs, ys, owner = [], [], []
         for index, (seq, label) in enumerate(zip(self.sequences, self.labels, strict=True)):
-            w = windows(seq)
+            w = windows(seq, window)
             xs.append(w)
             ys.append(np.full(len(w), label))
             owner.append(np.full(len(w), index))
@@ -288,9 +288,14 @@ def _probabilities(model: Any, window_batch: np.ndarray) -> np.ndarray:
     """Class probabilities of int8 windows as the C interpreter computes them."""
     out = np.empty((len(window_batch), len(LABELS)))
     for i, window in enumerate(window_batch):
-        q = model.run(window.reshape(1, 1, WINDOW, 1))[0].reshape(-1).astype(np.float64)
+        q = model.run(window.reshape(1, 1, -1, 1))[0].reshape(-1).astype(np.float64)
         out[i] = (q + 128.0) / 256.0
     return out
+
+
+def model_window(model: Any) -> int:
+    """Input samples the model takes (its input tensor is [1, 1, window, 1])."""
+    return int(model.inputs[0].shape[2])
 
 
 def _mitdb_truth(label: str | None) -> int | None:
@@ -328,10 +333,10 @@ def evaluate_mitdb(
             normalised=True,
         )
         sequence = afib_input(chain.signal)
-        wins = windows(sequence)
+        wins = windows(sequence, model_window(model))
         probs = _probabilities(model, wins)
         predicted = probs.argmax(axis=1)
-        centres_s = (np.arange(len(wins)) * HOP + WINDOW / 2) / 125.0 - chain.delay_s
+        centres_s = (np.arange(len(wins)) * HOP + wins.shape[1] / 2) / 125.0 - chain.delay_s
         first_af_call: dict[int, float] = {}
         for k, centre in enumerate(centres_s):
             sample = int(centre * record.fs)
@@ -361,7 +366,7 @@ def evaluate_mitdb(
         "specificity": tn / (tn + fp) if tn + fp else None,
         "af_windows": tp + fn,
         "non_af_windows": tn + fp,
-        "window_s": WINDOW / 125.0,
+        "window_s": model_window(model) / 125.0,
         "hop_s": HOP / 125.0,
         "flutter": {"windows": flutter_windows, "called_af": flutter_called_af},
         "onset_delay_s": {
@@ -397,7 +402,7 @@ def evaluate_afib(
     if cinc_ids:
         records = load_records(cinc_ids, data_dir, "CinC 2017")
         for rid, label, seq in zip(records.ids, records.labels, records.sequences, strict=True):
-            probs = _probabilities(model, windows(seq)).mean(axis=0)
+            probs = _probabilities(model, windows(seq, model_window(model))).mean(axis=0)
             outcomes.append(Outcome(rid, "cinc2017", int(label), int(probs.argmax())))
     try:
         mit_ids = mitdb.record_ids(data_dir)
@@ -446,9 +451,60 @@ def evaluate_afib(
         )
         nao = [top["per_class"][label]["f1"] for label in ("normal", "af", "other")]
         report["macro_f1_nao"] = float(np.mean(nao))
+    report["input_window"] = model_window(model)
+    if cinc_ids:
+        report["side_by_side"] = _side_by_side(model_path.parent, records, report)
     report["per_class_scope"] = "cinc2017 records (CinC-style); mitdb windows in per_dataset"
     report["af_time"] = af_time
     report["arena_bytes"] = model.arena_bytes
     report["macs"] = model.macs
     report["tflite_bytes"] = model_path.stat().st_size
     return report
+
+
+def _float_model(path: Path) -> Any:
+    import torch
+
+    from wearsense.training.models import ConvNet, NetConfig
+
+    saved = torch.load(path, weights_only=False)
+    config = dict(saved["config"])
+    config["blocks"] = tuple(tuple(b) for b in config["blocks"])
+    model = ConvNet(NetConfig(**config))
+    if "fused" in path.name or any(k.endswith("conv.bias") for k in saved["state"]):
+        model.fuse()
+    model.load_state_dict(saved["state"])
+    return model.eval()
+
+
+def _side_by_side(folder: Path, records: RecordSet, int8_report: dict[str, Any]) -> dict[str, Any]:
+    """Record-level F1 of the teacher and the float student (when their weights lie beside
+    the model) next to the int8 student's, on the same CinC records."""
+    from wearsense.training.trainer import predict_logits
+
+    def figures(report: dict[str, Any]) -> dict[str, Any]:
+        per = report["per_class"]
+        return {
+            "f1_af": per["af"]["f1"],
+            "macro_f1_nao": float(np.mean([per[k]["f1"] for k in ("normal", "af", "other")])),
+            "macro_f1": report["macro_f1"],
+            "accuracy": report["accuracy"],
+        }
+
+    from wearsense.training.metrics import classification_report
+
+    out = {"int8_student_c_interpreter": figures(int8_report)}
+    x, _, owner = records.window_arrays(int(int8_report["input_window"]))
+    x_float = _float(x)
+    for name, file in (("teacher", "teacher.pt"), ("float_student", "student_float.pt")):
+        if not (folder / file).is_file():
+            continue
+        probs = _softmax(predict_logits(_float_model(folder / file), x_float))
+        predicted = mean_probabilities(probs, owner, len(records.ids)).argmax(axis=1)
+        out[name] = figures(classification_report(records.labels, predicted, LABELS, bootstrap=0))
+    return out
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
