@@ -1,0 +1,212 @@
+"""The store: durable, idempotent ingest, contiguity for acknowledgements, queries,
+patients over time, retention, backup, and clear errors for bad database files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from wearsense.protocol import (
+    AfStart,
+    Fall,
+    Gap,
+    HrSummary,
+    RhythmSummary,
+    StatusFirmware,
+    encode,
+)
+from wearsense.store import Store, StoreError, restore
+from wearsense.store.db import default_db_path
+
+T0 = 1_700_000_000  # UTC of device time 0 in these tests
+OFFSET = T0
+
+
+def hr(seq: int, t: int, mean: int = 70) -> HrSummary:
+    return HrSummary(seq, t, 3, interval_s=600, min_bpm=mean - 10, mean_bpm=mean, max_bpm=mean + 10)
+
+
+def status(seq: int, t: int = 0, offset: int = OFFSET) -> StatusFirmware:
+    return StatusFirmware(seq, t, 0, fw_major=1, fw_minor=2, fw_patch=3, utc_offset_s=offset)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "ws.db")
+    s.add_patient("p-001", "Europe/Berlin")
+    s.assign("SN1", "p-001", start_utc=T0 - 10)
+    yield s
+    s.close()
+
+
+def test_new_database_is_private_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "ws.db"
+    with Store(path) as s:
+        assert s.schema_version >= 1
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_ingest_is_idempotent_and_reports_contiguous_seq(store: Store) -> None:
+    batch = [status(1), hr(2, 600), hr(3, 1200)]
+    assert store.ingest("SN1", 1, batch) == 3
+    assert store.ingest("SN1", 1, batch) == 3  # re-delivery: no-op
+    assert store.count_events() == 3
+    # a hole at 4: the link may only acknowledge up to 3
+    assert store.ingest("SN1", 1, [hr(5, 3000)]) == 3
+    assert store.ingest("SN1", 1, [hr(4, 2400)]) == 5
+    assert store.contiguous_seq("SN1", 1) == 5
+    assert store.contiguous_seq("SN1", 2) == 0
+
+
+def test_dropped_ranges_and_undecodable_packets_count_as_stored(store: Store) -> None:
+    assert (
+        store.ingest("SN1", 1, [status(1), Gap(2, 10, 0, first_seq=3, last_seq=6, dropped=4)]) == 6
+    )
+    raw = encode(hr(7, 700))[:-1] + b"\x00"
+    assert store.store_undecodable("SN1", 1, 7, raw, reason="crc") == 7
+    bad = [e for e in store.events(serial="SN1", include_unplaced=True) if not e.decoded]
+    assert bad[0].raw == raw and bad[0].type == "undecodable"
+    # the good copy of seq 7 arriving later replaces the undecodable one
+    store.ingest("SN1", 1, [hr(7, 700)])
+    row = [e for e in store.events(serial="SN1") if e.seq == 7][0]
+    assert row.decoded and row.event() == hr(7, 700)
+
+
+def test_utc_comes_from_status_page_or_time_sync(store: Store) -> None:
+    store.ingest("SN1", 1, [hr(1, 600)])
+    assert store.events(serial="SN1") == []  # no clock offset yet: no place on a timeline
+    assert store.events(serial="SN1", include_unplaced=True)[0].utc is None
+    store.ingest("SN1", 1, [status(2, 700)])
+    assert store.events(serial="SN1")[0].utc == T0 + 600
+    # a time sync by the companion wins over the device's report
+    store.set_time_offset("SN2", 4, T0 + 5)
+    store.ingest("SN2", 4, [status(1, 0, offset=T0), hr(2, 100)])
+    assert store.events(serial="SN2", types=["hr_summary"])[0].utc == T0 + 105
+    # an unsynced device (offset 0 -> 1970) gives no UTC
+    store.ingest("SN3", 1, [status(1, 50, offset=0), hr(2, 100)])
+    assert store.events(serial="SN3") == []
+
+
+def test_queries_by_patient_time_and_type(store: Store) -> None:
+    store.add_patient("p-002", "UTC")
+    store.ingest("SN1", 1, [status(1)] + [hr(i, i * 600) for i in range(2, 12)])
+    store.unassign("SN1", end_utc=T0 + 3000)
+    store.assign("SN1", "p-002", start_utc=T0 + 3000)
+    first = store.events(patient="p-001", types=["hr_summary"])
+    second = store.events(patient="p-002", types=["hr_summary"])
+    assert [e.seq for e in first] == [2, 3, 4]
+    assert [e.seq for e in second] == list(range(5, 12))
+    window = store.events(serial="SN1", start_utc=T0 + 1800, end_utc=T0 + 3600)
+    assert [e.seq for e in window] == [3, 4, 5]
+    local = first[0].local_time(store.patient("p-001").tz)
+    assert local is not None and local.utcoffset() is not None
+    assert local.utcoffset().total_seconds() == 3600  # Berlin in November
+
+
+def test_assignments_cannot_overlap_and_unknown_names_fail(store: Store) -> None:
+    store.add_patient("p-002")
+    with pytest.raises(StoreError, match="assigned to 'p-001'"):
+        store.assign("SN1", "p-002")
+    with pytest.raises(StoreError, match="unknown patient"):
+        store.assign("SN9", "nobody")
+    with pytest.raises(StoreError, match="already exists"):
+        store.add_patient("p-001")
+    with pytest.raises(StoreError, match="unknown timezone"):
+        store.add_patient("p-003", "Mars/Olympus")
+    with pytest.raises(StoreError, match="not assigned"):
+        store.unassign("SN9")
+
+
+def test_delete_patient_removes_every_row(store: Store) -> None:
+    store.add_patient("p-002")
+    store.ingest(
+        "SN1", 1, [status(1), Fall(2, 100, 1, impact_mg=3000, confidence=90, stillness_s=5)]
+    )
+    store.assign("SN2", "p-002", start_utc=T0)
+    store.ingest("SN2", 1, [status(1), hr(2, 60)])
+    counts = store.delete_patient("p-001")
+    assert counts["events"] == 2 and counts["assignments"] == 1 and counts["alerts"] == 1
+    with pytest.raises(StoreError):
+        store.patient("p-001")
+    assert store.assignments("p-002") and len(store.events(serial="SN2")) == 2
+    assert store.events(serial="SN1") == []
+
+
+def test_retention_removes_old_events_only(store: Store) -> None:
+    store.ingest("SN1", 1, [status(1), hr(2, 600), hr(3, 86400 * 40)])
+    assert store.apply_retention(now_utc=T0 + 86400 * 41) == 0  # no policy: keep all
+    store.set_retention_days(30)
+    assert store.apply_retention(now_utc=T0 + 86400 * 41) == 2
+    assert [e.seq for e in store.events(serial="SN1")] == [3]
+
+
+def test_models_and_update_history(store: Store) -> None:
+    store.record_model_version("afib", 3, "ab" * 32, "distilled")
+    store.record_update("SN1", "afib", 3, "committed", utc=T0)
+    assert store.model_versions("afib")[0]["version"] == 3
+    assert store.updates("SN1")[0]["status"] == "committed"
+
+
+def test_backup_while_open_and_restore(store: Store, tmp_path: Path) -> None:
+    store.ingest("SN1", 1, [status(1), hr(2, 600)])
+    copy = store.backup(tmp_path / "backup.db")
+    assert stat.S_IMODE(os.stat(copy).st_mode) == 0o600
+    store.ingest("SN1", 1, [hr(3, 1200)])
+    restore(copy, store.path)
+    assert store.count_events() == 2  # the open store sees the restored content
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"this is a text file, not a database\n" * 10, "not a SQLite database"),
+        (b"SQLite format 3\x00" + b"\xff" * 200, "corrupt"),
+    ],
+)
+def test_bad_files_give_store_error(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.db"
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match=message) as info:
+        Store(path)
+    assert str(path) in str(info.value)
+
+
+def test_foreign_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE songs (title TEXT)")
+    with pytest.raises(StoreError, match="another program"):
+        Store(path)
+
+
+def test_truncated_database_is_reported(store: Store, tmp_path: Path) -> None:
+    store.ingest("SN1", 1, [status(1)] + [hr(i, i * 600) for i in range(2, 400)])
+    copy = store.backup(tmp_path / "full.db")
+    data = copy.read_bytes()
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(data[:4096] + b"\x00" * 4096 + data[8192:])
+    with pytest.raises(StoreError):
+        s = Store(broken)
+        s.events(serial="SN1")
+
+
+def test_default_path_follows_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("WEARSENSE_DB", str(tmp_path / "x.db"))
+    assert default_db_path() == tmp_path / "x.db"
+    monkeypatch.delenv("WEARSENSE_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_db_path() == tmp_path / "wearsense" / "wearsense.db"
+
+
+def test_rhythm_summary_round_trip(store: Store) -> None:
+    event = RhythmSummary(2, 600, 7, interval_s=600, analysable_s=500, af_s=100)
+    onset = AfStart(3, 700, 7, hr_bpm=120, confidence=90, onset_lag_s=30)
+    store.ingest("SN1", 1, [status(1), event, onset])
+    got = {e.seq: e.event() for e in store.events(serial="SN1")}
+    assert got[2] == event and got[3] == onset

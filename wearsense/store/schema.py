@@ -1,0 +1,108 @@
+"""The database layout and its migrations.
+
+Each migration is applied once, in order, inside one transaction, and recorded in
+``schema_version``. A file is recognised as ours by ``PRAGMA application_id`` (the four
+bytes "WSNS"); a SQLite file with another id, or with tables but no id, is foreign.
+Times are UTC seconds since 1970 (REAL); local times exist only at display.
+"""
+
+from __future__ import annotations
+
+APPLICATION_ID = 0x57534E53  # "WSNS"
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: patients, devices, assignments, events, time offsets, models, updates, alerts
+    """
+    CREATE TABLE patients (
+        id INTEGER PRIMARY KEY,
+        pseudonym TEXT NOT NULL UNIQUE,
+        timezone TEXT NOT NULL,
+        created_utc REAL NOT NULL
+    );
+    CREATE TABLE devices (
+        serial TEXT PRIMARY KEY,
+        first_seen_utc REAL NOT NULL,
+        last_seen_utc REAL NOT NULL,
+        firmware TEXT,
+        afib_version INTEGER,
+        fall_version INTEGER,
+        activity_version INTEGER
+    );
+    CREATE TABLE assignments (
+        id INTEGER PRIMARY KEY,
+        serial TEXT NOT NULL REFERENCES devices(serial),
+        patient_id INTEGER NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+        start_utc REAL NOT NULL,
+        end_utc REAL,
+        CHECK (end_utc IS NULL OR end_utc > start_utc)
+    );
+    CREATE INDEX assignments_by_serial ON assignments(serial, start_utc);
+    CREATE INDEX assignments_by_patient ON assignments(patient_id);
+    CREATE TABLE time_offsets (
+        serial TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        utc_offset_s INTEGER NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('status', 'sync')),
+        recorded_utc REAL NOT NULL,
+        PRIMARY KEY (serial, epoch)
+    );
+    CREATE TABLE events (
+        serial TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        decoded INTEGER NOT NULL,
+        device_time_s INTEGER,
+        utc REAL,
+        model_version INTEGER,
+        fields TEXT,
+        raw BLOB NOT NULL,
+        received_utc REAL NOT NULL,
+        PRIMARY KEY (serial, epoch, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_by_time ON events(serial, utc);
+    CREATE INDEX events_by_type ON events(type, utc);
+    CREATE TABLE streams (
+        serial TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        contiguous_seq INTEGER NOT NULL,
+        PRIMARY KEY (serial, epoch)
+    );
+    CREATE TABLE model_versions (
+        task TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        sha256 TEXT,
+        created_utc REAL NOT NULL,
+        notes TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (task, version)
+    );
+    CREATE TABLE updates (
+        id INTEGER PRIMARY KEY,
+        serial TEXT NOT NULL,
+        task TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        utc REAL NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_utc REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try_utc REAL NOT NULL,
+        delivered_utc REAL,
+        last_error TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX alerts_pending ON alerts(delivered_utc, next_try_utc);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
