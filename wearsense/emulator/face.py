@@ -1,14 +1,29 @@
 """What the emulator needs from the device core: its BLE face.
 
-The device core (``firmware/include/ws_device.h``, wrapped by ``wearsense.firmware``)
-takes plain bytes and status codes and knows nothing of the radio; the emulator's GATT
-server calls it for every write and pulls notifications from it. Any object with these
-methods can sit behind the GATT server; the real one is the C core.
+The device core (``firmware/include/ws_device.h``) takes plain bytes and status codes
+and knows nothing of the radio; ``wearsense.firmware.device.DeviceCore`` wraps it for
+Python. The emulator's GATT server calls it for every write and pulls notifications
+from it. This protocol names the part of ``DeviceCore`` the GATT server uses.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
+
+
+class CoreInfo(Protocol):
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def acked_seq(self) -> int: ...
+    @property
+    def queue_free(self) -> int: ...
+    @property
+    def time_s(self) -> int: ...
+    @property
+    def time_synced(self) -> bool: ...
 
 
 class DeviceFace(Protocol):
@@ -17,24 +32,23 @@ class DeviceFace(Protocol):
         """The device's identity (Serial Number String), e.g. ``WS-00A1B2C3``."""
         ...
 
-    def on_ack_write(self, frame: bytes) -> int:
+    @property
+    def battery_pct(self) -> int: ...
+
+    def write_ack(self, data: bytes) -> int:
         """An acknowledgement frame was written; the result is a status code (0 = OK)."""
         ...
 
-    def on_command_write(self, frame: bytes) -> tuple[int, bytes]:
-        """A command was written: (write status, response frame to indicate or b"")."""
+    def write_command(self, data: bytes) -> tuple[int, bytes | None]:
+        """A command was written: (write status, response frame to indicate or None)."""
         ...
 
     def next_notification(self) -> bytes | None:
         """The next event packet to notify, or None when everything was handed out."""
         ...
 
-    def on_connect(self) -> None:
+    def connect(self) -> None:
         """A new link: the next notification is the oldest unacknowledged event."""
         ...
 
-    def status_record(self) -> bytes:
-        """The 17-byte status record of docs/protocol.md section 8."""
-        ...
-
-    def battery_pct(self) -> int: ...
+    def info(self) -> CoreInfo: ...

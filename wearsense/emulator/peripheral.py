@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from collections.abc import Callable
 
 from bumble import att, core, gatt
@@ -29,6 +30,7 @@ FIRMWARE_REVISION = "0.1.0"
 MODEL_NUMBER = "WearSense patch"
 MANUFACTURER = "WearSense (emulated)"
 ADVERTISED_NAME = "WearSense"
+ADVERTISING_INTERVAL_MS = 20.0
 
 _P = gatt.Characteristic.Properties
 _A = att.Attribute.Permissions
@@ -56,9 +58,24 @@ def scan_response_data(name: str = ADVERTISED_NAME) -> bytes:
     )
 
 
+def status_record(face: DeviceFace) -> bytes:
+    """The 17-byte status record of docs/protocol.md section 8, from the core's state."""
+    info = face.info()
+    flags = 0x01 if info.time_synced else 0
+    battery = max(0, min(100, face.battery_pct))
+    return (
+        struct.pack("<BBH", 1, battery, info.epoch)
+        + info.last_seq.to_bytes(3, "little")
+        + info.acked_seq.to_bytes(3, "little")
+        + struct.pack("<HIB", min(info.queue_free, 0xFFFF), info.time_s & 0xFFFFFFFF, flags)
+    )
+
+
 class Peripheral:
-    """Serves ``face`` over the Bumble ``device``. Call :meth:`start` once the device is
-    powered on; :meth:`kick` after anything that may have queued a notification."""
+    """Serves the device core ``face`` over the Bumble ``device``. Call :meth:`start` once
+    the device is powered on and :meth:`kick` after anything that may have queued a
+    notification (an injected event). ``face`` may be replaced (a device reset boots a
+    new core on the same flash) with :meth:`replace_core`."""
 
     def __init__(self, device: Device, face: DeviceFace) -> None:
         self.device = device
@@ -104,7 +121,7 @@ class Peripheral:
             serial_number=face.serial,
             firmware_revision=FIRMWARE_REVISION,
         )
-        self.battery = BatteryService(lambda _c: max(0, min(100, face.battery_pct())))
+        self.battery = BatteryService(lambda _c: max(0, min(100, self.face.battery_pct)))
         device.add_services([self.service, self.dis, self.battery])
         device.on("connection", self._on_connection)
         self.events.on("subscription", lambda *_args: self.kick())
@@ -130,6 +147,9 @@ class Peripheral:
             advertising_data=advertising_data(),
             scan_response_data=scan_response_data(),
             auto_restart=True,
+            # 20 ms, the shortest legal interval: a central finds the emulator at once.
+            advertising_interval_min=ADVERTISING_INTERVAL_MS,
+            advertising_interval_max=ADVERTISING_INTERVAL_MS,
         )
         self._pump_task = asyncio.create_task(self._pump(), name="wearsense-notify")
 
@@ -149,6 +169,13 @@ class Peripheral:
             with contextlib.suppress(Exception):
                 await connection.disconnect()
 
+    async def replace_core(self, face: DeviceFace) -> None:
+        """A device reset: the link drops, a new core (booted on the same flash) serves
+        the next connection."""
+        await self.drop_link()
+        self.face = face
+        self.kick()
+
     def kick(self) -> None:
         """Wakes the notification pump (new events may be queued)."""
         self._kick.set()
@@ -157,7 +184,7 @@ class Peripheral:
 
     def _on_connection(self, connection: Connection) -> None:
         self.connection = connection
-        self.face.on_connect()
+        self.face.connect()
 
         def gone(*_args: object) -> None:
             if self.connection is connection:
@@ -176,16 +203,16 @@ class Peripheral:
         return b""
 
     def _read_status(self, _connection: Connection) -> bytes:
-        return self.face.status_record()
+        return status_record(self.face)
 
     def _on_ack_write(self, _connection: Connection, value: bytes) -> None:
-        status = self.face.on_ack_write(bytes(value))
+        status = int(self.face.write_ack(bytes(value)))
         if status:
             raise att.ATT_Error(0x80 + status, message=f"acknowledgement refused ({status})")
         self.kick()
 
     def _on_command_write(self, connection: Connection, value: bytes) -> None:
-        status, response = self.face.on_command_write(bytes(value))
+        status, response = self.face.write_command(bytes(value))
         if response:
             asyncio.get_running_loop().create_task(self._indicate(connection, response))
         elif status:

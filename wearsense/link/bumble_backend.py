@@ -216,6 +216,7 @@ class BumbleClientBackend(BaseBleakClient):
         self._peer: Peer | None = None
         self._closing = False
         self._subscribers: dict[int, Any] = {}
+        self._lost = asyncio.Event()
 
     @property
     def name(self) -> str:
@@ -241,17 +242,18 @@ class BumbleClientBackend(BaseBleakClient):
         except Exception as exc:
             raise BleakError(f"cannot connect to {self.address}: {exc}") from exc
         self._connection = connection
+        self._lost = asyncio.Event()
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
         try:
             if await self._bonded():
-                await connection.encrypt()
+                await self._att("encrypting with the stored bond", connection.encrypt())
             elif pair:
-                await connection.pair()
+                await self._att("pairing", connection.pair())
             peer = Peer(connection)
             self._peer = peer
-            with contextlib.suppress(Exception):
-                await peer.request_mtu(DEFAULT_MTU)
-            self.services = await self._discover(peer)
+            with contextlib.suppress(BleakError):
+                await self._att("MTU exchange", peer.request_mtu(DEFAULT_MTU))
+            self.services = await self._att("service discovery", self._discover(peer))
         except BaseException as exc:
             await self._teardown()
             if isinstance(exc, BleakError | asyncio.CancelledError):
@@ -296,6 +298,7 @@ class BumbleClientBackend(BaseBleakClient):
 
     def _on_disconnection(self, reason: int) -> None:
         unexpected = not self._closing
+        self._lost.set()
         self._connection = None
         self._peer = None
         self._subscribers.clear()
@@ -306,6 +309,7 @@ class BumbleClientBackend(BaseBleakClient):
     async def _teardown(self) -> None:
         connection = self._connection
         self._closing = True
+        self._lost.set()
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.disconnect()
@@ -340,8 +344,23 @@ class BumbleClientBackend(BaseBleakClient):
         return self._connection, self._peer
 
     async def _att(self, what: str, coro: Any) -> Any:
+        """Runs one GATT operation; fails it at once when the link drops meanwhile (Bumble
+        would otherwise wait for its 30 s ATT timeout)."""
+        lost = self._lost
+        operation = asyncio.ensure_future(coro)
+        watcher = asyncio.ensure_future(lost.wait())
         try:
-            return await coro
+            await asyncio.wait({operation, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watcher.cancel()
+            if not operation.done():
+                operation.cancel()
+                with contextlib.suppress(BaseException):
+                    await operation
+        if not operation.done() or operation.cancelled():
+            raise BleakError(f"{what}: disconnected")
+        try:
+            return operation.result()
         except core.ProtocolError as exc:
             code = exc.error_code
             raise BumbleATTError(int(code) if isinstance(code, int) else -1, what) from exc

@@ -1,0 +1,435 @@
+"""The BLE link end to end over a real Bluetooth stack (Bumble, two virtual controllers
+on a LocalLink in this process): the device core behind the emulated wearable's GATT
+server, the companion's session on bleak through the Bumble backend, the SQLite store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+device_mod = pytest.importorskip("wearsense.firmware.device")
+
+from bleak import BleakClient  # noqa: E402
+
+from wearsense.link.bumble_backend import BumbleATTError  # noqa: E402
+from wearsense.link.loopback import Loopback  # noqa: E402
+from wearsense.link.session import LinkState, Session, SessionConfig  # noqa: E402
+from wearsense.protocol import (  # noqa: E402
+    Ack,
+    AckKind,
+    Event,
+    HrSummary,
+    Status,
+    crc16,
+    decode,
+)
+from wearsense.protocol import gatt as uuids  # noqa: E402
+from wearsense.store import Store  # noqa: E402
+
+DeviceCore = device_mod.DeviceCore
+SERIAL = "WS-00A1B2C3"
+T = TypeVar("T")
+
+
+def run(coro_fn: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
+    async def bounded() -> T:
+        return await asyncio.wait_for(coro_fn(), timeout)
+
+    return asyncio.run(bounded())
+
+
+def hr(i: int) -> HrSummary:
+    lo = 40 + i % 50
+    return HrSummary(
+        seq=0, time_s=0, model_version=0, interval_s=60, min_bpm=lo, mean_bpm=lo + 5, max_bpm=lo + 9
+    )
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
+
+
+def stored_rows(db: Path) -> list[tuple[int, int, str, bytes, int]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT epoch, seq, type, raw, decoded FROM events WHERE serial = ? "
+            "ORDER BY epoch, seq",
+            (SERIAL,),
+        ).fetchall()
+
+
+class Rig:
+    """Wearable + central + store in one event loop."""
+
+    def __init__(self, tmp: Path, core: Any | None = None) -> None:
+        self.tmp = tmp
+        self.core = core or DeviceCore(SERIAL)
+        self.db = tmp / "companion.db"
+
+    async def __aenter__(self) -> Rig:
+        self.loop = await Loopback.open(self.core, self.tmp)
+        self.store = Store(self.db)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.store.close()
+        await self.loop.close()
+
+    def session(self, **kw: Any) -> Session:
+        return self.loop.session(self.store, **kw)
+
+    @property
+    def wearable_core(self) -> Any:
+        return self.loop.wearable.core
+
+    def all_stored(self) -> bool:
+        info = self.wearable_core.info()
+        return self.store.contiguous_seq(SERIAL, info.epoch) == info.last_seq and (
+            info.acked_seq == info.last_seq
+        )
+
+    def pairings(self) -> list[int]:
+        counter = [0]
+
+        def on_connection(connection: Any) -> None:
+            connection.on("pairing", lambda *_: counter.__setitem__(0, counter[0] + 1))
+
+        self.loop.wearable.device.on("connection", on_connection)
+        return counter
+
+
+def check_exactly_once(rig: Rig, emitted: dict[int, Event]) -> None:
+    """Every event the core assigned a sequence to is stored once, with the bytes the
+    core holds for it; nothing else is stored."""
+    info = rig.wearable_core.info()
+    rows = stored_rows(rig.db)
+    keys = [(e, s) for e, s, _, _, _ in rows]
+    assert len(keys) == len(set(keys)), "duplicated rows"
+    seqs = sorted(s for e, s in keys if e == info.epoch)
+    assert seqs == list(range(1, info.last_seq + 1)), "lost or extra events"
+    by_seq = {s: (t, raw, dec) for e, s, t, raw, dec in rows if e == info.epoch}
+    for seq, event in emitted.items():
+        kind, raw, decoded = by_seq[seq]
+        assert decoded == 1
+        got = decode(raw)
+        assert got.seq == seq and got.NAME == event.NAME
+        assert {k: v for k, v in vars(got).items() if k not in ("seq", "time_s")} == {
+            k: v for k, v in vars(event).items() if k not in ("seq", "time_s")
+        }
+
+
+def test_unbonded_central_is_refused_everywhere(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Rig(tmp_path) as rig:
+            client = BleakClient(SERIAL_ADDRESS(rig), pair=False, **rig.loop.backend_kwargs())
+            await client.connect()
+            try:
+                # The open services answer.
+                serial = await client.read_gatt_char(uuids.SERIAL_NUMBER)
+                assert bytes(serial).decode() == SERIAL
+                assert 0 <= (await client.read_gatt_char(uuids.BATTERY_LEVEL))[0] <= 100
+                # Every WearSense characteristic refuses an unencrypted link.
+                refusals = []
+                attempts: list[Callable[[], Awaitable[Any]]] = [
+                    lambda: client.read_gatt_char(uuids.STATUS),
+                    lambda: client.write_gatt_char(uuids.ACK, bytes(6), response=True),
+                    lambda: client.write_gatt_char(uuids.COMMAND, b"\x01\x01", response=True),
+                ]
+                for char in (uuids.EVENTS, uuids.COMMAND, uuids.TRANSFER, uuids.STATUS):
+                    attempts.append(lambda c=char: client.start_notify(c, lambda *_: None))
+                for attempt in attempts:
+                    with pytest.raises(BumbleATTError) as err:
+                        await attempt()
+                    refusals.append(err.value.att_error)
+                assert set(refusals) <= {0x0F, 0x05}, refusals
+                assert len(refusals) == 7
+                # Write-without-response has no error to return: it must change nothing.
+                await client.write_gatt_char(uuids.TRANSFER, b"\xff" * 12, response=False)
+                before = rig.wearable_core.info()
+                assert before.acked_seq == 0 and before.pending == before.last_seq
+            finally:
+                await client.disconnect()
+            # The device keeps working: a bonded session still gets everything.
+            session = rig.session()
+            task = asyncio.create_task(session.run())
+            await until(rig.all_stored)
+            await session.stop()
+            await task
+
+    run(body)
+
+
+def SERIAL_ADDRESS(rig: Rig) -> str:
+    from wearsense.emulator.wearable import address_for
+
+    return address_for(SERIAL)
+
+
+def test_events_arrive_stored_exactly_once(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Rig(tmp_path) as rig:
+            emitted = {rig.loop.wearable.inject(hr(i)): hr(i) for i in range(20)}
+            states: list[LinkState] = []
+            session = rig.session(on_state=lambda s, _d: states.append(s))
+            task = asyncio.create_task(session.run())
+            await session.wait_streaming(10)
+            for i in range(20, 60):
+                emitted[rig.loop.wearable.inject(hr(i))] = hr(i)
+                if i % 7 == 0:
+                    await asyncio.sleep(0)
+            await until(rig.all_stored)
+            await session.stop()
+            await task
+            check_exactly_once(rig, emitted)
+            assert session.serial == SERIAL
+            assert session.stats.raw_stored == 0 and session.stats.resends == 0
+            assert states[:4] == [
+                LinkState.SCANNING,
+                LinkState.CONNECTING,
+                LinkState.SYNCING,
+                LinkState.STREAMING,
+            ]
+            assert states[-1] == LinkState.STOPPED
+            # Time sync happened: the core is synced and the store knows the offset.
+            assert rig.wearable_core.info().time_synced
+            assert rig.store.time_offset(SERIAL, rig.wearable_core.info().epoch) is not None
+
+    run(body)
+
+
+def test_reconnect_after_drop_needs_no_new_pairing(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Rig(tmp_path) as rig:
+            pairings = rig.pairings()
+            session = rig.session()
+            task = asyncio.create_task(session.run())
+            await session.wait_streaming(10)
+            await until(rig.all_stored)
+            assert pairings[0] == 1
+            for round_ in range(3):
+                await rig.loop.wearable.drop_link()
+                rig.loop.wearable.inject(hr(round_))
+                want = round_ + 2
+                await until(lambda want=want: session.stats.connections == want)
+                await until(rig.all_stored)
+            await session.stop()
+            await task
+            assert pairings[0] == 1, "a reconnect paired again"
+            assert session.stats.disconnects >= 3
+        # A new companion process on the same keystore file: still no new pairing.
+        core = rig.wearable_core
+        async with Rig(tmp_path, core) as rig2:
+            pairings = rig2.pairings()
+            rig2.loop.wearable.inject(hr(99))
+            session = rig2.session()
+            task = asyncio.create_task(session.run())
+            await until(rig2.all_stored)
+            await session.stop()
+            await task
+            assert pairings[0] == 0
+
+    run(body)
+
+
+def test_garbage_writes_get_errors_and_the_device_keeps_working(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Rig(tmp_path) as rig:
+            client = BleakClient(SERIAL_ADDRESS(rig), pair=True, **rig.loop.backend_kwargs())
+            await client.connect()
+            epoch = rig.wearable_core.info().epoch
+            cases = [
+                (b"\x01", Status.LENGTH),
+                (b"\x09" + bytes(5), Status.TYPE),
+                (Ack(AckKind.STORED, epoch + 1, 0).encode(), Status.EPOCH),
+                (Ack(AckKind.STORED, epoch, 5000).encode(), Status.STATE),
+                (bytes([2]) + epoch.to_bytes(2, "little") + bytes(3), Status.RANGE),
+            ]
+            for frame, status in cases:
+                with pytest.raises(BumbleATTError) as err:
+                    await client.write_gatt_char(uuids.ACK, frame, response=True)
+                assert err.value.att_error == 0x80 + status, (frame.hex(), err.value)
+            # A command too short to name its token fails the write itself.
+            with pytest.raises(BumbleATTError) as err:
+                await client.write_gatt_char(uuids.COMMAND, b"\x01", response=True)
+            assert err.value.att_error == 0x80 + Status.LENGTH
+            for junk in (b"\x63\x01", b"\x01\x07\x00", bytes(range(40))):
+                try:
+                    await client.write_gatt_char(uuids.COMMAND, junk, response=True)
+                except BumbleATTError as exc:
+                    assert exc.att_error >= 0x80
+            await client.write_gatt_char(uuids.TRANSFER, bytes(300), response=False)
+            await client.disconnect()
+            assert rig.wearable_core.info().acked_seq == 0
+            emitted = {rig.loop.wearable.inject(hr(i)): hr(i) for i in range(5)}
+            session = rig.session()
+            task = asyncio.create_task(session.run())
+            await until(rig.all_stored)
+            await session.stop()
+            await task
+            check_exactly_once(rig, emitted)
+
+    run(body)
+
+
+class CorruptingRadio:
+    """The real core, with chosen notifications corrupted on their way out (a bad radio,
+    a broken bridge): ``corrupt[seq]`` is how many times that packet is damaged. Every
+    STORED acknowledgement is checked against the store at the moment it is written."""
+
+    def __init__(self, core: Any, corrupt: dict[int, int], store_path: Path) -> None:
+        self.core = core
+        self.corrupt = dict(corrupt)
+        self.store_path = store_path
+        self.acks: list[tuple[int, int]] = []
+        self.early_acks: list[tuple[int, int]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.core, name)
+
+    def next_notification(self) -> bytes | None:
+        packet = self.core.next_notification()
+        if packet is None:
+            return None
+        seq = int.from_bytes(packet[1:4], "little")
+        if self.corrupt.get(seq, 0) > 0:
+            self.corrupt[seq] -= 1
+            damaged = bytearray(packet)
+            damaged[10] ^= 0x5A  # payload bit flips: the CRC no longer matches
+            return bytes(damaged)
+        return packet
+
+    def write_ack(self, data: bytes) -> Any:
+        if len(data) == 6 and data[0] == AckKind.STORED:
+            epoch, seq = int.from_bytes(data[1:3], "little"), int.from_bytes(data[3:6], "little")
+            self.acks.append((epoch, seq))
+            with Store(self.store_path) as store:
+                if store.contiguous_seq(SERIAL, epoch) < seq:
+                    self.early_acks.append((epoch, seq))
+        return self.core.write_ack(data)
+
+    def reset(self) -> Any:
+        return self.core.reset()
+
+
+def test_malformed_notifications_are_resent_or_stored_raw_never_acked_early(
+    tmp_path: Path,
+) -> None:
+    async def body() -> None:
+        core = DeviceCore(SERIAL)
+        base = core.info().last_seq  # the boot STATUS pages
+        radio = CorruptingRadio(core, {base + 3: 1, base + 6: 10}, tmp_path / "companion.db")
+        async with Rig(tmp_path, radio) as rig:
+            emitted = {rig.loop.wearable.inject(hr(i)): hr(i) for i in range(10)}
+            session = rig.session()
+            task = asyncio.create_task(session.run())
+            await until(rig.all_stored)
+            await session.stop()
+            await task
+            rows = {s: (t, raw, d) for _, s, t, raw, d in stored_rows(rig.db)}
+            # Corrupted once: the resend brought it, decoded.
+            assert rows[base + 3][2] == 1
+            # Always corrupted: stored raw, flagged, after three failed receptions.
+            kind, raw, decoded = rows[base + 6]
+            assert decoded == 0 and kind == "undecodable"
+            assert crc16(raw[:-2]) != int.from_bytes(raw[-2:], "little")
+            assert radio.corrupt[base + 6] == 10 - 3
+            assert session.stats.raw_stored == 1 and session.stats.resends >= 2
+            assert radio.acks and not radio.early_acks
+            del emitted[base + 6]
+            for seq, event in emitted.items():
+                assert decode(rows[seq][1]).NAME == event.NAME
+
+    run(body)
+
+
+class KillingSink:
+    """The store, but the companion "dies" (an exception nothing catches) on a chosen
+    ingest call: the batch was received and never stored."""
+
+    class Killed(BaseException):
+        pass
+
+    def __init__(self, store: Store, rng: random.Random, rate: float) -> None:
+        self.store, self.rng, self.rate = store, rng, rate
+        self.kills = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def ingest(self, *args: Any, **kwargs: Any) -> int:
+        if self.rng.random() < self.rate:
+            self.kills += 1
+            raise KillingSink.Killed
+        return self.store.ingest(*args, **kwargs)
+
+
+async def soak(rig: Rig, faults_wanted: int, seed: int) -> dict[str, int]:
+    """Events injected while links drop, the device resets and the companion is killed
+    at random points; returns the fault counts."""
+    rng = random.Random(seed)
+    counts = {"drop": 0, "reset": 0, "kill": 0}
+    emitted: dict[int, Event] = {}
+    sink = KillingSink(rig.store, rng, 0.0)
+    i = 0
+    while sum(counts.values()) < faults_wanted:
+        sink.rate = 0.0
+        session = rig.session(
+            config=SessionConfig(scan_timeout_s=5.0, backoff_initial_s=0.005, time_sync=False)
+        )
+        session.sink = sink
+        task = asyncio.create_task(session.run())
+        await session.wait_streaming(10)
+        for _ in range(rng.randint(3, 25)):
+            for _ in range(rng.randint(1, 4)):
+                emitted[rig.loop.wearable.inject(hr(i))] = hr(i)
+                i += 1
+            await asyncio.sleep(rng.random() * 0.004)
+            fault = rng.random()
+            if fault < 0.12:
+                counts["drop"] += 1
+                await rig.loop.wearable.drop_link()
+            elif fault < 0.18:
+                counts["reset"] += 1
+                await rig.loop.wearable.reset()
+            elif fault < 0.24:
+                counts["kill"] += 1
+                sink.rate = 1.0
+                emitted[rig.loop.wearable.inject(hr(i))] = hr(i)  # a batch to die on
+                i += 1
+                break
+        if sink.rate == 1.0:
+            with pytest.raises(KillingSink.Killed):
+                await asyncio.wait_for(task, 10)
+            continue
+        await until(rig.all_stored)
+        await session.stop()
+        await task
+    session = rig.session()
+    task = asyncio.create_task(session.run())
+    await until(rig.all_stored)
+    await session.stop()
+    await task
+    check_exactly_once(rig, emitted)
+    return counts
+
+
+def test_fault_soak_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    async def body() -> dict[str, int]:
+        async with Rig(tmp_path) as rig:
+            return await soak(rig, 30, seed=10)
+
+    counts = run(body, timeout=90)
+    assert all(v > 0 for v in counts.values()), counts
