@@ -17,7 +17,8 @@ typedef enum {
     WS_ERR_STATE = 7,    /* well-formed but not allowed now (ack beyond last sequence, ...) */
     WS_ERR_EPOCH = 8,    /* names an epoch other than the current one */
     WS_ERR_BUSY = 9,     /* the device cannot take this now; retry later */
-    WS_ERR_NOSPACE = 10  /* storage full */
+    WS_ERR_NOSPACE = 10, /* storage full */
+    WS_ERR_FLASH = 11    /* a flash program or erase failed (power loss, worn page) */
 } ws_status_t;
 /* cdef-end */
 

@@ -20,6 +20,7 @@ class Status(enum.IntEnum):
     EPOCH = 8
     BUSY = 9
     NOSPACE = 10
+    FLASH = 11
 
 
 class ProtocolError(ValueError):

@@ -1,0 +1,115 @@
+/* The device core: identity (serial number), the (epoch, seq) numbering kept by
+ * the persistent queue, device time and the wall-clock offset, model versions,
+ * battery, and the BLE face: one function per kind of write the device receives
+ * and one that yields the next notification. The face takes and returns plain
+ * bytes and status codes; nothing here knows which radio carries them.
+ * Behaviour and failure cases: docs/device-core.md; wire formats: docs/protocol.md. */
+#ifndef WS_DEVICE_H
+#define WS_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ws_flash.h"
+#include "ws_protocol.h"
+#include "ws_queue.h"
+#include "ws_status.h"
+
+/* cdef-begin */
+#define WS_FW_MAJOR 0
+#define WS_FW_MINOR 1
+#define WS_FW_PATCH 0
+#define WS_SERIAL_MAX 16
+#define WS_TIME_SYNC_MAX_UTC 4102444800
+#define WS_NOTIFICATION_MAX 20
+#define WS_RESPONSE_MAX_SIZE 19
+
+typedef struct ws_device ws_device_t;
+typedef struct ws_platform ws_platform_t;
+
+/* A snapshot of the core's state, for the port, the emulator and tests. */
+typedef struct {
+    uint16_t epoch;
+    uint32_t last_seq;   /* last sequence number assigned in this epoch */
+    uint32_t acked_seq;  /* highest sequence number the host acknowledged */
+    uint32_t cursor_seq; /* last sequence number handed out as a notification */
+    uint32_t pending;    /* unacknowledged events held */
+    uint32_t queue_free; /* events that still fit before the queue drops any */
+    uint16_t boot_count;
+    uint32_t time_s;     /* device time, seconds */
+    int32_t utc_offset_s;
+    uint8_t time_synced;
+    uint16_t model_version[3]; /* by ws_task_t */
+    uint16_t fall_cancel_s;
+    uint16_t summary_min;
+    uint8_t recording_s; /* requested ECG recording not yet started, 0 if none */
+} ws_device_info_t;
+
+/* Bytes a ws_device_t needs (the caller owns the memory; nothing mallocs). */
+size_t ws_device_size(void);
+
+/* Mounts the queue (recovering from any power cut), counts the boot and queues
+ * the STATUS pages 0, 1, 2. serial: 1..16 printable ASCII characters. */
+ws_status_t ws_device_boot(ws_device_t *dev, const char *serial, const ws_flash_t *flash,
+                           const ws_platform_t *platform);
+
+/* Only mounts the queue: no boot record, no STATUS events (inspection, tests). */
+ws_status_t ws_device_mount(ws_device_t *dev, const char *serial, const ws_flash_t *flash,
+                            const ws_platform_t *platform);
+
+/* Acknowledgement characteristic: ACK STORED and RESEND_FROM frames. The result
+ * is the write's status. */
+ws_status_t ws_device_on_ack_write(ws_device_t *dev, const uint8_t *buf, size_t len);
+
+/* Command characteristic. The result is the write's status; when the frame
+ * named a known opcode, a response frame (to indicate) is written to rsp
+ * (cap >= WS_RESPONSE_MAX_SIZE) and *rsp_len is its size, else *rsp_len is 0. */
+ws_status_t ws_device_on_command_write(ws_device_t *dev, const uint8_t *buf, size_t len,
+                                       uint8_t *rsp, size_t cap, size_t *rsp_len);
+
+/* The next event packet to notify (cap >= WS_NOTIFICATION_MAX); *len is 0 when
+ * everything stored has been handed out. */
+ws_status_t ws_device_next_notification(ws_device_t *dev, uint8_t *out, size_t cap,
+                                         size_t *len);
+
+/* A new link: the next notification is the oldest unacknowledged event. */
+void ws_device_on_connect(ws_device_t *dev);
+
+/* Detectors report here: assigns ev->seq and stores the event durably. */
+ws_status_t ws_device_append_event(ws_device_t *dev, ws_event_t *ev);
+
+/* The running model of a task (model updates call this). */
+ws_status_t ws_device_set_model_version(ws_device_t *dev, uint8_t task, uint16_t version);
+
+/* The ECG recording a START_RECORDING asked for has started: clears the request. */
+void ws_device_recording_started(ws_device_t *dev);
+
+const char *ws_device_serial(const ws_device_t *dev);
+uint32_t ws_device_time_s(const ws_device_t *dev);
+uint8_t ws_device_battery_pct(const ws_device_t *dev);
+ws_status_t ws_device_get_info(const ws_device_t *dev, ws_device_info_t *info);
+/* cdef-end */
+
+/* Platform hooks: the port supplies the clock and the battery gauge. */
+struct ws_platform {
+    uint32_t (*now_s)(void *ctx);       /* device time, seconds since an arbitrary origin */
+    uint8_t (*battery_pct)(void *ctx);  /* 0..100 (larger values are reported as 100) */
+    uint8_t (*charging)(void *ctx);     /* non-zero while on the charger */
+    void *ctx;
+};
+
+struct ws_device {
+    char serial[WS_SERIAL_MAX + 1];
+    const ws_platform_t *platform;
+    ws_queue_t queue;
+    uint32_t cursor; /* last seq handed out as a notification */
+    int32_t utc_offset_s;
+    uint8_t time_synced;
+    uint8_t new_epoch; /* report WS_STATUS_NEW_EPOCH in the next STATUS page 0 */
+    uint16_t model_version[3];
+    uint16_t fall_cancel_s;
+    uint16_t summary_min;
+    uint8_t recording_s;
+};
+
+#endif

@@ -1,0 +1,348 @@
+/* The device core and its BLE face (ws_device.h). Every write is untrusted: it
+ * is decoded by the protocol codec, checked against the device's state, and
+ * answered with a documented status; nothing a host sends can stop the core. */
+#include "ws_device.h"
+
+#include <string.h>
+
+#define DEFAULT_FALL_CANCEL_S 30
+#define DEFAULT_SUMMARY_MIN 15
+
+size_t ws_device_size(void) { return sizeof(ws_device_t); }
+
+static uint32_t now_s(const ws_device_t *dev)
+{
+    if (dev->platform == NULL || dev->platform->now_s == NULL) {
+        return 0;
+    }
+    return dev->platform->now_s(dev->platform->ctx);
+}
+
+uint32_t ws_device_time_s(const ws_device_t *dev) { return dev == NULL ? 0 : now_s(dev); }
+
+uint8_t ws_device_battery_pct(const ws_device_t *dev)
+{
+    uint8_t pct;
+    if (dev == NULL || dev->platform == NULL || dev->platform->battery_pct == NULL) {
+        return 0;
+    }
+    pct = dev->platform->battery_pct(dev->platform->ctx);
+    return pct > 100 ? 100 : pct;
+}
+
+static uint8_t charging(const ws_device_t *dev)
+{
+    if (dev->platform == NULL || dev->platform->charging == NULL) {
+        return 0;
+    }
+    return dev->platform->charging(dev->platform->ctx) ? 1 : 0;
+}
+
+static ws_status_t check_serial(const char *serial)
+{
+    size_t n = 0;
+    if (serial == NULL) {
+        return WS_ERR_ARG;
+    }
+    while (n <= WS_SERIAL_MAX && serial[n] != '\0') {
+        if (serial[n] < 0x21 || serial[n] > 0x7E) {
+            return WS_ERR_RANGE;
+        }
+        n++;
+    }
+    return n >= 1 && n <= WS_SERIAL_MAX ? WS_OK : WS_ERR_RANGE;
+}
+
+ws_status_t ws_device_mount(ws_device_t *dev, const char *serial, const ws_flash_t *flash,
+                            const ws_platform_t *platform)
+{
+    ws_status_t st;
+    if (dev == NULL || flash == NULL || platform == NULL) {
+        return WS_ERR_ARG;
+    }
+    st = check_serial(serial);
+    if (st != WS_OK) {
+        return st;
+    }
+    memset(dev, 0, sizeof *dev);
+    strcpy(dev->serial, serial); /* length checked above */
+    dev->platform = platform;
+    dev->fall_cancel_s = DEFAULT_FALL_CANCEL_S;
+    dev->summary_min = DEFAULT_SUMMARY_MIN;
+    dev->queue.now_s = now_s(dev);
+    st = ws_queue_mount(&dev->queue, flash);
+    if (st != WS_OK) {
+        return st;
+    }
+    dev->new_epoch = dev->queue.formatted;
+    dev->cursor = dev->queue.acked;
+    return WS_OK;
+}
+
+/* STATUS pages 0, 1 and 2: what the host needs after a boot, a new epoch or a
+ * time sync. The first failure is returned; the others are still tried. */
+static ws_status_t queue_status_pages(ws_device_t *dev)
+{
+    ws_status_t first = WS_OK;
+    uint8_t page;
+    for (page = 0; page < 3; page++) {
+        ws_event_t ev;
+        ws_status_t st;
+        memset(&ev, 0, sizeof ev);
+        ev.type = WS_EVENT_STATUS;
+        ev.time_s = now_s(dev);
+        ev.u.status.page = page;
+        if (page == 0) {
+            uint32_t free_events = ws_queue_free_events(&dev->queue);
+            ev.u.status.p.device.battery_pct = ws_device_battery_pct(dev);
+            ev.u.status.p.device.epoch = dev->queue.epoch;
+            ev.u.status.p.device.queue_free =
+                (uint16_t)(free_events > 0xFFFFu ? 0xFFFFu : free_events);
+            ev.u.status.p.device.flags =
+                (uint8_t)((dev->time_synced ? WS_STATUS_TIME_SYNCED : 0) |
+                          (charging(dev) ? WS_STATUS_CHARGING : 0) |
+                          (dev->new_epoch ? WS_STATUS_NEW_EPOCH : 0));
+            ev.u.status.p.device.boot_count = (uint8_t)dev->queue.boot_count;
+        } else if (page == 1) {
+            ev.u.status.p.models.afib_version = dev->model_version[WS_TASK_AFIB];
+            ev.u.status.p.models.fall_version = dev->model_version[WS_TASK_FALL];
+            ev.u.status.p.models.activity_version = dev->model_version[WS_TASK_ACTIVITY];
+        } else {
+            ev.u.status.p.firmware.fw_major = WS_FW_MAJOR;
+            ev.u.status.p.firmware.fw_minor = WS_FW_MINOR;
+            ev.u.status.p.firmware.fw_patch = WS_FW_PATCH;
+            ev.u.status.p.firmware.utc_offset_s = dev->utc_offset_s;
+        }
+        dev->queue.now_s = ev.time_s;
+        st = ws_queue_append(&dev->queue, &ev);
+        if (st == WS_OK && page == 0) {
+            dev->new_epoch = 0;
+        }
+        if (st != WS_OK && first == WS_OK) {
+            first = st;
+        }
+    }
+    return first;
+}
+
+ws_status_t ws_device_boot(ws_device_t *dev, const char *serial, const ws_flash_t *flash,
+                           const ws_platform_t *platform)
+{
+    ws_status_t st = ws_device_mount(dev, serial, flash, platform);
+    if (st != WS_OK) {
+        return st;
+    }
+    st = ws_queue_note_boot(&dev->queue);
+    if (st != WS_OK) {
+        return st;
+    }
+    return queue_status_pages(dev);
+}
+
+ws_status_t ws_device_on_ack_write(ws_device_t *dev, const uint8_t *buf, size_t len)
+{
+    ws_ack_t ack;
+    ws_status_t st;
+    if (dev == NULL || buf == NULL) {
+        return WS_ERR_ARG;
+    }
+    st = ws_ack_decode(buf, len, &ack);
+    if (st != WS_OK) {
+        return st;
+    }
+    if (ack.epoch != dev->queue.epoch) {
+        return WS_ERR_EPOCH;
+    }
+    if (ack.kind == WS_ACK_STORED) {
+        if (ack.seq > dev->queue.last_seq) {
+            return WS_ERR_STATE;
+        }
+        dev->queue.now_s = now_s(dev);
+        st = ws_queue_ack(&dev->queue, ack.seq);
+        if (st == WS_OK && dev->cursor < dev->queue.acked) {
+            dev->cursor = dev->queue.acked;
+        }
+        return st;
+    }
+    /* RESEND_FROM: events up to the acknowledged seq are freed; one past the
+     * last assigned seq is allowed (nothing to resend yet). */
+    if (ack.seq <= dev->queue.acked || ack.seq > dev->queue.last_seq + 1) {
+        return WS_ERR_STATE;
+    }
+    dev->cursor = ack.seq - 1;
+    return WS_OK;
+}
+
+static void respond(ws_response_t *rsp, const ws_command_t *cmd, ws_status_t st)
+{
+    memset(rsp, 0, sizeof *rsp);
+    rsp->opcode = cmd->opcode;
+    rsp->token = cmd->token;
+    rsp->status = (uint8_t)st;
+}
+
+static void put_data_u32(ws_response_t *rsp, uint32_t v)
+{
+    rsp->data[0] = (uint8_t)v;
+    rsp->data[1] = (uint8_t)(v >> 8);
+    rsp->data[2] = (uint8_t)(v >> 16);
+    rsp->data[3] = (uint8_t)(v >> 24);
+    rsp->data_len = 4;
+}
+
+static ws_status_t run_command(ws_device_t *dev, const ws_command_t *cmd, ws_response_t *rsp)
+{
+    ws_status_t st;
+    switch (cmd->opcode) {
+    case WS_CMD_TIME_SYNC: {
+        uint32_t device_s = now_s(dev);
+        int64_t offset = (int64_t)cmd->a.time_sync.utc_s - (int64_t)device_s;
+        if (cmd->a.time_sync.utc_s > WS_TIME_SYNC_MAX_UTC || offset > INT32_MAX ||
+            offset < INT32_MIN) {
+            return WS_ERR_RANGE;
+        }
+        dev->utc_offset_s = (int32_t)offset;
+        dev->time_synced = 1;
+        put_data_u32(rsp, device_s);
+        /* The offset is in force even if the flash cannot take the STATUS events. */
+        (void)queue_status_pages(dev);
+        return WS_OK;
+    }
+    case WS_CMD_START_RECORDING:
+        if (dev->recording_s != 0) {
+            return WS_ERR_BUSY;
+        }
+        dev->recording_s = cmd->a.start_recording.duration_s;
+        return WS_OK;
+    case WS_CMD_SET_CONFIG:
+        if (cmd->a.set_config.key == WS_CONFIG_FALL_CANCEL_S) {
+            dev->fall_cancel_s = cmd->a.set_config.value;
+        } else {
+            dev->summary_min = cmd->a.set_config.value;
+        }
+        return WS_OK;
+    case WS_CMD_FACTORY_RESET:
+        dev->queue.now_s = now_s(dev);
+        st = ws_queue_new_epoch(&dev->queue);
+        if (st != WS_OK) {
+            return st;
+        }
+        dev->cursor = 0;
+        dev->new_epoch = 1;
+        rsp->data[0] = (uint8_t)dev->queue.epoch;
+        rsp->data[1] = (uint8_t)(dev->queue.epoch >> 8);
+        rsp->data_len = 2;
+        (void)queue_status_pages(dev);
+        return WS_OK;
+    default:
+        /* UPDATE_*: the model-update service answers these once it is linked in. */
+        return WS_ERR_STATE;
+    }
+}
+
+ws_status_t ws_device_on_command_write(ws_device_t *dev, const uint8_t *buf, size_t len,
+                                       uint8_t *rsp_buf, size_t cap, size_t *rsp_len)
+{
+    ws_command_t cmd;
+    ws_response_t rsp;
+    ws_status_t st;
+    if (dev == NULL || buf == NULL || rsp_buf == NULL || rsp_len == NULL ||
+        cap < WS_RESPONSE_MAX_SIZE) {
+        return WS_ERR_ARG;
+    }
+    *rsp_len = 0;
+    st = ws_command_decode(buf, len, &cmd);
+    if (st == WS_ERR_TYPE || (st == WS_ERR_LENGTH && len < 2)) {
+        return st; /* no opcode to answer under */
+    }
+    if (st != WS_OK) {
+        cmd.opcode = buf[0];
+        cmd.token = buf[1];
+        respond(&rsp, &cmd, st);
+    } else {
+        respond(&rsp, &cmd, WS_OK);
+        st = run_command(dev, &cmd, &rsp);
+        if (st != WS_OK) {
+            respond(&rsp, &cmd, st);
+        }
+    }
+    if (ws_response_encode(&rsp, rsp_buf, cap, rsp_len) != WS_OK) {
+        *rsp_len = 0;
+        return WS_ERR_ARG;
+    }
+    return st;
+}
+
+ws_status_t ws_device_next_notification(ws_device_t *dev, uint8_t *out, size_t cap, size_t *len)
+{
+    uint32_t seq = 0;
+    ws_status_t st;
+    if (dev == NULL || out == NULL || len == NULL || cap < WS_NOTIFICATION_MAX) {
+        return WS_ERR_ARG;
+    }
+    st = ws_queue_next(&dev->queue, dev->cursor, out, cap, len, &seq);
+    if (st == WS_OK && *len > 0) {
+        dev->cursor = seq;
+    }
+    return st;
+}
+
+void ws_device_on_connect(ws_device_t *dev)
+{
+    if (dev != NULL) {
+        dev->cursor = dev->queue.acked;
+    }
+}
+
+ws_status_t ws_device_append_event(ws_device_t *dev, ws_event_t *ev)
+{
+    if (dev == NULL || ev == NULL) {
+        return WS_ERR_ARG;
+    }
+    dev->queue.now_s = now_s(dev);
+    return ws_queue_append(&dev->queue, ev);
+}
+
+ws_status_t ws_device_set_model_version(ws_device_t *dev, uint8_t task, uint16_t version)
+{
+    if (dev == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (task > WS_TASK_ACTIVITY) {
+        return WS_ERR_RANGE;
+    }
+    dev->model_version[task] = version;
+    return WS_OK;
+}
+
+void ws_device_recording_started(ws_device_t *dev)
+{
+    if (dev != NULL) {
+        dev->recording_s = 0;
+    }
+}
+
+const char *ws_device_serial(const ws_device_t *dev) { return dev == NULL ? "" : dev->serial; }
+
+ws_status_t ws_device_get_info(const ws_device_t *dev, ws_device_info_t *info)
+{
+    if (dev == NULL || info == NULL) {
+        return WS_ERR_ARG;
+    }
+    memset(info, 0, sizeof *info);
+    info->epoch = dev->queue.epoch;
+    info->last_seq = dev->queue.last_seq;
+    info->acked_seq = dev->queue.acked;
+    info->cursor_seq = dev->cursor;
+    info->pending = ws_queue_pending(&dev->queue);
+    info->queue_free = ws_queue_free_events(&dev->queue);
+    info->boot_count = dev->queue.boot_count;
+    info->time_s = now_s(dev);
+    info->utc_offset_s = dev->utc_offset_s;
+    info->time_synced = dev->time_synced;
+    memcpy(info->model_version, dev->model_version, sizeof info->model_version);
+    info->fall_cancel_s = dev->fall_cancel_s;
+    info->summary_min = dev->summary_min;
+    info->recording_s = dev->recording_s;
+    return WS_OK;
+}

@@ -1,0 +1,337 @@
+"""The C device core (firmware/src/app) driven from Python: the same C that runs on the
+wearable, with its event queue on simulated NOR flash (firmware/port/host).
+
+A :class:`DeviceCore` is created from a serial number and a flash image (``bytes``), so
+an emulator or a test can keep the image, "reset" the device by booting a new core on
+it, or cut the power in the middle of any flash operation. The BLE face is three
+calls, one per kind of write plus the notification source:
+
+* :meth:`DeviceCore.write_ack` — the acknowledgement characteristic;
+* :meth:`DeviceCore.write_command` — the command characteristic (TIME_SYNC included);
+* :meth:`DeviceCore.next_notification` — the next event packet to notify.
+
+Status codes come back as :class:`wearsense.protocol.Status`; they are answers, not
+errors. :class:`DeviceError` is raised only for misuse from Python (a bad serial, a flash
+image of the wrong size, an injected event the core refuses).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+from wearsense import protocol
+from wearsense.firmware import core
+from wearsense.protocol import Status
+
+DEFAULT_PAGE_SIZE = 4096
+DEFAULT_PAGE_COUNT = 32  # 128 KiB: the reference device's event-queue budget
+RESPONSE_MAX_SIZE = 19
+NOTIFICATION_MAX = 20
+
+
+class DeviceError(ValueError):
+    """Misuse of the emulated core from Python; ``status`` is the C status when one exists."""
+
+    def __init__(self, message: str, status: Status | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceInfo:
+    """A snapshot of the core's state (``ws_device_info_t``)."""
+
+    epoch: int
+    last_seq: int
+    acked_seq: int
+    cursor_seq: int
+    pending: int
+    queue_free: int
+    boot_count: int
+    time_s: int
+    utc_offset_s: int
+    time_synced: bool
+    model_versions: tuple[int, int, int]
+    fall_cancel_s: int
+    summary_min: int
+    recording_s: int
+
+
+def _status(code: int) -> Status:
+    try:
+        return Status(code)
+    except ValueError:
+        raise DeviceError(f"the core returned unknown status {code}") from None
+
+
+class DeviceCore:
+    """One emulated wearable: the C core, its flash and its clock.
+
+    ``flash`` is a previous :meth:`flash_image` (or ``None`` for a blank part);
+    ``announce=False`` only mounts the queue (no boot record, no STATUS events), which is
+    how a test inspects a flash image without changing what it holds.
+    """
+
+    def __init__(
+        self,
+        serial: str,
+        flash: bytes | None = None,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_count: int = DEFAULT_PAGE_COUNT,
+        now_s: int = 0,
+        battery_pct: int = 100,
+        charging: bool = False,
+        sanitized: bool | None = None,
+        announce: bool = True,
+    ) -> None:
+        self._module = core(sanitized)
+        self._sanitized = sanitized
+        self.ffi, self.lib = self._module.ffi, self._module.lib
+        size = page_size * page_count
+        if flash is None:
+            flash = b"\xff" * size
+        if len(flash) != size:
+            raise DeviceError(
+                f"flash image of {len(flash)} bytes, expected {page_size} x {page_count} = {size}"
+            )
+        if not serial.isascii() or not 1 <= len(serial) <= 16:
+            raise DeviceError(f"serial {serial!r}: need 1..16 printable ASCII characters")
+        self.serial = serial
+        self.page_size, self.page_count = page_size, page_count
+        self._serial_c = self.ffi.new("char[]", serial.encode("ascii"))
+        self._mem = self.ffi.new("uint8_t[]", size)
+        self.ffi.memmove(self._mem, flash, size)
+        self._flash = self._alloc("ws_host_flash_t *", self.lib.ws_host_flash_size())
+        self.lib.ws_host_flash_init(self._flash, self._mem, page_size, page_count)
+        self._clock = self.ffi.new("ws_host_clock_t *")
+        self._clock.now_s = now_s
+        self._clock.battery_pct = battery_pct
+        self._clock.charging = int(charging)
+        self._platform = self._alloc("ws_host_platform_t *", self.lib.ws_host_platform_size())
+        self.lib.ws_host_platform_init(self._platform, self._clock)
+        self._dev = self._alloc("ws_device_t *", self.lib.ws_device_size())
+        self.boot_status = self.reboot(announce=announce)
+        if self.boot_status in (Status.ARG, Status.RANGE):
+            raise DeviceError(f"the core refused to boot: {self.boot_status.name}")
+
+    def reboot(self, *, announce: bool = True) -> Status:
+        """Resets the core in place: RAM state is lost, the flash (and an armed cut) stay."""
+        boot = self.lib.ws_device_boot if announce else self.lib.ws_device_mount
+        return _status(
+            boot(
+                self._dev,
+                self._serial_c,
+                self.lib.ws_host_flash_iface(self._flash),
+                self.lib.ws_host_platform_iface(self._platform),
+            )
+        )
+
+    def _alloc(self, ctype: str, size: int) -> Any:
+        raw = self.ffi.new("uint8_t[]", size)
+        ptr = self.ffi.cast(ctype, raw)
+        self._keep = getattr(self, "_keep", []) + [raw]
+        return ptr
+
+    # ---- the BLE face ----
+
+    def write_ack(self, data: bytes) -> Status:
+        """A write to the acknowledgement characteristic; the write's status."""
+        return _status(self.lib.ws_device_on_ack_write(self._dev, data, len(data)))
+
+    def write_command(self, data: bytes) -> tuple[Status, bytes | None]:
+        """A write to the command characteristic: (write status, response frame or None)."""
+        out = self.ffi.new(f"uint8_t[{RESPONSE_MAX_SIZE}]")
+        size = self.ffi.new("size_t *")
+        status = self.lib.ws_device_on_command_write(
+            self._dev, data, len(data), out, RESPONSE_MAX_SIZE, size
+        )
+        frame = bytes(self.ffi.buffer(out, size[0])) if size[0] else None
+        return _status(status), frame
+
+    def next_notification(self) -> bytes | None:
+        """The next event packet to notify, or None when everything was handed out."""
+        out = self.ffi.new(f"uint8_t[{NOTIFICATION_MAX}]")
+        size = self.ffi.new("size_t *")
+        status = _status(
+            self.lib.ws_device_next_notification(self._dev, out, NOTIFICATION_MAX, size)
+        )
+        if status != Status.OK:
+            raise DeviceError(f"notification failed: {status.name}", status)
+        return bytes(self.ffi.buffer(out, size[0])) if size[0] else None
+
+    def notifications(self, limit: int | None = None) -> Iterator[bytes]:
+        """Yields notifications until none is left (or ``limit`` were yielded)."""
+        count = 0
+        while limit is None or count < limit:
+            packet = self.next_notification()
+            if packet is None:
+                return
+            count += 1
+            yield packet
+
+    def connect(self) -> None:
+        """A new link: notifications restart at the oldest unacknowledged event."""
+        self.lib.ws_device_on_connect(self._dev)
+
+    # ---- convenience over the face ----
+
+    def ack(self, seq: int, epoch: int | None = None) -> Status:
+        epoch = self.info().epoch if epoch is None else epoch
+        return self.write_ack(protocol.Ack(protocol.AckKind.STORED, epoch, seq).encode())
+
+    def command(self, command: protocol.Command) -> protocol.Response | None:
+        _, frame = self.write_command(command.encode())
+        return protocol.Response.decode(frame) if frame else None
+
+    # ---- host-only test interface ----
+
+    def inject(self, event: protocol.Event) -> int:
+        """Stores an event as a detector would; returns the sequence number it got."""
+        packet = protocol.encode(dataclasses.replace(event, seq=0))
+        seq = self.ffi.new("uint32_t *")
+        status = _status(self.lib.ws_host_inject_event(self._dev, packet, len(packet), seq))
+        if status != Status.OK:
+            raise DeviceError(f"the core refused {event.NAME}: {status.name}", status)
+        return int(seq[0])
+
+    def pending_packets(self) -> list[bytes]:
+        """Every unacknowledged event packet held, in seq order (cursor untouched)."""
+        out = self.ffi.new(f"uint8_t[{NOTIFICATION_MAX}]")
+        size = self.ffi.new("size_t *")
+        packets: list[bytes] = []
+        after = 0
+        while True:
+            status = _status(
+                self.lib.ws_host_event_after(self._dev, after, out, NOTIFICATION_MAX, size)
+            )
+            if status != Status.OK:
+                raise DeviceError(f"reading the queue failed: {status.name}", status)
+            if size[0] == 0:
+                return packets
+            packet = bytes(self.ffi.buffer(out, size[0]))
+            seq = int.from_bytes(packet[1:4], "little")
+            if seq <= after:
+                raise DeviceError(f"the queue returned seq {seq} after {after}")
+            packets.append(packet)
+            after = seq
+
+    def pending(self) -> list[protocol.Event]:
+        return [protocol.decode(p) for p in self.pending_packets()]
+
+    def info(self) -> DeviceInfo:
+        raw = self.ffi.new("ws_device_info_t *")
+        self.lib.ws_device_get_info(self._dev, raw)
+        return DeviceInfo(
+            epoch=raw.epoch,
+            last_seq=raw.last_seq,
+            acked_seq=raw.acked_seq,
+            cursor_seq=raw.cursor_seq,
+            pending=raw.pending,
+            queue_free=raw.queue_free,
+            boot_count=raw.boot_count,
+            time_s=raw.time_s,
+            utc_offset_s=raw.utc_offset_s,
+            time_synced=bool(raw.time_synced),
+            model_versions=(raw.model_version[0], raw.model_version[1], raw.model_version[2]),
+            fall_cancel_s=raw.fall_cancel_s,
+            summary_min=raw.summary_min,
+            recording_s=raw.recording_s,
+        )
+
+    def set_model_version(self, task: int, version: int) -> Status:
+        return _status(self.lib.ws_device_set_model_version(self._dev, task, version))
+
+    @property
+    def now_s(self) -> int:
+        return int(self._clock.now_s)
+
+    @now_s.setter
+    def now_s(self, value: int) -> None:
+        self._clock.now_s = value
+
+    def advance(self, seconds: int) -> None:
+        self._clock.now_s = self._clock.now_s + seconds
+
+    @property
+    def battery_pct(self) -> int:
+        return int(self._clock.battery_pct)
+
+    @battery_pct.setter
+    def battery_pct(self, value: int) -> None:
+        self._clock.battery_pct = value
+
+    # ---- flash, resets and power cuts ----
+
+    def flash_image(self) -> bytes:
+        return bytes(self.ffi.buffer(self._mem, self.page_size * self.page_count))
+
+    def reset(self, *, announce: bool = True) -> DeviceCore:
+        """A new core booted on this one's flash (a reset; RAM state is lost)."""
+        return DeviceCore(
+            self.serial,
+            self.flash_image(),
+            page_size=self.page_size,
+            page_count=self.page_count,
+            now_s=self.now_s,
+            battery_pct=self.battery_pct,
+            sanitized=self._sanitized,
+            announce=announce,
+        )
+
+    def clone(self) -> DeviceCore:
+        """An identical, independent copy: flash, RAM state and clock."""
+        other = DeviceCore.__new__(DeviceCore)
+        other._module, other.ffi, other.lib = self._module, self.ffi, self.lib
+        other._sanitized = self._sanitized
+        other.serial, other.page_size, other.page_count = (
+            self.serial,
+            self.page_size,
+            self.page_count,
+        )
+        other._serial_c = self.ffi.new("char[]", self.serial.encode("ascii"))
+        size = self.page_size * self.page_count
+        other._mem = self.ffi.new("uint8_t[]", size)
+        self.ffi.memmove(other._mem, self._mem, size)
+        other._flash = other._alloc("ws_host_flash_t *", self.lib.ws_host_flash_size())
+        self.lib.ws_host_flash_init(other._flash, other._mem, self.page_size, self.page_count)
+        other._clock = self.ffi.new("ws_host_clock_t *")
+        self.ffi.memmove(other._clock, self._clock, self.ffi.sizeof("ws_host_clock_t"))
+        other._platform = other._alloc("ws_host_platform_t *", self.lib.ws_host_platform_size())
+        self.lib.ws_host_platform_init(other._platform, other._clock)
+        other._dev = other._alloc("ws_device_t *", self.lib.ws_device_size())
+        self.ffi.memmove(
+            self.ffi.cast("uint8_t *", other._dev),
+            self.ffi.cast("uint8_t *", self._dev),
+            self.lib.ws_device_size(),
+        )
+        self.lib.ws_host_device_rebind(
+            other._dev,
+            self.lib.ws_host_flash_iface(other._flash),
+            self.lib.ws_host_platform_iface(other._platform),
+        )
+        other.boot_status = self.boot_status
+        return other
+
+    def arm_power_cut(self, op: int, tear_pos: int, tear_bits: int = 0xFF) -> None:
+        """Cuts the power during flash operation ``op`` (0 = the next program or erase)."""
+        self.lib.ws_host_flash_arm_cut(self._flash, op, tear_pos, tear_bits)
+
+    @property
+    def power_was_cut(self) -> bool:
+        return bool(self.lib.ws_host_flash_was_cut(self._flash))
+
+    @property
+    def flash_ops(self) -> int:
+        return int(self.lib.ws_host_flash_ops(self._flash))
+
+    @property
+    def flash_erases(self) -> int:
+        return int(self.lib.ws_host_flash_erases(self._flash))
+
+    @property
+    def nor_violations(self) -> int:
+        """Programs refused because they would have set a bit (must stay 0)."""
+        return int(self.lib.ws_host_flash_violations(self._flash))
