@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-
-device_mod = pytest.importorskip("wearsense.firmware.device")
-
 from bleak import BleakClient  # noqa: E402
 
+from wearsense.firmware import device as device_mod  # noqa: E402
 from wearsense.link.bumble_backend import BumbleATTError  # noqa: E402
 from wearsense.link.loopback import Loopback  # noqa: E402
 from wearsense.link.session import LinkState, Session, SessionConfig  # noqa: E402
@@ -433,3 +431,46 @@ def test_fault_soak_loses_and_duplicates_nothing(tmp_path: Path) -> None:
 
     counts = run(body, timeout=90)
     assert all(v > 0 for v in counts.values()), counts
+
+
+def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> None:
+    """`wearsense emulate` and `wearsense companion` as separate processes, over Bumble's
+    virtual controllers on loopback (started by the first command)."""
+    import socket
+    import subprocess
+    import sys
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    ports = f"{free_port()},{free_port()}"
+    cli = [sys.executable, "-m", "wearsense.cli"]
+    emulator = subprocess.Popen(
+        [*cli, "emulate", "--state-dir", str(tmp_path / "emu"), "--controllers", ports]
+        + ["--demo-every", "0.2", "--duration", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert emulator.stdout is not None
+        assert "emulating WS-00A1B2C3" in emulator.stdout.readline()
+        db = tmp_path / "companion.db"
+        for run_ in range(2):
+            done = subprocess.run(
+                [*cli, "companion", "--db", str(db), "--controllers", ports]
+                + ["--keystore", str(tmp_path / "keys.json"), "--count", "4"]
+                + ["--duration", "20"],
+                capture_output=True,
+                text=True,
+                timeout=40,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert done.stdout.count("stored WS-00A1B2C3") >= 4, (run_, done.stdout)
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    with Store(db) as store:
+        assert store.contiguous_seq(SERIAL, 1) >= 8

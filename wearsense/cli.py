@@ -12,6 +12,8 @@ from collections.abc import Sequence
 SUBCOMMAND_MODULES = (
     "wearsense.protocol.cli",
     "wearsense.demo",
+    "wearsense.emulator.cli",
+    "wearsense.link.cli",
 )
 
 

@@ -9,6 +9,7 @@ Bumble ``JsonKeyStore`` file) are the same on both sides.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from pathlib import Path
@@ -74,28 +75,44 @@ async def open_stack(
     ``None``). Raises ``LinkError`` when the transport cannot be opened."""
     if (link is None) == (transport is None):
         raise LinkError("open_stack needs exactly one of link= or transport=")
-    hci_transport: Transport | None = None
-    controller: Controller | None = None
     addr = hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS)
     if link is not None:
         controller = Controller(name, link=link)
         host = Host(controller, AsyncPipeSink(controller))
         device = Device(name=name, address=addr, host=host)
-    else:
-        assert transport is not None
+        await _power_on(device, name, keystore)
+        return Stack(device, None, controller)
+    assert transport is not None
+    # bumble's tcp-server transport can lose a client that reconnects right after the
+    # previous one left (the old connection's teardown clears the new one): retry.
+    last: Exception | None = None
+    for attempt in range(POWER_ON_ATTEMPTS):
         try:
             hci_transport = await open_transport(transport)
         except Exception as exc:  # bumble raises several types for a refused socket
             raise LinkError(f"cannot open HCI transport {transport!r}: {exc}") from exc
         source: Any = hci_transport.source
         device = Device.with_hci(name, addr, source, hci_transport.sink)
+        try:
+            await asyncio.wait_for(_power_on(device, name, keystore), POWER_ON_TIMEOUT_S)
+            return Stack(device, hci_transport, None)
+        except (TimeoutError, LinkError) as exc:
+            last = exc
+            with contextlib.suppress(Exception):
+                await hci_transport.close()
+            await asyncio.sleep(0.2 * (attempt + 1))
+    raise LinkError(f"no controller answered on {transport!r}: {last}")
+
+
+POWER_ON_ATTEMPTS = 3
+POWER_ON_TIMEOUT_S = 5.0
+
+
+async def _power_on(device: Device, name: str, keystore: Path | None) -> None:
     device.keystore = _keystore(keystore)
     device.pairing_config_factory = lambda _connection: pairing_config()
     device.le_enabled = True
     try:
         await device.power_on()
     except Exception as exc:
-        if hci_transport is not None:
-            await hci_transport.close()
         raise LinkError(f"cannot power on the Bumble stack {name!r}: {exc}") from exc
-    return Stack(device, hci_transport, controller)
