@@ -6,7 +6,6 @@ server, the companion's session on bleak through the Bumble backend, the SQLite 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,9 +14,10 @@ import pytest
 from bleak import BleakClient  # noqa: E402
 
 from wearsense.firmware import device as device_mod  # noqa: E402
+from wearsense.link import faults  # noqa: E402
 from wearsense.link.bumble_backend import BumbleATTError  # noqa: E402
 from wearsense.link.loopback import Loopback  # noqa: E402
-from wearsense.link.session import LinkState, Session, SessionConfig  # noqa: E402
+from wearsense.link.session import LinkState, Session  # noqa: E402
 from wearsense.protocol import (  # noqa: E402
     Ack,
     AckKind,
@@ -353,84 +353,30 @@ def test_malformed_notifications_are_resent_or_stored_raw_never_acked_early(
     run(body)
 
 
-class KillingSink:
-    """The store, but the companion "dies" (an exception nothing catches) on a chosen
-    ingest call: the batch was received and never stored."""
-
-    class Killed(BaseException):
-        pass
-
-    def __init__(self, store: Store, rng: random.Random, rate: float) -> None:
-        self.store, self.rng, self.rate = store, rng, rate
-        self.kills = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
-
-    def ingest(self, *args: Any, **kwargs: Any) -> int:
-        if self.rng.random() < self.rate:
-            self.kills += 1
-            raise KillingSink.Killed
-        return self.store.ingest(*args, **kwargs)
-
-
-async def soak(rig: Rig, faults_wanted: int, seed: int) -> dict[str, int]:
-    """Events injected while links drop, the device resets and the companion is killed
-    at random points; returns the fault counts."""
-    rng = random.Random(seed)
-    counts = {"drop": 0, "reset": 0, "kill": 0}
-    emitted: dict[int, Event] = {}
-    sink = KillingSink(rig.store, rng, 0.0)
-    i = 0
-    while sum(counts.values()) < faults_wanted:
-        sink.rate = 0.0
-        session = rig.session(
-            config=SessionConfig(scan_timeout_s=5.0, backoff_initial_s=0.005, time_sync=False)
-        )
-        session.sink = sink
-        task = asyncio.create_task(session.run())
-        await session.wait_streaming(10)
-        for _ in range(rng.randint(3, 25)):
-            for _ in range(rng.randint(1, 4)):
-                emitted[rig.loop.wearable.inject(hr(i))] = hr(i)
-                i += 1
-            await asyncio.sleep(rng.random() * 0.004)
-            fault = rng.random()
-            if fault < 0.12:
-                counts["drop"] += 1
-                await rig.loop.wearable.drop_link()
-            elif fault < 0.18:
-                counts["reset"] += 1
-                await rig.loop.wearable.reset()
-            elif fault < 0.24:
-                counts["kill"] += 1
-                sink.rate = 1.0
-                emitted[rig.loop.wearable.inject(hr(i))] = hr(i)  # a batch to die on
-                i += 1
-                break
-        if sink.rate == 1.0:
-            with pytest.raises(KillingSink.Killed):
-                await asyncio.wait_for(task, 10)
-            continue
-        await until(rig.all_stored)
-        await session.stop()
-        await task
-    session = rig.session()
-    task = asyncio.create_task(session.run())
-    await until(rig.all_stored)
-    await session.stop()
-    await task
-    check_exactly_once(rig, emitted)
-    return counts
-
-
 def test_fault_soak_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    async def body() -> dict[str, int]:
-        async with Rig(tmp_path) as rig:
-            return await soak(rig, 30, seed=10)
+    """Links dropped at random points, device resets and companions killed between
+    receiving and storing: every event the core emitted is stored exactly once."""
 
-    counts = run(body, timeout=90)
-    assert all(v > 0 for v in counts.values()), counts
+    async def body() -> tuple[dict[str, int], faults.Audit]:
+        async with Rig(tmp_path) as rig:
+            return await faults.soak(rig.loop, tmp_path / "soak.db", 30, seed=10)
+
+    counts, audit = run(body, timeout=90)
+    assert sum(counts.values()) >= 30 and all(v > 0 for v in counts.values()), counts
+    assert audit.emitted > 100
+    assert (audit.lost, audit.duplicated, audit.mismatched) == (0, 0, 0), audit
+    assert audit.stored_rows == audit.emitted
+
+
+def test_load_measures_latency_and_throughput(tmp_path: Path) -> None:
+    async def body() -> dict[str, float]:
+        async with Rig(tmp_path) as rig:
+            return await faults.load(rig.loop, tmp_path / "load.db", 200, rate_hz=200.0)
+
+    result = run(body)
+    assert result["latency_samples"] == 50
+    assert 0 < result["latency_ms_median"] <= result["latency_ms_p99"]
+    assert result["events_per_s"] > 0
 
 
 def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> None:

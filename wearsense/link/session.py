@@ -120,6 +120,7 @@ class SessionStats:
 
 
 StateCallback = Callable[[LinkState, str], None]
+# (serial, epoch, events just committed, time.perf_counter() right after the commit)
 StoredCallback = Callable[[str, int, Sequence[Event], float], None]
 
 
@@ -451,7 +452,7 @@ class Session:
         self._contiguous = self.sink.ingest(self.serial, self.epoch, good, received_utc=received)
         self.stats.stored += len(good)
         if self._on_stored is not None:
-            self._on_stored(self.serial, self.epoch, [e for e, _ in good], self._clock())
+            self._on_stored(self.serial, self.epoch, [e for e, _ in good], time.perf_counter())
 
     async def _undecodable(
         self,
