@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from bleak import BleakClient  # noqa: E402
+from bleak import BleakClient
 
-from wearsense.firmware import device as device_mod  # noqa: E402
-from wearsense.link import faults  # noqa: E402
-from wearsense.link.bumble_backend import BumbleATTError  # noqa: E402
-from wearsense.link.loopback import Loopback  # noqa: E402
-from wearsense.link.session import LinkState, Session  # noqa: E402
-from wearsense.protocol import (  # noqa: E402
+from wearsense.firmware import device as device_mod
+from wearsense.link import faults
+from wearsense.link.bumble_backend import BumbleATTError
+from wearsense.link.loopback import Loopback
+from wearsense.link.session import LinkState, Session, SessionConfig
+from wearsense.protocol import (
     Ack,
     AckKind,
     Event,
@@ -27,8 +27,8 @@ from wearsense.protocol import (  # noqa: E402
     crc16,
     decode,
 )
-from wearsense.protocol import gatt as uuids  # noqa: E402
-from wearsense.store import Store  # noqa: E402
+from wearsense.protocol import gatt as uuids
+from wearsense.store import Store
 
 DeviceCore = device_mod.DeviceCore
 SERIAL = "WS-00A1B2C3"
@@ -238,6 +238,39 @@ def test_reconnect_after_drop_needs_no_new_pairing(tmp_path: Path) -> None:
             await session.stop()
             await task
             assert pairings[0] == 0
+
+    run(body)
+
+
+def test_a_device_that_lost_its_bond_is_paired_again_and_a_wrong_serial_is_refused(
+    tmp_path: Path,
+) -> None:
+    async def body() -> None:
+        core = DeviceCore(SERIAL)
+        async with Rig(tmp_path, core) as rig:
+            session = rig.session()
+            task = asyncio.create_task(session.run())
+            await until(rig.all_stored)
+            await session.stop()
+            await task
+        (tmp_path / "device-keys.json").unlink()  # the wearable forgot every bond
+        async with Rig(tmp_path, core) as rig:
+            pairings = rig.pairings()
+            rig.loop.wearable.inject(hr(1))
+            wrong = rig.session(config=SessionConfig(serial="WS-OTHER", scan_timeout_s=0.3))
+            wrong_task = asyncio.create_task(wrong.run())
+            await until(lambda: wrong.stats.connections >= 1)
+            await wrong.stop()
+            await wrong_task
+            assert wrong.serial is None and rig.wearable_core.info().acked_seq < (
+                rig.wearable_core.info().last_seq
+            )
+            session = rig.session()
+            task = asyncio.create_task(session.run())
+            await until(rig.all_stored)
+            await session.stop()
+            await task
+            assert pairings[0] == 1
 
     run(body)
 

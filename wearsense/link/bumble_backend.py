@@ -245,9 +245,21 @@ class BumbleClientBackend(BaseBleakClient):
         self._lost = asyncio.Event()
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
         try:
+            paired = False
             if await self._bonded():
-                await self._att("encrypting with the stored bond", connection.encrypt())
-            elif pair:
+                try:
+                    await self._att("encrypting with the stored bond", connection.encrypt())
+                    paired = True
+                except BleakError as exc:
+                    if not pair or self._lost.is_set():
+                        raise
+                    # The peer lost its half of the bond (a reset radio): forget ours and
+                    # pair afresh, as an operating system does on "key missing".
+                    log.warning(
+                        "%s rejected the stored bond (%s): pairing again", self.address, exc
+                    )
+                    await self._forget_bond(str(connection.peer_address))
+            if pair and not paired:
                 await self._att("pairing", connection.pair())
             peer = Peer(connection)
             self._peer = peer
@@ -328,10 +340,13 @@ class BumbleClientBackend(BaseBleakClient):
 
     async def unpair(self) -> None:
         """Forgets the bond with the peer (this side's keystore) and disconnects."""
-        keystore = self._central.device.keystore
         connection = self._connection
         address = str(connection.peer_address) if connection else str(self._peer_address)
         await self._teardown()
+        await self._forget_bond(address)
+
+    async def _forget_bond(self, address: str) -> None:
+        keystore = self._central.device.keystore
         if keystore is not None:
             with contextlib.suppress(KeyError):
                 await keystore.delete(address)
@@ -363,7 +378,9 @@ class BumbleClientBackend(BaseBleakClient):
             return operation.result()
         except core.ProtocolError as exc:
             code = exc.error_code
-            raise BumbleATTError(int(code) if isinstance(code, int) else -1, what) from exc
+            if exc.error_namespace == "att" and isinstance(code, int):
+                raise BumbleATTError(code, what) from exc
+            raise BleakError(f"{what}: {exc}") from exc
         except (TimeoutError, core.TimeoutError) as exc:
             raise BleakError(f"{what}: timed out") from exc
         except BleakError:

@@ -165,6 +165,7 @@ class Session:
         self._failures: dict[tuple[int, int], int] = {}  # (epoch, seq) -> failed receptions
         self._client: BleakClient | None = None
         self._streaming = asyncio.Event()
+        self._others: set[str] = set()  # addresses of WearSense devices with another serial
 
     # -- public --------------------------------------------------------------------------
 
@@ -233,8 +234,8 @@ class Session:
     async def _find(self) -> BLEDevice:
         self._set_state(LinkState.SCANNING)
 
-        def match(_device: BLEDevice, adv: AdvertisementData) -> bool:
-            return uuids.SERVICE in adv.service_uuids
+        def match(device: BLEDevice, adv: AdvertisementData) -> bool:
+            return uuids.SERVICE in adv.service_uuids and device.address not in self._others
 
         scanner_kwargs: dict[str, Any] = dict(self._backend_kwargs)
         if self._scanner_backend is not None:
@@ -258,6 +259,7 @@ class Session:
             raise LinkError("stopped while scanning")
         device = found.result()
         if device is None:
+            self._others.clear()
             raise LinkError(f"no WearSense device found in {self.config.scan_timeout_s:g} s")
         return device
 
@@ -307,6 +309,9 @@ class Session:
         if not serial:
             raise LinkError("the device reported an empty serial number")
         if self.config.serial is not None and serial != self.config.serial:
+            # Not ours: skip this address for a while (addresses change with LE privacy,
+            # so this is only a hint; identity is always the serial read here).
+            self._others.add(client.address)
             raise LinkError(f"found {serial}, following {self.config.serial}")
         self.serial = serial
         record = StatusRecord.decode(bytes(await client.read_gatt_char(uuids.STATUS)))
