@@ -35,6 +35,7 @@ from bumble.gatt_client import CharacteristicProxy
 log = logging.getLogger(__name__)
 
 DEFAULT_MTU = 247
+DISCONNECT_TIMEOUT_S = 5.0
 
 __all__ = [
     "BumbleATTError",
@@ -324,7 +325,7 @@ class BumbleClientBackend(BaseBleakClient):
         self._lost.set()
         if connection is not None:
             with contextlib.suppress(Exception):
-                await connection.disconnect()
+                await asyncio.wait_for(connection.disconnect(), DISCONNECT_TIMEOUT_S)
         self._connection = None
         self._peer = None
 

@@ -47,8 +47,9 @@ class Stack:
     controller: Controller | None = None
 
     async def close(self) -> None:
+        # A controller that stopped answering must not keep the process from exiting.
         with contextlib.suppress(Exception):
-            await self.device.power_off()
+            await asyncio.wait_for(self.device.power_off(), CLOSE_TIMEOUT_S)
         if self.transport is not None:
             with contextlib.suppress(Exception):
                 await self.transport.close()
@@ -105,6 +106,7 @@ async def open_stack(
 
 
 POWER_ON_ATTEMPTS = 3
+CLOSE_TIMEOUT_S = 3.0
 POWER_ON_TIMEOUT_S = 5.0
 
 
