@@ -8,17 +8,25 @@ from wearsense.firmware.powercut import run_campaign
 
 
 def test_power_cuts_lose_nothing_and_accept_nothing_torn():
-    result = run_campaign(1500, seed=20261125)
+    result = run_campaign(800, seed=20261125)
     assert result.failures == []
-    assert result.trials == 1500
+    assert result.trials == 800
     assert result.lost == 0
     assert result.corrupt_accepted == 0
     assert result.seq_repeated == 0
     assert result.nor_violations == 0
+    assert result.stuck == 0
     # the workload really wrapped the flash, filled the queue and changed epochs
     assert result.compaction_trials > 0
     assert result.gaps_seen > 0
     assert result.epochs_seen > 1
+
+
+def test_power_cuts_in_a_full_queue_hit_compactions_safely():
+    result = run_campaign(150, seed=77, full=True)
+    assert result.failures == []
+    assert (result.lost, result.corrupt_accepted, result.seq_repeated) == (0, 0, 0)
+    assert result.compaction_trials > 0
 
 
 def test_judge_notices_a_core_that_forgets_its_sequence_numbers(monkeypatch):

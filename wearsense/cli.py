@@ -12,6 +12,7 @@ from collections.abc import Sequence
 SUBCOMMAND_MODULES = (
     "wearsense.protocol.cli",
     "wearsense.demo",
+    "wearsense.firmware.cli",
     "wearsense.emulator.cli",
     "wearsense.link.cli",
 )

@@ -23,6 +23,8 @@
 #define WS_TIME_SYNC_MAX_UTC 4102444800
 #define WS_NOTIFICATION_MAX 20
 #define WS_RESPONSE_MAX_SIZE 19
+#define WS_STATUS_RECORD_SIZE 17
+#define WS_STATUS_RECORD_VERSION 1
 
 typedef struct ws_device ws_device_t;
 typedef struct ws_platform ws_platform_t;
@@ -78,8 +80,12 @@ void ws_device_on_connect(ws_device_t *dev);
 /* Detectors report here: assigns ev->seq and stores the event durably. */
 ws_status_t ws_device_append_event(ws_device_t *dev, ws_event_t *ev);
 
-/* The running model of a task (model updates call this). */
-ws_status_t ws_device_set_model_version(ws_device_t *dev, uint8_t task, uint16_t version);
+/* A model switched in (model updates call this): queues STATUS pages 0, 1, 2;
+ * the versions themselves come from the platform's model_version hook. */
+ws_status_t ws_device_models_changed(ws_device_t *dev);
+
+/* Status characteristic (read / notify): the 17-byte status record. */
+ws_status_t ws_device_read_status(const ws_device_t *dev, uint8_t *out, size_t cap, size_t *len);
 
 /* The ECG recording a START_RECORDING asked for has started: clears the request. */
 void ws_device_recording_started(ws_device_t *dev);
@@ -90,11 +96,13 @@ uint8_t ws_device_battery_pct(const ws_device_t *dev);
 ws_status_t ws_device_get_info(const ws_device_t *dev, ws_device_info_t *info);
 /* cdef-end */
 
-/* Platform hooks: the port supplies the clock and the battery gauge. */
+/* Platform hooks: the port supplies the clock, the battery gauge and the model
+ * store's running versions. Any hook may be NULL (reads as 0). */
 struct ws_platform {
-    uint32_t (*now_s)(void *ctx);       /* device time, seconds since an arbitrary origin */
+    uint32_t (*now_s)(void *ctx);       /* seconds since an arbitrary origin (RTC or uptime) */
     uint8_t (*battery_pct)(void *ctx);  /* 0..100 (larger values are reported as 100) */
     uint8_t (*charging)(void *ctx);     /* non-zero while on the charger */
+    uint16_t (*model_version)(void *ctx, uint8_t task); /* running version, 0 if none */
     void *ctx;
 };
 
@@ -102,11 +110,11 @@ struct ws_device {
     char serial[WS_SERIAL_MAX + 1];
     const ws_platform_t *platform;
     ws_queue_t queue;
-    uint32_t cursor; /* last seq handed out as a notification */
+    uint32_t cursor;      /* last seq handed out as a notification */
+    uint32_t clock_shift_s; /* added to the port's clock so device time never goes back */
     int32_t utc_offset_s;
     uint8_t time_synced;
     uint8_t new_epoch; /* report WS_STATUS_NEW_EPOCH in the next STATUS page 0 */
-    uint16_t model_version[3];
     uint16_t fall_cancel_s;
     uint16_t summary_min;
     uint8_t recording_s;

@@ -20,13 +20,14 @@
 #define WS_QUEUE_MIN_PAGES 3
 #define WS_QUEUE_MIN_PAGE_SIZE 256
 #define WS_QUEUE_MAX_PAGE_SIZE 65536
-#define WS_QUEUE_PAGE_HEADER_SIZE 24
+#define WS_QUEUE_PAGE_HEADER_SIZE 28
 #define WS_QUEUE_MAX_RECORD_SIZE 32
 /* cdef-end */
 
 typedef struct ws_queue {
     const ws_flash_t *flash;
-    uint32_t now_s; /* device time, stamped on GAP events */
+    uint32_t now_s;       /* device time: stamped on GAP events, BOOT records, page headers */
+    uint32_t last_time_s; /* latest device time found in flash at mount */
     uint16_t epoch;
     uint32_t last_seq; /* last sequence number assigned in this epoch */
     uint32_t acked;    /* highest sequence number the host acknowledged */

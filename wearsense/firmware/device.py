@@ -8,7 +8,9 @@ calls, one per kind of write plus the notification source:
 
 * :meth:`DeviceCore.write_ack` — the acknowledgement characteristic;
 * :meth:`DeviceCore.write_command` — the command characteristic (TIME_SYNC included);
-* :meth:`DeviceCore.next_notification` — the next event packet to notify.
+* :meth:`DeviceCore.next_notification` — the next event packet to notify;
+
+and :meth:`DeviceCore.read_status` reads the Status characteristic.
 
 Status codes come back as :class:`wearsense.protocol.Status`; they are answers, not
 errors. :class:`DeviceError` is raised only for misuse from Python (a bad serial, a flash
@@ -18,7 +20,9 @@ image of the wrong size, an injected event the core refuses).
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from wearsense import protocol
@@ -29,6 +33,7 @@ DEFAULT_PAGE_SIZE = 4096
 DEFAULT_PAGE_COUNT = 32  # 128 KiB: the reference device's event-queue budget
 RESPONSE_MAX_SIZE = 19
 NOTIFICATION_MAX = 20
+STATUS_RECORD_SIZE = 17
 
 
 class DeviceError(ValueError):
@@ -84,6 +89,7 @@ class DeviceCore:
         now_s: int = 0,
         battery_pct: int = 100,
         charging: bool = False,
+        model_versions: tuple[int, int, int] = (0, 0, 0),
         sanitized: bool | None = None,
         announce: bool = True,
     ) -> None:
@@ -110,6 +116,8 @@ class DeviceCore:
         self._clock.now_s = now_s
         self._clock.battery_pct = battery_pct
         self._clock.charging = int(charging)
+        for task, version in enumerate(model_versions):
+            self._clock.model_version[task] = version
         self._platform = self._alloc("ws_host_platform_t *", self.lib.ws_host_platform_size())
         self.lib.ws_host_platform_init(self._platform, self._clock)
         self._dev = self._alloc("ws_device_t *", self.lib.ws_device_size())
@@ -242,7 +250,18 @@ class DeviceCore:
         )
 
     def set_model_version(self, task: int, version: int) -> Status:
-        return _status(self.lib.ws_device_set_model_version(self._dev, task, version))
+        """A model switched in for ``task``: the core queues STATUS pages 0, 1, 2."""
+        if task not in (0, 1, 2) or not 0 <= version <= 0xFFFF:
+            raise DeviceError(f"model version {version} for task {task}: task 0..2, version u16")
+        self._clock.model_version[task] = version
+        return _status(self.lib.ws_device_models_changed(self._dev))
+
+    def read_status(self) -> bytes:
+        """The Status characteristic's 17-byte record (docs/protocol.md, "Status record")."""
+        out = self.ffi.new(f"uint8_t[{STATUS_RECORD_SIZE}]")
+        size = self.ffi.new("size_t *")
+        self.lib.ws_device_read_status(self._dev, out, STATUS_RECORD_SIZE, size)
+        return bytes(self.ffi.buffer(out, size[0]))
 
     @property
     def now_s(self) -> int:
@@ -268,6 +287,35 @@ class DeviceCore:
     def flash_image(self) -> bytes:
         return bytes(self.ffi.buffer(self._mem, self.page_size * self.page_count))
 
+    def save_flash(self, path: str | os.PathLike[str]) -> None:
+        """Writes the flash image to a file (atomically: a crash leaves the old file)."""
+        target = Path(path)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(self.flash_image())
+        tmp.replace(target)
+
+    @classmethod
+    def from_file(
+        cls,
+        serial: str,
+        path: str | os.PathLike[str],
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_count: int = DEFAULT_PAGE_COUNT,
+        **kwargs: Any,
+    ) -> DeviceCore:
+        """Boots on the flash image in ``path``; a missing file is a blank flash."""
+        file = Path(path)
+        image: bytes | None = None
+        if file.exists():
+            image = file.read_bytes()
+            if len(image) != page_size * page_count:
+                raise DeviceError(
+                    f"{file}: flash image of {len(image)} bytes, expected "
+                    f"{page_size} x {page_count} = {page_size * page_count}"
+                )
+        return cls(serial, image, page_size=page_size, page_count=page_count, **kwargs)
+
     def reset(self, *, announce: bool = True) -> DeviceCore:
         """A new core booted on this one's flash (a reset; RAM state is lost)."""
         return DeviceCore(
@@ -277,6 +325,7 @@ class DeviceCore:
             page_count=self.page_count,
             now_s=self.now_s,
             battery_pct=self.battery_pct,
+            model_versions=self.info().model_versions,
             sanitized=self._sanitized,
             announce=announce,
         )

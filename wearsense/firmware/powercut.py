@@ -28,7 +28,7 @@ from typing import Any
 from tqdm import tqdm
 
 from wearsense import protocol
-from wearsense.firmware.device import DeviceCore
+from wearsense.firmware.device import DeviceCore, DeviceError
 from wearsense.protocol import Opcode
 
 CAMPAIGN_PAGE_SIZE = 512
@@ -47,6 +47,7 @@ class CampaignResult:
     flash_ops: int = 0
     gaps_seen: int = 0
     compaction_trials: int = 0  # cuts injected into a step that dropped events (GAP)
+    stuck: int = 0  # recovered cores that refused a new event
     epochs_seen: int = 1
     failures: list[str] = dataclasses.field(default_factory=list)
 
@@ -160,21 +161,27 @@ def _pending_map(dev: DeviceCore) -> dict[int, bytes]:
     return {int.from_bytes(p[1:4], "little"): p for p in dev.pending_packets()}
 
 
-def _draw_step(rng: random.Random, now_s: int, hungry: bool) -> tuple[str, Step]:
-    roll = rng.random()
-    if roll < (0.85 if hungry else 0.55):
-        return "append", _append(random_event(rng, now_s))
-    if roll < 0.9:
-        return "ack", _ack(rng.choice([0.25, 0.5, 1.0]))
-    if roll < 0.95:
+def _draw_step(rng: random.Random, now_s: int, hungry: bool, full: bool) -> tuple[str, Step]:
+    """One workload step. ``hungry``: the host is away (acknowledgements are rare);
+    ``full``: the campaign keeps the queue at its limit (compaction on most appends)."""
+    ack_weight = 2 if full else (5 if hungry else 35)
+    kind = rng.choices(
+        ["append", "ack", "time_sync", "reset", "factory_reset"],
+        weights=[85 if hungry or full else 55, ack_weight, 5, 4.5, 0.5],
+    )[0]
+    if kind == "append":
+        return kind, _append(random_event(rng, now_s))
+    if kind == "ack":
+        return kind, _ack(rng.choice([0.1, 0.25, 0.5] if full else [0.25, 0.5, 1.0]))
+    if kind == "time_sync":
         utc = 1_700_000_000 + rng.randrange(10**6)
         frame = protocol.Command(Opcode.TIME_SYNC, rng.randrange(256), {"utc_s": utc}).encode()
-        return "time_sync", _command(frame)
-    if roll < 0.995:
-        return "reset", _reboot
+        return kind, _command(frame)
+    if kind == "reset":
+        return kind, _reboot
     magic = protocol.frames.FACTORY_RESET_MAGIC
     frame = protocol.Command(Opcode.FACTORY_RESET, 7, {"magic": magic}).encode()
-    return "factory_reset", _command(frame)
+    return kind, _command(frame)
 
 
 def run_campaign(
@@ -185,8 +192,10 @@ def run_campaign(
     sanitized: bool | None = None,
     page_size: int = CAMPAIGN_PAGE_SIZE,
     page_count: int = CAMPAIGN_PAGE_COUNT,
+    full: bool = False,
 ) -> CampaignResult:
-    """Runs the workload until ``trials`` power cuts were injected and judged."""
+    """Runs the workload until ``trials`` power cuts were injected and judged;
+    ``full=True`` keeps the queue at its limit so most cuts hit a compaction."""
     rng = random.Random(seed)
     result = CampaignResult()
     main = DeviceCore(SERIAL, page_size=page_size, page_count=page_count, sanitized=sanitized)
@@ -199,7 +208,7 @@ def run_campaign(
         main.advance(rng.randrange(1, 120))
         if rng.random() < 0.02:
             hungry = not hungry  # phases where the host is away and the queue fills
-        name, step = _draw_step(rng, main.now_s, hungry)
+        name, step = _draw_step(rng, main.now_s, hungry, full)
         _pull(main, rng, seen, result)
         before = _pending_map(main)
         before_info = main.info()
@@ -211,34 +220,26 @@ def run_campaign(
         if ops == 0:
             main = ref
             continue
+        op = rng.randrange(ops)
         cut = main.clone()
-        cut.arm_power_cut(rng.randrange(ops), rng.randrange(1 << 16), rng.randrange(256))
+        cut.arm_power_cut(op, rng.randrange(1 << 16), rng.randrange(256))
         step(cut)
         if not cut.power_was_cut:
             result.failures.append(f"step {result.steps} ({name}): the armed cut never happened")
         image = cut.flash_image()
-        inspected = DeviceCore(
-            SERIAL,
-            image,
-            page_size=page_size,
-            page_count=page_count,
-            now_s=main.now_s,
-            sanitized=sanitized,
-            announce=False,
-        )
+        inspected = _mount(image, main, sanitized)
         after = _pending_map(ref)
         if any(p[0] & 0x1F == protocol.EventType.GAP for s, p in after.items() if s not in before):
             result.compaction_trials += 1
-        _judge(
-            result,
-            name,
-            before,
-            before_info.last_seq,
-            before_info.epoch,
-            after,
-            ref.info().epoch,
-            inspected,
-        )
+        # Clean states around the torn operation: not started, and completed.
+        states = [
+            (before_info.epoch, before),
+            (ref.info().epoch, after),
+            _clean_state(main, step, op, sanitized),
+            _clean_state(main, step, op + 1, sanitized),
+        ]
+        _judge(result, name, states, before_info.last_seq, inspected)
+        _check_alive(result, name, inspected)
         result.nor_violations += cut.nor_violations + ref.nor_violations + inspected.nor_violations
         result.trials += 1
         bar.update(1)
@@ -276,33 +277,70 @@ def _pull(
             result.gaps_seen += 1
 
 
+def _mount(image: bytes, like: DeviceCore, sanitized: bool | None) -> DeviceCore:
+    """Recovery only (no boot record, no STATUS events): what the torn flash holds."""
+    return DeviceCore(
+        SERIAL,
+        image,
+        page_size=like.page_size,
+        page_count=like.page_count,
+        now_s=like.now_s,
+        sanitized=sanitized,
+        announce=False,
+    )
+
+
+def _clean_state(
+    main: DeviceCore, step: Step, ops_done: int, sanitized: bool | None
+) -> tuple[int, dict[int, bytes]]:
+    """(epoch, held events) when the step stops cleanly after ``ops_done`` operations."""
+    copy = main.clone()
+    copy.arm_power_cut(ops_done, 0, 0)  # a cut that changes nothing: the op never starts
+    step(copy)
+    mounted = _mount(copy.flash_image(), main, sanitized)
+    return mounted.info().epoch, _pending_map(mounted)
+
+
+def _check_alive(result: CampaignResult, name: str, inspected: DeviceCore) -> None:
+    """A recovered core must still take an AF event and hold it."""
+    probe = inspected.clone()
+    event = protocol.AfStart(0, probe.now_s, 1, hr_bpm=120, confidence=90, onset_lag_s=10)
+    try:
+        seq = probe.inject(event)
+    except DeviceError as exc:
+        result.stuck += 1
+        result.failures.append(f"{name}: recovered core refused an event ({exc})")
+        return
+    if seq not in _pending_map(probe):
+        result.stuck += 1
+        result.failures.append(f"{name}: recovered core lost the event it just took")
+
+
 def _judge(
     result: CampaignResult,
     name: str,
-    before: dict[int, bytes],
+    states: list[tuple[int, dict[int, bytes]]],
     last_seq: int,
-    epoch_before: int,
-    after: dict[int, bytes],
-    epoch_after: int,
     inspected: DeviceCore,
 ) -> None:
+    """states: before and after the step, before and after the torn operation."""
     info = inspected.info()
     got = _pending_map(inspected)
-    if info.epoch not in (epoch_before, epoch_after):
+    epochs = {epoch for epoch, _ in states}
+    if info.epoch not in epochs:
         result.failures.append(f"{name}: recovered epoch {info.epoch}")
         result.seq_repeated += 1
-    if info.epoch == epoch_before:
-        for seq, packet in before.items():
-            if seq in after and after[seq] == packet and got.get(seq) != packet:
-                result.lost += 1
-                result.failures.append(f"{name}: lost seq {seq}")
-        if info.last_seq < last_seq:
-            result.seq_repeated += 1
-            result.failures.append(f"{name}: last seq went back {last_seq} -> {info.last_seq}")
+    lost: set[int] = set()
+    for (epoch_a, held_a), (epoch_b, held_b) in (states[0:2], states[2:4]):
+        if epoch_a == epoch_b == info.epoch:
+            lost |= {s for s, p in held_a.items() if held_b.get(s) == p and got.get(s) != p}
+    result.lost += len(lost)
+    result.failures += [f"{name}: lost seq {s}" for s in sorted(lost)]
+    if info.epoch == states[0][0] and info.last_seq < last_seq:
+        result.seq_repeated += 1
+        result.failures.append(f"{name}: last seq went back {last_seq} -> {info.last_seq}")
     for seq, packet in got.items():
-        ok = (info.epoch == epoch_before and before.get(seq) == packet) or (
-            info.epoch == epoch_after and after.get(seq) == packet
-        )
+        ok = any(epoch == info.epoch and held.get(seq) == packet for epoch, held in states)
         try:
             protocol.decode(packet)
         except protocol.ProtocolError:

@@ -7,6 +7,11 @@ static uint32_t host_now(void *ctx) { return ((ws_host_platform_t *)ctx)->clock-
 static uint8_t host_battery(void *ctx) { return ((ws_host_platform_t *)ctx)->clock->battery_pct; }
 static uint8_t host_charging(void *ctx) { return ((ws_host_platform_t *)ctx)->clock->charging; }
 
+static uint16_t host_model_version(void *ctx, uint8_t task)
+{
+    return task < 3 ? ((ws_host_platform_t *)ctx)->clock->model_version[task] : 0;
+}
+
 size_t ws_host_platform_size(void) { return sizeof(ws_host_platform_t); }
 
 void ws_host_platform_init(ws_host_platform_t *hp, ws_host_clock_t *clock)
@@ -18,6 +23,7 @@ void ws_host_platform_init(ws_host_platform_t *hp, ws_host_clock_t *clock)
     hp->iface.now_s = host_now;
     hp->iface.battery_pct = host_battery;
     hp->iface.charging = host_charging;
+    hp->iface.model_version = host_model_version;
     hp->iface.ctx = hp;
 }
 

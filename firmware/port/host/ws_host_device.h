@@ -16,6 +16,7 @@ typedef struct {
     uint32_t now_s;
     uint8_t battery_pct;
     uint8_t charging;
+    uint16_t model_version[3]; /* by ws_task_t */
 } ws_host_clock_t;
 
 typedef struct ws_host_platform ws_host_platform_t;

@@ -10,12 +10,25 @@
 
 size_t ws_device_size(void) { return sizeof(ws_device_t); }
 
-static uint32_t now_s(const ws_device_t *dev)
+/* Device time: the port's clock, shifted at boot so that it never goes back
+ * behind the latest time written to flash (a clock that restarts at 0 after a
+ * reset resumes where the flash left off; one that kept running is untouched). */
+static uint32_t platform_now(const ws_device_t *dev)
 {
     if (dev->platform == NULL || dev->platform->now_s == NULL) {
         return 0;
     }
     return dev->platform->now_s(dev->platform->ctx);
+}
+
+static uint32_t now_s(const ws_device_t *dev) { return platform_now(dev) + dev->clock_shift_s; }
+
+static uint16_t model_version(const ws_device_t *dev, uint8_t task)
+{
+    if (dev->platform == NULL || dev->platform->model_version == NULL) {
+        return 0;
+    }
+    return dev->platform->model_version(dev->platform->ctx, task);
 }
 
 uint32_t ws_device_time_s(const ws_device_t *dev) { return dev == NULL ? 0 : now_s(dev); }
@@ -65,15 +78,18 @@ ws_status_t ws_device_mount(ws_device_t *dev, const char *serial, const ws_flash
         return st;
     }
     memset(dev, 0, sizeof *dev);
-    strcpy(dev->serial, serial); /* length checked above */
+    memcpy(dev->serial, serial, strlen(serial) + 1); /* length checked above */
     dev->platform = platform;
     dev->fall_cancel_s = DEFAULT_FALL_CANCEL_S;
     dev->summary_min = DEFAULT_SUMMARY_MIN;
-    dev->queue.now_s = now_s(dev);
     st = ws_queue_mount(&dev->queue, flash);
     if (st != WS_OK) {
         return st;
     }
+    if (dev->queue.last_time_s > platform_now(dev)) {
+        dev->clock_shift_s = dev->queue.last_time_s - platform_now(dev);
+    }
+    dev->queue.now_s = now_s(dev);
     dev->new_epoch = dev->queue.formatted;
     dev->cursor = dev->queue.acked;
     return WS_OK;
@@ -104,9 +120,9 @@ static ws_status_t queue_status_pages(ws_device_t *dev)
                           (dev->new_epoch ? WS_STATUS_NEW_EPOCH : 0));
             ev.u.status.p.device.boot_count = (uint8_t)dev->queue.boot_count;
         } else if (page == 1) {
-            ev.u.status.p.models.afib_version = dev->model_version[WS_TASK_AFIB];
-            ev.u.status.p.models.fall_version = dev->model_version[WS_TASK_FALL];
-            ev.u.status.p.models.activity_version = dev->model_version[WS_TASK_ACTIVITY];
+            ev.u.status.p.models.afib_version = model_version(dev, WS_TASK_AFIB);
+            ev.u.status.p.models.fall_version = model_version(dev, WS_TASK_FALL);
+            ev.u.status.p.models.activity_version = model_version(dev, WS_TASK_ACTIVITY);
         } else {
             ev.u.status.p.firmware.fw_major = WS_FW_MAJOR;
             ev.u.status.p.firmware.fw_minor = WS_FW_MINOR;
@@ -132,6 +148,7 @@ ws_status_t ws_device_boot(ws_device_t *dev, const char *serial, const ws_flash_
     if (st != WS_OK) {
         return st;
     }
+    dev->queue.now_s = now_s(dev);
     st = ws_queue_note_boot(&dev->queue);
     if (st != WS_OK) {
         return st;
@@ -229,9 +246,6 @@ static ws_status_t run_command(ws_device_t *dev, const ws_command_t *cmd, ws_res
         }
         dev->cursor = 0;
         dev->new_epoch = 1;
-        rsp->data[0] = (uint8_t)dev->queue.epoch;
-        rsp->data[1] = (uint8_t)(dev->queue.epoch >> 8);
-        rsp->data_len = 2;
         (void)queue_status_pages(dev);
         return WS_OK;
     default:
@@ -252,8 +266,17 @@ ws_status_t ws_device_on_command_write(ws_device_t *dev, const uint8_t *buf, siz
     }
     *rsp_len = 0;
     st = ws_command_decode(buf, len, &cmd);
-    if (st == WS_ERR_TYPE || (st == WS_ERR_LENGTH && len < 2)) {
-        return st; /* no opcode to answer under */
+    if (st == WS_ERR_LENGTH && len < 2) {
+        return st; /* no opcode and token to answer under: the write itself fails */
+    }
+    if (st == WS_ERR_TYPE) {
+        /* Unknown opcode: answered with TYPE under the opcode and token it named
+         * (the codec only encodes known opcodes, so the three bytes are set here). */
+        rsp_buf[0] = (uint8_t)(buf[0] | 0x80u);
+        rsp_buf[1] = buf[1];
+        rsp_buf[2] = (uint8_t)st;
+        *rsp_len = 3;
+        return st;
     }
     if (st != WS_OK) {
         cmd.opcode = buf[0];
@@ -296,22 +319,60 @@ void ws_device_on_connect(ws_device_t *dev)
 
 ws_status_t ws_device_append_event(ws_device_t *dev, ws_event_t *ev)
 {
+    ws_status_t st;
     if (dev == NULL || ev == NULL) {
         return WS_ERR_ARG;
     }
     dev->queue.now_s = now_s(dev);
-    return ws_queue_append(&dev->queue, ev);
+    st = ws_queue_append(&dev->queue, ev);
+    if (st == WS_ERR_NOSPACE && dev->queue.last_seq + 2 > WS_SEQ_MAX) {
+        /* Sequence numbers of this epoch are used up: start the next epoch. */
+        st = ws_queue_new_epoch(&dev->queue);
+        if (st != WS_OK) {
+            return st;
+        }
+        dev->cursor = 0;
+        dev->new_epoch = 1;
+        (void)queue_status_pages(dev);
+        st = ws_queue_append(&dev->queue, ev);
+    }
+    return st;
 }
 
-ws_status_t ws_device_set_model_version(ws_device_t *dev, uint8_t task, uint16_t version)
+ws_status_t ws_device_models_changed(ws_device_t *dev)
 {
-    if (dev == NULL) {
+    if (dev == NULL || dev->queue.flash == NULL) {
         return WS_ERR_ARG;
     }
-    if (task > WS_TASK_ACTIVITY) {
-        return WS_ERR_RANGE;
+    return queue_status_pages(dev);
+}
+
+static void put_le(uint8_t *p, uint32_t v, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
     }
-    dev->model_version[task] = version;
+}
+
+ws_status_t ws_device_read_status(const ws_device_t *dev, uint8_t *out, size_t cap, size_t *len)
+{
+    uint32_t free_events;
+    if (dev == NULL || out == NULL || len == NULL || cap < WS_STATUS_RECORD_SIZE) {
+        return WS_ERR_ARG;
+    }
+    free_events = ws_queue_free_events(&dev->queue);
+    out[0] = WS_STATUS_RECORD_VERSION;
+    out[1] = ws_device_battery_pct(dev);
+    put_le(out + 2, dev->queue.epoch, 2);
+    put_le(out + 4, dev->queue.last_seq, 3);
+    put_le(out + 7, dev->queue.acked, 3);
+    put_le(out + 10, free_events > 0xFFFFu ? 0xFFFFu : free_events, 2);
+    put_le(out + 12, now_s(dev), 4);
+    out[16] = (uint8_t)((dev->time_synced ? WS_STATUS_TIME_SYNCED : 0) |
+                        (charging(dev) ? WS_STATUS_CHARGING : 0) |
+                        (dev->new_epoch ? WS_STATUS_NEW_EPOCH : 0));
+    *len = WS_STATUS_RECORD_SIZE;
     return WS_OK;
 }
 
@@ -340,7 +401,9 @@ ws_status_t ws_device_get_info(const ws_device_t *dev, ws_device_info_t *info)
     info->time_s = now_s(dev);
     info->utc_offset_s = dev->utc_offset_s;
     info->time_synced = dev->time_synced;
-    memcpy(info->model_version, dev->model_version, sizeof info->model_version);
+    info->model_version[WS_TASK_AFIB] = model_version(dev, WS_TASK_AFIB);
+    info->model_version[WS_TASK_FALL] = model_version(dev, WS_TASK_FALL);
+    info->model_version[WS_TASK_ACTIVITY] = model_version(dev, WS_TASK_ACTIVITY);
     info->fall_cancel_s = dev->fall_cancel_s;
     info->summary_min = dev->summary_min;
     info->recording_s = dev->recording_s;

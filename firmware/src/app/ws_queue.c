@@ -13,8 +13,9 @@
 
 #define PAGE_MAGIC 0x31515357u /* "WSQ1" */
 #define HDR WS_QUEUE_PAGE_HEADER_SIZE
-#define HDR_CRC_OFF 18
-#define HDR_RETIRE_OFF 20
+#define HDR_TIME_OFF 18
+#define HDR_CRC_OFF 22
+#define HDR_RETIRE_OFF 24
 #define REC_HEAD 6 /* commit word, kind, length */
 #define REC_BODY_MAX 24
 #define GAP_PACKET_SIZE 20
@@ -151,7 +152,7 @@ static int read_record(const ws_queue_t *q, uint32_t page, uint32_t off, record_
     case KIND_ACK:
         return r->len == 5 ? REC_OK : REC_TORN;
     case KIND_BOOT:
-        return r->len == 2 ? REC_OK : REC_TORN;
+        return r->len == 6 ? REC_OK : REC_TORN;
     case KIND_DROP:
         return r->len == 4 || r->len == 4 + GAP_PACKET_SIZE ? REC_OK : REC_TORN;
     default:
@@ -228,6 +229,7 @@ static ws_status_t open_page(ws_queue_t *q)
     put_u24(hdr + 10, q->last_seq);
     put_u24(hdr + 13, q->acked);
     put_u16(hdr + 16, q->boot_count);
+    put_u32(hdr + HDR_TIME_OFF, q->now_s);
     put_u16(hdr + HDR_CRC_OFF, ws_crc16(hdr, HDR_CRC_OFF));
     q->next_page_seq++;
     if (q->flash->erase(q->flash->ctx, page) != WS_OK ||
@@ -378,7 +380,10 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
         q->last_seq++;
         q->max_seq[q->head] = q->last_seq;
     }
-    q->live[victim] = 0; /* superseded by the DROP record even if the erase fails */
+    /* Superseded by the DROP record. Erased now, not when reused: once the page
+     * holding the DROP record is itself compacted away, nothing would say that
+     * the victim's dropped events are gone. */
+    q->live[victim] = 0;
     if (q->flash->erase(q->flash->ctx, victim) != WS_OK) {
         return WS_ERR_FLASH;
     }
@@ -458,6 +463,9 @@ ws_status_t ws_queue_ack(ws_queue_t *q, uint32_t seq)
     }
     put_u16(body, q->epoch);
     put_u24(body + 2, seq);
+    /* The host holds these events from now on: a compaction needed to make room
+     * for the ACK record may drop them without a GAP. */
+    q->acked = seq;
     st = ensure_space(q, record_size(sizeof body));
     if (st == WS_OK) {
         st = write_record(q, KIND_ACK, body, sizeof body);
@@ -465,13 +473,11 @@ ws_status_t ws_queue_ack(ws_queue_t *q, uint32_t seq)
     if (st != WS_OK) {
         return st;
     }
-    q->acked = seq;
+    /* Pages holding only acknowledged events are free; like every free page they
+     * are erased when reused, and until then recovery sees them as acknowledged. */
     for (p = 0; p < q->flash->page_count; p++) {
         if (q->live[p] && p != q->newest && q->max_seq[p] <= q->acked) {
             q->live[p] = 0;
-            if (q->flash->erase(q->flash->ctx, p) != WS_OK) {
-                return WS_ERR_FLASH;
-            }
         }
     }
     return WS_OK;
@@ -513,12 +519,13 @@ ws_status_t ws_queue_new_epoch(ws_queue_t *q)
 
 ws_status_t ws_queue_note_boot(ws_queue_t *q)
 {
-    uint8_t body[2];
+    uint8_t body[6];
     ws_status_t st;
     if (q == NULL || q->flash == NULL) {
         return WS_ERR_ARG;
     }
     put_u16(body, (uint32_t)q->boot_count + 1u);
+    put_u32(body + 2, q->now_s);
     st = ensure_space(q, record_size(sizeof body));
     if (st == WS_OK) {
         st = write_record(q, KIND_BOOT, body, sizeof body);
@@ -628,6 +635,7 @@ typedef struct {
     uint32_t last_seq;
     uint32_t acked;
     uint16_t boot_count;
+    uint32_t time_s;
 } page_header_t;
 
 /* 1 when the page holds a valid header, whether retired (*retired) or not. */
@@ -645,6 +653,7 @@ static int read_header(const ws_queue_t *q, uint32_t page, page_header_t *h, int
     h->last_seq = get_u24(raw + 10);
     h->acked = get_u24(raw + 13);
     h->boot_count = (uint16_t)get_u16(raw + 16);
+    h->time_s = get_u32(raw + HDR_TIME_OFF);
     *retired = get_u32(raw + HDR_RETIRE_OFF) != 0xFFFFFFFFu;
     return 1;
 }
@@ -669,12 +678,18 @@ static int scan_page(ws_queue_t *q, uint32_t p)
             if (s > q->last_seq) {
                 q->last_seq = s;
             }
+            if (get_u32(packet + 4) > q->last_time_s) {
+                q->last_time_s = get_u32(packet + 4);
+            }
         }
         if (r.kind == KIND_ACK && get_u16(r.body) == q->epoch && get_u24(r.body + 2) > q->acked) {
             q->acked = get_u24(r.body + 2);
         }
         if (r.kind == KIND_BOOT && get_u16(r.body) > q->boot_count) {
             q->boot_count = (uint16_t)get_u16(r.body);
+        }
+        if (r.kind == KIND_BOOT && get_u32(r.body + 2) > q->last_time_s) {
+            q->last_time_s = get_u32(r.body + 2);
         }
         other |= r.kind != KIND_EVENT;
     }
@@ -814,6 +829,9 @@ ws_status_t ws_queue_mount(ws_queue_t *q, const ws_flash_t *flash)
         if (h.boot_count > q->boot_count) {
             q->boot_count = h.boot_count;
         }
+        if (h.time_s > q->last_time_s) {
+            q->last_time_s = h.time_s;
+        }
     }
     /* Pass 3: records. */
     for (p = 0; p < count; p++) {
@@ -831,13 +849,19 @@ ws_status_t ws_queue_mount(ws_queue_t *q, const ws_flash_t *flash)
                 uint32_t victim_seq = get_u32(r.body), v;
                 for (v = 0; v < count; v++) {
                     if (v != p && q->live[v] && q->page_seq[v] == victim_seq) {
-                        q->live[v] = 0;
+                        q->live[v] = 0; /* a compaction cut before its erase: finish it */
+                        if (flash->erase(flash->ctx, v) != WS_OK) {
+                            return WS_ERR_FLASH;
+                        }
                     }
                 }
             }
         }
     }
     pick_newest(q);
+    if (q->newest == WS_QUEUE_NO_PAGE) {
+        return WS_ERR_FLASH; /* headers read a moment ago no longer read back */
+    }
     if (newest_is_redundant(q, other[q->newest])) {
         static const uint8_t retire[4] = {0, 0, 0, 0};
         uint32_t n = q->newest;
@@ -846,6 +870,9 @@ ws_status_t ws_queue_mount(ws_queue_t *q, const ws_flash_t *flash)
         }
         q->live[n] = 0;
         pick_newest(q);
+        if (q->newest == WS_QUEUE_NO_PAGE) {
+            return WS_ERR_FLASH;
+        }
     }
     /* Pages that only hold acknowledged events are free (erased when reused). */
     for (p = 0; p < count; p++) {
