@@ -210,3 +210,132 @@ def test_rhythm_summary_round_trip(store: Store) -> None:
     store.ingest("SN1", 1, [status(1), event, onset])
     got = {e.seq: e.event() for e in store.events(serial="SN1")}
     assert got[2] == event and got[3] == onset
+
+
+def test_backup_is_consistent_while_the_link_writes(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "live.db"
+    with Store(path) as s:
+        s.ingest("SN1", 1, [status(1)])
+    stop = threading.Event()
+
+    def link() -> None:  # another connection, as the BLE link would hold
+        with Store(path) as writer:
+            seq = 2
+            while not stop.is_set() and seq < 3000:
+                writer.ingest("SN1", 1, [hr(seq, seq * 600), hr(seq + 1, seq * 600 + 600)])
+                seq += 2
+
+    thread = threading.Thread(target=link)
+    thread.start()
+    try:
+        copies = []
+        with Store(path) as reader:
+            for i in range(3):
+                copies.append(reader.backup(tmp_path / f"copy{i}.db"))
+    finally:
+        stop.set()
+        thread.join()
+    for copy in copies:
+        with Store(copy) as snap:
+            events = snap.count_events()
+            # a snapshot holds whole transactions: every batch of two, all acknowledged
+            assert events % 2 == 1 and snap.contiguous_seq("SN1", 1) == events
+    for suffix in ("", "-wal", "-shm"):
+        side = Path(str(path) + suffix)
+        if side.exists():
+            assert stat.S_IMODE(os.stat(side).st_mode) == 0o600
+
+
+def test_delete_patient_also_removes_unplaced_events_of_their_time(store: Store) -> None:
+    store.ingest("SN1", 1, [hr(1, 600)], received_utc=T0 + 100)  # no clock offset yet
+    store.store_undecodable("SN1", 1, 2, b"\x01\x02", received_utc=T0 + 200)
+    assert store.delete_patient("p-001")["events"] == 2
+    assert store.events(serial="SN1", include_unplaced=True) == []
+
+
+def test_restore_replaces_a_corrupt_database_and_refuses_a_bad_backup(
+    store: Store, tmp_path: Path
+) -> None:
+    store.ingest("SN1", 1, [status(1), hr(2, 600)])
+    good = store.backup(tmp_path / "good.db")
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"SQLite format 3\x00" + b"\x00" * 5000)
+    restore(good, broken)
+    with Store(broken) as s:
+        assert s.count_events() == 2
+    with pytest.raises(StoreError, match="not a SQLite database") as info:
+        restore(_text(tmp_path), broken)
+    assert info.value.path == str(tmp_path / "notes.txt")
+    before = good.read_bytes()
+    restore(good, broken)
+    assert good.read_bytes() == before  # the backup file is never changed
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def _text(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a backup\n" * 20)
+    return path
+
+
+def test_an_episode_cut_by_the_range_keeps_its_end(store: Store) -> None:
+    from wearsense.protocol import AfEnd
+    from wearsense.store import derived
+
+    store.ingest(
+        "SN1",
+        1,
+        [
+            status(1),
+            AfStart(2, 1000, 3, hr_bpm=120, confidence=90, onset_lag_s=0),
+            AfEnd(3, 5000, 3, duration_s=4000, mean_hr_bpm=115),
+        ],
+    )
+    cut = store.events(patient="p-001", start_utc=T0 + 2000)
+    (episode,) = derived.af_episodes(cut)
+    assert episode.start_key is None and episode.end_key == ("SN1", 1, 3)
+    assert episode.start_utc == T0 + 1000 and episode.duration_s == 4000
+
+
+def test_ingest_rejects_a_bad_stream_identity(store: Store) -> None:
+    with pytest.raises(StoreError, match="serial"):
+        store.ingest("", 1, [hr(1, 600)])
+    with pytest.raises(StoreError, match="epoch"):
+        store.ingest("SN1", 70000, [hr(1, 600)])
+    with pytest.raises(StoreError, match="sequence hint"):
+        store.store_undecodable("SN1", 1, 0, b"\x00")
+    assert store.count_events() == 0
+
+
+def test_migration_from_version_1_backfills_dropped_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from wearsense.store import db as db_module
+
+    path = tmp_path / "v1.db"
+    with monkeypatch.context() as patch:
+        patch.setattr(db_module, "SCHEMA_VERSION", 1)
+        with Store(path) as old:
+            assert old.schema_version == 1
+    gap = Gap(2, 10, 0, first_seq=3, last_seq=6, dropped=4)
+    with sqlite3.connect(path) as raw:  # a gap event stored by version 1
+        raw.execute(
+            "INSERT INTO events VALUES ('SN1', 1, 2, 'gap', 1, 10, NULL, 0, ?, ?, 0)",
+            (json.dumps({"first_seq": 3, "last_seq": 6, "dropped": 4}), encode(gap)),
+        )
+    with Store(path) as new:
+        assert new.schema_version == 2
+        assert new.ingest("SN1", 1, [status(1), hr(7, 700)]) == 7
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    Store(path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("INSERT INTO schema_version VALUES (99, 0)")
+    with pytest.raises(StoreError, match="newer WearSense"):
+        Store(path)

@@ -15,6 +15,8 @@ SUBCOMMAND_MODULES = (
     "wearsense.firmware.cli",
     "wearsense.emulator.cli",
     "wearsense.link.cli",
+    "wearsense.store.cli",
+    "wearsense.export.cli",
 )
 
 

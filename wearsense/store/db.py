@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from wearsense.protocol import BY_NAME, Event, StatusFirmware, StatusModels
+from wearsense.protocol import BY_NAME, Event, Gap, StatusFirmware, StatusModels
 from wearsense.protocol import encode as encode_event
 from wearsense.protocol.frames import TIME_SYNC_MIN_UTC
 from wearsense.store.errors import StoreError
@@ -415,15 +416,19 @@ class Store:
 
     def delete_patient(self, pseudonym: str) -> dict[str, int]:
         """Removes the patient, their assignments, the events their devices sent while
-        assigned to them and their alerts. Returns the row counts removed."""
+        assigned to them (by event time, or by arrival for events without one) and their
+        alerts. Returns the row counts removed."""
         patient = self.patient(pseudonym)
         windows = [(a.serial, a.start_utc, a.end_utc) for a in self.assignments(pseudonym)]
         counts = {"events": 0, "alerts": 0, "assignments": len(windows), "patients": 1}
         with self.transaction() as db:
             for serial, start, end in windows:
                 bound = float("inf") if end is None else end
+                # events without a UTC time yet belong to whoever wore the device
+                # when they were received
                 counts["events"] += db.execute(
-                    "DELETE FROM events WHERE serial = ? AND utc >= ? AND utc < ?",
+                    "DELETE FROM events WHERE serial = ? AND coalesce(utc, received_utc) >= ? "
+                    "AND coalesce(utc, received_utc) < ?",
                     (serial, start, bound),
                 ).rowcount
             counts["alerts"] = db.execute(
@@ -484,6 +489,7 @@ class Store:
         sequence takes its place. Alerts for new falls, cancelled falls, AF onsets and
         long data gaps are queued in the same transaction.
         """
+        _check_stream(serial, epoch)
         now = time.time() if received_utc is None else float(received_utc)
         items = [(e, encode_event(e)) if isinstance(e, Event) else e for e in events]
         with self.transaction() as db:
@@ -536,6 +542,11 @@ class Store:
                 )
                 if cursor.rowcount != 1:
                     continue
+                if isinstance(event, Gap):
+                    db.execute(
+                        "INSERT OR IGNORE INTO dropped_ranges VALUES (?, ?, ?, ?)",
+                        (serial, epoch, event.first_seq, event.last_seq),
+                    )
                 if utc is not None and (first_new_utc is None or utc < first_new_utc):
                     first_new_utc = utc
                 if event.NAME in ALERT_TYPES:
@@ -568,6 +579,7 @@ class Store:
         as undecodable at sequence ``seq_hint`` (the one the link expected), so the
         stream can be acknowledged past it. A later good event of that sequence
         replaces it. Returns the highest contiguous stored sequence."""
+        _check_stream(serial, epoch)
         if not 1 <= seq_hint <= 0xFFFFFF:
             raise StoreError(f"sequence hint {seq_hint} outside 1..16777215")
         now = time.time() if received_utc is None else float(received_utc)
@@ -596,9 +608,8 @@ class Store:
         contiguous = start
         # Sequences a Gap event reports as dropped by the device's full queue never come.
         dropped = db.execute(
-            "SELECT json_extract(fields, '$.first_seq'), json_extract(fields, '$.last_seq') "
-            "FROM events WHERE serial = ? AND epoch = ? AND type = 'gap' "
-            "AND json_extract(fields, '$.last_seq') > ?",
+            "SELECT first_seq, last_seq FROM dropped_ranges "
+            "WHERE serial = ? AND epoch = ? AND last_seq > ?",
             (serial, epoch, start),
         ).fetchall()
         ranges = [(int(first), int(last)) for first, last in dropped]
@@ -780,15 +791,57 @@ class Store:
 
 def restore(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
     """Replaces the database at ``destination`` with the backup ``source``, after checking
-    that the backup is a sound WearSense database. Uses the backup API into the live file,
-    so a companion holding it open sees the restored content on its next transaction."""
-    with Store(source, create=False) as backup:
-        problems = backup._one("PRAGMA integrity_check(1)")[0]
-        if problems != "ok":
-            raise StoreError(f"backup is corrupt ({problems})", str(source))
-        with Store(destination) as live, live._errors():
-            backup._conn.backup(live._conn)
-    return Path(destination)
+    that the backup is a sound WearSense database. The backup file itself is never
+    changed: a copy of it is checked (and migrated, if it is older). A sound destination
+    is overwritten through the backup API, so a companion holding it open sees the
+    restored content on its next transaction; a destination that is corrupt or not ours
+    is replaced as a file (its stale -wal and -shm files removed)."""
+    src, dest = Path(source), Path(destination)
+    if not src.is_file():
+        raise StoreError("no backup here", str(src))
+    staging = dest.with_name(f".{dest.name}.restore-{os.getpid()}")
+    try:
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, staging)
+            os.chmod(staging, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot copy the backup: {exc.strerror}", str(src)) from exc
+        with Store(staging, create=False) as backup:
+            problems = backup._one("PRAGMA integrity_check(1)")[0]
+            if problems != "ok":
+                raise StoreError(f"backup is corrupt ({problems})", str(src))
+            try:
+                live = Store(dest)
+            except StoreError as exc:
+                log.warning("replacing the unusable database %s: %s", dest, exc.reason)
+                tmp = backup.backup(dest.with_name(f".{dest.name}.restore"))
+                try:
+                    for suffix in ("-wal", "-shm"):
+                        with contextlib.suppress(FileNotFoundError):
+                            Path(str(dest) + suffix).unlink()
+                    os.replace(tmp, dest)
+                except OSError as err:
+                    raise StoreError(f"cannot replace: {err.strerror}", str(dest)) from err
+                return dest
+            with live, live._errors():
+                backup._conn.backup(live._conn)
+    except StoreError as exc:
+        if exc.path == str(staging):  # name the user's file, not the staging copy
+            raise StoreError(exc.reason, str(src)) from exc
+        raise
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(staging) + suffix).unlink()
+    return dest
+
+
+def _check_stream(serial: str, epoch: int) -> None:
+    if not isinstance(serial, str) or not serial.strip():
+        raise StoreError(f"a device serial must be a non-empty string, not {serial!r}")
+    if not isinstance(epoch, int) or not 0 <= epoch <= 0xFFFF:
+        raise StoreError(f"epoch {epoch!r} outside 0..65535")
 
 
 def _past_dropped(seq: int, ranges: list[tuple[int, int]]) -> int:

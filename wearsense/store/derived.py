@@ -79,13 +79,17 @@ def af_burden_per_day(events: Iterable[StoredEvent], tz: tzinfo) -> list[AfBurde
 
 @dataclasses.dataclass(frozen=True)
 class AfEpisode:
+    """An AF episode. Within a time range an episode may be cut: without its start
+    event (``start_key`` None: the start is the end minus the reported duration) or
+    without its end (open)."""
+
     serial: str
-    start_key: Key
+    start_key: Key | None
     end_key: Key | None
     start_utc: float
     end_utc: float | None
-    onset_hr_bpm: int
-    confidence: int
+    onset_hr_bpm: int | None
+    confidence: int | None
     mean_hr_bpm: int | None
     model_version: int
 
@@ -126,6 +130,21 @@ def af_episodes(events: Iterable[StoredEvent]) -> list[AfEpisode]:
             open_[stream] = e
         elif stream in open_:
             close(open_.pop(stream), e)
+        elif e.fields is not None:  # the onset lies before the selected events
+            assert e.utc is not None
+            episodes.append(
+                AfEpisode(
+                    serial=e.serial,
+                    start_key=None,
+                    end_key=e.key,
+                    start_utc=e.utc - e.fields["duration_s"],
+                    end_utc=e.utc,
+                    onset_hr_bpm=None,
+                    confidence=None,
+                    mean_hr_bpm=e.fields["mean_hr_bpm"],
+                    model_version=e.model_version or 0,
+                )
+            )
     for start in open_.values():
         close(start, None)
     return sorted(episodes, key=lambda ep: ep.start_utc)

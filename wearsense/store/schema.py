@@ -103,6 +103,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alerts_pending ON alerts(delivered_utc, next_try_utc);
     """,
+    # 2: the sequence ranges Gap events report as dropped, kept apart so the contiguity
+    # check after each ingest no longer scans the whole stream for Gap events
+    """
+    CREATE TABLE dropped_ranges (
+        serial TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (serial, epoch, first_seq, last_seq)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO dropped_ranges
+        SELECT serial, epoch,
+               json_extract(fields, '$.first_seq'), json_extract(fields, '$.last_seq')
+        FROM events WHERE type = 'gap' AND decoded = 1;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,81 @@
+"""Store and export throughput (`python -m benchmarks store`).
+
+- ``ingest_events_per_s``: one year of one wearer's events (synthetic stream of
+  ``wearsense.store.simulate``, about 100 000 events) ingested the way the BLE link does,
+  in batches of ``BATCH`` events, each batch one committed (synchronous=FULL, WAL)
+  transaction, into a fresh database file in a temporary directory.
+- ``export_year_s``: the time to export that patient's year in all four formats (select
+  the events, FHIR Bundle validated with fhir.resources, CSV, EDF+ per day, PDF/PNG
+  report); the ``export_*_s`` keys give each part. ``*_cpu_s``: CPU time of this
+  process for the same work, less sensitive to a machine shared with other jobs than
+  the wall-clock figures.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+KEY = "store"
+BATCH = 32
+START_UTC = 1_704_067_200  # 2024-01-01T00:00:00Z
+DAYS = 365
+
+
+def run() -> dict[str, Any]:
+    from wearsense.export import select
+    from wearsense.export.edf import write_edf
+    from wearsense.export.fhir import write_fhir
+    from wearsense.export.report import write_report
+    from wearsense.export.table import write_csv
+    from wearsense.store import Store
+    from wearsense.store.simulate import wearer_events
+
+    events = list(wearer_events(START_UTC, DAYS, seed=7))
+    results: dict[str, Any] = {"events": len(events), "ingest_batch": BATCH}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        with Store(folder / "bench.db") as store:
+            store.add_patient("bench-1", "Europe/Berlin")
+            store.assign("SN-BENCH", "bench-1", start_utc=START_UTC - 60)
+            started, cpu = time.perf_counter(), time.process_time()
+            acked = 0
+            for i in range(0, len(events), BATCH):
+                acked = store.ingest("SN-BENCH", 1, events[i : i + BATCH])
+            elapsed = time.perf_counter() - started
+            assert acked == len(events), (acked, len(events))
+            results["ingest_s"] = round(elapsed, 3)
+            results["ingest_events_per_s"] = round(len(events) / elapsed, 1)
+            results["ingest_cpu_s"] = round(time.process_time() - cpu, 3)
+            started = time.perf_counter()
+            store.ingest("SN-BENCH", 1, events[:BATCH])
+            results["reingest_batch_ms"] = round((time.perf_counter() - started) * 1000, 2)
+
+            parts: dict[str, float] = {}
+            cpu = time.process_time()
+            t0 = time.perf_counter()
+            data = select(store, "bench-1")
+            parts["export_select_s"] = time.perf_counter() - t0
+            for name, write in (
+                ("fhir", lambda: write_fhir(data, folder / "year.json")),
+                ("csv", lambda: write_csv(data, folder / "year.csv")),
+                ("edf", lambda: write_edf(data, folder / "edf")),
+                ("report", lambda: write_report(data, folder / "year")),
+            ):
+                t0 = time.perf_counter()
+                write()
+                parts[f"export_{name}_s"] = time.perf_counter() - t0
+            results.update({k: round(v, 3) for k, v in parts.items()})
+            results["export_year_s"] = round(sum(parts.values()), 3)
+            results["export_year_cpu_s"] = round(time.process_time() - cpu, 3)
+            results["export_events"] = len(data.events)
+            results["db_mib"] = round((folder / "bench.db").stat().st_size / 2**20, 1)
+    return results
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2))

@@ -1,0 +1,252 @@
+"""The clinical summary: one page (PNG) of AF burden per day, activity per day, wear time
+and falls per day, a table of AF episodes and the totals; the PDF holds the same page
+followed by the full episode and fall lists when they do not fit. Drawn with matplotlib
+(Agg backend, no display needed); every figure comes from ``wearsense.store.derived``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from wearsense.export.common import ExportData, atomic_path
+from wearsense.store import derived
+
+TABLE_ROWS = 12
+ROWS_PER_PAGE = 40
+DISCLAIMER = "WearSense - research software, not a medical device"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The figures the report shows, per local day and in total."""
+
+    days: list[date]
+    burden: dict[date, derived.AfBurdenDay]
+    activity: dict[date, dict[str, float]]
+    wear_s: dict[date, float]
+    episodes: list[derived.AfEpisode]
+    falls: list[derived.FallRecord]
+    gaps: list[derived.DataGap]
+
+    @property
+    def af_burden(self) -> float | None:
+        af = sum(d.af_s for d in self.burden.values())
+        analysable = sum(d.analysable_s for d in self.burden.values())
+        return af / analysable if analysable else None
+
+
+def summarize(data: ExportData) -> Summary:
+    tz = data.tz
+    events = data.events
+    return Summary(
+        days=data.days(),
+        burden={d.day: d for d in derived.af_burden_per_day(events, tz)},
+        activity=derived.activity_minutes_per_day(events, tz),
+        wear_s=derived.wear_time_per_day(events, tz),
+        episodes=derived.af_episodes(events),
+        falls=derived.falls(events),
+        gaps=derived.data_gaps(events, start_utc=data.start_utc, end_utc=data.end_utc),
+    )
+
+
+def _episode_rows(data: ExportData, episodes: list[derived.AfEpisode]) -> list[list[str]]:
+    rows = []
+    for ep in episodes:
+        end = data.local(ep.end_utc).strftime("%Y-%m-%d %H:%M") if ep.end_utc else "open"
+        minutes = f"{ep.duration_s / 60:.1f}" if ep.duration_s is not None else "-"
+        rows.append(
+            [
+                data.local(ep.start_utc).strftime("%Y-%m-%d %H:%M"),
+                end,
+                minutes,
+                str(ep.onset_hr_bpm or "-"),
+                str(ep.mean_hr_bpm or "-"),
+                ep.serial,
+                str(ep.model_version),
+            ]
+        )
+    return rows
+
+
+EPISODE_HEADER = ["start", "end", "min", "onset HR", "mean HR", "device", "model"]
+
+
+def _table(ax: Any, header: list[str], rows: list[list[str]], title: str) -> None:
+    ax.axis("off")
+    ax.set_title(title, loc="left", fontsize=10)
+    if not rows:
+        ax.text(0, 0.5, "none", fontsize=9)
+        return
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) + 2 for i in range(len(header))]
+    total = sum(widths)
+    table = ax.table(
+        cellText=rows,
+        colLabels=header,
+        loc="upper left",
+        cellLoc="left",
+        colWidths=[w / total for w in widths],
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(7)
+    table.scale(1, 1.1)
+
+
+def _main_page(data: ExportData, s: Summary) -> Any:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.27, 11.69))  # A4 portrait
+    grid = fig.add_gridspec(
+        5, 1, height_ratios=[1, 1, 1, 1.5, 0.6], hspace=0.55, top=0.93, bottom=0.04
+    )
+    first, last = s.days[0], s.days[-1]
+    fig.suptitle(
+        f"Patient {data.patient_label}: {first} to {last} ({data.timezone_name})"
+        + (" - de-identified, dates shifted" if data.deidentified else ""),
+        fontsize=11,
+    )
+    x = list(range(len(s.days)))
+    labels = [d.isoformat()[5:] for d in s.days]
+    step = max(1, len(s.days) // 12)
+
+    def axis(ax: Any, ylabel: str) -> None:
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_xticks(x[::step])
+        ax.set_xticklabels(labels[::step], fontsize=7, rotation=0)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_xlim(-0.6, len(s.days) - 0.4)
+
+    ax = fig.add_subplot(grid[0])
+    burden = [(s.burden[d].burden or 0) * 100 if d in s.burden else 0 for d in s.days]
+    ax.bar(x, burden, color="#b03a2e")
+    ax.set_title("AF burden per day (AF / analysable time)", loc="left", fontsize=10)
+    axis(ax, "%")
+
+    ax = fig.add_subplot(grid[1])
+    bottom = [0.0] * len(s.days)
+    colors = [
+        "#1f77b4",
+        "#ff7f0e",
+        "#2ca02c",
+        "#9467bd",
+        "#8c564b",
+        "#7f7f7f",
+        "#bcbd22",
+        "#17becf",
+    ]
+    for name, color in zip(derived.ACTIVITY_NAMES, colors, strict=True):
+        values = [s.activity.get(d, {}).get(name, 0.0) for d in s.days]
+        if any(values):
+            ax.bar(x, values, bottom=bottom, color=color, label=name)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_title("Activity minutes per day", loc="left", fontsize=10)
+    if any(bottom):
+        ax.set_ylim(0, max(bottom) * 1.3)
+        ax.legend(fontsize=6, ncol=8, loc="upper left", frameon=False)
+    axis(ax, "min")
+
+    ax = fig.add_subplot(grid[2])
+    wear = [s.wear_s.get(d, 0.0) / 3600 for d in s.days]
+    ax.bar(x, wear, color="#5d6d7e", label="wear time")
+    falls_by_day: dict[date, list[int]] = {}
+    for f in s.falls:
+        falls_by_day.setdefault(data.local(f.utc).date(), [0, 0])[int(f.cancelled)] += 1
+    for i, d in enumerate(s.days):
+        confirmed, cancelled = falls_by_day.get(d, [0, 0])
+        if confirmed:
+            ax.plot([i], [wear[i] + 1], marker="v", color="#c0392b", markersize=7)
+            ax.annotate(str(confirmed), (i, wear[i] + 2.2), fontsize=7, ha="center")
+        elif cancelled:
+            ax.plot([i], [wear[i] + 1], marker="v", color="#aab7b8", markersize=6)
+    ax.set_ylim(0, 27)
+    ax.set_title(
+        "Wear time per day (h); falls: red = confirmed, grey = cancelled", loc="left", fontsize=10
+    )
+    axis(ax, "h")
+
+    ax = fig.add_subplot(grid[3])
+    rows = _episode_rows(data, s.episodes)
+    more = f" (first {TABLE_ROWS} of {len(rows)}; all in the PDF)" if len(rows) > TABLE_ROWS else ""
+    _table(ax, EPISODE_HEADER, rows[:TABLE_ROWS], f"AF episodes{more}")
+
+    ax = fig.add_subplot(grid[4])
+    ax.axis("off")
+    total_wear = sum(s.wear_s.values()) / 3600
+    burden_total = s.af_burden
+    confirmed = sum(1 for f in s.falls if not f.cancelled)
+    longest = max((g.hours for g in s.gaps), default=0.0)
+    lines = [
+        f"Overall AF burden: {burden_total * 100:.1f} %"
+        if burden_total is not None
+        else "Overall AF burden: no analysable ECG",
+        f"AF episodes: {len(s.episodes)}   Falls: {confirmed} confirmed, "
+        f"{len(s.falls) - confirmed} cancelled by the wearer",
+        f"Wear time: {total_wear:.1f} h over {len(s.days)} days   Data gaps of 4 h or more: "
+        f"{len(s.gaps)} (longest: no data for {longest:.1f} hours)",
+        DISCLAIMER,
+    ]
+    for i, line in enumerate(lines):
+        ax.text(
+            0,
+            1 - i * 0.25,
+            line,
+            fontsize=8,
+            va="top",
+            style="italic" if line == DISCLAIMER else "normal",
+        )
+    return fig
+
+
+def _list_pages(data: ExportData, s: Summary) -> list[Any]:
+    from matplotlib.figure import Figure
+
+    pages = []
+    episode_rows = _episode_rows(data, s.episodes)
+    fall_rows = [
+        [
+            data.local(f.utc).strftime("%Y-%m-%d %H:%M:%S"),
+            str(f.impact_mg),
+            str(f.confidence),
+            "cancelled" if f.cancelled else "confirmed",
+            str(f.model_version),
+        ]
+        for f in s.falls
+    ]
+    for title, header, rows in (
+        ("AF episodes", EPISODE_HEADER, episode_rows if len(episode_rows) > TABLE_ROWS else []),
+        ("Falls", ["time", "impact (mg)", "confidence", "status", "model"], fall_rows),
+    ):
+        for start in range(0, len(rows), ROWS_PER_PAGE):
+            fig = Figure(figsize=(8.27, 11.69))
+            ax = fig.add_subplot(1, 1, 1)
+            _table(
+                ax,
+                header,
+                rows[start : start + ROWS_PER_PAGE],
+                f"{title} ({start + 1}-{min(len(rows), start + ROWS_PER_PAGE)} of {len(rows)})",
+            )
+            pages.append(fig)
+    return pages
+
+
+def write_report(data: ExportData, destination: str | Path) -> list[Path]:
+    """Writes DEST.pdf and DEST.png (DEST without suffix, or with .pdf/.png; a directory
+    gets LABEL-summary.pdf and .png)."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    base = Path(destination)
+    if base.is_dir():
+        base = base / f"{data.patient_label}-summary"
+    if base.suffix.lower() in (".pdf", ".png"):
+        base = base.with_suffix("")
+    summary = summarize(data)
+    page = _main_page(data, summary)
+    png, pdf = base.with_name(base.name + ".png"), base.with_name(base.name + ".pdf")
+    with atomic_path(png) as tmp:
+        page.savefig(tmp, format="png", dpi=110)
+    with atomic_path(pdf) as tmp, PdfPages(tmp) as document:
+        document.savefig(page)
+        for extra in _list_pages(data, summary):
+            document.savefig(extra)
+    return [pdf, png]
