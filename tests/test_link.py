@@ -24,6 +24,7 @@ from wearsense.protocol import (
     Event,
     HrSummary,
     Status,
+    StatusRecord,
     crc16,
     decode,
 )
@@ -302,6 +303,14 @@ def test_garbage_writes_get_errors_and_the_device_keeps_working(tmp_path: Path) 
                 except BumbleATTError as exc:
                     assert exc.att_error >= 0x80
             await client.write_gatt_char(uuids.TRANSFER, bytes(300), response=False)
+            # A valid acknowledgement of nothing changes nothing and notifies the status.
+            records: list[bytes] = []
+            await client.start_notify(uuids.STATUS, lambda _c, data: records.append(bytes(data)))
+            await client.write_gatt_char(uuids.ACK, Ack(AckKind.STORED, epoch, 0).encode(), True)
+            await until(lambda: bool(records))
+            status = StatusRecord.decode(records[-1])
+            assert status.epoch == epoch and status.acked_seq == 0
+            assert status.last_seq == rig.wearable_core.info().last_seq
             await client.disconnect()
             assert rig.wearable_core.info().acked_seq == 0
             emitted = {rig.loop.wearable.inject(hr(i)): hr(i) for i in range(5)}

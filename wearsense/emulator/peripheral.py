@@ -205,11 +205,23 @@ class Peripheral:
     def _read_status(self, _connection: Connection) -> bytes:
         return status_record(self.face)
 
-    def _on_ack_write(self, _connection: Connection, value: bytes) -> None:
+    def _on_ack_write(self, connection: Connection, value: bytes) -> None:
         status = int(self.face.write_ack(bytes(value)))
         if status:
             raise att.ATT_Error(0x80 + status, message=f"acknowledgement refused ({status})")
+        self._status_changed(connection)
         self.kick()
+
+    def _status_changed(self, connection: Connection) -> None:
+        """Notifies the status record to a central that subscribed to it."""
+        cccd = self.device.gatt_server.read_cccd(connection, self.status)
+        if self._secure(connection) and cccd and cccd[0] & 0x01:
+            record = status_record(self.face)
+            asyncio.get_running_loop().create_task(self._notify_status(connection, record))
+
+    async def _notify_status(self, connection: Connection, record: bytes) -> None:
+        with contextlib.suppress(Exception):
+            await self.device.notify_subscriber(connection, self.status, record)
 
     def _on_command_write(self, connection: Connection, value: bytes) -> None:
         status, response = self.face.write_command(bytes(value))
@@ -217,6 +229,7 @@ class Peripheral:
             asyncio.get_running_loop().create_task(self._indicate(connection, response))
         elif status:
             raise att.ATT_Error(0x80 + status, message=f"command refused ({status})")
+        self._status_changed(connection)
         self.kick()
 
     def _on_transfer_write(self, _connection: Connection, value: bytes) -> None:

@@ -318,6 +318,17 @@ class Session:
         self._switch_epoch(record.epoch)
         # Events the device will send first: those after the last acknowledgement.
         self._contiguous = self.sink.contiguous_seq(serial, record.epoch)
+        if self._contiguous > record.last_seq:
+            # The store holds more of this epoch than the device ever assigned: the
+            # device lost its flash without starting a new epoch. The device refuses the
+            # acknowledgement (STATE) once; its events are skipped as already stored.
+            log.error(
+                "%s epoch %d: store has seq %d, device assigned only %d",
+                serial,
+                record.epoch,
+                self._contiguous,
+                record.last_seq,
+            )
         self._last_decoded = record.acked_seq
         self._max_seen = max(self._max_seen, record.last_seq)
         self._awaiting_resend = None
@@ -510,18 +521,20 @@ class Session:
 
     async def _ack(self, client: BleakClient) -> None:
         assert self.epoch is not None
-        if self._contiguous <= self._acked:
+        target = self._contiguous
+        if target <= self._acked:
             return
-        frame = Ack(AckKind.STORED, self.epoch, self._contiguous).encode()
+        frame = Ack(AckKind.STORED, self.epoch, target).encode()
         try:
             await client.write_gatt_char(uuids.ACK, frame, response=True)
         except BleakError as exc:
             self.stats.ack_errors += 1
             if not client.is_connected:
                 raise _LinkLost from exc
-            log.warning("acknowledgement %d refused: %s", self._contiguous, exc)
+            log.warning("acknowledgement %d refused: %s", target, exc)
+            self._acked = target  # refused for good (EPOCH/STATE): do not repeat it
             return
-        self._acked = self._contiguous
+        self._acked = target
         self.stats.acks += 1
 
     _contiguous = 0
