@@ -139,9 +139,11 @@ async def soak(
     faults: int,
     seed: int,
     progress: Callable[[int], None] | None = None,
+    time_sync: bool = True,
 ) -> tuple[dict[str, int], Audit]:
     """Injects events while ``faults`` faults happen at random points; returns the fault
-    counts and the audit against the core's record."""
+    counts and the audit against the core's record. Every connection time-syncs (and so
+    makes the core emit its STATUS pages) unless ``time_sync`` is false."""
     rng = random.Random(seed)
     counts = dict.fromkeys(FAULT_KINDS, 0)
     injected: dict[int, bytes] = {}
@@ -155,7 +157,7 @@ async def soak(
         injected[seq] = encode(dataclasses.replace(event, seq=seq))
         i += 1
 
-    config = SessionConfig(scan_timeout_s=5.0, backoff_initial_s=0.005, time_sync=False)
+    config = SessionConfig(scan_timeout_s=5.0, backoff_initial_s=0.005, time_sync=time_sync)
     try:
         while sum(counts.values()) < faults:
             sink = KillingSink(store)
