@@ -209,6 +209,31 @@ def test_events_arrive_stored_exactly_once(tmp_path: Path) -> None:
     run(body)
 
 
+def test_acknowledgements_are_batched_and_a_clean_stop_acknowledges_the_rest(
+    tmp_path: Path,
+) -> None:
+    async def body() -> None:
+        async with Rig(tmp_path) as rig:
+            config = SessionConfig(scan_timeout_s=5.0, ack_every=10, ack_interval_s=30.0)
+            session = rig.session(config=config)
+            task = asyncio.create_task(session.run())
+            await session.wait_streaming(10)
+            for i in range(25):
+                rig.loop.wearable.inject(hr(i))
+                await asyncio.sleep(0.001)
+            info = rig.wearable_core.info()
+            await until(lambda: rig.store.contiguous_seq(SERIAL, info.epoch) == info.last_seq)
+            acked = rig.wearable_core.info().acked_seq
+            assert acked < info.last_seq  # the tail waits for the next batch
+            assert info.last_seq - acked < 10
+            assert session.stats.acks <= 1 + info.last_seq // 10
+            await session.stop()
+            await task
+            assert rig.wearable_core.info().acked_seq == info.last_seq
+
+    run(body)
+
+
 def test_reconnect_after_drop_needs_no_new_pairing(tmp_path: Path) -> None:
     async def body() -> None:
         async with Rig(tmp_path) as rig:

@@ -157,7 +157,9 @@ async def soak(
         injected[seq] = encode(dataclasses.replace(event, seq=seq))
         i += 1
 
-    config = SessionConfig(scan_timeout_s=5.0, backoff_initial_s=0.005, time_sync=time_sync)
+    config = SessionConfig(
+        scan_timeout_s=5.0, backoff_initial_s=0.005, time_sync=time_sync, ack_interval_s=0.02
+    )
     try:
         while sum(counts.values()) < faults:
             sink = KillingSink(store)
@@ -228,7 +230,8 @@ async def load(loop: Loopback, db: Path, events: int, rate_hz: float) -> dict[st
             if start is not None:
                 latencies.append(now - start)
 
-    session = loop.session(store, SessionConfig(scan_timeout_s=5.0), on_stored=on_stored)
+    config = SessionConfig(scan_timeout_s=5.0, ack_interval_s=0.05)
+    session = loop.session(store, config, on_stored=on_stored)
     task = asyncio.create_task(session.run())
     try:
         await session.wait_streaming(10)

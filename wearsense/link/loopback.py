@@ -40,7 +40,8 @@ class Loopback:
     def session(self, sink: EventSink, config: SessionConfig | None = None, **kw: Any) -> Session:
         return Session(
             sink,
-            config or SessionConfig(scan_timeout_s=5.0, backoff_initial_s=0.01),
+            config
+            or SessionConfig(scan_timeout_s=5.0, backoff_initial_s=0.01, ack_interval_s=0.02),
             scanner_backend=BumbleScannerBackend,
             client_backend=BumbleClientBackend,
             backend_kwargs={"bumble": self.central},

@@ -103,6 +103,11 @@ class SessionConfig:
     backoff_max_s: float = 30.0
     max_attempts: int | None = None  # consecutive failed attempts before giving up
     time_sync: bool = True
+    # Each acknowledgement costs the device a flash record (docs/protocol.md section 4):
+    # acknowledge when this many stored events wait, or when the oldest has waited this
+    # long, and when the session stops.
+    ack_every: int = 128
+    ack_interval_s: float = 2.0
 
 
 @dataclasses.dataclass
@@ -333,6 +338,7 @@ class Session:
         self._max_seen = max(self._max_seen, record.last_seq)
         self._awaiting_resend = None
         self._acked = record.acked_seq
+        self._ack_due_at = None
         self._pending_commands = {}
         pending = self._pending_commands
 
@@ -410,7 +416,11 @@ class Session:
                     asyncio.ensure_future(lost.wait()),
                     asyncio.ensure_future(self._stop.wait()),
                 }
-                done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                due = self._ack_due_at
+                timeout = None if due is None else max(0.0, due - time.monotonic())
+                done, pending = await asyncio.wait(
+                    waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
                 for waiter in pending:
                     waiter.cancel()
                 batch: list[tuple[bytes, float]] = []
@@ -426,6 +436,10 @@ class Session:
                 await self._process(client, batch, lost)
             elif lost.is_set():
                 raise _LinkLost
+            elif not self._stop.is_set():
+                await self._maybe_ack(client)
+        if not lost.is_set():
+            await self._ack(client)  # a clean stop leaves nothing unacknowledged
 
     async def _process(
         self, client: BleakClient, batch: list[tuple[bytes, float]], lost: asyncio.Event
@@ -459,7 +473,7 @@ class Session:
         if good:
             self._store(good, batch[-1][1])
         if not lost.is_set():
-            await self._ack(client)
+            await self._maybe_ack(client)
 
     def _store(self, good: list[tuple[Event, bytes]], received: float) -> None:
         if not good:
@@ -519,6 +533,18 @@ class Session:
         self._awaiting_resend = None
         self._last_decoded = seq
 
+    async def _maybe_ack(self, client: BleakClient) -> None:
+        """Acknowledges when enough stored events wait or the oldest waited long enough."""
+        waiting = self._contiguous - self._acked
+        if waiting <= 0:
+            self._ack_due_at = None
+            return
+        now = time.monotonic()
+        if self._ack_due_at is None:
+            self._ack_due_at = now + self.config.ack_interval_s
+        if waiting >= self.config.ack_every or now >= self._ack_due_at:
+            await self._ack(client)
+
     async def _ack(self, client: BleakClient) -> None:
         assert self.epoch is not None
         target = self._contiguous
@@ -533,12 +559,15 @@ class Session:
                 raise _LinkLost from exc
             log.warning("acknowledgement %d refused: %s", target, exc)
             self._acked = target  # refused for good (EPOCH/STATE): do not repeat it
+            self._ack_due_at = None
             return
         self._acked = target
+        self._ack_due_at = None
         self.stats.acks += 1
 
     _contiguous = 0
     _acked = 0
     _last_decoded = 0
     _max_seen = 0
+    _ack_due_at: float | None = None
     _awaiting_resend: int | None = None
