@@ -21,6 +21,8 @@ SUBCOMMAND_MODULES = (
     "wearsense.datasets.imu.cli",
     "tui.cli",
     "wearsense.firmware.cli",
+    "wearsense.emulator.cli",
+    "wearsense.link.cli",
 )
 
 

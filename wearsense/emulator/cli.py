@@ -1,0 +1,157 @@
+"""`wearsense emulate`: an emulated WearSense patch on a real BLE stack (Bumble).
+
+The device core (the firmware's C, through ``wearsense.firmware``) runs behind a Bumble
+GATT peripheral. With the default ``--link emulator`` it attaches to Bumble's virtual
+controllers on loopback (started here when nothing listens yet); ``wearsense
+companion`` attaches to the other controller. ``--transport`` takes any Bumble HCI
+transport instead (e.g. ``usb:0`` for a real USB dongle).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from wearsense.link.controllers import (
+    DEFAULT_PORTS,
+    ensure_controllers,
+    parse_ports,
+    stop_controllers,
+)
+from wearsense.link.errors import LinkError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SERIAL = "WS-00A1B2C3"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "emulate",
+        help="run an emulated wearable (device core + Bumble GATT peripheral)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--serial", default=DEFAULT_SERIAL, help="serial number (identity)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path("build/emulator"),
+        help="where the flash image (<serial>.flash) and the bond keys live "
+        "(default: build/emulator)",
+    )
+    parser.add_argument(
+        "--link",
+        choices=("emulator",),
+        default="emulator",
+        help="emulator: Bumble virtual controllers on loopback (the only link here)",
+    )
+    parser.add_argument(
+        "--controllers",
+        default=f"{DEFAULT_PORTS[0]},{DEFAULT_PORTS[1]}",
+        help="loopback TCP ports A,B of the virtual controllers; the emulator takes A "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--transport", help="a Bumble HCI transport to use instead of the virtual controllers"
+    )
+    parser.add_argument(
+        "--demo-every",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="inject a heart-rate summary every S seconds through the core's test "
+        "interface, to exercise the link (synthetic values; 0 = never)",
+    )
+    parser.add_argument("--duration", type=float, default=0.0, help="stop after S seconds")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.set_defaults(handler=_main)
+
+
+def _save_flash(path: Path, image: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    with os.fdopen(fd, "wb") as out:
+        out.write(image)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def _flash_of(wearable: Any) -> bytes:
+    return bytes(wearable.core.flash_image())
+
+
+async def emulate(args: argparse.Namespace) -> int:
+    from wearsense.emulator.wearable import EmulatedWearable
+    from wearsense.firmware.device import DeviceCore
+    from wearsense.protocol import HrSummary
+
+    state: Path = args.state_dir
+    state.mkdir(parents=True, exist_ok=True)
+    flash_path = state / f"{args.serial}.flash"
+    flash = flash_path.read_bytes() if flash_path.exists() else None
+    core: Any = DeviceCore(args.serial, flash)
+    controllers = None
+    if args.transport:
+        transport = args.transport
+    else:
+        ports = parse_ports(args.controllers)
+        controllers = ensure_controllers(ports)
+        transport = f"tcp-client:127.0.0.1:{ports[0]}"
+    wearable = await EmulatedWearable.open(
+        core, transport=transport, keystore=state / f"{args.serial}-keys.json"
+    )
+    info = wearable.core.info()
+    print(
+        f"emulating {args.serial} on {transport}: epoch {info.epoch}, "
+        f"last seq {info.last_seq}, acknowledged {info.acked_seq}",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    started = loop.time()
+    tick = 0
+    try:
+        while not stop.is_set():
+            period = args.demo_every if args.demo_every > 0 else 1.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), period)
+            if args.duration and loop.time() - started >= args.duration:
+                break
+            if args.demo_every > 0:
+                tick += 1
+                current: Any = wearable.core
+                current.advance(int(max(1, args.demo_every)))
+                low = 55 + tick % 20
+                event = HrSummary(0, 0, 0, 60, min_bpm=low, mean_bpm=low + 8, max_bpm=low + 20)
+                seq = wearable.inject(event)
+                print(f"injected hr_summary seq {seq}", flush=True)
+            _save_flash(flash_path, _flash_of(wearable))
+    finally:
+        _save_flash(flash_path, _flash_of(wearable))
+        await wearable.close()
+        stop_controllers(controllers)
+    return 0
+
+
+def _main(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(message)s",
+    )
+    try:
+        return asyncio.run(emulate(args))
+    except LinkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,81 @@
+"""An emulated wearable: the device core behind the Bumble GATT peripheral.
+
+``EmulatedWearable`` owns the Bumble stack (on an in-process ``LocalLink`` or on a
+``tcp-client:`` transport to ``bumble.apps.controllers``), the peripheral and the device
+core. Events enter the core through its host-only test interface (``inject``); a device
+reset boots a new core on the same flash image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Protocol
+
+from wearsense.emulator.face import DeviceFace
+from wearsense.emulator.peripheral import Peripheral
+from wearsense.link.stack import LocalLink, Stack, open_stack
+
+
+class ResettableCore(DeviceFace, Protocol):
+    def inject(self, event: Any) -> int: ...
+
+    def reset(self) -> ResettableCore: ...
+
+
+def address_for(serial: str) -> str:
+    """A static random address derived from the serial (top two bits set, as the spec
+    requires of a static address). Only the radio uses it; identity is the serial."""
+    digest = bytearray(hashlib.sha256(serial.encode()).digest()[:6])
+    digest[0] |= 0xC0
+    return ":".join(f"{b:02X}" for b in digest)
+
+
+class EmulatedWearable:
+    def __init__(self, core: ResettableCore, stack: Stack) -> None:
+        self.core = core
+        self.stack = stack
+        self.peripheral = Peripheral(stack.device, core)
+
+    @classmethod
+    async def open(
+        cls,
+        core: ResettableCore,
+        *,
+        link: LocalLink | None = None,
+        transport: str | None = None,
+        keystore: Path | None = None,
+    ) -> EmulatedWearable:
+        """Powers on a Bumble stack for ``core`` and starts advertising."""
+        stack = await open_stack(
+            "WearSense",
+            address_for(core.serial),
+            link=link,
+            transport=transport,
+            keystore=keystore,
+        )
+        wearable = cls(core, stack)
+        await wearable.peripheral.start()
+        return wearable
+
+    @property
+    def device(self) -> Any:
+        return self.stack.device
+
+    def inject(self, event: Any) -> int:
+        """An event as a detector would report it; returns its sequence number."""
+        seq = self.core.inject(event)
+        self.peripheral.kick()
+        return seq
+
+    async def reset(self) -> None:
+        """Device reset: the link drops and a new core boots on the same flash."""
+        self.core = self.core.reset()
+        await self.peripheral.replace_core(self.core)
+
+    async def drop_link(self) -> None:
+        await self.peripheral.drop_link()
+
+    async def close(self) -> None:
+        await self.peripheral.stop()
+        await self.stack.close()

@@ -1,0 +1,153 @@
+"""`wearsense companion`: the companion's BLE session, storing what a wearable sends.
+
+Scans for the WearSense service, connects, pairs the first time (LE Secure Connections,
+bonded; later connections reuse the bond), reads the serial number, time-syncs and
+stores every event in the SQLite store before acknowledging it. Reconnects with backoff
+when the link drops. ``--link emulator`` (default) talks to ``wearsense emulate``
+through Bumble's virtual controllers on loopback (started here when nothing listens
+yet); ``--link ble`` uses this computer's Bluetooth adapter through bleak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from wearsense.link.controllers import (
+    DEFAULT_PORTS,
+    ensure_controllers,
+    parse_ports,
+    stop_controllers,
+)
+from wearsense.link.errors import LinkError
+
+COMPANION_ADDRESS = "C0:57:53:00:00:02"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "companion",
+        help="receive and store a wearable's events over BLE",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--db", type=Path, help="SQLite store (default: $WEARSENSE_DB or the user data dir)"
+    )
+    parser.add_argument("--serial", help="follow only this device (default: the first found)")
+    parser.add_argument("--link", choices=("emulator", "ble"), default="emulator")
+    parser.add_argument(
+        "--controllers",
+        default=f"{DEFAULT_PORTS[0]},{DEFAULT_PORTS[1]}",
+        help="loopback TCP ports A,B of the virtual controllers; the companion takes B "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--transport", help="a Bumble HCI transport to use instead of the virtual controllers"
+    )
+    parser.add_argument(
+        "--keystore",
+        type=Path,
+        default=Path("build/companion/keys.json"),
+        help="the companion's bond keys with --link emulator (default: %(default)s)",
+    )
+    parser.add_argument("--duration", type=float, default=0.0, help="stop after S seconds")
+    parser.add_argument(
+        "--count", type=int, default=0, help="stop after storing N new events (0 = never)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.set_defaults(handler=_main)
+
+
+async def companion(args: argparse.Namespace) -> int:
+    from wearsense.link.session import LinkState, Session, SessionConfig
+    from wearsense.protocol import Event
+    from wearsense.store import Store, default_db_path
+
+    db = args.db or default_db_path()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    store = Store(db)
+    controllers = None
+    stack = None
+    kwargs: dict[str, Any] = {}
+    try:
+        if args.link == "emulator":
+            from wearsense.link.bumble_backend import (
+                BumbleCentral,
+                BumbleClientBackend,
+                BumbleScannerBackend,
+            )
+            from wearsense.link.stack import open_stack
+
+            if args.transport:
+                transport = args.transport
+            else:
+                ports = parse_ports(args.controllers)
+                controllers = ensure_controllers(ports)
+                transport = f"tcp-client:127.0.0.1:{ports[1]}"
+            stack = await open_stack(
+                "companion", COMPANION_ADDRESS, transport=transport, keystore=args.keystore
+            )
+            kwargs = {
+                "scanner_backend": BumbleScannerBackend,
+                "client_backend": BumbleClientBackend,
+                "backend_kwargs": {"bumble": BumbleCentral(stack.device)},
+            }
+        stored = 0
+        done = asyncio.Event()
+
+        def on_state(state: LinkState, detail: str) -> None:
+            print(f"[{state.value}] {detail}".rstrip(), flush=True)
+
+        def on_stored(serial: str, epoch: int, events: Any, _now: float) -> None:
+            nonlocal stored
+            for event in events:
+                assert isinstance(event, Event)
+                print(f"stored {serial} epoch {epoch} seq {event.seq} {event.NAME}", flush=True)
+            stored += len(events)
+            if args.count and stored >= args.count:
+                done.set()
+
+        session = Session(
+            store,
+            SessionConfig(serial=args.serial),
+            on_state=on_state,
+            on_stored=on_stored,
+            **kwargs,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, done.set)
+        task = asyncio.create_task(session.run())
+        waiter = asyncio.create_task(done.wait())
+        timeout = args.duration or None
+        await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await session.stop()
+        waiter.cancel()
+        await task
+        print(f"stored {stored} new events in {db}", flush=True)
+        return 0
+    finally:
+        if stack is not None:
+            await stack.close()
+        store.close()
+        stop_controllers(controllers)
+
+
+def _main(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(message)s",
+    )
+    try:
+        return asyncio.run(companion(args))
+    except LinkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
