@@ -243,7 +243,7 @@ async def load(loop: Loopback, db: Path, events: int, rate_hz: float) -> dict[st
             now = time.perf_counter()
             if now < next_at:
                 await asyncio.sleep(next_at - now)
-            emitted_at[loop.wearable.inject(demo_event(i))] = time.perf_counter()
+            emitted_at[loop.wearable.inject(demo_event(i))] = time.time()
             next_at += period
         await until(lambda: all_stored(loop, store))
         start = time.perf_counter()

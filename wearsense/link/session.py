@@ -125,7 +125,7 @@ class SessionStats:
 
 
 StateCallback = Callable[[LinkState, str], None]
-# (serial, epoch, events just committed, time.perf_counter() right after the commit)
+# on_stored(serial, epoch, events, utc): called once a batch is committed; utc is time.time().
 StoredCallback = Callable[[str, int, Sequence[Event], float], None]
 
 
@@ -482,7 +482,7 @@ class Session:
         self._contiguous = self.sink.ingest(self.serial, self.epoch, good, received_utc=received)
         self.stats.stored += len(good)
         if self._on_stored is not None:
-            self._on_stored(self.serial, self.epoch, [e for e, _ in good], time.perf_counter())
+            self._on_stored(self.serial, self.epoch, [e for e, _ in good], time.time())
 
     async def _undecodable(
         self,
