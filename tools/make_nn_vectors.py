@@ -38,6 +38,13 @@ def main() -> int:
         x = rng.integers(-128, 128, size=model.inputs[0].shape, dtype=np.int8)
         out = tflm_run(data, [x])[0]
         cases.append((path.stem, data, x.tobytes(), out.tobytes(), model.arena_bytes))
+    for path in sorted((ROOT / "models").glob("**/*.tflite")):  # every shipped model
+        data = path.read_bytes()
+        model = NNModel(data)
+        rng = np.random.default_rng(3)
+        x = rng.integers(-128, 128, size=model.inputs[0].shape, dtype=np.int8)
+        out = tflm_run(data, [x])[0]
+        cases.append((path.stem, data, x.tobytes(), out.tobytes(), model.arena_bytes))
     from benchmarks.bench_interpreter import _reference_architectures
 
     for name, data in _reference_architectures().items():

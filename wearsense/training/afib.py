@@ -2,7 +2,7 @@
 `wearsense.firmware`), a teacher and a distilled int8 student, and evaluation of the
 shipped int8 model as the C interpreter runs it.
 
-Input: 20.48 s of ECG at 125 Hz as int8 (`ws_afib_input_s8` over the chain's normalised
+Input: 10.24 s of ECG at 125 Hz as int8 (`ws_afib_input_s8` over the chain's normalised
 output; float value = q / 64). Output: probabilities of the protocol's rhythm classes
 normal, af, other, noisy (codes 0..3). A record's class is the argmax of the mean
 probability over its windows (hop 5.12 s), as the device averages over an episode.
@@ -26,7 +26,7 @@ from wearsense.firmware.ecg import run_chain
 
 LABELS = ("normal", "af", "other", "noisy")
 CINC_CLASS = {"N": 0, "A": 1, "O": 2, "~": 3}
-WINDOW = 2560
+WINDOW = 1280
 HOP = 640
 INPUT_SCALE = 1.0 / 64.0
 SPLITS = Path(__file__).resolve().parents[1] / "datasets" / "splits" / "cinc2017.json"
@@ -141,9 +141,9 @@ def _nets() -> tuple[Any, Any]:
 
 @dataclasses.dataclass(frozen=True)
 class AfibTrainConfig:
-    teacher_epochs: int = 12
-    student_epochs: int = 20
-    qat_epochs: int = 4
+    teacher_epochs: int = 30
+    student_epochs: int = 40
+    qat_epochs: int = 6
     width: float = 1.0  # student width multiplier
     seed: int = 2017
     max_records: int | None = None  # per split; for quick runs and tests

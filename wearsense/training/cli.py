@@ -82,9 +82,9 @@ def register(subparsers: Any) -> None:
         default=str(REPO / "build" / "train" / "afib"),
         help="output folder (default: build/train/afib)",
     )
-    train.add_argument("--teacher-epochs", type=int, default=12)
-    train.add_argument("--student-epochs", type=int, default=20)
-    train.add_argument("--qat-epochs", type=int, default=4)
+    train.add_argument("--teacher-epochs", type=int, default=30)
+    train.add_argument("--student-epochs", type=int, default=40)
+    train.add_argument("--qat-epochs", type=int, default=6)
     train.add_argument("--width", type=float, default=1.0, help="student width multiplier")
     train.add_argument("--seed", type=int, default=2017)
     train.add_argument(

