@@ -16,10 +16,6 @@ def _seconds(value: Any) -> str:
     return "n/a" if value is None else f"{value:.1f} s"
 
 
-def _seconds(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.1f} s"
-
-
 def _ci(entry: dict[str, Any], key: str) -> str:
     ci = entry.get(f"{key}_ci")
     if not ci or ci[0] is None:
