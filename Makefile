@@ -58,7 +58,7 @@ typecheck: $(STAMP)
 ASAN_RT = $(shell gcc -print-file-name=libasan.so)
 UBSAN_RT = $(shell gcc -print-file-name=libubsan.so)
 
-test: $(STAMP) toolchain firmware lint typecheck
+test: $(STAMP) toolchain clang firmware lint typecheck
 	$(PY) -m pytest -m "not sanitized" -q
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 LD_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" \
 	  $(PY) -m pytest -m sanitized -q -p no:cacheprovider
