@@ -34,11 +34,11 @@ def test_training_input_equals_the_device_stream():
 @needs_data
 def test_tiny_training_beats_chance_on_held_out_records(tmp_path):
     config = afib.AfibTrainConfig(
-        teacher_epochs=3, student_epochs=3, qat_epochs=1, width=0.5, max_records=150, seed=1
+        teacher_epochs=6, student_epochs=6, qat_epochs=1, width=0.5, max_records=240, seed=1
     )
     summary = afib.train_afib(tmp_path, None, config, show_progress=False)
     assert summary["student"]["tflite_bytes"] < 32 * 1024
-    held_out = afib.load_split_ids()["validation"][150:230]
+    held_out = afib.load_split_ids()["validation"][240:340]  # not among the 240 it saw
     records = afib.load_records(held_out, None, "held-out")
     from wearsense.firmware.nn import NNModel
 
@@ -47,6 +47,7 @@ def test_tiny_training_beats_chance_on_held_out_records(tmp_path):
         [afib._probabilities(model, afib.windows(s)).mean(0).argmax() for s in records.sequences]
     )
     truth = records.labels
-    # chance: predicting from the class priors alone gives sum(p_k^2) accuracy
-    priors = np.bincount(truth, minlength=4) / len(truth)
-    assert (predicted == truth).mean() > float((priors**2).sum()) + 0.1
+    # Balanced accuracy (mean recall over the classes present); chance is 1/4, and always
+    # answering the majority class also scores 1/4.
+    recalls = [float((predicted[truth == k] == k).mean()) for k in range(4) if (truth == k).any()]
+    assert float(np.mean(recalls)) > 0.32

@@ -144,7 +144,7 @@ class AfibTrainConfig:
     teacher_epochs: int = 30
     student_epochs: int = 40
     qat_epochs: int = 6
-    width: float = 1.0  # student width multiplier
+    width: float = 1.0  # width multiplier of teacher and student
     seed: int = 2017
     max_records: int | None = None  # per split; for quick runs and tests
 
@@ -192,7 +192,11 @@ def train_afib(
     train = (_float(x_train), y_train)
     val = (_float(x_val), y_val)
     teacher_cfg, student_cfg = _nets()
-    student_cfg = student_cfg.scaled(config.width) if config.width != 1.0 else student_cfg
+    if config.width != 1.0:  # both scale, so a small student keeps a proportionate teacher
+        teacher_cfg, student_cfg = (
+            teacher_cfg.scaled(config.width),
+            student_cfg.scaled(config.width),
+        )
     base = TrainConfig(seed=config.seed, augment=_augment, lr=3e-3, batch_size=64)
     teacher = fit(
         ConvNet(teacher_cfg),
