@@ -11,7 +11,7 @@
 
 /* cdef-begin */
 #define WS_AFIB_RATE_HZ 125
-#define WS_AFIB_WINDOW 2560 /* samples per model input: 20.48 s */
+#define WS_AFIB_WINDOW 1280 /* samples per model input: 10.24 s */
 #define WS_AFIB_HOP 640     /* a new window every 5.12 s */
 
 /* out[i] = saturate_s8((in[2i] + in[2i+1] + 128) >> 8) for i < n_in / 2; n_in must be
