@@ -512,3 +512,97 @@ def _side_by_side(folder: Path, records: RecordSet, int8_report: dict[str, Any])
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+# ------------------------------------------------------------------------------ pareto
+
+
+def pareto_afib(
+    out_dir: Path,
+    data_dir: str | os.PathLike[str] | None = None,
+    config: AfibTrainConfig = AfibTrainConfig(),
+    widths: tuple[float, ...] = (0.5, 1.0, 1.5),
+    show_progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Trains one teacher/student pair per width and measures each int8 student, as the C
+    interpreter runs it, on the validation records (never the test split): F1 against
+    model bytes, arena bytes and MACs. Writes pareto.json, pareto.md and pareto.png."""
+    from wearsense.firmware.nn import NNModel
+    from wearsense.training.metrics import classification_report
+
+    rows = []
+    validation: RecordSet | None = None
+    for width in widths:
+        folder = out_dir / f"width-{width:g}"
+        summary = train_afib(
+            folder, data_dir, dataclasses.replace(config, width=width), show_progress=show_progress
+        )
+        if validation is None:
+            present = set(cinc2017.read_labels(data_dir))
+            ids = [r for r in load_split_ids()["validation"] if r in present]
+            validation = load_records(ids[: config.max_records], data_dir, "validation")
+        model = NNModel((folder / "afib.tflite").read_bytes())
+        window = model_window(model)
+        predicted = [
+            int(_probabilities(model, windows(seq, window)).mean(axis=0).argmax())
+            for seq in validation.sequences
+        ]
+        report = classification_report(validation.labels, predicted, LABELS, bootstrap=0)
+        per = report["per_class"]
+        rows.append(
+            {
+                "width": width,
+                "tflite_bytes": summary["student"]["tflite_bytes"],
+                "arena_bytes": summary["student"]["arena_bytes"],
+                "macs": summary["student"]["macs"],
+                "validation_f1_af": per["af"]["f1"],
+                "validation_macro_f1_nao": float(
+                    np.mean([per[k]["f1"] for k in ("normal", "af", "other")])
+                ),
+                "validation_records": len(validation.ids),
+            }
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "pareto.json").write_text(json.dumps(rows, indent=2) + "\n")
+    lines = [
+        "| width | .tflite bytes | arena bytes | MACs | F1 AF (validation) | mean F1 N/A/O |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r['width']:g} | {r['tflite_bytes']:,} | {r['arena_bytes']:,} | {r['macs']:,} | "
+        f"{r['validation_f1_af']:.3f} | {r['validation_macro_f1_nao']:.3f} |"
+        for r in rows
+    ]
+    (out_dir / "pareto.md").write_text("\n".join(lines) + "\n")
+    _plot_pareto(rows, out_dir / "pareto.png")
+    return rows
+
+
+def _plot_pareto(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True)
+    for ax, key, label in zip(
+        axes,
+        ("tflite_bytes", "arena_bytes", "macs"),
+        ("model bytes", "arena bytes", "MACs per inference"),
+        strict=True,
+    ):
+        xs = [r[key] for r in rows]
+        ax.plot(xs, [r["validation_f1_af"] for r in rows], "o-", label="F1 AF")
+        ax.plot(xs, [r["validation_macro_f1_nao"] for r in rows], "s--", label="mean F1 N/A/O")
+        for r in rows:
+            ax.annotate(f"×{r['width']:g}", (r[key], r["validation_f1_af"]), fontsize=8)
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("validation F1 (int8, C interpreter)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("AFib students: accuracy against size")
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)

@@ -26,6 +26,13 @@ def _train(args: argparse.Namespace) -> int:
         max_records=args.max_records,
     )
     try:
+        if args.pareto:
+            from wearsense.training.afib import pareto_afib
+
+            widths = tuple(float(w) for w in args.widths.split(","))
+            rows = pareto_afib(Path(args.out), args.data_dir, config, widths)
+            print((Path(args.out) / "pareto.md").read_text())
+            return 0 if rows else 1
         summary = train_afib(Path(args.out), args.data_dir, config)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -87,6 +94,13 @@ def register(subparsers: Any) -> None:
     train.add_argument("--qat-epochs", type=int, default=6)
     train.add_argument("--width", type=float, default=1.0, help="student width multiplier")
     train.add_argument("--seed", type=int, default=2017)
+    train.add_argument(
+        "--pareto",
+        action="store_true",
+        help="train one student per --widths and write pareto.{json,md,png} (F1 on the "
+        "validation records against model bytes, arena bytes and MACs)",
+    )
+    train.add_argument("--widths", default="0.5,1,1.5", help="width multipliers for --pareto")
     train.add_argument(
         "--max-records", type=int, help="use at most N records per split (quick runs)"
     )
