@@ -51,3 +51,17 @@ def test_tiny_training_beats_chance_on_held_out_records(tmp_path):
     # answering the majority class also scores 1/4.
     recalls = [float((predicted[truth == k] == k).mean()) for k in range(4) if (truth == k).any()]
     assert float(np.mean(recalls)) > 0.32
+
+
+def test_window_constants_agree_with_the_shipped_model():
+    from pathlib import Path
+
+    from wearsense.firmware import core
+    from wearsense.firmware.nn import NNModel
+
+    shipped = Path(__file__).resolve().parents[1] / "models" / "afib" / "afib.tflite"
+    model = NNModel(shipped.read_bytes())
+    assert core().lib.WS_AFIB_WINDOW == afib.WINDOW == afib.model_window(model)
+    assert core().lib.WS_AFIB_HOP == afib.HOP
+    assert model.arena_bytes <= 16 * 1024 and len(shipped.read_bytes()) <= 32 * 1024
+    assert model.macs <= 2_000_000
