@@ -112,5 +112,15 @@ def write_afib_card(folder: Path) -> Path:
     training = json.loads((folder / "training.json").read_text())
     metrics = json.loads((folder / "metrics.json").read_text())
     out = folder / "README.md"
-    out.write_text(afib_card(training, metrics))
+    card = afib_card(training, metrics)
+    pareto = folder / "pareto.md"
+    if pareto.is_file():
+        card += (
+            "\n## Size against accuracy (`wearsense train afib --pareto`)\n"
+            "One teacher/student pair per width multiplier; F1 of the int8 student on the "
+            "validation records (never the test split), run by the C interpreter. Width 1 "
+            "ships; 1.5 exceeds the 32 KB budget. Plot: `pareto.png`. Training is seeded but "
+            "not bit-reproducible across runs (multithreaded float sums).\n\n" + pareto.read_text()
+        )
+    out.write_text(card)
     return out
