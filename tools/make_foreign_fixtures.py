@@ -8,7 +8,8 @@ calibrates them on random data and quantizes them with its static int8 recipe
 our interpreter to TFLM on them.
 
     .venv/bin/python tools/make_foreign_fixtures.py float build/foreign-float
-    /tmp/aeq/bin/python tools/make_foreign_fixtures.py quantize build/foreign-float \\
+    python3 -m venv build/aeq && build/aeq/bin/pip install ai-edge-quantizer
+    build/aeq/bin/python tools/make_foreign_fixtures.py quantize build/foreign-float \\
         tests/fixtures/foreign
 """
 
