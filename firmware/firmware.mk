@@ -66,7 +66,10 @@ CTEST_HOST_ENV := ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1 \
 M4_CPU := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
 M4_CFLAGS := $(M4_CPU) -O2 -std=c99 -Wall -Wextra -Werror \
   -ffunction-sections -fdata-sections -g
-M4_CPPFLAGS := $(FWMK_INCLUDES) -I$(FWMK_PORT_DIR) -DWS_PORT_CORTEX_M4=1
+# M4_NN_DSP=1 (default): the nn kernels use the M4 DSP extension (SMLAD);
+# M4_NN_DSP=0: the portable C reference kernels (c-tests-m4-portable).
+M4_NN_DSP ?= 1
+M4_CPPFLAGS := $(FWMK_INCLUDES) -I$(FWMK_PORT_DIR) -DWS_PORT_CORTEX_M4=1 -DWS_NN_DSP=$(M4_NN_DSP)
 M4_LDSCRIPT := $(FWMK_PORT_DIR)/mps2_an386.ld
 # -nostdlib: no crt0, no newlib system-call stubs, so printf/malloc cannot
 # link (the firmware uses neither); startup.c and string.c replace what is
@@ -99,11 +102,16 @@ FWMK_M4_STAMP := $(FWMK_M4)/.flags
 FWMK_HOST_CONFIG := $(HOST_CC) $(CTEST_HOST_CFLAGS) $(CTEST_HOST_CPPFLAGS) | $(FW_CORE_SRCS)
 FWMK_M4_CONFIG := $(ARM_CC) $(M4_CFLAGS) $(M4_CPPFLAGS) $(M4_LDFLAGS) $(M4_LDLIBS) | $(FW_CORE_SRCS)
 
-.PHONY: c-tests c-tests-host c-tests-m4 c-tests-build m4-size fwmk-force
+.PHONY: c-tests c-tests-host c-tests-m4 c-tests-m4-portable c-tests-build m4-size fwmk-force
 
 # ---------------------------------------------------------------- run
 
-c-tests: c-tests-host c-tests-m4
+c-tests: c-tests-host c-tests-m4 c-tests-m4-portable
+
+# The M4 suite again with the portable kernels (same build dir: the flag stamp
+# rebuilds the objects), then back to the DSP build.
+c-tests-m4-portable:
+	$(MAKE) --no-print-directory c-tests-m4 M4_NN_DSP=0
 
 c-tests-build: $(CTEST_HOST_BINS) $(CTEST_M4_ELFS)
 

@@ -1,5 +1,6 @@
 /* CONV_2D, int8 per-channel: TFLM's reference_integer_ops::ConvPerChannel. A 1-D
  * convolution is the height-1 case. No scratch: the reference needs none. */
+#include "nn_dot.h"
 #include "nn_quant.h"
 #include "ws_nn.h"
 
@@ -42,9 +43,7 @@ ws_status_t ws_nn_conv_s8(const ws_nn_conv_params_t *params, const ws_nn_per_cha
                             }
                             const int8_t *in_row = input + (((size_t)b * in_h + in_y) * in_w + in_x) * in_c;
                             const int8_t *f_row = filter + (((size_t)oc * f_h + fy) * f_w + fx) * in_c;
-                            for (int32_t ic = 0; ic < in_c; ++ic) {
-                                acc = ws_nn_add_wrap(acc, (int32_t)f_row[ic] * ((int32_t)in_row[ic] + params->input_offset));
-                            }
+                            acc = ws_nn_add_wrap(acc, ws_nn_dot_s8(f_row, in_row, in_c, params->input_offset));
                         }
                     }
                     if (bias) {

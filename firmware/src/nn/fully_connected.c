@@ -1,5 +1,6 @@
 /* FULLY_CONNECTED, int8: TFLM's reference_integer_ops::FullyConnected (per-tensor)
  * and FullyConnectedPerChannel. Weight zero point is 0 (symmetric). */
+#include "nn_dot.h"
 #include "nn_quant.h"
 #include "ws_nn.h"
 
@@ -22,10 +23,7 @@ ws_status_t ws_nn_fully_connected_s8(const ws_nn_fc_params_t *params,
         const int8_t *in_row = input + (size_t)b * in_features;
         for (int32_t o = 0; o < out_features; ++o) {
             const int8_t *f_row = filter + (size_t)o * in_features;
-            int32_t acc = 0;
-            for (int32_t i = 0; i < in_features; ++i) {
-                acc = ws_nn_add_wrap(acc, (int32_t)f_row[i] * ((int32_t)in_row[i] + params->input_offset));
-            }
+            int32_t acc = ws_nn_dot_s8(f_row, in_row, in_features, params->input_offset);
             if (bias) {
                 acc = ws_nn_add_wrap(acc, bias[o]);
             }
