@@ -4,11 +4,13 @@
 `interpreter.models.<name>` covers every `.tflite` under models/ plus two reference
 architectures (an ECG and an IMU 1-D CNN) quantized from untrained weights: their
 MACs, arena and flash sizes depend on the architecture only, not on training.
-`m4_instructions` comes from firmware/tests/test_nn.c run on the emulated Cortex-M4
+`m4_instructions` (DSP kernels, M4_NN_DSP=1) and `m4_instructions_portable` (portable C
+kernels, M4_NN_DSP=0) come from firmware/tests/test_nn.c run on the emulated Cortex-M4
 (QEMU mps2-an386 with `-icount shift=0`, one instruction per virtual nanosecond; the
 test reads SysTick at the 25 MHz processor clock around ws_nn_invoke, so one tick is 40
 instructions, calibrated on a known loop): null where the C harness (firmware/firmware.mk)
 or the ARM toolchain is missing, or for models not in firmware/tests/nn_vectors.h.
+`instructions_per_mac` is the optimised count over MACs; `floor_instructions` is MACs / 2.
 Environment: WEARSENSE_BENCH_MODELS (random models, default 500), WEARSENSE_BENCH_PER_OP
 (single-op models per operator, default 100),
 WEARSENSE_FUZZ_SECONDS (default 120).
@@ -82,8 +84,9 @@ def _reference_architectures() -> dict[str, bytes]:
 INSTRUCTIONS_PER_TICK = 40  # 25 MHz SysTick, 1 ns per instruction under -icount shift=0
 
 
-def _m4_instructions() -> dict[str, tuple[int, int]]:
-    """{model name: (instructions per inference, model bytes)} from the M4 test image."""
+def _m4_instructions(dsp: bool = True) -> dict[str, tuple[int, int]]:
+    """{model name: (instructions per inference, model bytes)} from the M4 test image,
+    built with the DSP kernels (M4_NN_DSP=1) or the portable C ones (M4_NN_DSP=0)."""
     if not (ROOT / "firmware" / "firmware.mk").exists() or shutil.which("qemu-system-arm") is None:
         return {}
     build = subprocess.run(
@@ -94,6 +97,7 @@ def _m4_instructions() -> dict[str, tuple[int, int]]:
             "firmware/firmware.mk",
             "c-tests-m4",
             "CTEST_SRCS=firmware/tests/test_nn.c",
+            f"M4_NN_DSP={1 if dsp else 0}",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -135,15 +139,29 @@ def _m4_instructions() -> dict[str, tuple[int, int]]:
     return found
 
 
-def _model_figures(data: bytes, m4: tuple[int, int] | None) -> dict[str, Any]:
+def _m4_count(m4: tuple[int, int] | None, data: bytes) -> int | None:
+    # only when the M4 image ran this very model (same size as the bench's bytes)
+    return m4[0] if m4 and m4[1] == len(data) else None
+
+
+def _model_figures(
+    data: bytes, m4: tuple[int, int] | None, m4_portable: tuple[int, int] | None = None
+) -> dict[str, Any]:
     ours = NNModel(data)
+    optimised = _m4_count(m4, data)
+    portable = _m4_count(m4_portable, data)
+    macs = int(ours.macs)
     return {
-        "macs": ours.macs,
+        "macs": macs,
         "arena_bytes": ours.arena_bytes,
         "tflm_arena_bytes": tflm_arena_bytes(data),
         "flash_bytes": len(data),
-        # only when the M4 image ran this very model (same size as the bench's bytes)
-        "m4_instructions": m4[0] if m4 and m4[1] == len(data) else None,
+        "m4_instructions": optimised,
+        "m4_instructions_portable": portable,
+        "instructions_per_mac": round(optimised / macs, 3) if optimised and macs else None,
+        "instructions_per_mac_portable": round(portable / macs, 3) if portable and macs else None,
+        # the M4 floor: SMLAD does two multiply-accumulates per instruction
+        "floor_instructions": macs // 2,
     }
 
 
@@ -232,14 +250,19 @@ def _fuzz(seconds: int) -> dict[str, Any]:
 
 def run() -> dict[str, Any]:
     models: dict[str, Any] = {}
-    m4 = _m4_instructions()
+    m4_portable = _m4_instructions(dsp=False)
+    m4 = _m4_instructions(dsp=True)
     shipped = sorted((ROOT / "models").glob("**/*.tflite")) if (ROOT / "models").exists() else []
     for path in shipped:
-        models[path.stem] = _model_figures(path.read_bytes(), m4.get(path.stem))
+        models[path.stem] = _model_figures(
+            path.read_bytes(), m4.get(path.stem), m4_portable.get(path.stem)
+        )
     for name, data in _reference_architectures().items():
-        models[name] = _model_figures(data, m4.get(name))
+        models[name] = _model_figures(data, m4.get(name), m4_portable.get(name))
     for path in sorted((ROOT / "tests" / "fixtures" / "foreign").glob("*.tflite")):
-        models[path.stem] = _model_figures(path.read_bytes(), m4.get(path.stem))
+        models[path.stem] = _model_figures(
+            path.read_bytes(), m4.get(path.stem), m4_portable.get(path.stem)
+        )
     count = int(os.environ.get("WEARSENSE_BENCH_MODELS", "500"))
     return {
         "models": models,

@@ -36,6 +36,21 @@ ws_status_t ws_nn_conv_s8(const ws_nn_conv_params_t *params, const ws_nn_per_cha
                         if (in_y < 0 || in_y >= in_h) {
                             continue;
                         }
+                        if (params->dilation_w == 1) {
+                            /* the valid taps of this filter row and the input under
+                             * them are both contiguous: one dot product */
+                            const int32_t fx_lo = in_x0 < 0 ? -in_x0 : 0;
+                            const int32_t fx_hi = in_x0 + f_w > in_w ? in_w - in_x0 : f_w;
+                            if (fx_hi > fx_lo) {
+                                const int8_t *in_row =
+                                    input + (((size_t)b * in_h + in_y) * in_w + in_x0 + fx_lo) * in_c;
+                                const int8_t *f_row =
+                                    filter + (((size_t)oc * f_h + fy) * f_w + fx_lo) * in_c;
+                                acc = ws_nn_add_wrap(acc, ws_nn_dot_s8(f_row, in_row, (fx_hi - fx_lo) * in_c,
+                                                                       params->input_offset));
+                            }
+                            continue;
+                        }
                         for (int32_t fx = 0; fx < f_w; ++fx) {
                             const int32_t in_x = in_x0 + params->dilation_w * fx;
                             if (in_x < 0 || in_x >= in_w) {
