@@ -139,6 +139,17 @@ def _m4_instructions(dsp: bool = True) -> dict[str, tuple[int, int]]:
     return found
 
 
+def _nn_vector_models() -> dict[str, bytes]:
+    """{name: model bytes} of the models in firmware/tests/nn_vectors.h."""
+    header = ROOT / "firmware" / "tests" / "nn_vectors.h"
+    if not header.exists():
+        return {}
+    return {
+        m.group(1): bytes(int(x) for x in m.group(2).split(","))
+        for m in re.finditer(r"uint8_t (\w+)_model\[\d+\][^=]*= \{([^}]*)\}", header.read_text())
+    }
+
+
 def _m4_count(m4: tuple[int, int] | None, data: bytes) -> int | None:
     # only when the M4 image ran this very model (same size as the bench's bytes)
     return m4[0] if m4 and m4[1] == len(data) else None
@@ -263,6 +274,10 @@ def run() -> dict[str, Any]:
         models[path.stem] = _model_figures(
             path.read_bytes(), m4.get(path.stem), m4_portable.get(path.stem)
         )
+    # the models of the M4 test image (afib among them) not already covered above
+    for name, data in _nn_vector_models().items():
+        if name not in models:
+            models[name] = _model_figures(data, m4.get(name), m4_portable.get(name))
     count = int(os.environ.get("WEARSENSE_BENCH_MODELS", "500"))
     return {
         "models": models,
