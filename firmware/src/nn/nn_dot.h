@@ -30,10 +30,20 @@ static inline uint32_t ws_nn_load4(const int8_t *p)
     return v;
 }
 
-/* Rotate right by 8 (GCC folds it into SXTB16's rotate operand). */
-static inline uint32_t ws_nn_ror8(uint32_t x)
+/* SXTB16 / SXTAB16 of the word rotated right by 8 (bytes 1 and 3), using the
+ * instructions' own rotate operand (GCC does not fold a separate rotate). */
+static inline int16x2_t ws_nn_sxtb16_ror8(uint32_t x)
 {
-    return (x >> 8) | (x << 24);
+    int16x2_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline int16x2_t ws_nn_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+    int16x2_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
 }
 
 static inline int32_t ws_nn_dot_s8(const int8_t *f, const int8_t *in, int32_t n,
@@ -46,9 +56,9 @@ static inline int32_t ws_nn_dot_s8(const int8_t *f, const int8_t *in, int32_t n,
         const uint32_t fw = ws_nn_load4(f + i);
         const uint32_t iw = ws_nn_load4(in + i);
         const int16x2_t f02 = __sxtb16(fw);
-        const int16x2_t f13 = __sxtb16(ws_nn_ror8(fw));
+        const int16x2_t f13 = ws_nn_sxtb16_ror8(fw);
         const int16x2_t i02 = __sxtab16(off2, iw);
-        const int16x2_t i13 = __sxtab16(off2, ws_nn_ror8(iw));
+        const int16x2_t i13 = ws_nn_sxtab16_ror8(off2, iw);
         acc = __smlad(f02, i02, acc);
         acc = __smlad(f13, i13, acc);
     }
