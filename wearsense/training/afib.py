@@ -94,15 +94,21 @@ def load_records(
     return RecordSet(ids, np.array(codes, dtype=np.int64), sequences)
 
 
+def unseen(found: list[str], split_file: Path) -> list[str]:
+    """The ids in ``found`` that the committed train and validation splits in
+    ``split_file`` do not name (for an unseen folder: all of them), in order."""
+    parts = json.loads(split_file.read_text())["parts"]
+    seen = set(parts["train"]) | set(parts["validation"])
+    return [r for r in found if r not in seen]
+
+
 def held_out_records(data_dir: str | os.PathLike[str] | None) -> list[str]:
-    """Every labelled record under the data folder that the committed train and
-    validation splits do not name (for an unseen folder: all of them)."""
-    seen = set().union(*(set(v) for k, v in load_split_ids().items() if k != "test"))
+    """Every labelled CinC record under the data folder that training never saw."""
     try:
         found = list(cinc2017.read_labels(data_dir))
     except DatasetError:
         return []
-    return [r for r in found if r not in seen]
+    return unseen(found, SPLITS)
 
 
 def mean_probabilities(window_probs: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
@@ -393,16 +399,16 @@ def evaluate_afib(
     from wearsense.datasets import mitdb
     from wearsense.firmware.nn import NNModel
     from wearsense.training.evaluation import Outcome, build_report
-    from wearsense.training.metrics import classification_report
 
     model = NNModel(model_path.read_bytes(), model_path.name)
     outcomes: list[Outcome] = []
-    try:
-        cinc_ids = list(cinc2017.read_labels(data_dir))
-    except DatasetError:
-        cinc_ids = []
-    if not include_training:
-        cinc_ids = [r for r in cinc_ids if r in set(held_out_records(data_dir))]
+    if include_training:
+        try:
+            cinc_ids = list(cinc2017.read_labels(data_dir))
+        except DatasetError:
+            cinc_ids = []
+    else:
+        cinc_ids = held_out_records(data_dir)
     if cinc_ids:
         records = load_records(cinc_ids, data_dir, "CinC 2017")
         for rid, label, seq in zip(records.ids, records.labels, records.sequences, strict=True):
@@ -413,46 +419,34 @@ def evaluate_afib(
     except DatasetError:
         mit_ids = []
     if not include_training:
-        parts = json.loads(MITDB_SPLITS.read_text())["parts"]
-        seen = set(parts["train"]) | set(parts["validation"])
-        mit_ids = [r for r in mit_ids if r not in seen]
+        mit_ids = unseen(mit_ids, MITDB_SPLITS)
     mit_outcomes, af_time = (
         evaluate_mitdb(model, data_dir, mit_ids, progress) if mit_ids else ([], None)
     )
     if not outcomes and not mit_outcomes:
         raise DatasetError(Path(str(data_dir or "../shared/data")), "no held-out ECG records")
-    cinc_only = outcomes
     report = build_report(
         "afib",
         "wearsense C interpreter (host build)",
         model_path,
         LABELS,
-        cinc_only + mit_outcomes,
+        outcomes + mit_outcomes,
         bootstrap=bootstrap,
     )
-    if cinc_only:
-        top = classification_report(
-            [o.truth for o in cinc_only],
-            [o.predicted for o in cinc_only],
-            LABELS,
-            units=[o.unit for o in cinc_only],
-            bootstrap=bootstrap,
-        )
-        report.update(
-            {
-                k: top[k]
-                for k in (
-                    "per_class",
-                    "accuracy",
-                    "macro_f1",
-                    "confusion",
-                    "n",
-                    "accuracy_ci",
-                    "macro_f1_ci",
-                )
-                if k in top
-            }
-        )
+    if outcomes:
+        # The top-level per-class figures are the CinC records' (already in per_dataset).
+        top = report["per_dataset"]["cinc2017"]
+        for key in (
+            "per_class",
+            "accuracy",
+            "macro_f1",
+            "confusion",
+            "n",
+            "accuracy_ci",
+            "macro_f1_ci",
+        ):
+            if key in top:
+                report[key] = top[key]
         nao = [top["per_class"][label]["f1"] for label in ("normal", "af", "other")]
         report["macro_f1_nao"] = float(np.mean(nao))
     report["input_window"] = model_window(model)
@@ -475,7 +469,7 @@ def _float_model(path: Path) -> Any:
     config = dict(saved["config"])
     config["blocks"] = tuple(tuple(b) for b in config["blocks"])
     model = ConvNet(NetConfig(**config))
-    if "fused" in path.name or any(k.endswith("conv.bias") for k in saved["state"]):
+    if any(k.endswith("conv.bias") for k in saved["state"]):  # saved after fuse()
         model.fuse()
     model.load_state_dict(saved["state"])
     return model.eval()
