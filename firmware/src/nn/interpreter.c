@@ -576,28 +576,40 @@ static ws_status_t prepare_pool(loader_t *L, op_view_t *v, ws_nn_op_t *op)
     return WS_OK;
 }
 
-static ws_status_t prepare_add(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+/* The operand checks ADD and MUL share: two int8 inputs shaped like the int8 output (no
+ * broadcasting), activation quantization on all three, and the fused activation. */
+static ws_status_t check_elementwise(loader_t *L, op_view_t *v, int options_type,
+                                     ws_nn_tensor_t **a, ws_nn_tensor_t **b,
+                                     ws_nn_tensor_t **out, int64_t *act)
 {
     ws_nn_model_t *m = L->m;
     if (v->n_in != 2 || v->in[0] < 0 || v->in[1] < 0) {
         return WS_ERR_NN_INDEX;
     }
-    if (v->has_options && v->options_type != OPT_ADD) {
+    if (v->has_options && v->options_type != options_type) {
         return WS_ERR_NN_OPTIONS;
     }
-    ws_nn_tensor_t *a = T(m, v->in[0]), *b = T(m, v->in[1]), *out = T(m, v->out);
-    if (a->type != WS_NN_TYPE_INT8 || b->type != WS_NN_TYPE_INT8 ||
-        !is_activation(out, WS_NN_TYPE_INT8)) {
+    *a = T(m, v->in[0]);
+    *b = T(m, v->in[1]);
+    *out = T(m, v->out);
+    if ((*a)->type != WS_NN_TYPE_INT8 || (*b)->type != WS_NN_TYPE_INT8 ||
+        !is_activation(*out, WS_NN_TYPE_INT8)) {
         return WS_ERR_NN_TYPE;
     }
-    if (!same_dims(a, b) || !same_dims(a, out)) {
+    if (!same_dims(*a, *b) || !same_dims(*a, *out)) {
         return WS_ERR_NN_SHAPE; /* broadcasting is not supported */
     }
-    CHECK(check_activation_q(a));
-    CHECK(check_activation_q(b));
-    CHECK(check_activation_q(out));
+    CHECK(check_activation_q(*a));
+    CHECK(check_activation_q(*b));
+    CHECK(check_activation_q(*out));
+    return options_field(L, v, 0, 1, 0, act);
+}
+
+static ws_status_t prepare_add(loader_t *L, op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_tensor_t *a, *b, *out;
     int64_t act;
-    CHECK(options_field(L, v, 0, 1, 0, &act));
+    CHECK(check_elementwise(L, v, OPT_ADD, &a, &b, &out, &act));
     ws_nn_add_params_t *p = &op->p.add;
     double twice_max = 2.0 * (double)(a->scale > b->scale ? a->scale : b->scale);
     double real_out = twice_max / ((double)(1 << ADD_LEFT_SHIFT) * (double)out->scale);
@@ -728,26 +740,9 @@ static int is_power_of_two(double v)
 
 static ws_status_t prepare_mul(loader_t *L, op_view_t *v, ws_nn_op_t *op)
 {
-    ws_nn_model_t *m = L->m;
-    if (v->n_in != 2 || v->in[0] < 0 || v->in[1] < 0) {
-        return WS_ERR_NN_INDEX;
-    }
-    if (v->has_options && v->options_type != OPT_MUL) {
-        return WS_ERR_NN_OPTIONS;
-    }
-    ws_nn_tensor_t *a = T(m, v->in[0]), *b = T(m, v->in[1]), *out = T(m, v->out);
-    if (a->type != WS_NN_TYPE_INT8 || b->type != WS_NN_TYPE_INT8 ||
-        !is_activation(out, WS_NN_TYPE_INT8)) {
-        return WS_ERR_NN_TYPE;
-    }
-    if (!same_dims(a, b) || !same_dims(a, out)) {
-        return WS_ERR_NN_SHAPE; /* broadcasting is not supported */
-    }
-    CHECK(check_activation_q(a));
-    CHECK(check_activation_q(b));
-    CHECK(check_activation_q(out));
+    ws_nn_tensor_t *a, *b, *out;
     int64_t act;
-    CHECK(options_field(L, v, 0, 1, 0, &act));
+    CHECK(check_elementwise(L, v, OPT_MUL, &a, &b, &out, &act));
     double real = (double)a->scale * (double)b->scale / (double)out->scale;
     CHECK(check_multiplier(real));
     ws_nn_mul_params_t *p = &op->p.mul;
