@@ -14,8 +14,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,9 +22,10 @@ from wearsense.link.controllers import (
     DEFAULT_PORTS,
     ensure_controllers,
     parse_ports,
+    run_process,
     stop_controllers,
+    stop_on_signals,
 )
-from wearsense.link.errors import LinkError
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +115,8 @@ async def emulate(args: argparse.Namespace) -> int:
         flush=True,
     )
     stop = asyncio.Event()
+    stop_on_signals(stop)
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     started = loop.time()
     tick = 0
     try:
@@ -146,12 +143,4 @@ async def emulate(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(message)s",
-    )
-    try:
-        return asyncio.run(emulate(args))
-    except LinkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return run_process(emulate, args)

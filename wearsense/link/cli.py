@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import logging
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +19,10 @@ from wearsense.link.controllers import (
     DEFAULT_PORTS,
     ensure_controllers,
     parse_ports,
+    run_process,
     stop_controllers,
+    stop_on_signals,
 )
-from wearsense.link.errors import LinkError
 
 COMPANION_ADDRESS = "C0:57:53:00:00:02"
 
@@ -121,10 +118,7 @@ async def companion(args: argparse.Namespace) -> int:
             on_stored=on_stored,
             **kwargs,
         )
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, done.set)
+        stop_on_signals(done)
         task = asyncio.create_task(session.run())
         waiter = asyncio.create_task(done.wait())
         timeout = args.duration or None
@@ -142,12 +136,4 @@ async def companion(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(message)s",
-    )
-    try:
-        return asyncio.run(companion(args))
-    except LinkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return run_process(companion, args)

@@ -8,11 +8,17 @@ command starts first launches the controllers; the other finds them listening.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
+import logging
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from wearsense.link.errors import LinkError
 
@@ -84,3 +90,27 @@ def stop_controllers(process: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set ``stop`` (where the running loop supports signal handlers)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+def run_process(
+    main: Callable[[argparse.Namespace], Coroutine[Any, Any, int]], args: argparse.Namespace
+) -> int:
+    """Runs one of the link's processes (`wearsense emulate`, `wearsense companion`):
+    logging per ``--verbose``; a LinkError is one line on stderr and exit status 1."""
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(message)s",
+    )
+    try:
+        return asyncio.run(main(args))
+    except LinkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
