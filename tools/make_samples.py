@@ -58,7 +58,8 @@ def cut_mitdb(src: Path, out: Path) -> None:
     symbols = list(np.asarray(ann.symbol)[keep])
     aux = list(np.asarray(ann.aux_note, dtype=object)[keep])
     # The rhythm in force at the cut is restated at sample 0, as a rhythm annotation.
-    before = [(s, n) for s, n in zip(ann.sample, ann.aux_note) if s < first and n.startswith("(")]
+    rhythms = zip(ann.sample, ann.aux_note, strict=True)
+    before = [(s, n) for s, n in rhythms if s < first and n.startswith("(")]
     if before:
         samples = np.concatenate([[0], samples])
         symbols = ["+", *symbols]
