@@ -85,8 +85,12 @@ class UpdatableDevice(DeviceCore):
         self._upd_keep: list[Any] = []
         self._store_mem = self._aligned_new(ffi, size)
         ffi.memmove(self._store_mem, store, size)
-        self._store_flash = self._aligned_new(ffi, int(lib.ws_host_flash_size()), "ws_host_flash_t *")
-        lib.ws_host_flash_init(self._store_flash, self._store_mem, STORE_PAGE_SIZE, self.store_pages)
+        self._store_flash = self._aligned_new(
+            ffi, int(lib.ws_host_flash_size()), "ws_host_flash_t *"
+        )
+        lib.ws_host_flash_init(
+            self._store_flash, self._store_mem, STORE_PAGE_SIZE, self.store_pages
+        )
         self._update = self._aligned_new(ffi, int(lib.ws_update_size()), "ws_update_t *")
         self._nn_model = self._aligned_new(ffi, int(lib.ws_nn_model_struct_size()), "void *")
         self._arena = self._aligned_new(ffi, arena_bytes)
@@ -162,7 +166,9 @@ class UpdatableDevice(DeviceCore):
     def slot_info(self, task: int, slot: int) -> SlotInfo:
         raw = self.ffi.new("ws_model_slot_info_t *")
         status = _status(
-            self.lib.ws_model_store_slot_info(self.lib.ws_update_store(self._update), task, slot, raw)
+            self.lib.ws_model_store_slot_info(
+                self.lib.ws_update_store(self._update), task, slot, raw
+            )
         )
         if status != Status.OK:
             raise DeviceError(f"slot {task}/{slot}: {status.name}", status)
@@ -200,7 +206,9 @@ class UpdatableDevice(DeviceCore):
             status, _ = self.write_transfer(frame)
             if status != Status.OK:
                 return status
-        done = self.command(protocol.Command(protocol.Opcode.UPDATE_COMMIT, 2, {"task": parsed_task}))
+        done = self.command(
+            protocol.Command(protocol.Opcode.UPDATE_COMMIT, 2, {"task": parsed_task})
+        )
         return Status(done.status) if done else Status.STATE
 
     # ---- flash of the store, resets and power cuts ----

@@ -17,6 +17,7 @@ switches the package in. Any refusal raises :class:`UpdateError` with the device
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import struct
@@ -82,9 +83,7 @@ def _decode_progress(frame: bytes) -> tuple[int, Status]:
         raise UpdateError(Status.TYPE, f"unknown status {code} in a notification") from None
 
 
-async def _latest(
-    queue: asyncio.Queue[tuple[int, Status]], timeout: float
-) -> tuple[int, Status]:
+async def _latest(queue: asyncio.Queue[tuple[int, Status]], timeout: float) -> tuple[int, Status]:
     """The newest notification: older ones (several dropped chunks of one window) are
     superseded by it."""
     item = await asyncio.wait_for(queue.get(), timeout)
@@ -133,17 +132,17 @@ class SessionTransport:
         if not self._subscribed:
 
             def on_progress(frame: bytes) -> None:
-                try:
+                # A malformed notification is ignored: the window times out and resumes.
+                with contextlib.suppress(UpdateError):
                     self._progress.put_nowait(_decode_progress(frame))
-                except UpdateError:
-                    pass  # a malformed notification: the window times out and resumes
 
             await self.session.subscribe_transfer(on_progress)
             self._subscribed = True
 
     async def command(self, opcode: Opcode, **args: object) -> Response:
         await self._subscribe()
-        return await self.session.command(opcode, **args)  # type: ignore[no-any-return]
+        response: Response = await self.session.command(opcode, **args)
+        return response
 
     async def write_chunk(self, frame: bytes) -> None:
         await self.session.write_transfer(frame)
