@@ -142,12 +142,17 @@ async def _push(args: argparse.Namespace) -> int:
         on_stored=watcher.on_stored,
     )
     runner = asyncio.create_task(session.run())
-    bar = tqdm(
-        total=len(data), unit="B", unit_scale=True, desc=f"push v{parsed.header.model_version}"
-    )
+    bars: list[Any] = []  # made at the first acknowledged offset (after the guard)
 
     def progress(offset: int) -> None:
-        bar.update(offset - bar.n)
+        if not bars:
+            desc = f"push v{parsed.header.model_version}"
+            bars.append(tqdm(total=len(data), unit="B", unit_scale=True, desc=desc))
+        bars[0].update(offset - bars[0].n)
+
+    def close_bar() -> None:
+        if bars:
+            bars[0].close()
 
     code = 0
     try:
@@ -161,7 +166,7 @@ async def _push(args: argparse.Namespace) -> int:
             on_offset=progress,
             timeout_s=args.timeout,
         )
-        bar.close()
+        close_bar()
         print(
             f"installed: {outcome.serial} runs {pkg.Task(outcome.task).name.lower()} "
             f"v{outcome.to_version} (was v{outcome.from_version}); {outcome.guard}; "
@@ -169,16 +174,16 @@ async def _push(args: argparse.Namespace) -> int:
             f"{outcome.attempts} attempt(s)"
         )
     except GuardRefusal as exc:
-        bar.close()
+        close_bar()
         print(f"refused by the rollout guard: {exc}", file=sys.stderr)
         code = 2
     except UpdateError as exc:
-        bar.close()
+        close_bar()
         print(f"refused by the device ({exc.status.name}): {exc}; the old model keeps running",
               file=sys.stderr)  # fmt: skip
         code = 1
     except (LinkError, TimeoutError) as exc:
-        bar.close()
+        close_bar()
         print(f"link failure: {exc or 'timed out'}; push again to resume", file=sys.stderr)
         code = 3
     finally:
