@@ -240,3 +240,38 @@ async def push(
         if on_offset is not None:
             on_offset(offset)
     return stats
+
+
+# ---- modelled air time (docs/model-updates.md, "Transfer time") ----
+
+PHY_US_PER_BYTE = {"1M": 8.0, "2M": 4.0}
+PHY_PREAMBLE = {"1M": 1, "2M": 2}
+T_IFS_US = 150.0
+LL_OVERHEAD = 4 + 2 + 3  # access address, LL header, CRC
+L2CAP_HEADER = 4
+
+
+def modelled_transfer_s(
+    package_size: int,
+    *,
+    phy: str = "1M",
+    interval_ms: float = 15.0,
+    mtu: int = DEFAULT_MTU,
+    window: int = WINDOW,
+    commands: int = 3,
+) -> float:
+    """Air time of one transfer, as docs/model-updates.md derives it: every chunk is one LL
+    data packet (data length extension: MTU + 4 bytes of L2CAP header) answered by an empty
+    packet, T_IFS between; a connection event carries n = floor(interval / t_pair) of them;
+    each window of ``window`` chunks takes ceil(window / n) events plus one for the
+    resume-offset notification; each command (BEGIN, QUERY, COMMIT) takes two events (the
+    write and its indication). Device-side verification time is not included."""
+    us = PHY_US_PER_BYTE[phy]
+    data = (PHY_PREAMBLE[phy] + LL_OVERHEAD + L2CAP_HEADER + mtu) * us
+    empty = (PHY_PREAMBLE[phy] + LL_OVERHEAD) * us
+    pair_us = data + T_IFS_US + empty + T_IFS_US
+    per_event = max(1, int(interval_ms * 1000 // pair_us))
+    chunks = -(-package_size // chunk_size(mtu))
+    windows = -(-chunks // window)
+    events = windows * (-(-min(window, chunks) // per_event) + 1) + 2 * commands
+    return events * interval_ms / 1000.0
