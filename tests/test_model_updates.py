@@ -449,3 +449,61 @@ def test_push_over_ble_reports_the_new_version_and_the_guard_holds(
             await loop.close()
 
     run(scenario, timeout=120)
+
+
+def test_update_push_cli_against_wearsense_emulate(tmp_path: Path, old: bytes) -> None:
+    """`wearsense emulate` (factory model: the shipped afib v1) and `wearsense update push`
+    as separate processes over Bumble's virtual controllers: the guard refuses a worse
+    model (exit 2), --force installs it, and the registry records what the device runs."""
+    import socket
+    import subprocess
+    import sys
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    worse = tmp_path / "afib-v2.wspkg"
+    worse.write_bytes(versioned(2))
+    shipped = json.loads((SHIPPED.parent / "metrics.json").read_text())
+    metrics_file = tmp_path / "v2-metrics.json"
+    metrics_file.write_text(json.dumps({**shipped, "macro_f1": shipped["macro_f1"] - 0.1}))
+    ports = f"{free_port()},{free_port()}"
+    cli = [sys.executable, "-m", "wearsense.cli"]
+    registry = tmp_path / "updates.db"
+    emulator = subprocess.Popen(
+        [*cli, "emulate", "--state-dir", str(tmp_path / "emu"), "--controllers", ports]
+        + ["--duration", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert emulator.stdout is not None
+        assert "afib v1" in emulator.stdout.readline()
+        added = subprocess.run(
+            [*cli, "update", "--registry", str(registry), "add", str(SHIPPED)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert added.returncode == 0 and "afib v1" in added.stdout
+        push_cmd = [*cli, "update", "--registry", str(registry), "push", str(worse)]
+        push_cmd += ["--metrics", str(metrics_file), "--db", str(tmp_path / "c.db")]
+        push_cmd += ["--controllers", ports, "--keystore", str(tmp_path / "keys.json")]
+        refused = subprocess.run(push_cmd, capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "worse than the installed version 1" in refused.stderr
+        forced = subprocess.run([*push_cmd, "--force"], capture_output=True, text=True, timeout=60)
+        assert forced.returncode == 0, forced.stdout + forced.stderr
+        assert "runs afib v2 (was v1)" in forced.stdout
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    with Registry(registry) as reg:
+        assert reg.installed("WS-00A1B2C3", AFIB) == 2
+        assert [r[4] for r in reg.rollouts()] == ["refused by guard", "installed"]
+    # The emulator kept its model store: booted again, it runs v2.
+    store = (tmp_path / "emu" / "WS-00A1B2C3.models").read_bytes()
+    assert UpdatableDevice("WS-00A1B2C3", store=store).model_version(AFIB) == 2
