@@ -423,10 +423,10 @@ def test_push_over_ble_reports_the_new_version_and_the_guard_holds(
         registry.add(worse, metrics={**shipped, "macro_f1": shipped["macro_f1"] - 0.05})
         try:
             with pytest.raises(GuardRefusal):
-                await push_package(session, watcher, worse, registry)
+                await push_package(session, watcher, worse, registry, history=store)
             offsets: list[int] = []
             outcome = await push_package(
-                session, watcher, better, registry, on_offset=offsets.append
+                session, watcher, better, registry, on_offset=offsets.append, history=store
             )
             assert session.mtu == 247
             assert (outcome.from_version, outcome.to_version) == (1, 2)
@@ -437,10 +437,22 @@ def test_push_over_ble_reports_the_new_version_and_the_guard_holds(
             # The device's STATUS page 1, stored by the companion, carries the new version.
             assert watcher.latest[dev.serial].afib_version == 2
             # Forced, the worse (but newer) package goes in.
-            forced = await push_package(session, watcher, worse, registry, force=True)
+            forced = await push_package(
+                session, watcher, worse, registry, force=True, history=store
+            )
             assert forced.guard.startswith("forced") and dev.model_version(AFIB) == 3
             outcomes = [r[4] for r in registry.rollouts(dev.serial)]
             assert outcomes == ["refused by guard", "installed", "installed"]
+            # The terminal UI's Updates screen reads the store's history.
+            steps = [(u["version"], u["status"]) for u in store.updates(dev.serial)]
+            assert steps == [
+                (3, "refused by guard"), (2, "started"), (2, "committed"),
+                (3, "started"), (3, "committed"),
+            ]  # fmt: skip
+            assert {(v["task"], v["version"]) for v in store.model_versions()} == {
+                ("afib", 2),
+                ("afib", 3),
+            }
         finally:
             await session.stop()
             await runner

@@ -72,12 +72,22 @@ async def push_package(
     on_offset: Callable[[int], None] | None = None,
     attempts: int = 5,
     timeout_s: float = 30.0,
+    history: Any | None = None,
 ) -> RolloutOutcome:
     """Runs one rollout on a running :class:`wearsense.link.session.Session`; raises
     :class:`~wearsense.updates.registry.GuardRefusal`, :class:`UpdateError` (the device's
-    status) or :class:`LinkError` (no link after ``attempts`` tries)."""
+    status) or :class:`LinkError` (no link after ``attempts`` tries). ``history`` (the
+    companion's :class:`wearsense.store.Store`) also receives the package's version and
+    every step (``record_model_version``, ``record_update``), which the terminal UI's
+    Updates screen shows."""
     parsed = pkg.parse(package)
     task, version = parsed.header.task, parsed.header.model_version
+    task_name = pkg.Task(task).name.lower()
+
+    def step(status: str, detail: str = "") -> None:
+        if history is not None:
+            history.record_update(serial, task_name, version, status, detail)
+
     field = VERSION_FIELDS[task]
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -90,11 +100,17 @@ async def push_package(
     registry.record_install(serial, task, running)
     candidate = registry.add(package)
     installed = registry.find(task, running) if running else None
+    if history is not None:
+        value = candidate.metric(metric)
+        notes = f"{metric} {value:.4f}" if value is not None else f"no {metric}"
+        history.record_model_version(task_name, version, candidate.sha256, notes=notes)
     try:
         reason = guard(candidate, installed, metric=metric, force=force)
     except Exception as exc:
         registry.record_rollout(serial, task, running, version, "refused by guard", str(exc))
+        step("refused by guard", str(exc))
         raise
+    step("started", f"from v{running}; {reason}")
     stats = TransferStats()
     tries = 0
     while True:
@@ -108,15 +124,18 @@ async def push_package(
             break
         except UpdateError as exc:
             registry.record_rollout(serial, task, running, version, "refused by device", str(exc))
+            step(f"failed: {exc.status.name}", str(exc))
             raise
         except (LinkError, BleakError, TimeoutError) as exc:
             if tries >= attempts:
                 registry.record_rollout(serial, task, running, version, "link lost", str(exc))
+                step("interrupted", str(exc))
                 raise LinkError(f"transfer interrupted {tries} times: {exc}") from exc
             await asyncio.sleep(0.2)  # the session reconnects; BEGIN + QUERY resume
     confirmed = await watcher.wait(serial, lambda s: getattr(s, field) == version, timeout_s)
     registry.record_install(serial, task, int(getattr(confirmed, field)))
     registry.record_rollout(serial, task, running, version, "installed", reason)
+    step("committed", f"device reports v{version}")
     return RolloutOutcome(
         serial=serial,
         task=task,

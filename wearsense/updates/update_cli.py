@@ -165,6 +165,7 @@ async def _push(args: argparse.Namespace) -> int:
             metric=args.metric,
             on_offset=progress,
             timeout_s=args.timeout,
+            history=store,
         )
         close_bar()
         print(
