@@ -519,3 +519,45 @@ def test_update_push_cli_against_wearsense_emulate(tmp_path: Path, old: bytes) -
     # The emulator kept its model store: booted again, it runs v2.
     store = (tmp_path / "emu" / "WS-00A1B2C3.models").read_bytes()
     assert UpdatableDevice("WS-00A1B2C3", store=store).model_version(AFIB) == 2
+
+
+def test_push_over_ble_resumes_after_the_link_drops(tmp_path: Path, old: bytes) -> None:
+    from wearsense.link.loopback import Loopback
+    from wearsense.store import Store
+    from wearsense.updates.rollout import ModelStatusWatcher, push_package
+
+    new = versioned(2)
+
+    async def scenario() -> None:
+        dev = installed(old)
+        loop = await Loopback.open(dev, tmp_path)
+        store = Store(tmp_path / "companion.db")
+        watcher = ModelStatusWatcher()
+        session = loop.session(store, on_stored=watcher.on_stored)
+        runner = asyncio.create_task(session.run())
+        registry = Registry(tmp_path / "updates.db")
+        offsets: list[int] = []
+        dropped: list[asyncio.Task[None]] = []
+
+        def on_offset(offset: int) -> None:
+            offsets.append(offset)
+            if offset >= 8000 and not dropped:
+                dropped.append(asyncio.get_running_loop().create_task(loop.wearable.drop_link()))
+
+        try:
+            outcome = await push_package(
+                session, watcher, new, registry, force=True, on_offset=on_offset
+            )
+            assert dropped and outcome.attempts >= 2
+            assert dev.model_version(AFIB) == 2
+            # The second attempt started where the device stood, not at 0.
+            assert offsets.count(0) == 1 and offsets == sorted(offsets)
+            assert offsets[-1] == len(new)
+        finally:
+            await session.stop()
+            await runner
+            registry.close()
+            store.close()
+            await loop.close()
+
+    run(scenario, timeout=120)
