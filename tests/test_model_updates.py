@@ -561,3 +561,25 @@ def test_push_over_ble_resumes_after_the_link_drops(tmp_path: Path, old: bytes) 
             await loop.close()
 
     run(scenario, timeout=120)
+
+
+def test_bytes_that_cannot_be_programmed_over_restart_the_transfer(old: bytes, new: bytes) -> None:
+    """Past the recorded progress the flash may hold bytes of an earlier, torn program. The
+    same bytes are programmed over themselves; anything else (here: bits cleared that the
+    package needs set) makes the device erase the slot and start again from 0 (FLASH)."""
+    dev = installed(old)
+
+    async def stop(offset: int) -> bool:
+        return offset >= 8 * 238
+
+    run(lambda: _offsets(upload(DeviceTransport(dev), new, task=AFIB, version=2, stop_after=stop)))
+    received = dev.slot_info(AFIB, 1).received
+    # A byte of the next chunk that the package needs non-zero, cleared in flash.
+    at = next(i for i in range(received, received + 238) if new[i] != 0)
+    cell = dev._store_mem + (1 + 10) * STORE_PAGE_SIZE + at
+    cell[0] = 0x00
+    status, note = dev.write_transfer(Chunk(received, new[received : received + 238]).encode())
+    assert status == Status.FLASH and note == struct.pack("<IB", 0, Status.FLASH)
+    assert dev.slot_info(AFIB, 1).received == 0 and dev.model_version(AFIB) == 1
+    offsets = run(lambda: _offsets(upload(DeviceTransport(dev), new, task=AFIB, version=2)))
+    assert offsets[0] == 0 and dev.model_version(AFIB) == 2

@@ -191,7 +191,7 @@ async def upload(
         raise UpdateError(Status.STATE, f"the device resumes version {in_progress} at {offset}")
     yield offset
     step = chunk_size(transport.mtu)
-    stalls = 0
+    stalls = flash_restarts = 0
     while offset < size:
         sent = offset
         for _ in range(WINDOW):
@@ -211,7 +211,13 @@ async def upload(
                 raise UpdateError(Status.BUSY, f"no progress from the device at {offset}") from None
             query = await command(Opcode.UPDATE_QUERY, "UPDATE_QUERY", task=task)
             acked, status = struct.unpack("<I", query.data[:4])[0], Status.OK
-        if status not in (Status.OK, Status.STATE, Status.CRC):
+        if status == Status.FLASH:
+            # The device could not program over what its flash held and started the
+            # transfer again from 0; a second time means the flash itself is failing.
+            flash_restarts += 1
+            if flash_restarts > 1:
+                raise UpdateError(status, f"the device's flash refuses the package at {acked}")
+        elif status not in (Status.OK, Status.STATE, Status.CRC):
             raise UpdateError(status, f"chunk at {acked} refused: {status.name}")
         if acked < sent:
             stats.resumes += 1
