@@ -231,6 +231,7 @@ class Wearable(DeviceCore):
         adc_zero: int = 0,
         adc_min: int = -32768,
         adc_max: int = 32767,
+        _settle: bool = True,
     ) -> None:
         """ECG samples as they arrive: ADC counts with ``adc_gain`` counts per mV (and
         ``adc_zero``, the rails ``adc_min``/``adc_max``), or floats in mV when ``adc_gain``
@@ -270,10 +271,11 @@ class Wearable(DeviceCore):
             )
             start += take
             self._ecg_pos += take
-        self._advance(self._ecg_origin, self._ecg_pos, fs_i)
-        self.tick()
+        if _settle:
+            self._advance(self._ecg_origin, self._ecg_pos, fs_i)
+            self.tick()
 
-    def feed_imu(self, samples: npt.ArrayLike, fs: int) -> None:
+    def feed_imu(self, samples: npt.ArrayLike, fs: int, *, _settle: bool = True) -> None:
         """IMU samples as they arrive: (N, 6) acc x,y,z in g then gyro x,y,z in deg/s, or
         (N, 3) acc only. A new rate (or gyro presence) starts a new IMU stream."""
         data = np.asarray(samples, dtype=np.float32)
@@ -309,8 +311,9 @@ class Wearable(DeviceCore):
             )
             start += take
             self._imu_pos += take
-        self._advance(self._imu_origin, self._imu_pos, fs_i)
-        self.tick()
+        if _settle:
+            self._advance(self._imu_origin, self._imu_pos, fs_i)
+            self.tick()
 
     def feed(
         self,
@@ -321,8 +324,9 @@ class Wearable(DeviceCore):
         imu_fs: int = 50,
         **ecg_adc: Any,
     ) -> None:
-        """Both streams side by side, one second of each at a time (ECG keywords as
-        :meth:`feed_ecg`)."""
+        """Both streams side by side: second s of the ECG, then second s of the IMU, both at
+        device time s (from each stream's origin), then the clock moves on and summaries
+        are due (ECG keywords as :meth:`feed_ecg`). The replay image does the same."""
         e = np.asarray(ecg) if ecg is not None else None
         m = np.asarray(imu) if imu is not None else None
         seconds = max(
@@ -330,9 +334,14 @@ class Wearable(DeviceCore):
         )
         for s in range(seconds):
             if e is not None and s * ecg_fs < len(e):
-                self.feed_ecg(e[s * ecg_fs : (s + 1) * ecg_fs], ecg_fs, **ecg_adc)
+                self.feed_ecg(e[s * ecg_fs : (s + 1) * ecg_fs], ecg_fs, _settle=False, **ecg_adc)
             if m is not None and s * imu_fs < len(m):
-                self.feed_imu(m[s * imu_fs : (s + 1) * imu_fs], imu_fs)
+                self.feed_imu(m[s * imu_fs : (s + 1) * imu_fs], imu_fs, _settle=False)
+            if e is not None and self._ecg_cfg is not None:
+                self._advance(self._ecg_origin, self._ecg_pos, self._ecg_cfg[0])
+            if m is not None and self._imu_cfg is not None:
+                self._advance(self._imu_origin, self._imu_pos, self._imu_cfg[0])
+            self.tick()
 
     def set_leads_off(self, leads_off: bool) -> None:
         """The AFE's leads-off comparator (every ECG window is then flagged LEADS_OFF)."""
