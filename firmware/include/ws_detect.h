@@ -33,15 +33,15 @@
 #endif
 
 /* cdef-begin */
-/* AF episodes, in AFib windows (10.24 s, one every 5.12 s). A window's verdict stands for
- * its central 5.12 s, so n windows in a row cover n x 5.12 s of signal. */
-#define WS_AF_START_WINDOWS 6    /* AF in 6 analysable windows in a row (30.72 s) starts one */
-#define WS_AF_END_WINDOWS 6      /* analysable non-AF in 6 windows in a row ends it */
-#define WS_AF_GAP_WINDOWS 6      /* unanalysable windows in a row that break a run before a start */
-#define WS_AF_LOST_WINDOWS 117   /* unanalysable windows in a row (10 min) that end an episode */
-#define WS_AF_HOP_MS 5120
+/* AF episodes, in AFib windows: 10.24 s each, back to back (one model run per 10.24 s of
+ * ECG); a window's verdict stands for its own 10.24 s. */
+#define WS_AF_START_WINDOWS 3    /* AF in 3 analysable windows in a row (30.72 s) starts one */
+#define WS_AF_END_WINDOWS 3      /* analysable non-AF in 3 windows in a row (30.72 s) ends it */
+#define WS_AF_GAP_WINDOWS 3      /* unanalysable windows in a row that break a run before a start */
+#define WS_AF_LOST_WINDOWS 59    /* unanalysable windows in a row (10 min) that end an episode */
+#define WS_AF_WINDOW_MS 10240
 #define WS_SQ_MIN_WINDOWS 2      /* unanalysable windows in a row reported by SIGNAL_QUALITY */
-#define WS_HR_MIN_BEATS 3        /* beats in a window's central 5.12 s for a heart rate */
+#define WS_HR_MIN_BEATS 5        /* beats in a window for its heart rate */
 
 /* Falls, in 50 Hz frames. */
 #define WS_FALL_MIN_PCT 50       /* fall probability (%) an impact needs */
@@ -195,11 +195,10 @@ struct ws_app {
     uint8_t ecg_has_pair;
     int8_t af_ring[1280];           /* 125 Hz int8, circular */
     uint32_t af_count;              /* 125 Hz samples produced */
-    uint32_t af_next_window;        /* index of the next window to judge */
     uint32_t q_start[8];            /* the last 8 quality verdicts (250 Hz start, flags) */
     uint8_t q_flags[8];
     uint8_t q_n, q_head;
-    uint32_t bin_id[4];             /* beats per central hop: bin k = window k's centre */
+    uint32_t bin_id[4];             /* beats per AFib window (bin k = window k) */
     uint16_t bin_beats[4];
     uint32_t bin_rr[4];
     ws_af_logic_t af;
