@@ -112,6 +112,8 @@ class AppStats:
     af_runs: int
     fall_runs: int
     activity_runs: int
+    activity_windows: int
+    activity_reused: int
     impacts: int
     model_loads: int
     events: int

@@ -673,6 +673,8 @@ ws_status_t ws_app_config_imu(ws_app_t *app, const ws_imu_config_t *cfg)
         return st;
     }
     app->imu_next_frame = 0;
+    app->act_phase = 0;
+    app->act_reuse = 0;
     ws_fall_logic_init(&app->fall);
     app->imu_ready = 1;
     return WS_OK;
@@ -707,9 +709,81 @@ static void scan_frames(ws_app_t *app, uint32_t newest)
     app->stats.fall_pending = app->fall.pending;
 }
 
-static void on_imu_event(ws_app_t *app, const ws_imu_event_t *e)
+/* A still window whose posture (mean acceleration) matches the last classified one's:
+ * the wearer has not moved, the class cannot have changed. */
+static int same_still_posture(const ws_app_t *app, int16_t mean[3])
+{
+    int32_t sum[3] = {0, 0, 0};
+    int still = 1, f, a;
+    for (f = 0; f < WS_IMU_WINDOW; f++) {
+        const int8_t *v = app->window + f * WS_IMU_CHANNELS;
+        if (abs8(v[3]) > WS_ACT_STILL_ACC || abs8(v[4]) > WS_ACT_STILL_GYRO ||
+            abs8(v[5]) > WS_ACT_STILL_GYRO || abs8(v[6]) > WS_ACT_STILL_GYRO) {
+            still = 0;
+        }
+        for (a = 0; a < 3; a++) {
+            sum[a] += v[a];
+        }
+    }
+    for (a = 0; a < 3; a++) {
+        mean[a] = (int16_t)(sum[a] / WS_IMU_WINDOW);
+        if (mean[a] - app->act_mean[a] > WS_ACT_POSTURE_ACC ||
+            app->act_mean[a] - mean[a] > WS_ACT_POSTURE_ACC) {
+            still = 0;
+        }
+    }
+    return still;
+}
+
+static void classify_activity(ws_app_t *app)
 {
     uint8_t pct[WS_ACTIVITY_CLASSES];
+    uint8_t from, to, conf, cls, p;
+    int16_t mean[3];
+    int best;
+    if (app->blob[WS_TASK_ACTIVITY] == NULL) {
+        return;
+    }
+    app->act_phase++;
+    if (app->act_phase < WS_ACT_EVERY) {
+        return;
+    }
+    app->act_phase = 0;
+    if (app->act_reuse < WS_ACT_REUSE_MAX && app->stats.activity_windows > 0 &&
+        same_still_posture(app, mean)) {
+        cls = app->act_last_cls;
+        p = app->act_last_pct;
+        app->act_reuse++;
+        app->stats.activity_reused++;
+    } else {
+        best = run_model(app, WS_TASK_ACTIVITY, app->window, sizeof app->window, NULL, 0, pct);
+        if (best < 0) {
+            return;
+        }
+        (void)same_still_posture(app, mean);
+        cls = (uint8_t)best;
+        p = pct[best];
+        app->act_last_cls = cls;
+        app->act_last_pct = p;
+        memcpy(app->act_mean, mean, sizeof app->act_mean);
+        app->act_reuse = 0;
+    }
+    app->stats.activity_windows++;
+    if (ws_act_logic_window(&app->act, cls, p, &from, &to, &conf)) {
+        ws_event_t ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = WS_EVENT_ACTIVITY_CHANGE;
+        ev.u.activity_change.from_class = from;
+        ev.u.activity_change.to_class = to;
+        ev.u.activity_change.confidence = conf > 100 ? 100 : conf;
+        emit(app, &ev, WS_TASK_ACTIVITY);
+    }
+    app->stats.activity = app->act.current;
+}
+
+static void on_imu_event(ws_app_t *app, const ws_imu_event_t *e)
+{
+    uint8_t pct[2];
     if (ws_imu_window(app->imu, app->window, sizeof app->window) != WS_OK) {
         return;
     }
@@ -730,19 +804,7 @@ static void on_imu_event(ws_app_t *app, const ws_imu_event_t *e)
         }
     }
     if (e->flags & WS_IMU_EV_WINDOW) {
-        int best = run_model(app, WS_TASK_ACTIVITY, app->window, sizeof app->window, NULL, 0, pct);
-        uint8_t from, to, conf;
-        if (best >= 0 &&
-            ws_act_logic_window(&app->act, (uint8_t)best, pct[best], &from, &to, &conf)) {
-            ws_event_t ev;
-            memset(&ev, 0, sizeof ev);
-            ev.type = WS_EVENT_ACTIVITY_CHANGE;
-            ev.u.activity_change.from_class = from;
-            ev.u.activity_change.to_class = to;
-            ev.u.activity_change.confidence = conf > 100 ? 100 : conf;
-            emit(app, &ev, WS_TASK_ACTIVITY);
-        }
-        app->stats.activity = app->act.current;
+        classify_activity(app);
     }
 }
 
