@@ -159,3 +159,90 @@ def test_model_refusals_are_clear() -> None:
     with pytest.raises(DeviceError):
         dev.feed_ecg(np.array([np.nan, 0.0]), 250)
     assert dev.detections() == []
+
+
+# ---------------------------------------------------------------- falls and activity
+
+
+def _sisfall(name: str):  # type: ignore[no-untyped-def]
+    from wearsense.datasets.imu import sisfall
+
+    root = ROOT / "sisfall" if ROOT is not None else None
+    for subject, path in sisfall.trial_files(root):
+        if path.name.startswith(name):
+            return sisfall.load_trial(subject, path)
+    raise AssertionError(f"SisFall trial {name} missing")
+
+
+@needs_data
+@needs_fall
+def test_a_fall_trial_gives_exactly_one_fall() -> None:
+    rec = _sisfall("F01_SA07_R01")  # SA07 is a test subject: a slip while walking
+    dev = Wearable("WS-FA01")
+    dev.feed_imu(rec.six_axis(), int(rec.rate_hz))
+    falls = _of(dev, protocol.Fall)
+    assert len(falls) == 1
+    fall = falls[0]
+    assert fall.impact_mg >= 1600  # the trigger threshold
+    assert fall.stillness_s >= 2
+    assert fall.model_version == MODELS[1][1]
+    assert 2 <= fall.time_s <= rec.duration_s + 1
+    assert dev.stats().impacts >= 1
+
+
+@needs_data
+@needs_fall
+def test_button_within_the_window_cancels_the_fall() -> None:
+    rec = _sisfall("F01_SA07_R01")
+    dev = Wearable("WS-FA02")
+    dev.feed_imu(rec.six_axis(), int(rec.rate_hz))
+    (fall,) = _of(dev, protocol.Fall)
+    dev.advance(5)
+    dev.press_button()
+    dev.press_button()  # a second press changes nothing
+    (cancel,) = _of(dev, protocol.FallCancelled)
+    assert cancel.fall_seq == fall.seq
+    assert cancel.delay_s == dev.time_s - fall.time_s
+    assert cancel.model_version == fall.model_version
+
+
+@needs_data
+@needs_fall
+def test_button_after_the_window_does_nothing() -> None:
+    rec = _sisfall("F01_SA07_R01")
+    dev = Wearable("WS-FA03")
+    cmd = protocol.Command(protocol.Opcode.SET_CONFIG, 1, {"key": 1, "value": 10})
+    assert dev.command(cmd).status == Status.OK  # a 10 s cancel window
+    dev.feed_imu(rec.six_axis(), int(rec.rate_hz))
+    (fall,) = _of(dev, protocol.Fall)
+    dev.advance(fall.time_s + 11 - dev.time_s)
+    dev.press_button()
+    assert not _of(dev, protocol.FallCancelled)
+
+
+@needs_data
+@needs_fall
+def test_walking_raises_no_fall_and_settles_on_walking() -> None:
+    rec = _sisfall("D01_SA07_R01")  # walking slowly for 100 s
+    dev = Wearable("WS-FA04")
+    dev.feed_imu(rec.six_axis(), int(rec.rate_hz))
+    assert not _of(dev, protocol.Fall)
+    changes = _of(dev, protocol.ActivityChange)
+    assert changes and changes[0].from_class == protocol.ActivityClass.UNKNOWN
+    assert dev.stats().activity == protocol.ActivityClass.WALK
+    for c in changes:
+        assert c.from_class != c.to_class
+        assert c.model_version == MODELS[2][1]
+
+
+@needs_data
+@needs_fall
+def test_hourly_activity_summary_counts_the_minutes() -> None:
+    rec = _sisfall("D01_SA07_R01")
+    dev = Wearable("WS-FA05")
+    dev.feed_imu(rec.six_axis(), int(rec.rate_hz))  # 100 s
+    dev.advance(3600 - dev.time_s)
+    (summary,) = _of(dev, protocol.ActivitySummary)
+    assert summary.time_s == 3600
+    assert 1 <= sum(summary.minutes) <= 3  # 100 s of windows, rounded per class
+    assert summary.minutes[protocol.ActivityClass.WALK] >= 1
