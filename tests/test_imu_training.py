@@ -98,3 +98,20 @@ def test_fall_trial_labels_follow_the_largest_impact():
     # most falls have a window around their largest impact (docs: trigger lock-out)
     assert labelled / len(falls) > 0.7
     assert IMPACT_PRE == 64
+
+
+@pytest.mark.parametrize("task", ["fall", "activity"])
+def test_evaluate_without_data_is_one_clear_error(task, tmp_path, capsys):
+    from wearsense.cli import main
+
+    out = tmp_path / "m.json"
+    code = main(["evaluate", task, "--data-dir", str(tmp_path), "--json", str(out)])
+    assert code == 2 and not out.exists()
+    assert "no held-out IMU recordings" in capsys.readouterr().err
+
+
+def test_evaluate_missing_model_is_one_clear_error(tmp_path, capsys):
+    from wearsense.cli import main
+
+    code = main(["evaluate", "fall", "--model", str(tmp_path / "x.tflite"), "--json", "o"])
+    assert code == 2 and "no model at" in capsys.readouterr().err

@@ -173,8 +173,12 @@ def _side_by_side(
     def figures(probs: Sequence[np.ndarray]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         rows = _outcomes(chosen, probs)
-        for name in ("all", "uci-hapt", "dsads"):
-            part = [o for o in rows if name == "all" or o.dataset == name]
+        for name in ("waist+chest", "uci-hapt", "dsads"):
+            part = [
+                o
+                for o in rows
+                if o.dataset == name or (name == "waist+chest" and o.dataset != "dsads")
+            ]
             if part:
                 r = classification_report(
                     [o.truth for o in part], [o.predicted for o in part], LABELS, bootstrap=0

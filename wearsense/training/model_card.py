@@ -386,7 +386,9 @@ def write_imu_card(folder: Path, task: str, extra: str = "") -> Path:
             f"\n## Size against accuracy (`wearsense train {task} --pareto`)\n"
             "One teacher/student pair per width multiplier; the int8 student run by the C "
             "interpreter on the validation subjects' windows (never the test split). "
-            "Plot: `pareto.png`.\n\n" + pareto.read_text()
+            "Width 1 ships; a `.tflite` over 16,384 bytes is over the budget. Window-level "
+            "figures, so they differ from the trial-level ones above. Plot: `pareto.png`.\n\n"
+            + pareto.read_text()
         )
     out = folder / "README.md"
     out.write_text(card + extra)
