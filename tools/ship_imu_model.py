@@ -71,7 +71,10 @@ def main() -> int:
     parser.add_argument("trained", help="the folder `wearsense train TASK --out` wrote")
     parser.add_argument("--version", type=int, default=1, help="package version (>= 1)")
     parser.add_argument("--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared)")
-    parser.add_argument("--limits", help="a Markdown file appended to the model card")
+    parser.add_argument(
+        "--limits",
+        help="a Markdown file appended to the model card (default: tools/model_cards/TASK.md)",
+    )
     parser.add_argument(
         "--arm-variant",
         help="activity: the folder of `wearsense train activity --include-arm`; its int8 "
@@ -122,7 +125,8 @@ def main() -> int:
         _wearsense("package", "verify", str(package), "--task", task, "--placement", placement)
     from wearsense.training.model_card import write_imu_card
 
-    extra = Path(args.limits).read_text() if args.limits else ""
+    limits = Path(args.limits) if args.limits else REPO / "tools" / "model_cards" / f"{task}.md"
+    extra = limits.read_text() if limits.is_file() else ""
     print(write_imu_card(dst, task, extra))
     return 0
 
