@@ -118,7 +118,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 CONFUSION_TITLES = {
     "afib": "AFib int8 student (C interpreter), CinC 2017 held-out records",
     "fall": "Fall int8 student (C interpreter), held-out trials, waist and chest",
-    "activity": "Activity int8 student (C interpreter), held-out windows",
+    "activity": "Activity int8 student (C interpreter), held-out windows, waist and chest",
 }
 
 
