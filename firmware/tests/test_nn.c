@@ -67,6 +67,24 @@ static void test_vector(const ws_nn_vector_t *v)
     ws_test_puts(" systick=");
     ws_test_put_uint(ticks);
     ws_test_log("");
+    /* the same inference one operator at a time: where the instructions go */
+    memcpy(ws_nn_input_data(&model, 0), v->input, v->input_size);
+    for (uint32_t i = 0; i < ws_nn_op_count(&model); ++i) {
+        start = ticks_start();
+        WS_TEST_ASSERT_EQ_INT(ws_nn_invoke_op(&model, i), WS_OK);
+        ticks = ticks_since(start);
+        ws_test_puts("WS-NN-M4-OP ");
+        ws_test_puts(v->name);
+        ws_test_puts(" op=");
+        ws_test_put_uint(i);
+        ws_test_puts(" code=");
+        ws_test_put_uint((uint32_t)ws_nn_op_code(&model, i));
+        ws_test_puts(" macs=");
+        ws_test_put_uint(ws_nn_op_macs(&model, i));
+        ws_test_puts(" systick=");
+        ws_test_put_uint(ticks);
+        ws_test_log("");
+    }
 #else
     WS_TEST_ASSERT_EQ_INT(ws_nn_invoke(&model), WS_OK);
 #endif

@@ -467,7 +467,8 @@ static ws_status_t prepare_conv(loader_t *L, op_view_t *v, ws_nn_op_t *op, int d
     op->inputs[2] = (int16_t)bias;
     uint64_t per_output = depthwise ? (uint64_t)w->dims[1] * w->dims[2]
                                     : (uint64_t)w->dims[1] * w->dims[2] * w->dims[3];
-    m->macs += (uint64_t)out->dims[0] * out_h * out_w * channels * per_output;
+    op->macs = (uint64_t)out->dims[0] * out_h * out_w * channels * per_output;
+    m->macs += op->macs;
     return WS_OK;
 }
 
@@ -520,7 +521,8 @@ static ws_status_t prepare_fc(loader_t *L, op_view_t *v, ws_nn_op_t *op)
     CHECK(activation_range(act, out, &p->act_min, &p->act_max));
     op->channels = w->scale_count > 1 ? (uint32_t)units : 0;
     op->inputs[2] = (int16_t)bias;
-    m->macs += (uint64_t)batches * units * depth;
+    op->macs = (uint64_t)batches * units * depth;
+    m->macs += op->macs;
     return WS_OK;
 }
 
@@ -1600,6 +1602,20 @@ ws_status_t ws_nn_invoke(ws_nn_model_t *model)
 
 /* ---------------------------------------------------------------- queries */
 
+ws_status_t ws_nn_invoke_op(ws_nn_model_t *model, uint32_t index)
+{
+    if (!model) {
+        return WS_ERR_ARG;
+    }
+    if (!model->ready) {
+        return WS_ERR_NN_NOT_READY;
+    }
+    if (index >= model->n_ops) {
+        return WS_ERR_ARG;
+    }
+    return run_op(model, &model->ops[index]);
+}
+
 uint32_t ws_nn_input_count(const ws_nn_model_t *model)
 {
     return model && model->loaded ? model->n_inputs : 0;
@@ -1672,6 +1688,11 @@ const void *ws_nn_output_data(const ws_nn_model_t *model, uint32_t index)
 uint64_t ws_nn_macs(const ws_nn_model_t *model)
 {
     return model && model->loaded ? model->macs : 0;
+}
+
+uint64_t ws_nn_op_macs(const ws_nn_model_t *model, uint32_t index)
+{
+    return model && model->loaded && index < model->n_ops ? model->ops[index].macs : 0;
 }
 
 uint32_t ws_nn_op_count(const ws_nn_model_t *model)

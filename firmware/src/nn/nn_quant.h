@@ -25,7 +25,7 @@ static inline int32_t ws_nn_rounding_divide_by_pot(int32_t x, int32_t exponent)
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-static inline int32_t ws_nn_mbqm(int32_t x, int32_t multiplier, int32_t shift)
+static inline int32_t ws_nn_mbqm_ref(int32_t x, int32_t multiplier, int32_t shift)
 {
     int32_t left = shift > 0 ? shift : 0;
     int32_t right = shift > 0 ? 0 : -shift;
@@ -34,6 +34,38 @@ static inline int32_t ws_nn_mbqm(int32_t x, int32_t multiplier, int32_t shift)
     int32_t shifted = (int32_t)((uint32_t)x << left);
     return ws_nn_rounding_divide_by_pot(ws_nn_srdhm(shifted, multiplier), right);
 }
+
+/* The same function with one 64-bit multiply-accumulate (SMLAL on the M4) and no
+ * division or sign-dependent nudge:
+ *  - SaturatingRoundingDoublingHighMul: for a product p, trunc((p + nudge) / 2^31)
+ *    with nudge = 2^30 (p >= 0) or 1 - 2^30 (p < 0) equals floor((p + 2^30) / 2^31),
+ *    i.e. (p + 2^30) >> 31, for every p (for p = -q < 0 both are
+ *    -floor((q + 2^30 - 1) / 2^31)); the one saturating case (both operands
+ *    INT32_MIN) takes the reference path.
+ *  - RoundingDivideByPOT: unchanged (mask, threshold with the sign bit added).
+ * tests/test_nn_quant.c compares it with ws_nn_mbqm_ref on both builds. */
+static inline int32_t ws_nn_mbqm_fast(int32_t x, int32_t multiplier, int32_t shift)
+{
+    if (multiplier == INT32_MIN) {
+        return ws_nn_mbqm_ref(x, multiplier, shift);
+    }
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t shifted = (int32_t)((uint32_t)x << left);
+    const int64_t p = (int64_t)shifted * multiplier + (1LL << 30);
+    const int32_t h = (int32_t)(p >> 31); /* |p| < 2^62: fits after the shift */
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)h >> 31);
+    return (h >> right) + ((h & mask) > threshold ? 1 : 0);
+}
+
+/* MultiplyByQuantizedMultiplier: the reference form in the portable build, the
+ * equivalent single-multiply form in the optimised (WS_NN_DSP) build. */
+#if defined(WS_NN_DSP) && WS_NN_DSP
+#define ws_nn_mbqm ws_nn_mbqm_fast
+#else
+#define ws_nn_mbqm ws_nn_mbqm_ref
+#endif
 
 /* int32 addition that wraps like the reference's int32 accumulators do on every
  * target we compare against, without the undefined behaviour of signed overflow. */
