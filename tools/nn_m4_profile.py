@@ -51,6 +51,8 @@ def main() -> int:
     ap.add_argument("--model", action="append", help="only these models")
     args = ap.parse_args()
     out = run_image(args.portable)
+    for line in re.findall(r"WS-TEST .*", out):
+        print(line)
     totals = {m.group(1): int(m.group(2)) * PER_TICK
               for m in re.finditer(r"WS-NN-M4 (\w+) systick=(\d+)", out)}
     by_type: dict[str, list[int]] = defaultdict(lambda: [0, 0])
