@@ -65,14 +65,6 @@ static inline int32_t ws_nn_mbqm_fast(int32_t x, int32_t multiplier, int32_t shi
 #define ws_nn_mbqm ws_nn_mbqm_fast
 #else
 #define ws_nn_mbqm ws_nn_mbqm_ref
-/* Requantize an accumulator to int8: multiplier and shift, output zero point, clamp. */
-static inline int8_t ws_nn_requant_s8(int32_t acc, int32_t multiplier, int32_t shift,
-                                      int32_t output_offset, int32_t act_min, int32_t act_max)
-{
-    return (int8_t)ws_nn_clamp(ws_nn_add_wrap(ws_nn_mbqm(acc, multiplier, shift), output_offset),
-                               act_min, act_max);
-}
-
 #endif
 
 /* int32 addition that wraps like the reference's int32 accumulators do on every
