@@ -51,13 +51,63 @@ static void conv_one(const conv_ctx_t *c, int32_t b, int32_t oy, int32_t ox, int
         acc, c->q->multiplier[oc], c->q->shift[oc], p->output_offset, p->act_min, p->act_max);
 }
 
-static void conv_dsp(const conv_ctx_t *c, int32_t batches)
+/* Clamp of a requantized value plus output offset: SSAT when the activation range is
+ * the whole int8 range (NONE, and RELU with zero point -128). */
+static inline __attribute__((always_inline)) int8_t conv_out(int32_t v, int32_t lo, int32_t hi,
+                                                             const int full)
+{
+    if (full) {
+        return (int8_t)__ssat(v, 8);
+    }
+    return (int8_t)ws_nn_clamp(v, lo, hi);
+}
+
+/* The interior pairs of one output row for output channels oc, oc + 1. */
+static inline __attribute__((always_inline)) void
+conv_pair_row(const conv_ctx_t *c, int32_t oc, int32_t fy_lo, int32_t rows, const int8_t *xa,
+              int8_t *o, int32_t pairs, const int full)
 {
     const ws_nn_conv_params_t *p = c->p;
+    const int32_t row = c->f_w * c->in_c, f_stride = c->f_h * row;
+    const int32_t x_step = p->stride_w * c->in_c, in_row = c->in_w * c->in_c;
+    const int32_t out_c = c->out_c, off = p->input_offset, out_off = p->output_offset;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    const int8_t *fa = c->filter + (size_t)oc * f_stride + fy_lo * row;
+    const int8_t *fb = fa + f_stride;
+    const int32_t sum_a = ws_nn_sum_s8(fa, rows * row), sum_b = ws_nn_sum_s8(fb, rows * row);
+    const int32_t bias_a = ws_nn_add_wrap(c->bias ? c->bias[oc] : 0,
+                                          (int32_t)((uint32_t)sum_a * (uint32_t)off));
+    const int32_t bias_b = ws_nn_add_wrap(c->bias ? c->bias[oc + 1] : 0,
+                                          (int32_t)((uint32_t)sum_b * (uint32_t)off));
+    const ws_nn_rq_t ra = ws_nn_rq_make(c->q->multiplier[oc], c->q->shift[oc]);
+    const ws_nn_rq_t rb = ws_nn_rq_make(c->q->multiplier[oc + 1], c->q->shift[oc + 1]);
+    for (int32_t i = 0; i < pairs; ++i) {
+        ws_nn_acc2x2_t acc = {bias_a, bias_a, bias_b, bias_b};
+        if (rows == 1) {
+            ws_nn_dot_2x2_s8(fa, fb, xa, xa + x_step, row, &acc);
+        } else {
+            const int8_t *pa = fa, *pb = fb, *x0 = xa;
+            for (int32_t r = 0; r < rows; ++r, pa += row, pb += row, x0 += in_row) {
+                ws_nn_dot_2x2_s8(pa, pb, x0, x0 + x_step, row, &acc);
+            }
+        }
+        o[0] = conv_out(WS_NN_RQ(acc.aa, ra) + out_off, lo, hi, full);
+        o[1] = conv_out(WS_NN_RQ(acc.ba, rb) + out_off, lo, hi, full);
+        o[out_c] = conv_out(WS_NN_RQ(acc.ab, ra) + out_off, lo, hi, full);
+        o[out_c + 1] = conv_out(WS_NN_RQ(acc.bb, rb) + out_off, lo, hi, full);
+        o += 2 * out_c;
+        xa += 2 * x_step;
+    }
+}
+
+/* The filter rows are contiguous, so the sum over the valid rows is one run. */
+static int conv_dsp(const conv_ctx_t *c, int32_t batches)
+{
+    const ws_nn_conv_params_t *p = c->p;
+    if (!ws_nn_rq_ok(c->q->multiplier, c->out_c)) {
+        return 0; /* INT32_MIN multipliers: the reference path saturates them */
+    }
     const int32_t in_c = c->in_c, out_c = c->out_c, out_w = c->out_w;
-    const int32_t row = c->f_w * in_c;         /* one filter row: contiguous in filter and input */
-    const int32_t f_stride = c->f_h * row;     /* one output channel's filter */
-    const int32_t x_step = p->stride_w * in_c; /* the next output position's input */
     const int32_t in_row = c->in_w * in_c;
     /* interior positions: in_x0 >= 0 and in_x0 + f_w <= in_w */
     int32_t ox_lo = (p->pad_w + p->stride_w - 1) / p->stride_w;
@@ -66,17 +116,17 @@ static void conv_dsp(const conv_ctx_t *c, int32_t batches)
     ox_lo = ox_lo < out_w ? ox_lo : out_w;
     ox_hi = ox_hi < out_w ? ox_hi : out_w;
     ox_hi = ox_hi > ox_lo ? ox_hi : ox_lo;
-    const int32_t pairs_end = ox_lo + ((ox_hi - ox_lo) & ~1);
-    const int32_t oc_pairs_end = out_c & ~1;
-    const int32_t off = p->input_offset, out_off = p->output_offset;
-    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t pairs = (ox_hi - ox_lo) / 2;
+    const int32_t pairs_end = ox_lo + 2 * pairs;
+    const int full = p->act_min <= -128 && p->act_max >= 127;
     for (int32_t b = 0; b < batches; ++b) {
         for (int32_t oy = 0; oy < c->out_h; ++oy) {
             const int32_t in_y0 = oy * p->stride_h - p->pad_h;
             const int32_t fy_lo = in_y0 < 0 ? -in_y0 : 0;
             const int32_t fy_hi = in_y0 + c->f_h > c->in_h ? c->in_h - in_y0 : c->f_h;
+            const int32_t rows = fy_hi - fy_lo;
             for (int32_t ox = 0; ox < out_w; ++ox) {
-                if (ox == ox_lo) {
+                if (ox == ox_lo && rows > 0) {
                     ox = pairs_end; /* the interior pairs are made below */
                     if (ox >= out_w) {
                         break;
@@ -86,50 +136,17 @@ static void conv_dsp(const conv_ctx_t *c, int32_t batches)
                     conv_one(c, b, oy, ox, oc);
                 }
             }
-            if (pairs_end == ox_lo || fy_hi <= fy_lo) {
-                if (fy_hi <= fy_lo) {
-                    for (int32_t ox = ox_lo; ox < pairs_end; ++ox) {
-                        for (int32_t oc = 0; oc < out_c; ++oc) {
-                            conv_one(c, b, oy, ox, oc);
-                        }
-                    }
-                }
+            if (pairs == 0 || rows <= 0) {
                 continue;
             }
             const int8_t *x_base = c->input + ((size_t)b * c->in_h + in_y0 + fy_lo) * in_row +
                                    (ox_lo * p->stride_w - p->pad_w) * in_c;
-            int8_t *out_row = c->output + ((size_t)b * c->out_h + oy) * out_w * out_c;
-            for (int32_t oc = 0; oc < oc_pairs_end; oc += 2) {
-                const int8_t *fa = c->filter + (size_t)oc * f_stride + fy_lo * row;
-                const int8_t *fb = fa + f_stride;
-                int32_t sum_a = 0, sum_b = 0;
-                for (int32_t fy = fy_lo; fy < fy_hi; ++fy) {
-                    sum_a = ws_nn_add_wrap(sum_a, ws_nn_sum_s8(fa + (fy - fy_lo) * row, row));
-                    sum_b = ws_nn_add_wrap(sum_b, ws_nn_sum_s8(fb + (fy - fy_lo) * row, row));
-                }
-                const int32_t bias_a = ws_nn_add_wrap(c->bias ? c->bias[oc] : 0,
-                                                      (int32_t)((uint32_t)sum_a * (uint32_t)off));
-                const int32_t bias_b = ws_nn_add_wrap(c->bias ? c->bias[oc + 1] : 0,
-                                                      (int32_t)((uint32_t)sum_b * (uint32_t)off));
-                const int32_t mult_a = c->q->multiplier[oc], shift_a = c->q->shift[oc];
-                const int32_t mult_b = c->q->multiplier[oc + 1], shift_b = c->q->shift[oc + 1];
-                const int8_t *xa = x_base;
-                int8_t *o = out_row + (size_t)ox_lo * out_c + oc;
-                for (int32_t ox = ox_lo; ox < pairs_end; ox += 2) {
-                    ws_nn_acc2x2_t acc = {bias_a, bias_a, bias_b, bias_b};
-                    const int8_t *ra = fa, *rb = fb, *x0 = xa;
-                    for (int32_t fy = fy_lo; fy < fy_hi; ++fy) {
-                        ws_nn_dot_2x2_s8(ra, rb, x0, x0 + x_step, row, &acc);
-                        ra += row;
-                        rb += row;
-                        x0 += in_row;
-                    }
-                    o[0] = ws_nn_requant_s8(acc.aa, mult_a, shift_a, out_off, lo, hi);
-                    o[1] = ws_nn_requant_s8(acc.ba, mult_b, shift_b, out_off, lo, hi);
-                    o[out_c] = ws_nn_requant_s8(acc.ab, mult_a, shift_a, out_off, lo, hi);
-                    o[out_c + 1] = ws_nn_requant_s8(acc.bb, mult_b, shift_b, out_off, lo, hi);
-                    o += 2 * out_c;
-                    xa += 2 * x_step;
+            int8_t *o_base = c->output + (((size_t)b * c->out_h + oy) * out_w + ox_lo) * out_c;
+            for (int32_t oc = 0; oc + 1 < out_c; oc += 2) {
+                if (full) {
+                    conv_pair_row(c, oc, fy_lo, rows, x_base, o_base + oc, pairs, 1);
+                } else {
+                    conv_pair_row(c, oc, fy_lo, rows, x_base, o_base + oc, pairs, 0);
                 }
             }
             if (out_c & 1) {
@@ -139,6 +156,7 @@ static void conv_dsp(const conv_ctx_t *c, int32_t batches)
             }
         }
     }
+    return 1;
 }
 #endif
 
@@ -160,8 +178,9 @@ ws_status_t ws_nn_conv_s8(const ws_nn_conv_params_t *params, const ws_nn_per_cha
         params->stride_h >= 1) {
         const conv_ctx_t c = {params, quant, input, filter, bias, output, in_h, in_w, in_c,
                               f_h,    f_w,   out_h, out_w, out_c};
-        conv_dsp(&c, input_dims->n);
-        return WS_OK;
+        if (conv_dsp(&c, input_dims->n)) {
+            return WS_OK;
+        }
     }
 #endif
     for (int32_t b = 0; b < input_dims->n; ++b) {

@@ -41,64 +41,131 @@ static inline int16x2_t dw_sxtab16_ror8(uint32_t a, uint32_t x)
     return r;
 }
 
-static void dw_mult1_block(const ws_nn_conv_params_t *params, const ws_nn_per_channel_quant_t *quant,
-                           const ws_nn_dims_t *input_dims, const int8_t *input,
-                           const ws_nn_dims_t *filter_dims, const int8_t *filter,
-                           const int32_t *bias, int32_t out_c, int32_t b, int32_t in_y0,
-                           int32_t in_x0, int8_t *out_px)
+/* n taps of four channels (a step of `step` bytes between taps) into acc[0..3]. Kept
+ * out of line: inlined into the position loop, GCC spills the accumulators. */
+static __attribute__((noinline)) void dw_taps4(const int8_t *ip, const int8_t *fp, int32_t n,
+                                               int32_t step, uint32_t off2, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (int32_t t = 0; t < n; ++t, ip += step, fp += step) {
+        const uint32_t xw = dw_load4(ip), fw = dw_load4(fp);
+        const int16x2_t x02 = __sxtab16(off2, xw), x13 = dw_sxtab16_ror8(off2, xw);
+        const int16x2_t f02 = __sxtb16(fw), f13 = dw_sxtb16_ror8(fw);
+        a0 = __smlabb(f02, x02, a0);
+        a2 = __smlatt(f02, x02, a2);
+        a1 = __smlabb(f13, x13, a1);
+        a3 = __smlatt(f13, x13, a3);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* Four channels ic..ic+3 of every output position of one output row. */
+static inline __attribute__((always_inline)) void
+dw_row4(const ws_nn_conv_params_t *params, const ws_nn_rq_t rq[4], const int32_t bias4[4],
+        const int8_t *in_rows, const int8_t *f_rows, int32_t rows, int32_t in_w, int32_t in_c,
+        int32_t f_w, int32_t out_w, int8_t *out, const int full)
+{
+    const uint32_t off2 = ((uint32_t)params->input_offset & 0xFFFFu) * 0x00010001u;
+    const int32_t out_off = params->output_offset, lo = params->act_min, hi = params->act_max;
+    const int32_t in_row = in_w * in_c, f_row = f_w * in_c;
+    for (int32_t ox = 0; ox < out_w; ++ox, out += in_c) {
+        const int32_t in_x0 = ox * params->stride_w - params->pad_w;
+        const int32_t fx_lo = in_x0 < 0 ? -in_x0 : 0;
+        const int32_t fx_hi = in_x0 + f_w > in_w ? in_w - in_x0 : f_w;
+        int32_t a0 = bias4[0], a1 = bias4[1], a2 = bias4[2], a3 = bias4[3];
+        const int8_t *ip_row = in_rows + (in_x0 + fx_lo) * in_c, *fp_row = f_rows + fx_lo * in_c;
+        int32_t acc[4] = {a0, a1, a2, a3};
+        for (int32_t r = 0; r < rows; ++r, ip_row += in_row, fp_row += f_row) {
+            dw_taps4(ip_row, fp_row, fx_hi - fx_lo, in_c, off2, acc);
+        }
+        a0 = acc[0];
+        a1 = acc[1];
+        a2 = acc[2];
+        a3 = acc[3];
+        a0 = WS_NN_RQ(a0, rq[0]) + out_off;
+        a1 = WS_NN_RQ(a1, rq[1]) + out_off;
+        a2 = WS_NN_RQ(a2, rq[2]) + out_off;
+        a3 = WS_NN_RQ(a3, rq[3]) + out_off;
+        if (full) {
+            out[0] = (int8_t)__ssat(a0, 8);
+            out[1] = (int8_t)__ssat(a1, 8);
+            out[2] = (int8_t)__ssat(a2, 8);
+            out[3] = (int8_t)__ssat(a3, 8);
+        } else {
+            out[0] = (int8_t)ws_nn_clamp(a0, lo, hi);
+            out[1] = (int8_t)ws_nn_clamp(a1, lo, hi);
+            out[2] = (int8_t)ws_nn_clamp(a2, lo, hi);
+            out[3] = (int8_t)ws_nn_clamp(a3, lo, hi);
+        }
+    }
+}
+
+/* Depth multiplier 1, no dilation: per output row, four channels at a time over all
+ * positions (their requantization prepared once), the valid window of each position
+ * computed once. Channels beyond a multiple of four: one at a time. Returns 0 (not
+ * done) when a multiplier is INT32_MIN, which only the reference path saturates. */
+static int dw_mult1(const ws_nn_conv_params_t *params, const ws_nn_per_channel_quant_t *quant,
+                    const ws_nn_dims_t *input_dims, const int8_t *input,
+                    const ws_nn_dims_t *filter_dims, const int8_t *filter, const int32_t *bias,
+                    const ws_nn_dims_t *output_dims, int8_t *output)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t f_h = filter_dims->h, f_w = filter_dims->w;
-    const int32_t off = params->input_offset;
-    const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x00010001u;
-    const int32_t out_off = params->output_offset, lo = params->act_min, hi = params->act_max;
-    const int32_t fy_lo = in_y0 < 0 ? -in_y0 : 0;
-    const int32_t fy_hi = in_y0 + f_h > in_h ? in_h - in_y0 : f_h;
-    const int32_t fx_lo = in_x0 < 0 ? -in_x0 : 0;
-    const int32_t fx_hi = in_x0 + f_w > in_w ? in_w - in_x0 : f_w;
-    const int32_t taps = fx_hi > fx_lo ? fx_hi - fx_lo : 0;
-    const int8_t *in_px =
-        input + (((size_t)b * in_h + in_y0 + fy_lo) * in_w + in_x0 + fx_lo) * in_c;
-    const int8_t *f_px = filter + ((size_t)fy_lo * f_w + fx_lo) * out_c;
-    const int32_t in_row = in_w * in_c, f_row = f_w * out_c;
-    int32_t ic = 0;
-    for (; ic + 4 <= in_c; ic += 4) {
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        const int8_t *ip_row = in_px + ic, *fp_row = f_px + ic;
-        for (int32_t fy = fy_lo; fy < fy_hi; ++fy, ip_row += in_row, fp_row += f_row) {
-            const int8_t *ip = ip_row, *fp = fp_row;
-            for (int32_t t = 0; t < taps; ++t, ip += in_c, fp += in_c) {
-                const uint32_t xw = dw_load4(ip), fw = dw_load4(fp);
-                const int16x2_t x02 = __sxtab16(off2, xw), x13 = dw_sxtab16_ror8(off2, xw);
-                const int16x2_t f02 = __sxtb16(fw), f13 = dw_sxtb16_ror8(fw);
-                a0 = __smlabb(f02, x02, a0);
-                a2 = __smlatt(f02, x02, a2);
-                a1 = __smlabb(f13, x13, a1);
-                a3 = __smlatt(f13, x13, a3);
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    if (!ws_nn_rq_ok(quant->multiplier, in_c)) {
+        return 0;
+    }
+    const int full = params->act_min <= -128 && params->act_max >= 127;
+    const int32_t off = params->input_offset, out_off = params->output_offset;
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            const int32_t in_y0 = oy * params->stride_h - params->pad_h;
+            const int32_t fy_lo = in_y0 < 0 ? -in_y0 : 0;
+            const int32_t fy_hi = in_y0 + f_h > in_h ? in_h - in_y0 : f_h;
+            const int32_t rows = fy_hi > fy_lo ? fy_hi - fy_lo : 0;
+            const int8_t *in_rows = input + ((size_t)b * in_h + in_y0 + fy_lo) * in_w * in_c;
+            const int8_t *f_rows = filter + (size_t)fy_lo * f_w * in_c;
+            int8_t *out_row = output + ((size_t)b * out_h + oy) * out_w * in_c;
+            int32_t ic = 0;
+            for (; ic + 4 <= in_c; ic += 4) {
+                ws_nn_rq_t rq[4];
+                int32_t bias4[4];
+                for (int32_t k = 0; k < 4; ++k) {
+                    rq[k] = ws_nn_rq_make(quant->multiplier[ic + k], quant->shift[ic + k]);
+                    bias4[k] = bias ? bias[ic + k] : 0;
+                }
+                if (full) {
+                    dw_row4(params, rq, bias4, in_rows + ic, f_rows + ic, rows, in_w, in_c, f_w,
+                            out_w, out_row + ic, 1);
+                } else {
+                    dw_row4(params, rq, bias4, in_rows + ic, f_rows + ic, rows, in_w, in_c, f_w,
+                            out_w, out_row + ic, 0);
+                }
+            }
+            for (; ic < in_c; ++ic) {
+                const ws_nn_rq_t rq = ws_nn_rq_make(quant->multiplier[ic], quant->shift[ic]);
+                for (int32_t ox = 0; ox < out_w; ++ox) {
+                    const int32_t in_x0 = ox * params->stride_w - params->pad_w;
+                    const int32_t fx_lo = in_x0 < 0 ? -in_x0 : 0;
+                    const int32_t fx_hi = in_x0 + f_w > in_w ? in_w - in_x0 : f_w;
+                    int32_t a = bias ? bias[ic] : 0;
+                    for (int32_t r = 0; r < rows; ++r) {
+                        const int8_t *ip = in_rows + ((size_t)r * in_w + in_x0) * in_c + ic;
+                        const int8_t *fp = f_rows + (size_t)r * f_w * in_c + ic;
+                        for (int32_t t = fx_lo; t < fx_hi; ++t) {
+                            a = ws_nn_add_wrap(a, (int32_t)fp[t * in_c] * ((int32_t)ip[t * in_c] + off));
+                        }
+                    }
+                    out_row[(size_t)ox * in_c + ic] = (int8_t)ws_nn_clamp(
+                        WS_NN_RQ(a, rq) + out_off, params->act_min, params->act_max);
+                }
             }
         }
-        if (bias) {
-            a0 = ws_nn_add_wrap(a0, bias[ic]);
-            a1 = ws_nn_add_wrap(a1, bias[ic + 1]);
-            a2 = ws_nn_add_wrap(a2, bias[ic + 2]);
-            a3 = ws_nn_add_wrap(a3, bias[ic + 3]);
-        }
-        const int32_t *m = quant->multiplier + ic, *sh = quant->shift + ic;
-        out_px[ic] = ws_nn_requant_s8(a0, m[0], sh[0], out_off, lo, hi);
-        out_px[ic + 1] = ws_nn_requant_s8(a1, m[1], sh[1], out_off, lo, hi);
-        out_px[ic + 2] = ws_nn_requant_s8(a2, m[2], sh[2], out_off, lo, hi);
-        out_px[ic + 3] = ws_nn_requant_s8(a3, m[3], sh[3], out_off, lo, hi);
     }
-    for (; ic < in_c; ++ic) {
-        int32_t a = bias ? bias[ic] : 0;
-        const int8_t *ip_row = in_px + ic, *fp_row = f_px + ic;
-        for (int32_t fy = fy_lo; fy < fy_hi; ++fy, ip_row += in_row, fp_row += f_row) {
-            for (int32_t t = 0; t < taps; ++t) {
-                a = ws_nn_add_wrap(a, (int32_t)fp_row[t * in_c] * ((int32_t)ip_row[t * in_c] + off));
-            }
-        }
-        out_px[ic] = ws_nn_requant_s8(a, quant->multiplier[ic], quant->shift[ic], out_off, lo, hi);
-    }
+    return 1;
 }
 #endif
 
@@ -119,19 +186,17 @@ ws_status_t ws_nn_depthwise_conv_s8(const ws_nn_conv_params_t *params,
     const int32_t f_h = filter_dims->h, f_w = filter_dims->w;
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
     const int32_t mult = params->depth_multiplier;
+#if defined(WS_NN_DSP) && WS_NN_DSP
+    if (mult == 1 && params->dilation_h == 1 && params->dilation_w == 1 &&
+        dw_mult1(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output)) {
+        return WS_OK;
+    }
+#endif
     for (int32_t b = 0; b < input_dims->n; ++b) {
         for (int32_t oy = 0; oy < out_h; ++oy) {
             const int32_t in_y0 = oy * params->stride_h - params->pad_h;
             for (int32_t ox = 0; ox < out_w; ++ox) {
                 const int32_t in_x0 = ox * params->stride_w - params->pad_w;
-#if defined(WS_NN_DSP) && WS_NN_DSP
-                if (mult == 1 && params->dilation_h == 1 && params->dilation_w == 1) {
-                    dw_mult1_block(params, quant, input_dims, input, filter_dims, filter, bias,
-                                   out_c, b, in_y0, in_x0,
-                                   output + (((size_t)b * out_h + oy) * out_w + ox) * out_c);
-                    continue;
-                }
-#endif
                 for (int32_t ic = 0; ic < in_c; ++ic) {
                     for (int32_t m = 0; m < mult; ++m) {
                         const int32_t oc = m + ic * mult;

@@ -87,4 +87,48 @@ static inline int8_t ws_nn_requant_s8(int32_t acc, int32_t multiplier, int32_t s
                                act_min, act_max);
 }
 
+/* MultiplyByQuantizedMultiplier with everything that depends on the multiplier and
+ * shift prepared once (per channel or per operator), for the optimised kernels.
+ * ws_nn_rq_apply equals ws_nn_mbqm_ref for every x provided the multiplier is not
+ * INT32_MIN (check with ws_nn_rq_ok; ws_nn_quantize_multiplier never makes it). */
+typedef struct {
+    int32_t multiplier;
+    int32_t left, right;
+    int32_t mask, threshold; /* of the rounding shift; threshold before the sign bit */
+} ws_nn_rq_t;
+
+static inline ws_nn_rq_t ws_nn_rq_make(int32_t multiplier, int32_t shift)
+{
+    ws_nn_rq_t r;
+    r.multiplier = multiplier;
+    r.left = shift > 0 ? shift : 0;
+    r.right = shift > 0 ? 0 : -shift;
+    r.mask = (int32_t)((1u << r.right) - 1u);
+    r.threshold = r.mask >> 1;
+    return r;
+}
+
+static inline int ws_nn_rq_ok(const int32_t *multipliers, int32_t n)
+{
+    for (int32_t i = 0; i < n; ++i) {
+        if (multipliers[i] == INT32_MIN) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static inline __attribute__((always_inline)) int32_t ws_nn_rq_apply(int32_t x, int32_t multiplier,
+                                                                     int32_t left, int32_t right,
+                                                                     int32_t mask, int32_t threshold)
+{
+    const int32_t shifted = (int32_t)((uint32_t)x << left);
+    const int64_t p = (int64_t)shifted * multiplier + (1LL << 30);
+    const int32_t h = (int32_t)(p >> 31);
+    const int32_t t = threshold + (int32_t)((uint32_t)h >> 31);
+    return (h >> right) + ((h & mask) > t ? 1 : 0);
+}
+
+#define WS_NN_RQ(x, r) ws_nn_rq_apply((x), (r).multiplier, (r).left, (r).right, (r).mask, (r).threshold)
+
 #endif
