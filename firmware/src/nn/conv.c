@@ -62,6 +62,8 @@ static inline __attribute__((always_inline)) int8_t conv_out(int32_t v, int32_t 
     return (int8_t)ws_nn_clamp(v, lo, hi);
 }
 
+#define CONV_IL_MAX 256 /* bytes of a filter row interleaved on the stack (x2) */
+
 /* The interior pairs of one output row for output channels oc, oc + 1. */
 static inline __attribute__((always_inline)) void
 conv_pair_row(const conv_ctx_t *c, int32_t oc, int32_t fy_lo, int32_t rows, const int8_t *xa,
@@ -81,6 +83,30 @@ conv_pair_row(const conv_ctx_t *c, int32_t oc, int32_t fy_lo, int32_t rows, cons
                                           (int32_t)((uint32_t)sum_b * (uint32_t)off));
     const ws_nn_rq_t ra = ws_nn_rq_make(c->q->multiplier[oc], c->q->shift[oc]);
     const ws_nn_rq_t rb = ws_nn_rq_make(c->q->multiplier[oc + 1], c->q->shift[oc + 1]);
+    if (rows == 1 && row <= CONV_IL_MAX) {
+        /* one filter row per channel: interleave the two rows once for all positions */
+        uint32_t il[CONV_IL_MAX / 2];
+        const int32_t words = row >> 2, tail = row & 3;
+        for (int32_t k = 0; k < words; ++k) {
+            il[2 * k] = ws_nn_load4(fa + 4 * k);
+            il[2 * k + 1] = ws_nn_load4(fb + 4 * k);
+        }
+        for (int32_t i = 0; i < pairs; ++i) {
+            ws_nn_acc2x2_t acc = {bias_a, bias_a, bias_b, bias_b};
+            ws_nn_dot_2x2_il(il, xa, xa + x_step, words, &acc);
+            if (tail) {
+                const int32_t at = 4 * words;
+                ws_nn_dot_2x2_s8(fa + at, fb + at, xa + at, xa + x_step + at, tail, &acc);
+            }
+            o[0] = conv_out(WS_NN_RQ(acc.aa, ra) + out_off, lo, hi, full);
+            o[1] = conv_out(WS_NN_RQ(acc.ba, rb) + out_off, lo, hi, full);
+            o[out_c] = conv_out(WS_NN_RQ(acc.ab, ra) + out_off, lo, hi, full);
+            o[out_c + 1] = conv_out(WS_NN_RQ(acc.bb, rb) + out_off, lo, hi, full);
+            o += 2 * out_c;
+            xa += 2 * x_step;
+        }
+        return;
+    }
     for (int32_t i = 0; i < pairs; ++i) {
         ws_nn_acc2x2_t acc = {bias_a, bias_a, bias_b, bias_b};
         if (rows == 1) {
