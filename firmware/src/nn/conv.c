@@ -64,63 +64,122 @@ static inline __attribute__((always_inline)) int8_t conv_out(int32_t v, int32_t 
 
 #define CONV_IL_MAX 256 /* bytes of a filter row interleaved on the stack (x2) */
 
-/* The interior pairs of one output row for output channels oc, oc + 1. */
+typedef struct {
+    int32_t bias_a, bias_b;
+    ws_nn_rq_t ra, rb;   /* general requantisation */
+    ws_nn_rqs_t sa, sb;  /* when every accumulator of the channel is small */
+    int32_t k;           /* 1 + 2 * output offset */
+    int32_t out_off, lo, hi;
+} conv_pair_q_t;
+
+/* Requantize and store the 2 x 2 block: o[0], o[1] (position a), o[out_c], o[out_c + 1]. */
 static inline __attribute__((always_inline)) void
-conv_pair_row(const conv_ctx_t *c, int32_t oc, int32_t fy_lo, int32_t rows, const int8_t *xa,
-              int8_t *o, int32_t pairs, const int full)
+conv_store4(const conv_pair_q_t *q, const ws_nn_acc2x2_t *acc, int8_t *o, int32_t out_c,
+            const int full, const int small)
+{
+    if (small && full) {
+        o[0] = (int8_t)ws_nn_rqs_ssat8(acc->aa, q->sa.multiplier, q->sa.rm1, q->k);
+        o[1] = (int8_t)ws_nn_rqs_ssat8(acc->ba, q->sb.multiplier, q->sb.rm1, q->k);
+        o[out_c] = (int8_t)ws_nn_rqs_ssat8(acc->ab, q->sa.multiplier, q->sa.rm1, q->k);
+        o[out_c + 1] = (int8_t)ws_nn_rqs_ssat8(acc->bb, q->sb.multiplier, q->sb.rm1, q->k);
+        return;
+    }
+    int32_t v0, v1, v2, v3;
+    if (small) {
+        v0 = ws_nn_rqs_off(acc->aa, q->sa.multiplier, q->sa.rm1, q->k);
+        v1 = ws_nn_rqs_off(acc->ba, q->sb.multiplier, q->sb.rm1, q->k);
+        v2 = ws_nn_rqs_off(acc->ab, q->sa.multiplier, q->sa.rm1, q->k);
+        v3 = ws_nn_rqs_off(acc->bb, q->sb.multiplier, q->sb.rm1, q->k);
+    } else {
+        v0 = WS_NN_RQ(acc->aa, q->ra) + q->out_off;
+        v1 = WS_NN_RQ(acc->ba, q->rb) + q->out_off;
+        v2 = WS_NN_RQ(acc->ab, q->ra) + q->out_off;
+        v3 = WS_NN_RQ(acc->bb, q->rb) + q->out_off;
+    }
+    o[0] = conv_out(v0, q->lo, q->hi, full);
+    o[1] = conv_out(v1, q->lo, q->hi, full);
+    o[out_c] = conv_out(v2, q->lo, q->hi, full);
+    o[out_c + 1] = conv_out(v3, q->lo, q->hi, full);
+}
+
+/* One filter row per channel (1-D, or 2-D with one valid row): the two rows
+ * interleaved once for all positions. */
+static inline __attribute__((always_inline)) void
+conv_pairs_il(const conv_pair_q_t *q, const uint32_t *il, const int8_t *fa, const int8_t *fb,
+              int32_t row, const int8_t *xa, int32_t x_step, int8_t *o, int32_t out_c,
+              int32_t pairs, const int full, const int small)
+{
+    const int32_t words = row >> 2, tail = row & 3, at = 4 * words;
+    for (int32_t i = 0; i < pairs; ++i) {
+        ws_nn_acc2x2_t acc = {q->bias_a, q->bias_a, q->bias_b, q->bias_b};
+        if (words > 0) {
+            ws_nn_dot_2x2_il(il, xa, xa + x_step, words, &acc);
+        }
+        if (tail) {
+            ws_nn_dot_2x2_s8(fa + at, fb + at, xa + at, xa + x_step + at, tail, &acc);
+        }
+        conv_store4(q, &acc, o, out_c, full, small);
+        o += 2 * out_c;
+        xa += 2 * x_step;
+    }
+}
+
+/* The interior pairs of one output row for output channels oc, oc + 1. */
+static void conv_pair_row(const conv_ctx_t *c, int32_t oc, int32_t fy_lo, int32_t rows,
+                          const int8_t *xa, int8_t *o, int32_t pairs, const int full)
 {
     const ws_nn_conv_params_t *p = c->p;
     const int32_t row = c->f_w * c->in_c, f_stride = c->f_h * row;
     const int32_t x_step = p->stride_w * c->in_c, in_row = c->in_w * c->in_c;
-    const int32_t out_c = c->out_c, off = p->input_offset, out_off = p->output_offset;
-    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t out_c = c->out_c, off = p->input_offset;
     const int8_t *fa = c->filter + (size_t)oc * f_stride + fy_lo * row;
     const int8_t *fb = fa + f_stride;
-    const int32_t sum_a = ws_nn_sum_s8(fa, rows * row), sum_b = ws_nn_sum_s8(fb, rows * row);
-    const int32_t bias_a = ws_nn_add_wrap(c->bias ? c->bias[oc] : 0,
-                                          (int32_t)((uint32_t)sum_a * (uint32_t)off));
-    const int32_t bias_b = ws_nn_add_wrap(c->bias ? c->bias[oc + 1] : 0,
-                                          (int32_t)((uint32_t)sum_b * (uint32_t)off));
-    const ws_nn_rq_t ra = ws_nn_rq_make(c->q->multiplier[oc], c->q->shift[oc]);
-    const ws_nn_rq_t rb = ws_nn_rq_make(c->q->multiplier[oc + 1], c->q->shift[oc + 1]);
+    const int32_t n = rows * row;
+    conv_pair_q_t q;
+    q.bias_a = ws_nn_add_wrap(c->bias ? c->bias[oc] : 0,
+                              (int32_t)((uint32_t)ws_nn_sum_s8(fa, n) * (uint32_t)off));
+    q.bias_b = ws_nn_add_wrap(c->bias ? c->bias[oc + 1] : 0,
+                              (int32_t)((uint32_t)ws_nn_sum_s8(fb, n) * (uint32_t)off));
+    q.ra = ws_nn_rq_make(c->q->multiplier[oc], c->q->shift[oc]);
+    q.rb = ws_nn_rq_make(c->q->multiplier[oc + 1], c->q->shift[oc + 1]);
+    q.sa = ws_nn_rqs_make(c->q->multiplier[oc], c->q->shift[oc]);
+    q.sb = ws_nn_rqs_make(c->q->multiplier[oc + 1], c->q->shift[oc + 1]);
+    q.out_off = p->output_offset;
+    q.k = 1 + 2 * p->output_offset;
+    q.lo = p->act_min;
+    q.hi = p->act_max;
+    /* the accumulators are bias' + sum f * x with |f|, |x| <= 128 */
+    const int small = q.sa.ok && q.sb.ok &&
+                      ws_nn_acc_bound(q.bias_a, (uint64_t)n * 128, 128) < WS_NN_RQS_LIMIT &&
+                      ws_nn_acc_bound(q.bias_b, (uint64_t)n * 128, 128) < WS_NN_RQS_LIMIT;
     if (rows == 1 && row <= CONV_IL_MAX) {
-        /* one filter row per channel: interleave the two rows once for all positions */
         uint32_t il[CONV_IL_MAX / 2];
-        const int32_t words = row >> 2, tail = row & 3;
-        for (int32_t k = 0; k < words; ++k) {
+        for (int32_t k = 0; k < row >> 2; ++k) {
             il[2 * k] = ws_nn_load4(fa + 4 * k);
             il[2 * k + 1] = ws_nn_load4(fb + 4 * k);
         }
-        for (int32_t i = 0; i < pairs; ++i) {
-            ws_nn_acc2x2_t acc = {bias_a, bias_a, bias_b, bias_b};
-            ws_nn_dot_2x2_il(il, xa, xa + x_step, words, &acc);
-            if (tail) {
-                const int32_t at = 4 * words;
-                ws_nn_dot_2x2_s8(fa + at, fb + at, xa + at, xa + x_step + at, tail, &acc);
-            }
-            o[0] = conv_out(WS_NN_RQ(acc.aa, ra) + out_off, lo, hi, full);
-            o[1] = conv_out(WS_NN_RQ(acc.ba, rb) + out_off, lo, hi, full);
-            o[out_c] = conv_out(WS_NN_RQ(acc.ab, ra) + out_off, lo, hi, full);
-            o[out_c + 1] = conv_out(WS_NN_RQ(acc.bb, rb) + out_off, lo, hi, full);
-            o += 2 * out_c;
-            xa += 2 * x_step;
+        if (small && full) {
+            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, 1, 1);
+        } else if (small) {
+            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, 0, 1);
+        } else if (full) {
+            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, 1, 0);
+        } else {
+            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, 0, 0);
         }
         return;
     }
     for (int32_t i = 0; i < pairs; ++i) {
-        ws_nn_acc2x2_t acc = {bias_a, bias_a, bias_b, bias_b};
-        if (rows == 1) {
-            ws_nn_dot_2x2_s8(fa, fb, xa, xa + x_step, row, &acc);
-        } else {
-            const int8_t *pa = fa, *pb = fb, *x0 = xa;
-            for (int32_t r = 0; r < rows; ++r, pa += row, pb += row, x0 += in_row) {
-                ws_nn_dot_2x2_s8(pa, pb, x0, x0 + x_step, row, &acc);
-            }
+        ws_nn_acc2x2_t acc = {q.bias_a, q.bias_a, q.bias_b, q.bias_b};
+        const int8_t *pa = fa, *pb = fb, *x0 = xa;
+        for (int32_t r = 0; r < rows; ++r, pa += row, pb += row, x0 += in_row) {
+            ws_nn_dot_2x2_s8(pa, pb, x0, x0 + x_step, row, &acc);
         }
-        o[0] = conv_out(WS_NN_RQ(acc.aa, ra) + out_off, lo, hi, full);
-        o[1] = conv_out(WS_NN_RQ(acc.ba, rb) + out_off, lo, hi, full);
-        o[out_c] = conv_out(WS_NN_RQ(acc.ab, ra) + out_off, lo, hi, full);
-        o[out_c + 1] = conv_out(WS_NN_RQ(acc.bb, rb) + out_off, lo, hi, full);
+        if (small) {
+            conv_store4(&q, &acc, o, out_c, 0, 1);
+        } else {
+            conv_store4(&q, &acc, o, out_c, 0, 0);
+        }
         o += 2 * out_c;
         xa += 2 * x_step;
     }
@@ -169,11 +228,7 @@ static int conv_dsp(const conv_ctx_t *c, int32_t batches)
                                    (ox_lo * p->stride_w - p->pad_w) * in_c;
             int8_t *o_base = c->output + (((size_t)b * c->out_h + oy) * out_w + ox_lo) * out_c;
             for (int32_t oc = 0; oc + 1 < out_c; oc += 2) {
-                if (full) {
-                    conv_pair_row(c, oc, fy_lo, rows, x_base, o_base + oc, pairs, 1);
-                } else {
-                    conv_pair_row(c, oc, fy_lo, rows, x_base, o_base + oc, pairs, 0);
-                }
+                conv_pair_row(c, oc, fy_lo, rows, x_base, o_base + oc, pairs, full);
             }
             if (out_c & 1) {
                 for (int32_t ox = ox_lo; ox < pairs_end; ++ox) {

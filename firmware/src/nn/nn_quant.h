@@ -131,4 +131,72 @@ static inline __attribute__((always_inline)) int32_t ws_nn_rq_apply(int32_t x, i
 
 #define WS_NN_RQ(x, r) ws_nn_rq_apply((x), (r).multiplier, (r).left, (r).right, (r).mask, (r).threshold)
 
+#if defined(WS_NN_DSP) && WS_NN_DSP
+/* Requantisation of a value known to be small, |x| < 2^29, for a multiplier whose shift
+ * is a right shift (shift <= -1; a real multiplier below 0.5, as conv and depthwise
+ * layers have): the kernels prove |x| < 2^29 per channel from a bound on the
+ * accumulator. Exactly ws_nn_mbqm_ref's result, plus the output offset:
+ *  - 2x cannot wrap, and SMMULR (2x * m + 2^31) >> 32 = (x * m + 2^30) >> 31 is the
+ *    reference's SaturatingRoundingDoublingHighMul (see ws_nn_mbqm_fast; x is never
+ *    INT32_MIN, so no saturation);
+ *  - RoundingDivideByPOT(h, r), round half away from zero, is
+ *    floor((h - (h < 0) + 2^(r-1)) / 2^r) = (((h - (h < 0)) >> (r - 1)) + 1) >> 1,
+ *    and adding 2 * offset before the last shift adds the output offset exactly, so
+ *    SSAT's own shift operand finishes it: six instructions with the int8 clamp. */
+typedef struct {
+    int32_t multiplier, rm1; /* right shift - 1 */
+    int ok;                  /* shift <= -1: this form applies */
+} ws_nn_rqs_t;
+
+#define WS_NN_RQS_LIMIT (1 << 29) /* |x| must stay below */
+
+static inline ws_nn_rqs_t ws_nn_rqs_make(int32_t multiplier, int32_t shift)
+{
+    ws_nn_rqs_t r;
+    r.multiplier = multiplier;
+    r.ok = shift <= -1 && shift >= -31;
+    r.rm1 = r.ok ? -shift - 1 : 0;
+    return r;
+}
+
+/* clamp(mbqm(x) + offset, -128, 127); k = 1 + 2 * offset */
+static inline __attribute__((always_inline)) int32_t ws_nn_rqs_ssat8(int32_t x, int32_t m,
+                                                                      int32_t rm1, int32_t k)
+{
+    int32_t t;
+    __asm__("add %[t], %[x], %[x]\n\t"
+            "smmulr %[t], %[t], %[m]\n\t"
+            "sub %[t], %[t], %[t], lsr #31\n\t"
+            "asr %[t], %[t], %[rm1]\n\t"
+            "add %[t], %[t], %[k]\n\t"
+            "ssat %[t], #8, %[t], asr #1"
+            : [t] "=&r"(t)
+            : [x] "r"(x), [m] "r"(m), [rm1] "r"(rm1), [k] "r"(k));
+    return t;
+}
+
+/* mbqm(x) + offset (no clamp); k = 1 + 2 * offset */
+static inline __attribute__((always_inline)) int32_t ws_nn_rqs_off(int32_t x, int32_t m,
+                                                                    int32_t rm1, int32_t k)
+{
+    int32_t t;
+    __asm__("add %[t], %[x], %[x]\n\t"
+            "smmulr %[t], %[t], %[m]\n\t"
+            "sub %[t], %[t], %[t], lsr #31\n\t"
+            "asr %[t], %[t], %[rm1]\n\t"
+            "add %[t], %[t], %[k]\n\t"
+            "asr %[t], %[t], #1"
+            : [t] "=&r"(t)
+            : [x] "r"(x), [m] "r"(m), [rm1] "r"(rm1), [k] "r"(k));
+    return t;
+}
+
+/* Bound on |bias + sum f * x| over x in [-x_max, x_max]: |bias| + x_max * sum |f|. */
+static inline uint64_t ws_nn_acc_bound(int32_t bias, uint64_t abs_filter_sum, uint32_t x_max)
+{
+    const uint64_t b = bias < 0 ? (uint64_t)(-(int64_t)bias) : (uint64_t)bias;
+    return b + abs_filter_sum * x_max;
+}
+#endif
+
 #endif
