@@ -64,10 +64,12 @@ static __attribute__((noinline)) void dw_taps4(const int8_t *ip, const int8_t *f
 
 /* Four channels ic..ic+3 of every output position of one output row. */
 static inline __attribute__((always_inline)) void
-dw_row4(const ws_nn_conv_params_t *params, const ws_nn_rq_t rq[4], const int32_t bias4[4],
-        const int8_t *in_rows, const int8_t *f_rows, int32_t rows, int32_t in_w, int32_t in_c,
-        int32_t f_w, int32_t out_w, int8_t *out, const int full)
+dw_row4(const ws_nn_conv_params_t *params, const ws_nn_rq_t rq[4], const ws_nn_rqs_t rs[4],
+        const int32_t bias4[4], const int8_t *in_rows, const int8_t *f_rows, int32_t rows,
+        int32_t in_w, int32_t in_c, int32_t f_w, int32_t out_w, int8_t *out, const int full,
+        const int small)
 {
+    const int32_t k = 1 + 2 * params->output_offset;
     const uint32_t off2 = ((uint32_t)params->input_offset & 0xFFFFu) * 0x00010001u;
     const int32_t out_off = params->output_offset, lo = params->act_min, hi = params->act_max;
     const int32_t in_row = in_w * in_c, f_row = f_w * in_c;
@@ -80,6 +82,20 @@ dw_row4(const ws_nn_conv_params_t *params, const ws_nn_rq_t rq[4], const int32_t
         int32_t acc[4] = {a0, a1, a2, a3};
         for (int32_t r = 0; r < rows; ++r, ip_row += in_row, fp_row += f_row) {
             dw_taps4(ip_row, fp_row, fx_hi - fx_lo, in_c, off2, acc);
+        }
+        if (small && full) {
+            out[0] = (int8_t)ws_nn_rqs_ssat8(acc[0], rs[0].multiplier, rs[0].rm1, k);
+            out[1] = (int8_t)ws_nn_rqs_ssat8(acc[1], rs[1].multiplier, rs[1].rm1, k);
+            out[2] = (int8_t)ws_nn_rqs_ssat8(acc[2], rs[2].multiplier, rs[2].rm1, k);
+            out[3] = (int8_t)ws_nn_rqs_ssat8(acc[3], rs[3].multiplier, rs[3].rm1, k);
+            continue;
+        }
+        if (small) {
+            out[0] = (int8_t)ws_nn_clamp(ws_nn_rqs_off(acc[0], rs[0].multiplier, rs[0].rm1, k), lo, hi);
+            out[1] = (int8_t)ws_nn_clamp(ws_nn_rqs_off(acc[1], rs[1].multiplier, rs[1].rm1, k), lo, hi);
+            out[2] = (int8_t)ws_nn_clamp(ws_nn_rqs_off(acc[2], rs[2].multiplier, rs[2].rm1, k), lo, hi);
+            out[3] = (int8_t)ws_nn_clamp(ws_nn_rqs_off(acc[3], rs[3].multiplier, rs[3].rm1, k), lo, hi);
+            continue;
         }
         a0 = acc[0];
         a1 = acc[1];
@@ -132,17 +148,28 @@ static int dw_mult1(const ws_nn_conv_params_t *params, const ws_nn_per_channel_q
             int32_t ic = 0;
             for (; ic + 4 <= in_c; ic += 4) {
                 ws_nn_rq_t rq[4];
+                ws_nn_rqs_t rs[4];
                 int32_t bias4[4];
+                int small = 1;
                 for (int32_t k = 0; k < 4; ++k) {
                     rq[k] = ws_nn_rq_make(quant->multiplier[ic + k], quant->shift[ic + k]);
+                    rs[k] = ws_nn_rqs_make(quant->multiplier[ic + k], quant->shift[ic + k]);
                     bias4[k] = bias ? bias[ic + k] : 0;
+                    /* |acc| <= |bias| + taps * 128 * 255 */
+                    small = small && rs[k].ok &&
+                            ws_nn_acc_bound(bias4[k], (uint64_t)f_h * (uint64_t)f_w * 128u, 255) <
+                                WS_NN_RQS_LIMIT;
                 }
-                if (full) {
-                    dw_row4(params, rq, bias4, in_rows + ic, f_rows + ic, rows, in_w, in_c, f_w,
-                            out_w, out_row + ic, 1);
+                const int8_t *ir = in_rows + ic, *fr = f_rows + ic;
+                int8_t *orow = out_row + ic;
+                if (small && full) {
+                    dw_row4(params, rq, rs, bias4, ir, fr, rows, in_w, in_c, f_w, out_w, orow, 1, 1);
+                } else if (small) {
+                    dw_row4(params, rq, rs, bias4, ir, fr, rows, in_w, in_c, f_w, out_w, orow, 0, 1);
+                } else if (full) {
+                    dw_row4(params, rq, rs, bias4, ir, fr, rows, in_w, in_c, f_w, out_w, orow, 1, 0);
                 } else {
-                    dw_row4(params, rq, bias4, in_rows + ic, f_rows + ic, rows, in_w, in_c, f_w,
-                            out_w, out_row + ic, 0);
+                    dw_row4(params, rq, rs, bias4, ir, fr, rows, in_w, in_c, f_w, out_w, orow, 0, 0);
                 }
             }
             for (; ic < in_c; ++ic) {
