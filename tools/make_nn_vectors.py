@@ -62,7 +62,9 @@ def _conv2d(
 
     out_h, out_w = size(h, kh, stride[0], dilation[0]), size(w, kw, stride[1], dilation[1])
     spread = float(rng.uniform(1.0, 4.0))
-    out = g._activation(f"op{number}.out", (n, out_h, out_w, out_c), (spread / 128, int(rng.integers(-20, 20))))
+    out = g._activation(
+        f"op{number}.out", (n, out_h, out_w, out_c), (spread / 128, int(rng.integers(-20, 20)))
+    )
     options = {
         "padding": padding,
         "stride_h": stride[0],

@@ -21,26 +21,64 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PER_TICK = 40
 OPS = {
-    0: "ADD", 1: "AVERAGE_POOL_2D", 2: "CONCATENATION", 3: "CONV_2D",
-    4: "DEPTHWISE_CONV_2D", 6: "DEQUANTIZE", 9: "FULLY_CONNECTED", 14: "LOGISTIC",
-    17: "MAX_POOL_2D", 18: "MUL", 22: "RESHAPE", 25: "SOFTMAX", 28: "TANH", 34: "PAD",
-    39: "TRANSPOSE", 40: "MEAN", 45: "STRIDED_SLICE", 65: "SLICE", 114: "QUANTIZE",
+    0: "ADD",
+    1: "AVERAGE_POOL_2D",
+    2: "CONCATENATION",
+    3: "CONV_2D",
+    4: "DEPTHWISE_CONV_2D",
+    6: "DEQUANTIZE",
+    9: "FULLY_CONNECTED",
+    14: "LOGISTIC",
+    17: "MAX_POOL_2D",
+    18: "MUL",
+    22: "RESHAPE",
+    25: "SOFTMAX",
+    28: "TANH",
+    34: "PAD",
+    39: "TRANSPOSE",
+    40: "MEAN",
+    45: "STRIDED_SLICE",
+    65: "SLICE",
+    114: "QUANTIZE",
 }
 
 
 def run_image(portable: bool) -> str:
     dsp = "0" if portable else "1"
     subprocess.run(
-        ["make", "-s", "-f", "firmware/firmware.mk", "build/ctest/m4/test_nn.elf",
-         f"M4_NN_DSP={dsp}"],
-        cwd=ROOT, check=True,
+        [
+            "make",
+            "-s",
+            "-f",
+            "firmware/firmware.mk",
+            "build/ctest/m4/test_nn.elf",
+            f"M4_NN_DSP={dsp}",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     run = subprocess.run(
-        ["qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic",
-         "-monitor", "none", "-serial", "none", "-semihosting-config",
-         "enable=on,target=native", "-icount", "shift=0", "-kernel",
-         str(ROOT / "build/ctest/m4/test_nn.elf")],
-        capture_output=True, text=True, timeout=600,
+        [
+            "qemu-system-arm",
+            "-M",
+            "mps2-an386",
+            "-cpu",
+            "cortex-m4",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+            "-kernel",
+            str(ROOT / "build/ctest/m4/test_nn.elf"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     return run.stdout + run.stderr
 
@@ -53,8 +91,10 @@ def main() -> int:
     out = run_image(args.portable)
     for line in re.findall(r"WS-TEST .*", out):
         print(line)
-    totals = {m.group(1): int(m.group(2)) * PER_TICK
-              for m in re.finditer(r"WS-NN-M4 (\w+) systick=(\d+)", out)}
+    totals = {
+        m.group(1): int(m.group(2)) * PER_TICK
+        for m in re.finditer(r"WS-NN-M4 (\w+) systick=(\d+)", out)
+    }
     by_type: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     pat = r"WS-NN-M4-OP (\w+) op=(\d+) code=(\d+) macs=(\d+) systick=(\d+)"
     current = None

@@ -44,6 +44,10 @@ typedef struct ws_nn_model ws_nn_model_t;
 size_t ws_nn_model_struct_size(void);
 ws_status_t ws_nn_load(ws_nn_model_t *model, const uint8_t *data, size_t size);
 size_t ws_nn_arena_size(const ws_nn_model_t *model);
+/* The arena's parts (their sum is ws_nn_arena_size): planned activations, per-channel
+ * requantization, kernel scratch. All 0 before a successful load. */
+void ws_nn_arena_parts(const ws_nn_model_t *model, uint32_t *activations, uint32_t *requant,
+                       uint32_t *scratch);
 ws_status_t ws_nn_set_arena(ws_nn_model_t *model, uint8_t *arena, size_t size);
 ws_status_t ws_nn_invoke(ws_nn_model_t *model);
 /* Runs operator `index` alone (ops run in order make one invoke): per-operator timing. */

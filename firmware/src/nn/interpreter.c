@@ -1581,6 +1581,21 @@ size_t ws_nn_arena_size(const ws_nn_model_t *model)
     return (size_t)model->tensor_bytes + model->persistent_bytes + model->scratch_bytes;
 }
 
+void ws_nn_arena_parts(const ws_nn_model_t *model, uint32_t *activations, uint32_t *requant,
+                       uint32_t *scratch)
+{
+    const int ok = model && model->loaded;
+    if (activations) {
+        *activations = ok ? model->tensor_bytes : 0;
+    }
+    if (requant) {
+        *requant = ok ? model->persistent_bytes : 0;
+    }
+    if (scratch) {
+        *scratch = ok ? model->scratch_bytes : 0;
+    }
+}
+
 ws_status_t ws_nn_set_arena(ws_nn_model_t *model, uint8_t *arena, size_t size)
 {
     if (!model || !arena) {
