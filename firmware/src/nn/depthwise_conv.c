@@ -62,12 +62,47 @@ static __attribute__((noinline)) void dw_taps4(const int8_t *ip, const int8_t *f
     acc[3] = a3;
 }
 
+/* n >= 1 taps of four channels without input offset (folded into the bias), in
+ * assembly so the loop keeps its 13 registers: per tap two loads, four SXTB16 and
+ * four SMLABB/SMLATT. */
+static inline __attribute__((always_inline)) void dw_taps4_fold(const int8_t *ip, const int8_t *fp,
+                                                                int32_t n, int32_t step,
+                                                                int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t o, xw, fw, x02, f02;
+    const int32_t end = n * step;
+    __asm__ volatile("mov %[o], #0\n"
+                     "1:\n\t"
+                     "ldr %[xw], [%[ip], %[o]]\n\t"
+                     "ldr %[fw], [%[fp], %[o]]\n\t"
+                     "add %[o], %[o], %[step]\n\t"
+                     "sxtb16 %[x02], %[xw]\n\t"
+                     "sxtb16 %[xw], %[xw], ror #8\n\t"
+                     "sxtb16 %[f02], %[fw]\n\t"
+                     "sxtb16 %[fw], %[fw], ror #8\n\t"
+                     "smlabb %[a0], %[f02], %[x02], %[a0]\n\t"
+                     "smlatt %[a2], %[f02], %[x02], %[a2]\n\t"
+                     "smlabb %[a1], %[fw], %[xw], %[a1]\n\t"
+                     "smlatt %[a3], %[fw], %[xw], %[a3]\n\t"
+                     "cmp %[o], %[end]\n\t"
+                     "blt 1b"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [o] "=&r"(o),
+                       [xw] "=&r"(xw), [fw] "=&r"(fw), [x02] "=&r"(x02), [f02] "=&r"(f02)
+                     : [ip] "r"(ip), [fp] "r"(fp), [step] "r"(step), [end] "r"(end)
+                     : "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
 /* Four channels ic..ic+3 of every output position of one output row. */
 static inline __attribute__((always_inline)) void
 dw_row4(const ws_nn_conv_params_t *params, const ws_nn_rq_t rq[4], const ws_nn_rqs_t rs[4],
-        const int32_t bias4[4], const int8_t *in_rows, const int8_t *f_rows, int32_t rows,
-        int32_t in_w, int32_t in_c, int32_t f_w, int32_t out_w, int8_t *out, const int full,
-        const int small)
+        const int32_t bias4[4], const int32_t fbias4[4], const int8_t *in_rows,
+        const int8_t *f_rows, int32_t rows, int32_t f_h, int32_t in_w, int32_t in_c, int32_t f_w,
+        int32_t out_w, int8_t *out, const int full, const int small)
 {
     const int32_t k = 1 + 2 * params->output_offset;
     const uint32_t off2 = ((uint32_t)params->input_offset & 0xFFFFu) * 0x00010001u;
@@ -77,11 +112,26 @@ dw_row4(const ws_nn_conv_params_t *params, const ws_nn_rq_t rq[4], const ws_nn_r
         const int32_t in_x0 = ox * params->stride_w - params->pad_w;
         const int32_t fx_lo = in_x0 < 0 ? -in_x0 : 0;
         const int32_t fx_hi = in_x0 + f_w > in_w ? in_w - in_x0 : f_w;
-        int32_t a0 = bias4[0], a1 = bias4[1], a2 = bias4[2], a3 = bias4[3];
+        int32_t a0, a1, a2, a3;
         const int8_t *ip_row = in_rows + (in_x0 + fx_lo) * in_c, *fp_row = f_rows + fx_lo * in_c;
-        int32_t acc[4] = {a0, a1, a2, a3};
-        for (int32_t r = 0; r < rows; ++r, ip_row += in_row, fp_row += f_row) {
-            dw_taps4(ip_row, fp_row, fx_hi - fx_lo, in_c, off2, acc);
+        int32_t acc[4];
+        if (fx_hi - fx_lo == f_w && rows == f_h) {
+            /* the whole window: the input offset is in the folded bias */
+            acc[0] = fbias4[0];
+            acc[1] = fbias4[1];
+            acc[2] = fbias4[2];
+            acc[3] = fbias4[3];
+            for (int32_t r = 0; r < rows; ++r, ip_row += in_row, fp_row += f_row) {
+                dw_taps4_fold(ip_row, fp_row, f_w, in_c, acc);
+            }
+        } else {
+            acc[0] = bias4[0];
+            acc[1] = bias4[1];
+            acc[2] = bias4[2];
+            acc[3] = bias4[3];
+            for (int32_t r = 0; r < rows; ++r, ip_row += in_row, fp_row += f_row) {
+                dw_taps4(ip_row, fp_row, fx_hi - fx_lo, in_c, off2, acc);
+            }
         }
         if (small && full) {
             out[0] = (int8_t)ws_nn_rqs_ssat8(acc[0], rs[0].multiplier, rs[0].rm1, k);
@@ -149,27 +199,34 @@ static int dw_mult1(const ws_nn_conv_params_t *params, const ws_nn_per_channel_q
             for (; ic + 4 <= in_c; ic += 4) {
                 ws_nn_rq_t rq[4];
                 ws_nn_rqs_t rs[4];
-                int32_t bias4[4];
+                int32_t bias4[4], fbias4[4];
                 int small = 1;
                 for (int32_t k = 0; k < 4; ++k) {
                     rq[k] = ws_nn_rq_make(quant->multiplier[ic + k], quant->shift[ic + k]);
                     rs[k] = ws_nn_rqs_make(quant->multiplier[ic + k], quant->shift[ic + k]);
                     bias4[k] = bias ? bias[ic + k] : 0;
-                    /* |acc| <= |bias| + taps * 128 * 255 */
+                    int32_t fsum = 0; /* the channel's filter over the whole window */
+                    for (int32_t t = 0; t < f_h * f_w; ++t) {
+                        fsum += filter[(size_t)t * in_c + ic + k];
+                    }
+                    fbias4[k] = ws_nn_add_wrap(bias4[k], (int32_t)((uint32_t)fsum * (uint32_t)off));
+                    /* |acc| <= |bias| + taps * 128 * 255, and with the offset folded
+                     * |bias'| + taps * 128 * 128 */
+                    const uint64_t taps128 = (uint64_t)f_h * (uint64_t)f_w * 128u;
                     small = small && rs[k].ok &&
-                            ws_nn_acc_bound(bias4[k], (uint64_t)f_h * (uint64_t)f_w * 128u, 255) <
-                                WS_NN_RQS_LIMIT;
+                            ws_nn_acc_bound(bias4[k], taps128, 255) < WS_NN_RQS_LIMIT &&
+                            ws_nn_acc_bound(fbias4[k], taps128, 128) < WS_NN_RQS_LIMIT;
                 }
                 const int8_t *ir = in_rows + ic, *fr = f_rows + ic;
                 int8_t *orow = out_row + ic;
                 if (small && full) {
-                    dw_row4(params, rq, rs, bias4, ir, fr, rows, in_w, in_c, f_w, out_w, orow, 1, 1);
+                    dw_row4(params, rq, rs, bias4, fbias4, ir, fr, rows, f_h, in_w, in_c, f_w, out_w, orow, 1, 1);
                 } else if (small) {
-                    dw_row4(params, rq, rs, bias4, ir, fr, rows, in_w, in_c, f_w, out_w, orow, 0, 1);
+                    dw_row4(params, rq, rs, bias4, fbias4, ir, fr, rows, f_h, in_w, in_c, f_w, out_w, orow, 0, 1);
                 } else if (full) {
-                    dw_row4(params, rq, rs, bias4, ir, fr, rows, in_w, in_c, f_w, out_w, orow, 1, 0);
+                    dw_row4(params, rq, rs, bias4, fbias4, ir, fr, rows, f_h, in_w, in_c, f_w, out_w, orow, 1, 0);
                 } else {
-                    dw_row4(params, rq, rs, bias4, ir, fr, rows, in_w, in_c, f_w, out_w, orow, 0, 0);
+                    dw_row4(params, rq, rs, bias4, fbias4, ir, fr, rows, f_h, in_w, in_c, f_w, out_w, orow, 0, 0);
                 }
             }
             for (; ic < in_c; ++ic) {
