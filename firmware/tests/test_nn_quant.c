@@ -54,6 +54,22 @@ static uint32_t check_small(int32_t x, int32_t m, int32_t s, int32_t off)
     return 0;
 }
 
+static uint32_t check_general(int32_t x, int32_t m, int32_t s)
+{
+    const ws_nn_rqg_t r = ws_nn_rqg_make(m, s);
+    if (!r.ok || ws_nn_rqg_apply(x, &r) != ws_nn_mbqm_ref(x, m, s)) {
+        ws_test_puts("general mismatch x=");
+        ws_test_put_int(x);
+        ws_test_puts(" m=");
+        ws_test_put_int(m);
+        ws_test_puts(" s=");
+        ws_test_put_int(s);
+        ws_test_log("");
+        return 1;
+    }
+    return 0;
+}
+
 static uint32_t sweep_small(void)
 {
     uint32_t bad = 0;
@@ -74,6 +90,8 @@ static uint32_t sweep_small(void)
         bad += check_small(x, (int32_t)next(), s, (int32_t)((r >> 12) & 255u) - 128);
         /* ties: x * m / 2^31 exactly half-way */
         bad += check_small((int32_t)(r >> 20) - 2048, 1 << 30, s, 0);
+        bad += check_general(x, (int32_t)next(), s + 1); /* shifts -30..0 */
+        bad += check_general((int32_t)(r >> 20) - 2048, 1 << 30, s + 1);
     }
     return bad;
 }

@@ -191,6 +191,40 @@ static inline __attribute__((always_inline)) int32_t ws_nn_rqs_off(int32_t x, in
     return t;
 }
 
+/* The same for any shift <= 0 (right = 0 included) and |x| < 2^29: the rounding term
+ * and its sign correction come from parameters (half = 2^(right-1) or 0; nsh = 31, or
+ * 32 to shift the sign out when right = 0). Returns mbqm(x) without offset. */
+typedef struct {
+    int32_t multiplier, half, nsh, right;
+    int ok; /* shift <= 0 */
+} ws_nn_rqg_t;
+
+static inline ws_nn_rqg_t ws_nn_rqg_make(int32_t multiplier, int32_t shift)
+{
+    ws_nn_rqg_t r;
+    r.multiplier = multiplier;
+    r.ok = shift <= 0 && shift >= -31;
+    r.right = r.ok ? -shift : 0;
+    r.half = r.right > 0 ? (int32_t)(1u << (r.right - 1)) : 0;
+    r.nsh = r.right > 0 ? 31 : 32;
+    return r;
+}
+
+static inline __attribute__((always_inline)) int32_t ws_nn_rqg_apply(int32_t x, const ws_nn_rqg_t *r)
+{
+    int32_t t, u, v;
+    __asm__("add %[t], %[x], %[x]\n\t"
+            "smmulr %[t], %[t], %[m]\n\t"
+            "add %[u], %[t], %[half]\n\t"
+            "lsr %[v], %[t], %[nsh]\n\t"
+            "sub %[u], %[u], %[v]\n\t"
+            "asr %[u], %[u], %[right]"
+            : [t] "=&r"(t), [u] "=&r"(u), [v] "=&r"(v)
+            : [x] "r"(x), [m] "r"(r->multiplier), [half] "r"(r->half), [nsh] "r"(r->nsh),
+              [right] "r"(r->right));
+    return u;
+}
+
 /* Bound on |bias + sum f * x| over x in [-x_max, x_max]: |bias| + x_max * sum |f|. */
 static inline uint64_t ws_nn_acc_bound(int32_t bias, uint64_t abs_filter_sum, uint32_t x_max)
 {
