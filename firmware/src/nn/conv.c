@@ -27,6 +27,7 @@ typedef struct {
     const int32_t *bias;
     int8_t *output;
     int32_t in_h, in_w, in_c, f_h, f_w, out_h, out_w, out_c;
+    const int8_t *input_end; /* one past the input tensor */
 } conv_ctx_t;
 
 /* One output (b, oy, ox, oc) over its valid taps, offset applied per tap. */
@@ -107,10 +108,23 @@ conv_store4(const conv_pair_q_t *q, const ws_nn_acc2x2_t *acc, int8_t *o, int32_
 static inline __attribute__((always_inline)) void
 conv_pairs_il(const conv_pair_q_t *q, const uint32_t *il, const int8_t *fa, const int8_t *fb,
               int32_t row, const int8_t *xa, int32_t x_step, int8_t *o, int32_t out_c,
-              int32_t pairs, const int full, const int small)
+              int32_t pairs, const int8_t *input_end, const int full, const int small)
 {
     const int32_t words = row >> 2, tail = row & 3, at = 4 * words;
-    for (int32_t i = 0; i < pairs; ++i) {
+    int32_t i = 0;
+    if (tail) {
+        /* il holds one more word, the filter's last bytes and zeros: while the input
+         * word under it stays inside the input tensor, its extra bytes (multiplied by
+         * zero) cost nothing, and the scalar tail is not needed */
+        for (; i < pairs && xa + x_step + 4 * (words + 1) <= input_end; ++i) {
+            ws_nn_acc2x2_t acc = {q->bias_a, q->bias_a, q->bias_b, q->bias_b};
+            ws_nn_dot_2x2_il(il, xa, xa + x_step, words + 1, &acc);
+            conv_store4(q, &acc, o, out_c, full, small);
+            o += 2 * out_c;
+            xa += 2 * x_step;
+        }
+    }
+    for (; i < pairs; ++i) {
         ws_nn_acc2x2_t acc = {q->bias_a, q->bias_a, q->bias_b, q->bias_b};
         if (words > 0) {
             ws_nn_dot_2x2_il(il, xa, xa + x_step, words, &acc);
@@ -153,19 +167,29 @@ static void conv_pair_row(const conv_ctx_t *c, int32_t oc, int32_t fy_lo, int32_
                       ws_nn_acc_bound(q.bias_a, (uint64_t)n * 128, 128) < WS_NN_RQS_LIMIT &&
                       ws_nn_acc_bound(q.bias_b, (uint64_t)n * 128, 128) < WS_NN_RQS_LIMIT;
     if (rows == 1 && row <= CONV_IL_MAX) {
-        uint32_t il[CONV_IL_MAX / 2];
-        for (int32_t k = 0; k < row >> 2; ++k) {
+        uint32_t il[CONV_IL_MAX / 2 + 2];
+        const int32_t words = row >> 2, tail = row & 3;
+        for (int32_t k = 0; k < words; ++k) {
             il[2 * k] = ws_nn_load4(fa + 4 * k);
             il[2 * k + 1] = ws_nn_load4(fb + 4 * k);
         }
+        if (tail) { /* the last bytes, then zeros (little-endian words) */
+            uint32_t wa = 0, wb = 0;
+            for (int32_t t = tail - 1; t >= 0; --t) {
+                wa = (wa << 8) | (uint8_t)fa[4 * words + t];
+                wb = (wb << 8) | (uint8_t)fb[4 * words + t];
+            }
+            il[2 * words] = wa;
+            il[2 * words + 1] = wb;
+        }
         if (small && full) {
-            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, 1, 1);
+            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, c->input_end, 1, 1);
         } else if (small) {
-            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, 0, 1);
+            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, c->input_end, 0, 1);
         } else if (full) {
-            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, 1, 0);
+            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, c->input_end, 1, 0);
         } else {
-            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, 0, 0);
+            conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, c->input_end, 0, 0);
         }
         return;
     }
@@ -258,7 +282,8 @@ ws_status_t ws_nn_conv_s8(const ws_nn_conv_params_t *params, const ws_nn_per_cha
     if (params->dilation_h == 1 && params->dilation_w == 1 && params->stride_w >= 1 &&
         params->stride_h >= 1) {
         const conv_ctx_t c = {params, quant, input, filter, bias, output, in_h, in_w, in_c,
-                              f_h,    f_w,   out_h, out_w, out_c};
+                              f_h,    f_w,   out_h, out_w, out_c,
+                              input + (size_t)input_dims->n * in_h * in_w * in_c};
         if (conv_dsp(&c, input_dims->n)) {
             return WS_OK;
         }

@@ -124,26 +124,38 @@ static inline __attribute__((always_inline)) void
 ws_nn_dot_2x2_il(const uint32_t *fw, const int8_t *xa, const int8_t *xb, int32_t words,
                  ws_nn_acc2x2_t *acc)
 {
+    /* in assembly: GCC spills the pointers of the C version every pass. 21
+     * instructions per four taps (16 multiply-accumulates); words >= 1. */
     int32_t aa = acc->aa, ab = acc->ab, ba = acc->ba, bb = acc->bb;
-    for (; words > 0; --words) {
-        const uint32_t wa = fw[0], wb = fw[1];
-        fw += 2;
-        const uint32_t wx = ws_nn_load4(xa), wy = ws_nn_load4(xb);
-        xa += 4;
-        xb += 4;
-        const int16x2_t fa02 = __sxtb16(wa), fa13 = ws_nn_sxtb16_ror8(wa);
-        const int16x2_t fb02 = __sxtb16(wb), fb13 = ws_nn_sxtb16_ror8(wb);
-        const int16x2_t xa02 = __sxtb16(wx), xa13 = ws_nn_sxtb16_ror8(wx);
-        aa = __smlad(fa02, xa02, aa);
-        aa = __smlad(fa13, xa13, aa);
-        ba = __smlad(fb02, xa02, ba);
-        ba = __smlad(fb13, xa13, ba);
-        const int16x2_t xb02 = __sxtb16(wy), xb13 = ws_nn_sxtb16_ror8(wy);
-        ab = __smlad(fa02, xb02, ab);
-        ab = __smlad(fa13, xb13, ab);
-        bb = __smlad(fb02, xb02, bb);
-        bb = __smlad(fb13, xb13, bb);
-    }
+    uint32_t t0, t1, t2, t3, t4, t5;
+    __asm__ volatile("1:\n\t"
+                     "ldrd %[t0], %[t1], [%[fw]], #8\n\t"
+                     "ldr %[t2], [%[xa]], #4\n\t"
+                     "sxtb16 %[t3], %[t0]\n\t"
+                     "sxtb16 %[t0], %[t0], ror #8\n\t"
+                     "sxtb16 %[t4], %[t2]\n\t"
+                     "sxtb16 %[t2], %[t2], ror #8\n\t"
+                     "smlad %[aa], %[t3], %[t4], %[aa]\n\t"
+                     "smlad %[aa], %[t0], %[t2], %[aa]\n\t"
+                     "sxtb16 %[t5], %[t1]\n\t"
+                     "sxtb16 %[t1], %[t1], ror #8\n\t"
+                     "smlad %[ba], %[t5], %[t4], %[ba]\n\t"
+                     "smlad %[ba], %[t1], %[t2], %[ba]\n\t"
+                     "ldr %[t2], [%[xb]], #4\n\t"
+                     "sxtb16 %[t4], %[t2]\n\t"
+                     "sxtb16 %[t2], %[t2], ror #8\n\t"
+                     "smlad %[ab], %[t3], %[t4], %[ab]\n\t"
+                     "smlad %[ab], %[t0], %[t2], %[ab]\n\t"
+                     "smlad %[bb], %[t5], %[t4], %[bb]\n\t"
+                     "smlad %[bb], %[t1], %[t2], %[bb]\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b"
+                     : [aa] "+r"(aa), [ab] "+r"(ab), [ba] "+r"(ba), [bb] "+r"(bb), [fw] "+r"(fw),
+                       [xa] "+r"(xa), [xb] "+r"(xb), [n] "+r"(words), [t0] "=&r"(t0),
+                       [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+                       [t5] "=&r"(t5)
+                     :
+                     : "cc", "memory");
     acc->aa = aa;
     acc->ab = ab;
     acc->ba = ba;
