@@ -117,9 +117,9 @@ def main() -> int:
         x = rng.integers(-128, 128, size=model.inputs[0].shape, dtype=np.int8)
         out = tflm_run(data, [x])[0]
         cases.append((path.stem, data, x.tobytes(), out.tobytes(), model.arena_bytes))
-    from benchmarks.bench_interpreter import _reference_architectures
+    from benchmarks.bench_interpreter import _reference_architectures, _standard_shapes
 
-    for name, data in _reference_architectures().items():
+    for name, data in {**_reference_architectures(), **_standard_shapes()}.items():
         model = NNModel(data)
         rng = np.random.default_rng(2)
         x = rng.integers(-128, 128, size=model.inputs[0].shape, dtype=np.int8)
