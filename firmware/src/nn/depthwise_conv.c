@@ -108,7 +108,38 @@ dw_row4(const ws_nn_conv_params_t *params, const ws_nn_rq_t rq[4], const ws_nn_r
     const uint32_t off2 = ((uint32_t)params->input_offset & 0xFFFFu) * 0x00010001u;
     const int32_t out_off = params->output_offset, lo = params->act_min, hi = params->act_max;
     const int32_t in_row = in_w * in_c, f_row = f_w * in_c;
+    /* interior positions (the whole window inside the input): a tight loop */
+    int32_t ox_lo = (params->pad_w + params->stride_w - 1) / params->stride_w;
+    const int32_t last = in_w - f_w + params->pad_w;
+    int32_t ox_hi = last >= 0 ? last / params->stride_w + 1 : 0;
+    ox_lo = ox_lo < out_w ? ox_lo : out_w;
+    ox_hi = ox_hi < out_w ? ox_hi : out_w;
+    if (!(small && rows == f_h && f_h == 1) || ox_hi <= ox_lo) {
+        ox_lo = ox_hi = out_w; /* none: every position takes the general path */
+    }
     for (int32_t ox = 0; ox < out_w; ++ox, out += in_c) {
+        if (ox == ox_lo) {
+            const int8_t *ip = in_rows + (ox_lo * params->stride_w - params->pad_w) * in_c;
+            const int32_t ip_step = params->stride_w * in_c;
+            for (; ox < ox_hi; ++ox, out += in_c, ip += ip_step) {
+                int32_t acc[4] = {fbias4[0], fbias4[1], fbias4[2], fbias4[3]};
+                dw_taps4_fold(ip, f_rows, f_w, in_c, acc);
+                if (full) {
+                    out[0] = (int8_t)ws_nn_rqs_ssat8(acc[0], rs[0].multiplier, rs[0].rm1, k);
+                    out[1] = (int8_t)ws_nn_rqs_ssat8(acc[1], rs[1].multiplier, rs[1].rm1, k);
+                    out[2] = (int8_t)ws_nn_rqs_ssat8(acc[2], rs[2].multiplier, rs[2].rm1, k);
+                    out[3] = (int8_t)ws_nn_rqs_ssat8(acc[3], rs[3].multiplier, rs[3].rm1, k);
+                } else {
+                    out[0] = (int8_t)ws_nn_clamp(ws_nn_rqs_off(acc[0], rs[0].multiplier, rs[0].rm1, k), lo, hi);
+                    out[1] = (int8_t)ws_nn_clamp(ws_nn_rqs_off(acc[1], rs[1].multiplier, rs[1].rm1, k), lo, hi);
+                    out[2] = (int8_t)ws_nn_clamp(ws_nn_rqs_off(acc[2], rs[2].multiplier, rs[2].rm1, k), lo, hi);
+                    out[3] = (int8_t)ws_nn_clamp(ws_nn_rqs_off(acc[3], rs[3].multiplier, rs[3].rm1, k), lo, hi);
+                }
+            }
+            if (ox >= out_w) {
+                break;
+            }
+        }
         const int32_t in_x0 = ox * params->stride_w - params->pad_w;
         const int32_t fx_lo = in_x0 < 0 ? -in_x0 : 0;
         const int32_t fx_hi = in_x0 + f_w > in_w ? in_w - in_x0 : f_w;
