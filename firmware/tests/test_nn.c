@@ -41,7 +41,21 @@ static void test_vector(const ws_nn_vector_t *v)
 {
     ws_test_puts("model ");
     ws_test_log(v->name);
+#if defined(WS_PORT_CORTEX_M4)
+    {
+        /* load = validation + the memory plan (several placement orders) */
+        uint32_t load_start = ticks_start();
+        WS_TEST_ASSERT_EQ_INT(ws_nn_load(&model, v->model, v->model_size), WS_OK);
+        uint32_t load_ticks = ticks_since(load_start);
+        ws_test_puts("WS-NN-M4-LOAD ");
+        ws_test_puts(v->name);
+        ws_test_puts(" systick=");
+        ws_test_put_uint(load_ticks);
+        ws_test_log("");
+    }
+#else
     WS_TEST_ASSERT_EQ_INT(ws_nn_load(&model, v->model, v->model_size), WS_OK);
+#endif
     WS_TEST_ASSERT_EQ_INT(ws_nn_arena_size(&model), v->arena_bytes);
     WS_TEST_ASSERT(v->arena_bytes <= TEST_ARENA_BYTES);
     if (v->arena_bytes > TEST_ARENA_BYTES || v->arena_bytes == 0) {

@@ -1335,7 +1335,7 @@ static uint64_t plan_key(const ws_nn_tensor_t *t, int32_t index, int strategy)
     }
 }
 
-#define PLAN_STRATEGIES 64
+#define PLAN_STRATEGIES 8
 
 /* One strategy: tensors in plan_key order, each (with its in-place partner, if any)
  * at the lowest 16-byte-aligned offset where neither overlaps a placed tensor whose
@@ -1411,7 +1411,7 @@ static void plan(ws_nn_model_t *m)
         live += m->tensors[i].data_pos == 0 && m->tensors[i].first_op >= 0;
     }
     /* each try costs ~live^3 steps: the shuffled ones only for small graphs */
-    const int strategies = live <= 40 ? PLAN_STRATEGIES : live <= 80 ? 12 : 4;
+    const int strategies = live <= 40 ? PLAN_STRATEGIES : live <= 80 ? 6 : 4;
     int best = 0;
     uint32_t best_end = UINT32_MAX;
     for (int strategy = 0; strategy < strategies; ++strategy) {
