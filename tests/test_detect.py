@@ -1,0 +1,248 @@
+"""The detectors (firmware/src/app/ws_detect.c) on real recordings, through
+wearsense.firmware.wearable.Wearable: every event here comes from the C detectors running
+on recorded signals (MIT-BIH, SisFall); nothing is scripted. Rules: docs/detectors.md."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wearsense import protocol
+from wearsense.datasets import DatasetError, mitdb
+from wearsense.datasets.common import data_root
+from wearsense.firmware.device import DeviceError
+from wearsense.firmware.wearable import Wearable, WearableError, shipped_models
+from wearsense.protocol import Status
+
+try:
+    ROOT = data_root()
+except DatasetError:  # pragma: no cover
+    ROOT = None
+needs_data = pytest.mark.skipif(ROOT is None, reason="shared data root not present")
+
+MODELS = shipped_models()
+needs_fall = pytest.mark.skipif(
+    1 not in MODELS or 2 not in MODELS, reason="fall/activity models not shipped yet"
+)
+
+
+def _mitdb(record_id: str) -> mitdb.MitdbRecord:
+    return mitdb.load_record(record_id, ROOT)
+
+
+def _feed_mitdb(dev: Wearable, rec: mitdb.MitdbRecord, start_s: float, end_s: float) -> None:
+    lead = rec.lead_index()
+    a, b = int(start_s * rec.fs), int(end_s * rec.fs)
+    dev.feed_ecg(
+        rec.signals[a:b, lead], rec.fs, adc_gain=rec.adc_gain[lead], adc_zero=rec.adc_zero[lead]
+    )
+
+
+def _of(dev: Wearable, kind: type) -> list:
+    return [e for e in dev.detections() if isinstance(e, kind)]
+
+
+# ---------------------------------------------------------------- AF
+
+
+@needs_data
+def test_af_segment_starts_one_episode_after_30_s() -> None:
+    rec = _mitdb("221")  # atrial fibrillation from the first sample (annotated 0-288 s)
+    dev = Wearable("WS-AF01")
+    _feed_mitdb(dev, rec, 0, 120)
+    starts = _of(dev, protocol.AfStart)
+    assert len(starts) == 1
+    start = starts[0]
+    # 3 AF windows of 10.24 s (30.72 s) after the first window's start, plus the front end
+    assert 30 <= start.onset_lag_s <= 45
+    assert 30 <= start.time_s <= 45  # device time follows the recording's seconds
+    assert start.time_s - start.onset_lag_s <= 10  # the onset is the recording's start
+    assert start.model_version == MODELS[0][1]
+    beats = rec.beat_samples[(rec.beat_samples > 0) & (rec.beat_samples < 40 * rec.fs)]
+    true_hr = 60.0 * rec.fs / np.median(np.diff(beats))
+    assert abs(start.hr_bpm - true_hr) < 0.25 * true_hr
+    assert not _of(dev, protocol.AfEnd)
+    assert dev.stats().in_af
+
+
+@needs_data
+def test_sinus_rhythm_raises_no_af() -> None:
+    rec = _mitdb("222")  # annotated normal sinus rhythm for its first 543 s
+    dev = Wearable("WS-AF02")
+    _feed_mitdb(dev, rec, 0, 300)
+    assert not _of(dev, protocol.AfStart)
+    stats = dev.stats()
+    assert stats.af_windows >= 28  # 300 s / 10.24 s
+    assert stats.af_af <= 1
+
+
+@needs_data
+def test_af_then_sinus_ends_the_episode_with_its_duration() -> None:
+    af, sinus = _mitdb("221"), _mitdb("222")  # both MLII, 200 counts/mV, zero 1024
+    dev = Wearable("WS-AF03")
+    _feed_mitdb(dev, af, 0, 90)
+    _feed_mitdb(dev, sinus, 0, 120)
+    starts, ends = _of(dev, protocol.AfStart), _of(dev, protocol.AfEnd)
+    assert len(starts) == 1 and len(ends) == 1
+    end = ends[0]
+    # 90 s of AF, in whole windows of 10.24 s
+    assert 75 <= end.duration_s <= 95
+    assert end.time_s >= 90 + 30  # sustained non-AF (3 windows, 30.72 s) before it ends
+    assert end.time_s <= 90 + 50
+    assert 40 <= end.mean_hr_bpm <= 150
+    assert end.model_version == starts[0].model_version
+
+
+@needs_data
+def test_leads_off_is_reported_not_guessed() -> None:
+    rec = _mitdb("221")
+    dev = Wearable("WS-AF04")
+    dev.set_leads_off(True)
+    _feed_mitdb(dev, rec, 0, 60)  # AF underneath, but the electrodes report leads off
+    dev.set_leads_off(False)
+    _feed_mitdb(dev, rec, 60, 90)
+    assert not _of(dev, protocol.AfStart)
+    quality = _of(dev, protocol.SignalQuality)
+    assert len(quality) == 1
+    q = quality[0]
+    assert q.source == protocol.SignalSource.ECG
+    assert q.flags & protocol.Quality.LEADS_OFF
+    assert 55 <= q.duration_s <= 75  # whole windows: up to one window (10.24 s) more
+    assert dev.stats().af_noisy >= 5
+
+
+@needs_data
+def test_summaries_per_configured_interval() -> None:
+    rec = _mitdb("222")
+    dev = Wearable("WS-AF05")
+    cmd = protocol.Command(protocol.Opcode.SET_CONFIG, 1, {"key": 2, "value": 3})
+    assert dev.command(cmd).status == Status.OK  # summaries every 3 minutes
+    _feed_mitdb(dev, rec, 0, 540)  # sinus rhythm throughout
+    rhythm = _of(dev, protocol.RhythmSummary)
+    hr = _of(dev, protocol.HrSummary)
+    assert [r.time_s for r in rhythm] == [180, 360, 540]
+    assert [h.time_s for h in hr] == [180, 360, 540]
+    for r in rhythm:
+        assert r.interval_s == 180
+        assert 150 <= r.analysable_s <= 180
+        assert r.af_s <= 11
+    beats = rec.beat_samples[rec.beat_samples < 540 * rec.fs]
+    true_mean = 60.0 * rec.fs / np.mean(np.diff(beats))
+    for h in hr:
+        assert h.min_bpm <= h.mean_bpm <= h.max_bpm
+        assert abs(h.mean_bpm - true_mean) < 0.1 * true_mean
+        assert h.model_version == 0  # heart rate comes from the front end, not a model
+
+
+@needs_data
+def test_model_version_travels_in_the_header() -> None:
+    blob, _ = MODELS[0]
+    dev = Wearable("WS-AF06", models={"afib": (blob, 7)})
+    _feed_mitdb(dev, _mitdb("221"), 0, 60)
+    (start,) = _of(dev, protocol.AfStart)
+    assert start.model_version == 7
+    assert dev.info().model_versions[0] == 7
+
+
+def test_model_refusals_are_clear() -> None:
+    dev = Wearable("WS-AF07", models=None)
+    with pytest.raises(WearableError) as err:
+        dev.set_model("afib", b"not a model at all", 1)
+    assert err.value.code_name == "NN_FORMAT"
+    with pytest.raises(WearableError) as err:
+        dev.set_model("fall", MODELS[0][0], 1)  # AFib input (1280) for the fall task (896)
+    assert err.value.code_name == "NN_SHAPE"
+    with pytest.raises(DeviceError):
+        dev.set_model("sleep", MODELS[0][0], 1)
+    with pytest.raises(DeviceError):
+        dev.feed_imu(np.zeros((10, 4)), 50)
+    with pytest.raises(DeviceError):
+        dev.feed_ecg(np.array([np.nan, 0.0]), 250)
+    assert dev.detections() == []
+
+
+# ---------------------------------------------------------------- falls and activity
+
+
+def _sisfall(name: str):  # type: ignore[no-untyped-def]
+    from wearsense.datasets.imu import sisfall
+
+    root = ROOT / "sisfall" if ROOT is not None else None
+    for subject, path in sisfall.trial_files(root):
+        if path.name.startswith(name):
+            return sisfall.load_trial(subject, path)
+    raise AssertionError(f"SisFall trial {name} missing")
+
+
+@needs_data
+@needs_fall
+def test_a_fall_trial_gives_exactly_one_fall() -> None:
+    rec = _sisfall("F01_SA07_R01")  # SA07 is a test subject: a slip while walking
+    dev = Wearable("WS-FA01")
+    dev.feed_imu(rec.six_axis(), int(rec.rate_hz))
+    falls = _of(dev, protocol.Fall)
+    assert len(falls) == 1
+    fall = falls[0]
+    assert fall.impact_mg >= 1600  # the trigger threshold
+    assert fall.stillness_s >= 2
+    assert fall.model_version == MODELS[1][1]
+    assert 2 <= fall.time_s <= rec.duration_s + 1
+    assert dev.stats().impacts >= 1
+
+
+@needs_data
+@needs_fall
+def test_button_within_the_window_cancels_the_fall() -> None:
+    rec = _sisfall("F01_SA07_R01")
+    dev = Wearable("WS-FA02")
+    dev.feed_imu(rec.six_axis(), int(rec.rate_hz))
+    (fall,) = _of(dev, protocol.Fall)
+    dev.advance(5)
+    dev.press_button()
+    dev.press_button()  # a second press changes nothing
+    (cancel,) = _of(dev, protocol.FallCancelled)
+    assert cancel.fall_seq == fall.seq
+    assert cancel.delay_s == dev.time_s - fall.time_s
+    assert cancel.model_version == fall.model_version
+
+
+@needs_data
+@needs_fall
+def test_button_after_the_window_does_nothing() -> None:
+    rec = _sisfall("F01_SA07_R01")
+    dev = Wearable("WS-FA03")
+    cmd = protocol.Command(protocol.Opcode.SET_CONFIG, 1, {"key": 1, "value": 10})
+    assert dev.command(cmd).status == Status.OK  # a 10 s cancel window
+    dev.feed_imu(rec.six_axis(), int(rec.rate_hz))
+    (fall,) = _of(dev, protocol.Fall)
+    dev.advance(fall.time_s + 11 - dev.time_s)
+    dev.press_button()
+    assert not _of(dev, protocol.FallCancelled)
+
+
+@needs_data
+@needs_fall
+def test_walking_raises_no_fall_and_settles_on_walking() -> None:
+    rec = _sisfall("D01_SA07_R01")  # walking slowly for 100 s
+    dev = Wearable("WS-FA04")
+    dev.feed_imu(rec.six_axis(), int(rec.rate_hz))
+    assert not _of(dev, protocol.Fall)
+    changes = _of(dev, protocol.ActivityChange)
+    assert changes and changes[0].from_class == protocol.ActivityClass.UNKNOWN
+    assert dev.stats().activity == protocol.ActivityClass.WALK
+    for c in changes:
+        assert c.from_class != c.to_class
+        assert c.model_version == MODELS[2][1]
+
+
+@needs_data
+@needs_fall
+def test_hourly_activity_summary_counts_the_minutes() -> None:
+    rec = _sisfall("D01_SA07_R01")
+    dev = Wearable("WS-FA05")
+    dev.feed_imu(rec.six_axis(), int(rec.rate_hz))  # 100 s
+    dev.advance(3600 - dev.time_s)
+    (summary,) = _of(dev, protocol.ActivitySummary)
+    assert summary.time_s == 3600
+    assert 1 <= sum(summary.minutes) <= 3  # 100 s of windows, rounded per class
+    assert summary.minutes[protocol.ActivityClass.WALK] >= 1
