@@ -149,39 +149,56 @@ static void conv_pair_row(const conv_ctx_t *c, int32_t oc, int32_t fy_lo, int32_
     const int8_t *fa = c->filter + (size_t)oc * f_stride + fy_lo * row;
     const int8_t *fb = fa + f_stride;
     const int32_t n = rows * row;
-    conv_pair_q_t q;
-    q.bias_a = ws_nn_add_wrap(c->bias ? c->bias[oc] : 0,
-                              (int32_t)((uint32_t)ws_nn_sum_s8(fa, n) * (uint32_t)off));
-    q.bias_b = ws_nn_add_wrap(c->bias ? c->bias[oc + 1] : 0,
-                              (int32_t)((uint32_t)ws_nn_sum_s8(fb, n) * (uint32_t)off));
-    q.ra = ws_nn_rq_make(c->q->multiplier[oc], c->q->shift[oc]);
-    q.rb = ws_nn_rq_make(c->q->multiplier[oc + 1], c->q->shift[oc + 1]);
-    q.sa = ws_nn_rqs_make(c->q->multiplier[oc], c->q->shift[oc]);
-    q.sb = ws_nn_rqs_make(c->q->multiplier[oc + 1], c->q->shift[oc + 1]);
-    q.out_off = p->output_offset;
-    q.k = 1 + 2 * p->output_offset;
-    q.lo = p->act_min;
-    q.hi = p->act_max;
-    /* the accumulators are bias' + sum f * x with |f|, |x| <= 128 */
-    const int small = q.sa.ok && q.sb.ok &&
-                      ws_nn_acc_bound(q.bias_a, (uint64_t)n * 128, 128) < WS_NN_RQS_LIMIT &&
-                      ws_nn_acc_bound(q.bias_b, (uint64_t)n * 128, 128) < WS_NN_RQS_LIMIT;
-    if (rows == 1 && row <= CONV_IL_MAX) {
-        uint32_t il[CONV_IL_MAX / 2 + 2];
+    const int il_path = rows == 1 && row <= CONV_IL_MAX;
+    uint32_t il[CONV_IL_MAX / 2 + 2];
+    int32_t sum_a = 0, sum_b = 0;
+    if (il_path) {
+        /* interleave the two rows once for all positions, summing them on the way */
+        const int16x2_t ones = (int16x2_t)0x00010001;
         const int32_t words = row >> 2, tail = row & 3;
         for (int32_t k = 0; k < words; ++k) {
-            il[2 * k] = ws_nn_load4(fa + 4 * k);
-            il[2 * k + 1] = ws_nn_load4(fb + 4 * k);
+            const uint32_t wa = ws_nn_load4(fa + 4 * k), wb = ws_nn_load4(fb + 4 * k);
+            il[2 * k] = wa;
+            il[2 * k + 1] = wb;
+            sum_a = __smlad(__sxtb16(wa), ones, __smlad(ws_nn_sxtb16_ror8(wa), ones, sum_a));
+            sum_b = __smlad(__sxtb16(wb), ones, __smlad(ws_nn_sxtb16_ror8(wb), ones, sum_b));
         }
         if (tail) { /* the last bytes, then zeros (little-endian words) */
             uint32_t wa = 0, wb = 0;
             for (int32_t t = tail - 1; t >= 0; --t) {
                 wa = (wa << 8) | (uint8_t)fa[4 * words + t];
                 wb = (wb << 8) | (uint8_t)fb[4 * words + t];
+                sum_a += fa[4 * words + t];
+                sum_b += fb[4 * words + t];
             }
             il[2 * words] = wa;
             il[2 * words + 1] = wb;
         }
+    } else {
+        sum_a = ws_nn_sum_s8(fa, n);
+        sum_b = ws_nn_sum_s8(fb, n);
+    }
+    conv_pair_q_t q;
+    q.bias_a = ws_nn_add_wrap(c->bias ? c->bias[oc] : 0, (int32_t)((uint32_t)sum_a * (uint32_t)off));
+    q.bias_b = ws_nn_add_wrap(c->bias ? c->bias[oc + 1] : 0, (int32_t)((uint32_t)sum_b * (uint32_t)off));
+    q.sa = ws_nn_rqs_make(c->q->multiplier[oc], c->q->shift[oc]);
+    q.sb = ws_nn_rqs_make(c->q->multiplier[oc + 1], c->q->shift[oc + 1]);
+    q.out_off = p->output_offset;
+    q.k = 1 + 2 * p->output_offset;
+    q.lo = p->act_min;
+    q.hi = p->act_max;
+    /* the accumulators are bias' + sum f * x with |f|, |x| <= 128: below 2^29 when
+     * |bias'| + n * 2^14 is (n <= 2^14 keeps the product in 32 bits) */
+    const uint32_t abs_a = q.bias_a < 0 ? 0u - (uint32_t)q.bias_a : (uint32_t)q.bias_a;
+    const uint32_t abs_b = q.bias_b < 0 ? 0u - (uint32_t)q.bias_b : (uint32_t)q.bias_b;
+    const uint32_t taps = (uint32_t)n << 14;
+    const int small = q.sa.ok && q.sb.ok && n <= (1 << 14) && abs_a < WS_NN_RQS_LIMIT - taps &&
+                      abs_b < WS_NN_RQS_LIMIT - taps && taps < WS_NN_RQS_LIMIT;
+    if (!small) {
+        q.ra = ws_nn_rq_make(c->q->multiplier[oc], c->q->shift[oc]);
+        q.rb = ws_nn_rq_make(c->q->multiplier[oc + 1], c->q->shift[oc + 1]);
+    }
+    if (il_path) {
         if (small && full) {
             conv_pairs_il(&q, il, fa, fb, row, xa, x_step, o, out_c, pairs, c->input_end, 1, 1);
         } else if (small) {
