@@ -1229,7 +1229,7 @@ static uint32_t align_up(uint32_t v)
 static int pair_ok(const ws_nn_model_t *m, int32_t in, int32_t out, const int8_t *paired,
                    uint32_t op_index, int needs_last_use)
 {
-    const ws_nn_tensor_t *ti = &m->tensors[in], *to = &m->tensors[out];
+    const ws_nn_tensor_t *ti = &m->tensors[in];
     if (paired[in] || paired[out] || ti->data_pos != 0 || ti->first_op < 0) {
         return 0;
     }
@@ -1238,18 +1238,16 @@ static int pair_ok(const ws_nn_model_t *m, int32_t in, int32_t out, const int8_t
             return 0;
         }
     }
-    (void)to;
     return !needs_last_use || ti->last_op == (int16_t)op_index;
 }
 
-static void find_pairs(const ws_nn_model_t *m, int16_t partner[], int32_t delta[], int8_t is_out[])
+static void find_pairs(const ws_nn_model_t *m, int16_t partner[], int32_t delta[])
 {
     int8_t paired[WS_NN_MAX_TENSORS];
     memset(paired, 0, sizeof paired);
     for (int32_t i = 0; i < m->n_tensors; ++i) {
         partner[i] = -1;
         delta[i] = 0;
-        is_out[i] = 0;
     }
     for (uint32_t i = 0; i < m->n_ops; ++i) {
         const ws_nn_op_t *op = &m->ops[i];
@@ -1290,7 +1288,6 @@ static void find_pairs(const ws_nn_model_t *m, int16_t partner[], int32_t delta[
             partner[out] = (int16_t)in;
             delta[out] = d;   /* out = in + d */
             delta[in] = -d;   /* in = out - d */
-            is_out[out] = 1;
         }
     }
 }
@@ -1404,8 +1401,7 @@ static void plan(ws_nn_model_t *m)
 {
     int16_t partner[WS_NN_MAX_TENSORS];
     int32_t delta[WS_NN_MAX_TENSORS];
-    int8_t is_out[WS_NN_MAX_TENSORS];
-    find_pairs(m, partner, delta, is_out);
+    find_pairs(m, partner, delta);
     int32_t live = 0;
     for (int32_t i = 0; i < m->n_tensors; ++i) {
         live += m->tensors[i].data_pos == 0 && m->tensors[i].first_op >= 0;
