@@ -115,6 +115,12 @@ class UpdatableWearable(Wearable, UpdatableDevice):
             self._follow_store()
         return status
 
+    def restart_streams(self) -> None:
+        """The next samples start new ECG and IMU streams at the current device time (a
+        replay starting its recordings again); the detectors' state is kept."""
+        self._ecg_cfg = None
+        self._imu_cfg = None
+
     def set_model(self, task: int | str, blob: bytes, version: int) -> None:
         raise DeviceError(
             "the models of an UpdatableWearable come from its model store: push a package "
