@@ -33,7 +33,7 @@ def test_demo_check_shows_the_detectors_events(tmp_path, capsys):
             assert f"{expected[task]} on screen" in out
             assert expected[task] in stored
         if 1 in tasks:
-            assert "fall alert on screen" in out
+            assert "fall alert raised on screen" in out
         af = [e for e in store.events(include_unplaced=True) if e.type == "af_start"]
         assert af and all(e.model_version == 1 for e in af)  # the factory model's version
     finally:

@@ -130,16 +130,16 @@ async def _run(args: argparse.Namespace, started: float) -> int:
                     if line.type in expected and line.type not in seen:
                         seen[line.type] = now
                 alert = app.screen
-                if (
-                    isinstance(alert, FallAlertScreen)
-                    and alert.fall.key not in before
-                    and "fall alert" not in seen
-                ):
-                    seen["fall alert"] = now
+                raised = [f for f in app.pending_falls if f.key not in before]
+                if isinstance(alert, FallAlertScreen) and alert.fall.key not in before:
+                    raised.append(alert.fall)
+                if raised and "fall alert raised" not in seen:
+                    seen["fall alert raised"] = now
                 await asyncio.sleep(0.05)
         # printed after the app has let go of the terminal (Textual captures stdout)
         for what, at in sorted(seen.items(), key=lambda kv: kv[1]):
             print(f"{what} on screen {at:.2f} s after start")
+        print(f"(command started at UTC epoch {args.started_epoch:.3f})")
         missing = sorted(expected - seen.keys())
         print(
             f"events stored: {store.count_events()}; signal replayed: "
@@ -161,6 +161,7 @@ async def _run(args: argparse.Namespace, started: float) -> int:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    args.started_epoch = time.time()
     if args.speed <= 0:
         print("error: --speed must be > 0")
         return 2
