@@ -1,6 +1,7 @@
 """The model-update chain end to end (issue 12, item 3) on the whole emulated wearable:
-an int8 .tflite -> `wearsense package build` -> `wearsense package sign --dev-key` -> a
-rollout over BLE (Bumble LocalLink, the companion's session and the rollout guard) -> the
+an int8 .tflite -> `wearsense package build` -> `wearsense package sign --dev-key` -> pushed
+from the terminal UI's Updates screen (path, Push, progress bar, outcome), which runs the
+companion's rollout (guard, transfer, confirmation) over BLE (Bumble LocalLink) -> the
 device's STATUS page 1, stored by the companion, shows the new version -> the AF events its
 detector then finds on replayed real ECG (MIT-BIH 219 sample) carry that version in their
 header, as stored."""
@@ -12,6 +13,10 @@ import json
 import time
 from pathlib import Path
 
+from textual.widgets import DataTable, Input, ProgressBar, Static
+
+from tui.app import WearSenseApp
+from tui.services import SessionPusher
 from wearsense.cli import main
 from wearsense.emulator.replay import SAMPLES, Player, load
 from wearsense.firmware.updatable_wearable import UpdatableWearable
@@ -24,9 +29,11 @@ AFIB_DIR = ROOT / "models" / "afib"
 SERIAL = "WS-00E2EUPD"
 
 
-def test_train_package_sign_push_and_the_events_carry_the_new_version(tmp_path: Path) -> None:
+def test_package_sign_push_from_the_tui_and_the_events_carry_the_new_version(
+    tmp_path: Path,
+) -> None:
     from wearsense.link.loopback import Loopback
-    from wearsense.updates.rollout import ModelStatusWatcher, push_package
+    from wearsense.updates.rollout import ModelStatusWatcher
 
     v2 = tmp_path / "afib-v2.wspkg"
     build = ["package", "build", str(AFIB_DIR / "afib.tflite"), "-o", str(v2), "--task", "afib"]
@@ -46,18 +53,33 @@ def test_train_package_sign_push_and_the_events_carry_the_new_version(tmp_path: 
         watcher = ModelStatusWatcher()
         session = loop.session(store, on_stored=watcher.on_stored)
         runner = asyncio.create_task(session.run())
-        registry = Registry(tmp_path / "updates.db")
         shipped = json.loads((AFIB_DIR / "metrics.json").read_text())
-        registry.add((AFIB_DIR / "afib.wspkg").read_bytes(), metrics=shipped)
-        registry.add(package, metrics={**shipped, "macro_f1": shipped["macro_f1"] + 0.01})
+        with Registry(tmp_path / "updates.db") as registry:
+            registry.add((AFIB_DIR / "afib.wspkg").read_bytes(), metrics=shipped)
+        better = {**shipped, "macro_f1": shipped["macro_f1"] + 0.01}
+        (tmp_path / "metrics.json").write_text(json.dumps(better))  # beside the package
+        pusher = SessionPusher(session, watcher, tmp_path / "updates.db", history=store)
+        app = WearSenseApp(tmp_path / "companion.db", None, poll_s=0, pusher=pusher)
         try:
             await watcher.wait(SERIAL, lambda page: page.afib_version == 1, 20)
-            offsets: list[int] = []
-            outcome = await push_package(
-                session, watcher, package, registry, on_offset=offsets.append, history=store
-            )
-            assert (outcome.from_version, outcome.to_version) == (1, 2)
-            assert offsets[-1] == len(package)
+            async with app.run_test(size=(120, 40)) as pilot:
+                await pilot.press("4")
+                app.screen.query_one("#push-path", Input).value = str(v2)
+                await pilot.pause()
+                await pilot.click("#push-button")
+                outcome = app.screen.query_one("#push-outcome", Static)
+                deadline = asyncio.get_running_loop().time() + 30
+                while not (outcome.has_class("ok") or outcome.has_class("failed")):
+                    assert asyncio.get_running_loop().time() < deadline, "push did not end"
+                    await asyncio.sleep(0.05)
+                assert outcome.has_class("ok"), str(outcome.render())
+                assert f"{SERIAL} runs afib v2 (was v1)" in str(outcome.render())
+                bar = app.screen.query_one("#push-progress", ProgressBar)
+                assert (bar.progress, bar.total) == (len(package), len(package))
+                await pilot.pause(0.2)
+                history = app.screen.query_one("#history", DataTable)
+                steps = [history.get_row_at(i)[4] for i in range(history.row_count)]
+                assert "committed" in steps  # the rollout's steps, from the store
             # STATUS page 1 as the companion stored it.
             assert watcher.latest[SERIAL].afib_version == 2
             assert core.store_models().running[0] == 2
@@ -76,7 +98,6 @@ def test_train_package_sign_push_and_the_events_carry_the_new_version(tmp_path: 
         finally:
             await session.stop()
             await runner
-            registry.close()
             store.close()
             await loop.close()
 

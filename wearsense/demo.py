@@ -8,7 +8,9 @@ terminal UI following both. The wearable replays real recordings through its det
 fibrillation) and UMAFall trials of one subject (walking, jogging, sitting down, lying
 down, a forward fall) side by side, starting again at the end. Within seconds the detectors
 report activity changes, an AF episode and a fall (the fall alert opens: press `a`). No
-event is scripted. Press `q` to quit: the session stops, acknowledges what it stored and
+event is scripted. The Updates screen (`4`) pushes a signed package to the wearable over
+the same link (progress bar, rollout guard, outcome); the detector's next events carry the
+new version. Press `q` to quit: the session stops, acknowledges what it stored and
 the store is closed cleanly.
 
 The recordings are the shipped samples (samples/data) unless --data-dir names a data
@@ -78,10 +80,12 @@ async def _run(args: argparse.Namespace, started: float) -> int:
     from tui.app import WearSenseApp
     from tui.link import SessionLink
     from tui.screens.alert import FallAlertScreen
+    from tui.services import SessionPusher
     from wearsense.datasets.common import DatasetError
     from wearsense.emulator.replay import SAMPLES, Player, load
     from wearsense.link.loopback import Loopback
     from wearsense.store import Store, StoreError
+    from wearsense.updates.rollout import ModelStatusWatcher
 
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -104,9 +108,16 @@ async def _run(args: argparse.Namespace, started: float) -> int:
         print(f"error: {exc}")
         return 1
     link = SessionLink(serial_hint=SERIAL)
-    session = loop.session(store, on_state=link.on_state, on_stored=link.on_stored)
+    watcher = ModelStatusWatcher()
+
+    def on_stored(*args: Any) -> None:
+        link.on_stored(*args)
+        watcher.on_stored(*args)
+
+    session = loop.session(store, on_state=link.on_state, on_stored=on_stored)
     link.follow(session)
-    app = WearSenseApp(db, link, poll_s=0)
+    pusher = SessionPusher(session, watcher, folder / "updates.db", history=store)
+    app = WearSenseApp(db, link, poll_s=0, pusher=pusher)
     stop = asyncio.Event()
     task = asyncio.create_task(session.run())
     player = Player(recordings, loop=True)
