@@ -56,6 +56,24 @@ def _open_wearable(folder: Path) -> Any:
     return core
 
 
+def _register_factory(registry_path: Path) -> None:
+    """The factory packages and their evaluated metrics in the demo's registry, so the
+    rollout guard of a push from the Updates screen compares against them."""
+    import json
+
+    from wearsense.firmware.updatable_wearable import factory_packages
+    from wearsense.updates.registry import Registry, RegistryError, metrics_beside
+
+    with Registry(registry_path) as registry:
+        for package in factory_packages():
+            beside = metrics_beside(package)
+            try:
+                metrics = json.loads(beside.read_text()) if beside is not None else None
+                registry.add(package.read_bytes(), metrics=metrics, path=package)
+            except (RegistryError, ValueError) as exc:
+                print(f"registry: {package.name} not registered: {exc}")
+
+
 def _save(core: Any, folder: Path) -> None:
     for name, image in (("wearable.flash", core.flash_image()), ("wearable.models", None)):
         target = folder / name
@@ -116,6 +134,7 @@ async def _run(args: argparse.Namespace, started: float) -> int:
 
     session = loop.session(store, on_state=link.on_state, on_stored=on_stored)
     link.follow(session)
+    _register_factory(folder / "updates.db")
     pusher = SessionPusher(session, watcher, folder / "updates.db", history=store)
     app = WearSenseApp(db, link, poll_s=0, pusher=pusher)
     stop = asyncio.Event()
