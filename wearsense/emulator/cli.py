@@ -11,8 +11,8 @@ a blank store gets the factory packages (models/<task>/ for the chest), and
 
 With the default ``--link emulator`` it attaches to Bumble's virtual controllers on
 loopback (started here when nothing listens yet); ``wearsense companion`` attaches to the
-other controller. ``--transport`` takes any Bumble HCI
-transport instead (e.g. ``usb:0`` for a real USB dongle).
+other controller. ``--transport`` takes any Bumble HCI transport instead (e.g. ``usb:0``
+for a real USB dongle).
 """
 
 from __future__ import annotations
@@ -102,11 +102,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=None,
         metavar="PACKAGE",
-        help="package installed on a blank model store (repeatable; default: every "
-        "models/<task>/<task>.wspkg of the repository); `wearsense update push` replaces it",
+        help="package installed on a blank model store (repeatable; default: each task's "
+        "package of models/<task>/ built for the chest); `wearsense update push` replaces it",
     )
     parser.add_argument("--duration", type=float, default=0.0, help="stop after S seconds")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log more and print each detector event"
+    )
     parser.set_defaults(handler=_main)
 
 
