@@ -166,6 +166,7 @@ async def _run(args: argparse.Namespace, started: float) -> int:
                 if raised and "fall alert raised" not in seen:
                     seen["fall alert raised"] = now
                 await asyncio.sleep(0.05)
+        args.seen = dict(seen)  # for benchmarks/bench_demo.py
         # printed after the app has let go of the terminal (Textual captures stdout)
         for what, at in sorted(seen.items(), key=lambda kv: kv[1]):
             print(f"{what} on screen {at:.2f} s after start")
