@@ -489,3 +489,6 @@ def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> N
         emulator.wait(timeout=10)
     with Store(db) as store:
         assert store.contiguous_seq(SERIAL, 1) >= 8
+        found = {e.type for e in store.events(include_unplaced=True)}
+    # The AF episode of the MIT-BIH 219 sample, from the AFib detector (nothing injected).
+    assert "af_start" in found
