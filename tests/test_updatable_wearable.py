@@ -106,3 +106,34 @@ def test_factory_packages_match_the_placement() -> None:
         assert pkg.parse(path.read_bytes()).header.placement == 0
     assert SHIPPED in factory_packages(0)
     assert SHIPPED not in factory_packages(1)  # the shipped AFib package is for the chest
+
+
+def test_the_emulator_resets_the_whole_device_and_replays_on(tmp_path: Path) -> None:
+    """EmulatedWearable.reset (as the link soak does) boots a new UpdatableWearable on the
+    same flash and store; the player goes on feeding it and its detector still runs."""
+    from wearsense.emulator.replay import SAMPLES as SAMPLE_DIR
+    from wearsense.emulator.replay import Player, load
+    from wearsense.link.loopback import Loopback
+
+    async def scenario() -> None:
+        core = UpdatableWearable("WS-UW4")
+        assert core.provision(SHIPPED.read_bytes()) == Status.OK
+        loop = await Loopback.open(core, tmp_path)
+        try:
+            player = Player(load(SAMPLE_DIR), loop=False)
+            assert loop.wearable.sense(player, 20) == 20
+            epoch = core.info().epoch
+            await loop.wearable.reset()
+            again = loop.wearable.core
+            assert isinstance(again, UpdatableWearable) and again is not core
+            assert again.info().epoch == epoch and again.info().boot_count == 2
+            assert again.store_models().running[AFIB] == 1
+            assert again.stats().ecg_samples == 0  # RAM state is lost
+            assert loop.wearable.sense(player, 200) == 160  # the rest of the 180 s pass
+            starts = af_starts(again)
+            assert len(starts) == 1 and starts[0].model_version == 1
+            assert starts[0].time_s >= 20  # the device clock never went back
+        finally:
+            await loop.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
