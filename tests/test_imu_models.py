@@ -38,8 +38,8 @@ def test_shipped_model_contract(task):
 
 
 def test_output_order_is_the_protocol_order():
-    assert fall.LABELS == tuple(c.name.lower() for c in FallClass)
-    assert activity.LABELS == tuple(c.name.lower() for c in ActivityClass if c.value < 8)
+    assert tuple(c.name.lower() for c in FallClass) == fall.LABELS
+    assert tuple(c.name.lower() for c in ActivityClass if c.value < 8) == activity.LABELS
 
 
 @pytest.mark.parametrize("task", ["fall", "activity"])
