@@ -163,3 +163,21 @@ def test_activity_wrong_class_gets_no_credit() -> None:
     segments = [(int(ActivityClass.STAND), 0.0, 60.0)]
     table = scoring.score_activity([change(0.0, ActivityClass.SIT)], segments)
     assert table[int(ActivityClass.STAND)] == [60.0, 0.0]
+
+
+def test_af_intervals_a_few_beats_apart_are_one_episode() -> None:
+    rhythms = [
+        ("AFIB", 0.0, 100.0),
+        ("VT", 100.0, 102.0),
+        ("AFIB", 102.0, 200.0),
+        ("N", 200.0, 400.0),
+        ("AFIB", 300.0, 340.0),
+    ]
+    row = scoring.score_af([af_start(40.0), af_end(210.0)], rhythms, 400.0)
+    assert [(e["onset_s"], e["duration_s"]) for e in row["annotated_episodes"]] == [
+        (0.0, 200.0),
+        (300.0, 40.0),
+    ]
+    assert row["af_s"] == 238.0  # the VT beats are not AF time
+    row = scoring.score_af([], rhythms, 400.0, merge_gap_s=0.0)
+    assert len(row["annotated_episodes"]) == 3

@@ -10,7 +10,10 @@ The rules (also in docs/replay.md):
 * **AF episodes** (MIT-BIH). Annotated AF is the union of ``AFIB`` rhythm intervals;
   consecutive ones merge into one episode. Atrial flutter (``AFL``) is scored on its
   own: it is left out of the AF-time sensitivity and specificity (neither AF nor
-  non-AF) and reported as the fraction of flutter time the device called AF. A device
+  non-AF) and reported as the fraction of flutter time the device called AF. AF
+  intervals less than ``merge_gap_s`` apart (30 s: MIT-BIH breaks AF for a few beats of
+  ventricular tachycardia) form one annotated episode; the time figures still use the
+  intervals themselves. A device
   episode runs from its onset (AF_START time minus ``onset_lag_s``) to the AF_END time
   (or the end of the recording when no AF_END followed). An annotated episode is
   *detected* when a device episode overlaps it; its *onset delay* is the AF_START time
@@ -153,6 +156,7 @@ def score_af(
     duration_s: float,
     *,
     min_episode_s: float = 30.0,
+    merge_gap_s: float = 30.0,
     excluded: Sequence[Interval] = (),
 ) -> dict[str, Any]:
     """AF episodes and AF time of one record. ``rhythms`` are (label, start_s, end_s)
@@ -167,7 +171,8 @@ def score_af(
     claimed = _merge((e.onset_s, e.end_s) for e in episodes)
 
     annotated = []
-    for start, end in af:
+    for start, end in _merge((s, e + merge_gap_s) for s, e in af):
+        end -= merge_gap_s
         hits = [e for e in episodes if e.onset_s < end and e.end_s > start]
         row: dict[str, Any] = {
             "onset_s": round(start, 2),
