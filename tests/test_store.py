@@ -328,7 +328,7 @@ def test_migration_from_version_1_backfills_dropped_ranges(
             (json.dumps({"first_seq": 3, "last_seq": 6, "dropped": 4}), encode(gap)),
         )
     with Store(path) as new:
-        assert new.schema_version == 2
+        assert new.schema_version == db_module.SCHEMA_VERSION  # every later step too
         assert new.ingest("SN1", 1, [status(1), hr(7, 700)]) == 7
 
 
@@ -339,3 +339,27 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         raw.execute("INSERT INTO schema_version VALUES (99, 0)")
     with pytest.raises(StoreError, match="newer WearSense"):
         Store(path)
+
+
+def test_fall_acknowledgements_persist_and_go_with_the_patient(
+    store: Store, tmp_path: Path
+) -> None:
+    fall = Fall(2, 100, 1, impact_mg=3000, confidence=90, stillness_s=5)
+    later = Fall(3, 200, 1, impact_mg=2500, confidence=80, stillness_s=9)
+    store.ingest("SN1", 1, [status(1), fall, later])
+    assert [e.seq for e in store.unacknowledged_falls()] == [2, 3]
+    assert store.acknowledge_fall(("SN1", 1, 2), by="nurse", utc=T0 + 130) is True
+    assert store.acknowledge_fall(("SN1", 1, 2), by="someone else") is False  # first one kept
+    with pytest.raises(StoreError, match="no fall event"):
+        store.acknowledge_fall(("SN1", 1, 1))  # a status page, not a fall
+    with pytest.raises(StoreError, match="no fall event"):
+        store.acknowledge_fall(("SN1", 1, 99))
+    assert [e.seq for e in store.unacknowledged_falls(start_utc=T0 + 150)] == [3]
+    store.close()
+    with Store(tmp_path / "ws.db") as again:  # survives a restart
+        assert again.fall_acknowledged(("SN1", 1, 2))
+        assert not again.fall_acknowledged(("SN1", 1, 3))
+        assert [e.seq for e in again.unacknowledged_falls()] == [3]
+        again.delete_patient("p-001")
+        with sqlite3.connect(tmp_path / "ws.db") as raw:
+            assert raw.execute("SELECT count(*) FROM fall_acks").fetchone()[0] == 0

@@ -330,6 +330,36 @@ def test_a_fall_raises_an_alert_that_must_be_acknowledged(db: Path) -> None:
         writer.close()
 
 
+def test_an_unacknowledged_fall_is_raised_again_after_a_restart(db: Path) -> None:
+    with Store(db) as writer:  # stored while no UI was running
+        seq = next_seq(writer, "SN-0001")
+        fall = Fall(seq, device_time(NOW - 30), 2, impact_mg=3300, confidence=95, stillness_s=20)
+        writer.ingest("SN-0001", EPOCH, [fall])
+    key = ("SN-0001", EPOCH, seq)
+
+    async def quit_without_acknowledging(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        assert isinstance(app.screen, FallAlertScreen) and app.screen.fall.key == key
+        assert [f.key for f in app.pending_falls] == [key]  # only this one: the rest were seen to
+
+    async def acknowledge(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        assert isinstance(app.screen, FallAlertScreen) and app.screen.fall.key == key
+        await pilot.press("a")
+        await pilot.pause()
+        assert not app.pending_falls and isinstance(app.screen, DevicesScreen)
+
+    async def nothing_left(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        assert not app.pending_falls and isinstance(app.screen, DevicesScreen)
+
+    drive(make_app(db, MemoryLink()), quit_without_acknowledging)
+    drive(make_app(db, MemoryLink()), acknowledge)
+    drive(make_app(db, MemoryLink()), nothing_left)
+    with Store(db) as reader:
+        assert reader.fall_acknowledged(key)
+
+
 def test_a_fall_the_wearer_cancels_is_marked_but_still_needs_acknowledging(db: Path) -> None:
     link = MemoryLink()
     writer = Store(db)

@@ -114,10 +114,12 @@ class WearSenseApp(App[None]):
     def on_mount(self) -> None:
         self._event_count = self.store.count_events()
         self.feed.add(self.view.recent_events())
+        self.pending_falls = self.view.open_fall_alerts()
         if self.link is not None:
             self.statuses = {s.serial: s for s in self.link.statuses()}
             self._unsubscribe = self.link.subscribe(self._link_status, self._link_events)
         self._bump()  # the first screen may have been drawn before this state was read
+        self._show_next_alert()
         if self.poll_s > 0:
             self.set_interval(self.poll_s, self.poll_store)
             self.set_interval(SILENCE_CHECK_S, self._bump)
@@ -167,8 +169,14 @@ class WearSenseApp(App[None]):
 
     def _add(self, views: list[EventView]) -> None:
         added = self.feed.add(views)
+        waiting = {f.key for f in self.pending_falls}
         for view in added:
-            if view.is_fall and not self.view.fall_is_cancelled(view.key):
+            if (
+                view.is_fall
+                and view.key not in waiting
+                and not self.view.fall_is_cancelled(view.key)
+                and not self.store.fall_acknowledged(view.key)
+            ):
                 self.pending_falls.append(view)
                 self.bell()
         if any(v.type == "fall_cancelled" for v in added) and self._alert is not None:
@@ -188,6 +196,7 @@ class WearSenseApp(App[None]):
         self._alert = None
         if key is not None:
             self.pending_falls = [f for f in self.pending_falls if f.key != key]
+            self.view.acknowledge_fall(key)
             self.acknowledged.append(key)
             self.notify(f"Fall alert {key[0]} #{key[2]} acknowledged.", timeout=3)
         self._show_next_alert()

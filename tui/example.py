@@ -129,7 +129,12 @@ def _fill(path: str | os.PathLike[str]) -> Store:
         (17 * 3600, "change", {"from_class": 5, "to_class": 1, "confidence": 88}),
         (23 * 3600 + 1800, "fall", {"impact_mg": 3400, "confidence": 96, "stillness_s": 30}),
     ]
-    store.ingest("SN-0001", EPOCH, _events(first, 3), received_utc=NOW - 60)
+    first_events = _events(first, 3)
+    store.ingest("SN-0001", EPOCH, first_events, received_utc=NOW - 60)
+    # both falls of the day were seen to by a caregiver at the time
+    for fall_time in (12 * 3600, 23 * 3600 + 1800):
+        key = ("SN-0001", EPOCH, _seq_of(first_events, fall_time))
+        store.acknowledge_fall(key, by="nurse", utc=T0 + fall_time + 90)
 
     # SN-0002: silent from 09:00 to 15:00 UTC (a 6-hour data gap), then back.
     second = list(_day(0, 9 * 3600, None, {7})) + list(_day(15 * 3600, 24 * 3600, None, {18}))

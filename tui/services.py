@@ -32,6 +32,7 @@ EPISODE_MARGIN_S = 3600.0
 ACTIVITY_HOURS = 24
 CHART_DAYS = 14  # AF burden and episodes: the last two weeks
 RECENT_WINDOWS_DAYS = (2.0, 30.0, None)  # windows tried for the newest events
+ALERT_LOOKBACK_HOURS = 24.0  # unacknowledged falls this recent are raised again at start
 MODEL_LABELS = {"afib": "AF", "fall": "fall", "activity": "act"}  # short, for narrow cards
 
 
@@ -384,6 +385,20 @@ class StoreView:
             )
             for e in events
         ]
+
+    def open_fall_alerts(self, lookback_hours: float = ALERT_LOOKBACK_HOURS) -> list[EventView]:
+        """Falls of the last ``lookback_hours`` (before the clock's now) nobody has
+        acknowledged and the wearer did not cancel: raised again when the UI starts."""
+        start = self.clock() - lookback_hours * 3600.0
+        return [
+            self.view_of(e)
+            for e in self.store.unacknowledged_falls(start_utc=start)
+            if not self.fall_is_cancelled(e.key)
+        ]
+
+    def acknowledge_fall(self, key: Key, by: str = "") -> None:
+        """Records the acknowledgement in the store (kept across restarts)."""
+        self.store.acknowledge_fall(key, by=by, utc=self.clock())
 
     def fall_is_cancelled(self, key: Key) -> bool:
         serial, epoch, seq = key

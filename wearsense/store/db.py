@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 SQLITE_MAGIC = b"SQLite format 3\x00"
 UNDECODABLE = "undecodable"
 DEFAULT_GAP_ALERT_HOURS = 4.0
+# Acknowledgements whose fall event was deleted (patient deletion, retention) go with it.
+_DELETE_ORPHAN_ACKS = (
+    "DELETE FROM fall_acks WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "
+    "e.serial = fall_acks.serial AND e.epoch = fall_acks.epoch AND e.seq = fall_acks.seq)"
+)
+
 # Event types that raise an alert for a caregiver (see wearsense.store.alerts).
 ALERT_TYPES = ("fall", "fall_cancelled", "af_start")
 
@@ -434,6 +440,7 @@ class Store:
             counts["alerts"] = db.execute(
                 "DELETE FROM alerts WHERE json_extract(payload, '$.patient') = ?", (pseudonym,)
             ).rowcount
+            db.execute(_DELETE_ORPHAN_ACKS)
             db.execute("DELETE FROM assignments WHERE patient_id = ?", (patient.id,))
             db.execute("DELETE FROM patients WHERE id = ?", (patient.id,))
         return counts
@@ -682,6 +689,52 @@ class Store:
         sql += " ORDER BY e.utc IS NULL, e.utc, e.serial, e.epoch, e.seq"
         return [_row_event(r) for r in self._all(sql, args)]
 
+    # -- fall alerts acknowledged by a person ------------------------------------------
+
+    def acknowledge_fall(
+        self, key: tuple[str, int, int], by: str = "", utc: float | None = None
+    ) -> bool:
+        """Records that the fall ``key`` (serial, epoch, seq) was acknowledged. Returns
+        False when it already was (the first acknowledgement is kept). StoreError when
+        no FALL event has that key."""
+        serial, epoch, seq = key
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT 1 FROM events WHERE serial = ? AND epoch = ? AND seq = ? AND type = 'fall'",
+                (serial, epoch, seq),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no fall event {serial} epoch {epoch} seq {seq}")
+            cur = db.execute(
+                "INSERT OR IGNORE INTO fall_acks VALUES (?, ?, ?, ?, ?)",
+                (serial, epoch, seq, time.time() if utc is None else float(utc), by),
+            )
+            return cur.rowcount == 1
+
+    def fall_acknowledged(self, key: tuple[str, int, int]) -> bool:
+        return (
+            self._one(
+                "SELECT count(*) FROM fall_acks WHERE serial = ? AND epoch = ? AND seq = ?", key
+            )[0]
+            > 0
+        )
+
+    def unacknowledged_falls(self, start_utc: float | None = None) -> list[StoredEvent]:
+        """FALL events at or after ``start_utc`` (all when None) nobody acknowledged,
+        oldest first; events whose UTC time is unknown included."""
+        cols = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
+        sql = (
+            f"SELECT {cols} FROM events e WHERE e.type = 'fall' AND NOT EXISTS "
+            "(SELECT 1 FROM fall_acks k WHERE k.serial = e.serial AND k.epoch = e.epoch "
+            "AND k.seq = e.seq)"
+        )
+        args: list[Any] = []
+        if start_utc is not None:
+            sql += " AND (e.utc IS NULL OR e.utc >= ?)"
+            args.append(start_utc)
+        sql += " ORDER BY e.utc IS NULL, e.utc, e.serial, e.epoch, e.seq"
+        return [_row_event(r) for r in self._all(sql, args)]
+
     def count_events(self) -> int:
         return int(self._one("SELECT count(*) FROM events")[0])
 
@@ -761,6 +814,7 @@ class Store:
             db.execute(
                 "DELETE FROM alerts WHERE delivered_utc IS NOT NULL AND created_utc < ?", (cutoff,)
             )
+            db.execute(_DELETE_ORPHAN_ACKS)
         return int(removed)
 
     # -- backup --------------------------------------------------------------------------

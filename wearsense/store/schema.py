@@ -118,6 +118,18 @@ MIGRATIONS: tuple[str, ...] = (
                json_extract(fields, '$.first_seq'), json_extract(fields, '$.last_seq')
         FROM events WHERE type = 'gap' AND decoded = 1;
     """,
+    # 3: who acknowledged which fall alert and when, so an acknowledgement survives a
+    # restart of the terminal UI and an unacknowledged fall is raised again
+    """
+    CREATE TABLE fall_acks (
+        serial TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        acked_utc REAL NOT NULL,
+        by TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (serial, epoch, seq)
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,866 @@
+/* The detectors (ws_detect.h; rules and budgets in docs/detectors.md). */
+#include "ws_detect.h"
+
+#include <string.h>
+
+#include "ws_afib.h"
+#include "ws_protocol.h"
+
+#define AF_WINDOW WS_AFIB_WINDOW
+#define AF_HOP WS_AFIB_HOP
+#define ECG_BLOCK 64     /* input samples per front-end call */
+#define ECG_OUT_CAP 256  /* at most 64 x 250 / 100 = 160 output samples per call */
+#define BEAT_CAP 16
+#define Q_CAP 8
+#define IMU_WINDOW_BYTES (WS_IMU_WINDOW * WS_IMU_CHANNELS)
+
+static const uint32_t task_input_bytes[3] = {AF_WINDOW, IMU_WINDOW_BYTES, IMU_WINDOW_BYTES};
+static const uint32_t task_outputs[3] = {4, 2, WS_ACTIVITY_CLASSES};
+
+static uint8_t clamp_hr(uint32_t bpm)
+{
+    return (uint8_t)(bpm < 20 ? 20 : bpm > 250 ? 250 : bpm);
+}
+
+/* ------------------------------------------------------------------ AF episodes */
+
+void ws_af_logic_init(ws_af_logic_t *l)
+{
+    if (l != NULL) {
+        memset(l, 0, sizeof *l);
+    }
+}
+
+static uint8_t mean_hr(uint32_t beats, uint32_t rr_sum_ms)
+{
+    if (beats == 0 || rr_sum_ms == 0) {
+        return 0;
+    }
+    return clamp_hr((60000u * beats + rr_sum_ms / 2) / rr_sum_ms);
+}
+
+void ws_af_logic_window(ws_af_logic_t *l, uint32_t index, uint8_t cls, uint8_t af_pct,
+                        uint16_t beats, uint32_t rr_sum_ms, ws_af_step_t *out)
+{
+    if (l == NULL || out == NULL) {
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    if (cls == WS_RHYTHM_NOISY) {
+        /* Unanalysable: neither AF nor its absence; a long stretch breaks a run before
+         * it starts, a very long one ends an episode at its last AF window. */
+        l->lost_run++;
+        if (!l->in_episode && l->af_run > 0 && l->lost_run >= WS_AF_GAP_WINDOWS) {
+            l->af_run = 0;
+        }
+        if (l->in_episode && l->lost_run >= WS_AF_LOST_WINDOWS) {
+            out->ended = 1;
+            out->onset = l->run_start;
+            out->end = (l->clear_run > 0 ? l->end_start : l->last_af + 1);
+            out->hr_bpm = mean_hr(l->beats, l->rr_sum_ms);
+            l->in_episode = 0;
+            l->af_run = 0;
+            l->clear_run = 0;
+        }
+        return;
+    }
+    l->lost_run = 0;
+    if (cls == WS_RHYTHM_AF) {
+        l->clear_run = 0;
+        if (!l->in_episode && l->af_run == 0) {
+            l->run_start = index;
+            l->conf_sum = 0;
+            l->beats = 0;
+            l->rr_sum_ms = 0;
+        }
+        l->last_af = index;
+        if (l->af_run < 0xFFFF) {
+            l->af_run++;
+        }
+        l->conf_sum += af_pct;
+        l->beats += beats;
+        l->rr_sum_ms += rr_sum_ms;
+        if (!l->in_episode && l->af_run >= WS_AF_START_WINDOWS) {
+            l->in_episode = 1;
+            out->started = 1;
+            out->onset = l->run_start;
+            out->confidence = (uint8_t)((l->conf_sum + l->af_run / 2) / l->af_run);
+            out->hr_bpm = mean_hr(l->beats, l->rr_sum_ms);
+        }
+        return;
+    }
+    /* Analysable and not AF. */
+    if (!l->in_episode) {
+        l->af_run = 0;
+        return;
+    }
+    if (l->clear_run == 0) {
+        l->end_start = index;
+    }
+    l->clear_run++;
+    if (l->clear_run >= WS_AF_END_WINDOWS) {
+        out->ended = 1;
+        out->onset = l->run_start;
+        out->end = l->end_start;
+        out->hr_bpm = mean_hr(l->beats, l->rr_sum_ms);
+        l->in_episode = 0;
+        l->af_run = 0;
+        l->clear_run = 0;
+    }
+}
+
+/* ------------------------------------------------------------------ falls */
+
+void ws_fall_logic_init(ws_fall_logic_t *l)
+{
+    if (l != NULL) {
+        memset(l, 0, sizeof *l);
+    }
+}
+
+int ws_fall_logic_impact(ws_fall_logic_t *l, uint32_t frame, uint16_t impact_mg,
+                         uint8_t fall_pct)
+{
+    if (l == NULL || frame < l->holdoff_until) {
+        return 0;
+    }
+    if (l->pending) {
+        /* A second impact of the same fall: one event, the larger peak. */
+        if (impact_mg > l->impact_mg) {
+            l->impact_mg = impact_mg;
+        }
+        if (fall_pct > l->confidence) {
+            l->confidence = fall_pct;
+        }
+        return 1;
+    }
+    if (fall_pct < WS_FALL_MIN_PCT) {
+        return 0;
+    }
+    l->pending = 1;
+    l->impact_frame = frame;
+    l->impact_mg = impact_mg;
+    l->confidence = fall_pct;
+    l->still_run = 0;
+    return 1;
+}
+
+static int abs8(int8_t v) { return v < 0 ? -(int)v : (int)v; }
+
+int ws_fall_logic_frame(ws_fall_logic_t *l, uint32_t frame, const int8_t *values,
+                        uint8_t *stillness_s)
+{
+    int still;
+    if (l == NULL || values == NULL || !l->pending || frame < l->impact_frame + WS_FALL_SETTLE) {
+        return 0;
+    }
+    if (frame > l->impact_frame + WS_FALL_SETTLE + WS_FALL_DEADLINE) {
+        l->pending = 0; /* moved on: not a fall that left the wearer down */
+        return -1;
+    }
+    still = abs8(values[3]) <= WS_FALL_STILL_ACC && abs8(values[4]) <= WS_FALL_STILL_GYRO &&
+            abs8(values[5]) <= WS_FALL_STILL_GYRO && abs8(values[6]) <= WS_FALL_STILL_GYRO;
+    l->still_run = still ? (uint16_t)(l->still_run + 1) : 0;
+    if (l->still_run < WS_FALL_STILL_FRAMES) {
+        return 0;
+    }
+    l->pending = 0;
+    l->holdoff_until = frame + WS_FALL_HOLDOFF;
+    if (stillness_s != NULL) {
+        *stillness_s = (uint8_t)(l->still_run / WS_IMU_RATE_HZ);
+    }
+    return 1;
+}
+
+int ws_fall_logic_button(ws_fall_logic_t *l)
+{
+    if (l == NULL || !l->pending) {
+        return 0;
+    }
+    l->pending = 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ activity */
+
+void ws_act_logic_init(ws_act_logic_t *l)
+{
+    if (l != NULL) {
+        memset(l, 0, sizeof *l);
+        l->current = WS_ACTIVITY_UNKNOWN;
+        l->candidate = WS_ACTIVITY_UNKNOWN;
+    }
+}
+
+int ws_act_logic_window(ws_act_logic_t *l, uint8_t cls, uint8_t pct, uint8_t *from,
+                        uint8_t *to, uint8_t *confidence)
+{
+    int changed = 0;
+    if (l == NULL || cls >= WS_ACTIVITY_CLASSES) {
+        return 0;
+    }
+    if (cls == l->current) {
+        l->run = 0;
+        l->candidate = WS_ACTIVITY_UNKNOWN;
+    } else {
+        if (cls == l->candidate) {
+            l->run++;
+            l->conf_sum = (uint16_t)(l->conf_sum + pct);
+        } else {
+            l->candidate = cls;
+            l->run = 1;
+            l->conf_sum = pct;
+        }
+        if (l->run >= WS_ACT_DEBOUNCE) {
+            if (from != NULL) {
+                *from = l->current;
+            }
+            if (to != NULL) {
+                *to = cls;
+            }
+            if (confidence != NULL) {
+                *confidence = (uint8_t)((l->conf_sum + l->run / 2u) / l->run);
+            }
+            l->current = cls;
+            l->candidate = WS_ACTIVITY_UNKNOWN;
+            l->run = 0;
+            changed = 1;
+        }
+    }
+    if (l->current < WS_ACTIVITY_CLASSES && l->windows[l->current] < 0xFFFF) {
+        l->windows[l->current]++;
+    }
+    if (l->total < 0xFFFF) {
+        l->total++;
+    }
+    return changed;
+}
+
+int ws_act_logic_summary(ws_act_logic_t *l, uint8_t minutes[8])
+{
+    uint32_t sum = 0;
+    int k, any;
+    if (l == NULL || minutes == NULL) {
+        return 0;
+    }
+    any = l->total > 0;
+    for (k = 0; k < 8; k++) {
+        uint32_t m = ((uint32_t)l->windows[k] * WS_ACT_HOP_MS + 30000u) / 60000u;
+        minutes[k] = (uint8_t)(m > 60 ? 60 : m);
+        sum += minutes[k];
+    }
+    while (sum > 60) { /* rounding (or a late summary) may overshoot the hour */
+        int big = 0;
+        for (k = 1; k < 8; k++) {
+            if (minutes[k] > minutes[big]) {
+                big = k;
+            }
+        }
+        minutes[big]--;
+        sum--;
+    }
+    memset(l->windows, 0, sizeof l->windows);
+    l->total = 0;
+    return any;
+}
+
+/* ------------------------------------------------------------------ the app */
+
+size_t ws_app_size(void) { return sizeof(ws_app_t); }
+
+static void emit(ws_app_t *app, ws_event_t *ev, uint8_t task)
+{
+    ev->time_s = ws_device_time_s(app->dev);
+    ev->model_version = task < 3 ? app->version[task] : 0;
+    if (ws_device_append_event(app->dev, ev) == WS_OK) {
+        app->stats.events++;
+    } else {
+        app->stats.append_errors++;
+    }
+}
+
+static void reset_interval(ws_app_t *app)
+{
+    app->sum_clean = 0;
+    app->sum_af = 0;
+    app->sum_windows = 0;
+    app->hr_min = 255;
+    app->hr_max = 0;
+    app->hr_beats = 0;
+    app->hr_rr_ms = 0;
+}
+
+ws_status_t ws_app_init(ws_app_t *app, ws_device_t *dev)
+{
+    uint32_t now;
+    if (app == NULL || dev == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (ws_ecg_state_size() > sizeof app->ecg_mem || ws_imu_state_size() > sizeof app->imu_mem) {
+        return WS_ERR_ARG; /* a front end outgrew its reserved state */
+    }
+    memset(app, 0, sizeof *app);
+    app->dev = dev;
+    app->loaded = -1;
+    app->ecg = (ws_ecg_t *)(void *)app->ecg_mem;
+    app->imu = (ws_imu_t *)(void *)app->imu_mem;
+    ws_af_logic_init(&app->af);
+    ws_fall_logic_init(&app->fall);
+    ws_act_logic_init(&app->act);
+    reset_interval(app);
+    now = ws_device_time_s(dev);
+    app->sum_start_s = now;
+    app->sum_next_s = now + 60u * (dev->summary_min ? dev->summary_min : 15u);
+    app->act_next_s = now + WS_ACT_SUMMARY_S;
+    app->stats.last_af_class = 255;
+    app->stats.activity = WS_ACTIVITY_UNKNOWN;
+    app->stats.arena_bytes = WS_APP_ARENA_BYTES;
+    return WS_OK;
+}
+
+static ws_status_t load(ws_app_t *app, uint8_t task)
+{
+    ws_status_t st;
+    if (app->loaded == (int8_t)task) {
+        return WS_OK;
+    }
+    app->loaded = -1;
+    st = ws_nn_load(&app->nn, app->blob[task], app->blob_len[task]);
+    if (st == WS_OK) {
+        st = ws_nn_set_arena(&app->nn, app->arena, sizeof app->arena);
+    }
+    if (st == WS_OK) {
+        app->loaded = (int8_t)task;
+        app->stats.model_loads++;
+    }
+    return st;
+}
+
+ws_status_t ws_app_set_model(ws_app_t *app, uint8_t task, const uint8_t *blob, size_t len,
+                             uint16_t version)
+{
+    ws_nn_tensor_desc_t in, out;
+    ws_status_t st;
+    size_t need;
+    if (app == NULL || (blob == NULL && len > 0)) {
+        return WS_ERR_ARG;
+    }
+    if (task > WS_TASK_ACTIVITY) {
+        return WS_ERR_RANGE;
+    }
+    app->loaded = -1; /* the check below uses the shared interpreter */
+    if (len == 0) {
+        app->blob[task] = NULL;
+        app->blob_len[task] = 0;
+        app->version[task] = 0;
+        return WS_OK;
+    }
+    st = ws_nn_load(&app->nn, blob, len);
+    if (st != WS_OK) {
+        return st;
+    }
+    need = ws_nn_arena_size(&app->nn);
+    if (need > WS_APP_ARENA_BYTES) {
+        return WS_ERR_NN_ARENA;
+    }
+    if (ws_nn_input_count(&app->nn) != 1 || ws_nn_output_count(&app->nn) != 1 ||
+        ws_nn_input_desc(&app->nn, 0, &in) != WS_OK ||
+        ws_nn_output_desc(&app->nn, 0, &out) != WS_OK || in.type != WS_NN_TYPE_INT8 ||
+        out.type != WS_NN_TYPE_INT8 || in.bytes != task_input_bytes[task] ||
+        out.bytes != task_outputs[task]) {
+        return WS_ERR_NN_SHAPE;
+    }
+    app->blob[task] = blob;
+    app->blob_len[task] = (uint32_t)len;
+    app->version[task] = version;
+    if (need > app->stats.arena_needed) {
+        app->stats.arena_needed = (uint32_t)need;
+    }
+    return WS_OK;
+}
+
+/* Runs task's model on the input given in two pieces; writes each output's probability
+ * in percent to pct. Returns the arg max, or -1 when the task has no usable model. */
+static int run_model(ws_app_t *app, uint8_t task, const int8_t *a, size_t na, const int8_t *b,
+                     size_t nb, uint8_t *pct)
+{
+    ws_nn_tensor_desc_t od;
+    const int8_t *o;
+    int8_t *in;
+    uint32_t k, n = task_outputs[task];
+    int best = 0;
+    if (app->blob[task] == NULL || load(app, task) != WS_OK) {
+        return -1;
+    }
+    in = (int8_t *)ws_nn_input_data(&app->nn, 0);
+    memcpy(in, a, na);
+    if (nb > 0) {
+        memcpy(in + na, b, nb);
+    }
+    if (ws_nn_invoke(&app->nn) != WS_OK || ws_nn_output_desc(&app->nn, 0, &od) != WS_OK) {
+        return -1;
+    }
+    o = (const int8_t *)ws_nn_output_data(&app->nn, 0);
+    for (k = 0; k < n; k++) {
+        float p = (float)((int32_t)o[k] - od.zero_point) * od.scale * 100.0f + 0.5f;
+        pct[k] = (uint8_t)(p <= 0.0f ? 0 : p >= 100.0f ? 100 : (int)p);
+        if (o[k] > o[best]) {
+            best = (int)k;
+        }
+    }
+    if (task == WS_TASK_AFIB) {
+        app->stats.af_runs++;
+    } else if (task == WS_TASK_FALL) {
+        app->stats.fall_runs++;
+    } else {
+        app->stats.activity_runs++;
+    }
+    return best;
+}
+
+/* ---- ECG ---- */
+
+ws_status_t ws_app_config_ecg(ws_app_t *app, const ws_ecg_config_t *cfg)
+{
+    ws_ecg_config_t c;
+    ws_status_t st;
+    if (app == NULL || cfg == NULL) {
+        return WS_ERR_ARG;
+    }
+    c = *cfg;
+    c.output_mode = WS_ECG_OUT_NORMALISED;
+    app->ecg_ready = 0;
+    st = ws_ecg_init(app->ecg, &c);
+    if (st != WS_OK) {
+        return st;
+    }
+    if (ws_ecg_max_output(app->ecg, ECG_BLOCK) > ECG_OUT_CAP) {
+        return WS_ERR_DSP_RATE;
+    }
+    app->ecg_out_count = 0;
+    app->ecg_has_pair = 0;
+    app->af_count = 0;
+    app->af_next_window = 0;
+    app->q_n = 0;
+    app->q_head = 0;
+    memset(app->bin_id, 0xFF, sizeof app->bin_id);
+    ws_af_logic_init(&app->af);
+    app->sq_run = 0;
+    app->sq_flags = 0;
+    app->ecg_ready = 1;
+    return WS_OK;
+}
+
+ws_status_t ws_app_set_leads_off(ws_app_t *app, uint8_t leads_off)
+{
+    if (app == NULL || !app->ecg_ready) {
+        return app == NULL ? WS_ERR_ARG : WS_ERR_STATE;
+    }
+    ws_ecg_set_leads_off(app->ecg, leads_off);
+    return WS_OK;
+}
+
+static void add_beat(ws_app_t *app, const ws_ecg_beat_t *b)
+{
+    uint32_t bin, slot;
+    if (b->sample < AF_HOP || b->rr_ms < 240 || b->rr_ms > 3000) {
+        return; /* the first beat has no RR; RR outside 20..250 bpm is not a heart rate */
+    }
+    bin = (b->sample - AF_HOP) / (2u * AF_HOP);
+    slot = bin & 3u;
+    if (app->bin_id[slot] != bin) {
+        app->bin_id[slot] = bin;
+        app->bin_beats[slot] = 0;
+        app->bin_rr[slot] = 0;
+    }
+    app->bin_beats[slot]++;
+    app->bin_rr[slot] += b->rr_ms;
+}
+
+static void add_quality(ws_app_t *app, const ws_ecg_quality_t *q)
+{
+    app->q_start[app->q_head] = q->start;
+    app->q_flags[app->q_head] = q->flags;
+    app->q_head = (uint8_t)((app->q_head + 1) % Q_CAP);
+    if (app->q_n < Q_CAP) {
+        app->q_n++;
+    }
+}
+
+/* Quality flags of the verdicts overlapping 250 Hz samples [begin, end). */
+static uint8_t quality_over(const ws_app_t *app, uint32_t begin, uint32_t end)
+{
+    uint8_t flags = 0, k;
+    for (k = 0; k < app->q_n; k++) {
+        uint32_t s = app->q_start[k];
+        if (s < end && s + WS_ECG_QUALITY_WINDOW > begin) {
+            flags |= app->q_flags[k];
+        }
+    }
+    return flags;
+}
+
+static void emit_signal_quality(ws_app_t *app)
+{
+    ws_event_t ev;
+    uint32_t dur = (app->sq_run * WS_AF_HOP_MS + 500u) / 1000u;
+    if (app->sq_run >= WS_SQ_MIN_WINDOWS) {
+        memset(&ev, 0, sizeof ev);
+        ev.type = WS_EVENT_SIGNAL_QUALITY;
+        ev.u.signal_quality.source = WS_SOURCE_ECG;
+        ev.u.signal_quality.flags = app->sq_flags ? app->sq_flags : WS_QUALITY_NOISY;
+        ev.u.signal_quality.duration_s = (uint16_t)(dur > 0xFFFF ? 0xFFFF : dur);
+        emit(app, &ev, 0xFF);
+    }
+    app->sq_run = 0;
+    app->sq_flags = 0;
+}
+
+static uint16_t windows_to_s(uint32_t windows) { return (uint16_t)((windows * WS_AF_HOP_MS + 500u) / 1000u); }
+
+static void judge_window(ws_app_t *app, uint32_t k)
+{
+    uint8_t pct[4] = {0, 0, 0, 0};
+    uint8_t flags, cls;
+    uint16_t beats = 0;
+    uint32_t rr = 0, slot = k & 3u;
+    ws_af_step_t step;
+    ws_event_t ev;
+    int best;
+    if (app->blob[WS_TASK_AFIB] == NULL) {
+        return; /* no AFib model: no rhythm verdicts (heart rate still counts below) */
+    }
+    flags = quality_over(app, k * 2u * AF_HOP, k * 2u * AF_HOP + 2u * AF_WINDOW);
+    if (flags != 0) {
+        cls = WS_RHYTHM_NOISY; /* the front end says no: no guess, no model run */
+    } else {
+        uint32_t start = app->af_count % AF_WINDOW; /* the oldest sample of the window */
+        best = run_model(app, WS_TASK_AFIB, app->af_ring + start, AF_WINDOW - start,
+                         app->af_ring, start, pct);
+        if (best < 0) {
+            return;
+        }
+        cls = (uint8_t)best;
+        if (cls == WS_RHYTHM_NOISY) {
+            flags = WS_QUALITY_NOISY;
+        }
+    }
+    app->stats.af_windows++;
+    app->stats.last_af_class = cls;
+    app->sum_windows++;
+    if (app->bin_id[slot] == k) {
+        beats = app->bin_beats[slot];
+        rr = app->bin_rr[slot];
+    }
+    if (cls != WS_RHYTHM_NOISY) {
+        app->sum_clean++;
+        if (cls == WS_RHYTHM_AF) {
+            app->sum_af++;
+            app->stats.af_af++;
+        }
+        if (beats >= WS_HR_MIN_BEATS && rr > 0) {
+            uint32_t bpm = (60000u * beats + rr / 2) / rr;
+            if (bpm >= 20 && bpm <= 250) {
+                app->hr_min = bpm < app->hr_min ? (uint8_t)bpm : app->hr_min;
+                app->hr_max = bpm > app->hr_max ? (uint8_t)bpm : app->hr_max;
+                app->hr_beats += beats;
+                app->hr_rr_ms += rr;
+            }
+        }
+        if (app->sq_run > 0) {
+            emit_signal_quality(app);
+        }
+    } else {
+        app->stats.af_noisy++;
+        app->sq_run++;
+        app->sq_flags |= flags;
+    }
+    ws_af_logic_window(&app->af, k, cls, pct[WS_RHYTHM_AF], beats, rr, &step);
+    app->stats.in_af = app->af.in_episode;
+    if (step.started) {
+        /* now: the end of window k, in 125 Hz samples; onset: window onset's centre hop */
+        uint32_t onset = step.onset * AF_HOP + AF_HOP / 2;
+        uint32_t lag = (app->af_count - onset + WS_AFIB_RATE_HZ / 2) / WS_AFIB_RATE_HZ +
+                       (ws_ecg_delay_us(app->ecg) + 500000u) / 1000000u;
+        memset(&ev, 0, sizeof ev);
+        ev.type = WS_EVENT_AF_START;
+        ev.u.af_start.hr_bpm = clamp_hr(step.hr_bpm);
+        ev.u.af_start.confidence = step.confidence > 100 ? 100 : step.confidence;
+        ev.u.af_start.onset_lag_s = (uint16_t)(lag > 0xFFFF ? 0xFFFF : lag);
+        emit(app, &ev, WS_TASK_AFIB);
+    }
+    if (step.ended) {
+        memset(&ev, 0, sizeof ev);
+        ev.type = WS_EVENT_AF_END;
+        ev.u.af_end.duration_s = ((step.end - step.onset) * WS_AF_HOP_MS + 500u) / 1000u;
+        ev.u.af_end.mean_hr_bpm = clamp_hr(step.hr_bpm);
+        emit(app, &ev, WS_TASK_AFIB);
+    }
+}
+
+static void push_afib_sample(ws_app_t *app, int8_t v)
+{
+    app->af_ring[app->af_count % AF_WINDOW] = v;
+    app->af_count++;
+    if (app->af_count >= AF_WINDOW && (app->af_count - AF_WINDOW) % AF_HOP == 0) {
+        judge_window(app, (app->af_count - AF_WINDOW) / AF_HOP);
+    }
+}
+
+ws_status_t ws_app_feed_ecg(ws_app_t *app, const int16_t *samples, size_t n)
+{
+    int16_t out[ECG_OUT_CAP];
+    ws_ecg_beat_t beats[BEAT_CAP];
+    ws_ecg_quality_t q[Q_CAP];
+    size_t done = 0;
+    if (app == NULL || (samples == NULL && n > 0)) {
+        return WS_ERR_ARG;
+    }
+    if (!app->ecg_ready) {
+        return WS_ERR_STATE;
+    }
+    while (done < n) {
+        size_t chunk = n - done < ECG_BLOCK ? n - done : ECG_BLOCK;
+        size_t n_out = 0, i, nb;
+        ws_status_t st = ws_ecg_process(app->ecg, samples + done, chunk, out, ECG_OUT_CAP, &n_out);
+        if (st != WS_OK) {
+            return st;
+        }
+        done += chunk;
+        app->stats.ecg_samples += (uint32_t)chunk;
+        while ((nb = ws_ecg_read_beats(app->ecg, beats, BEAT_CAP)) > 0) {
+            for (i = 0; i < nb; i++) {
+                add_beat(app, &beats[i]);
+            }
+        }
+        while ((nb = ws_ecg_read_quality(app->ecg, q, Q_CAP)) > 0) {
+            for (i = 0; i < nb; i++) {
+                add_quality(app, &q[i]);
+            }
+        }
+        for (i = 0; i < n_out; i++) {
+            if (!app->ecg_has_pair) {
+                app->ecg_pair = out[i];
+                app->ecg_has_pair = 1;
+            } else {
+                int16_t pair[2];
+                int8_t v;
+                pair[0] = app->ecg_pair;
+                pair[1] = out[i];
+                app->ecg_has_pair = 0;
+                (void)ws_afib_input_s8(pair, 2, &v);
+                push_afib_sample(app, v);
+            }
+        }
+        app->ecg_out_count += (uint32_t)n_out;
+    }
+    return ws_app_tick(app);
+}
+
+/* ---- IMU ---- */
+
+ws_status_t ws_app_config_imu(ws_app_t *app, const ws_imu_config_t *cfg)
+{
+    ws_status_t st;
+    if (app == NULL || cfg == NULL) {
+        return WS_ERR_ARG;
+    }
+    app->imu_ready = 0;
+    st = ws_imu_init(app->imu, cfg);
+    if (st != WS_OK) {
+        return st;
+    }
+    app->imu_next_frame = 0;
+    ws_fall_logic_init(&app->fall);
+    app->imu_ready = 1;
+    return WS_OK;
+}
+
+/* Frames imu_next_frame .. newest of the window (the fall logic's stillness check). */
+static void scan_frames(ws_app_t *app, uint32_t newest)
+{
+    uint32_t first = newest + 1 >= WS_IMU_WINDOW ? newest + 1 - WS_IMU_WINDOW : 0;
+    uint32_t f;
+    if (app->imu_next_frame < first) {
+        app->imu_next_frame = first;
+    }
+    for (f = app->imu_next_frame; f <= newest; f++) {
+        uint8_t still_s = 0;
+        const int8_t *v = app->window + (WS_IMU_WINDOW - 1 - (newest - f)) * WS_IMU_CHANNELS;
+        int r = ws_fall_logic_frame(&app->fall, f, v, &still_s);
+        if (r == 1) {
+            ws_event_t ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = WS_EVENT_FALL;
+            ev.u.fall.impact_mg = app->fall.impact_mg;
+            ev.u.fall.confidence = app->fall.confidence > 100 ? 100 : app->fall.confidence;
+            ev.u.fall.stillness_s = still_s;
+            emit(app, &ev, WS_TASK_FALL);
+            app->fall_seq = ev.seq;
+            app->fall_time_s = ev.time_s;
+            app->fall_cancelled = 0;
+        }
+    }
+    app->imu_next_frame = newest + 1;
+    app->stats.fall_pending = app->fall.pending;
+}
+
+static void on_imu_event(ws_app_t *app, const ws_imu_event_t *e)
+{
+    uint8_t pct[WS_ACTIVITY_CLASSES];
+    if (ws_imu_window(app->imu, app->window, sizeof app->window) != WS_OK) {
+        return;
+    }
+    scan_frames(app, e->frame);
+    if (e->flags & WS_IMU_EV_IMPACT) {
+        float mg = e->impact_g * 1000.0f + 0.5f;
+        uint16_t impact_mg = (uint16_t)(mg >= 65535.0f ? 65535 : (uint32_t)mg);
+        app->stats.impacts++;
+        if (app->fall.pending) {
+            (void)ws_fall_logic_impact(&app->fall, e->impact_frame, impact_mg, 0);
+        } else if (e->impact_frame >= app->fall.holdoff_until &&
+                   run_model(app, WS_TASK_FALL, app->window, sizeof app->window, NULL, 0,
+                             pct) >= 0 &&
+                   ws_fall_logic_impact(&app->fall, e->impact_frame, impact_mg,
+                                        pct[WS_FALL_CLASS_FALL])) {
+            app->imu_next_frame = e->impact_frame + 1; /* stillness after this peak */
+            scan_frames(app, e->frame);
+        }
+    }
+    if (e->flags & WS_IMU_EV_WINDOW) {
+        int best = run_model(app, WS_TASK_ACTIVITY, app->window, sizeof app->window, NULL, 0, pct);
+        uint8_t from, to, conf;
+        if (best >= 0 &&
+            ws_act_logic_window(&app->act, (uint8_t)best, pct[best], &from, &to, &conf)) {
+            ws_event_t ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = WS_EVENT_ACTIVITY_CHANGE;
+            ev.u.activity_change.from_class = from;
+            ev.u.activity_change.to_class = to;
+            ev.u.activity_change.confidence = conf > 100 ? 100 : conf;
+            emit(app, &ev, WS_TASK_ACTIVITY);
+        }
+        app->stats.activity = app->act.current;
+    }
+}
+
+ws_status_t ws_app_feed_imu(ws_app_t *app, const float *frames, size_t n)
+{
+    size_t done = 0;
+    if (app == NULL || (frames == NULL && n > 0)) {
+        return WS_ERR_ARG;
+    }
+    if (!app->imu_ready) {
+        return WS_ERR_STATE;
+    }
+    while (done < n) {
+        size_t consumed = 0;
+        ws_imu_event_t e;
+        ws_status_t st = ws_imu_process(app->imu, frames + done * WS_IMU_AXES, n - done,
+                                        &consumed, &e);
+        if (st == WS_ERR_RANGE) {
+            consumed++; /* a non-finite sample (sensor glitch): dropped */
+        } else if (st != WS_OK) {
+            return st;
+        }
+        done += consumed;
+        app->stats.imu_samples += (uint32_t)consumed;
+        if (st == WS_OK && e.flags != 0) {
+            on_imu_event(app, &e);
+        }
+        if (consumed == 0) {
+            break; /* defensive: the front end always takes at least one frame */
+        }
+    }
+    return ws_app_tick(app);
+}
+
+ws_status_t ws_app_button(ws_app_t *app)
+{
+    uint32_t now, delay;
+    ws_event_t ev;
+    if (app == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (ws_fall_logic_button(&app->fall)) {
+        app->stats.fall_pending = 0;
+        return WS_OK; /* answered before the alarm went out: nothing to send */
+    }
+    now = ws_device_time_s(app->dev);
+    if (app->fall_seq == 0 || app->fall_cancelled || now < app->fall_time_s) {
+        return WS_OK;
+    }
+    delay = now - app->fall_time_s;
+    if (delay > app->dev->fall_cancel_s || delay > 255) {
+        return WS_OK;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.type = WS_EVENT_FALL_CANCELLED;
+    ev.u.fall_cancelled.fall_seq = app->fall_seq;
+    ev.u.fall_cancelled.delay_s = (uint8_t)delay;
+    emit(app, &ev, WS_TASK_FALL);
+    app->fall_cancelled = 1;
+    return WS_OK;
+}
+
+/* ---- summaries ---- */
+
+ws_status_t ws_app_tick(ws_app_t *app)
+{
+    uint32_t now;
+    ws_event_t ev;
+    if (app == NULL) {
+        return WS_ERR_ARG;
+    }
+    now = ws_device_time_s(app->dev);
+    if (now >= app->sum_next_s) {
+        uint32_t interval = now - app->sum_start_s;
+        if (interval > 0xFFFF) {
+            interval = 0xFFFF;
+        }
+        if (app->sum_windows > 0 && interval >= 1) {
+            uint32_t analysable = windows_to_s(app->sum_clean);
+            uint32_t af = windows_to_s(app->sum_af);
+            emit_signal_quality(app);
+            analysable = analysable > interval ? interval : analysable;
+            af = af > analysable ? analysable : af;
+            memset(&ev, 0, sizeof ev);
+            ev.type = WS_EVENT_RHYTHM_SUMMARY;
+            ev.u.rhythm_summary.interval_s = (uint16_t)interval;
+            ev.u.rhythm_summary.analysable_s = (uint16_t)analysable;
+            ev.u.rhythm_summary.af_s = (uint16_t)af;
+            emit(app, &ev, WS_TASK_AFIB);
+        }
+        if (app->hr_beats > 0 && interval >= 1) {
+            uint8_t mean = mean_hr(app->hr_beats, app->hr_rr_ms);
+            memset(&ev, 0, sizeof ev);
+            ev.type = WS_EVENT_HR_SUMMARY;
+            ev.u.hr_summary.interval_s = (uint16_t)interval;
+            ev.u.hr_summary.min_bpm = app->hr_min < mean ? app->hr_min : mean;
+            ev.u.hr_summary.mean_bpm = mean;
+            ev.u.hr_summary.max_bpm = app->hr_max > mean ? app->hr_max : mean;
+            emit(app, &ev, 0xFF);
+        }
+        reset_interval(app);
+        app->sum_start_s = now;
+        app->sum_next_s = now + 60u * (app->dev->summary_min ? app->dev->summary_min : 15u);
+    }
+    if (now >= app->act_next_s) {
+        memset(&ev, 0, sizeof ev);
+        ev.type = WS_EVENT_ACTIVITY_SUMMARY;
+        if (ws_act_logic_summary(&app->act, ev.u.activity_summary.minutes)) {
+            emit(app, &ev, WS_TASK_ACTIVITY);
+        }
+        app->act_next_s = now + WS_ACT_SUMMARY_S;
+    }
+    return WS_OK;
+}
+
+ws_status_t ws_app_get_stats(const ws_app_t *app, ws_app_stats_t *out)
+{
+    if (app == NULL || out == NULL) {
+        return WS_ERR_ARG;
+    }
+    *out = app->stats;
+    return WS_OK;
+}
