@@ -22,8 +22,8 @@ def af_start(t: float, lag: int = 30) -> TimedEvent:
     return TimedEvent(t, AfStart(**HEAD, hr_bpm=120, confidence=90, onset_lag_s=lag))
 
 
-def af_end(t: float) -> TimedEvent:
-    return TimedEvent(t, AfEnd(**HEAD, duration_s=60, mean_hr_bpm=110))
+def af_end(t: float, duration_s: int = 10_000) -> TimedEvent:
+    return TimedEvent(t, AfEnd(**HEAD, duration_s=duration_s, mean_hr_bpm=110))
 
 
 def fall(t: float) -> TimedEvent:
@@ -181,3 +181,21 @@ def test_af_intervals_a_few_beats_apart_are_one_episode() -> None:
     assert row["af_s"] == 238.0  # the VT beats are not AF time
     row = scoring.score_af([], rhythms, 400.0, merge_gap_s=0.0)
     assert len(row["annotated_episodes"]) == 3
+
+
+def test_af_episode_ends_at_the_reported_duration() -> None:
+    rhythms = [("AFIB", 0.0, 100.0), ("N", 100.0, 400.0)]
+    # onset 5 s, AF_END at 160 s after its hysteresis, claiming 100 s of AF
+    row = scoring.score_af([af_start(35.0), af_end(160.0, duration_s=100)], rhythms, 400.0)
+    assert row["af_s_called_af"] == 95.0
+    assert row["non_af_s_called_af"] == 5.0  # 100..105, not up to 160
+
+
+def test_af_episode_already_running_has_no_delay() -> None:
+    rhythms = [("AFL", 0.0, 200.0), ("AFIB", 200.0, 500.0), ("N", 500.0, 600.0)]
+    row = scoring.score_af([af_start(40.0)], rhythms, 600.0)
+    episode = row["annotated_episodes"][0]
+    assert episode["detected"] and episode["already_in_episode"]
+    assert "onset_delay_s" not in episode
+    total = scoring.summarize_af({"r": row})
+    assert total["episodes_detected"] == 1 and total["onset_delay_s_median"] is None

@@ -77,7 +77,7 @@ def _store_sink(path: str, start_utc: float) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from wearsense.replay.device import open_session_factory
+    from wearsense.replay.device import factory_models, open_session_factory
 
     try:
         speed = args.speed
@@ -107,6 +107,14 @@ def _run(args: argparse.Namespace) -> int:
                     disable=args.quiet,
                 )
             )
+            fed = [0.0, 0]
+
+            def progress(seconds: float) -> None:
+                fed[0] += seconds
+                whole = int(fed[0])
+                bar.update(whole - fed[1])
+                fed[1] = whole
+
             summary = run(
                 recordings,
                 factory,
@@ -116,11 +124,12 @@ def _run(args: argparse.Namespace) -> int:
                 chunk_s=args.chunk,
                 speed=speed,
                 imu_hold_s=args.hold,
-                on_progress=lambda s: bar.update(s),
+                on_progress=progress,
             )
     except (DatasetError, ReplayError) as exc:
         print(f"wearsense replay: {exc}", file=sys.stderr)
         return 1
+    summary["models"] = factory_models(args.models)
     summary["options"] = {
         "datasets": datasets,
         "split": args.split,
@@ -170,6 +179,12 @@ def text_summary(summary: dict[str, Any]) -> str:
             f"uci-hapt ({act['labelled_hours']} h labelled): timeline agreement "
             f"{_fmt(act['agreement'], True)} (balanced {_fmt(act['balanced_agreement'], True)}); "
             f"{per}"
+        )
+    missing = [t for t, v in summary.get("models", {}).items() if v is None]
+    if missing:
+        lines.append(
+            "no model for " + ", ".join(missing) + ": those detectors did not run "
+            "(their events cannot appear; see --models)"
         )
     rep = summary["replay"]
     lines.append(

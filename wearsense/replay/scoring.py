@@ -14,10 +14,12 @@ The rules (also in docs/replay.md):
   intervals less than ``merge_gap_s`` apart (30 s: MIT-BIH breaks AF for a few beats of
   ventricular tachycardia) form one annotated episode; the time figures still use the
   intervals themselves. A device
-  episode runs from its onset (AF_START time minus ``onset_lag_s``) to the AF_END time
-  (or the end of the recording when no AF_END followed). An annotated episode is
-  *detected* when a device episode overlaps it; its *onset delay* is the AF_START time
-  (when the device said so) minus the annotated onset. Episodes shorter than
+  episode runs from its onset (AF_START time minus ``onset_lag_s``) for the AF_END's
+  ``duration_s`` (at most to the AF_END time; to the end of the recording when no AF_END
+  followed). An annotated episode is *detected* when a device episode overlaps it; its
+  *onset delay* is the AF_START time (when the device said so) minus the annotated onset,
+  unless that device episode was reported before the onset (the device was already in an
+  episode, e.g. through flutter): then it is detected with no delay figure. Episodes shorter than
   ``min_episode_s`` are listed but not counted in episode sensitivity: the device's
   rule needs that much AF before it may start an episode. A device episode that
   overlaps no annotated AF is *false*; one that overlaps only flutter is counted as a
@@ -140,7 +142,10 @@ def device_episodes(events: Sequence[TimedEvent], duration_s: float) -> list[Dev
             start_ev = open_start.event
             assert isinstance(start_ev, AfStart)
             onset = max(0.0, open_start.t_s - start_ev.onset_lag_s)
-            out.append(DeviceEpisode(onset, open_start.t_s, max(item.t_s, onset), True))
+            # the device reports the end after its hysteresis: the episode it claims is
+            # its duration from the onset (never past the AF_END itself)
+            end = min(item.t_s, onset + ev.duration_s)
+            out.append(DeviceEpisode(onset, open_start.t_s, max(end, onset), True))
             open_start = None
     if open_start is not None:
         start_ev = open_start.event
@@ -181,7 +186,11 @@ def score_af(
             "detected": bool(hits),
         }
         if hits:
-            row["onset_delay_s"] = round(min(e.reported_s for e in hits) - start, 2)
+            first = min(e.reported_s for e in hits)
+            if first >= start:
+                row["onset_delay_s"] = round(first - start, 2)
+            else:
+                row["already_in_episode"] = True
         annotated.append(row)
     false_eps = flutter_eps = 0
     for e in episodes:
@@ -238,7 +247,7 @@ def summarize_af(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
     counted = [e for r in records.values() for e in r["annotated_episodes"] if e["counted"]]
     detected = [e for e in counted if e["detected"]]
-    delays = [e["onset_delay_s"] for e in detected]
+    delays = [e["onset_delay_s"] for e in detected if "onset_delay_s" in e]
     hours = total["duration_s"] / 3600.0
     return {
         "records": sorted(records),
@@ -253,6 +262,7 @@ def summarize_af(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "episodes": len(counted),
         "episodes_detected": len(detected),
         "episode_sensitivity": _ratio(len(detected), len(counted)),
+        "onset_delays_measured": len(delays),
         "onset_delay_s_median": _median(delays),
         "onset_delay_s_max": max(delays) if delays else None,
         "device_episodes": total["device_episodes"],
