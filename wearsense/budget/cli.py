@@ -86,6 +86,8 @@ def table(budget: dict[str, Any]) -> str:
         f"{'average current (uA)':<24}{ev['average_ua']:>14.2f}{st['average_ua']:>16.2f}",
         f"{'bytes on air':<24}{budget['bytes_on_air_per_day']:>14,}"
         f"{budget['raw_bytes_per_day']:>16,}",
+        f"{'event/signal bytes':<24}{budget['radio_events']['event_bytes_per_day']:>14,.0f}"
+        f"{budget['radio_streaming']['signal_bytes_per_day']:>16,}",
         f"{'battery (days)':<24}{ev['battery_days']:>14.1f}{st['battery_days']:>16.1f}",
         "",
         f"events/day {budget['radio_events']['events_per_day']:g} "

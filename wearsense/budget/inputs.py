@@ -83,6 +83,8 @@ def events_per_day(
     ``override`` scales the chosen mix to that many events a day."""
     rates = results.get("replay", {}).get("event_rates_per_hour")
     sizes: dict[int, float] = {}
+    if isinstance(rates, dict):
+        rates = {k: v for k, v in rates.items() if isinstance(v, dict) and v}
     if isinstance(rates, dict) and rates:
         for table in rates.values():
             for name, per_hour in table.items():
