@@ -168,6 +168,7 @@ ws_status_t ws_app_config_imu(ws_app_t *app, const ws_imu_config_t *cfg);
 /* Samples as they arrive (any count); WS_ERR_STATE before the front end is configured. */
 ws_status_t ws_app_feed_ecg(ws_app_t *app, const int16_t *samples, size_t n);
 ws_status_t ws_app_feed_imu(ws_app_t *app, const float *frames, size_t n);
+/* The AFE's leads-off comparator (kept when the ECG front end is configured again). */
 ws_status_t ws_app_set_leads_off(ws_app_t *app, uint8_t leads_off);
 /* The button: cancels the latest FALL within the fall-cancel window (FALL_CANCELLED). */
 ws_status_t ws_app_button(ws_app_t *app);
@@ -187,6 +188,7 @@ struct ws_app {
     uint8_t arena[WS_APP_ARENA_BYTES] __attribute__((aligned(WS_NN_ARENA_ALIGN)));
     /* ECG */
     uint8_t ecg_ready;
+    uint8_t leads_off;              /* the AFE's comparator, kept across a reconfiguration */
     ws_ecg_t *ecg;
     uint32_t ecg_out_count;         /* 250 Hz samples produced */
     int16_t ecg_pair;               /* first half of a 250 Hz pair */
@@ -204,7 +206,7 @@ struct ws_app {
     uint16_t sq_run;                /* unanalysable windows in a row not yet reported */
     uint8_t sq_flags;
     /* rhythm and HR summaries of the current interval */
-    uint32_t sum_next_s, sum_start_s;
+    uint32_t sum_start_s;            /* device time the interval began */
     uint32_t sum_clean, sum_af, sum_windows;
     uint8_t hr_min, hr_max;
     uint32_t hr_beats, hr_rr_ms;

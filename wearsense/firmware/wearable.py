@@ -28,8 +28,9 @@ two recordings side by side.
 exists, with the version of its signed package (1 without one); ``models=None`` starts
 without models; a dict ``{task: (blob, version)}`` gives them explicitly. A task without a
 model does not run its detector. :meth:`Wearable.set_model` raises :class:`DeviceError` with
-the firmware's status when the interpreter refuses a model, it does not fit the shared arena
-(``NN_ARENA``) or has the wrong input/output shape (``NN_SHAPE``).
+the firmware's status (:class:`WearableError`, ``code_name``) when the interpreter refuses a
+model (``NN_FORMAT`` ...), it does not fit the shared arena (``NN_ARENA``) or has the wrong
+input/output shape (``NN_SHAPE``).
 
 Events are never scripted here: everything comes from the detectors on the samples fed.
 """
@@ -44,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wearsense import protocol
-from wearsense.firmware.device import DeviceCore, DeviceError, _status
+from wearsense.firmware.device import DeviceCore, DeviceError
 from wearsense.protocol import Status
 
 TASKS = {"afib": 0, "fall": 1, "activity": 2}
@@ -52,6 +53,51 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_IMPACT_G = 1.6
 DEFAULT_REFRACTORY_FRAMES = 100  # 2 s at 50 Hz
 MV_GAIN = 1000.0  # float input in mV is fed as int16 microvolts
+
+
+# Statuses of the firmware that never travel over the radio (ws_status.h).
+_LOCAL_STATUS = {
+    0x40: "NN_FORMAT",
+    0x41: "NN_BOUNDS",
+    0x42: "NN_ALIGN",
+    0x43: "NN_SCHEMA",
+    0x44: "NN_LIMIT",
+    0x45: "NN_OP",
+    0x46: "NN_OP_VERSION",
+    0x47: "NN_TYPE",
+    0x48: "NN_SHAPE",
+    0x49: "NN_QUANT",
+    0x4A: "NN_OPTIONS",
+    0x4B: "NN_INDEX",
+    0x4C: "NN_GRAPH",
+    0x4D: "NN_ARENA",
+    0x4E: "NN_NOT_READY",
+    0x4F: "NN_BUFFER",
+    0x60: "DSP_RATE",
+    0x61: "DSP_CONFIG",
+    0x70: "IMU_RATE",
+    0x71: "IMU_CONFIG",
+}
+
+
+class WearableError(DeviceError):
+    """The firmware refused a call; ``code`` is its status byte and ``code_name`` its name
+    (``NN_SHAPE``, ``DSP_RATE`` ...); ``status`` is set when the code is a protocol one."""
+
+    def __init__(self, message: str, code: int) -> None:
+        try:
+            status: Status | None = Status(code)
+            name = Status(code).name
+        except ValueError:
+            status, name = None, _LOCAL_STATUS.get(code, f"status {code}")
+        super().__init__(f"{message}: {name}", status)
+        self.code = code
+        self.code_name = name
+
+
+def _check(code: int, message: str) -> None:
+    if code != 0:
+        raise WearableError(message, code)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,9 +182,7 @@ class Wearable(DeviceCore):
         kwargs.setdefault("model_versions", tuple(versions))
         super().__init__(serial, flash, **kwargs)
         self._app = self._alloc("ws_app_t *", self.lib.ws_app_size())
-        status = _status(self.lib.ws_app_init(self._app, self._dev))
-        if status != Status.OK:
-            raise DeviceError(f"the app refused to start: {status.name}", status)
+        _check(self.lib.ws_app_init(self._app, self._dev), "the app refused to start")
         self._blobs: dict[int, Any] = {}
         self.impact_g = impact_g
         self._ecg_cfg: tuple[int, float, int, int, int] | None = None
@@ -159,9 +203,10 @@ class Wearable(DeviceCore):
         address = int(self.ffi.cast("uintptr_t", raw))
         aligned = self.ffi.cast("uint8_t *", raw) + (-address) % 16
         self.ffi.memmove(aligned, blob, len(blob))
-        status = _status(self.lib.ws_app_set_model(self._app, task, aligned, len(blob), version))
-        if status != Status.OK:
-            raise DeviceError(f"the firmware refused the {task} model: {status.name}", status)
+        _check(
+            self.lib.ws_app_set_model(self._app, task, aligned, len(blob), version),
+            f"the firmware refused the model for task {task}",
+        )
         self._blobs[task] = raw  # the firmware runs it in place: keep it alive
 
     def set_model(self, task: int | str, blob: bytes, version: int) -> None:
@@ -186,6 +231,7 @@ class Wearable(DeviceCore):
         adc_zero: int = 0,
         adc_min: int = -32768,
         adc_max: int = 32767,
+        _settle: bool = True,
     ) -> None:
         """ECG samples as they arrive: ADC counts with ``adc_gain`` counts per mV (and
         ``adc_zero``, the rails ``adc_min``/``adc_max``), or floats in mV when ``adc_gain``
@@ -208,9 +254,7 @@ class Wearable(DeviceCore):
         if cfg != self._ecg_cfg:
             c = self.ffi.new("ws_ecg_config_t *")
             c.fs_in_hz, c.adc_gain, c.adc_zero, c.adc_min, c.adc_max = cfg
-            status = _status(self.lib.ws_app_config_ecg(self._app, c))
-            if status != Status.OK:
-                raise DeviceError(f"ECG front end refused {cfg}: {status.name}", status)
+            _check(self.lib.ws_app_config_ecg(self._app, c), f"ECG front end refused {cfg}")
             self._ecg_cfg = cfg
             self._ecg_pos = 0
             self._ecg_origin = int(self._clock.now_s)
@@ -221,17 +265,17 @@ class Wearable(DeviceCore):
             take = min(len(buf) - start, fs_i - self._ecg_pos % fs_i)
             self._advance(self._ecg_origin, self._ecg_pos, fs_i)
             chunk = buf[start : start + take]
-            status = _status(
-                self.lib.ws_app_feed_ecg(self._app, self.ffi.from_buffer("int16_t[]", chunk), take)
+            _check(
+                self.lib.ws_app_feed_ecg(self._app, self.ffi.from_buffer("int16_t[]", chunk), take),
+                "ECG feed failed",
             )
-            if status != Status.OK:
-                raise DeviceError(f"ECG feed failed: {status.name}", status)
             start += take
             self._ecg_pos += take
-        self._advance(self._ecg_origin, self._ecg_pos, fs_i)
-        self.tick()
+        if _settle:
+            self._advance(self._ecg_origin, self._ecg_pos, fs_i)
+            self.tick()
 
-    def feed_imu(self, samples: npt.ArrayLike, fs: int) -> None:
+    def feed_imu(self, samples: npt.ArrayLike, fs: int, *, _settle: bool = True) -> None:
         """IMU samples as they arrive: (N, 6) acc x,y,z in g then gyro x,y,z in deg/s, or
         (N, 3) acc only. A new rate (or gyro presence) starts a new IMU stream."""
         data = np.asarray(samples, dtype=np.float32)
@@ -250,9 +294,7 @@ class Wearable(DeviceCore):
             c.gyro_scale = cfg[1]
             c.impact_g = self.impact_g
             c.refractory = DEFAULT_REFRACTORY_FRAMES
-            status = _status(self.lib.ws_app_config_imu(self._app, c))
-            if status != Status.OK:
-                raise DeviceError(f"IMU front end refused {cfg}: {status.name}", status)
+            _check(self.lib.ws_app_config_imu(self._app, c), f"IMU front end refused {cfg}")
             self._imu_cfg = cfg
             self._imu_pos = 0
             self._imu_origin = int(self._clock.now_s)
@@ -263,15 +305,15 @@ class Wearable(DeviceCore):
             take = min(len(buf) - start, fs_i - self._imu_pos % fs_i)
             self._advance(self._imu_origin, self._imu_pos, fs_i)
             chunk = buf[start : start + take]
-            status = _status(
-                self.lib.ws_app_feed_imu(self._app, self.ffi.from_buffer("float[]", chunk), take)
+            _check(
+                self.lib.ws_app_feed_imu(self._app, self.ffi.from_buffer("float[]", chunk), take),
+                "IMU feed failed",
             )
-            if status != Status.OK:
-                raise DeviceError(f"IMU feed failed: {status.name}", status)
             start += take
             self._imu_pos += take
-        self._advance(self._imu_origin, self._imu_pos, fs_i)
-        self.tick()
+        if _settle:
+            self._advance(self._imu_origin, self._imu_pos, fs_i)
+            self.tick()
 
     def feed(
         self,
@@ -282,8 +324,9 @@ class Wearable(DeviceCore):
         imu_fs: int = 50,
         **ecg_adc: Any,
     ) -> None:
-        """Both streams side by side, one second of each at a time (ECG keywords as
-        :meth:`feed_ecg`)."""
+        """Both streams side by side: second s of the ECG, then second s of the IMU, both at
+        device time s (from each stream's origin), then the clock moves on and summaries
+        are due (ECG keywords as :meth:`feed_ecg`). The replay image does the same."""
         e = np.asarray(ecg) if ecg is not None else None
         m = np.asarray(imu) if imu is not None else None
         seconds = max(
@@ -291,21 +334,26 @@ class Wearable(DeviceCore):
         )
         for s in range(seconds):
             if e is not None and s * ecg_fs < len(e):
-                self.feed_ecg(e[s * ecg_fs : (s + 1) * ecg_fs], ecg_fs, **ecg_adc)
+                self.feed_ecg(e[s * ecg_fs : (s + 1) * ecg_fs], ecg_fs, _settle=False, **ecg_adc)
             if m is not None and s * imu_fs < len(m):
-                self.feed_imu(m[s * imu_fs : (s + 1) * imu_fs], imu_fs)
+                self.feed_imu(m[s * imu_fs : (s + 1) * imu_fs], imu_fs, _settle=False)
+            if e is not None and self._ecg_cfg is not None:
+                self._advance(self._ecg_origin, self._ecg_pos, self._ecg_cfg[0])
+            if m is not None and self._imu_cfg is not None:
+                self._advance(self._imu_origin, self._imu_pos, self._imu_cfg[0])
+            self.tick()
 
     def set_leads_off(self, leads_off: bool) -> None:
         """The AFE's leads-off comparator (every ECG window is then flagged LEADS_OFF)."""
-        _status(self.lib.ws_app_set_leads_off(self._app, int(leads_off)))
+        _check(self.lib.ws_app_set_leads_off(self._app, int(leads_off)), "leads-off")
 
     def press_button(self) -> None:
         """The wearer pressed the button (cancels a recent FALL: FALL_CANCELLED)."""
-        _status(self.lib.ws_app_button(self._app))
+        _check(self.lib.ws_app_button(self._app), "button")
 
     def tick(self) -> None:
         """Emits the summaries whose interval has passed at the current device time."""
-        _status(self.lib.ws_app_tick(self._app))
+        _check(self.lib.ws_app_tick(self._app), "tick")
 
     def advance(self, seconds: int) -> None:
         """Moves the device clock on (no samples: the wearer took the patch off)."""

@@ -310,7 +310,6 @@ ws_status_t ws_app_init(ws_app_t *app, ws_device_t *dev)
     reset_interval(app);
     now = ws_device_time_s(dev);
     app->sum_start_s = now;
-    app->sum_next_s = now + 60u * (dev->summary_min ? dev->summary_min : 15u);
     app->act_next_s = now + WS_ACT_SUMMARY_S;
     app->stats.last_af_class = 255;
     app->stats.activity = WS_ACTIVITY_UNKNOWN;
@@ -448,15 +447,19 @@ ws_status_t ws_app_config_ecg(ws_app_t *app, const ws_ecg_config_t *cfg)
     app->sq_run = 0;
     app->sq_flags = 0;
     app->ecg_ready = 1;
+    ws_ecg_set_leads_off(app->ecg, app->leads_off);
     return WS_OK;
 }
 
 ws_status_t ws_app_set_leads_off(ws_app_t *app, uint8_t leads_off)
 {
-    if (app == NULL || !app->ecg_ready) {
-        return app == NULL ? WS_ERR_ARG : WS_ERR_STATE;
+    if (app == NULL) {
+        return WS_ERR_ARG;
     }
-    ws_ecg_set_leads_off(app->ecg, leads_off);
+    app->leads_off = leads_off ? 1 : 0;
+    if (app->ecg_ready) {
+        ws_ecg_set_leads_off(app->ecg, app->leads_off);
+    }
     return WS_OK;
 }
 
@@ -813,7 +816,8 @@ ws_status_t ws_app_tick(ws_app_t *app)
         return WS_ERR_ARG;
     }
     now = ws_device_time_s(app->dev);
-    if (now >= app->sum_next_s) {
+    /* the interval is read at every tick, so SET_CONFIG applies to the running one */
+    if (now >= app->sum_start_s + 60u * (app->dev->summary_min ? app->dev->summary_min : 15u)) {
         uint32_t interval = now - app->sum_start_s;
         if (interval > 0xFFFF) {
             interval = 0xFFFF;
@@ -843,7 +847,6 @@ ws_status_t ws_app_tick(ws_app_t *app)
         }
         reset_interval(app);
         app->sum_start_s = now;
-        app->sum_next_s = now + 60u * (app->dev->summary_min ? app->dev->summary_min : 15u);
     }
     if (now >= app->act_next_s) {
         memset(&ev, 0, sizeof ev);
