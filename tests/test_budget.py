@@ -106,7 +106,10 @@ def test_inputs_prefer_measured_figures() -> None:
     per, source = inputs.instructions_per_s(results)
     assert per == {"afib": 500000.0, "fall": 20000.0} and "measured" in source
     per, _ = inputs.instructions_per_s({"interpreter": results["interpreter"]})
-    assert per["afib"] == pytest.approx(5_000_000 / 5.12)
+    assert per == {"afib": pytest.approx(5_000_000 / 5.12)}
+    fallback = {"interpreter": results["interpreter"], "ecg": {"m4_instructions_per_s": 2e5}}
+    per, source = inputs.instructions_per_s(fallback)
+    assert per["ecg_front_end"] == 2e5 and "fall and activity" in source
     per, source = inputs.instructions_per_s({}, {"total": 123.0})
     assert per == {"total": 123.0} and "overridden" in source
     with pytest.raises(BudgetError):

@@ -42,8 +42,9 @@ def instructions_per_s(
 
     Order: ``overrides`` (replace or add detectors); ``device.instructions_per_s`` (a
     number, or a table per detector with an optional ``total``); else the AFib model's
-    ``interpreter.models.afib.m4_instructions`` every 5.12 s hop (the other detectors
-    then count as 0, and the source says so)."""
+    ``interpreter.models.afib.m4_instructions`` every 5.12 s hop plus the ECG front end's
+    ``ecg.m4_instructions_per_s`` (the fall and activity detectors then count as 0, and
+    the source says so)."""
     per: dict[str, float] = {}
     source = ""
     measured = results.get("device", {}).get("instructions_per_s")
@@ -58,10 +59,12 @@ def instructions_per_s(
         model = results.get("interpreter", {}).get("models", {}).get("afib", {})
         if isinstance(model.get("m4_instructions"), int | float):
             per = {"afib": float(model["m4_instructions"]) / AFIB_HOP_S}
-            source = (
-                "interpreter.models.afib.m4_instructions per 5.12 s hop (AFib model only: "
-                "no measured figure for the other detectors or the DSP)"
-            )
+            source = "interpreter.models.afib.m4_instructions per 5.12 s hop"
+            ecg = results.get("ecg", {}).get("m4_instructions_per_s")
+            if isinstance(ecg, int | float):
+                per["ecg_front_end"] = float(ecg)
+                source += " + ecg.m4_instructions_per_s (ECG front end)"
+            source += " (no measured figure for the fall and activity detectors)"
     if overrides:
         per.update(overrides)
         source = (source + "; " if source else "") + "overridden: " + ", ".join(sorted(overrides))
