@@ -48,22 +48,26 @@ def test_sinus_record_starts_no_episode() -> None:
     assert not [e for e in result.events if e.event.NAME in ("af_start", "af_end")]
 
 
-@needs_mitdb
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "data"
+
+
 def test_cli_writes_events_json_and_store(tmp_path: Path) -> None:
+    """On the repository's sample excerpt of MIT-BIH 219 (AF), so it always runs."""
     events, out, db = tmp_path / "e.jsonl", tmp_path / "r.json", tmp_path / "ws.db"
-    argv = ["replay", "--dataset", "mitdb", "--record", "203", "--max-seconds", "90"]
+    argv = ["replay", "--data-dir", str(SAMPLES), "--dataset", "mitdb", "--split", "all"]
     argv += ["--events", str(events), "--json", str(out), "--store", str(db), "--quiet"]
     argv += ["--start-utc", "1767225600"]
     assert main(argv) == 0
     rows = [json.loads(line) for line in events.read_text().splitlines()]
     assert [r["type"] for r in rows].count("af_start") == 1
     summary = json.loads(out.read_text())
-    assert summary["mitdb"]["records"] == ["203"]
+    assert summary["mitdb"]["records"] == ["219"]
+    assert summary["mitdb"]["episodes_detected"] == 1
     assert summary["models"]["afib"] is not None
     from wearsense.store import Store
 
     with Store(db) as store:
-        stored = store.events(serial="RP-mitd-203")
+        stored = store.events(serial="RP-mitd-219")
     assert [e.seq for e in stored] == [r["seq"] for r in rows]
     # device time 0 (the recording's start) is placed at --start-utc
     start = next(e for e in stored if e.type == "af_start")
