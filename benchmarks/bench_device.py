@@ -1,6 +1,9 @@
 """Device core: power cuts at random flash operations of a long random workload
 (`wearsense.firmware.powercut`) and the queue's capacity in days on the reference
-device's flash budget (`wearsense.firmware.capacity`)."""
+device's flash budget (`wearsense.firmware.capacity`); the whole firmware's Cortex-M4
+budgets from the replay image (`wearsense.firmware.m4budget`, docs/detectors.md): flash_bytes
+(code + three models), ram_bytes (static + stack high-water mark, queue not counted),
+duty_64mhz and instructions_per_s per detector (afib, fall, activity, total)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import time
 from typing import Any
 
 from wearsense.budget.bench import device_figures
+from wearsense.firmware import m4budget
 from wearsense.firmware.capacity import (
     BUSY_DAY,
     TYPICAL_DAY,
@@ -26,7 +30,24 @@ KEY = "device"
 CAMPAIGNS = ((10_000, 1, 512, 6, False), (1_500, 2, 512, 6, True), (1_000, 3, 4096, 4, False))
 
 
+def m4_figures() -> dict[str, Any]:
+    """The M4 budget keys; None where the toolchain, QEMU or the data are missing."""
+    if not m4budget.available():
+        print("  no ARM toolchain or QEMU: skipping the M4 budgets (make toolchain)")
+        return {"flash_bytes": None, "ram_bytes": None, "duty_64mhz": None}
+    try:
+        figures = m4budget.measure()
+    except m4budget.BudgetError as err:
+        print(f"  M4 budgets not measured: {err}")
+        return {"flash_bytes": None, "ram_bytes": None, "duty_64mhz": None}
+    keys = ("flash_bytes", "ram_bytes", "duty_64mhz", "instructions_per_s")
+    out = {k: figures[k] for k in keys}
+    out.update({f"m4_{k}": v for k, v in figures.items() if k not in keys})
+    return out
+
+
 def run() -> dict[str, Any]:
+    m4 = m4_figures()
     totals = {"trials": 0, "lost": 0, "corrupt": 0, "repeated": 0, "nor": 0, "compaction": 0}
     totals["stuck"] = 0
     totals.update({"flash_ops": 0, "epochs": 0, "gaps": 0})
@@ -71,6 +92,7 @@ def run() -> dict[str, Any]:
         "queue_erases_per_day_typical": wear_typical,
         "queue_erases_per_day_busy": wear_busy,
         "flash_life_years_busy": round(flash_life_years(wear_busy), 1),
+        **m4,
     }
     result.update(device_figures(result))  # energy budget (docs/budget.md)
     return result

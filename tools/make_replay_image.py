@@ -5,7 +5,8 @@ on the emulated Cortex-M4 and natively (docs/detectors.md, "Replay image").
     python tools/make_replay_image.py build/gen/ws_replay_data.h [--data-dir DIR]
 
 ECG: MIT-BIH record 221, lead MLII, from --ecg-start-s for --ecg-s seconds (ADC counts).
-IMU: one SisFall fall trial (raw counts of the ADXL345 and ITG3200; 200 Hz). The signals are
+IMU: 45 s of a SisFall walking trial then a fall trial of the same subject, 60 s in all (raw
+counts of the ADXL345 and ITG3200; 200 Hz), so both streams cover the same time. The signals are
 read from the data root (``--data-dir``, ``$WEARSENSE_DATA``, default ``../shared/data``) at
 build time and never committed. Models: ``models/<task>/<task>.tflite`` where present.
 The same arrays are what ``replay_inputs()`` returns to Python for the comparison test.
@@ -32,6 +33,8 @@ ECG_RECORD = "221"
 ECG_START_S = 0
 ECG_S = 60
 FALL_TRIAL = "F01_SA07_R01"  # forward fall while walking (a slip); SA07 is a test subject
+WALK_TRIAL = "D01_SA07_R01"  # walking slowly, same subject
+WALK_S = 45
 TASK_NAMES = ("afib", "fall", "activity")
 
 
@@ -55,21 +58,31 @@ def replay_inputs(
     ecg_start_s: int = ECG_START_S,
     ecg_s: int = ECG_S,
     fall_trial: str = FALL_TRIAL,
+    walk_trial: str = WALK_TRIAL,
+    walk_s: int = WALK_S,
 ) -> ReplayInputs:
     rec = mitdb.load_record(ecg_record, data_dir)
     lead = rec.lead_index()
     a, b = ecg_start_s * rec.fs, (ecg_start_s + ecg_s) * rec.fs
     ecg = np.ascontiguousarray(rec.signals[a:b, lead], dtype=np.int16)
     root = dataset_dir("sisfall", data_dir)
-    matches = [(s, p) for s, p in sisfall.trial_files(root) if p.name.startswith(fall_trial)]
-    if not matches:
-        raise SystemExit(f"SisFall trial {fall_trial} not found under {root}")
-    subject, path = matches[0]
-    trial = sisfall.load_trial(subject, path)
-    assert trial.gyro_dps is not None
-    acc = np.round(trial.acc_g / sisfall.ADXL345_G_PER_COUNT)
-    gyro = np.round(trial.gyro_dps / sisfall.ITG3200_DPS_PER_COUNT)
-    imu = np.hstack([acc, gyro]).astype(np.int16)
+    files = sisfall.trial_files(root)
+
+    def counts(name: str, seconds: int | None) -> tuple[np.ndarray, str]:
+        matches = [(s, p) for s, p in files if p.name.startswith(name)]
+        if not matches:
+            raise SystemExit(f"SisFall trial {name} not found under {root}")
+        subject, path = matches[0]
+        trial = sisfall.load_trial(subject, path)
+        assert trial.gyro_dps is not None
+        acc = np.round(trial.acc_g / sisfall.ADXL345_G_PER_COUNT)
+        gyro = np.round(trial.gyro_dps / sisfall.ITG3200_DPS_PER_COUNT)
+        n = len(acc) if seconds is None else int(seconds * sisfall.RATE_HZ)
+        return np.hstack([acc, gyro])[:n].astype(np.int16), path.name
+
+    walk, walk_name = counts(walk_trial, walk_s)
+    fall, fall_name = counts(fall_trial, None)
+    imu = np.ascontiguousarray(np.vstack([walk, fall]))
     return ReplayInputs(
         ecg=ecg,
         ecg_fs=rec.fs,
@@ -80,7 +93,10 @@ def replay_inputs(
         acc_scale=sisfall.ADXL345_G_PER_COUNT,
         gyro_scale=sisfall.ITG3200_DPS_PER_COUNT,
         models=shipped_models(),
-        source=f"MIT-BIH {ecg_record} {ecg_start_s}..{ecg_start_s + ecg_s} s; SisFall {path.name}",
+        source=(
+            f"MIT-BIH {ecg_record} {ecg_start_s}..{ecg_start_s + ecg_s} s; "
+            f"SisFall {walk_name} 0..{walk_s} s then {fall_name}"
+        ),
     )
 
 

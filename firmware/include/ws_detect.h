@@ -33,15 +33,15 @@
 #endif
 
 /* cdef-begin */
-/* AF episodes, in AFib windows (10.24 s, one every 5.12 s). A window's verdict stands for
- * its central 5.12 s, so n windows in a row cover n x 5.12 s of signal. */
-#define WS_AF_START_WINDOWS 6    /* AF in 6 analysable windows in a row (30.72 s) starts one */
-#define WS_AF_END_WINDOWS 6      /* analysable non-AF in 6 windows in a row ends it */
-#define WS_AF_GAP_WINDOWS 6      /* unanalysable windows in a row that break a run before a start */
-#define WS_AF_LOST_WINDOWS 117   /* unanalysable windows in a row (10 min) that end an episode */
-#define WS_AF_HOP_MS 5120
+/* AF episodes, in AFib windows: 10.24 s each, back to back (one model run per 10.24 s of
+ * ECG); a window's verdict stands for its own 10.24 s. */
+#define WS_AF_START_WINDOWS 3    /* AF in 3 analysable windows in a row (30.72 s) starts one */
+#define WS_AF_END_WINDOWS 3      /* analysable non-AF in 3 windows in a row (30.72 s) ends it */
+#define WS_AF_GAP_WINDOWS 3      /* unanalysable windows in a row that break a run before a start */
+#define WS_AF_LOST_WINDOWS 59    /* unanalysable windows in a row (10 min) that end an episode */
+#define WS_AF_WINDOW_MS 10240
 #define WS_SQ_MIN_WINDOWS 2      /* unanalysable windows in a row reported by SIGNAL_QUALITY */
-#define WS_HR_MIN_BEATS 3        /* beats in a window's central 5.12 s for a heart rate */
+#define WS_HR_MIN_BEATS 5        /* beats in a window for its heart rate */
 
 /* Falls, in 50 Hz frames. */
 #define WS_FALL_MIN_PCT 50       /* fall probability (%) an impact needs */
@@ -52,9 +52,16 @@
 #define WS_FALL_STILL_ACC 8      /* still: ||a| - 1 g| <= 8/32 g ... */
 #define WS_FALL_STILL_GYRO 10    /* ... and every gyro axis <= 10 x 4 = 40 deg/s */
 
-/* Activity, in activity windows (2.56 s, one every 1.28 s). */
-#define WS_ACT_DEBOUNCE 3        /* the same new class in 3 windows in a row is a change */
-#define WS_ACT_HOP_MS 1280
+/* Activity: the front end offers a 2.56 s window every 1.28 s; every second one is
+ * classified (back to back, 2.56 s each). */
+#define WS_ACT_EVERY 2           /* classify every 2nd activity window */
+#define WS_ACT_DEBOUNCE 3        /* the same new class in 3 windows in a row (7.68 s) is a change */
+#define WS_ACT_HOP_MS 2560       /* signal per classified window */
+#define WS_ACT_REUSE_MAX 23      /* still windows in a row (about 1 min) that may reuse a posture */
+#define WS_ACT_STILL_ACC 3       /* still window: every frame ||a| - 1 g| <= 3/32 g, ... */
+#define WS_ACT_STILL_GYRO 4      /* ... every gyro axis <= 4 x 4 = 16 deg/s, ... */
+#define WS_ACT_POSTURE_ACC 3     /* ... and the mean acceleration within 3/32 g per axis of the
+                                    last classified window's (same posture) */
 #define WS_ACT_SUMMARY_S 3600
 
 /* ---- AF episode logic ---- */
@@ -141,6 +148,8 @@ typedef struct {
     uint32_t af_runs;        /* model invocations per task */
     uint32_t fall_runs;
     uint32_t activity_runs;
+    uint32_t activity_windows; /* activity windows classified (by the model or reused) */
+    uint32_t activity_reused;  /* of which a still posture reused the previous class */
     uint32_t impacts;
     uint32_t model_loads;    /* switches of the shared arena from one model to another */
     uint32_t events;         /* events appended */
@@ -195,11 +204,10 @@ struct ws_app {
     uint8_t ecg_has_pair;
     int8_t af_ring[1280];           /* 125 Hz int8, circular */
     uint32_t af_count;              /* 125 Hz samples produced */
-    uint32_t af_next_window;        /* index of the next window to judge */
     uint32_t q_start[8];            /* the last 8 quality verdicts (250 Hz start, flags) */
     uint8_t q_flags[8];
     uint8_t q_n, q_head;
-    uint32_t bin_id[4];             /* beats per central hop: bin k = window k's centre */
+    uint32_t bin_id[4];             /* beats per AFib window (bin k = window k) */
     uint16_t bin_beats[4];
     uint32_t bin_rr[4];
     ws_af_logic_t af;
@@ -220,6 +228,10 @@ struct ws_app {
     uint8_t fall_cancelled;
     ws_act_logic_t act;
     uint32_t act_next_s;
+    uint8_t act_phase;              /* activity windows offered since the last classified */
+    uint8_t act_reuse;              /* still windows in a row that reused the class */
+    uint8_t act_last_cls, act_last_pct;
+    int16_t act_mean[3];            /* mean acc (int8 units) of the last classified window */
     ws_app_stats_t stats;
     /* front-end states (float aligned) */
     uint8_t ecg_mem[6144] __attribute__((aligned(8)));

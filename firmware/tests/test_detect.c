@@ -11,27 +11,30 @@
 
 static ws_af_step_t step;
 
+#define START WS_AF_START_WINDOWS
+#define END WS_AF_END_WINDOWS
+
 static void af(ws_af_logic_t *l, uint32_t k, uint8_t cls)
 {
-    ws_af_logic_window(l, k, cls, cls == WS_RHYTHM_AF ? 90 : 5, 8, 8 * 600, &step);
+    ws_af_logic_window(l, k, cls, cls == WS_RHYTHM_AF ? 90 : 5, 16, 16 * 600, &step);
 }
 
-static void test_af_start_needs_six_windows(void)
+static void test_af_start_needs_the_start_run(void)
 {
     ws_af_logic_t l;
     uint32_t k;
     ws_af_logic_init(&l);
     af(&l, 0, WS_RHYTHM_NORMAL);
-    for (k = 1; k <= 5; k++) {
+    for (k = 1; k < START; k++) {
         af(&l, k, WS_RHYTHM_AF);
         WS_TEST_ASSERT(!step.started);
     }
-    af(&l, 6, WS_RHYTHM_AF);
+    af(&l, START, WS_RHYTHM_AF);
     WS_TEST_ASSERT(step.started);
     WS_TEST_ASSERT_EQ_INT(step.onset, 1);
     WS_TEST_ASSERT_EQ_INT(step.confidence, 90);
-    WS_TEST_ASSERT_EQ_INT(step.hr_bpm, 100); /* 8 beats over 4.8 s */
-    af(&l, 7, WS_RHYTHM_AF);
+    WS_TEST_ASSERT_EQ_INT(step.hr_bpm, 100); /* 16 beats over 9.6 s */
+    af(&l, START + 1, WS_RHYTHM_AF);
     WS_TEST_ASSERT(!step.started); /* one start per episode */
     WS_TEST_ASSERT(l.in_episode);
 }
@@ -41,75 +44,78 @@ static void test_af_run_broken_before_start(void)
     ws_af_logic_t l;
     uint32_t k;
     ws_af_logic_init(&l);
-    for (k = 0; k < 5; k++) {
+    for (k = 0; k < START - 1; k++) {
         af(&l, k, WS_RHYTHM_AF);
     }
-    af(&l, 5, WS_RHYTHM_OTHER); /* one non-AF window resets the run */
-    for (k = 6; k < 11; k++) {
+    af(&l, START - 1, WS_RHYTHM_OTHER); /* one non-AF window resets the run */
+    for (k = START; k < 2 * START - 1; k++) {
         af(&l, k, WS_RHYTHM_AF);
         WS_TEST_ASSERT(!step.started);
     }
-    af(&l, 11, WS_RHYTHM_AF);
+    af(&l, 2 * START - 1, WS_RHYTHM_AF);
     WS_TEST_ASSERT(step.started);
-    WS_TEST_ASSERT_EQ_INT(step.onset, 6);
+    WS_TEST_ASSERT_EQ_INT(step.onset, START);
 }
 
 static void test_af_noisy_windows_pause_a_run(void)
 {
     ws_af_logic_t l;
-    uint32_t k;
+    uint32_t k, n = 0;
     ws_af_logic_init(&l);
-    for (k = 0; k < 3; k++) {
-        af(&l, k, WS_RHYTHM_AF);
-    }
-    for (k = 3; k < 8; k++) { /* 5 unanalysable: the run waits */
-        af(&l, k, WS_RHYTHM_NOISY);
+    af(&l, n++, WS_RHYTHM_AF);
+    for (k = 0; k < WS_AF_GAP_WINDOWS - 1; k++) { /* a short unanalysable stretch: waits */
+        af(&l, n++, WS_RHYTHM_NOISY);
         WS_TEST_ASSERT(!step.started);
     }
-    af(&l, 8, WS_RHYTHM_AF);
-    af(&l, 9, WS_RHYTHM_AF);
-    WS_TEST_ASSERT(!step.started);
-    af(&l, 10, WS_RHYTHM_AF); /* the sixth AF window */
+    for (k = 1; k < START; k++) {
+        af(&l, n++, WS_RHYTHM_AF);
+    }
     WS_TEST_ASSERT(step.started);
     WS_TEST_ASSERT_EQ_INT(step.onset, 0);
 
     ws_af_logic_init(&l);
-    for (k = 0; k < 3; k++) {
-        af(&l, k, WS_RHYTHM_AF);
+    n = 0;
+    af(&l, n++, WS_RHYTHM_AF);
+    for (k = 0; k < WS_AF_GAP_WINDOWS; k++) { /* too long unseen: the run is over */
+        af(&l, n++, WS_RHYTHM_NOISY);
     }
-    for (k = 3; k < 3 + WS_AF_GAP_WINDOWS; k++) { /* too long unseen: the run is over */
-        af(&l, k, WS_RHYTHM_NOISY);
-    }
-    for (k = 9; k < 12; k++) {
-        af(&l, k, WS_RHYTHM_AF);
+    for (k = 1; k < START; k++) {
+        af(&l, n++, WS_RHYTHM_AF);
         WS_TEST_ASSERT(!step.started);
     }
+    af(&l, n++, WS_RHYTHM_AF);
+    WS_TEST_ASSERT(step.started);
+    WS_TEST_ASSERT_EQ_INT(step.onset, 1 + WS_AF_GAP_WINDOWS);
 }
 
 static void test_af_end_needs_sustained_non_af(void)
 {
     ws_af_logic_t l;
-    uint32_t k;
+    uint32_t k, n = 0, first_clear;
     ws_af_logic_init(&l);
-    for (k = 0; k < 20; k++) {
-        af(&l, k, WS_RHYTHM_AF);
+    for (k = 0; k < 10; k++) {
+        af(&l, n++, WS_RHYTHM_AF);
     }
-    for (k = 20; k < 25; k++) { /* 5 normal windows, then AF again: same episode */
-        af(&l, k, WS_RHYTHM_NORMAL);
+    for (k = 0; k < END - 1; k++) { /* a short normal stretch, then AF again: same episode */
+        af(&l, n++, WS_RHYTHM_NORMAL);
         WS_TEST_ASSERT(!step.ended);
     }
-    af(&l, 25, WS_RHYTHM_AF);
+    af(&l, n++, WS_RHYTHM_AF);
     WS_TEST_ASSERT(!step.ended && !step.started);
-    for (k = 26; k < 32; k++) {
-        af(&l, k, k == 28 ? WS_RHYTHM_NOISY : WS_RHYTHM_OTHER); /* noisy: no vote */
+    first_clear = n;
+    af(&l, n++, WS_RHYTHM_OTHER);
+    af(&l, n++, WS_RHYTHM_NOISY); /* unanalysable: no vote either way */
+    WS_TEST_ASSERT(!step.ended);
+    for (k = 1; k < END - 1; k++) {
+        af(&l, n++, WS_RHYTHM_NORMAL);
         WS_TEST_ASSERT(!step.ended);
     }
-    af(&l, 32, WS_RHYTHM_NORMAL); /* the sixth analysable non-AF window */
+    af(&l, n++, WS_RHYTHM_NORMAL); /* the END-th analysable non-AF window */
     WS_TEST_ASSERT(step.ended);
     WS_TEST_ASSERT_EQ_INT(step.onset, 0);
-    WS_TEST_ASSERT_EQ_INT(step.end, 26); /* the first window of the clearing run */
+    WS_TEST_ASSERT_EQ_INT(step.end, first_clear); /* the first window of the clearing run */
     WS_TEST_ASSERT(!l.in_episode);
-    af(&l, 33, WS_RHYTHM_NORMAL);
+    af(&l, n++, WS_RHYTHM_NORMAL);
     WS_TEST_ASSERT(!step.ended); /* one end per episode */
 }
 
@@ -231,8 +237,10 @@ static void test_activity_debounce_and_minutes(void)
     for (k = 0; k < 8; k++) {
         sum += minutes[k];
     }
-    WS_TEST_ASSERT(sum <= 60);
-    WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_SIT], 60);
+    WS_TEST_ASSERT_EQ_INT(sum, 60);
+    /* 23 walking windows (58.9 s) round to a minute, so sitting gives one up */
+    WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_WALK], 1);
+    WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_SIT], 59);
     WS_TEST_ASSERT(!ws_act_logic_summary(&l, minutes)); /* nothing since */
     WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_SIT], 0);
 }
@@ -306,7 +314,7 @@ static void test_app_refusals(void)
 
 int ws_test_run(void)
 {
-    test_af_start_needs_six_windows();
+    test_af_start_needs_the_start_run();
     test_af_run_broken_before_start();
     test_af_noisy_windows_pause_a_run();
     test_af_end_needs_sustained_non_af();

@@ -6,8 +6,7 @@
 #include "ws_afib.h"
 #include "ws_protocol.h"
 
-#define AF_WINDOW WS_AFIB_WINDOW
-#define AF_HOP WS_AFIB_HOP
+#define AF_WINDOW WS_AFIB_WINDOW /* 125 Hz samples per window; windows do not overlap */
 #define ECG_BLOCK 64     /* input samples per front-end call */
 #define ECG_OUT_CAP 256  /* at most 64 x 250 / 100 = 160 output samples per call */
 #define BEAT_CAP 16
@@ -439,7 +438,6 @@ ws_status_t ws_app_config_ecg(ws_app_t *app, const ws_ecg_config_t *cfg)
     app->ecg_out_count = 0;
     app->ecg_has_pair = 0;
     app->af_count = 0;
-    app->af_next_window = 0;
     app->q_n = 0;
     app->q_head = 0;
     memset(app->bin_id, 0xFF, sizeof app->bin_id);
@@ -466,10 +464,10 @@ ws_status_t ws_app_set_leads_off(ws_app_t *app, uint8_t leads_off)
 static void add_beat(ws_app_t *app, const ws_ecg_beat_t *b)
 {
     uint32_t bin, slot;
-    if (b->sample < AF_HOP || b->rr_ms < 240 || b->rr_ms > 3000) {
+    if (b->rr_ms < 240 || b->rr_ms > 3000) {
         return; /* the first beat has no RR; RR outside 20..250 bpm is not a heart rate */
     }
-    bin = (b->sample - AF_HOP) / (2u * AF_HOP);
+    bin = b->sample / (2u * AF_WINDOW); /* the AFib window the beat falls in */
     slot = bin & 3u;
     if (app->bin_id[slot] != bin) {
         app->bin_id[slot] = bin;
@@ -503,10 +501,15 @@ static uint8_t quality_over(const ws_app_t *app, uint32_t begin, uint32_t end)
     return flags;
 }
 
+static uint32_t windows_to_s(uint32_t windows)
+{
+    return (windows * WS_AF_WINDOW_MS + 500u) / 1000u;
+}
+
 static void emit_signal_quality(ws_app_t *app)
 {
     ws_event_t ev;
-    uint32_t dur = (app->sq_run * WS_AF_HOP_MS + 500u) / 1000u;
+    uint32_t dur = windows_to_s(app->sq_run);
     if (app->sq_run >= WS_SQ_MIN_WINDOWS) {
         memset(&ev, 0, sizeof ev);
         ev.type = WS_EVENT_SIGNAL_QUALITY;
@@ -518,8 +521,6 @@ static void emit_signal_quality(ws_app_t *app)
     app->sq_run = 0;
     app->sq_flags = 0;
 }
-
-static uint16_t windows_to_s(uint32_t windows) { return (uint16_t)((windows * WS_AF_HOP_MS + 500u) / 1000u); }
 
 static void judge_window(ws_app_t *app, uint32_t k)
 {
@@ -533,13 +534,11 @@ static void judge_window(ws_app_t *app, uint32_t k)
     if (app->blob[WS_TASK_AFIB] == NULL) {
         return; /* no AFib model: no rhythm verdicts (heart rate still counts below) */
     }
-    flags = quality_over(app, k * 2u * AF_HOP, k * 2u * AF_HOP + 2u * AF_WINDOW);
+    flags = quality_over(app, k * 2u * AF_WINDOW, (k + 1u) * 2u * AF_WINDOW);
     if (flags != 0) {
         cls = WS_RHYTHM_NOISY; /* the front end says no: no guess, no model run */
     } else {
-        uint32_t start = app->af_count % AF_WINDOW; /* the oldest sample of the window */
-        best = run_model(app, WS_TASK_AFIB, app->af_ring + start, AF_WINDOW - start,
-                         app->af_ring, start, pct);
+        best = run_model(app, WS_TASK_AFIB, app->af_ring, AF_WINDOW, NULL, 0, pct);
         if (best < 0) {
             return;
         }
@@ -581,8 +580,8 @@ static void judge_window(ws_app_t *app, uint32_t k)
     ws_af_logic_window(&app->af, k, cls, pct[WS_RHYTHM_AF], beats, rr, &step);
     app->stats.in_af = app->af.in_episode;
     if (step.started) {
-        /* now: the end of window k, in 125 Hz samples; onset: window onset's centre hop */
-        uint32_t onset = step.onset * AF_HOP + AF_HOP / 2;
+        /* now: the end of window k, in 125 Hz samples; onset: the first AF window's start */
+        uint32_t onset = step.onset * AF_WINDOW;
         uint32_t lag = (app->af_count - onset + WS_AFIB_RATE_HZ / 2) / WS_AFIB_RATE_HZ +
                        (ws_ecg_delay_us(app->ecg) + 500000u) / 1000000u;
         memset(&ev, 0, sizeof ev);
@@ -595,7 +594,7 @@ static void judge_window(ws_app_t *app, uint32_t k)
     if (step.ended) {
         memset(&ev, 0, sizeof ev);
         ev.type = WS_EVENT_AF_END;
-        ev.u.af_end.duration_s = ((step.end - step.onset) * WS_AF_HOP_MS + 500u) / 1000u;
+        ev.u.af_end.duration_s = windows_to_s(step.end - step.onset);
         ev.u.af_end.mean_hr_bpm = clamp_hr(step.hr_bpm);
         emit(app, &ev, WS_TASK_AFIB);
     }
@@ -605,8 +604,8 @@ static void push_afib_sample(ws_app_t *app, int8_t v)
 {
     app->af_ring[app->af_count % AF_WINDOW] = v;
     app->af_count++;
-    if (app->af_count >= AF_WINDOW && (app->af_count - AF_WINDOW) % AF_HOP == 0) {
-        judge_window(app, (app->af_count - AF_WINDOW) / AF_HOP);
+    if (app->af_count % AF_WINDOW == 0) {
+        judge_window(app, app->af_count / AF_WINDOW - 1u);
     }
 }
 
@@ -674,6 +673,8 @@ ws_status_t ws_app_config_imu(ws_app_t *app, const ws_imu_config_t *cfg)
         return st;
     }
     app->imu_next_frame = 0;
+    app->act_phase = 0;
+    app->act_reuse = 0;
     ws_fall_logic_init(&app->fall);
     app->imu_ready = 1;
     return WS_OK;
@@ -708,9 +709,81 @@ static void scan_frames(ws_app_t *app, uint32_t newest)
     app->stats.fall_pending = app->fall.pending;
 }
 
-static void on_imu_event(ws_app_t *app, const ws_imu_event_t *e)
+/* A still window whose posture (mean acceleration) matches the last classified one's:
+ * the wearer has not moved, the class cannot have changed. */
+static int same_still_posture(const ws_app_t *app, int16_t mean[3])
+{
+    int32_t sum[3] = {0, 0, 0};
+    int still = 1, f, a;
+    for (f = 0; f < WS_IMU_WINDOW; f++) {
+        const int8_t *v = app->window + f * WS_IMU_CHANNELS;
+        if (abs8(v[3]) > WS_ACT_STILL_ACC || abs8(v[4]) > WS_ACT_STILL_GYRO ||
+            abs8(v[5]) > WS_ACT_STILL_GYRO || abs8(v[6]) > WS_ACT_STILL_GYRO) {
+            still = 0;
+        }
+        for (a = 0; a < 3; a++) {
+            sum[a] += v[a];
+        }
+    }
+    for (a = 0; a < 3; a++) {
+        mean[a] = (int16_t)(sum[a] / WS_IMU_WINDOW);
+        if (mean[a] - app->act_mean[a] > WS_ACT_POSTURE_ACC ||
+            app->act_mean[a] - mean[a] > WS_ACT_POSTURE_ACC) {
+            still = 0;
+        }
+    }
+    return still;
+}
+
+static void classify_activity(ws_app_t *app)
 {
     uint8_t pct[WS_ACTIVITY_CLASSES];
+    uint8_t from, to, conf, cls, p;
+    int16_t mean[3];
+    int best;
+    if (app->blob[WS_TASK_ACTIVITY] == NULL) {
+        return;
+    }
+    app->act_phase++;
+    if (app->act_phase < WS_ACT_EVERY) {
+        return;
+    }
+    app->act_phase = 0;
+    if (app->act_reuse < WS_ACT_REUSE_MAX && app->stats.activity_windows > 0 &&
+        same_still_posture(app, mean)) {
+        cls = app->act_last_cls;
+        p = app->act_last_pct;
+        app->act_reuse++;
+        app->stats.activity_reused++;
+    } else {
+        best = run_model(app, WS_TASK_ACTIVITY, app->window, sizeof app->window, NULL, 0, pct);
+        if (best < 0) {
+            return;
+        }
+        (void)same_still_posture(app, mean);
+        cls = (uint8_t)best;
+        p = pct[best];
+        app->act_last_cls = cls;
+        app->act_last_pct = p;
+        memcpy(app->act_mean, mean, sizeof app->act_mean);
+        app->act_reuse = 0;
+    }
+    app->stats.activity_windows++;
+    if (ws_act_logic_window(&app->act, cls, p, &from, &to, &conf)) {
+        ws_event_t ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = WS_EVENT_ACTIVITY_CHANGE;
+        ev.u.activity_change.from_class = from;
+        ev.u.activity_change.to_class = to;
+        ev.u.activity_change.confidence = conf > 100 ? 100 : conf;
+        emit(app, &ev, WS_TASK_ACTIVITY);
+    }
+    app->stats.activity = app->act.current;
+}
+
+static void on_imu_event(ws_app_t *app, const ws_imu_event_t *e)
+{
+    uint8_t pct[2];
     if (ws_imu_window(app->imu, app->window, sizeof app->window) != WS_OK) {
         return;
     }
@@ -731,19 +804,7 @@ static void on_imu_event(ws_app_t *app, const ws_imu_event_t *e)
         }
     }
     if (e->flags & WS_IMU_EV_WINDOW) {
-        int best = run_model(app, WS_TASK_ACTIVITY, app->window, sizeof app->window, NULL, 0, pct);
-        uint8_t from, to, conf;
-        if (best >= 0 &&
-            ws_act_logic_window(&app->act, (uint8_t)best, pct[best], &from, &to, &conf)) {
-            ws_event_t ev;
-            memset(&ev, 0, sizeof ev);
-            ev.type = WS_EVENT_ACTIVITY_CHANGE;
-            ev.u.activity_change.from_class = from;
-            ev.u.activity_change.to_class = to;
-            ev.u.activity_change.confidence = conf > 100 ? 100 : conf;
-            emit(app, &ev, WS_TASK_ACTIVITY);
-        }
-        app->stats.activity = app->act.current;
+        classify_activity(app);
     }
 }
 
