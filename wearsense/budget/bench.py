@@ -21,7 +21,7 @@ def device_figures(device: dict[str, Any]) -> dict[str, Any]:
     budget = day_budget(
         load_profile(),
         Link(),
-        instructions_per_s=sum(per_detector.values()),
+        instructions_per_s=per_detector["total"],
         event_sizes_per_day=sizes,
         stream_link=Link(conn_interval_s=0.1),
     )

@@ -44,7 +44,7 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
     budget = day_budget(
         profile,
         link,
-        instructions_per_s=sum(per_detector.values()),
+        instructions_per_s=per_detector["total"],
         event_sizes_per_day=sizes,
         streams=Streams(ecg_hz=args.ecg_hz, imu_hz=args.imu_hz),
         stream_link=stream_link,

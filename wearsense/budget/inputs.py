@@ -38,13 +38,16 @@ def event_size(name: str) -> int:
 def instructions_per_s(
     results: dict[str, Any], overrides: dict[str, float] | None = None
 ) -> tuple[dict[str, float], str]:
-    """{detector: M4 instructions per second of signal} and where it came from.
+    """{name: M4 instructions per second of signal}, always with a ``total`` (the figure
+    the budget uses), and where it came from.
 
-    Order: ``overrides`` (replace or add detectors); ``device.instructions_per_s`` (a
-    number, or a table per detector with an optional ``total``); else the AFib model's
+    ``device.instructions_per_s`` (measured on the replay image: a number, or a table whose
+    ``total`` is the whole firmware; its per-detector entries each include their front end,
+    so they overlap and are not summed); else the AFib model's
     ``interpreter.models.afib.m4_instructions`` every 5.12 s hop plus the ECG front end's
-    ``ecg.m4_instructions_per_s`` (the fall and activity detectors then count as 0, and
-    the source says so)."""
+    ``ecg.m4_instructions_per_s`` (disjoint, summed; the fall and activity detectors then
+    count as 0, and the source says so). ``overrides`` replace entries: ``total`` replaces
+    the total; another name moves the total by its change."""
     per: dict[str, float] = {}
     source = ""
     measured = results.get("device", {}).get("instructions_per_s")
@@ -52,9 +55,9 @@ def instructions_per_s(
         per, source = {"total": float(measured)}, "device.instructions_per_s (measured)"
     elif isinstance(measured, dict) and measured:
         per = {k: float(v) for k, v in measured.items() if isinstance(v, int | float)}
-        if "total" in per and len(per) > 1:
-            per = {k: v for k, v in per.items() if k != "total"}
-        source = "device.instructions_per_s (measured, per detector)"
+        if "total" not in per:
+            per["total"] = sum(per.values())
+        source = "device.instructions_per_s (measured on the M4 replay image)"
     else:
         model = results.get("interpreter", {}).get("models", {}).get("afib", {})
         if isinstance(model.get("m4_instructions"), int | float):
@@ -65,8 +68,15 @@ def instructions_per_s(
                 per["ecg_front_end"] = float(ecg)
                 source += " + ecg.m4_instructions_per_s (ECG front end)"
             source += " (no measured figure for the fall and activity detectors)"
+            per["total"] = sum(per.values())
+    for name, value in (overrides or {}).items():
+        if name == "total":
+            continue
+        per["total"] = per.get("total", 0.0) + value - per.get(name, 0.0)
+        per[name] = value
+    if overrides and "total" in overrides:
+        per["total"] = overrides["total"]
     if overrides:
-        per.update(overrides)
         source = (source + "; " if source else "") + "overridden: " + ", ".join(sorted(overrides))
     if not per:
         raise BudgetError(
