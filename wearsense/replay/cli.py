@@ -39,7 +39,7 @@ def _recordings(args: argparse.Namespace) -> tuple[list[str], Iterator[sources.R
     if "mitdb" in datasets:
         from wearsense.datasets import mitdb
 
-        ids = sources._mitdb_ids(args.split, args.record, args.data_dir)
+        ids = sources.mitdb_ids(args.split, args.record, args.data_dir)
         for rid in ids:
             n = _mitdb_samples(rid, args.data_dir, mitdb.FS_HZ)
             total += n / mitdb.FS_HZ if args.max_seconds is None else min(n / 360, args.max_seconds)

@@ -48,7 +48,7 @@ class Recording:
         return len(self.signal) / self.fs
 
 
-def _mitdb_ids(split: str, records: list[str] | None, data_dir: DataDir) -> list[str]:
+def mitdb_ids(split: str, records: list[str] | None, data_dir: DataDir) -> list[str]:
     present = mitdb.record_ids(data_dir)
     if records:
         missing = [r for r in records if r not in present]
@@ -72,7 +72,7 @@ def mitdb_recordings(
 ) -> Iterator[Recording]:
     """MIT-BIH records as single-lead ECG in mV (MLII where present), with rhythm
     intervals in seconds. ``max_s`` cuts each record (tests use short excerpts)."""
-    for rid in _mitdb_ids(split, records, data_dir):
+    for rid in mitdb_ids(split, records, data_dir):
         rec = mitdb.load_record(rid, data_dir)
         lead = rec.lead_index()
         n = rec.n_samples if max_s is None else min(rec.n_samples, int(max_s * rec.fs))
