@@ -231,16 +231,33 @@ def register(subparsers: Any) -> None:
         "--hold",
         type=float,
         default=0.0,
-        help="seconds of each IMU trial's last sample appended (0)",
+        help="append this many seconds of each IMU trial's last sample (0)",
     )
     parser.add_argument("--models", help="folder of shipped models (default models/)")
     parser.add_argument("--events", metavar="OUT.jsonl", help="write every event as JSON lines")
     parser.add_argument("--store", metavar="DB", help="also store the events in this database")
     parser.add_argument("--start-utc", type=float, help="UTC of each recording's start (now)")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON")
-    parser.add_argument("--fall-before", type=float, default=2.0, help="window before impact")
-    parser.add_argument("--fall-after", type=float, default=15.0, help="window after impact")
-    parser.add_argument("--grace", type=float, default=5.0, help="second activity figure")
-    parser.add_argument("--min-episode", type=float, default=30.0, help="AF episodes counted")
+    parser.add_argument(
+        "--fall-before",
+        type=float,
+        default=2.0,
+        help="a FALL counts from this many seconds before the impact (2)",
+    )
+    parser.add_argument(
+        "--fall-after", type=float, default=15.0, help="... to this many after it (15)"
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=5.0,
+        help="activity: also score leaving out this many seconds after each label change (5)",
+    )
+    parser.add_argument(
+        "--min-episode",
+        type=float,
+        default=30.0,
+        help="annotated AF episodes shorter than this are listed, not counted (30)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_run)
