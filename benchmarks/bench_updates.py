@@ -15,13 +15,27 @@
   of a small package (``pkg_check_m4_*``) and for all seven steps on a real-model package
   (``pkg_verify_nn_m4_*``), and the M4 code sizes of firmware/src/crypto and
   firmware/src/updates.
+
+Model updates over BLE (issue 12, docs/model-updates.md):
+
+- ``power_cut_trials`` / ``no_valid_model`` (must be 0) / ``power_cut_stuck``: power cuts
+  of the model store's flash while each shipped model is updated (wearsense.firmware.
+  update_powercut): every chunk boundary, a random cut inside every chunk, every operation
+  of the switch and of UPDATE_BEGIN; at MTU 247, and at MTU 23 on every 4th chunk;
+- ``transfer_s.<model>``: BEGIN..COMMIT of each shipped model (one version up) over the
+  Bumble virtual link, verification included; ``payload_efficiency``: model bytes over
+  the bytes the companion wrote over the air (ATT write PDUs, headers, chunk framing and
+  commands included) at the negotiated MTU (247); ``modelled_transfer_s.<model>.<phy>_15ms``:
+  the air-time model of wearsense.updates.transfer.modelled_transfer_s.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,8 +46,11 @@ from tqdm import tqdm
 from wearsense.firmware import ed25519_crosscheck as xc
 from wearsense.firmware.crypto import FirmwareCrypto
 from wearsense.firmware.package import FirmwarePackages
+from wearsense.firmware.update_powercut import UpdatePowerCuts
 from wearsense.updates import adversarial as adv
+from wearsense.updates import package as pkg_mod
 from wearsense.updates.keys import SigningKey, dev_signing_key
+from wearsense.updates.transfer import modelled_transfer_s
 
 KEY = "updates"
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,9 +172,127 @@ def _m4() -> dict[str, Any]:
     }
 
 
+def _shipped_packages() -> list[Path]:
+    return sorted(p for p in (ROOT / "models").glob("*/*.wspkg") if p.stem == p.parent.name)
+
+
+def _bumped(data: bytes) -> bytes:
+    """The shipped package one version up, DEV-signed: what an update would push."""
+    raw = bytearray(data)
+    raw[8:10] = (int.from_bytes(raw[8:10], "little") + 1).to_bytes(2, "little")
+    return pkg_mod.sign(bytes(raw), dev_signing_key())
+
+
+def _power_cuts() -> dict[str, Any]:
+    """Every chunk boundary, a random cut inside every chunk, every operation of the
+    switch (several tear positions) and of UPDATE_BEGIN, for every shipped model; at MTU
+    247 and, with every 4th chunk, at the default MTU 23 (14-byte chunks)."""
+    totals: dict[str, int] = {
+        "trials": 0, "boundary": 0, "mid_chunk": 0, "switch": 0, "begin": 0,
+        "no_valid_model": 0, "stuck": 0, "nor": 0, "old": 0, "new": 0,
+    }  # fmt: skip
+    failures: list[str] = []
+    for path in _shipped_packages():
+        old = path.read_bytes()
+        new = _bumped(old)
+        task = old[5]
+        for mtu, chunks in ((247, None), (23, range(0, 10_000, 4))):
+            campaign = UpdatePowerCuts(old, new, task=task, mtu=mtu)
+            result = campaign.run(
+                chunks=chunks,
+                progress=lambda it, name=path.stem, m=mtu: tqdm(
+                    it, desc=f"update power cuts {name} MTU {m}"
+                ),
+            )
+            totals["trials"] += result.trials
+            totals["boundary"] += result.boundary_trials
+            totals["mid_chunk"] += result.mid_chunk_trials
+            totals["switch"] += result.switch_trials
+            totals["begin"] += result.begin_trials
+            totals["no_valid_model"] += result.no_valid_model
+            totals["stuck"] += result.stuck
+            totals["nor"] += result.nor_violations
+            totals["old"] += result.booted_old
+            totals["new"] += result.booted_new
+            failures += result.failures[:5]
+    return {
+        "power_cut_trials": totals["trials"],
+        "power_cut_boundary_trials": totals["boundary"],
+        "power_cut_mid_chunk_trials": totals["mid_chunk"],
+        "power_cut_switch_trials": totals["switch"],
+        "power_cut_begin_trials": totals["begin"],
+        "no_valid_model": totals["no_valid_model"],
+        "power_cut_stuck": totals["stuck"],
+        "power_cut_nor_violations": totals["nor"],
+        "power_cut_booted_old": totals["old"],
+        "power_cut_booted_new": totals["new"],
+        "power_cut_failures": failures,
+    }
+
+
+async def _transfer_over_link(old: bytes, new: bytes, workdir: Path) -> tuple[float, Any, int]:
+    from wearsense.firmware.updatable import UpdatableDevice
+    from wearsense.link.loopback import Loopback
+    from wearsense.store import Store
+    from wearsense.updates.transfer import SessionTransport, TransferStats, upload
+
+    dev = UpdatableDevice("WS-BENCH-OTA")
+    dev.provision(old)
+    loop = await Loopback.open(dev, workdir)
+    store = Store(workdir / "bench.db")
+    session = loop.session(store)
+    runner = asyncio.create_task(session.run())
+    try:
+        await session.wait_streaming(20)
+        stats = TransferStats()
+        version = int.from_bytes(new[8:10], "little")
+        started = time.perf_counter()
+        async for _ in upload(SessionTransport(session), new, task=new[5], version=version,
+                              stats=stats):  # fmt: skip
+            pass
+        elapsed = time.perf_counter() - started
+        if dev.model_version(new[5]) != version:
+            raise RuntimeError("the pushed model did not switch in")
+        return elapsed, stats, session.mtu
+    finally:
+        await session.stop()
+        await runner
+        store.close()
+        await loop.close()
+
+
+def _transfers() -> dict[str, Any]:
+    """Each shipped model pushed over the Bumble virtual link (LocalLink, in process):
+    wall time BEGIN..COMMIT (verification included), bytes written over the air, and the
+    modelled air time at 1M and 2M PHY for a 15 ms connection interval."""
+    out: dict[str, Any] = {}
+    model_bytes = att_bytes = 0
+    for path in _shipped_packages():
+        old = path.read_bytes()
+        new = _bumped(old)
+        with tempfile.TemporaryDirectory() as tmp:
+            elapsed, stats, mtu = asyncio.run(_transfer_over_link(old, new, Path(tmp)))
+        name = path.stem
+        out[f"transfer_s.{name}"] = round(elapsed, 4)
+        out[f"transfer_att_bytes.{name}"] = stats.att_bytes
+        out[f"transfer_package_bytes.{name}"] = len(new)
+        for phy in ("1M", "2M"):
+            out[f"modelled_transfer_s.{name}.{phy}_15ms"] = modelled_transfer_s(
+                len(new), phy=phy, interval_ms=15.0, mtu=mtu
+            )
+        out["negotiated_mtu"] = mtu
+        model_bytes += pkg_mod.parse(new).header.model_size
+        att_bytes += stats.att_bytes
+    if att_bytes:
+        out["payload_efficiency"] = round(model_bytes / att_bytes, 4)
+    return out
+
+
 def run() -> dict[str, Any]:
     results: dict[str, Any] = {}
     results.update(_m4())
     results.update(_crosscheck())
     results.update(_malicious())
+    results.update(_transfers())
+    results.update(_power_cuts())
     return results

@@ -13,6 +13,7 @@ SUBCOMMAND_MODULES = (
     "wearsense.protocol.cli",
     "wearsense.demo",
     "wearsense.updates.cli",
+    "wearsense.updates.update_cli",
     "wearsense.training.cli",
     "wearsense.store.cli",
     "wearsense.export.cli",

@@ -106,6 +106,12 @@ struct ws_platform {
     void *ctx;
 };
 
+/* Model updates (ws_update.h): UPDATE_* commands go to this handler when one is set
+ * (ws_update_attach), else they are answered with STATE. Cleared by every boot/mount. */
+typedef ws_status_t (*ws_update_handler_t)(void *ctx, ws_device_t *dev, const ws_command_t *cmd,
+                                           ws_response_t *rsp);
+void ws_device_set_update_handler(ws_device_t *dev, ws_update_handler_t handler, void *ctx);
+
 struct ws_device {
     char serial[WS_SERIAL_MAX + 1];
     const ws_platform_t *platform;
@@ -118,6 +124,8 @@ struct ws_device {
     uint16_t fall_cancel_s;
     uint16_t summary_min;
     uint8_t recording_s;
+    ws_update_handler_t update_handler;
+    void *update_ctx;
 };
 
 #endif

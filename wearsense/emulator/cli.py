@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--state-dir",
         type=Path,
         default=Path("build/emulator"),
-        help="where the flash image (<serial>.flash) and the bond keys live "
+        help="where the flash image (<serial>.flash), the model store (<serial>.models) "
+        "and the bond keys live "
         "(default: build/emulator)",
     )
     parser.add_argument(
@@ -70,6 +71,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="inject a heart-rate summary every S seconds through the core's test "
         "interface, to exercise the link (synthetic values; 0 = never)",
     )
+    parser.add_argument(
+        "--factory-model",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="PACKAGE",
+        help="package installed on a blank model store (repeatable; default: every "
+        "models/<task>/<task>.wspkg of the repository); `wearsense update push` replaces it",
+    )
     parser.add_argument("--duration", type=float, default=0.0, help="stop after S seconds")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.set_defaults(handler=_main)
@@ -88,16 +98,41 @@ def _flash_of(wearable: Any) -> bytes:
     return bytes(wearable.core.flash_image())
 
 
+def _store_of(wearable: Any) -> bytes:
+    return bytes(wearable.core.store_image())
+
+
+def _factory_packages(given: list[Path] | None) -> list[Path]:
+    if given is not None:
+        return given
+    models = Path(__file__).resolve().parents[2] / "models"
+    return sorted(p for p in models.glob("*/*.wspkg") if p.stem == p.parent.name)
+
+
+def _open_core(args: argparse.Namespace, flash_path: Path, store_path: Path) -> Any:
+    """The emulated device core with its model store; a blank store gets the factory
+    models, installed through the same checks as an update."""
+    from wearsense.firmware.updatable import UpdatableDevice
+
+    flash = flash_path.read_bytes() if flash_path.exists() else None
+    store = store_path.read_bytes() if store_path.exists() else None
+    core = UpdatableDevice(args.serial, flash, store=store)
+    if store is None:
+        for package in _factory_packages(args.factory_model):
+            status = core.provision(package.read_bytes())
+            log.info("factory model %s: %s", package.name, status.name)
+    return core
+
+
 async def emulate(args: argparse.Namespace) -> int:
     from wearsense.emulator.wearable import EmulatedWearable
-    from wearsense.firmware.device import DeviceCore
     from wearsense.protocol import HrSummary
 
     state: Path = args.state_dir
     state.mkdir(parents=True, exist_ok=True)
     flash_path = state / f"{args.serial}.flash"
-    flash = flash_path.read_bytes() if flash_path.exists() else None
-    core: Any = DeviceCore(args.serial, flash)
+    store_path = state / f"{args.serial}.models"
+    core = _open_core(args, flash_path, store_path)
     controllers = None
     if args.transport:
         transport = args.transport
@@ -108,10 +143,12 @@ async def emulate(args: argparse.Namespace) -> int:
     wearable = await EmulatedWearable.open(
         core, transport=transport, keystore=state / f"{args.serial}-keys.json"
     )
-    info = wearable.core.info()
+    info: Any = wearable.core.info()
     print(
         f"emulating {args.serial} on {transport}: epoch {info.epoch}, "
-        f"last seq {info.last_seq}, acknowledged {info.acked_seq}",
+        f"last seq {info.last_seq}, acknowledged {info.acked_seq}, models "
+        f"afib v{info.model_versions[0]} fall v{info.model_versions[1]} "
+        f"activity v{info.model_versions[2]}",
         flush=True,
     )
     stop = asyncio.Event()
@@ -135,8 +172,10 @@ async def emulate(args: argparse.Namespace) -> int:
                 seq = wearable.inject(event)
                 print(f"injected hr_summary seq {seq}", flush=True)
             _save_flash(flash_path, _flash_of(wearable))
+            _save_flash(store_path, _store_of(wearable))
     finally:
         _save_flash(flash_path, _flash_of(wearable))
+        _save_flash(store_path, _store_of(wearable))
         await wearable.close()
         stop_controllers(controllers)
     return 0

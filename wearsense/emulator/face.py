@@ -52,3 +52,8 @@ class DeviceFace(Protocol):
         ...
 
     def info(self) -> CoreInfo: ...
+
+    # Optional: a core with the model-update service also has
+    # ``write_transfer(data) -> (status, notification or None)`` for the Model transfer
+    # characteristic (wearsense.firmware.updatable.UpdatableDevice); without it the
+    # peripheral drops chunks.

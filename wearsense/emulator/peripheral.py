@@ -232,11 +232,25 @@ class Peripheral:
         self._status_changed(connection)
         self.kick()
 
-    def _on_transfer_write(self, _connection: Connection, value: bytes) -> None:
-        # Model transfer belongs to the update issue: the device core's transfer face is
-        # not wired to this characteristic yet, so chunks are dropped (write without
-        # response has no error to return) and the device is unaffected.
-        log.info("model-transfer chunk of %d bytes dropped (transfer not wired)", len(value))
+    def _on_transfer_write(self, connection: Connection, value: bytes) -> None:
+        # Write without response: the device's answer is the resume-offset notification
+        # (docs/protocol.md section 7), due after each window of chunks and each dropped one.
+        write_transfer = getattr(self.face, "write_transfer", None)
+        if write_transfer is None:
+            log.info("model-transfer chunk of %d bytes dropped (no update service)", len(value))
+            return
+        _status, note = write_transfer(bytes(value))
+        if note:
+            asyncio.get_running_loop().create_task(self._notify_transfer(connection, note))
+
+    async def _notify_transfer(self, connection: Connection, note: bytes) -> None:
+        cccd = self.device.gatt_server.read_cccd(connection, self.transfer)
+        if not (self._secure(connection) and cccd and cccd[0] & 0x01):
+            return
+        try:
+            await self.device.notify_subscriber(connection, self.transfer, note)
+        except Exception as exc:  # the link may have gone meanwhile
+            log.debug("transfer notification not delivered: %s", exc)
 
     async def _indicate(self, connection: Connection, response: bytes) -> None:
         try:

@@ -223,6 +223,25 @@ class Session:
             raise LinkError("not connected")
         return await self._command(self._client, opcode, args)
 
+    # Model transfer (wearsense.updates.transfer.SessionTransport drives these).
+
+    @property
+    def mtu(self) -> int:
+        """The ATT MTU negotiated on the current link (23 when not connected)."""
+        return int(self._client.mtu_size) if self._client is not None else 23
+
+    async def subscribe_transfer(self, callback: Callable[[bytes], None]) -> None:
+        """Resume-offset notifications of the model-transfer characteristic go to callback."""
+        if self._client is None:
+            raise LinkError("not connected")
+        await self._client.start_notify(uuids.TRANSFER, lambda _c, data: callback(bytes(data)))
+
+    async def write_transfer(self, frame: bytes) -> None:
+        """Writes one model-transfer chunk frame (write without response)."""
+        if self._client is None:
+            raise LinkError("not connected")
+        await self._client.write_gatt_char(uuids.TRANSFER, frame, response=False)
+
     # -- one connection ------------------------------------------------------------------
 
     _pending_commands: dict[int, asyncio.Future[Response]] | None = None

@@ -249,8 +249,19 @@ static ws_status_t run_command(ws_device_t *dev, const ws_command_t *cmd, ws_res
         (void)queue_status_pages(dev);
         return WS_OK;
     default:
-        /* UPDATE_*: the model-update service answers these once it is linked in. */
-        return WS_ERR_STATE;
+        /* UPDATE_*: the model-update service (ws_update.h) when one is attached. */
+        if (dev->update_handler == NULL) {
+            return WS_ERR_STATE;
+        }
+        return dev->update_handler(dev->update_ctx, dev, cmd, rsp);
+    }
+}
+
+void ws_device_set_update_handler(ws_device_t *dev, ws_update_handler_t handler, void *ctx)
+{
+    if (dev != NULL) {
+        dev->update_handler = handler;
+        dev->update_ctx = ctx;
     }
 }
 

@@ -1,0 +1,248 @@
+"""`wearsense update`: the package registry and model rollouts over BLE.
+
+  add PACKAGE [--metrics JSON]   register a package with its evaluated metrics (default:
+                                 metrics.json beside the package, as in models/<task>/)
+  list                           registered packages and what each device last reported
+  push PACKAGE [--force]         push to a wearable: connect (pairing once), read the model
+                                 it runs (STATUS page 1), apply the rollout guard, transfer
+                                 with a progress bar (resuming after link drops), commit,
+                                 and confirm the new version from the device
+
+The rollout guard refuses a package whose evaluated metric (--metric, default macro_f1)
+is worse than the running model's, or unknown, unless --force. Exit status: 0 installed,
+1 refused by the device (its status is printed), 2 refused by the guard, 3 link failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from wearsense.link.controllers import (
+    DEFAULT_PORTS,
+    ensure_controllers,
+    parse_ports,
+    run_process,
+    stop_controllers,
+)
+from wearsense.updates import package as pkg
+from wearsense.updates.errors import PackageError
+from wearsense.updates.registry import (
+    DEFAULT_METRIC,
+    GuardRefusal,
+    Registry,
+    RegistryError,
+    default_registry_path,
+    metrics_beside,
+)
+
+COMPANION_ADDRESS = "C0:57:53:00:00:03"
+
+
+def _registry(args: argparse.Namespace) -> Registry:
+    return Registry(args.registry or default_registry_path())
+
+
+def _load_metrics(path: Path | None, package_path: Path) -> dict[str, Any] | None:
+    source = path or metrics_beside(package_path)
+    if source is None:
+        return None
+    data = json.loads(source.read_text())
+    if not isinstance(data, dict):
+        raise RegistryError(f"{source}: metrics must be a JSON object")
+    return data
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    try:
+        data = args.package.read_bytes()
+        with _registry(args) as registry:
+            record = registry.add(
+                data, metrics=_load_metrics(args.metrics, args.package), path=args.package
+            )
+    except (OSError, PackageError, RegistryError, json.JSONDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    value = record.metric(args.metric)
+    shown = f"{args.metric} {value:.4f}" if value is not None else f"no {args.metric}"
+    print(
+        f"registered {pkg.Task(record.task).name.lower()} v{record.version} "
+        f"({record.size} bytes, {shown}) {record.sha256[:16]}"
+    )
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with _registry(args) as registry:
+        for r in registry.packages():
+            value = r.metric(args.metric)
+            shown = f"{value:.4f}" if value is not None else "-"
+            dev = " DEV-signed" if r.dev_key else ""
+            print(
+                f"{pkg.Task(r.task).name.lower():9} v{r.version:<5} {r.size:7} B "
+                f"{args.metric} {shown}{dev}  {r.sha256[:16]}"
+            )
+        for serial, task, version in registry.installs():
+            print(f"{serial} runs {pkg.Task(task).name.lower()} v{version}")
+    return 0
+
+
+async def _push(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from wearsense.link.bumble_backend import (
+        BumbleCentral,
+        BumbleClientBackend,
+        BumbleScannerBackend,
+    )
+    from wearsense.link.errors import LinkError
+    from wearsense.link.session import Session, SessionConfig
+    from wearsense.link.stack import open_stack
+    from wearsense.store import Store, default_db_path
+    from wearsense.updates.rollout import ModelStatusWatcher, push_package
+    from wearsense.updates.transfer import UpdateError
+
+    try:
+        data = args.package.read_bytes()
+        parsed = pkg.parse(data)
+    except (OSError, PackageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    registry = _registry(args)
+    try:
+        registry.add(data, metrics=_load_metrics(args.metrics, args.package), path=args.package)
+    except (RegistryError, json.JSONDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        registry.close()
+        return 1
+    db = args.db or default_db_path()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    store = Store(db)
+    controllers = None
+    if args.transport:
+        transport = args.transport
+    else:
+        ports = parse_ports(args.controllers)
+        controllers = ensure_controllers(ports)
+        transport = f"tcp-client:127.0.0.1:{ports[1]}"
+    stack = await open_stack(
+        "companion", COMPANION_ADDRESS, transport=transport, keystore=args.keystore
+    )
+    watcher = ModelStatusWatcher()
+    session = Session(
+        store,
+        SessionConfig(serial=args.serial, max_attempts=10),
+        scanner_backend=BumbleScannerBackend,
+        client_backend=BumbleClientBackend,
+        backend_kwargs={"bumble": BumbleCentral(stack.device)},
+        on_stored=watcher.on_stored,
+    )
+    runner = asyncio.create_task(session.run())
+    bars: list[Any] = []  # made at the first acknowledged offset (after the guard)
+
+    def progress(offset: int) -> None:
+        if not bars:
+            desc = f"push v{parsed.header.model_version}"
+            bars.append(tqdm(total=len(data), unit="B", unit_scale=True, desc=desc))
+        bars[0].update(offset - bars[0].n)
+
+    def close_bar() -> None:
+        if bars:
+            bars[0].close()
+
+    code = 0
+    try:
+        outcome = await push_package(
+            session,
+            watcher,
+            data,
+            registry,
+            force=args.force,
+            metric=args.metric,
+            on_offset=progress,
+            timeout_s=args.timeout,
+            history=store,
+        )
+        close_bar()
+        print(
+            f"installed: {outcome.serial} runs {pkg.Task(outcome.task).name.lower()} "
+            f"v{outcome.to_version} (was v{outcome.from_version}); {outcome.guard}; "
+            f"{outcome.stats.att_bytes} bytes over the air in {outcome.seconds:.1f} s, "
+            f"{outcome.attempts} attempt(s)"
+        )
+    except GuardRefusal as exc:
+        close_bar()
+        print(f"refused by the rollout guard: {exc}", file=sys.stderr)
+        code = 2
+    except UpdateError as exc:
+        close_bar()
+        print(f"refused by the device ({exc.status.name}): {exc}; the old model keeps running",
+              file=sys.stderr)  # fmt: skip
+        code = 1
+    except (LinkError, TimeoutError) as exc:
+        close_bar()
+        print(f"link failure: {exc or 'timed out'}; push again to resume", file=sys.stderr)
+        code = 3
+    finally:
+        await session.stop()
+        await asyncio.gather(runner, return_exceptions=True)
+        await stack.close()
+        store.close()
+        registry.close()
+        stop_controllers(controllers)
+    return code
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    return run_process(_push, args)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "update",
+        help="package registry and model rollouts to wearables",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--registry", type=Path, help="registry file (default: $WEARSENSE_REGISTRY or updates.db "
+        "beside the event store)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--metric", default=DEFAULT_METRIC, help="metric the guard compares (higher is better)"
+    )
+    sub = parser.add_subparsers(dest="update_command", metavar="ACTION", required=True)
+
+    add = sub.add_parser("add", help="register a package and its evaluated metrics")
+    add.add_argument("package", type=Path)
+    add.add_argument("--metrics", type=Path, help="metrics JSON (default: metrics.json beside it)")
+    add.set_defaults(handler=cmd_add)
+
+    show = sub.add_parser("list", help="registered packages and what each device runs")
+    show.set_defaults(handler=cmd_list)
+
+    push = sub.add_parser("push", help="push a package to a wearable over BLE")
+    push.add_argument("package", type=Path)
+    push.add_argument("--metrics", type=Path, help="metrics JSON (default: metrics.json beside it)")
+    push.add_argument("--serial", help="the wearable (default: the first found)")
+    push.add_argument("--force", action="store_true", help="push even if the guard refuses")
+    push.add_argument("--db", type=Path, help="event store (default: $WEARSENSE_DB)")
+    push.add_argument(
+        "--controllers",
+        default=f"{DEFAULT_PORTS[0]},{DEFAULT_PORTS[1]}",
+        help="loopback TCP ports A,B of the virtual controllers (default: %(default)s)",
+    )
+    push.add_argument("--transport", help="a Bumble HCI transport instead of the controllers")
+    push.add_argument(
+        "--keystore",
+        type=Path,
+        default=Path("build/companion/keys.json"),
+        help="the companion's bond keys (default: %(default)s)",
+    )
+    push.add_argument("--timeout", type=float, default=30.0, help="seconds per wait (default 30)")
+    push.add_argument("-v", "--verbose", action="store_true")
+    push.set_defaults(handler=cmd_push)
