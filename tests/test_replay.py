@@ -87,3 +87,11 @@ def test_activity_without_its_detector_agrees_nowhere() -> None:
         assert act["agreement"] == 0.0
     else:
         assert act["agreement"] > 0.0
+
+
+def test_cli_refuses_a_models_folder_without_models(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["replay", "--data-dir", str(SAMPLES), "--dataset", "mitdb", "--split", "all"]
+    assert main([*argv, "--models", str(tmp_path), "--quiet"]) == 1
+    assert "no models under" in capsys.readouterr().err

@@ -47,6 +47,8 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
 from wearsense.protocol.events import (
     ActivityChange,
     ActivityClass,
@@ -275,8 +277,6 @@ def summarize_af(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def impact_time_s(acc_g: Any, rate_hz: float) -> float:
     """Time of the largest acceleration magnitude of a trial (the reference instant of
     a fall; the datasets do not annotate one)."""
-    import numpy as np
-
     mag = np.linalg.norm(np.asarray(acc_g, dtype=np.float64), axis=1)
     return float(np.argmax(mag)) / rate_hz
 
