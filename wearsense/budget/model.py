@@ -34,7 +34,7 @@ ATT_WRITE_RSP_B = 1  # Vol 3 Part F 3.4.5.2
 ADV_HEADER_B = 2
 ADV_ADDRESS_B = 6  # AdvA of ADV_IND (Vol 6 Part B 2.3.1.1)
 LL_DEFAULT_PAYLOAD_B = 27
-LL_DLE_PAYLOAD_B = 251  # LE Data Length Extension (Vol 6 Part B 4.5.10)
+LL_DLE_PAYLOAD_B = 251  # LE Data Length Extension (Vol 6 Part B 5.1.9, data length update)
 
 
 class BudgetError(Exception):
