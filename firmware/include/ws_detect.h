@@ -184,6 +184,10 @@ ws_status_t ws_app_button(ws_app_t *app);
 /* Emits summaries whose interval has passed (also done after every feed). */
 ws_status_t ws_app_tick(ws_app_t *app);
 ws_status_t ws_app_get_stats(const ws_app_t *app, ws_app_stats_t *out);
+/* The app's interpreter struct and shared arena, to lend to the model-update service
+ * (ws_update_init's nn_model, arena, arena_size) between feeds: its package verification
+ * may load other models into them; the next inference notices and reloads its model. */
+ws_nn_model_t *ws_app_interpreter(ws_app_t *app, uint8_t **arena, size_t *arena_size);
 /* cdef-end */
 
 struct ws_app {
