@@ -277,6 +277,10 @@ static int run_pass(const char *name, int ecg, int imu, uint8_t mask, int print)
         put_uint(st.arena_bytes);
         ws_platform_puts(" arena_needed=");
         put_uint(st.arena_needed);
+        ws_platform_puts(" ecg_state=");
+        put_uint(ws_ecg_state_size());
+        ws_platform_puts(" imu_state=");
+        put_uint(ws_imu_state_size());
         ws_platform_puts("\n");
     }
     return 0;
