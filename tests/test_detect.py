@@ -276,3 +276,30 @@ def test_events_do_not_depend_on_how_samples_are_split() -> None:
         pieces.feed_ecg(part, rec.fs, **kw)
     assert whole.detections() == pieces.detections()
     assert whole.detections()  # AF in this stretch: something to compare
+
+
+@needs_data
+def test_lent_interpreter_is_reloaded_before_the_next_inference() -> None:
+    """The update service may verify packages in the app's interpreter and arena
+    (ws_app_interpreter); the detectors must notice and reload their model."""
+    from pathlib import Path
+
+    rec = _mitdb("221")
+    plain, lent = Wearable("WS-AF10"), Wearable("WS-AF10")
+    _feed_mitdb(plain, rec, 0, 60)
+    _feed_mitdb(lent, rec, 0, 25)
+    other = (Path(__file__).parent / "fixtures/foreign/aeq_cnn_softmax.tflite").read_bytes()
+    ffi, lib = lent.ffi, lent.lib
+    arena, size = ffi.new("uint8_t **"), ffi.new("size_t *")
+    nn = lib.ws_app_interpreter(lent._app, arena, size)
+    blob = ffi.new("uint8_t[]", other + bytes(16))
+    aligned = blob + (-int(ffi.cast("uintptr_t", blob))) % 16
+    ffi.memmove(aligned, other, len(other))
+    assert lib.ws_nn_load(nn, aligned, len(other)) == 0
+    assert lib.ws_nn_set_arena(nn, arena[0], size[0]) == 0
+    ffi.memmove(arena[0], b"\x5a" * size[0], size[0])  # and scribble over the arena
+    loads = lent.stats().model_loads
+    _feed_mitdb(lent, rec, 25, 60)
+    assert lent.stats().model_loads == loads + 1
+    assert lent.detections() == plain.detections()
+    assert _of(lent, protocol.AfStart)

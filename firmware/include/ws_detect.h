@@ -184,6 +184,10 @@ ws_status_t ws_app_button(ws_app_t *app);
 /* Emits summaries whose interval has passed (also done after every feed). */
 ws_status_t ws_app_tick(ws_app_t *app);
 ws_status_t ws_app_get_stats(const ws_app_t *app, ws_app_stats_t *out);
+/* The app's interpreter struct and shared arena, to lend to the model-update service
+ * (ws_update_init's nn_model, arena, arena_size) between feeds: its package verification
+ * may load other models into them; the next inference notices and reloads its model. */
+ws_nn_model_t *ws_app_interpreter(ws_app_t *app, uint8_t **arena, size_t *arena_size);
 /* cdef-end */
 
 struct ws_app {
@@ -233,9 +237,10 @@ struct ws_app {
     uint8_t act_last_cls, act_last_pct;
     int16_t act_mean[3];            /* mean acc (int8 units) of the last classified window */
     ws_app_stats_t stats;
-    /* front-end states (float aligned) */
-    uint8_t ecg_mem[6144] __attribute__((aligned(8)));
-    uint8_t imu_mem[6400] __attribute__((aligned(8)));
+    /* front-end states (float aligned): ws_ecg_state_size() and ws_imu_state_size(), 5948
+     * and 6388 bytes on the host and the M4, rounded up; ws_app_init checks they fit */
+    uint8_t ecg_mem[5952] __attribute__((aligned(8)));
+    uint8_t imu_mem[6392] __attribute__((aligned(8)));
 };
 
 #endif

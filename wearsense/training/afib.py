@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -119,10 +119,9 @@ def mean_probabilities(window_probs: np.ndarray, owner: np.ndarray, n: int) -> n
 
 
 def summarise_sizes(tflite: bytes) -> dict[str, Any]:
-    from wearsense.firmware.nn import NNModel
+    from wearsense.training.pipeline import model_sizes
 
-    model = NNModel(tflite, "afib")
-    return {"tflite_bytes": len(tflite), "arena_bytes": model.arena_bytes, "macs": model.macs}
+    return dict(model_sizes(tflite))
 
 
 # ----------------------------------------------------------------------------- training
@@ -153,6 +152,8 @@ class AfibTrainConfig:
     width: float = 1.0  # width multiplier of teacher and student
     seed: int = 2017
     max_records: int | None = None  # per split; for quick runs and tests
+    prune_keep: float = 1.0  # < 1: structured channel pruning of the student
+    prune_epochs: int = 10
 
 
 def _augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -178,10 +179,15 @@ def train_afib(
 
     import torch
 
-    from wearsense.training.export import export_convnet
-    from wearsense.training.models import ConvNet, count_macs, count_parameters
-    from wearsense.training.qat import prepare_qat, strip_qat
-    from wearsense.training.trainer import TrainConfig, fit, predict_logits
+    from wearsense.training.models import count_macs, count_parameters
+    from wearsense.training.pipeline import (
+        Recipe,
+        model_sizes,
+        save_float_model,
+        train_student,
+        write_atomic,
+    )
+    from wearsense.training.trainer import predict_logits
 
     started = time.perf_counter()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
@@ -203,63 +209,30 @@ def train_afib(
             teacher_cfg.scaled(config.width),
             student_cfg.scaled(config.width),
         )
-    base = TrainConfig(seed=config.seed, augment=_augment, lr=3e-3, batch_size=64)
-    teacher = fit(
-        ConvNet(teacher_cfg),
-        train,
-        val,
-        len(LABELS),
-        dataclasses.replace(base, epochs=config.teacher_epochs),
-        desc="teacher",
-        show_progress=show_progress,
-    ).model
-    student = fit(
-        ConvNet(student_cfg),
-        train,
-        val,
-        len(LABELS),
-        dataclasses.replace(base, epochs=config.student_epochs, seed=config.seed + 1),
-        teacher=teacher,
-        desc="student (distillation)",
-        show_progress=show_progress,
-    ).model
-    student = cast(ConvNet, student).fuse()
-    float_student_state = {k: v.clone() for k, v in student.state_dict().items()}
-    qat_model = fit(
-        prepare_qat(student),
-        train,
-        val,
-        len(LABELS),
-        dataclasses.replace(
-            base,
-            epochs=config.qat_epochs,
-            lr=5e-4,
-            seed=config.seed + 2,
-            patience=config.qat_epochs,
-        ),
-        teacher=teacher,
-        desc="student (quantization-aware)",
-        show_progress=show_progress,
-    ).model
-    qat_model = cast(ConvNet, strip_qat(qat_model))
-    rng = np.random.default_rng(config.seed)
-    calibration = train[0][rng.permutation(len(train[0]))[:512]]
-    _, tflite = export_convnet(qat_model, calibration, INPUT_SCALE, "wearsense afib student")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = out_dir / "afib.tflite"
-    tmp = model_path.with_suffix(".tmp")
-    tmp.write_bytes(tflite)
-    tmp.replace(model_path)
-    torch.save(
-        {"config": dataclasses.asdict(teacher_cfg), "state": teacher.state_dict()},
-        out_dir / "teacher.pt",
+    recipe = Recipe(
+        teacher_epochs=config.teacher_epochs,
+        student_epochs=config.student_epochs,
+        qat_epochs=config.qat_epochs,
+        prune_keep=config.prune_keep,
+        prune_epochs=config.prune_epochs,
+        seed=config.seed,
     )
-    float_student = ConvNet(student_cfg).fuse()
-    float_student.load_state_dict(float_student_state)
-    torch.save(
-        {"config": dataclasses.asdict(student_cfg), "state": float_student_state},
-        out_dir / "student_float.pt",
+    result = train_student(
+        train,
+        val,
+        len(LABELS),
+        teacher_cfg,
+        student_cfg,
+        recipe,
+        INPUT_SCALE,
+        "wearsense afib student",
+        augment=_augment,
+        show_progress=show_progress,
     )
+    tflite, teacher, float_student = result.tflite, result.teacher, result.float_student
+    write_atomic(out_dir / "afib.tflite", tflite)
+    save_float_model(teacher, teacher_cfg, out_dir / "teacher.pt")
+    save_float_model(float_student, result.student_config, out_dir / "student_float.pt")
     summary = {
         "task": "afib",
         "seed": config.seed,
@@ -273,7 +246,7 @@ def train_afib(
         "student": {
             "parameters": count_parameters(float_student),
             "macs": count_macs(float_student, (1, WINDOW)),
-            **summarise_sizes(tflite),
+            **model_sizes(tflite),
         },
         "training_wall_s": round(time.perf_counter() - started, 1),
         "config": dataclasses.asdict(config),
@@ -296,11 +269,9 @@ MITDB_SPLITS = SPLITS.with_name("mitdb.json")
 
 def _probabilities(model: Any, window_batch: np.ndarray) -> np.ndarray:
     """Class probabilities of int8 windows as the C interpreter computes them."""
-    out = np.empty((len(window_batch), len(LABELS)))
-    for i, window in enumerate(window_batch):
-        q = model.run(window.reshape(1, 1, -1, 1))[0].reshape(-1).astype(np.float64)
-        out[i] = (q + 128.0) / 256.0
-    return out
+    from wearsense.training.pipeline import int8_probabilities
+
+    return int8_probabilities(model, window_batch)
 
 
 def model_window(model: Any) -> int:
@@ -460,24 +431,10 @@ def evaluate_afib(
     return report
 
 
-def _float_model(path: Path) -> Any:
-    import torch
-
-    from wearsense.training.models import ConvNet, NetConfig
-
-    saved = torch.load(path, weights_only=False)
-    config = dict(saved["config"])
-    config["blocks"] = tuple(tuple(b) for b in config["blocks"])
-    model = ConvNet(NetConfig(**config))
-    if any(k.endswith("conv.bias") for k in saved["state"]):  # saved after fuse()
-        model.fuse()
-    model.load_state_dict(saved["state"])
-    return model.eval()
-
-
 def _side_by_side(folder: Path, records: RecordSet, int8_report: dict[str, Any]) -> dict[str, Any]:
     """Record-level F1 of the teacher and the float student (when their weights lie beside
     the model) next to the int8 student's, on the same CinC records."""
+    from wearsense.training.pipeline import load_float_model, softmax
     from wearsense.training.trainer import predict_logits
 
     def figures(report: dict[str, Any]) -> dict[str, Any]:
@@ -497,15 +454,10 @@ def _side_by_side(folder: Path, records: RecordSet, int8_report: dict[str, Any])
     for name, file in (("teacher", "teacher.pt"), ("float_student", "student_float.pt")):
         if not (folder / file).is_file():
             continue
-        probs = _softmax(predict_logits(_float_model(folder / file), x_float))
+        probs = softmax(predict_logits(load_float_model(folder / file), x_float))
         predicted = mean_probabilities(probs, owner, len(records.ids)).argmax(axis=1)
         out[name] = figures(classification_report(records.labels, predicted, LABELS, bootstrap=0))
     return out
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 # ------------------------------------------------------------------------------ pareto
@@ -556,47 +508,13 @@ def pareto_afib(
                 "validation_records": len(validation.ids),
             }
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "pareto.json").write_text(json.dumps(rows, indent=2) + "\n")
-    lines = [
-        "| width | .tflite bytes | arena bytes | MACs | F1 AF (validation) | mean F1 N/A/O |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    lines += [
-        f"| {r['width']:g} | {r['tflite_bytes']:,} | {r['arena_bytes']:,} | {r['macs']:,} | "
-        f"{r['validation_f1_af']:.3f} | {r['validation_macro_f1_nao']:.3f} |"
-        for r in rows
-    ]
-    (out_dir / "pareto.md").write_text("\n".join(lines) + "\n")
-    _plot_pareto(rows, out_dir / "pareto.png")
+    from wearsense.training.pipeline import write_pareto
+
+    write_pareto(
+        rows,
+        out_dir,
+        ("width", "width"),
+        [("validation_f1_af", "F1 AF (validation)"), ("validation_macro_f1_nao", "mean F1 N/A/O")],
+        "AFib students: accuracy against size",
+    )
     return rows
-
-
-def _plot_pareto(rows: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True)
-    for ax, key, label in zip(
-        axes,
-        ("tflite_bytes", "arena_bytes", "macs"),
-        ("model bytes", "arena bytes", "MACs per inference"),
-        strict=True,
-    ):
-        xs = [r[key] for r in rows]
-        ax.plot(xs, [r["validation_f1_af"] for r in rows], "o-", label="F1 AF")
-        ax.plot(xs, [r["validation_macro_f1_nao"] for r in rows], "s--", label="mean F1 N/A/O")
-        for r in rows:
-            ax.annotate(f"×{r['width']:g}", (r[key], r["validation_f1_af"]), fontsize=8)
-        ax.set_xlabel(label)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("validation F1 (int8, C interpreter)")
-    axes[0].legend(fontsize=8)
-    fig.suptitle("AFib students: accuracy against size")
-    fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)

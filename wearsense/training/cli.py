@@ -11,10 +11,21 @@ from typing import Any
 from wearsense.datasets import DatasetError
 
 REPO = Path(__file__).resolve().parents[2]
-TASKS = ("afib",)
+TASKS = ("afib", "fall", "activity")
 
 
 def _train(args: argparse.Namespace) -> int:
+    out = Path(args.out or REPO / "build" / "train" / args.task)
+    try:
+        if args.task == "afib":
+            return _train_afib(args, out)
+        return _train_imu(args, out)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _train_afib(args: argparse.Namespace, out: Path) -> int:
     from wearsense.training.afib import AfibTrainConfig, train_afib
 
     config = AfibTrainConfig(
@@ -24,34 +35,68 @@ def _train(args: argparse.Namespace) -> int:
         width=args.width,
         seed=args.seed,
         max_records=args.max_records,
+        prune_keep=args.prune,
     )
-    try:
-        if args.pareto:
-            from wearsense.training.afib import pareto_afib
+    if args.pareto:
+        from wearsense.training.afib import pareto_afib
 
-            widths = tuple(float(w) for w in args.widths.split(","))
-            rows = pareto_afib(Path(args.out), args.data_dir, config, widths)
-            print((Path(args.out) / "pareto.md").read_text())
-            return 0 if rows else 1
-        summary = train_afib(Path(args.out), args.data_dir, config)
-    except DatasetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        widths = tuple(float(w) for w in args.widths.split(","))
+        rows = pareto_afib(out, args.data_dir, config, widths)
+        print((out / "pareto.md").read_text())
+        return 0 if rows else 1
+    summary = train_afib(out, args.data_dir, config)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _train_imu(args: argparse.Namespace, out: Path) -> int:
+    from wearsense.training import activity, fall
+    from wearsense.training.imu_task import ImuTrainConfig, TrialCache, pareto_imu, train_imu
+
+    config = ImuTrainConfig(
+        teacher_epochs=args.teacher_epochs,
+        student_epochs=args.student_epochs,
+        qat_epochs=args.qat_epochs,
+        width=args.width,
+        prune_keep=args.prune,
+        seed=args.seed,
+        max_subjects=args.max_subjects,
+    )
+    spec = fall.SPEC if args.task == "fall" else activity.SPEC
+    cache: TrialCache = {}
+    if args.pareto:
+        widths = tuple(float(w) for w in args.widths.split(","))
+        rows = pareto_imu(spec, out, args.data_dir, config, widths, cache=cache)
+        print((out / "pareto.md").read_text())
+        return 0 if rows else 1
+    summary = train_imu(spec, out, args.data_dir, config, cache=cache)
+    if args.cross_dataset and args.task == "fall":
+        summary["cross_dataset"] = fall.cross_dataset(out, args.data_dir, config, cache=cache)
     print(json.dumps(summary, indent=2))
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from wearsense.training.afib import evaluate_afib
     from wearsense.training.evaluation import write_json
     from wearsense.training.metrics import plot_confusion
 
-    model = Path(args.model)
+    model = Path(args.model or REPO / "models" / args.task / f"{args.task}.tflite")
     if not model.is_file():
         print(f"error: no model at {model}", file=sys.stderr)
         return 2
     try:
-        report = evaluate_afib(model, args.data_dir, args.include_training, args.bootstrap)
+        if args.task == "afib":
+            from wearsense.training.afib import evaluate_afib
+
+            report = evaluate_afib(model, args.data_dir, args.include_training, args.bootstrap)
+        elif args.task == "fall":
+            from wearsense.training.fall import evaluate_fall
+
+            report = evaluate_fall(model, args.data_dir, args.include_training, args.bootstrap)
+        else:
+            from wearsense.training.activity import evaluate_activity
+
+            report = evaluate_activity(model, args.data_dir, args.include_training, args.bootstrap)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -61,13 +106,33 @@ def _evaluate(args: argparse.Namespace) -> int:
             report["confusion"],
             report["labels"],
             Path(args.confusion_png),
-            "AFib int8 student (C interpreter), CinC 2017 held-out records",
+            CONFUSION_TITLES[args.task],
         )
-    short = {k: report.get(k) for k in ("units", "accuracy", "macro_f1", "macro_f1_nao")}
-    short["f1_af"] = report["per_class"]["af"]["f1"] if "per_class" in report else None
-    short["af_time"] = report.get("af_time")
-    print(json.dumps(short, indent=2))
+    print(json.dumps(_short(args.task, report), indent=2))
     return 0
+
+
+CONFUSION_TITLES = {
+    "afib": "AFib int8 student (C interpreter), CinC 2017 held-out records",
+    "fall": "Fall int8 student (C interpreter), held-out trials, waist and chest",
+    "activity": "Activity int8 student (C interpreter), held-out windows",
+}
+
+
+def _short(task: str, report: dict[str, Any]) -> dict[str, Any]:
+    short = {k: report.get(k) for k in ("units", "accuracy", "macro_f1", "macro_f1_nao")}
+    if task == "afib":
+        short["f1_af"] = report["per_class"]["af"]["f1"] if "per_class" in report else None
+        short["af_time"] = report.get("af_time")
+    elif task == "fall":
+        short["per_dataset"] = {
+            name: {k: entry.get(k) for k in ("sensitivity", "specificity", "false_alarms_per_hour")}
+            for name, entry in report["per_dataset"].items()
+        }
+    else:
+        short["uci_hapt_six_basic_accuracy"] = report.get("uci_hapt_six_basic_accuracy")
+        short["dsads_f1"] = report.get("dsads_f1")
+    return short
 
 
 def register(subparsers: Any) -> None:
@@ -84,11 +149,7 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared/data)"
     )
-    train.add_argument(
-        "--out",
-        default=str(REPO / "build" / "train" / "afib"),
-        help="output folder (default: build/train/afib)",
-    )
+    train.add_argument("--out", help="output folder (default: build/train/TASK)")
     train.add_argument("--teacher-epochs", type=int, default=30)
     train.add_argument("--student-epochs", type=int, default=40)
     train.add_argument("--qat-epochs", type=int, default=6)
@@ -102,7 +163,26 @@ def register(subparsers: Any) -> None:
     )
     train.add_argument("--widths", default="0.5,1,1.5", help="width multipliers for --pareto")
     train.add_argument(
-        "--max-records", type=int, help="use at most N records per split (quick runs)"
+        "--prune",
+        type=float,
+        default=1.0,
+        metavar="KEEP",
+        help="structured channel pruning: keep this fraction (0-1] of the distilled "
+        "student's channels, then fine-tune (default 1: no pruning)",
+    )
+    train.add_argument(
+        "--max-records", type=int, help="afib: use at most N records per split (quick runs)"
+    )
+    train.add_argument(
+        "--max-subjects",
+        type=int,
+        help="fall/activity: use at most N subjects per dataset and split (quick runs)",
+    )
+    train.add_argument(
+        "--cross-dataset",
+        action="store_true",
+        help="fall: also train one model without SisFall and one without UMAFall and test "
+        "each on every subject of the dataset it never saw (cross_dataset.json)",
     )
     train.set_defaults(handler=_train)
 
@@ -111,8 +191,9 @@ def register(subparsers: Any) -> None:
         help="evaluate a shipped int8 model, as the C interpreter runs it, on real recordings",
         description=(
             "Run the int8 model on the firmware's C interpreter over every held-out record "
-            "under the data folder (records of the committed training/validation splits are "
-            "left out unless --include-training-records) and write the metrics as JSON."
+            "(afib) or subject (fall, activity) under the data folder (those of the committed "
+            "training/validation splits are left out unless --include-training-records) and "
+            "write the metrics as JSON (schema: wearsense/training/evaluation.py)."
         ),
     )
     evaluate.add_argument("task", choices=TASKS)
@@ -122,8 +203,7 @@ def register(subparsers: Any) -> None:
     evaluate.add_argument("--json", required=True, help="where to write the metrics (JSON)")
     evaluate.add_argument(
         "--model",
-        default=str(REPO / "models" / "afib" / "afib.tflite"),
-        help="the .tflite to evaluate (default: the shipped models/afib/afib.tflite)",
+        help="the .tflite to evaluate (default: the shipped models/TASK/TASK.tflite)",
     )
     evaluate.add_argument(
         "--include-training-records",

@@ -124,3 +124,251 @@ def write_afib_card(folder: Path) -> Path:
         )
     out.write_text(card)
     return out
+
+
+# ------------------------------------------------------------------------- IMU models
+
+
+def _rate(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def _size_table(training: dict[str, Any], budget_macs: str) -> str:
+    student = training["student"]
+    return f"""| | value |
+| --- | --- |
+| input | int8 [1, 1, 128, 7]: the front end's window bytes unchanged (scale 1/32, zero point 0) |
+| `.tflite` bytes | {student["tflite_bytes"]:,} (budget 16 KB = 16,384) |
+| arena bytes (C interpreter) | {student["arena_bytes"]:,} |
+| MACs per inference | {student["macs"]:,} ({budget_macs}) |
+| parameters | {student["parameters"]:,} (teacher {training["teacher"]["parameters"]:,}, \
+{training["teacher"]["macs"]:,} MACs) |
+| student widths | stem {student["config"]["stem_width"]}, blocks \
+{", ".join(str(w) for w, _ in student["config"]["blocks"])} |
+| training wall time (1 thread, shared 2-core machine) | \
+{training["training_wall_s"] / 60:.1f} min |"""
+
+
+def _subjects(training: dict[str, Any], part: str) -> str:
+    by: dict[str, list[str]] = {}
+    for item in training["subjects"][part]:
+        dataset, subject = item.split("/", 1)
+        by.setdefault(dataset, []).append(subject)
+    return "; ".join(f"{d}: {len(s)}" for d, s in sorted(by.items()))
+
+
+def _fall_row(name: str, e: dict[str, Any]) -> str:
+    fa = e.get("false_alarms_per_hour")
+    per = e.get("per_class", {}).get("fall", {})
+    sens = _ci(per, "sensitivity") if per else _pct(e.get("sensitivity"))
+    spec = _ci(per, "specificity") if per else _pct(e.get("specificity"))
+    if e.get("fall_trials", 0) == 0:
+        sens = "— (no falls)"
+        spec = _pct(e.get("specificity"))
+    return (
+        f"| {name} | {e.get('units', e.get('subjects', ''))} | {e.get('fall_trials')} | "
+        f"{e.get('adl_trials')} | {sens} | {spec} | "
+        f"{'n/a' if fa is None else f'{fa:.1f}'} ({e.get('adl_hours')} h) |"
+    )
+
+
+def fall_card(training: dict[str, Any], metrics: dict[str, Any]) -> str:
+    head = (
+        "| set | subjects | fall trials | ADL trials | sensitivity (95 % CI) | "
+        "specificity (95 % CI) | false alarms / h of ADL |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |"
+    )
+    per_dataset = "\n".join(_fall_row(k, v) for k, v in metrics["per_dataset"].items())
+    per_position = "\n".join(_fall_row(k, v) for k, v in metrics["per_position"].items())
+    side = metrics.get("side_by_side", {})
+    side_rows = "\n".join(
+        f"| {model} | {s} | {_pct(f['sensitivity'])} | {_pct(f['specificity'])} | "
+        f"{f['false_alarms_per_hour']:.1f} |"
+        for model, sets in side.items()
+        for s, f in sets.items()
+    )
+    cross = metrics.get("cross_dataset", {})
+    cross_rows = "\n".join(
+        f"| {dataset} ({position}) | {', '.join(entry['trained_on'])} | {entry['subjects']} | "
+        f"{_pct(f['sensitivity'])} | {_pct(f['specificity'])} | "
+        f"{_rate(f['false_alarms_per_hour'])} |"
+        for dataset, entry in cross.items()
+        for position, f in entry.items()
+        if isinstance(f, dict)
+    )
+    return f"""# Fall classifier (int8 student)
+
+**Research software, not a medical device.** It does not replace a personal alarm system.
+
+## Intended use
+The second stage of the device's fall detector, for a unit worn at the **waist or chest**:
+the IMU front end (`ws_imu`, docs/imu-front-end.md) resamples to 50 Hz and triggers on an
+acceleration peak ≥ 1.6 g; this model classifies the 2.56 s impact window around the peak
+(1.28 s before, 1.26 s after) as daily activity or fall; the device's post-fall stillness
+check follows. Output: int8 softmax [1, 2], adl (0), fall (1) (the protocol's `FallClass`).
+Packages: `fall.wspkg` (placement waist) and `fall-chest.wspkg` (chest), the same model, both
+signed with the development key; version 1.
+
+## Data and splits
+Impact windows cut by the device's own front end in C (called from Python, byte-identical
+with the device) from SisFall (waist), UMAFall (waist and chest units) and UCI HAPT (waist
+phone, daily living only, no falls). Subject splits are committed
+(`wearsense/datasets/imu/splits/`): training {_subjects(training, "train")}; validation
+{_subjects(training, "validation")} subjects; test subjects never used for training or model
+choice. Windows: training {training["windows"]["train"]}, validation
+{training["windows"]["validation"]}.
+
+Labels: every impact window of a daily-activity trial is `adl`. In a fall trial the windows
+that contain the trial's largest |a| are `fall`; its other windows (steps before, settling
+after) are left out of training as ambiguous (`imu_task.fall_windows`). At evaluation the
+device's view is used: a fall trial is detected when any of its trigger windows is called a
+fall, a daily-activity trial is correct when none is; false alarms per hour = windows called
+a fall per hour of daily-activity recordings. UMAFall wrist, ankle, pocket and DSADS (right
+arm) were never trained on: they are the cross-position figures.
+
+## Architecture and size
+A 1-D CNN over the 128 frames × 7 channels (stem convolution, depthwise-separable blocks with
+a residual add, global average pooling, fully connected, softmax), distilled from a float
+teacher, quantization-aware fine-tuned, exported by the int8 writer.
+
+{_size_table(training, "no budget for falls; runs only on triggers")}
+
+## Results on held-out subjects (int8, run by the C interpreter)
+Trial level, 95 % bootstrap intervals over subjects. `per_dataset`: the device placements
+(waist, chest; DSADS: its arm unit, no falls).
+
+{head}
+{per_dataset}
+
+Every sensor position (cross-position: UMAFall wrist, ankle, pocket phone; DSADS arm):
+
+{head}
+{per_position}
+
+Cross-dataset (a model trained without that dataset, run as int8 on every one of its
+subjects, waist/chest units): `wearsense train fall --cross-dataset`.
+
+| tested on | trained on | subjects | sensitivity | specificity | false alarms / h |
+| --- | --- | --- | --- | --- | --- |
+{cross_rows or "| (not run) | | | | | |"}
+
+int8 against float (same held-out trials):
+
+| model | set | sensitivity | specificity | false alarms / h |
+| --- | --- | --- | --- | --- |
+{side_rows}
+"""
+
+
+def activity_card(training: dict[str, Any], metrics: dict[str, Any]) -> str:
+    rows = "\n".join(
+        f"| {label} | {_ci(m, 'sensitivity')} | {_ci(m, 'ppv')} | {_ci(m, 'f1')} |"
+        for label, m in metrics["per_class"].items()
+    )
+    datasets = "\n".join(
+        f"| {name} | {e['units']} | {e['n']} | {_ci(e, 'accuracy')} | {_ci(e, 'macro_f1')} |"
+        for name, e in metrics["per_dataset"].items()
+    )
+    positions = "\n".join(
+        f"| {name} | {e['n']} | {_ci(e, 'accuracy')} | {_ci(e, 'macro_f1')} |"
+        for name, e in metrics["per_position"].items()
+    )
+    side = metrics.get("side_by_side", {})
+    side_rows = "\n".join(
+        f"| {model} | {s} | {_pct(f['accuracy'])} | {_pct(f['macro_f1'])} |"
+        for model, sets in side.items()
+        for s, f in sets.items()
+    )
+    dsads = metrics.get("dsads_f1") or {}
+    cycle = metrics.get("dsads_cycle_predicted_as") or {}
+    cycle_text = ", ".join(f"{k} {v}" for k, v in cycle.items() if v)
+    return f"""# Activity classifier (int8 student)
+
+**Research software, not a medical device.**
+
+## Intended use
+Names the wearer's activity every 1.28 s from the last 2.56 s of IMU data for a unit worn at
+the **waist or chest**: the IMU front end (`ws_imu`, docs/imu-front-end.md) produces an int8
+window of 128 frames × 7 channels at 50 Hz, which is this model's input unchanged. Output:
+int8 softmax [1, 8] in protocol order walk, run, cycle, upstairs, downstairs, sit, stand,
+lie (`ActivityClass` 0..7). Packages: `activity.wspkg` (waist) and `activity-chest.wspkg`
+(chest), the same model, development key, version 1.
+
+## Data and splits
+Activity windows cut by the device's own front end in C from UCI HAPT (waist phone, six
+activities), DSADS (right-arm unit: walking, treadmill running, exercise-bike cycling,
+stairs, postures), SisFall (waist; walking and jogging trials) and UMAFall (waist and chest;
+walking, jogging, stairs). Committed subject splits (`wearsense/datasets/imu/splits/`):
+training {_subjects(training, "train")}; validation {_subjects(training, "validation")}
+subjects; the test subjects were never used for training or model choice. Windows per
+class: training {training["windows"]["train"]}, validation {training["windows"]["validation"]}.
+
+**Transitions and other activities.** UCI HAPT's six postural transitions, DSADS's other
+activities (moving in an elevator, stepper, cross trainer, rowing, jumping, basketball) and
+SisFall/UMAFall activities outside the eight classes are labelled `unknown` by the loaders;
+windows in them, and windows straddling two labelled segments, are left out of training and
+of every figure below. The model has no `unknown` output: on the device such a window gets
+one of the eight classes (the package's class map has no 255 entry).
+
+**Cycling** exists only in DSADS, from an arm unit on an exercise bike (hands on the
+handlebars, so the arm barely moves). It is in training so that the class exists, but the
+device is worn on the trunk; on held-out DSADS subjects cycling F1 is
+**{_pct(dsads.get("cycle"))}** (running {_pct(dsads.get("run"))}); cycling windows were called:
+{cycle_text or "n/a"}. No trunk-worn cycling data exists here, so how well the device tells
+cycling apart at the waist or chest is unknown.
+
+## Architecture and size
+A 1-D CNN (stem convolution, depthwise-separable blocks with a residual add, global average
+pooling, fully connected, softmax), distilled from a float teacher, quantization-aware
+fine-tuned, exported by the int8 writer.
+
+{_size_table(training, "budget 0.3 M")}
+
+## Results on held-out subjects (int8, run by the C interpreter)
+Every labelled window of the test subjects; 95 % bootstrap intervals over subjects.
+Top level and `per_dataset`: waist and chest units, and DSADS (arm).
+
+Accuracy on the **six basic UCI HAPT activities: {_ci(metrics, "uci_hapt_six_basic_accuracy")}**
+(target 96 %; classical baseline 96.4 % on other subjects). Overall accuracy
+{_ci(metrics, "accuracy")}, macro-F1 {_ci(metrics, "macro_f1")}.
+
+| dataset | subjects | windows | accuracy | macro-F1 |
+| --- | --- | --- | --- | --- |
+{datasets}
+
+| class | sensitivity | PPV | F1 |
+| --- | --- | --- | --- |
+{rows}
+
+Confusion matrix: `confusion.png`. Every position (cross-position: UMAFall wrist, ankle,
+pocket phone, never trained on):
+
+| position | windows | accuracy | macro-F1 |
+| --- | --- | --- | --- |
+{positions}
+
+int8 against float (same held-out windows):
+
+| model | set | accuracy | macro-F1 |
+| --- | --- | --- | --- |
+{side_rows}
+"""
+
+
+def write_imu_card(folder: Path, task: str, extra: str = "") -> Path:
+    """README.md of models/fall or models/activity from training.json, metrics.json,
+    pareto.md (when present) and ``extra`` (limits, reproduction)."""
+    training = json.loads((folder / "training.json").read_text())
+    metrics = json.loads((folder / "metrics.json").read_text())
+    card = fall_card(training, metrics) if task == "fall" else activity_card(training, metrics)
+    pareto = folder / "pareto.md"
+    if pareto.is_file():
+        card += (
+            f"\n## Size against accuracy (`wearsense train {task} --pareto`)\n"
+            "One teacher/student pair per width multiplier; the int8 student run by the C "
+            "interpreter on the validation subjects' windows (never the test split). "
+            "Plot: `pareto.png`.\n\n" + pareto.read_text()
+        )
+    out = folder / "README.md"
+    out.write_text(card + extra)
+    return out

@@ -316,10 +316,19 @@ ws_status_t ws_app_init(ws_app_t *app, ws_device_t *dev)
     return WS_OK;
 }
 
+/* The interpreter may have been lent (ws_app_interpreter) and used for another model since
+ * the last inference: the task's model counts as loaded only if the struct still describes
+ * its blob, bound to our arena (reloading the same blob recomputes the same arena data). */
+static int still_loaded(const ws_app_t *app, uint8_t task)
+{
+    return app->loaded == (int8_t)task && app->nn.file == app->blob[task] &&
+           app->nn.size == app->blob_len[task] && app->nn.ready && app->nn.arena == app->arena;
+}
+
 static ws_status_t load(ws_app_t *app, uint8_t task)
 {
     ws_status_t st;
-    if (app->loaded == (int8_t)task) {
+    if (still_loaded(app, task)) {
         return WS_OK;
     }
     app->loaded = -1;
@@ -918,6 +927,20 @@ ws_status_t ws_app_tick(ws_app_t *app)
         app->act_next_s = now + WS_ACT_SUMMARY_S;
     }
     return WS_OK;
+}
+
+ws_nn_model_t *ws_app_interpreter(ws_app_t *app, uint8_t **arena, size_t *arena_size)
+{
+    if (app == NULL) {
+        return NULL;
+    }
+    if (arena != NULL) {
+        *arena = app->arena;
+    }
+    if (arena_size != NULL) {
+        *arena_size = sizeof app->arena;
+    }
+    return &app->nn;
 }
 
 ws_status_t ws_app_get_stats(const ws_app_t *app, ws_app_stats_t *out)

@@ -1,0 +1,167 @@
+"""The activity task: an int8 classifier of each activity window of the front end
+(`wearsense.firmware.imu`, docs/imu-front-end.md; 2.56 s, a new one every 1.28 s).
+
+Input: int8 [1, 1, 128, 7] exactly as ws_imu produces the window. Output: int8 softmax
+[1, 8] in protocol order walk, run, cycle, upstairs, downstairs, sit, stand, lie (0..7).
+
+Windows of the transitions (UCI HAPT), of DSADS's other activities and of SisFall/UMAFall
+trials outside the eight classes are left out of training and of the figures (the
+loaders label them UNKNOWN; `activity_windows` drops them and windows straddling two
+segments). Every window of a held-out subject is one decision; bootstrap intervals
+resample subjects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wearsense.training.imu_task import (
+    DEFAULT_CONFIG,
+    ImuTrainConfig,
+    TaskSpec,
+    Trial,
+    TrialCache,
+    evaluation_trials,
+    float_trial_probabilities,
+    in_scope,
+    int8_trial_probabilities,
+    train_imu,
+)
+from wearsense.training.models import NetConfig
+
+LABELS = ("walk", "run", "cycle", "upstairs", "downstairs", "sit", "stand", "lie")
+DATASETS = ("uci-hapt", "dsads", "sisfall", "umafall")
+SPEC = TaskSpec(
+    name="activity",
+    labels=LABELS,
+    kind="activity",
+    sources=(
+        ("uci-hapt", None),
+        ("dsads", None),  # the only cycling (arm unit)
+        ("sisfall", None),  # walking and jogging trials
+        ("umafall", ("waist", "chest")),
+    ),
+    student=NetConfig(
+        in_channels=7,
+        n_classes=8,
+        stem_width=12,
+        stem_kernel=7,
+        stem_stride=2,
+        blocks=((18, 2), (24, 2), (24, 1), (36, 2)),
+        kernel=5,
+        dropout=0.2,
+    ),
+    teacher_factor=2.5,
+)
+DataDir = str | os.PathLike[str] | None
+
+
+def train_activity(
+    out_dir: Path,
+    data_dir: DataDir = None,
+    config: ImuTrainConfig = DEFAULT_CONFIG,
+    show_progress: bool = True,
+    cache: TrialCache | None = None,
+) -> dict[str, Any]:
+    return train_imu(SPEC, out_dir, data_dir, config, show_progress, cache)
+
+
+def _outcomes(trials: Sequence[Trial], probs: Sequence[np.ndarray]) -> list[Any]:
+    from wearsense.training.evaluation import Outcome
+
+    out = []
+    for t, p in zip(trials, probs, strict=True):
+        for truth, pred in zip(t.activity.labels.tolist(), p.argmax(axis=1).tolist(), strict=True):
+            out.append(Outcome(t.subject, t.dataset, int(truth), int(pred)))
+    return out
+
+
+def evaluate_activity(
+    model_path: Path,
+    data_dir: DataDir = None,
+    include_training: bool = False,
+    bootstrap: int = 1000,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """The shipped int8 model, run by the C interpreter, on every window of every held-out
+    subject found: top level and ``per_dataset`` over the device's placements (waist,
+    chest) and DSADS's arm unit (the only cycling); ``per_position`` over every unit."""
+    from wearsense.firmware.nn import NNModel
+    from wearsense.training.evaluation import build_report
+    from wearsense.training.metrics import classification_report
+
+    model = NNModel(model_path.read_bytes(), model_path.name)
+    trials = evaluation_trials(DATASETS, data_dir, include_training, progress)
+    probs = int8_trial_probabilities(model, trials, "activity")
+    scoped = [i for i, t in enumerate(trials) if in_scope(t)]
+    report = build_report(
+        "activity",
+        "wearsense C interpreter (host build)",
+        model_path,
+        LABELS,
+        _outcomes([trials[i] for i in scoped], [probs[i] for i in scoped]),
+        bootstrap=bootstrap,
+    )
+    report["scope"] = (
+        "held-out subjects, every labelled window; top level and per_dataset: waist and "
+        "chest units, and dsads (right arm); per_position: every unit"
+    )
+    report["per_position"] = {}
+    for key in sorted({f"{t.dataset}/{t.position}" for t in trials}):
+        index = [i for i, t in enumerate(trials) if f"{t.dataset}/{t.position}" == key]
+        rows = _outcomes([trials[i] for i in index], [probs[i] for i in index])
+        if rows:
+            report["per_position"][key] = classification_report(
+                [o.truth for o in rows],
+                [o.predicted for o in rows],
+                LABELS,
+                units=[o.unit for o in rows],
+                bootstrap=bootstrap,
+            )
+    hapt = report["per_dataset"].get("uci-hapt")
+    report["uci_hapt_six_basic_accuracy"] = hapt["accuracy"] if hapt else None
+    report["uci_hapt_six_basic_accuracy_ci"] = hapt.get("accuracy_ci") if hapt else None
+    dsads = report["per_dataset"].get("dsads")
+    if dsads:
+        report["dsads_f1"] = {k: dsads["per_class"][k]["f1"] for k in ("run", "cycle")}
+        cycle_row = dsads["confusion"][LABELS.index("cycle")]
+        report["dsads_cycle_predicted_as"] = dict(zip(LABELS, cycle_row, strict=True))
+    report["side_by_side"] = _side_by_side(model_path.parent, trials, scoped, probs)
+    report["input_shape"] = list(model.inputs[0].shape)
+    report["arena_bytes"] = model.arena_bytes
+    report["macs"] = model.macs
+    report["tflite_bytes"] = model_path.stat().st_size
+    return report
+
+
+def _side_by_side(
+    folder: Path, trials: Sequence[Trial], scoped: Sequence[int], int8_probs: Sequence[np.ndarray]
+) -> dict[str, Any]:
+    """Accuracy and macro-F1 of the teacher and the float student (when their weights lie
+    beside the model) next to the int8 student's, on the same held-out windows."""
+    from wearsense.training.metrics import classification_report
+
+    chosen = [trials[i] for i in scoped]
+
+    def figures(probs: Sequence[np.ndarray]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        rows = _outcomes(chosen, probs)
+        for name in ("all", "uci-hapt", "dsads"):
+            part = [o for o in rows if name == "all" or o.dataset == name]
+            if part:
+                r = classification_report(
+                    [o.truth for o in part], [o.predicted for o in part], LABELS, bootstrap=0
+                )
+                out[name] = {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"]}
+        return out
+
+    result = {"int8_student_c_interpreter": figures([int8_probs[i] for i in scoped])}
+    for name, file in (("teacher", "teacher.pt"), ("float_student", "student_float.pt")):
+        if (folder / file).is_file():
+            result[name] = figures(float_trial_probabilities(folder / file, chosen, "activity"))
+    return result

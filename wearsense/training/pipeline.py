@@ -1,0 +1,236 @@
+"""The path every task's model takes, shared by AFib, falls and activity:
+
+teacher (float, wide) → student distilled from it → optional structured channel pruning
+and distilled fine-tuning → BatchNorm folded → quantization-aware fine-tuning → int8
+`.tflite` from the writer. Also what every task needs around it: the int8 model run by
+the C interpreter, saving and loading the float models, sizes, and the Pareto table and
+plot of accuracy against model bytes, arena bytes and MACs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """Epochs and learning rates of the stages; ``prune_keep`` < 1 prunes the distilled
+    student to that fraction of its channels and fine-tunes it ``prune_epochs``."""
+
+    teacher_epochs: int = 30
+    student_epochs: int = 40
+    qat_epochs: int = 6
+    prune_keep: float = 1.0
+    prune_epochs: int = 10
+    lr: float = 3e-3
+    qat_lr: float = 5e-4
+    batch_size: int = 64
+    seed: int = 0
+
+
+@dataclasses.dataclass
+class StudentResult:
+    teacher: Any  # ConvNet (float)
+    float_student: Any  # ConvNet, fused, before quantization-aware fine-tuning
+    student_config: Any  # NetConfig of the shipped student (after pruning)
+    tflite: bytes
+    history: dict[str, Any]
+
+
+def train_student(
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    n_classes: int,
+    teacher_config: Any,
+    student_config: Any,
+    recipe: Recipe,
+    input_scale: float,
+    description: str,
+    augment: Augment | None = None,
+    show_progress: bool = True,
+) -> StudentResult:
+    """Runs the whole path on float inputs ``[N, C, L]`` (= int8 input × input_scale)."""
+    from wearsense.training.export import export_convnet
+    from wearsense.training.models import ConvNet
+    from wearsense.training.prune import prune_channels
+    from wearsense.training.qat import prepare_qat, strip_qat
+    from wearsense.training.trainer import TrainConfig, fit
+
+    base = TrainConfig(
+        seed=recipe.seed, augment=augment, lr=recipe.lr, batch_size=recipe.batch_size
+    )
+    history: dict[str, Any] = {}
+
+    def stage(model: Any, name: str, epochs: int, seed: int, teacher: Any = None, **kw: Any):
+        result = fit(
+            model,
+            train,
+            val,
+            n_classes,
+            dataclasses.replace(base, epochs=epochs, seed=seed, **kw),
+            teacher=teacher,
+            desc=name,
+            show_progress=show_progress,
+        )
+        history[name] = {"best_epoch": result.best_epoch, "val_macro_f1": result.best_val_macro_f1}
+        return result.model
+
+    teacher = stage(ConvNet(teacher_config), "teacher", recipe.teacher_epochs, recipe.seed)
+    student = stage(
+        ConvNet(student_config),
+        "student (distillation)",
+        recipe.student_epochs,
+        recipe.seed + 1,
+        teacher,
+    )
+    if recipe.prune_keep < 1.0:
+        student = prune_channels(cast(ConvNet, student), recipe.prune_keep)
+        student = stage(
+            student,
+            f"student (pruned to {recipe.prune_keep:g})",
+            recipe.prune_epochs,
+            recipe.seed + 3,
+            teacher,
+            lr=recipe.lr / 3,
+        )
+    final_config = cast(ConvNet, student).config
+    student = cast(ConvNet, student).fuse()
+    float_state = {k: v.clone() for k, v in student.state_dict().items()}
+    qat_model = stage(
+        prepare_qat(student),
+        "student (quantization-aware)",
+        recipe.qat_epochs,
+        recipe.seed + 2,
+        teacher,
+        lr=recipe.qat_lr,
+        patience=recipe.qat_epochs,
+    )
+    qat_model = cast(ConvNet, strip_qat(qat_model))
+    rng = np.random.default_rng(recipe.seed)
+    calibration = train[0][rng.permutation(len(train[0]))[:512]]
+    _, tflite = export_convnet(qat_model, calibration, input_scale, description)
+    float_student = ConvNet(final_config).fuse()
+    float_student.load_state_dict(float_state)
+    return StudentResult(teacher, float_student.eval(), final_config, tflite, history)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def save_float_model(model: Any, config: Any, path: Path) -> None:
+    import torch
+
+    torch.save({"config": dataclasses.asdict(config), "state": model.state_dict()}, path)
+
+
+def load_float_model(path: Path) -> Any:
+    """A teacher or float student saved by :func:`save_float_model` (fused or not)."""
+    import torch
+
+    from wearsense.training.models import ConvNet, NetConfig
+
+    saved = torch.load(path, weights_only=False)
+    config = dict(saved["config"])
+    config["blocks"] = tuple(tuple(b) for b in config["blocks"])
+    model = ConvNet(NetConfig(**config))
+    if any(k.endswith("conv.bias") for k in saved["state"]):  # saved after fuse()
+        model.fuse()
+    model.load_state_dict(saved["state"])
+    return model.eval()
+
+
+def model_sizes(tflite: bytes) -> dict[str, int]:
+    """Bytes, arena bytes and MACs of a `.tflite` as the C interpreter loads it."""
+    from wearsense.firmware.nn import NNModel
+
+    model = NNModel(tflite, "model")
+    return {"tflite_bytes": len(tflite), "arena_bytes": model.arena_bytes, "macs": model.macs}
+
+
+def int8_probabilities(model: Any, inputs: np.ndarray) -> np.ndarray:
+    """Class probabilities (softmax output, scale 1/256, zero point -128) the C interpreter
+    gives for each int8 input; each input is reshaped to the model's input tensor."""
+    shape = tuple(model.inputs[0].shape)
+    n_out = int(np.prod(model.outputs[0].shape))
+    out = np.empty((len(inputs), n_out))
+    for i, x in enumerate(inputs):
+        q = model.run(np.ascontiguousarray(x, dtype=np.int8).reshape(shape))[0]
+        out[i] = (q.reshape(-1).astype(np.float64) + 128.0) / 256.0
+    return out
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def write_pareto(
+    rows: Sequence[dict[str, Any]],
+    out_dir: Path,
+    variant: tuple[str, str],
+    metrics: Sequence[tuple[str, str]],
+    title: str,
+) -> None:
+    """pareto.json, pareto.md (a table) and pareto.png (each metric against model bytes,
+    arena bytes and MACs). ``variant`` is (row key, column title) naming each student;
+    ``metrics`` are (row key, label) of the accuracy figures."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "pareto.json").write_text(json.dumps(list(rows), indent=2) + "\n")
+    key, name = variant
+    head = [name, ".tflite bytes", "arena bytes", "MACs", *[label for _, label in metrics]]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in rows:
+        cells = [str(r[key]), f"{r['tflite_bytes']:,}", f"{r['arena_bytes']:,}", f"{r['macs']:,}"]
+        cells += [f"{r[m]:.3f}" if r[m] is not None else "n/a" for m, _ in metrics]
+        lines.append("| " + " | ".join(cells) + " |")
+    (out_dir / "pareto.md").write_text("\n".join(lines) + "\n")
+    _plot_pareto(rows, out_dir / "pareto.png", key, metrics, title)
+
+
+def _plot_pareto(
+    rows: Sequence[dict[str, Any]],
+    path: Path,
+    variant: str,
+    metrics: Sequence[tuple[str, str]],
+    title: str,
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True)
+    for ax, key, label in zip(
+        axes,
+        ("tflite_bytes", "arena_bytes", "macs"),
+        ("model bytes", "arena bytes", "MACs per inference"),
+        strict=True,
+    ):
+        xs = [r[key] for r in rows]
+        for (metric, metric_label), style in zip(metrics, ("o-", "s--", "^:", "d-."), strict=False):
+            ax.plot(xs, [r[metric] for r in rows], style, label=metric_label)
+        first = metrics[0][0]
+        for r in rows:
+            ax.annotate(str(r[variant]), (r[key], r[first]), fontsize=8)
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("validation (int8, C interpreter)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
