@@ -55,6 +55,7 @@ def run() -> dict[str, Any]:
             "falls_detected",
             "falls_multiple",
             "fall_sensitivity",
+            "fall_delay_s_median",
             "adl_hours",
             "adl_false_alarms",
             "false_alarms_per_hour",
@@ -63,6 +64,7 @@ def run() -> dict[str, Any]:
     act = summary.get("uci-hapt", {})
     out["uci_hapt_agreement"] = act.get("agreement")
     out["uci_hapt_balanced_agreement"] = act.get("balanced_agreement")
+    out["uci_hapt_agreement_after_5s_grace"] = act.get("agreement_after_5s_grace")
     out["uci_hapt_agreement_per_class"] = {
         k: v["agreement"] for k, v in act.get("per_class", {}).items()
     }
