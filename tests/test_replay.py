@@ -11,7 +11,7 @@ import pytest
 from wearsense.cli import main
 from wearsense.datasets import DatasetError, data_root
 from wearsense.replay import sources
-from wearsense.replay.device import open_session_factory
+from wearsense.replay.device import factory_models, open_session_factory
 from wearsense.replay.runner import Scorer, replay_recording, run
 from wearsense.replay.scoring import score_af
 
@@ -25,6 +25,7 @@ def _has(name: str) -> bool:
 
 needs_mitdb = pytest.mark.skipif(not _has("mitdb"), reason="MIT-BIH not under the data root")
 needs_hapt = pytest.mark.skipif(not _has("uci-hapt"), reason="UCI-HAPT not under the data root")
+needs_sisfall = pytest.mark.skipif(not _has("sisfall"), reason="SisFall not under the data root")
 
 
 @needs_mitdb
@@ -76,17 +77,36 @@ def test_cli_writes_events_json_and_store(tmp_path: Path) -> None:
 
 
 @needs_hapt
-def test_activity_without_its_detector_agrees_nowhere() -> None:
+def test_activity_timeline_on_one_experiment() -> None:
     recs = list(sources.imu_recordings("uci-hapt", "test", limit=1))
-    factory = open_session_factory()
-    summary = run(recs, factory, scorer=Scorer())
+    summary = run(recs, open_session_factory(), scorer=Scorer())
     act = summary["uci-hapt"]
     assert act["labelled_hours"] > 0.05
     # silence is no agreement: until the first ACTIVITY_CHANGE the device's class is unknown
     if not act["events"].get("activity_change"):
         assert act["agreement"] == 0.0
     else:
-        assert act["agreement"] > 0.0
+        assert 0.0 < act["agreement"] <= 1.0
+        assert act["per_class"]["walk"]["agreement"] > 0.5
+
+
+@needs_sisfall
+def test_fall_trial_gives_one_fall_and_a_walk_none() -> None:
+    from wearsense.datasets.common import dataset_dir
+    from wearsense.datasets.imu import sisfall
+
+    folder = dataset_dir("sisfall") / "SisFall_dataset" / "SA07"
+    fall = sources.from_imu(sisfall.load_trial("SA07", folder / "F01_SA07_R01.txt.xz"))
+    walk = sources.from_imu(sisfall.load_trial("SA07", folder / "D01_SA07_R01.txt.xz"))
+    models = open_session_factory()
+    if factory_models()["fall"] is None:
+        pytest.skip("no fall model shipped")
+    fell = replay_recording(fall, models)
+    falls = [e for e in fell.events if e.event.NAME == "fall"]
+    assert len(falls) == 1
+    assert 0.0 < falls[0].t_s - fall.annotations["impact_s"] < 15.0
+    walked = replay_recording(walk, models)
+    assert not [e for e in walked.events if e.event.NAME == "fall"]
 
 
 def test_cli_refuses_a_models_folder_without_models(

@@ -101,8 +101,6 @@ def imu_recordings(
 ) -> Iterator[Recording]:
     """Waist-unit trials of one IMU set. Fall trials carry the impact time (largest
     acceleration magnitude); UCI-HAPT experiments carry their labelled segments."""
-    from wearsense.replay.scoring import impact_time_s
-
     chosen_split = None if split == "all" else split
     count = 0
     with warnings.catch_warnings():
@@ -118,25 +116,25 @@ def imu_recordings(
             if limit is not None and count >= limit:
                 return
             count += 1
-            is_fall = rec.fall is FallClass.FALL
-            annotations: dict[str, Any] = {
-                "is_fall": is_fall,
-                "segments": [
-                    (int(s.activity), s.start / rec.rate_hz, s.stop / rec.rate_hz)
-                    for s in rec.segments
-                ],
-            }
-            if is_fall:
-                annotations["impact_s"] = impact_time_s(rec.acc_g, rec.rate_hz)
-            yield Recording(
-                dataset,
-                rec.trial,
-                rec.subject,
-                "imu",
-                float(rec.rate_hz),
-                rec.six_axis(),
-                annotations,
-            )
+            yield from_imu(rec)
+
+
+def from_imu(rec: imu.ImuRecording) -> Recording:
+    """One IMU trial as a replay recording, with the annotations its scoring reads."""
+    from wearsense.replay.scoring import impact_time_s
+
+    is_fall = rec.fall is FallClass.FALL
+    annotations: dict[str, Any] = {
+        "is_fall": is_fall,
+        "segments": [
+            (int(s.activity), s.start / rec.rate_hz, s.stop / rec.rate_hz) for s in rec.segments
+        ],
+    }
+    if is_fall:
+        annotations["impact_s"] = impact_time_s(rec.acc_g, rec.rate_hz)
+    return Recording(
+        rec.dataset, rec.trial, rec.subject, "imu", float(rec.rate_hz), rec.six_axis(), annotations
+    )
 
 
 def count_imu(dataset: str, split: str, subjects: list[str] | None, data_dir: DataDir) -> int:
