@@ -11,6 +11,11 @@ test reads SysTick at the 25 MHz processor clock around ws_nn_invoke, so one tic
 instructions, calibrated on a known loop): null where the C harness (firmware/firmware.mk)
 or the ARM toolchain is missing, or for models not in firmware/tests/nn_vectors.h.
 `instructions_per_mac` is the optimised count over MACs; `floor_instructions` is MACs / 2.
+`m4_per_op_type` splits the optimised count by operator type (the image also runs each
+inference one operator at a time, `ws_nn_invoke_op`); `m4_per_op_type_shipped` /
+`m4_per_op_type_all` sum it over the shipped models / every model of the image.
+`arena_parts` is the plan (activations, requantization, scratch) and `arena_ratio_tflm`
+our arena over TFLM's. `std_*` are single layers of common shapes (random weights).
 Environment: WEARSENSE_BENCH_MODELS (random models, default 500), WEARSENSE_BENCH_PER_OP
 (single-op models per operator, default 100),
 WEARSENSE_FUZZ_SECONDS (default 120).
@@ -81,12 +86,88 @@ def _reference_architectures() -> dict[str, bytes]:
     }
 
 
+def _standard_shapes() -> dict[str, bytes]:
+    """Single-layer models of common shapes (random weights): the kernels alone."""
+    from wearsense.tflite.builder import GraphBuilder, activation_qparams
+
+    rng = np.random.default_rng(1)
+    q = activation_qparams(-4.0, 4.0)
+    models: dict[str, bytes] = {}
+
+    def build(name: str, shape: tuple[int, ...], layer: Any) -> None:
+        g = GraphBuilder(name)
+        g.output(layer(g, g.input(shape, q)))
+        models[name] = write_tflite(g.build())
+
+    build(
+        "std_pointwise_32x64",
+        (1, 1, 128, 32),
+        lambda g, x: g.conv1d(
+            x, rng.normal(0, 0.2, (64, 32, 1)), rng.normal(size=64), q, activation="RELU"
+        ),
+    )
+    build(
+        "std_conv_k5_16x32",
+        (1, 1, 128, 16),
+        lambda g, x: g.conv1d(
+            x, rng.normal(0, 0.1, (32, 16, 5)), rng.normal(size=32), q, 1, "SAME", 1, "RELU"
+        ),
+    )
+    build(
+        "std_depthwise_k5_64",
+        (1, 1, 128, 64),
+        lambda g, x: g.conv1d(
+            x,
+            rng.normal(0, 0.4, (64, 1, 5)),
+            rng.normal(size=64),
+            q,
+            1,
+            "SAME",
+            1,
+            "RELU",
+            depthwise=True,
+        ),
+    )
+    build(
+        "std_dense_512x64",
+        (1, 512),
+        lambda g, x: g.dense(x, rng.normal(0, 0.05, (64, 512)), rng.normal(size=64), q),
+    )
+    return models
+
+
 INSTRUCTIONS_PER_TICK = 40  # 25 MHz SysTick, 1 ns per instruction under -icount shift=0
+OP_NAMES = {
+    0: "ADD",
+    1: "AVERAGE_POOL_2D",
+    2: "CONCATENATION",
+    3: "CONV_2D",
+    4: "DEPTHWISE_CONV_2D",
+    6: "DEQUANTIZE",
+    9: "FULLY_CONNECTED",
+    14: "LOGISTIC",
+    17: "MAX_POOL_2D",
+    18: "MUL",
+    22: "RESHAPE",
+    25: "SOFTMAX",
+    28: "TANH",
+    34: "PAD",
+    39: "TRANSPOSE",
+    40: "MEAN",
+    45: "STRIDED_SLICE",
+    65: "SLICE",
+    114: "QUANTIZE",
+}
+
+
+M4_OPS: dict[bool, dict[str, list[tuple[str, int, int]]]] = {}
 
 
 def _m4_instructions(dsp: bool = True) -> dict[str, tuple[int, int]]:
     """{model name: (instructions per inference, model bytes)} from the M4 test image,
-    built with the DSP kernels (M4_NN_DSP=1) or the portable C ones (M4_NN_DSP=0)."""
+    built with the DSP kernels (M4_NN_DSP=1) or the portable C ones (M4_NN_DSP=0).
+    Per-operator counts (the same inference one operator at a time) go to M4_OPS[dsp]:
+    {model: [(operator type, MACs, instructions)]}."""
     if not (ROOT / "firmware" / "firmware.mk").exists() or shutil.which("qemu-system-arm") is None:
         return {}
     build = subprocess.run(
@@ -136,7 +217,29 @@ def _m4_instructions(dsp: bool = True) -> dict[str, tuple[int, int]]:
     found = {}
     for m in re.finditer(r"WS-NN-M4 (\w+) systick=(\d+)", run.stdout + run.stderr):
         found[m.group(1)] = (int(m.group(2)) * INSTRUCTIONS_PER_TICK, sizes.get(m.group(1), -1))
+    ops: dict[str, list[tuple[str, int, int]]] = {}
+    pattern = r"WS-NN-M4-OP (\w+) op=\d+ code=(\d+) macs=(\d+) systick=(\d+)"
+    for m in re.finditer(pattern, run.stdout + run.stderr):
+        name = OP_NAMES.get(int(m.group(2)), m.group(2))
+        ops.setdefault(m.group(1), []).append(
+            (name, int(m.group(3)), int(m.group(4)) * INSTRUCTIONS_PER_TICK)
+        )
+    M4_OPS[dsp] = ops
     return found
+
+
+def _per_op_type(rows: list[tuple[str, int, int]]) -> dict[str, Any]:
+    """{operator type: instructions, MACs, instructions per MAC} summed over rows."""
+    table: dict[str, Any] = {}
+    for op, macs, instructions in rows:
+        entry = table.setdefault(op, {"instructions": 0, "macs": 0})
+        entry["instructions"] += instructions
+        entry["macs"] += macs
+    for entry in table.values():
+        entry["instructions_per_mac"] = (
+            round(entry["instructions"] / entry["macs"], 3) if entry["macs"] else None
+        )
+    return table
 
 
 def _nn_vector_models() -> dict[str, bytes]:
@@ -162,10 +265,13 @@ def _model_figures(
     optimised = _m4_count(m4, data)
     portable = _m4_count(m4_portable, data)
     macs = int(ours.macs)
+    tflm = tflm_arena_bytes(data)
     return {
         "macs": macs,
         "arena_bytes": ours.arena_bytes,
-        "tflm_arena_bytes": tflm_arena_bytes(data),
+        "arena_parts": ours.arena_parts,
+        "tflm_arena_bytes": tflm,
+        "arena_ratio_tflm": round(ours.arena_bytes / tflm, 3) if tflm else None,
         "flash_bytes": len(data),
         "m4_instructions": optimised,
         "m4_instructions_portable": portable,
@@ -268,7 +374,7 @@ def run() -> dict[str, Any]:
         models[path.stem] = _model_figures(
             path.read_bytes(), m4.get(path.stem), m4_portable.get(path.stem)
         )
-    for name, data in _reference_architectures().items():
+    for name, data in {**_reference_architectures(), **_standard_shapes()}.items():
         models[name] = _model_figures(data, m4.get(name), m4_portable.get(name))
     for path in sorted((ROOT / "tests" / "fixtures" / "foreign").glob("*.tflite")):
         models[path.stem] = _model_figures(
@@ -278,9 +384,20 @@ def run() -> dict[str, Any]:
     for name, data in _nn_vector_models().items():
         if name not in models:
             models[name] = _model_figures(data, m4.get(name), m4_portable.get(name))
+    for name, figures in models.items():
+        rows = M4_OPS.get(True, {}).get(name)
+        if rows and figures["m4_instructions"] is not None:
+            figures["m4_per_op_type"] = _per_op_type(rows)
+    # per operator type over the shipped models, and over every model the M4 image ran
+    shipped_names = {p.stem for p in shipped}
+    all_rows = [r for n, rows in M4_OPS.get(True, {}).items() if n in models for r in rows]
     count = int(os.environ.get("WEARSENSE_BENCH_MODELS", "500"))
     return {
         "models": models,
+        "m4_per_op_type_shipped": _per_op_type(
+            [r for n, rows in M4_OPS.get(True, {}).items() if n in shipped_names for r in rows]
+        ),
+        "m4_per_op_type_all": _per_op_type(all_rows),
         "model_struct_bytes": int(core().lib.ws_nn_model_struct_size()),
         "bitexact_tflm": _bitexact(count),
         "per_op": _per_op(int(os.environ.get("WEARSENSE_BENCH_PER_OP", "100"))),

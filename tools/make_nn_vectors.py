@@ -17,6 +17,8 @@ sys.path.insert(0, str(ROOT_DIR))  # for benchmarks.bench_interpreter
 
 from wearsense.firmware.nn import NNModel  # noqa: E402
 from wearsense.tflite import write_tflite  # noqa: E402
+from wearsense.tflite.builder import GraphBuilder, quantize_weights  # noqa: E402
+from wearsense.tflite.model import Model, Operator, Tensor  # noqa: E402
 from wearsense.tflite.reference import tflm_run  # noqa: E402
 from wearsense.tflite.testing import random_inputs, random_model  # noqa: E402
 
@@ -27,6 +29,76 @@ OUT = ROOT / "firmware" / "tests" / "nn_vectors.h"
 def _array(name: str, data: bytes, kind: str = "uint8_t") -> str:
     body = ",".join(str(b) for b in data)
     return f"static const {kind} {name}[{max(len(data), 1)}] WS_NN_VEC_ALIGN = {{{body}}};\n"
+
+
+def _conv2d(
+    g: GraphBuilder,
+    x: int,
+    rng: np.random.Generator,
+    kh: int,
+    kw: int,
+    out_c: int,
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: str,
+    depthwise: bool,
+) -> int:
+    """A 2-D CONV_2D or DEPTHWISE_CONV_2D (GraphBuilder makes 1-D ones only)."""
+    n, h, w, c = g.shape(x)
+    number = len(g.operators)
+    if depthwise:
+        filt = rng.normal(0, 1 / np.sqrt(kh * kw), size=(1, kh, kw, out_c))
+        q, scales = quantize_weights(filt, axis=3)
+        w_index = g._add(Tensor(f"dw{number}.w", q.shape, "int8", scales, [0] * out_c, 3, q))
+    else:
+        filt = rng.normal(0, 1 / np.sqrt(kh * kw * c), size=(out_c, kh, kw, c))
+        q, scales = quantize_weights(filt, axis=0)
+        w_index = g._add(Tensor(f"conv{number}.w", q.shape, "int8", scales, [0] * out_c, 0, q))
+    b_index = g._bias(f"op{number}.b", rng.normal(0, 0.5, size=out_c), x, scales)
+
+    def size(i: int, k: int, s: int, d: int) -> int:
+        eff = (k - 1) * d + 1
+        return (i + s - 1) // s if padding == "SAME" else (i - eff) // s + 1
+
+    out_h, out_w = size(h, kh, stride[0], dilation[0]), size(w, kw, stride[1], dilation[1])
+    spread = float(rng.uniform(1.0, 4.0))
+    out = g._activation(
+        f"op{number}.out", (n, out_h, out_w, out_c), (spread / 128, int(rng.integers(-20, 20)))
+    )
+    options = {
+        "padding": padding,
+        "stride_h": stride[0],
+        "stride_w": stride[1],
+        "dilation_h_factor": dilation[0],
+        "dilation_w_factor": dilation[1],
+        "fused_activation_function": ["NONE", "RELU", "RELU6"][int(rng.integers(0, 3))],
+    }
+    if depthwise:
+        options["depth_multiplier"] = out_c // c
+    op = "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D"
+    g.operators.append(Operator(op, [x, w_index, b_index], [out], options))
+    return out
+
+
+def _conv2d_model(seed: int) -> Model:
+    """Random 2-D convolutions (partial windows in both directions, odd channel counts):
+    CONV_2D, DEPTHWISE_CONV_2D, then a 1x1 CONV_2D, for the M4 kernels' edge cases."""
+    rng = np.random.default_rng(seed)
+
+    def r(lo: int, hi: int) -> int:
+        return int(rng.integers(lo, hi + 1))
+
+    g = GraphBuilder("conv2d")
+    c = r(1, 9)
+    x = g.input((1, r(3, 9), r(3, 14), c), (float(rng.uniform(0.01, 0.05)), r(-30, 30)))
+    dil = (1, 1) if seed % 3 else (r(1, 2), r(1, 2))
+    pad = "SAME" if seed % 2 else "VALID"
+    x = _conv2d(g, x, rng, r(1, 3), r(1, 4), r(1, 7), (r(1, 2), r(1, 3)), dil, pad, False)
+    c = g.shape(x)[3]
+    x = _conv2d(g, x, rng, r(1, 3), r(1, 3), c * r(1, 2), (r(1, 2), r(1, 2)), (1, 1), "SAME", True)
+    x = _conv2d(g, x, rng, 1, 1, r(1, 9), (1, 1), (1, 1), "VALID", False)
+    g.output(x)
+    return g.build()
 
 
 def main() -> int:
@@ -45,15 +117,24 @@ def main() -> int:
         x = rng.integers(-128, 128, size=model.inputs[0].shape, dtype=np.int8)
         out = tflm_run(data, [x])[0]
         cases.append((path.stem, data, x.tobytes(), out.tobytes(), model.arena_bytes))
-    from benchmarks.bench_interpreter import _reference_architectures
+    from benchmarks.bench_interpreter import _reference_architectures, _standard_shapes
 
-    for name, data in _reference_architectures().items():
+    for name, data in {**_reference_architectures(), **_standard_shapes()}.items():
         model = NNModel(data)
         rng = np.random.default_rng(2)
         x = rng.integers(-128, 128, size=model.inputs[0].shape, dtype=np.int8)
         out = tflm_run(data, [x])[0]
         cases.append((name, data, x.tobytes(), out.tobytes(), model.arena_bytes))
-    for seed in (11, 12, 13, 14):
+    for seed in range(8):  # 2-D convolutions
+        described = _conv2d_model(seed)
+        data = write_tflite(described)
+        rng = np.random.default_rng(seed)
+        inputs = random_inputs(described, rng)
+        out = tflm_run(data, inputs)[0]
+        cases.append(
+            (f"conv2d{seed}", data, inputs[0].tobytes(), out.tobytes(), NNModel(data).arena_bytes)
+        )
+    for seed in range(11, 41):  # random models: edge cases of every kernel
         rng = np.random.default_rng(seed)
         described = random_model(lambda lo, hi, r=rng: int(r.integers(lo, hi + 1)), rng)
         if described.tensors[described.inputs[0]].dtype != "int8":

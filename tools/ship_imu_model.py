@@ -37,13 +37,49 @@ def _wearsense(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "wearsense.cli", *args], check=True, cwd=REPO)
 
 
+def _arm_variant(folder: Path, dst: Path, data: list[str]) -> None:
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "metrics.json"
+        _wearsense(
+            "evaluate", "activity", *data, "--model", str(folder / "activity.tflite"),
+            "--json", str(out),
+        )  # fmt: skip
+        full = json.loads(out.read_text())
+    training = json.loads((folder / "training.json").read_text())
+    summary = {
+        "what": "the same student trained with DSADS (right arm) added; not shipped",
+        "model_sha256": full["model_sha256"],
+        "tflite_bytes": full["tflite_bytes"],
+        "sources": training["sources"],
+        "dsads_f1": full.get("dsads_f1"),
+        "dsads_cycle_predicted_as": full.get("dsads_cycle_predicted_as"),
+        "uci_hapt_six_basic_accuracy": full.get("uci_hapt_six_basic_accuracy"),
+        "per_dataset": {
+            k: {"accuracy": v["accuracy"], "macro_f1": v["macro_f1"], "n": v["n"]}
+            for k, v in full["per_dataset"].items()
+        },
+    }
+    (dst / "arm_variant.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("task", choices=sorted(CLASSES))
     parser.add_argument("trained", help="the folder `wearsense train TASK --out` wrote")
     parser.add_argument("--version", type=int, default=1, help="package version (>= 1)")
     parser.add_argument("--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared)")
-    parser.add_argument("--limits", help="a Markdown file appended to the model card")
+    parser.add_argument(
+        "--limits",
+        help="a Markdown file appended to the model card (default: tools/model_cards/TASK.md)",
+    )
+    parser.add_argument(
+        "--arm-variant",
+        help="activity: the folder of `wearsense train activity --include-arm`; its int8 "
+        "model is evaluated and summarised in arm_variant.json (not shipped)",
+    )
     args = parser.parse_args()
     task, src = args.task, Path(args.trained)
     dst = REPO / "models" / task
@@ -53,6 +89,8 @@ def main() -> int:
         if (src / name).is_file():
             shutil.copyfile(src / name, dst / name)
     data = ["--data-dir", args.data_dir] if args.data_dir else []
+    if args.arm_variant:
+        _arm_variant(Path(args.arm_variant), dst, data)
     _wearsense(
         "evaluate",
         task,
@@ -87,7 +125,8 @@ def main() -> int:
         _wearsense("package", "verify", str(package), "--task", task, "--placement", placement)
     from wearsense.training.model_card import write_imu_card
 
-    extra = Path(args.limits).read_text() if args.limits else ""
+    limits = Path(args.limits) if args.limits else REPO / "tools" / "model_cards" / f"{task}.md"
+    extra = limits.read_text() if limits.is_file() else ""
     print(write_imu_card(dst, task, extra))
     return 0
 

@@ -44,8 +44,14 @@ typedef struct ws_nn_model ws_nn_model_t;
 size_t ws_nn_model_struct_size(void);
 ws_status_t ws_nn_load(ws_nn_model_t *model, const uint8_t *data, size_t size);
 size_t ws_nn_arena_size(const ws_nn_model_t *model);
+/* The arena's parts (their sum is ws_nn_arena_size): planned activations, per-channel
+ * requantization, kernel scratch. All 0 before a successful load. */
+void ws_nn_arena_parts(const ws_nn_model_t *model, uint32_t *activations, uint32_t *requant,
+                       uint32_t *scratch);
 ws_status_t ws_nn_set_arena(ws_nn_model_t *model, uint8_t *arena, size_t size);
 ws_status_t ws_nn_invoke(ws_nn_model_t *model);
+/* Runs operator `index` alone (ops run in order make one invoke): per-operator timing. */
+ws_status_t ws_nn_invoke_op(ws_nn_model_t *model, uint32_t index);
 uint32_t ws_nn_input_count(const ws_nn_model_t *model);
 uint32_t ws_nn_output_count(const ws_nn_model_t *model);
 ws_status_t ws_nn_input_desc(const ws_nn_model_t *model, uint32_t index, ws_nn_tensor_desc_t *out);
@@ -54,6 +60,8 @@ ws_status_t ws_nn_output_desc(const ws_nn_model_t *model, uint32_t index, ws_nn_
 void *ws_nn_input_data(ws_nn_model_t *model, uint32_t index);
 const void *ws_nn_output_data(const ws_nn_model_t *model, uint32_t index);
 uint64_t ws_nn_macs(const ws_nn_model_t *model);
+/* Multiply-accumulates of operator `index` (0 for operators without any). */
+uint64_t ws_nn_op_macs(const ws_nn_model_t *model, uint32_t index);
 uint32_t ws_nn_op_count(const ws_nn_model_t *model);
 /* Builtin code of operator `index` (-1 if out of range); where validation stopped. */
 int32_t ws_nn_op_code(const ws_nn_model_t *model, uint32_t index);
@@ -223,6 +231,7 @@ typedef struct {
     int32_t builtin;
     uint32_t persistent_offset; /* per-channel multipliers and shifts */
     uint32_t channels;
+    uint64_t macs;
     union {
         ws_nn_conv_params_t conv;
         ws_nn_pool_params_t pool;

@@ -41,7 +41,21 @@ static void test_vector(const ws_nn_vector_t *v)
 {
     ws_test_puts("model ");
     ws_test_log(v->name);
+#if defined(WS_PORT_CORTEX_M4)
+    {
+        /* load = validation + the memory plan (several placement orders) */
+        uint32_t load_start = ticks_start();
+        WS_TEST_ASSERT_EQ_INT(ws_nn_load(&model, v->model, v->model_size), WS_OK);
+        uint32_t load_ticks = ticks_since(load_start);
+        ws_test_puts("WS-NN-M4-LOAD ");
+        ws_test_puts(v->name);
+        ws_test_puts(" systick=");
+        ws_test_put_uint(load_ticks);
+        ws_test_log("");
+    }
+#else
     WS_TEST_ASSERT_EQ_INT(ws_nn_load(&model, v->model, v->model_size), WS_OK);
+#endif
     WS_TEST_ASSERT_EQ_INT(ws_nn_arena_size(&model), v->arena_bytes);
     WS_TEST_ASSERT(v->arena_bytes <= TEST_ARENA_BYTES);
     if (v->arena_bytes > TEST_ARENA_BYTES || v->arena_bytes == 0) {
@@ -67,6 +81,24 @@ static void test_vector(const ws_nn_vector_t *v)
     ws_test_puts(" systick=");
     ws_test_put_uint(ticks);
     ws_test_log("");
+    /* the same inference one operator at a time: where the instructions go */
+    memcpy(ws_nn_input_data(&model, 0), v->input, v->input_size);
+    for (uint32_t i = 0; i < ws_nn_op_count(&model); ++i) {
+        start = ticks_start();
+        WS_TEST_ASSERT_EQ_INT(ws_nn_invoke_op(&model, i), WS_OK);
+        ticks = ticks_since(start);
+        ws_test_puts("WS-NN-M4-OP ");
+        ws_test_puts(v->name);
+        ws_test_puts(" op=");
+        ws_test_put_uint(i);
+        ws_test_puts(" code=");
+        ws_test_put_uint((uint32_t)ws_nn_op_code(&model, i));
+        ws_test_puts(" macs=");
+        ws_test_put_uint(ws_nn_op_macs(&model, i));
+        ws_test_puts(" systick=");
+        ws_test_put_uint(ticks);
+        ws_test_log("");
+    }
 #else
     WS_TEST_ASSERT_EQ_INT(ws_nn_invoke(&model), WS_OK);
 #endif

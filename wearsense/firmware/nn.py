@@ -92,6 +92,15 @@ class NNModel:
                 status, f"{name}: rejected", self.lib.ws_nn_failed_op(self._model)
             )
         self.arena_bytes = int(self.lib.ws_nn_arena_size(self._model))
+        parts = self.ffi.new("uint32_t[3]")
+        self.lib.ws_nn_arena_parts(self._model, parts, parts + 1, parts + 2)
+        # the plan, computed once by ws_nn_load: activations (in-place pairs and
+        # first-fit placement), per-channel requantization, kernel scratch
+        self.arena_parts = {
+            "activations": int(parts[0]),
+            "requantization": int(parts[1]),
+            "scratch": int(parts[2]),
+        }
         given = self.arena_bytes if arena_bytes is None else arena_bytes
         self._arena_owner, self._arena = _aligned(self.ffi, max(given, 1))
         status = self.lib.ws_nn_set_arena(self._model, self._arena, given)

@@ -78,6 +78,7 @@ def model_info(data: bytes, name: str) -> dict[str, Any]:
             "accepted": True,
             "macs": loaded.macs,
             "arena_bytes": loaded.arena_bytes,
+            "arena_parts": loaded.arena_parts,
         }
     return info
 
@@ -102,7 +103,8 @@ def _print_info(info: dict[str, Any]) -> None:
         print(f"  tensor {t['index']:2d} {t['dtype']:7s} {t['shape']}{quant} {marks}{t['name']}")
     fw = info["firmware"]
     if fw["accepted"]:
-        print(f"  firmware: accepted; {fw['macs']} MACs; arena {fw['arena_bytes']} bytes")
+        parts = ", ".join(f"{k} {v}" for k, v in fw["arena_parts"].items())
+        print(f"  firmware: accepted; {fw['macs']} MACs; arena {fw['arena_bytes']} bytes ({parts})")
     else:
         where = f" at operator {fw['operator']}" if fw["operator"] >= 0 else ""
         print(f"  firmware: REJECTED with {fw['status_name']} (0x{fw['status']:02x}){where}")

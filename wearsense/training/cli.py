@@ -61,8 +61,11 @@ def _train_imu(args: argparse.Namespace, out: Path) -> int:
         prune_keep=args.prune,
         seed=args.seed,
         max_subjects=args.max_subjects,
+        class_balance=args.class_balance,
     )
     spec = fall.SPEC if args.task == "fall" else activity.SPEC
+    if args.include_arm and args.task == "activity":
+        spec = activity.ARM_SPEC
     cache: TrialCache = {}
     if args.pareto:
         widths = tuple(float(w) for w in args.widths.split(","))
@@ -115,7 +118,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 CONFUSION_TITLES = {
     "afib": "AFib int8 student (C interpreter), CinC 2017 held-out records",
     "fall": "Fall int8 student (C interpreter), held-out trials, waist and chest",
-    "activity": "Activity int8 student (C interpreter), held-out windows",
+    "activity": "Activity int8 student (C interpreter), held-out windows, waist and chest",
 }
 
 
@@ -177,6 +180,18 @@ def register(subparsers: Any) -> None:
         "--max-subjects",
         type=int,
         help="fall/activity: use at most N subjects per dataset and split (quick runs)",
+    )
+    train.add_argument(
+        "--class-balance",
+        type=float,
+        help="fall/activity: class weights = (inverse class frequency) ** this "
+        "(0 none, 1 full balance; default: the task's own)",
+    )
+    train.add_argument(
+        "--include-arm",
+        action="store_true",
+        help="activity: also train on DSADS (right-arm unit; the only cycling data): the "
+        "measured, unshipped variant",
     )
     train.add_argument(
         "--cross-dataset",

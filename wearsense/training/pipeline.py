@@ -34,6 +34,7 @@ class Recipe:
     qat_lr: float = 5e-4
     batch_size: int = 64
     seed: int = 0
+    class_balance: float = 0.5  # exponent of the inverse-frequency class weights
 
 
 @dataclasses.dataclass
@@ -65,7 +66,11 @@ def train_student(
     from wearsense.training.trainer import TrainConfig, fit
 
     base = TrainConfig(
-        seed=recipe.seed, augment=augment, lr=recipe.lr, batch_size=recipe.batch_size
+        seed=recipe.seed,
+        augment=augment,
+        lr=recipe.lr,
+        batch_size=recipe.batch_size,
+        class_balance=recipe.class_balance,
     )
     history: dict[str, Any] = {}
 

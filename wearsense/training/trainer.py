@@ -29,6 +29,8 @@ class TrainConfig:
     temperature: float = 4.0
     alpha: float = 0.7
     patience: int = 8
+    # class weights are (inverse class frequency) ** class_balance: 0 none, 1 full balance
+    class_balance: float = 0.5
     augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None
 
 
@@ -61,10 +63,10 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
     return float(np.mean(f1)) if f1 else 0.0
 
 
-def class_weights(y: np.ndarray, n_classes: int) -> torch.Tensor:
+def class_weights(y: np.ndarray, n_classes: int, power: float = 0.5) -> torch.Tensor:
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     weights = counts.sum() / np.maximum(counts, 1) / n_classes
-    return torch.tensor(np.sqrt(weights), dtype=torch.float32)
+    return torch.tensor(weights**power, dtype=torch.float32)
 
 
 def fit(
@@ -82,7 +84,7 @@ def fit(
     x_train, y_train = train
     x_val, y_val = val
     rng = np.random.default_rng(config.seed)
-    weights = class_weights(y_train, n_classes)
+    weights = class_weights(y_train, n_classes, config.class_balance)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )

@@ -1,0 +1,117 @@
+"""Fall and activity training on real recordings: a tiny configuration (one or two
+subjects per dataset, a narrow net, a few epochs) trained through the whole path
+(teacher, distillation, QAT, int8 export) beats chance on held-out test subjects when its
+int8 model runs on the C interpreter; training labels follow the front end's windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wearsense.datasets import DatasetError
+from wearsense.datasets.imu import split_subjects, subjects
+from wearsense.firmware.nn import NNModel
+from wearsense.training import activity, fall
+from wearsense.training.imu_task import ImuTrainConfig, load_trials, stack
+from wearsense.training.pipeline import int8_probabilities
+
+
+def _have(*names: str) -> bool:
+    try:
+        for name in names:
+            subjects(name)
+    except DatasetError:
+        return False
+    return True
+
+
+TINY = ImuTrainConfig(
+    teacher_epochs=6, student_epochs=6, qat_epochs=1, width=0.5, max_subjects=2, seed=3
+)
+
+
+def _balanced_accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
+    present = [k for k in np.unique(truth)]
+    return float(np.mean([(predicted[truth == k] == k).mean() for k in present]))
+
+
+@pytest.mark.skipif(not _have("sisfall"), reason="SisFall not found")
+def test_tiny_fall_training_beats_chance_on_held_out_subjects(tmp_path):
+    import dataclasses
+
+    from wearsense.training.imu_task import train_imu
+
+    # SisFall alone: the other sources would only slow the test down
+    spec = dataclasses.replace(fall.SPEC, sources=(("sisfall", None),))
+    summary = train_imu(spec, tmp_path, None, TINY, show_progress=False)
+    assert summary["student"]["tflite_bytes"] <= 16 * 1024
+    model = NNModel((tmp_path / "fall.tflite").read_bytes())
+    assert model.inputs[0].shape == (1, 1, 128, 7)
+    test = load_trials("sisfall", None, split_subjects("sisfall", "test")[:1], None, False)
+    x, y = stack(test, "impacts")
+    assert set(np.unique(y)) == {0, 1}
+    predicted = int8_probabilities(model, x).argmax(axis=1)
+    # chance, and always answering one class, score 0.5
+    assert _balanced_accuracy(y, predicted) > 0.7
+
+
+@pytest.mark.skipif(not _have("uci-hapt"), reason="UCI HAPT not found")
+def test_tiny_activity_training_beats_chance_on_held_out_subjects(tmp_path):
+    import dataclasses
+
+    # UCI HAPT alone (six classes): the other sources would only slow the test down
+    spec = dataclasses.replace(activity.SPEC, sources=(("uci-hapt", None),))
+    from wearsense.training.imu_task import train_imu
+
+    summary = train_imu(spec, tmp_path, None, TINY, show_progress=False)
+    assert summary["student"]["macs"] <= 300_000
+    model = NNModel((tmp_path / "activity.tflite").read_bytes())
+    assert model.outputs[0].shape == (1, 8)
+    test = load_trials("uci-hapt", None, split_subjects("uci-hapt", "test")[:2], None, False)
+    x, y = stack(test, "activity")
+    assert len(np.unique(y)) == 6
+    predicted = int8_probabilities(model, x).argmax(axis=1)
+    # chance over six classes is 1/6; always answering one class also scores 1/6
+    assert _balanced_accuracy(y, predicted) > 0.4
+
+
+@pytest.mark.skipif(not _have("sisfall"), reason="SisFall not found")
+def test_fall_trial_labels_follow_the_largest_impact():
+    """In a fall trial only windows holding the trial's largest |a| are labelled fall
+    (for training), while every trigger window is kept for the device's view."""
+    from wearsense.firmware.imu import IMPACT_PRE, WINDOW
+
+    trials = load_trials("sisfall", None, split_subjects("sisfall", "train")[:1], None, False)
+    falls = [t for t in trials if t.fall == 1]
+    adls = [t for t in trials if t.fall == 0]
+    assert falls and adls
+    for t in adls:
+        assert (t.impacts.labels == 0).all() and len(t.impacts.labels) == len(t.triggers.labels)
+    labelled = 0
+    for t in falls:
+        assert (t.impacts.labels == 1).all() and (t.triggers.labels == 1).all()
+        assert set(t.impacts.frames.tolist()) <= set(t.triggers.frames.tolist())
+        # the windows kept lie within one window length of each other (one impact)
+        if len(t.impacts.frames) > 1:
+            assert np.ptp(t.impacts.frames) < WINDOW
+        labelled += len(t.impacts.labels) > 0
+    # most falls have a window around their largest impact (docs: trigger lock-out)
+    assert labelled / len(falls) > 0.7
+    assert IMPACT_PRE == 64
+
+
+@pytest.mark.parametrize("task", ["fall", "activity"])
+def test_evaluate_without_data_is_one_clear_error(task, tmp_path, capsys):
+    from wearsense.cli import main
+
+    out = tmp_path / "m.json"
+    code = main(["evaluate", task, "--data-dir", str(tmp_path), "--json", str(out)])
+    assert code == 2 and not out.exists()
+    assert "no held-out IMU recordings" in capsys.readouterr().err
+
+
+def test_evaluate_missing_model_is_one_clear_error(tmp_path, capsys):
+    from wearsense.cli import main
+
+    code = main(["evaluate", "fall", "--model", str(tmp_path / "x.tflite"), "--json", "o"])
+    assert code == 2 and "no model at" in capsys.readouterr().err
