@@ -66,8 +66,10 @@ test: $(STAMP) toolchain clang firmware lint typecheck
 bench: $(STAMP) toolchain firmware
 	$(PY) -m benchmarks
 
+# DEMO_ARGS: e.g. --speed 20, or --check 30 (headless: prints when each detector's first
+# event reached the screen).
 demo: $(STAMP) toolchain firmware
-	$(VENV)/bin/wearsense demo
+	$(VENV)/bin/wearsense demo $(DEMO_ARGS)
 
 clean:
 	rm -rf build wearsense/_firmware*.so

@@ -7,6 +7,7 @@ test-tui: $(STAMP)
 bench-tui: $(STAMP)
 	$(PY) -m benchmarks tui
 
-# Regenerates docs/screenshots/*.svg from the example store (tui/example.py).
-tui-screenshots: $(STAMP)
+# Regenerates docs/screenshots/*.svg from the example store (tui/example.py), and
+# updates_push.svg from a real push to the emulated wearable (needs the firmware build).
+tui-screenshots: $(STAMP) firmware
 	$(PY) tools/tui_screenshots.py

@@ -1,23 +1,47 @@
-"""`wearsense demo` wires the emulated wearable, the companion session and the terminal UI;
-headless (`--check`), what the device core sends must reach the store over BLE."""
+"""`wearsense demo` wires the whole emulated wearable (detectors on the shipped MIT-BIH and
+UMAFall samples), the companion session and the terminal UI; headless (`--check`), an event
+of each kind the running models produce must reach the screen and the store over BLE.
+Nothing is scripted: AF comes from the AFib model on record 219's AF, the fall from the
+forward-fall trial, activity changes from the ADL trials."""
 
 from __future__ import annotations
 
 from wearsense.cli import main
+from wearsense.firmware.updatable_wearable import factory_packages
 from wearsense.store import Store
+from wearsense.updates import package as pkg
+
+SPEED = "40"  # 66 s of signal (the fall) in under 2 s
 
 
-def test_demo_check_stores_what_the_wearable_sends(tmp_path, capsys):
-    assert main(["demo", "--folder", str(tmp_path), "--check", "1"]) == 0
-    assert "companion streaming" in capsys.readouterr().out
+def _shipped_tasks() -> set[int]:
+    return {pkg.parse(p.read_bytes()).header.task for p in factory_packages()}
+
+
+def test_demo_check_shows_the_detectors_events(tmp_path, capsys):
+    assert main(["demo", "--folder", str(tmp_path), "--check", "30", "--speed", SPEED]) == 0
+    out = capsys.readouterr().out
+    assert "first detector event on screen" in out
+    tasks = _shipped_tasks()
+    assert 0 in tasks  # the AFib model ships with the repository
+    expected = {0: "af_start", 1: "fall", 2: "activity_change"}
     store = Store(tmp_path / "demo.db")
     try:
         first = store.count_events()
-        assert first >= 3  # the three STATUS pages the core queues at boot
+        stored = {e.type for e in store.events(include_unplaced=True)}
+        for task in tasks:
+            assert f"{expected[task]} on screen" in out
+            assert expected[task] in stored
+        if 1 in tasks:
+            assert "fall alert raised on screen" in out
+        af = [e for e in store.events(include_unplaced=True) if e.type == "af_start"]
+        assert af and all(e.model_version == 1 for e in af)  # the factory model's version
     finally:
         store.close()
-    # A second run reuses the bond and the wearable's flash: sequence numbers go on.
-    assert main(["demo", "--folder", str(tmp_path), "--check", "1"]) == 0
+    # A second run reuses the bond, the flash and the model store: sequence numbers go on,
+    # and the check counts only this run's events (the stored ones are on screen at once).
+    assert main(["demo", "--folder", str(tmp_path), "--check", "30", "--speed", SPEED]) == 0
+    assert "af_start on screen" in capsys.readouterr().out
     store = Store(tmp_path / "demo.db")
     try:
         assert store.count_events() > first

@@ -33,6 +33,7 @@ from wearsense.store import Store
 
 DeviceCore = device_mod.DeviceCore
 SERIAL = "WS-00A1B2C3"
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "samples" / "data"
 T = TypeVar("T")
 
 
@@ -448,7 +449,8 @@ def test_load_measures_latency_and_throughput(tmp_path: Path) -> None:
 
 def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> None:
     """`wearsense emulate` and `wearsense companion` as separate processes, over Bumble's
-    virtual controllers on loopback (started by the first command)."""
+    virtual controllers on loopback (started by the first command). The emulator's traffic
+    is its detectors' on the shipped samples replayed at 50x, plus its STATUS pages."""
     import socket
     import subprocess
     import sys
@@ -462,7 +464,7 @@ def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> N
     cli = [sys.executable, "-m", "wearsense.cli"]
     emulator = subprocess.Popen(
         [*cli, "emulate", "--state-dir", str(tmp_path / "emu"), "--controllers", ports]
-        + ["--demo-every", "0.2", "--duration", "20"],
+        + ["--data-dir", str(SAMPLE_DATA), "--speed", "50", "--duration", "20"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -487,3 +489,6 @@ def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> N
         emulator.wait(timeout=10)
     with Store(db) as store:
         assert store.contiguous_seq(SERIAL, 1) >= 8
+        found = {e.type for e in store.events(include_unplaced=True)}
+    # The AF episode of the MIT-BIH 219 sample, from the AFib detector (nothing injected).
+    assert "af_start" in found

@@ -13,18 +13,18 @@ from pathlib import Path
 import pytest
 from rich.style import Style
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, ProgressBar, Static
 
 from tui.app import WearSenseApp
 from tui.example import EPOCH, NOW, T0, fill
-from tui.link import ConnectionState, MemoryLink, SessionLink
+from tui.link import ConnectionState, MemoryLink, PushResult, SessionLink
 from tui.screens.alert import FallAlertScreen
 from tui.screens.charts import ChartsScreen
 from tui.screens.devices import DevicesScreen
 from tui.screens.events import EventsScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import INTENDED_USE, HelpScreen
-from tui.screens.updates import NOT_AVAILABLE, NOT_WIRED, UpdatesScreen
+from tui.screens.updates import NOT_AVAILABLE, NOT_WIRED, PUSH_HELP, UpdatesScreen
 from tui.services import EventFeed, EventView, Severity, describe
 from tui.widgets import ActivityChart, BurdenChart, DeviceCard, EventList, HeartRateChart
 from wearsense.cli import main as cli_main
@@ -543,6 +543,76 @@ def test_updates_screen_shows_the_registry_and_says_pushing_is_not_available(
         assert not app.screen.query("Button")  # nothing pretends to push
 
     drive(make_app(db), scenario)
+
+
+class FakePusher:
+    """A ``ModelPusher`` played by the test: acknowledges the package in four steps, or
+    refuses it (the real one is tests/test_update_e2e.py over Bumble)."""
+
+    def __init__(self, result: PushResult) -> None:
+        self.result = result
+        self.calls: list[tuple[str, bool]] = []
+        self.release = asyncio.Event()
+
+    async def push(
+        self, path: str, *, force: bool, on_progress: Callable[[int, int], None]
+    ) -> PushResult:
+        self.calls.append((path, force))
+        for done in (0, 1000, 2000, 4000):
+            on_progress(done, 4000)
+        await self.release.wait()
+        return self.result
+
+
+def test_updates_screen_pushes_with_progress_and_shows_the_outcome(db: Path) -> None:
+    pusher = FakePusher(PushResult(True, "WS-0001 runs afib v2 (was v1)"))
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("4")
+        notice = str(app.screen.query_one("#push-notice", Static).render())
+        assert notice == PUSH_HELP
+        outcome = app.screen.query_one("#push-outcome", Static)
+        app.screen.query_one("#push-path", Input).focus()
+        await pilot.press("enter")  # nothing named yet
+        assert "Name a package file" in str(outcome.render()) and not pusher.calls
+        app.screen.query_one("#push-path", Input).value = "models/afib/afib-v2.wspkg"
+        app.screen.query_one("#push-force", Checkbox).value = True
+        await pilot.pause()
+        await pilot.click("#push-button")
+        await pilot.pause(0.1)
+        assert pusher.calls == [("models/afib/afib-v2.wspkg", True)]
+        bar = app.screen.query_one("#push-progress", ProgressBar)
+        assert (bar.progress, bar.total) == (4000, 4000)
+        button = app.screen.query_one("#push-button", Button)
+        assert button.disabled  # one push at a time
+        await pilot.press("enter")  # the field's enter is the same request: ignored now
+        assert len(pusher.calls) == 1
+        pusher.release.set()
+        await pilot.pause(0.1)
+        assert str(outcome.render()) == "WS-0001 runs afib v2 (was v1)"
+        assert outcome.has_class("ok") and not button.disabled
+
+    app = WearSenseApp(db, None, clock=lambda: float(NOW), poll_s=0, refresh_s=0, pusher=pusher)
+    drive(app, scenario)
+
+
+def test_a_refused_push_says_why(db: Path) -> None:
+    pusher = FakePusher(PushResult(False, "refused by the rollout guard: worse macro_f1"))
+    pusher.release.set()
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("4")
+        app.screen.query_one("#push-path", Input).value = "x.wspkg"
+        app.screen.query_one("#push-path", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        outcome = app.screen.query_one("#push-outcome", Static)
+        assert "refused by the rollout guard" in str(outcome.render())
+        assert outcome.has_class("failed")
+        assert pusher.calls == [("x.wspkg", False)]
+
+    app = WearSenseApp(db, None, clock=lambda: float(NOW), poll_s=0, refresh_s=0, pusher=pusher)
+    drive(app, scenario)
 
 
 # -- export ---------------------------------------------------------------------------

@@ -1,10 +1,9 @@
-"""The terminal UI against the real link: the emulated wearable (device core behind a
-Bumble GATT server) and the companion's session on bleak over a virtual LocalLink, all in
-this process's event loop with the app. A fall the wearable reports travels over BLE, is
-stored by the session and opens the fall alert, which is acknowledged.
-
-Needs the link and the device core (wearsense.link, wearsense.firmware.device); skipped
-where they are not built in.
+"""The terminal UI against the real link: the whole emulated wearable (device core,
+detectors and model store behind a Bumble GATT server) and the companion's session on bleak
+over a virtual LocalLink, all in this process's event loop with the app. The wearable's
+fall detector finds the fall in a real UMAFall forward-fall trial (the shipped sample); the
+FALL travels over BLE, is stored by the session and opens the fall alert, which is
+acknowledged. Nothing is scripted; skipped when no fall model for the chest is shipped.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-device_mod = pytest.importorskip("wearsense.firmware.device")
 loopback_mod = pytest.importorskip("wearsense.link.loopback")
 
 from tui.app import WearSenseApp  # noqa: E402
@@ -24,10 +22,22 @@ from tui.link import SessionLink  # noqa: E402
 from tui.screens.alert import FallAlertScreen  # noqa: E402
 from tui.screens.devices import DevicesScreen  # noqa: E402
 from tui.widgets import DeviceCard  # noqa: E402
-from wearsense.protocol import Fall, StatusDevice  # noqa: E402
+from wearsense.emulator.replay import SAMPLES, Player, load  # noqa: E402
+from wearsense.firmware.updatable_wearable import (  # noqa: E402
+    UpdatableWearable,
+    factory_packages,
+)
+from wearsense.protocol import Fall  # noqa: E402
 from wearsense.store import Store  # noqa: E402
+from wearsense.updates import package as pkg  # noqa: E402
 
 SERIAL = "WS-00E2E001"
+FALL_TASK = 1
+FACTORY = factory_packages()
+needs_fall_model = pytest.mark.skipif(
+    FALL_TASK not in {pkg.parse(p.read_bytes()).header.task for p in FACTORY},
+    reason="no fall model for the chest in models/fall",
+)
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -39,11 +49,16 @@ async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
         await asyncio.sleep(0.01)
 
 
+@needs_fall_model
 def test_fall_from_the_emulated_wearable_raises_the_alert_over_bumble(tmp_path: Path) -> None:
     db = tmp_path / "companion.db"
+    fall_trial = load(SAMPLES, trials=("Fall_forwardFall_2",))
 
     async def body() -> float:
-        loop = await loopback_mod.Loopback.open(device_mod.DeviceCore(SERIAL), tmp_path)
+        core = UpdatableWearable(SERIAL, battery_pct=64)
+        for package in FACTORY:
+            core.provision(package.read_bytes())
+        loop = await loopback_mod.Loopback.open(core, tmp_path)
         store = Store(db)  # the session's store; the app opens its own connection
         store.add_patient("p-e2e", "UTC")
         store.assign(SERIAL, "p-e2e", start_utc=time.time() - 60)
@@ -56,23 +71,11 @@ def test_fall_from_the_emulated_wearable_raises_the_alert_over_bumble(tmp_path: 
             async with app.run_test(size=(120, 40)) as pilot:
                 task = asyncio.create_task(session.run())
                 await session.wait_streaming(15)
-                info = loop.wearable.core.info()
-                loop.wearable.inject(
-                    StatusDevice(
-                        0,
-                        0,
-                        0,
-                        battery_pct=64,
-                        epoch=info.epoch,
-                        queue_free=0,
-                        flags=0,
-                        boot_count=0,
-                    )
-                )
                 started = time.perf_counter()
-                seq = loop.wearable.inject(
-                    Fall(0, 0, 2, impact_mg=3300, confidence=95, stillness_s=30)
-                )
+                loop.wearable.sense(Player(fall_trial, loop=False), 15)
+                falls = [e for e in core.detections() if isinstance(e, Fall)]
+                assert len(falls) == 1  # exactly one fall event for the one fall
+                seq = falls[0].seq
                 await until(lambda: isinstance(app.screen, FallAlertScreen))
                 latency = time.perf_counter() - started
                 alert = app.screen
@@ -99,5 +102,5 @@ def test_fall_from_the_emulated_wearable_raises_the_alert_over_bumble(tmp_path: 
             await loop.close()
 
     latency = asyncio.run(asyncio.wait_for(body(), 60))
-    print(f"fall alert on screen {latency * 1000:.0f} ms after the wearable queued the fall")
-    assert latency < 5.0  # from the wearable's queue to the alert on screen
+    print(f"fall alert on screen {latency * 1000:.0f} ms after the trial's 15 s were fed")
+    assert latency < 5.0  # detection, BLE, store and screen

@@ -4,12 +4,17 @@ The screens show the synthetic example store (tui.example: two patients, three
 devices, one day with an AF episode, a cancelled and a real fall, a data gap and a
 silent device) with the example link and a fixed clock, so the images come out the same
 each time. Run: .venv/bin/python tools/tui_screenshots.py [--out DIR]
+
+`updates_push.svg` is the one real exception: the Updates screen of the demo's wiring after
+an actual push (the shipped AFib model re-packaged as version 2, DEV-signed) to the whole
+emulated wearable over a Bumble LocalLink; its times change from run to run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -38,14 +43,89 @@ async def shoot(name: str, keys: tuple[str, ...], fall: bool, out: Path, work: P
         return Path(app.save_screenshot(f"{name}.svg", str(out)))
 
 
+async def shoot_push(out: Path, work: Path) -> Path:
+    """The Updates screen after a real push over the companion's session (see above)."""
+    import json
+
+    from textual.widgets import Input, Static
+
+    from tui.link import SessionLink
+    from tui.services import SessionPusher
+    from wearsense.firmware.updatable_wearable import UpdatableWearable
+    from wearsense.link.loopback import Loopback
+    from wearsense.store import Store
+    from wearsense.updates import package as pkg
+    from wearsense.updates.keys import dev_signing_key
+    from wearsense.updates.registry import Registry
+    from wearsense.updates.rollout import ModelStatusWatcher
+
+    afib = ROOT / "models" / "afib"
+    raw = bytearray((afib / "afib.wspkg").read_bytes())
+    raw[8:10] = (2).to_bytes(2, "little")
+    v2 = work / "afib-v2.wspkg"
+    v2.write_bytes(pkg.sign(bytes(raw), dev_signing_key()))
+    shipped = json.loads((afib / "metrics.json").read_text())
+    (work / "metrics.json").write_text(json.dumps({**shipped, "macro_f1": shipped["macro_f1"]}))
+    with Registry(work / "updates.db") as registry:
+        registry.add((afib / "afib.wspkg").read_bytes(), metrics=shipped)
+    core = UpdatableWearable("WS-DEMO0001")
+    core.provision((afib / "afib.wspkg").read_bytes())
+    loop = await Loopback.open(core, work)
+    store = Store(work / "push.db")
+    link = SessionLink(serial_hint="WS-DEMO0001")
+    watcher = ModelStatusWatcher()
+
+    def on_stored(*args: object) -> None:
+        link.on_stored(*args)  # type: ignore[arg-type]
+        watcher.on_stored(*args)  # type: ignore[arg-type]
+
+    session = loop.session(store, on_state=link.on_state, on_stored=on_stored)
+    link.follow(session)
+    pusher = SessionPusher(session, watcher, work / "updates.db", history=store)
+    app = WearSenseApp(work / "push.db", link, poll_s=0, refresh_s=0, pusher=pusher)
+    task = asyncio.create_task(session.run())
+    cwd = Path.cwd()
+    os.chdir(work)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await session.wait_streaming(20)
+            await pilot.press("4")
+            # The field names the package relative to the working folder (no machine path
+            # in the image).
+            app.screen.query_one("#push-path", Input).value = v2.name
+            await pilot.pause()
+            await pilot.click("#push-button")
+            outcome = app.screen.query_one("#push-outcome", Static)
+            for _ in range(600):
+                if outcome.has_class("ok") or outcome.has_class("failed"):
+                    break
+                await asyncio.sleep(0.05)
+            await pilot.pause(0.3)
+            return Path(app.save_screenshot("updates_push.svg", str(out)))
+    finally:
+        os.chdir(cwd)
+        await session.stop()
+        await task
+        store.close()
+        await loop.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument(
+        "--no-push", action="store_true", help="skip updates_push.svg (a real push over BLE)"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
         for name, keys, fall in SCREENS:
             path = asyncio.run(shoot(name, keys, fall, args.out, Path(work)))
+            print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        if not args.no_push:
+            push_work = Path(work) / "push"
+            push_work.mkdir()
+            path = asyncio.run(shoot_push(args.out.resolve(), push_work))
             print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 

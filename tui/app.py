@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 
-from tui.link import DeviceLink, LinkStatus, Unsubscribe
+from tui.link import DeviceLink, LinkStatus, ModelPusher, Unsubscribe
 from tui.screens.alert import FallAlertScreen
 from tui.screens.charts import ChartsScreen
 from tui.screens.devices import DevicesScreen
@@ -88,13 +88,16 @@ class WearSenseApp(App[None]):
         poll_s: float = POLL_S,
         gap_hours: float | None = None,
         refresh_s: float = REFRESH_S,
+        pusher: ModelPusher | None = None,
     ) -> None:
         """Opens the store at ``db_path`` (StoreError when it is missing or unusable).
         ``clock`` gives "now" (tests fix it); ``poll_s`` 0 turns off polling the store;
-        ``refresh_s`` 0 redraws on every change instead of once per burst."""
+        ``refresh_s`` 0 redraws on every change instead of once per burst; ``pusher`` (a
+        ``tui.link.ModelPusher``) lets the Updates screen push model packages."""
         super().__init__()
         self.db_path = Path(db_path)
         self.link = link
+        self.pusher = pusher  # pushes model packages from the Updates screen; None: not wired
         self.clock = clock
         self.poll_s = poll_s
         self.store = Store(self.db_path, create=False)
@@ -154,6 +157,10 @@ class WearSenseApp(App[None]):
             self._add(self.view.recent_events())
 
     # -- shared state --------------------------------------------------------------------
+
+    def data_changed(self) -> None:
+        """Something the screens show changed outside the link (e.g. a push's history)."""
+        self._bump()
 
     def _bump(self) -> None:
         """Tells the screens that the data changed, at most once per ``refresh_s``."""

@@ -44,6 +44,28 @@ class LinkStatus:
     last_sync_utc: float | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class PushResult:
+    """How a model push ended: ``ok`` when the device reports the new version; ``message``
+    is one line for the user (the outcome, or why it was refused or failed)."""
+
+    ok: bool
+    message: str
+
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class ModelPusher(Protocol):
+    """Pushes a signed model package to the connected wearable (the companion's rollout:
+    guard, transfer with resume, confirmation). The Updates screen calls it; it never
+    raises for a refused or failed push, it says so in the result."""
+
+    async def push(self, path: str, *, force: bool, on_progress: ProgressCallback) -> PushResult:
+        """``on_progress(bytes acknowledged, package size)`` after each acknowledged offset."""
+        ...
+
+
 StatusCallback = Callable[[LinkStatus], None]
 EventsCallback = Callable[[str, int, Sequence[Event]], None]
 Unsubscribe = Callable[[], None]

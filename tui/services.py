@@ -13,6 +13,7 @@ import collections
 import dataclasses
 import enum
 import importlib.util
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -614,3 +615,75 @@ def _write(fmt: str, data: Any, folder: Path, stem: str) -> list[Path]:
     from wearsense.export.report import write_report
 
     return write_report(data, folder / f"{stem}_summary")
+
+
+# -- pushing a model package over the companion's session -------------------------------
+
+
+class SessionPusher:
+    """``tui.link.ModelPusher`` over a running companion session (``wearsense.link``'s
+    ``Session``, passed in, not imported): the rollout of ``wearsense.updates.rollout``
+    with its guard, the package registry at ``registry_path`` and the history written to
+    ``history`` (the session's store), exactly as ``wearsense update push`` does. The
+    metrics the guard compares come from ``metrics.json`` beside the package (the layout
+    of models/<task>/) or from the registry. ``watcher`` is a
+    ``wearsense.updates.rollout.ModelStatusWatcher`` fed by the session's ``on_stored``."""
+
+    def __init__(
+        self, session: Any, watcher: Any, registry_path: Path, history: Any = None
+    ) -> None:
+        self.session = session
+        self.watcher = watcher
+        self.registry_path = Path(registry_path)
+        self.history = history
+
+    async def push(self, path: str, *, force: bool, on_progress: Callable[[int, int], None]) -> Any:
+        from tui.link import PushResult
+        from wearsense.updates import package as pkg
+        from wearsense.updates.errors import PackageError
+        from wearsense.updates.registry import (
+            GuardRefusal,
+            Registry,
+            RegistryError,
+            metrics_beside,
+        )
+        from wearsense.updates.rollout import push_package
+        from wearsense.updates.transfer import UpdateError
+
+        file = Path(path).expanduser()
+        try:
+            data = file.read_bytes()
+            size = len(data)
+            pkg.parse(data)
+        except OSError as exc:
+            return PushResult(False, f"cannot read {file}: {exc.strerror or exc}")
+        except PackageError as exc:
+            return PushResult(False, f"{file.name} is not a model package: {exc}")
+        try:
+            with Registry(self.registry_path) as registry:
+                beside = metrics_beside(file)
+                metrics = json.loads(beside.read_text()) if beside is not None else None
+                registry.add(data, metrics=metrics, path=file)
+                outcome = await push_package(
+                    self.session,
+                    self.watcher,
+                    data,
+                    registry,
+                    force=force,
+                    on_offset=lambda offset: on_progress(offset, size),
+                    history=self.history,
+                )
+        except GuardRefusal as exc:
+            return PushResult(False, f"refused by the rollout guard: {exc}")
+        except UpdateError as exc:
+            return PushResult(False, f"refused by the device ({exc.status.name}): {exc}")
+        except (RegistryError, PackageError, ValueError) as exc:
+            return PushResult(False, f"not pushed: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the link's errors: the UI shows, never raises
+            return PushResult(False, f"push failed ({type(exc).__name__}): {exc or 'timed out'}")
+        task = pkg.Task(outcome.task).name.lower()
+        return PushResult(
+            True,
+            f"{outcome.serial} runs {task} v{outcome.to_version} (was v{outcome.from_version}) "
+            f"after {outcome.seconds:.1f} s; guard: {outcome.guard}",
+        )

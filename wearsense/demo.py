@@ -1,105 +1,121 @@
 """`wearsense demo`: the main job (`make demo`).
 
-Runs the emulated wearable (the firmware's C device core behind a Bumble GATT server), the
-companion's BLE session on bleak (through the Bumble backend, over a virtual link in this
-process) storing into SQLite, and the terminal UI following both. Press `q` to quit: the
-session stops, acknowledges what it stored and the store is closed cleanly.
+Runs the whole emulated wearable (the firmware's C: device core, AF/fall/activity detectors,
+A/B model store) behind a Bumble GATT server, the companion's BLE session on bleak (through
+the Bumble backend, over a virtual link in this process) storing into SQLite, and the
+terminal UI following both. The wearable replays real recordings through its detectors at
+--speed times real time (default 10): the MIT-BIH 219 excerpt (sinus rhythm, then atrial
+fibrillation) and UMAFall trials of one subject (walking, jogging, sitting down, lying
+down, a forward fall) side by side, starting again at the end. Within seconds the detectors
+report activity changes, an AF episode and a fall (the fall alert opens: press `a`). No
+event is scripted. The Updates screen (`4`) pushes a signed package to the wearable over
+the same link (progress bar, rollout guard, outcome); the detector's next events carry the
+new version. Press `q` to quit: the session stops, acknowledges what it stored and
+the store is closed cleanly.
 
-The wearable is the whole firmware (`wearsense.firmware.wearable.Wearable`: device core,
-detectors and the shipped models) fed, second by second at `--speed` times real time, with
-the real sample recordings of `samples/data`: MIT-BIH 219 (sinus rhythm, then atrial
-fibrillation) on the ECG and UMAFall subject 06's waist sensor (walking, jogging, sitting
-down and getting up, lying down, a forward fall) on the IMU, both looped. Every event comes
-from the detectors on those signals (plus the core's status pages); nothing is scripted.
+The recordings are the shipped samples (samples/data) unless --data-dir names a data
+folder holding the same record and trials. The models are the model store's: a blank
+store gets the shipped packages of models/ (`wearsense update push` replaces them).
 
-`--check SECONDS` runs the same wiring headless for that long and prints what reached the
-screen and when (for tests and for timing).
+`--check SECONDS` runs the same wiring headless and waits (at most SECONDS) until an event
+of each kind the running models can produce (AF start, fall, activity change) is on
+screen; it prints when each arrived, counted from the start of the command, and exits 1
+when one did not.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SERIAL = "WS-DEMO0001"
 PATIENT = "demo-patient"
-SAMPLES = REPO / "samples" / "data"
-UMAFALL_TRIALS = (  # the IMU loop, in this order
-    "06_ADL_Walking_1",
-    "06_ADL_Jogging_1",
-    "06_ADL_Sitting_GettingUpOnAChair_1",
-    "06_ADL_LyingDown_OnABed_1",
-    "06_Fall_forwardFall_2",
-)
+DEFAULT_SPEED = 10.0
+# What each task's detector shows first, by the protocol's event names.
+EXPECTED = {0: "af_start", 1: "fall", 2: "activity_change"}
+DEVICE_ONLY = {"status_device", "status_models", "status_firmware", "gap"}
 
 
-def sample_streams(data_dir: Path = SAMPLES) -> dict[str, Any]:
-    """The demo's recordings: ECG counts of MIT-BIH 219 (lead MLII) and the waist IMU of
-    the UMAFall trials in :data:`UMAFALL_TRIALS`, concatenated ((n, 6), g and deg/s)."""
-    import numpy as np
+def _open_wearable(folder: Path) -> Any:
+    """The demo wearable on its saved flash and model store; a blank store gets the
+    factory packages through the update service's checks."""
+    from wearsense.firmware.updatable_wearable import UpdatableWearable, factory_packages
 
-    from wearsense.datasets import imu, mitdb
-    from wearsense.datasets.imu.types import Position
-
-    rec = mitdb.load_record("219", data_dir)
-    lead = rec.lead_index()
-    trials = {
-        r.trial: r
-        for r in imu.recordings("umafall", data_dir, positions={Position.WAIST})
-        if r.trial in UMAFALL_TRIALS
-    }
-    rates = {trials[t].rate_hz for t in UMAFALL_TRIALS}
-    if len(trials) != len(UMAFALL_TRIALS) or len(rates) != 1:
-        raise FileNotFoundError(f"{data_dir}: the UMAFall sample trials are incomplete")
-    return {
-        "ecg": rec.signals[:, lead],
-        "ecg_fs": rec.fs,
-        "adc_gain": rec.adc_gain[lead],
-        "adc_zero": rec.adc_zero[lead],
-        "imu": np.vstack([trials[t].six_axis() for t in UMAFALL_TRIALS]),
-        "imu_fs": int(rates.pop()),
-    }
+    flash_file, store_file = folder / "wearable.flash", folder / "wearable.models"
+    flash = flash_file.read_bytes() if flash_file.exists() else None
+    store = store_file.read_bytes() if store_file.exists() else None
+    core = UpdatableWearable(SERIAL, flash, store=store)
+    if store is None:
+        for package in factory_packages():
+            core.provision(package.read_bytes())
+    return core
 
 
-async def replay(loop: Any, streams: dict[str, Any], speed: float) -> None:
-    """Feeds one second of each stream every 1/speed s, looping, and wakes the
-    notification pump; runs until cancelled."""
-    ecg, efs = streams["ecg"], streams["ecg_fs"]
-    imu, ifs = streams["imu"], streams["imu_fs"]
-    ecg_s, imu_s = len(ecg) // efs, len(imu) // ifs
-    second = 0
-    while True:
-        e, m = second % ecg_s, second % imu_s
-        loop.wearable.core.feed(
-            ecg=ecg[e * efs : (e + 1) * efs],
-            ecg_fs=efs,
-            imu=imu[m * ifs : (m + 1) * ifs],
-            imu_fs=ifs,
-            adc_gain=streams["adc_gain"],
-            adc_zero=streams["adc_zero"],
-        )
-        loop.wearable.peripheral.kick()
-        second += 1
-        await asyncio.sleep(1.0 / speed)
+def _register_factory(registry_path: Path) -> None:
+    """The factory packages and their evaluated metrics in the demo's registry, so the
+    rollout guard of a push from the Updates screen compares against them."""
+    import json
+
+    from wearsense.firmware.updatable_wearable import factory_packages
+    from wearsense.updates.registry import Registry, RegistryError, metrics_beside
+
+    with Registry(registry_path) as registry:
+        for package in factory_packages():
+            beside = metrics_beside(package)
+            try:
+                metrics = json.loads(beside.read_text()) if beside is not None else None
+                registry.add(package.read_bytes(), metrics=metrics, path=package)
+            except (RegistryError, ValueError) as exc:
+                print(f"registry: {package.name} not registered: {exc}")
 
 
-async def _run(folder: Path, check_s: float | None, speed: float = 1.0) -> int:
+def _save(core: Any, folder: Path) -> None:
+    for name, image in (("wearable.flash", core.flash_image()), ("wearable.models", None)):
+        target = folder / name
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(image if image is not None else core.store_image())
+        tmp.replace(target)
+
+
+async def _replay(loop: Any, player: Any, speed: float, stop: asyncio.Event) -> None:
+    """Feeds the recordings to the wearable at ``speed`` x real time until ``stop``."""
+    clock = asyncio.get_running_loop()
+    started = clock.time()
+    while not stop.is_set() and not player.done:
+        due = int((clock.time() - started) * speed) - player.fed_s
+        if due > 0:
+            loop.wearable.sense(player, due)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.05)
+
+
+async def _run(args: argparse.Namespace, started: float) -> int:
     from tui.app import WearSenseApp
     from tui.link import SessionLink
-    from wearsense.firmware.wearable import Wearable
+    from tui.screens.alert import FallAlertScreen
+    from tui.services import SessionPusher
+    from wearsense.datasets.common import DatasetError
+    from wearsense.emulator.replay import SAMPLES, Player, load
     from wearsense.link.loopback import Loopback
     from wearsense.store import Store, StoreError
+    from wearsense.updates.rollout import ModelStatusWatcher
 
+    folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        recordings = load(args.data_dir if args.data_dir is not None else SAMPLES)
+    except DatasetError as exc:
+        print(f"error: {exc}")
+        return 1
     db = folder / "demo.db"
-    flash = folder / "wearable.flash"
-    core = Wearable.from_file(SERIAL, flash) if flash.exists() else Wearable(SERIAL)
-    streams = sample_streams()
-    started = time.perf_counter()
+    core = _open_wearable(folder)
+    running = core.store_models().running
+    expected = {name for task, name in EXPECTED.items() if running[task]}
     loop = await Loopback.open(core, folder)
     store = Store(db)
     try:
@@ -110,47 +126,82 @@ async def _run(folder: Path, check_s: float | None, speed: float = 1.0) -> int:
         print(f"error: {exc}")
         return 1
     link = SessionLink(serial_hint=SERIAL)
-    session = loop.session(store, on_state=link.on_state, on_stored=link.on_stored)
+    watcher = ModelStatusWatcher()
+
+    def on_stored(*args: Any) -> None:
+        link.on_stored(*args)
+        watcher.on_stored(*args)
+
+    session = loop.session(store, on_state=link.on_state, on_stored=on_stored)
     link.follow(session)
-    app = WearSenseApp(db, link, poll_s=0)
+    _register_factory(folder / "updates.db")
+    pusher = SessionPusher(session, watcher, folder / "updates.db", history=store)
+    app = WearSenseApp(db, link, poll_s=0, pusher=pusher)
+    stop = asyncio.Event()
     task = asyncio.create_task(session.run())
-    feeder = asyncio.create_task(replay(loop, streams, speed))
+    player = Player(recordings, loop=True)
+    feeder = asyncio.create_task(_replay(loop, player, args.speed, stop))
+    seen: dict[str, float] = {}
+    before = {e.key for e in store.events(include_unplaced=True)}  # earlier runs' events
     try:
-        if check_s is None:
+        if args.check is None:
             await app.run_async()
             return 0
         async with app.run_test(size=(120, 40)):
-            await session.wait_streaming(30)
-            streaming = time.perf_counter() - started
-            deadline = asyncio.get_running_loop().time() + check_s
-            while asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.1)
+            clock = asyncio.get_running_loop()
+            deadline = clock.time() + args.check
+            while clock.time() < deadline and not expected <= seen.keys():
+                now = time.perf_counter() - started
+                for line in app.feed.lines:
+                    if line.key in before:
+                        continue
+                    if line.type not in DEVICE_ONLY and "first detector event" not in seen:
+                        seen["first detector event"] = now
+                    if line.type in expected and line.type not in seen:
+                        seen[line.type] = now
+                alert = app.screen
+                raised = [f for f in app.pending_falls if f.key not in before]
+                if isinstance(alert, FallAlertScreen) and alert.fall.key not in before:
+                    raised.append(alert.fall)
+                if raised and "fall alert raised" not in seen:
+                    seen["fall alert raised"] = now
+                await asyncio.sleep(0.05)
+        args.seen = dict(seen)  # for benchmarks/bench_demo.py
         # printed after the app has let go of the terminal (Textual captures stdout)
+        for what, at in sorted(seen.items(), key=lambda kv: kv[1]):
+            print(f"{what} on screen {at:.2f} s after start")
+        print(f"(command started at UTC epoch {args.started_epoch:.3f})")
+        missing = sorted(expected - seen.keys())
         print(
-            f"companion streaming {streaming:.2f} s after start; "
-            f"events stored: {store.count_events()}"
+            f"events stored: {store.count_events()}; signal replayed: "
+            f"{player.fed_s} s at {args.speed:g}x"
         )
+        if missing:
+            print(f"missing after {args.check:g} s: {', '.join(missing)}")
+            return 1
         return 0
     finally:
-        feeder.cancel()
-        await asyncio.gather(feeder, return_exceptions=True)
+        stop.set()
+        await feeder
         await session.stop()
         await task
-        cast(Wearable, loop.wearable.core).save_flash(flash)  # a reset makes a new one
+        _save(loop.wearable.core, folder)
         store.close()
         await loop.close()
 
 
 def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    args.started_epoch = time.time()
+    if args.speed <= 0:
+        print("error: --speed must be > 0")
+        return 2
     print("WearSense demo: research software, not a medical device.")
     print(
-        "Running: emulated wearable (firmware core + detectors on replayed MIT-BIH and UMAFall "
-        f"samples at {args.speed:g}x) + companion over BLE (Bumble) + terminal UI."
+        "Running: emulated wearable (detectors on replayed MIT-BIH and UMAFall recordings, "
+        f"{args.speed:g}x real time) + companion over BLE (Bumble) + terminal UI."
     )
-    if args.speed <= 0:
-        print("error: --speed must be positive")
-        return 2
-    return asyncio.run(_run(Path(args.folder), args.check, args.speed))
+    return asyncio.run(_run(args, started))
 
 
 def register(subparsers: Any) -> None:
@@ -163,20 +214,28 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--folder",
         default=str(REPO / "build" / "demo"),
-        help="where the demo keeps its store, the wearable's flash and the bonds "
-        "(default: build/demo)",
+        help="where the demo keeps its store, the wearable's flash and model store and the "
+        "bonds (default: build/demo)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="data folder with mitdb/219 and the UMAFall subject 06 trials "
+        "(default: the shipped samples/data)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=DEFAULT_SPEED,
+        metavar="X",
+        help="replay at X times real time (default: %(default)g)",
     )
     parser.add_argument(
         "--check",
         type=float,
         metavar="SECONDS",
-        help="run headless for SECONDS and print what happened, instead of the interactive UI",
-    )
-    parser.add_argument(
-        "--speed",
-        type=float,
-        default=1.0,
-        help="replay the sample recordings at this multiple of real time (default 1); device "
-        "time follows the recordings",
+        help="run headless until every detector's event is on screen (at most SECONDS), "
+        "print when each arrived, exit 1 if one did not",
     )
     parser.set_defaults(handler=run)

@@ -1,14 +1,27 @@
-"""Model updates: the model versions the store knows, each device's running versions and
-the update history. Pushing an update is not offered until the model-update service
-exists: this screen says so plainly and never pretends to push."""
+"""Model updates: the model versions the store knows, each device's running versions, the
+update history, and (when the app has a ``ModelPusher``: the demo and a companion in this
+process) a push: a package file, the guard's force switch, a progress bar fed by the
+acknowledged offsets, the outcome. The push itself is the companion's rollout
+(``tui.services.SessionPusher``); this screen only collects the request and shows progress.
+Without a pusher the screen says how to push from the command line and never pretends."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import (
+    Button,
+    Checkbox,
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    ProgressBar,
+    Static,
+)
 
 from tui.screens.base import DataScreen
 
@@ -18,8 +31,12 @@ NOT_AVAILABLE = (
     "nothing here changes a device."
 )
 NOT_WIRED = (
-    "The model-update transfer is installed, but pushing from the terminal UI is not wired "
-    "up yet: use its command line. This screen shows what is recorded."
+    "This terminal UI has no link to a wearable to push to (it only reads the store): push "
+    "with `wearsense update push PACKAGE`, whose steps then show here."
+)
+PUSH_HELP = (
+    "Push a signed model package (.wspkg) to the connected wearable. The rollout guard "
+    "compares its metrics (metrics.json beside it) with the running model's; force skips it."
 )
 
 
@@ -32,6 +49,13 @@ class UpdatesScreen(DataScreen):
         yield Header()
         with Vertical(id="updates-body"):
             yield Static("", id="push-notice")
+            if self.wearsense.pusher is not None:
+                with Horizontal(id="push-form"):
+                    yield Input(placeholder="package file (.wspkg)", id="push-path")
+                    yield Checkbox("force", id="push-force")
+                    yield Button("Push", id="push-button", variant="primary")
+                yield ProgressBar(id="push-progress", show_eta=False)
+                yield Static("", id="push-outcome")
             yield Static("Model registry", classes="section-title")
             yield DataTable(id="registry", zebra_stripes=True)
             yield Static("Running on the devices", classes="section-title")
@@ -49,11 +73,49 @@ class UpdatesScreen(DataScreen):
             "time (UTC)", "device", "task", "version", "status", "detail"
         )
 
+    # -- pushing -------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#push-button")
+    @on(Input.Submitted, "#push-path")
+    def start_push(self) -> None:
+        path = self.query_one("#push-path", Input).value.strip()
+        outcome = self.query_one("#push-outcome", Static)
+        if not path:
+            outcome.update("Name a package file first.")
+            return
+        if self.query_one("#push-button", Button).disabled:
+            return  # one push at a time
+        self.query_one("#push-button", Button).disabled = True
+        outcome.update(f"Pushing {path} ...")
+        outcome.set_classes("")
+        self.query_one("#push-progress", ProgressBar).update(total=None, progress=0)
+        force = self.query_one("#push-force", Checkbox).value
+        self.run_worker(self._push(path, force), exclusive=True, group="push")
+
+    async def _push(self, path: str, force: bool) -> None:
+        pusher = self.wearsense.pusher
+        assert pusher is not None  # the form exists only with a pusher
+        bar = self.query_one("#push-progress", ProgressBar)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(total=total, progress=done)
+
+        result = await pusher.push(path, force=force, on_progress=progress)
+        outcome = self.query_one("#push-outcome", Static)
+        outcome.update(result.message)
+        outcome.set_classes("ok" if result.ok else "failed")
+        self.query_one("#push-button", Button).disabled = False
+        self.wearsense.data_changed()
+
+    # -- what is recorded ----------------------------------------------------------------
+
     def reload(self) -> None:
         view = self.wearsense.view
         registry = view.registry()
         self.query_one("#push-notice", Static).update(
-            NOT_WIRED if registry.push_available else NOT_AVAILABLE
+            PUSH_HELP
+            if self.wearsense.pusher is not None
+            else (NOT_WIRED if registry.push_available else NOT_AVAILABLE)
         )
         table = self.query_one("#registry", DataTable)
         table.clear()

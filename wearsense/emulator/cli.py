@@ -1,10 +1,18 @@
 """`wearsense emulate`: an emulated WearSense patch on a real BLE stack (Bumble).
 
-The device core (the firmware's C, through ``wearsense.firmware``) runs behind a Bumble
-GATT peripheral. With the default ``--link emulator`` it attaches to Bumble's virtual
-controllers on loopback (started here when nothing listens yet); ``wearsense
-companion`` attaches to the other controller. ``--transport`` takes any Bumble HCI
-transport instead (e.g. ``usb:0`` for a real USB dongle).
+The whole device (the firmware's C through ``wearsense.firmware``: device core, detectors,
+A/B model store and update service) runs behind a Bumble GATT peripheral, fed with real
+recordings replayed side by side at --speed times real time: an MIT-BIH ECG record and a
+playlist of UMAFall trials (chest unit; walking, jogging, sitting, lying down, a forward
+fall). Every event comes from the detectors. At the end of the longer recording both
+start again (the device clock goes on) unless --once. The models are the model store's:
+a blank store gets the factory packages (models/<task>/ for the chest), and
+`wearsense update push` replaces them.
+
+With the default ``--link emulator`` it attaches to Bumble's virtual controllers on
+loopback (started here when nothing listens yet); ``wearsense companion`` attaches to the
+other controller. ``--transport`` takes any Bumble HCI transport instead (e.g. ``usb:0``
+for a real USB dongle).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from wearsense.link.controllers import (
 log = logging.getLogger(__name__)
 
 DEFAULT_SERIAL = "WS-00A1B2C3"
+DEFAULT_RECORD = "219"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,12 +73,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--transport", help="a Bumble HCI transport to use instead of the virtual controllers"
     )
     parser.add_argument(
-        "--demo-every",
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="data folder with mitdb/ and umafall/ (default: $WEARSENSE_DATA or "
+        "../shared/data when present, else the shipped samples/data)",
+    )
+    parser.add_argument(
+        "--record", default=DEFAULT_RECORD, help="MIT-BIH record for the ECG (default: 219)"
+    )
+    parser.add_argument(
+        "--speed",
         type=float,
-        default=0.0,
-        metavar="S",
-        help="inject a heart-rate summary every S seconds through the core's test "
-        "interface, to exercise the link (synthetic values; 0 = never)",
+        default=1.0,
+        metavar="X",
+        help="replay at X times real time (default: 1; 0 = no recordings, the device only "
+        "serves its queue and model updates)",
+    )
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="replay the recordings once and then keep serving (default: start them again "
+        "at the end, the device clock going on)",
     )
     parser.add_argument(
         "--factory-model",
@@ -77,11 +102,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=None,
         metavar="PACKAGE",
-        help="package installed on a blank model store (repeatable; default: every "
-        "models/<task>/<task>.wspkg of the repository); `wearsense update push` replaces it",
+        help="package installed on a blank model store (repeatable; default: each task's "
+        "package of models/<task>/ built for the chest); `wearsense update push` replaces it",
     )
     parser.add_argument("--duration", type=float, default=0.0, help="stop after S seconds")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log more and print each detector event"
+    )
     parser.set_defaults(handler=_main)
 
 
@@ -103,20 +130,19 @@ def _store_of(wearable: Any) -> bytes:
 
 
 def _factory_packages(given: list[Path] | None) -> list[Path]:
-    if given is not None:
-        return given
-    models = Path(__file__).resolve().parents[2] / "models"
-    return sorted(p for p in models.glob("*/*.wspkg") if p.stem == p.parent.name)
+    from wearsense.firmware.updatable_wearable import factory_packages
+
+    return given if given is not None else factory_packages()
 
 
 def _open_core(args: argparse.Namespace, flash_path: Path, store_path: Path) -> Any:
-    """The emulated device core with its model store; a blank store gets the factory
-    models, installed through the same checks as an update."""
-    from wearsense.firmware.updatable import UpdatableDevice
+    """The emulated device with its model store; a blank store gets the factory models,
+    installed through the same checks as an update."""
+    from wearsense.firmware.updatable_wearable import UpdatableWearable
 
     flash = flash_path.read_bytes() if flash_path.exists() else None
     store = store_path.read_bytes() if store_path.exists() else None
-    core = UpdatableDevice(args.serial, flash, store=store)
+    core = UpdatableWearable(args.serial, flash, store=store)
     if store is None:
         for package in _factory_packages(args.factory_model):
             status = core.provision(package.read_bytes())
@@ -125,9 +151,21 @@ def _open_core(args: argparse.Namespace, flash_path: Path, store_path: Path) -> 
 
 
 async def emulate(args: argparse.Namespace) -> int:
+    from wearsense.datasets.common import DatasetError
+    from wearsense.emulator.replay import Player, load
     from wearsense.emulator.wearable import EmulatedWearable
-    from wearsense.protocol import HrSummary
 
+    if args.speed < 0:
+        print("error: --speed must be >= 0")
+        return 2
+    player = None
+    if args.speed > 0:
+        try:
+            recordings = load(args.data_dir, record=args.record)
+        except DatasetError as exc:
+            print(f"error: {exc}")
+            return 2
+        player = Player(recordings, loop=not args.once)
     state: Path = args.state_dir
     state.mkdir(parents=True, exist_ok=True)
     flash_path = state / f"{args.serial}.flash"
@@ -151,28 +189,37 @@ async def emulate(args: argparse.Namespace) -> int:
         f"activity v{info.model_versions[2]}",
         flush=True,
     )
+    if player is not None:
+        print(
+            f"replaying at {args.speed:g}x ({'once' if args.once else 'looping'}): "
+            + ", ".join(player.recordings.names),
+            flush=True,
+        )
     stop = asyncio.Event()
     stop_on_signals(stop)
     loop = asyncio.get_running_loop()
-    started = loop.time()
-    tick = 0
+    started = last_save = loop.time()
     try:
         while not stop.is_set():
-            period = args.demo_every if args.demo_every > 0 else 1.0
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), period)
-            if args.duration and loop.time() - started >= args.duration:
+                await asyncio.wait_for(stop.wait(), 0.1)
+            now = loop.time()
+            if args.duration and now - started >= args.duration:
                 break
-            if args.demo_every > 0:
-                tick += 1
-                current: Any = wearable.core
-                current.advance(int(max(1, args.demo_every)))
-                low = 55 + tick % 20
-                event = HrSummary(0, 0, 0, 60, min_bpm=low, mean_bpm=low + 8, max_bpm=low + 20)
-                seq = wearable.inject(event)
-                print(f"injected hr_summary seq {seq}", flush=True)
-            _save_flash(flash_path, _flash_of(wearable))
-            _save_flash(store_path, _store_of(wearable))
+            if player is not None and not player.done:
+                due = int((now - started) * args.speed) - player.fed_s
+                if due > 0:
+                    device: Any = wearable.core
+                    before = device.info().last_seq
+                    wearable.sense(player, due)
+                    if args.verbose:
+                        for event in device.pending():
+                            if event.seq > before:
+                                print(f"event {event.NAME} seq {event.seq}", flush=True)
+            if now - last_save >= 1.0:
+                _save_flash(flash_path, _flash_of(wearable))
+                _save_flash(store_path, _store_of(wearable))
+                last_save = now
     finally:
         _save_flash(flash_path, _flash_of(wearable))
         _save_flash(store_path, _store_of(wearable))

@@ -2,8 +2,10 @@
 
 ``EmulatedWearable`` owns the Bumble stack (on an in-process ``LocalLink`` or on a
 ``tcp-client:`` transport to ``bumble.apps.controllers``), the peripheral and the device
-core. Events enter the core through its host-only test interface (``inject``); a device
-reset boots a new core on the same flash image.
+core. Events come from the core's detectors on replayed recordings (``sense`` with a
+:class:`~wearsense.emulator.replay.Player`); the link tests may still store events through
+the core's host-only test interface (``inject``). A device reset boots a new core on the
+same flash image (and model store).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Protocol
 
 from wearsense.emulator.face import DeviceFace
 from wearsense.emulator.peripheral import Peripheral
+from wearsense.emulator.replay import Player
 from wearsense.link.stack import LocalLink, Stack, open_stack
 
 
@@ -67,6 +70,13 @@ class EmulatedWearable:
         seq = self.core.inject(event)
         self.peripheral.kick()
         return seq
+
+    def sense(self, player: Player, seconds: int) -> int:
+        """Feeds ``seconds`` of the player's recordings to the detectors; whatever they
+        emit is notified. Returns the seconds fed."""
+        fed = player.step(self.core, seconds)  # type: ignore[arg-type]
+        self.peripheral.kick()
+        return fed
 
     async def reset(self) -> None:
         """Device reset: the link drops and a new core boots on the same flash."""

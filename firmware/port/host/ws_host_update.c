@@ -15,3 +15,11 @@ void ws_host_update_bind(ws_update_t *upd, ws_host_platform_t *hp)
         ws_update_set_models_hook(upd, host_models_changed, hp);
     }
 }
+
+void ws_host_update_bind_app(ws_update_t *upd, ws_host_platform_t *hp, ws_app_store_t *link,
+                             ws_app_t *app)
+{
+    if (upd != NULL && hp != NULL && hp->clock != NULL && link != NULL && app != NULL) {
+        ws_app_follow_store(link, app, upd, host_models_changed, hp);
+    }
+}

@@ -1,0 +1,41 @@
+"""The main job's first impression (`python -m benchmarks demo`): `wearsense demo --check`
+on a fresh folder (new bond, blank flash and model store provisioned with the shipped
+packages), the wearable replaying the shipped samples at the default 10x. Times are from
+the start of the command (imports of the CLI excluded, about 0.5 s under `make demo`) to
+the moment each line is on the (headless) screen:
+
+- ``first_detector_event_s``: the first event any detector produced;
+- ``af_start_s``, ``fall_s``, ``fall_alert_s``, ``activity_change_s``: the first of each
+  (absent when the model of that task is not shipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from typing import Any
+
+KEY = "demo"
+CHECK_S = 40.0
+
+
+def run() -> dict[str, Any]:
+    from wearsense.demo import DEFAULT_SPEED
+    from wearsense.demo import run as demo_run
+
+    names = {
+        "first detector event": "first_detector_event_s",
+        "af_start": "af_start_s",
+        "fall": "fall_s",
+        "fall alert raised": "fall_alert_s",
+        "activity_change": "activity_change_s",
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        args = argparse.Namespace(folder=folder, data_dir=None, speed=DEFAULT_SPEED, check=CHECK_S)
+        status = demo_run(args)
+    seen: dict[str, float] = getattr(args, "seen", {})
+    result: dict[str, Any] = {"speed": DEFAULT_SPEED, "all_expected_seen": status == 0}
+    for label, key in names.items():
+        if label in seen:
+            result[key] = round(seen[label], 2)
+    return result
