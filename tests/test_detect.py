@@ -246,3 +246,60 @@ def test_hourly_activity_summary_counts_the_minutes() -> None:
     assert summary.time_s == 3600
     assert 1 <= sum(summary.minutes) <= 3  # 100 s of windows, rounded per class
     assert summary.minutes[protocol.ActivityClass.WALK] >= 1
+
+
+@needs_data
+def test_reset_keeps_events_and_time_and_restarts_the_detectors() -> None:
+    rec = _mitdb("221")
+    dev = Wearable("WS-AF08")
+    _feed_mitdb(dev, rec, 0, 40)
+    (first,) = _of(dev, protocol.AfStart)
+    again = dev.reset()
+    assert [e.seq for e in _of(again, protocol.AfStart)] == [first.seq]  # kept in flash
+    _feed_mitdb(again, rec, 40, 80)
+    starts = _of(again, protocol.AfStart)
+    assert len(starts) == 2  # the detectors started over: a new episode after the reboot
+    assert starts[1].seq > first.seq
+    assert starts[1].time_s >= 40 + 30  # the clock went on from where it was
+
+
+@needs_data
+def test_events_do_not_depend_on_how_samples_are_split() -> None:
+    rec = _mitdb("219")  # AF with rate changes and some noise
+    lead = rec.lead_index()
+    x = rec.signals[: 240 * rec.fs, lead]
+    kw = {"adc_gain": rec.adc_gain[lead], "adc_zero": rec.adc_zero[lead]}
+    whole, pieces = Wearable("WS-AF09"), Wearable("WS-AF09")
+    whole.feed_ecg(x, rec.fs, **kw)
+    cuts = np.sort(np.random.default_rng(9).choice(len(x), 60, replace=False))
+    for part in np.split(x, cuts):
+        pieces.feed_ecg(part, rec.fs, **kw)
+    assert whole.detections() == pieces.detections()
+    assert whole.detections()  # AF in this stretch: something to compare
+
+
+@needs_data
+def test_lent_interpreter_is_reloaded_before_the_next_inference() -> None:
+    """The update service may verify packages in the app's interpreter and arena
+    (ws_app_interpreter); the detectors must notice and reload their model."""
+    from pathlib import Path
+
+    rec = _mitdb("221")
+    plain, lent = Wearable("WS-AF10"), Wearable("WS-AF10")
+    _feed_mitdb(plain, rec, 0, 60)
+    _feed_mitdb(lent, rec, 0, 25)
+    other = (Path(__file__).parent / "fixtures/foreign/aeq_cnn_softmax.tflite").read_bytes()
+    ffi, lib = lent.ffi, lent.lib
+    arena, size = ffi.new("uint8_t **"), ffi.new("size_t *")
+    nn = lib.ws_app_interpreter(lent._app, arena, size)
+    blob = ffi.new("uint8_t[]", other + bytes(16))
+    aligned = blob + (-int(ffi.cast("uintptr_t", blob))) % 16
+    ffi.memmove(aligned, other, len(other))
+    assert lib.ws_nn_load(nn, aligned, len(other)) == 0
+    assert lib.ws_nn_set_arena(nn, arena[0], size[0]) == 0
+    ffi.memmove(arena[0], b"\x5a" * size[0], size[0])  # and scribble over the arena
+    loads = lent.stats().model_loads
+    _feed_mitdb(lent, rec, 25, 60)
+    assert lent.stats().model_loads == loads + 1
+    assert lent.detections() == plain.detections()
+    assert _of(lent, protocol.AfStart)

@@ -5,7 +5,7 @@
  *   ECG --> ws_ecg (250 Hz, normalised) --> ws_afib_input_s8 (125 Hz int8 ring of 1280)
  *       --> every 640 samples: quality check, AFib model --> AF episode logic
  *       --> AF_START / AF_END / RHYTHM_SUMMARY / HR_SUMMARY / SIGNAL_QUALITY
- *   IMU --> ws_imu (50 Hz) --> impact window --> fall model --> stillness --> FALL
+ *   IMU --> ws_imu (50 Hz) --> impact window (kept) --> stillness --> fall model --> FALL
  *                          --> activity window every 64 frames --> activity model
  *                              --> debounce --> ACTIVITY_CHANGE / hourly ACTIVITY_SUMMARY
  *   button --> FALL_CANCELLED within the fall-cancel window
@@ -29,7 +29,7 @@
 
 /* The shared arena (bytes): every model must fit; sized for the largest allowed model. */
 #ifndef WS_APP_ARENA_BYTES
-#define WS_APP_ARENA_BYTES 16384
+#define WS_APP_ARENA_BYTES 11264 /* the largest shipped model (AFib) needs 10 912 */
 #endif
 
 /* cdef-begin */
@@ -44,7 +44,8 @@
 #define WS_HR_MIN_BEATS 5        /* beats in a window for its heart rate */
 
 /* Falls, in 50 Hz frames. */
-#define WS_FALL_MIN_PCT 50       /* fall probability (%) an impact needs */
+#define WS_FALL_MIN_PCT 50       /* fall probability (%) a kept impact window needs */
+#define WS_FALL_KEEP 3           /* impact windows kept while a fall is pending */
 #define WS_FALL_SETTLE 50        /* frames after the impact peak before stillness counts */
 #define WS_FALL_STILL_FRAMES 100 /* still frames in a row that confirm a fall (2 s) */
 #define WS_FALL_DEADLINE 500     /* frames after the settle time to become still (10 s) */
@@ -52,12 +53,13 @@
 #define WS_FALL_STILL_ACC 8      /* still: ||a| - 1 g| <= 8/32 g ... */
 #define WS_FALL_STILL_GYRO 10    /* ... and every gyro axis <= 10 x 4 = 40 deg/s */
 
-/* Activity: the front end offers a 2.56 s window every 1.28 s; every second one is
- * classified (back to back, 2.56 s each). */
-#define WS_ACT_EVERY 2           /* classify every 2nd activity window */
-#define WS_ACT_DEBOUNCE 3        /* the same new class in 3 windows in a row (7.68 s) is a change */
-#define WS_ACT_HOP_MS 2560       /* signal per classified window */
-#define WS_ACT_REUSE_MAX 23      /* still windows in a row (about 1 min) that may reuse a posture */
+/* Activity: the front end offers a 2.56 s window every 1.28 s; every fourth one is
+ * classified (one model run per 5.12 s of signal). */
+#define WS_ACT_EVERY 4           /* classify every 4th activity window */
+#define WS_ACT_DEBOUNCE 2        /* the same new class in 2 windows in a row (10.24 s) is a change, */
+#define WS_ACT_SURE_PCT 90       /* ... or in one window with at least this probability (%) */
+#define WS_ACT_HOP_MS 5120       /* signal per classified window */
+#define WS_ACT_REUSE_MAX 11      /* still windows in a row (about 1 min) that may reuse a posture */
 #define WS_ACT_STILL_ACC 3       /* still window: every frame ||a| - 1 g| <= 3/32 g, ... */
 #define WS_ACT_STILL_GYRO 4      /* ... every gyro axis <= 4 x 4 = 16 deg/s, ... */
 #define WS_ACT_POSTURE_ACC 3     /* ... and the mean acceleration within 3/32 g per axis of the
@@ -95,25 +97,30 @@ void ws_af_logic_init(ws_af_logic_t *l);
 void ws_af_logic_window(ws_af_logic_t *l, uint32_t index, uint8_t cls, uint8_t af_pct,
                         uint16_t beats, uint32_t rr_sum_ms, ws_af_step_t *out);
 
-/* ---- fall logic ---- */
+/* ---- fall logic ----
+ * An impact opens (or joins) a pending fall and the caller keeps its window (the last
+ * WS_FALL_KEEP of them); when the wearer then lies still, the caller runs the fall model on
+ * the kept windows, newest first, and sends a fall if one says so. Impacts followed by
+ * movement never reach the model. */
 typedef struct {
-    uint8_t pending;         /* an impact classified as a fall, waiting for stillness */
-    uint32_t impact_frame;
-    uint16_t impact_mg;
-    uint8_t confidence;
+    uint8_t pending;         /* an impact waiting for stillness */
+    uint32_t impact_frame;   /* the latest impact of the pending fall */
+    uint16_t impact_mg;      /* the strongest */
     uint16_t still_run;      /* still frames in a row after the settle time */
     uint32_t holdoff_until;  /* impacts before this frame are ignored */
 } ws_fall_logic_t;
 
 void ws_fall_logic_init(ws_fall_logic_t *l);
-/* An impact at `frame` whose window the fall model scored `fall_pct`. Returns 1 when it
- * opened (or joined) a pending fall. */
-int ws_fall_logic_impact(ws_fall_logic_t *l, uint32_t frame, uint16_t impact_mg,
-                         uint8_t fall_pct);
-/* The int8 frame (WS_IMU_CHANNELS values) with index `frame`, in order. Returns 1 when
- * the pending fall is confirmed now (*stillness_s = seconds still), -1 when it expired. */
+/* An impact peak at `frame`. Returns 0 when ignored (hold-off), 1 when it opened or
+ * joined the pending fall (keep its window; stillness is counted from the latest impact). */
+int ws_fall_logic_impact(ws_fall_logic_t *l, uint32_t frame, uint16_t impact_mg);
+/* The int8 frame (WS_IMU_CHANNELS values) with index `frame`, in order. Returns 1 when the
+ * wearer has been still long enough after the impact: classify the kept window now
+ * (*stillness_s = seconds still; the pending fall is closed); -1 when it expired. */
 int ws_fall_logic_frame(ws_fall_logic_t *l, uint32_t frame, const int8_t *values,
                         uint8_t *stillness_s);
+/* A FALL was sent at `frame`: impacts in the hold-off after it are ignored. */
+void ws_fall_logic_fell(ws_fall_logic_t *l, uint32_t frame);
 /* The wearer pressed the button: drops a pending fall (returns 1 if there was one). */
 int ws_fall_logic_button(ws_fall_logic_t *l);
 
@@ -184,6 +191,10 @@ ws_status_t ws_app_button(ws_app_t *app);
 /* Emits summaries whose interval has passed (also done after every feed). */
 ws_status_t ws_app_tick(ws_app_t *app);
 ws_status_t ws_app_get_stats(const ws_app_t *app, ws_app_stats_t *out);
+/* The app's interpreter struct and shared arena, to lend to the model-update service
+ * (ws_update_init's nn_model, arena, arena_size) between feeds: its package verification
+ * may load other models into them; the next inference notices and reloads its model. */
+ws_nn_model_t *ws_app_interpreter(ws_app_t *app, uint8_t **arena, size_t *arena_size);
 /* cdef-end */
 
 struct ws_app {
@@ -224,18 +235,23 @@ struct ws_app {
     int8_t window[128 * 7];
     uint32_t imu_next_frame;        /* next frame the fall logic examines */
     ws_fall_logic_t fall;
+    int8_t fall_window[WS_FALL_KEEP][128 * 7]; /* impact windows of the pending fall */
+    uint16_t fall_mg[WS_FALL_KEEP];
+    uint8_t fall_head, fall_kept;   /* next slot of the ring, windows kept (<= WS_FALL_KEEP) */
     uint32_t fall_seq, fall_time_s;
     uint8_t fall_cancelled;
     ws_act_logic_t act;
     uint32_t act_next_s;
     uint8_t act_phase;              /* activity windows offered since the last classified */
     uint8_t act_reuse;              /* still windows in a row that reused the class */
+    uint8_t act_moved;              /* a window since the last classified one was not still */
     uint8_t act_last_cls, act_last_pct;
     int16_t act_mean[3];            /* mean acc (int8 units) of the last classified window */
     ws_app_stats_t stats;
-    /* front-end states (float aligned) */
-    uint8_t ecg_mem[6144] __attribute__((aligned(8)));
-    uint8_t imu_mem[6400] __attribute__((aligned(8)));
+    /* front-end states (float aligned): ws_ecg_state_size() and ws_imu_state_size(), 5948
+     * and 6388 bytes on the host and the M4, rounded up; ws_app_init checks they fit */
+    uint8_t ecg_mem[5952] __attribute__((aligned(8)));
+    uint8_t imu_mem[6392] __attribute__((aligned(8)));
 };
 
 #endif

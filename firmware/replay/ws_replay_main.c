@@ -14,6 +14,7 @@
  *   WS-REPLAY pass=<name> ecg_s=<s> imu_s=<s> ticks=<ticks> events=<n> loads=<n>
  *   WS-EV <packet hex>                      (the "total" pass, in seq order)
  *   WS-REPLAY stack_used=<bytes> app_bytes=<n> arena_bytes=<n> arena_needed=<n>
+ *   WS-REPLAY switch task=<t> ticks=<ticks> load_ticks=<ticks> status=<s>  (load + arena)
  *   WS-REPLAY done */
 #include <stddef.h>
 #include <stdint.h>
@@ -276,9 +277,48 @@ static int run_pass(const char *name, int ecg, int imu, uint8_t mask, int print)
         put_uint(st.arena_bytes);
         ws_platform_puts(" arena_needed=");
         put_uint(st.arena_needed);
+        ws_platform_puts(" ecg_state=");
+        put_uint(ws_ecg_state_size());
+        ws_platform_puts(" imu_state=");
+        put_uint(ws_imu_state_size());
         ws_platform_puts("\n");
     }
     return 0;
+}
+
+/* Cost of switching the shared arena to each model (load + arena binding): what every
+ * change of model between two inferences costs. */
+static void measure_switches(void)
+{
+    uint8_t *arena = NULL;
+    size_t size = 0;
+    ws_nn_model_t *nn = ws_app_interpreter(&app, &arena, &size);
+    uint32_t t;
+    for (t = 0; t < 3; t++) {
+        uint32_t t0, t1;
+        ws_status_t st;
+        if (models[t].len == 0) {
+            continue;
+        }
+        systick_start();
+        t0 = systick_now();
+        st = ws_nn_load(nn, models[t].blob, models[t].len);
+        t0 = systick_elapsed(t0);
+        t1 = systick_now();
+        if (st == WS_OK) {
+            st = ws_nn_set_arena(nn, arena, size);
+        }
+        t1 = systick_elapsed(t1);
+        ws_platform_puts("WS-REPLAY switch task=");
+        put_uint(t);
+        ws_platform_puts(" ticks=");
+        put_uint((uint64_t)t0 + t1);
+        ws_platform_puts(" load_ticks=");
+        put_uint(t0);
+        ws_platform_puts(" status=");
+        put_uint((uint64_t)st);
+        ws_platform_puts("\n");
+    }
 }
 
 int main(void)
@@ -303,6 +343,7 @@ int main(void)
     rc |= run_pass("fall", 0, 1, 2u, 0);
     rc |= run_pass("activity", 0, 1, 4u, 0);
     rc |= run_pass("total", 1, 1, 7u, 1);
+    measure_switches();
     ws_platform_puts(rc == 0 ? "WS-REPLAY done\n" : "WS-REPLAY failed\n");
     return rc + (int)loops;
 }

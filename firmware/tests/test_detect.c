@@ -142,37 +142,41 @@ static void test_af_lost_signal_ends_episode(void)
 static const int8_t still_frame[7] = {0, 0, 32, 1, 2, -3, 1};
 static const int8_t moving_frame[7] = {10, 5, 20, 20, 40, 3, 1};
 
-static void test_fall_confirmed_by_stillness_once(void)
+static void test_fall_still_after_the_impacts(void)
 {
     ws_fall_logic_t l;
     uint8_t still_s = 0;
     uint32_t f;
-    int confirmed = 0;
+    int still = 0;
     ws_fall_logic_init(&l);
-    WS_TEST_ASSERT(!ws_fall_logic_impact(&l, 1000, 3000, WS_FALL_MIN_PCT - 1)); /* an ADL */
-    WS_TEST_ASSERT(!l.pending);
-    WS_TEST_ASSERT(ws_fall_logic_impact(&l, 1000, 3000, 80));
-    WS_TEST_ASSERT(ws_fall_logic_impact(&l, 1010, 4200, 60)); /* same fall, larger peak */
-    WS_TEST_ASSERT_EQ_INT(l.impact_mg, 4200);
-    WS_TEST_ASSERT_EQ_INT(l.confidence, 80);
-    for (f = 1001; f < 1000 + WS_FALL_SETTLE; f++) { /* settling: not counted */
+    WS_TEST_ASSERT_EQ_INT(ws_fall_logic_impact(&l, 1000, 3000), 1); /* opens */
+    WS_TEST_ASSERT_EQ_INT(ws_fall_logic_impact(&l, 1005, 4200), 1); /* joins */
+    WS_TEST_ASSERT_EQ_INT(ws_fall_logic_impact(&l, 1010, 2000), 1); /* joins */
+    WS_TEST_ASSERT_EQ_INT(l.impact_mg, 4200);                        /* the strongest */
+    WS_TEST_ASSERT_EQ_INT(l.impact_frame, 1010); /* stillness counts from the latest */
+    for (f = 1011; f < 1010 + WS_FALL_SETTLE; f++) { /* settling: not counted */
         WS_TEST_ASSERT_EQ_INT(ws_fall_logic_frame(&l, f, still_frame, &still_s), 0);
     }
-    for (f = 1000 + WS_FALL_SETTLE; f < 1000 + WS_FALL_SETTLE + 40; f++) {
+    for (f = 1010 + WS_FALL_SETTLE; f < 1010 + WS_FALL_SETTLE + 40; f++) {
         (void)ws_fall_logic_frame(&l, f, moving_frame, &still_s);
     }
-    for (; f < 1000 + WS_FALL_SETTLE + 40 + 2 * WS_FALL_STILL_FRAMES; f++) {
+    for (; f < 1010 + WS_FALL_SETTLE + 40 + 2 * WS_FALL_STILL_FRAMES; f++) {
         int r = ws_fall_logic_frame(&l, f, still_frame, &still_s);
         if (r == 1) {
-            confirmed++;
-            WS_TEST_ASSERT_EQ_INT(f, 1000 + WS_FALL_SETTLE + 40 + WS_FALL_STILL_FRAMES - 1);
+            still++;
+            WS_TEST_ASSERT_EQ_INT(f, 1010 + WS_FALL_SETTLE + 40 + WS_FALL_STILL_FRAMES - 1);
             WS_TEST_ASSERT_EQ_INT(still_s, WS_FALL_STILL_FRAMES / 50);
+            ws_fall_logic_fell(&l, f); /* the model said fall: a FALL went out */
         }
     }
-    WS_TEST_ASSERT_EQ_INT(confirmed, 1);
-    /* holdoff: an impact right after does not open a new fall */
-    WS_TEST_ASSERT(!ws_fall_logic_impact(&l, f, 3000, 99));
-    WS_TEST_ASSERT(ws_fall_logic_impact(&l, f + WS_FALL_HOLDOFF, 3000, 99));
+    WS_TEST_ASSERT_EQ_INT(still, 1); /* once per fall */
+    WS_TEST_ASSERT(!l.pending);
+    /* hold-off after the FALL: an impact right after does not open a new fall */
+    WS_TEST_ASSERT_EQ_INT(ws_fall_logic_impact(&l, f, 3000), 0);
+    WS_TEST_ASSERT_EQ_INT(ws_fall_logic_impact(&l, 1010 + WS_FALL_SETTLE + 40 +
+                                                       WS_FALL_STILL_FRAMES - 1 + WS_FALL_HOLDOFF,
+                                               3000),
+                          1);
 }
 
 static void test_fall_expires_without_stillness(void)
@@ -180,19 +184,21 @@ static void test_fall_expires_without_stillness(void)
     ws_fall_logic_t l;
     uint8_t still_s = 0;
     uint32_t f;
-    int expired = 0, confirmed = 0;
+    int expired = 0, still = 0;
     ws_fall_logic_init(&l);
-    WS_TEST_ASSERT(ws_fall_logic_impact(&l, 0, 2500, 70));
+    WS_TEST_ASSERT_EQ_INT(ws_fall_logic_impact(&l, 0, 2500), 1);
     for (f = 1; f < WS_FALL_SETTLE + WS_FALL_DEADLINE + 10; f++) {
         /* still for just under the required time, then a movement, again and again */
         const int8_t *v = (f % WS_FALL_STILL_FRAMES) == 0 ? moving_frame : still_frame;
         int r = ws_fall_logic_frame(&l, f, v, &still_s);
         expired += r == -1;
-        confirmed += r == 1;
+        still += r == 1;
     }
     WS_TEST_ASSERT_EQ_INT(expired, 1);
-    WS_TEST_ASSERT_EQ_INT(confirmed, 0);
+    WS_TEST_ASSERT_EQ_INT(still, 0);
     WS_TEST_ASSERT(!l.pending);
+    /* no FALL was sent: no hold-off, the next impact opens a new one */
+    WS_TEST_ASSERT_EQ_INT(ws_fall_logic_impact(&l, f, 2500), 1);
 }
 
 static void test_fall_button_drops_pending(void)
@@ -200,7 +206,7 @@ static void test_fall_button_drops_pending(void)
     ws_fall_logic_t l;
     ws_fall_logic_init(&l);
     WS_TEST_ASSERT(!ws_fall_logic_button(&l));
-    WS_TEST_ASSERT(ws_fall_logic_impact(&l, 10, 2500, 70));
+    WS_TEST_ASSERT_EQ_INT(ws_fall_logic_impact(&l, 10, 2500), 1);
     WS_TEST_ASSERT(ws_fall_logic_button(&l));
     WS_TEST_ASSERT(!l.pending);
 }
@@ -209,28 +215,45 @@ static void test_activity_debounce_and_minutes(void)
 {
     ws_act_logic_t l;
     uint8_t from = 0, to = 0, conf = 0, minutes[8];
-    int k, changes = 0, sum = 0;
+    int k, changes = 0, sum = 0, walk_windows;
     ws_act_logic_init(&l);
-    WS_TEST_ASSERT(!ws_act_logic_window(&l, WS_ACTIVITY_WALK, 70, &from, &to, &conf));
-    WS_TEST_ASSERT(!ws_act_logic_window(&l, WS_ACTIVITY_WALK, 80, &from, &to, &conf));
+    for (k = 0; k < WS_ACT_DEBOUNCE - 1; k++) {
+        WS_TEST_ASSERT(!ws_act_logic_window(&l, WS_ACTIVITY_WALK, 70, &from, &to, &conf));
+    }
     WS_TEST_ASSERT(ws_act_logic_window(&l, WS_ACTIVITY_WALK, 90, &from, &to, &conf));
     WS_TEST_ASSERT_EQ_INT(from, WS_ACTIVITY_UNKNOWN);
     WS_TEST_ASSERT_EQ_INT(to, WS_ACTIVITY_WALK);
-    WS_TEST_ASSERT_EQ_INT(conf, 80);
+    WS_TEST_ASSERT_EQ_INT(conf, (70 * (WS_ACT_DEBOUNCE - 1) + 90 + WS_ACT_DEBOUNCE / 2) /
+                                    WS_ACT_DEBOUNCE);
     for (k = 0; k < 20; k++) { /* flicker between two other classes: no change */
         changes += ws_act_logic_window(&l, k % 2 ? WS_ACTIVITY_RUN : WS_ACTIVITY_SIT, 60, &from,
                                        &to, &conf);
     }
     WS_TEST_ASSERT_EQ_INT(changes, 0);
-    WS_TEST_ASSERT(!ws_act_logic_window(&l, WS_ACTIVITY_SIT, 60, &from, &to, &conf));
-    WS_TEST_ASSERT(!ws_act_logic_window(&l, WS_ACTIVITY_SIT, 60, &from, &to, &conf));
+    walk_windows = WS_ACT_DEBOUNCE + 20;
+    for (k = 0; k < WS_ACT_DEBOUNCE - 1; k++) {
+        WS_TEST_ASSERT(!ws_act_logic_window(&l, WS_ACTIVITY_SIT, 60, &from, &to, &conf));
+        walk_windows++;
+    }
     WS_TEST_ASSERT(ws_act_logic_window(&l, WS_ACTIVITY_SIT, 60, &from, &to, &conf));
     WS_TEST_ASSERT_EQ_INT(from, WS_ACTIVITY_WALK);
     WS_TEST_ASSERT_EQ_INT(to, WS_ACTIVITY_SIT);
     WS_TEST_ASSERT(!ws_act_logic_window(&l, 200, 60, &from, &to, &conf)); /* not a class */
+    /* one sure window is enough; a less sure one is not */
+    WS_TEST_ASSERT(!ws_act_logic_window(&l, WS_ACTIVITY_LIE, WS_ACT_SURE_PCT - 1, &from, &to,
+                                        &conf));
+    WS_TEST_ASSERT(ws_act_logic_window(&l, WS_ACTIVITY_RUN, WS_ACT_SURE_PCT, &from, &to, &conf));
+    WS_TEST_ASSERT_EQ_INT(to, WS_ACTIVITY_RUN);
+    WS_TEST_ASSERT_EQ_INT(conf, WS_ACT_SURE_PCT);
+    walk_windows = 0; /* the minutes below count from here: sitting again */
+    for (k = 0; k < WS_ACT_DEBOUNCE; k++) {
+        (void)ws_act_logic_window(&l, WS_ACTIVITY_SIT, 60, &from, &to, &conf);
+    }
+    WS_TEST_ASSERT_EQ_INT(l.current, WS_ACTIVITY_SIT);
+    (void)ws_act_logic_summary(&l, minutes);
 
-    /* an hour and more of sitting: minutes capped so the sum stays within 60 */
-    for (k = 0; k < 3000; k++) {
+    /* more than an hour of sitting: minutes trimmed so the sum stays within 60 */
+    for (k = 0; k < 2 * 3600000 / WS_ACT_HOP_MS; k++) {
         (void)ws_act_logic_window(&l, WS_ACTIVITY_SIT, 60, &from, &to, &conf);
     }
     WS_TEST_ASSERT(ws_act_logic_summary(&l, minutes));
@@ -238,11 +261,25 @@ static void test_activity_debounce_and_minutes(void)
         sum += minutes[k];
     }
     WS_TEST_ASSERT_EQ_INT(sum, 60);
-    /* 23 walking windows (58.9 s) round to a minute, so sitting gives one up */
-    WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_WALK], 1);
-    WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_SIT], 59);
+    WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_SIT], 60);
+    WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_WALK] + (uint32_t)walk_windows, 0);
     WS_TEST_ASSERT(!ws_act_logic_summary(&l, minutes)); /* nothing since */
     WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_SIT], 0);
+}
+
+static void test_activity_minutes_round_and_trim(void)
+{
+    ws_act_logic_t l;
+    uint8_t minutes[8];
+    ws_act_logic_init(&l);
+    l.windows[WS_ACTIVITY_WALK] = 6;  /* 30.72 s: rounds up to a minute */
+    l.windows[WS_ACTIVITY_SIT] = 700; /* 59.7 min: rounds to 60, so the sum would be 61 */
+    l.windows[WS_ACTIVITY_LIE] = 5;   /* 25.6 s: rounds down to nothing */
+    l.total = 711;
+    WS_TEST_ASSERT(ws_act_logic_summary(&l, minutes));
+    WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_WALK], 1);
+    WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_SIT], 59); /* the largest gives one up */
+    WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_LIE], 0);
 }
 
 /* ---- the app's refusals, on a device core over RAM flash ---- */
@@ -319,10 +356,11 @@ int ws_test_run(void)
     test_af_noisy_windows_pause_a_run();
     test_af_end_needs_sustained_non_af();
     test_af_lost_signal_ends_episode();
-    test_fall_confirmed_by_stillness_once();
+    test_fall_still_after_the_impacts();
     test_fall_expires_without_stillness();
     test_fall_button_drops_pending();
     test_activity_debounce_and_minutes();
+    test_activity_minutes_round_and_trim();
     test_app_refusals();
     return ws_test_failures();
 }

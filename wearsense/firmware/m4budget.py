@@ -123,6 +123,12 @@ def measure(build: bool = True) -> dict[str, Any]:
     static = sections.get(".data", 0) + sections.get(".bss", 0)
     static -= sum(symbols.get(s, 0) for s in DRIVER_RAM_SYMBOLS)
     total = passes["total"]
+    switch = {
+        ("afib", "fall", "activity")[int(t)]: round(int(n) * per_tick)
+        for t, n in re.findall(
+            r"WS-REPLAY switch task=(\d) ticks=(\d+) load_ticks=\d+ status=0", text
+        )
+    }
     return {
         "flash_bytes": flash,
         "flash_code_bytes": flash - sum(models.values()),
@@ -145,5 +151,6 @@ def measure(build: bool = True) -> dict[str, Any]:
             "activity": total["activity_runs"],
             "arena_switches": total["loads"],
         },
+        "model_switch_instructions": switch,
         "instructions_per_systick": per_tick,
     }

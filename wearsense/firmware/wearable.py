@@ -186,6 +186,7 @@ class Wearable(DeviceCore):
         self._app = self._alloc("ws_app_t *", self.lib.ws_app_size())
         _check(self.lib.ws_app_init(self._app, self._dev), "the app refused to start")
         self._blobs: dict[int, Any] = {}
+        self._models: dict[int, tuple[bytes, int]] = {}
         self.impact_g = impact_g
         self._ecg_cfg: tuple[int, float, int, int, int] | None = None
         self._imu_cfg: tuple[int, float] | None = None
@@ -210,6 +211,7 @@ class Wearable(DeviceCore):
             f"the firmware refused the model for task {task}",
         )
         self._blobs[task] = raw  # the firmware runs it in place: keep it alive
+        self._models[task] = (bytes(blob), version)
 
     def set_model(self, task: int | str, blob: bytes, version: int) -> None:
         """Hands a model to a task (``ws_app_set_model``); STATUS pages announce it."""
@@ -398,8 +400,23 @@ class Wearable(DeviceCore):
             values[f.name] = bool(v) if f.name in ("in_af", "fall_pending") else v
         return AppStats(**values)
 
-    def reset(self, *, announce: bool = True) -> DeviceCore:
-        raise DeviceError("Wearable.reset is not supported: build a new Wearable on flash_image()")
+    def reset(self, *, announce: bool = True) -> Wearable:
+        """A new wearable booted on this one's flash with the same models (a reset: RAM
+        state is lost, the detectors start over, device time never goes back)."""
+        return Wearable(
+            self.serial,
+            self.flash_image(),
+            models=dict(self._models),  # type: ignore[arg-type]
+            impact_g=self.impact_g,
+            page_size=self.page_size,
+            page_count=self.page_count,
+            now_s=self.now_s,
+            battery_pct=self.battery_pct,
+            model_versions=self.info().model_versions,
+            sanitized=self._sanitized,
+            announce=announce,
+        )
 
     def clone(self) -> DeviceCore:
-        raise DeviceError("Wearable.clone is not supported")
+        """Not supported: the detectors' state holds pointers into this object."""
+        raise DeviceError("Wearable.clone is not supported; use reset() or a new Wearable")

@@ -117,29 +117,16 @@ void ws_fall_logic_init(ws_fall_logic_t *l)
     }
 }
 
-int ws_fall_logic_impact(ws_fall_logic_t *l, uint32_t frame, uint16_t impact_mg,
-                         uint8_t fall_pct)
+int ws_fall_logic_impact(ws_fall_logic_t *l, uint32_t frame, uint16_t impact_mg)
 {
     if (l == NULL || frame < l->holdoff_until) {
         return 0;
     }
-    if (l->pending) {
-        /* A second impact of the same fall: one event, the larger peak. */
-        if (impact_mg > l->impact_mg) {
-            l->impact_mg = impact_mg;
-        }
-        if (fall_pct > l->confidence) {
-            l->confidence = fall_pct;
-        }
-        return 1;
+    if (!l->pending || impact_mg > l->impact_mg) {
+        l->impact_mg = impact_mg;
     }
-    if (fall_pct < WS_FALL_MIN_PCT) {
-        return 0;
-    }
-    l->pending = 1;
+    l->pending = 1; /* one pending fall, one event, however many impacts */
     l->impact_frame = frame;
-    l->impact_mg = impact_mg;
-    l->confidence = fall_pct;
     l->still_run = 0;
     return 1;
 }
@@ -164,11 +151,17 @@ int ws_fall_logic_frame(ws_fall_logic_t *l, uint32_t frame, const int8_t *values
         return 0;
     }
     l->pending = 0;
-    l->holdoff_until = frame + WS_FALL_HOLDOFF;
     if (stillness_s != NULL) {
         *stillness_s = (uint8_t)(l->still_run / WS_IMU_RATE_HZ);
     }
     return 1;
+}
+
+void ws_fall_logic_fell(ws_fall_logic_t *l, uint32_t frame)
+{
+    if (l != NULL) {
+        l->holdoff_until = frame + WS_FALL_HOLDOFF;
+    }
 }
 
 int ws_fall_logic_button(ws_fall_logic_t *l)
@@ -210,7 +203,7 @@ int ws_act_logic_window(ws_act_logic_t *l, uint8_t cls, uint8_t pct, uint8_t *fr
             l->run = 1;
             l->conf_sum = pct;
         }
-        if (l->run >= WS_ACT_DEBOUNCE) {
+        if (l->run >= WS_ACT_DEBOUNCE || (l->run == 1 && pct >= WS_ACT_SURE_PCT)) {
             if (from != NULL) {
                 *from = l->current;
             }
@@ -316,10 +309,19 @@ ws_status_t ws_app_init(ws_app_t *app, ws_device_t *dev)
     return WS_OK;
 }
 
+/* The interpreter may have been lent (ws_app_interpreter) and used for another model since
+ * the last inference: the task's model counts as loaded only if the struct still describes
+ * its blob, bound to our arena (reloading the same blob recomputes the same arena data). */
+static int still_loaded(const ws_app_t *app, uint8_t task)
+{
+    return app->loaded == (int8_t)task && app->nn.file == app->blob[task] &&
+           app->nn.size == app->blob_len[task] && app->nn.ready && app->nn.arena == app->arena;
+}
+
 static ws_status_t load(ws_app_t *app, uint8_t task)
 {
     ws_status_t st;
-    if (app->loaded == (int8_t)task) {
+    if (still_loaded(app, task)) {
         return WS_OK;
     }
     app->loaded = -1;
@@ -673,11 +675,41 @@ ws_status_t ws_app_config_imu(ws_app_t *app, const ws_imu_config_t *cfg)
         return st;
     }
     app->imu_next_frame = 0;
+    app->fall_kept = 0;
     app->act_phase = 0;
     app->act_reuse = 0;
+    app->act_moved = 1;
     ws_fall_logic_init(&app->fall);
     app->imu_ready = 1;
     return WS_OK;
+}
+
+/* Down and still after impacts: the model judges the kept impact windows, newest first;
+ * the first that says fall is sent. */
+static void judge_fall(ws_app_t *app, uint32_t frame, uint8_t still_s)
+{
+    uint8_t i;
+    for (i = 0; i < app->fall_kept; i++) {
+        uint8_t slot = (uint8_t)((app->fall_head + WS_FALL_KEEP - 1u - i) % WS_FALL_KEEP);
+        uint8_t pct[2];
+        if (run_model(app, WS_TASK_FALL, app->fall_window[slot], sizeof app->fall_window[slot],
+                      NULL, 0, pct) >= 0 &&
+            pct[WS_FALL_CLASS_FALL] >= WS_FALL_MIN_PCT) {
+            ws_event_t ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = WS_EVENT_FALL;
+            ev.u.fall.impact_mg = app->fall_mg[slot];
+            ev.u.fall.confidence = pct[WS_FALL_CLASS_FALL];
+            ev.u.fall.stillness_s = still_s;
+            emit(app, &ev, WS_TASK_FALL);
+            app->fall_seq = ev.seq;
+            app->fall_time_s = ev.time_s;
+            app->fall_cancelled = 0;
+            ws_fall_logic_fell(&app->fall, frame);
+            break;
+        }
+    }
+    app->fall_kept = 0;
 }
 
 /* Frames imu_next_frame .. newest of the window (the fall logic's stillness check). */
@@ -693,16 +725,9 @@ static void scan_frames(ws_app_t *app, uint32_t newest)
         const int8_t *v = app->window + (WS_IMU_WINDOW - 1 - (newest - f)) * WS_IMU_CHANNELS;
         int r = ws_fall_logic_frame(&app->fall, f, v, &still_s);
         if (r == 1) {
-            ws_event_t ev;
-            memset(&ev, 0, sizeof ev);
-            ev.type = WS_EVENT_FALL;
-            ev.u.fall.impact_mg = app->fall.impact_mg;
-            ev.u.fall.confidence = app->fall.confidence > 100 ? 100 : app->fall.confidence;
-            ev.u.fall.stillness_s = still_s;
-            emit(app, &ev, WS_TASK_FALL);
-            app->fall_seq = ev.seq;
-            app->fall_time_s = ev.time_s;
-            app->fall_cancelled = 0;
+            judge_fall(app, f, still_s);
+        } else if (r == -1) {
+            app->fall_kept = 0;
         }
     }
     app->imu_next_frame = newest + 1;
@@ -740,17 +765,22 @@ static void classify_activity(ws_app_t *app)
     uint8_t pct[WS_ACTIVITY_CLASSES];
     uint8_t from, to, conf, cls, p;
     int16_t mean[3];
-    int best;
+    int best, still;
     if (app->blob[WS_TASK_ACTIVITY] == NULL) {
         return;
+    }
+    /* every offered window is checked: a movement between two classified windows (a
+     * sit-to-stand, say) forbids reusing the class */
+    still = app->stats.activity_windows > 0 && same_still_posture(app, mean);
+    if (!still) {
+        app->act_moved = 1;
     }
     app->act_phase++;
     if (app->act_phase < WS_ACT_EVERY) {
         return;
     }
     app->act_phase = 0;
-    if (app->act_reuse < WS_ACT_REUSE_MAX && app->stats.activity_windows > 0 &&
-        same_still_posture(app, mean)) {
+    if (still && !app->act_moved && app->act_reuse < WS_ACT_REUSE_MAX) {
         cls = app->act_last_cls;
         p = app->act_last_pct;
         app->act_reuse++;
@@ -768,6 +798,7 @@ static void classify_activity(ws_app_t *app)
         memcpy(app->act_mean, mean, sizeof app->act_mean);
         app->act_reuse = 0;
     }
+    app->act_moved = 0;
     app->stats.activity_windows++;
     if (ws_act_logic_window(&app->act, cls, p, &from, &to, &conf)) {
         ws_event_t ev;
@@ -783,7 +814,6 @@ static void classify_activity(ws_app_t *app)
 
 static void on_imu_event(ws_app_t *app, const ws_imu_event_t *e)
 {
-    uint8_t pct[2];
     if (ws_imu_window(app->imu, app->window, sizeof app->window) != WS_OK) {
         return;
     }
@@ -792,13 +822,15 @@ static void on_imu_event(ws_app_t *app, const ws_imu_event_t *e)
         float mg = e->impact_g * 1000.0f + 0.5f;
         uint16_t impact_mg = (uint16_t)(mg >= 65535.0f ? 65535 : (uint32_t)mg);
         app->stats.impacts++;
-        if (app->fall.pending) {
-            (void)ws_fall_logic_impact(&app->fall, e->impact_frame, impact_mg, 0);
-        } else if (e->impact_frame >= app->fall.holdoff_until &&
-                   run_model(app, WS_TASK_FALL, app->window, sizeof app->window, NULL, 0,
-                             pct) >= 0 &&
-                   ws_fall_logic_impact(&app->fall, e->impact_frame, impact_mg,
-                                        pct[WS_FALL_CLASS_FALL])) {
+        if (app->blob[WS_TASK_FALL] != NULL &&
+            ws_fall_logic_impact(&app->fall, e->impact_frame, impact_mg)) {
+            uint8_t slot = app->fall_head;
+            memcpy(app->fall_window[slot], app->window, sizeof app->fall_window[slot]);
+            app->fall_mg[slot] = impact_mg;
+            app->fall_head = (uint8_t)((slot + 1u) % WS_FALL_KEEP);
+            if (app->fall_kept < WS_FALL_KEEP) {
+                app->fall_kept++;
+            }
             app->imu_next_frame = e->impact_frame + 1; /* stillness after this peak */
             scan_frames(app, e->frame);
         }
@@ -847,6 +879,7 @@ ws_status_t ws_app_button(ws_app_t *app)
         return WS_ERR_ARG;
     }
     if (ws_fall_logic_button(&app->fall)) {
+        app->fall_kept = 0;
         app->stats.fall_pending = 0;
         return WS_OK; /* answered before the alarm went out: nothing to send */
     }
@@ -918,6 +951,20 @@ ws_status_t ws_app_tick(ws_app_t *app)
         app->act_next_s = now + WS_ACT_SUMMARY_S;
     }
     return WS_OK;
+}
+
+ws_nn_model_t *ws_app_interpreter(ws_app_t *app, uint8_t **arena, size_t *arena_size)
+{
+    if (app == NULL) {
+        return NULL;
+    }
+    if (arena != NULL) {
+        *arena = app->arena;
+    }
+    if (arena_size != NULL) {
+        *arena_size = sizeof app->arena;
+    }
+    return &app->nn;
 }
 
 ws_status_t ws_app_get_stats(const ws_app_t *app, ws_app_stats_t *out)
