@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from wearsense.budget.bench import device_figures
 from wearsense.firmware import m4budget
 from wearsense.firmware.capacity import (
     BUSY_DAY,
@@ -72,7 +73,7 @@ def run() -> dict[str, Any]:
     busy = capacity_days(BUSY_DAY)
     wear_typical = erases_per_day(TYPICAL_DAY, ack_every_s=3600)
     wear_busy = erases_per_day(BUSY_DAY, ack_every_s=600)
-    return {
+    result = {
         "power_cut_trials": totals["trials"],
         "power_cut_lost": totals["lost"],
         "power_cut_corrupt_accepted": totals["corrupt"],
@@ -93,3 +94,5 @@ def run() -> dict[str, Any]:
         "flash_life_years_busy": round(flash_life_years(wear_busy), 1),
         **m4,
     }
+    result.update(device_figures(result))  # energy budget (docs/budget.md)
+    return result

@@ -47,6 +47,7 @@ def test_trigger_fires_on_the_fall_only(tmp_path: Path) -> None:
     waist = json.loads(out.read_text())["per_dataset"]["sisfall"]["waist"]
     assert waist["recall_by_threshold"] == {"1.6g": 1.0, "2g": 1.0, "5g": 0.0}
     assert waist["adl_triggers_per_hour"] == 0.0
+    assert waist["largest_impact_recall"] == 1.0  # the window is centred on the bump
 
 
 def test_missing_dataset_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -47,18 +47,28 @@ def _frames_int8(y: np.ndarray) -> np.ndarray:
 
 
 def _trigger(mag: np.ndarray, threshold: float, refractory: int) -> list[tuple[int, float]]:
-    """The impact trigger as docs/imu-front-end.md specifies it: a crossing starts a
-    25-frame peak search; the impact (first maximum) is reported once the 63 frames after
-    it exist; no crossing counts during the search, until those frames exist, or within
-    the refractory time after the peak."""
+    """The impact trigger as docs/imu-front-end.md specifies it: a crossing opens a
+    candidate at that frame; a strictly larger |a| moves the newest candidate, as long as
+    it comes within BURST frames of the crossing that opened it, else opens a second one;
+    the oldest is reported once the 63 frames after its peak exist. Afterwards a crossing
+    opens a new candidate only after the refractory time (counted from the reported peak)
+    or when its |a| exceeds the reported peak."""
     out: list[tuple[int, float]] = []
-    quiet = 0
+    quiet, last = 0, np.inf
+    open_: list[list[int]] = []  # [crossing, peak] per candidate, oldest first
     for f in range(len(mag)):
-        if f >= quiet and mag[f] >= np.float32(threshold):
-            peak = f + int(np.argmax(mag[f : f + 25]))
-            if f + 24 < len(mag) and peak + 63 < len(mag):
-                out.append((peak, float(mag[peak])))
-            quiet = max(peak + refractory, f + 25, peak + 64)
+        if not open_:
+            if mag[f] >= np.float32(threshold) and (f >= quiet or mag[f] > last):
+                open_.append([f, f])
+        elif mag[f] > mag[open_[-1][1]]:
+            if f - open_[-1][0] < fe.BURST:
+                open_[-1][1] = f
+            else:
+                open_.append([f, f])
+        if open_ and f - open_[0][1] == 63:
+            peak = open_.pop(0)[1]
+            out.append((peak, float(mag[peak])))
+            quiet, last = peak + refractory, mag[peak]
     return out
 
 
@@ -170,6 +180,60 @@ def test_refractory_time_separates_impacts() -> None:
     long = ImuFrontEnd(FrontEndConfig(fs_in_hz=50, impact_g=2.0, refractory_s=3.0)).process(x)
     assert [i.frame for i in short.impacts] == [300, 420]
     assert [i.frame for i in long.impacts] == [300]
+
+
+def _spikes(n: int, at: list[tuple[int, float]]) -> np.ndarray:
+    """50 Hz frames in g: gravity on z, single-frame spikes on x (|a| = sqrt(x^2 + 1))."""
+    x = np.zeros((n, 6), np.float32)
+    x[:, 2] = 1.0
+    for i, g in at:
+        x[i, 0] = g
+    return x
+
+
+@pytest.mark.parametrize(
+    ("spikes", "want"),
+    [
+        # a step, then the fall's larger impact within 1.26 s: the window moves to the fall
+        ([(300, 2.3), (350, 3.9)], [350]),
+        # the larger impact after the step's window, within the refractory time: both
+        ([(300, 2.3), (380, 3.9)], [300, 380]),
+        # a smaller one within the refractory time: only the first
+        ([(300, 3.9), (380, 2.3)], [300]),
+        # rising peaks: the impact moves while each comes within 63 frames of the last
+        # and within BURST frames of the crossing; 1810, 110 frames after it, is too late
+        # to move it and opens a second window
+        ([(1700, 2.3), (1740, 2.8), (1790, 3.3), (1810, 3.9)], [1790, 1810]),
+        # ... but not when it is smaller than the first window's peak
+        ([(1700, 2.3), (1750, 2.8), (1790, 3.9), (1810, 3.3)], [1790]),
+    ],
+)
+def test_the_window_lands_on_the_largest_peak_of_a_burst(
+    spikes: list[tuple[int, float]], want: list[int]
+) -> None:
+    x = _spikes(2000, spikes)
+    out = ImuFrontEnd(FrontEndConfig(fs_in_hz=50, impact_g=2.0, refractory_s=2.0)).process(x)
+    mag = _sqrt32(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])
+    assert [i.frame for i in out.impacts] == want
+    assert [(i.frame, pytest.approx(i.peak_g)) for i in out.impacts] == _trigger(mag, 2.0, 100)
+
+
+def test_trigger_matches_the_reference_on_random_bursts() -> None:
+    rng = np.random.default_rng(5)
+    x = _spikes(
+        20000,
+        [
+            (int(i), float(g))
+            for i, g in zip(rng.integers(0, 20000, 400), rng.uniform(1.0, 4.0, 400), strict=True)
+        ],
+    )
+    x += _noise(20000, seed=6, scale=0.05)
+    out = ImuFrontEnd(FrontEndConfig(fs_in_hz=50, impact_g=1.6, refractory_s=2.0)).process(x)
+    y = fe.resample(x, 50)
+    mag = _sqrt32(y[:, 0] * y[:, 0] + y[:, 1] * y[:, 1] + y[:, 2] * y[:, 2])
+    want = _trigger(mag, 1.6, 100)
+    assert len(want) > 50
+    assert [(i.frame, pytest.approx(i.peak_g)) for i in out.impacts] == want
 
 
 def test_one_block_or_many_give_the_same_output() -> None:

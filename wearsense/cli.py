@@ -24,6 +24,8 @@ SUBCOMMAND_MODULES = (
     "wearsense.firmware.cli",
     "wearsense.emulator.cli",
     "wearsense.link.cli",
+    "wearsense.budget.cli",
+    "wearsense.replay.cli",
 )
 
 

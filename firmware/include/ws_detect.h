@@ -249,9 +249,10 @@ struct ws_app {
     int16_t act_mean[3];            /* mean acc (int8 units) of the last classified window */
     ws_app_stats_t stats;
     /* front-end states (float aligned): ws_ecg_state_size() and ws_imu_state_size(), 5948
-     * and 6388 bytes on the host and the M4, rounded up; ws_app_init checks they fit */
+     * and 6400 bytes on the host and the M4 (the IMU state holds two impact candidates),
+     * rounded up; ws_app_init checks they fit */
     uint8_t ecg_mem[5952] __attribute__((aligned(8)));
-    uint8_t imu_mem[6392] __attribute__((aligned(8)));
+    uint8_t imu_mem[6400] __attribute__((aligned(8)));
 };
 
 #endif

@@ -4,7 +4,8 @@
  *
  *   acc, gyro @ fs_in --> x acc_scale (g), x gyro_scale (deg/s)
  *     --> polyphase FIR resampler (Hamming-windowed sinc, L/M = 50/fs_in) --> 50 Hz
- *     --> |a| --> impact trigger: |a| >= threshold, peak within 0.5 s, refractory time
+ *     --> |a| --> impact trigger: |a| >= threshold, the largest peak of the burst (a larger
+ *                 |a| moves the impact, up to 2 s after the crossing), refractory time
  *     --> int8 frame [ax ay az |a|-1g gx gy gz] --> ring of the last 256 frames
  *     --> events: an activity window every hop, and an impact window centred on the peak
  *
@@ -34,7 +35,7 @@
 #define WS_IMU_WINDOW 128          /* frames per model window (2.56 s) */
 #define WS_IMU_HOP 64              /* frames between activity windows (1.28 s) */
 #define WS_IMU_IMPACT_PRE 64       /* frames before the impact in its window */
-#define WS_IMU_PEAK_SEARCH 25      /* frames after the first crossing searched for the peak */
+#define WS_IMU_BURST 100           /* frames after a crossing the impact peak may move to */
 #define WS_IMU_RING 256            /* int8 frames kept */
 #define WS_IMU_ACC_LSB_PER_G 32    /* int8 acc and |a|-1g: 1/32 g per LSB (+-4 g) */
 #define WS_IMU_GYRO_DPS_PER_LSB 4  /* int8 gyro: 4 deg/s per LSB (+-512 deg/s) */
@@ -48,7 +49,7 @@ typedef struct {
     float acc_scale;         /* g per input acc unit (> 0): counts, m/s^2 or g */
     float gyro_scale;        /* deg/s per input gyro unit (>= 0; 0 when there is no gyro) */
     float impact_g;          /* trigger threshold on |a| at 50 Hz, g (1.0 .. 16.0) */
-    uint16_t refractory;     /* frames after an impact during which no new one starts */
+    uint16_t refractory;     /* frames after an impact during which only a larger one starts */
 } ws_imu_config_t;
 
 typedef struct {

@@ -1,5 +1,6 @@
 /* The IMU front end on the host (sanitizers) and the Cortex-M4: configuration errors,
- * DC gain of the resampler, int8 scaling, the impact trigger, block independence. */
+ * DC gain of the resampler, int8 scaling, the impact trigger (the largest peak of a burst),
+ * block independence. */
 #include "ws_dsp_imu.h"
 #include "ws_test.h"
 
@@ -71,6 +72,55 @@ static size_t run(ws_imu_t *st, const float *x, size_t n, size_t step, seen_t *s
 
 static float x_in[2000 * WS_IMU_AXES];
 
+/* 50 Hz frames in g (the resampler passes them through): gravity on z and single-frame
+ * spikes on x, |a| = sqrt(x^2 + 1): 2.3 -> 2.51 g, 2.8 -> 2.97 g, 3.3 -> 3.45 g,
+ * 3.9 -> 4.03 g. */
+static void make_bursts(float *x, size_t n)
+{
+    static const uint16_t at[] = {300, 350, 800, 880, 1300, 1380, 1700, 1740, 1790, 1810};
+    static const float g[] = {2.3f, 3.9f, 2.3f, 3.9f, 3.9f, 2.3f, 2.3f, 2.8f, 3.3f, 3.9f};
+    size_t i;
+    for (i = 0; i < n * WS_IMU_AXES; i++) {
+        x[i] = (i % WS_IMU_AXES == 2) ? 1.0f : 0.0f;
+    }
+    for (i = 0; i < sizeof at / sizeof at[0]; i++) {
+        x[at[i] * WS_IMU_AXES] = g[i];
+    }
+}
+
+/* The impacts of make_bursts: a step then a larger impact within 63 frames moves the
+ * impact to the larger (350); a larger one in the refractory time after a reported
+ * impact opens a new one (880), a smaller one does not (1380); a larger peak more than
+ * WS_IMU_BURST frames after the crossing does not move it (1790) but opens a second
+ * one (1810). */
+static int check_bursts(ws_imu_t *st)
+{
+    static const uint32_t want[] = {350, 800, 880, 1300, 1790, 1810};
+    ws_imu_config_t cfg = config(50);
+    seen_t seen[MAX_EVENTS];
+    size_t n;
+    size_t i;
+    size_t k = 0;
+    cfg.acc_scale = 1.0f;
+    cfg.gyro_scale = 1.0f;
+    WS_TEST_ASSERT_EQ_INT(ws_imu_init(st, &cfg), WS_OK);
+    make_bursts(x_in, 2000);
+    n = run(st, x_in, 2000, 37, seen);
+    WS_TEST_ASSERT(n <= MAX_EVENTS);
+    for (i = 0; i < n && i < MAX_EVENTS; i++) {
+        if (seen[i].flags & WS_IMU_EV_IMPACT) {
+            WS_TEST_ASSERT(k < sizeof want / sizeof want[0]);
+            if (k < sizeof want / sizeof want[0]) {
+                WS_TEST_ASSERT_EQ_INT(seen[i].impact_frame, want[k]);
+            }
+            WS_TEST_ASSERT_EQ_INT(seen[i].frame, seen[i].impact_frame + 63);
+            k++;
+        }
+    }
+    WS_TEST_ASSERT_EQ_INT(k, sizeof want / sizeof want[0]);
+    return 0;
+}
+
 int ws_test_run(void)
 {
     ws_imu_t *a = (ws_imu_t *)g_mem_a;
@@ -134,6 +184,7 @@ int ws_test_run(void)
         }
     }
     WS_TEST_ASSERT_EQ_INT(impacts, 1);
+    (void)check_bursts(b);
 
     /* units and int8 scaling once the filter has settled: 1 g on z, |a| - 1 g = 0,
      * gyro 16 counts * 0.25 = 4 deg/s = 1 LSB */

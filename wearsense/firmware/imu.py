@@ -29,6 +29,7 @@ CHANNELS = 7
 WINDOW = 128
 HOP = 64
 IMPACT_PRE = 64
+BURST = 100  # frames after a crossing the impact peak may move to (WS_IMU_BURST)
 ACC_LSB_PER_G = 32
 GYRO_DPS_PER_LSB = 4
 CHANNEL_NAMES = ("ax", "ay", "az", "amag_minus_1g", "gx", "gy", "gz")

@@ -69,11 +69,11 @@ class Trial:
 def fall_windows(rec: ImuRecording, fe: FrontEndOutput) -> LabelledWindows:
     """The impact windows of a recording, labelled for training and evaluation.
 
-    In a fall trial the trigger can lock onto a step before the fall: it searches 0.5 s
-    after the first frame above the threshold and then starts no new search for 1.26 s
-    (plus the refractory time), so the fall's own, larger impact may never open a window.
-    The fall's impact is therefore taken to be the trial's largest |a| (50 Hz, C
-    resampler), and the triggered windows that contain it are labelled ``FALL``; the other
+    The fall's impact is taken to be the trial's largest |a| (50 Hz, C resampler). The
+    trigger moves its window onto the largest peak of a burst (docs/imu-front-end.md), so
+    this is usually the window centred on it; a trial can still have other windows (a step
+    more than 2 s before the fall, the settling after it). The triggered windows that
+    contain the largest |a| are labelled ``FALL``; the other
     windows of a fall trial (steps before, settling after) are left out as ambiguous. A
     fall trial none of whose windows contains its largest impact gives no training window
     (its fall went untriggered). Every other trial's windows are ``ADL``."""

@@ -203,10 +203,11 @@ def fall_card(training: dict[str, Any], metrics: dict[str, Any]) -> str:
 
 ## Intended use
 The second stage of the device's fall detector, for a unit worn at the **waist or chest**:
-the IMU front end (`ws_imu`, docs/imu-front-end.md) resamples to 50 Hz and triggers on an
-acceleration peak ≥ 1.6 g; this model classifies the 2.56 s impact window around the peak
-(1.28 s before, 1.26 s after) as daily activity or fall; the device's post-fall stillness
-check follows. Output: int8 softmax [1, 2], adl (0), fall (1) (the protocol's `FallClass`).
+the IMU front end (`ws_imu`, docs/imu-front-end.md) resamples to 50 Hz and triggers when
+|a| crosses 1.6 g, on the largest peak of the burst; this model classifies the 2.56 s impact
+window around that peak (1.28 s before, 1.26 s after) as daily activity or fall; the
+device's post-fall stillness check follows. Output: int8 softmax [1, 2], adl (0), fall (1)
+(the protocol's `FallClass`).
 Packages: `fall.wspkg` (placement waist) and `fall-chest.wspkg` (chest), the same model, both
 signed with the development key; version 1.
 

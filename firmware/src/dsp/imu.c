@@ -30,16 +30,16 @@ struct ws_imu {
     float gyro_scale;
     float impact_g;
     uint16_t refractory;
+    uint8_t pending;            /* impact candidates waiting for the frames after their peak */
     uint32_t frames;            /* 50 Hz frames produced */
     float last[WS_IMU_CHANNELS];
     int8_t ring[WS_IMU_RING][WS_IMU_CHANNELS];
-    /* impact trigger */
-    uint8_t searching;          /* |a| crossed the threshold; looking for the peak */
-    uint8_t pending;            /* peak found; waiting for the frames after it */
-    uint32_t search_end;        /* last frame of the peak search */
-    uint32_t peak_frame;
-    float peak_g;
-    uint32_t quiet_until;       /* no new crossing is taken before this frame */
+    /* impact trigger: up to two candidates (count in `pending`), the oldest first */
+    uint32_t burst_end[2];      /* last frame each candidate's peak may move to */
+    uint32_t peak_frame[2];
+    float peak_g[2];
+    uint32_t quiet_until;       /* refractory: no new candidate opens before this frame ... */
+    float last_g;               /* ... unless |a| exceeds the last reported peak */
 };
 
 /* ------------------------------------------------------------------ filter design */
@@ -282,6 +282,14 @@ ws_status_t ws_imu_init(ws_imu_t *st, const ws_imu_config_t *cfg)
     return WS_OK;
 }
 
+static void open_candidate(ws_imu_t *st, uint8_t k, uint32_t f, float mag)
+{
+    st->peak_g[k] = mag;
+    st->peak_frame[k] = f;
+    st->burst_end[k] = f + WS_IMU_BURST - 1;
+    st->pending = (uint8_t)(k + 1u);
+}
+
 /* One 50 Hz frame y (acc g, gyro deg/s): store it, run the trigger, say what it ends. */
 static uint8_t frame(ws_imu_t *st, const float y[WS_IMU_AXES], ws_imu_event_t *event)
 {
@@ -308,27 +316,38 @@ static uint8_t frame(ws_imu_t *st, const float y[WS_IMU_AXES], ws_imu_event_t *e
     q[6] = quantize(y[5] * gyro_lsb);
     st->frames = f + 1;
 
-    if (st->searching) {
-        if (mag > st->peak_g) {
-            st->peak_g = mag;
-            st->peak_frame = f;
+    /* Impact trigger (docs/imu-front-end.md): a crossing opens a candidate; a larger |a|
+     * moves it, up to WS_IMU_BURST frames after the crossing, so the window lands on the
+     * largest impact of a burst (a fall's impact after a step or a stumble). A larger |a|
+     * that comes too late to move it opens a second candidate. Each is reported once the
+     * frames after its peak exist. In the refractory time after a reported peak only a
+     * larger |a| opens a new candidate. */
+    if (st->pending == 0) {
+        if (mag >= st->impact_g && (f >= st->quiet_until || mag > st->last_g)) {
+            open_candidate(st, 0, f, mag);
         }
-        if (f >= st->search_end) {
-            st->searching = 0;
-            st->pending = 1;
-            st->quiet_until = st->peak_frame + st->refractory;
+    } else {
+        uint8_t k = (uint8_t)(st->pending - 1u); /* the newest candidate */
+        if (mag > st->peak_g[k]) {
+            if (f <= st->burst_end[k]) {
+                st->peak_g[k] = mag;
+                st->peak_frame[k] = f;
+            } else if (k == 0) {
+                open_candidate(st, 1, f, mag);
+            }
+            /* k == 1 past its burst cannot happen: slot 0 is reported by then */
         }
-    } else if (!st->pending && f >= st->quiet_until && mag >= st->impact_g) {
-        st->searching = 1;
-        st->peak_g = mag;
-        st->peak_frame = f;
-        st->search_end = f + WS_IMU_PEAK_SEARCH - 1;
     }
-    if (st->pending && f - st->peak_frame == WS_IMU_WINDOW - WS_IMU_IMPACT_PRE - 1) {
-        st->pending = 0;
+    if (st->pending > 0 && f - st->peak_frame[0] == WS_IMU_WINDOW - WS_IMU_IMPACT_PRE - 1) {
         flags |= WS_IMU_EV_IMPACT;
-        event->impact_frame = st->peak_frame;
-        event->impact_g = st->peak_g;
+        event->impact_frame = st->peak_frame[0];
+        event->impact_g = st->peak_g[0];
+        st->quiet_until = st->peak_frame[0] + st->refractory;
+        st->last_g = st->peak_g[0];
+        st->burst_end[0] = st->burst_end[1];
+        st->peak_frame[0] = st->peak_frame[1];
+        st->peak_g[0] = st->peak_g[1];
+        st->pending--;
     }
     if (f + 1 >= WS_IMU_WINDOW && (f + 1 - WS_IMU_WINDOW) % WS_IMU_HOP == 0) {
         flags |= WS_IMU_EV_WINDOW;

@@ -89,6 +89,10 @@ def trigger_figures(
                     count["adl"][key] += 1
                     hours[key] += rec.duration_s / 3600.0
                 x = _held(rec)
+                top = -1
+                if is_fall:  # the trial's largest |a| at 50 Hz: the fall's own impact
+                    acc = fe.resample(x, rec.rate_hz)[:, :3]
+                    top = int(np.argmax(np.einsum("ij,ij->i", acc, acc)))
                 for thr in thresholds:
                     started = time.perf_counter()
                     config = fe.FrontEndConfig(
@@ -101,6 +105,8 @@ def trigger_figures(
                     processed_s += x.shape[0] / rec.rate_hz
                     if is_fall:
                         fall_hits[key][thr] += int(bool(impacts))
+                        if thr == default and any(abs(i.frame - top) <= 1 for i in impacts):
+                            count["largest"][key] += 1
                         if thr == default and rec.subject in test_subjects:
                             count["test_fall"][key] += 1
                             count["test_hit"][key] += int(bool(impacts))
@@ -119,6 +125,8 @@ def trigger_figures(
         if count["fall"][key]:
             n = count["fall"][key]
             entry["recall"] = fall_hits[key][default] / n
+            # an impact window centred (within one frame) on the trial's largest |a|
+            entry["largest_impact_recall"] = count["largest"][key] / n
             if count["test_fall"][key]:
                 entry["recall_test_subjects"] = count["test_hit"][key] / count["test_fall"][key]
             entry["recall_by_threshold"] = {f"{t:g}g": fall_hits[key][t] / n for t in thresholds}
