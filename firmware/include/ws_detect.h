@@ -29,7 +29,7 @@
 
 /* The shared arena (bytes): every model must fit; sized for the largest allowed model. */
 #ifndef WS_APP_ARENA_BYTES
-#define WS_APP_ARENA_BYTES 11264 /* the largest shipped model (AFib) needs 10 912 */
+#define WS_APP_ARENA_BYTES 9728 /* the largest shipped model (AFib) needs 9 632 */
 #endif
 
 /* cdef-begin */
@@ -53,13 +53,13 @@
 #define WS_FALL_STILL_ACC 8      /* still: ||a| - 1 g| <= 8/32 g ... */
 #define WS_FALL_STILL_GYRO 10    /* ... and every gyro axis <= 10 x 4 = 40 deg/s */
 
-/* Activity: the front end offers a 2.56 s window every 1.28 s; every fourth one is
- * classified (one model run per 5.12 s of signal). */
-#define WS_ACT_EVERY 4           /* classify every 4th activity window */
-#define WS_ACT_DEBOUNCE 2        /* the same new class in 2 windows in a row (10.24 s) is a change, */
+/* Activity: the front end offers a 2.56 s window every 1.28 s; every second one is
+ * classified (back to back: one model run per 2.56 s of signal). */
+#define WS_ACT_EVERY 2           /* classify every 2nd activity window */
+#define WS_ACT_DEBOUNCE 2        /* the same new class in 2 windows in a row (5.12 s) is a change, */
 #define WS_ACT_SURE_PCT 90       /* ... or in one window with at least this probability (%) */
-#define WS_ACT_HOP_MS 5120       /* signal per classified window */
-#define WS_ACT_REUSE_MAX 11      /* still windows in a row (about 1 min) that may reuse a posture */
+#define WS_ACT_HOP_MS 2560       /* signal per classified window */
+#define WS_ACT_REUSE_MAX 23      /* still windows in a row (about 1 min) that may reuse a posture */
 #define WS_ACT_STILL_ACC 3       /* still window: every frame ||a| - 1 g| <= 3/32 g, ... */
 #define WS_ACT_STILL_GYRO 4      /* ... every gyro axis <= 4 x 4 = 16 deg/s, ... */
 #define WS_ACT_POSTURE_ACC 3     /* ... and the mean acceleration within 3/32 g per axis of the

@@ -272,10 +272,10 @@ static void test_activity_minutes_round_and_trim(void)
     ws_act_logic_t l;
     uint8_t minutes[8];
     ws_act_logic_init(&l);
-    l.windows[WS_ACTIVITY_WALK] = 6;  /* 30.72 s: rounds up to a minute */
-    l.windows[WS_ACTIVITY_SIT] = 700; /* 59.7 min: rounds to 60, so the sum would be 61 */
-    l.windows[WS_ACTIVITY_LIE] = 5;   /* 25.6 s: rounds down to nothing */
-    l.total = 711;
+    l.windows[WS_ACTIVITY_WALK] = 30720 / WS_ACT_HOP_MS;  /* 30.72 s: rounds up to a minute */
+    l.windows[WS_ACTIVITY_SIT] = 3582000 / WS_ACT_HOP_MS; /* 59.7 min: 60, the sum 61 */
+    l.windows[WS_ACTIVITY_LIE] = 25600 / WS_ACT_HOP_MS;   /* 25.6 s: rounds down to nothing */
+    l.total = 10;
     WS_TEST_ASSERT(ws_act_logic_summary(&l, minutes));
     WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_WALK], 1);
     WS_TEST_ASSERT_EQ_INT(minutes[WS_ACTIVITY_SIT], 59); /* the largest gives one up */
