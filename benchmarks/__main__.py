@@ -2,7 +2,9 @@
 build/bench/results.json (one top-level key per area) and build/bench/results.md.
 
 Results of areas not run this time are kept from the previous results.json, so one
-area can be re-measured alone.
+area can be re-measured alone. results.json is written after every area, and an area that
+reads other areas' figures (``RUN_LAST = True``: the device budget reads the replay and
+interpreter results) runs after the others.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ OUT = ROOT / "build" / "bench"
 
 def _modules() -> list[str]:
     here = Path(__file__).parent
-    return sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
+    names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
+    last = {n for n in names if "\nRUN_LAST = True" in (here / f"{n}.py").read_text()}
+    return [n for n in names if n not in last] + [n for n in names if n in last]
 
 
 def _flatten(prefix: str, value: Any, rows: list[tuple[str, str]]) -> None:
@@ -64,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             continue
         results.setdefault(module.KEY, {}).update(area)
+        path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         print(f"[bench] {name} done in {time.perf_counter() - started:.1f} s", flush=True)
     path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     (OUT / "results.md").write_text(write_table(results))

@@ -23,6 +23,7 @@ from wearsense.firmware.device import DEFAULT_PAGE_COUNT, DEFAULT_PAGE_SIZE
 from wearsense.firmware.powercut import run_campaign
 
 KEY = "device"
+RUN_LAST = True  # reads the replay and interpreter figures of this run (benchmarks/__main__.py)
 
 # (trials, seed, page size, page count, keep the queue full): small pages wrap and fill
 # constantly; a full-queue run puts most cuts into compactions; the reference page size
