@@ -173,7 +173,10 @@ def _m4() -> dict[str, Any]:
 
 
 def _shipped_packages() -> list[Path]:
-    return sorted(p for p in (ROOT / "models").glob("*/*.wspkg") if p.stem == p.parent.name)
+    """Each task's shipped package for the emulated device's placement (chest)."""
+    from wearsense.firmware.updatable_wearable import factory_packages
+
+    return factory_packages(models_dir=ROOT / "models")
 
 
 def _bumped(data: bytes) -> bytes:
@@ -200,7 +203,7 @@ def _power_cuts() -> dict[str, Any]:
             campaign = UpdatePowerCuts(old, new, task=task, mtu=mtu)
             result = campaign.run(
                 chunks=chunks,
-                progress=lambda it, name=path.stem, m=mtu: tqdm(
+                progress=lambda it, name=path.parent.name, m=mtu: tqdm(
                     it, desc=f"update power cuts {name} MTU {m}"
                 ),
             )
@@ -272,7 +275,7 @@ def _transfers() -> dict[str, Any]:
         new = _bumped(old)
         with tempfile.TemporaryDirectory() as tmp:
             elapsed, stats, mtu = asyncio.run(_transfer_over_link(old, new, Path(tmp)))
-        name = path.stem
+        name = path.parent.name
         out[f"transfer_s.{name}"] = round(elapsed, 4)
         out[f"transfer_att_bytes.{name}"] = stats.att_bytes
         out[f"transfer_package_bytes.{name}"] = len(new)
