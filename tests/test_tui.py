@@ -196,7 +196,7 @@ def test_help_lists_every_binding_and_the_intended_use(db: Path) -> None:
         keys = {(where, key) for where, key, _ in rows}
         expected = {("everywhere", k) for k in ("1", "2", "3", "4", "5", "q", "? / f1")}
         expected |= {("devices", "r"), ("events", "i"), ("charts", "p"), ("charts", "e")}
-        expected |= {("export", "ctrl+e"), ("fall alert", "a")}
+        expected |= {("export", "ctrl+e"), ("fall alert", "a"), ("fall alert", "q")}
         assert expected <= keys
         assert not any(where == "updates" for where, _ in keys)  # it has no keys of its own
         notice = app.screen.query_one("#intended-use", Static)
@@ -341,6 +341,9 @@ def test_an_unacknowledged_fall_is_raised_again_after_a_restart(db: Path) -> Non
         await pilot.pause()
         assert isinstance(app.screen, FallAlertScreen) and app.screen.fall.key == key
         assert [f.key for f in app.pending_falls] == [key]  # only this one: the rest were seen to
+        await pilot.press("q")  # quitting is allowed from the alert; it is not an acknowledgement
+        await pilot.pause()
+        assert not app.is_running
 
     async def acknowledge(app: WearSenseApp, pilot: Pilot[None]) -> None:
         await pilot.pause()

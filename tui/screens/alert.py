@@ -1,6 +1,8 @@
 """The fall alert: a modal that stays until someone acknowledges it with ``a`` (or the
 button). It shows who fell, when and how hard, and notes it if the wearer has since
-cancelled the fall with the device's button; it still has to be acknowledged."""
+cancelled the fall with the device's button; it still has to be acknowledged. ``q`` still
+quits the app: the fall stays unacknowledged in the store and its alert opens again at the
+next start."""
 
 from __future__ import annotations
 
@@ -14,7 +16,10 @@ from tui.services import EventView, Key
 
 
 class FallAlertScreen(ModalScreen[Key]):
-    BINDINGS = [("a", "acknowledge", "Acknowledge")]
+    BINDINGS = [
+        ("a", "acknowledge", "Acknowledge"),
+        ("q", "app.quit", "Quit; the alert opens again at the next start"),
+    ]
 
     cancelled: reactive[bool] = reactive(False)
 
