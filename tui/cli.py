@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "tui",
-        help="open the terminal UI on a store (devices, live events, charts, export)",
+        help="open the terminal UI on a store (devices, live events, charts, model updates, "
+        "export)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -44,7 +44,8 @@ DEFAULT_RECORD = "219"
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "emulate",
-        help="run an emulated wearable (device core + Bumble GATT peripheral)",
+        help="run an emulated wearable: the whole device (core, detectors, model store) "
+        "replaying real recordings behind a Bumble GATT peripheral",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
