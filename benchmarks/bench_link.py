@@ -4,8 +4,12 @@ core resets, companion killed between receiving and storing) audited against the
 core's own record, then end-to-end latency from emission (injection into the core) to
 the committed SQLite row at a paced load, and sustained events per second of a burst.
 
-The events are valid heart-rate summaries injected through the core's host test
-interface: only the link is measured, no detector.
+The soak injects nothing: the whole emulated device (the core and its detectors, factory
+models) runs on real recordings replayed in a loop (the ECG record and UMAFall trials of
+``wearsense/emulator/replay.py``, from ``$WEARSENSE_DATA`` / ``../shared/data`` when
+present, else the shipped ``samples/data``), and every event is its detectors' or its
+own STATUS pages. The latency/throughput load still injects valid heart-rate summaries
+through the core's host test interface, to measure the link alone (docs/link.md).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from wearsense.emulator.replay import Recordings
+from wearsense.emulator.replay import load as load_recordings
 from wearsense.firmware.device import DeviceCore
 from wearsense.link import faults
 from wearsense.link.loopback import Loopback
@@ -30,11 +36,13 @@ LOAD_RATE_HZ = 100.0
 SERIAL = "WS-00BE7C01"
 
 
-async def _soak(workdir: Path) -> tuple[dict[str, int], faults.Audit]:
-    loop = await Loopback.open(DeviceCore(SERIAL), workdir)
+async def _soak(workdir: Path, recordings: Recordings) -> tuple[dict[str, int], faults.Audit]:
+    loop = await Loopback.open(faults.sensing_core(SERIAL), workdir)
     try:
         with tqdm(total=FAULTS, desc="link faults", unit="fault") as bar:
-            return await faults.soak(loop, workdir / "soak.db", FAULTS, SEED, bar.update)
+            return await faults.soak(
+                loop, workdir / "soak.db", FAULTS, SEED, bar.update, recordings=recordings
+            )
     finally:
         await loop.close()
 
@@ -48,11 +56,12 @@ async def _load(workdir: Path) -> dict[str, float]:
 
 
 def run() -> dict[str, Any]:
+    recordings = load_recordings()
     with tempfile.TemporaryDirectory(prefix="wearsense-bench-link-") as tmp:
         soak_dir, load_dir = Path(tmp, "soak"), Path(tmp, "load")
         soak_dir.mkdir()
         load_dir.mkdir()
-        counts, audit = asyncio.run(_soak(soak_dir))
+        counts, audit = asyncio.run(_soak(soak_dir, recordings))
         load = asyncio.run(_load(load_dir))
     return {
         "faults": sum(counts.values()),
@@ -61,7 +70,10 @@ def run() -> dict[str, Any]:
         "duplicated": audit.duplicated,
         "mismatched": audit.mismatched,
         "events_emitted": audit.emitted,
+        "detector_events": audit.detections,
+        "events_compared": audit.compared,
         **{k: v for k, v in load.items()},
+        "recordings": list(recordings.names),
         "stack": "bumble LocalLink (in-process virtual controllers)",
         "audit": dataclasses.asdict(audit),
     }

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import pytest
 from bleak import BleakClient
 
+from wearsense.emulator.replay import load
 from wearsense.firmware import device as device_mod
 from wearsense.link import faults
 from wearsense.link.bumble_backend import BumbleATTError
@@ -423,17 +424,47 @@ def test_malformed_notifications_are_resent_or_stored_raw_never_acked_early(
 
 def test_fault_soak_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     """Links dropped at random points, device resets and companions killed between
-    receiving and storing: every event the core emitted is stored exactly once."""
+    receiving and storing, while the shipped samples replay through the detectors:
+    every event the core emitted is stored exactly once, with the core's bytes."""
 
     async def body() -> tuple[dict[str, int], faults.Audit]:
-        async with Rig(tmp_path) as rig:
-            return await faults.soak(rig.loop, tmp_path / "soak.db", 30, seed=10)
+        async with Rig(tmp_path, faults.sensing_core(SERIAL)) as rig:
+            return await faults.soak(
+                rig.loop, tmp_path / "soak.db", 30, seed=10, recordings=load(SAMPLE_DATA)
+            )
 
     counts, audit = run(body, timeout=90)
     assert sum(counts.values()) >= 30 and all(v > 0 for v in counts.values()), counts
-    assert audit.emitted > 100
+    assert audit.detections > 30, audit  # the detectors' events, not only STATUS pages
+    assert audit.compared > audit.detections
     assert (audit.lost, audit.duplicated, audit.mismatched) == (0, 0, 0), audit
     assert audit.stored_rows == audit.emitted
+
+
+def test_soak_audit_catches_a_changed_byte_and_a_missing_row(tmp_path: Path) -> None:
+    """The audit compares the store with the bytes the core held (here: as stored before
+    the store was tampered with): a row whose bytes differ is mismatched, a missing one
+    lost."""
+    import sqlite3
+
+    async def body() -> tuple[faults.Audit, dict[int, bytes], Any]:
+        async with Rig(tmp_path, faults.sensing_core(SERIAL)) as rig:
+            _, clean = await faults.soak(
+                rig.loop, tmp_path / "soak.db", 3, seed=4, recordings=load(SAMPLE_DATA)
+            )
+            with sqlite3.connect(tmp_path / "soak.db") as conn:
+                rows = conn.execute("SELECT seq, raw FROM events").fetchall()
+                held = {int(seq): bytes(raw) for seq, raw in rows}
+                last = max(held)
+                altered = held[last][:9] + bytes([held[last][9] ^ 1]) + held[last][10:]
+                conn.execute("UPDATE events SET raw = ? WHERE seq = ?", (altered, last))
+                conn.execute("DELETE FROM events WHERE seq = 1")
+            return clean, held, rig.wearable_core.info()
+
+    clean, held, info = run(body)
+    assert (clean.lost, clean.mismatched) == (0, 0) and clean.compared > 1
+    broken = faults.audit(tmp_path / "soak.db", SERIAL, info.epoch, info.last_seq, held)
+    assert (broken.lost, broken.mismatched) == (1, 1), broken  # seq 1 gone, last altered
 
 
 def test_load_measures_latency_and_throughput(tmp_path: Path) -> None:

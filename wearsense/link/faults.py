@@ -4,9 +4,13 @@ the device core behind the emulated wearable, the companion session, the SQLite 
 Faults: the radio link dropped at a random point (by the device), a device reset (a new
 core booted on the same flash), the companion killed between receiving a batch and
 storing it (an exception nothing catches; the session's task dies and a new companion
-starts on the same store file). After the faults every event the core assigned a
-sequence number to must be in the store exactly once, with the bytes it was emitted
-with. Used bounded by the tests and at full count by ``benchmarks/bench_link.py``.
+starts on the same store file). Between faults the whole device (:func:`sensing_core`)
+senses real recordings (``wearsense.emulator.replay``, looped): every event comes from its
+detectors or is one of its STATUS pages. After the faults every event the core assigned a
+sequence number to must be in the store exactly once, with the bytes the core held
+(read from its queue: :class:`Emissions`). :func:`load` still injects synthetic summaries
+to time the link alone. Used bounded by the tests and at full count by
+``benchmarks/bench_link.py``.
 """
 
 from __future__ import annotations
@@ -22,9 +26,19 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from wearsense.emulator.replay import Player, Recordings
+from wearsense.emulator.replay import load as load_recordings
+from wearsense.firmware.updatable_wearable import UpdatableWearable, factory_packages
 from wearsense.link.loopback import Loopback
 from wearsense.link.session import SessionConfig
-from wearsense.protocol import Event, HrSummary, encode
+from wearsense.protocol import (
+    Event,
+    HrSummary,
+    StatusDevice,
+    StatusFirmware,
+    StatusModels,
+    decode,
+)
 from wearsense.store import Store
 
 FAULT_KINDS = ("drop", "reset", "kill")
@@ -73,8 +87,60 @@ class KillingSink:
         self.store.set_time_offset(serial, epoch, utc_offset_s)
 
 
+def sensing_core(serial: str) -> UpdatableWearable:
+    """The whole emulated device on a blank flash, provisioned with the shipped factory
+    packages (as ``wearsense emulate`` does): its events come from its detectors."""
+    core = UpdatableWearable(serial)
+    for path in factory_packages(core.placement):
+        core.provision(path.read_bytes())
+    return core
+
+
+class Emissions:
+    """What the device core emitted, read from the core itself: after every stretch of
+    replayed signal (before the event loop can run an acknowledgement) the packets of its
+    queue are recorded by sequence number, with the bytes the core holds."""
+
+    def __init__(self, loop: Loopback, player: Player) -> None:
+        self.loop = loop
+        self.player = player
+        self.packets: dict[int, bytes] = {}
+
+    def record(self) -> list[int]:
+        """Records the core's unacknowledged packets; returns the sequence numbers new here."""
+        new: list[int] = []
+        core: Any = self.loop.wearable.core  # a whole device (sensing_core)
+        for packet in core.pending_packets():
+            seq = int.from_bytes(packet[1:4], "little")
+            if seq not in self.packets:
+                self.packets[seq] = packet
+                new.append(seq)
+        return new
+
+    def sense(self, seconds: int) -> list[int]:
+        """Replays ``seconds`` of signal through the detectors (the events they emit are
+        notified); returns the sequence numbers the core assigned meanwhile."""
+        self.record()  # anything emitted since the last look (STATUS pages of a reset)
+        self.loop.wearable.sense(self.player, seconds)
+        return self.record()
+
+    def sense_until_event(self, limit_s: int = 3600) -> list[int]:
+        """Replays second by second until the detectors emit something (at most
+        ``limit_s`` seconds: the recordings hold an event every minute or so)."""
+        self.record()
+        core = self.loop.wearable.core
+        before = core.info().last_seq
+        for _ in range(limit_s):
+            self.player.step(core, 1)  # type: ignore[arg-type]
+            if core.info().last_seq != before:
+                self.loop.wearable.peripheral.kick()
+                return self.record()
+        raise RuntimeError(f"the detectors emitted nothing in {limit_s} s of signal")
+
+
 def demo_event(i: int) -> HrSummary:
-    """A valid heart-rate summary (synthetic values: only the link is measured here)."""
+    """A valid heart-rate summary (synthetic values), for :func:`load`:
+    only the link is measured there, no detector."""
     low = 40 + i % 50
     return HrSummary(0, 0, 0, 60, min_bpm=low, mean_bpm=low + 5, max_bpm=low + 9)
 
@@ -97,18 +163,23 @@ def all_stored(loop: Loopback, store: Store) -> bool:
     )
 
 
+_STATUS_PAGES = (StatusDevice, StatusModels, StatusFirmware)
+
+
 @dataclasses.dataclass
 class Audit:
-    emitted: int  # sequence numbers the core assigned
+    emitted: int  # sequence numbers the core assigned (1..last_seq of the epoch)
     stored_rows: int
     lost: int  # assigned by the core, not stored (decoded) in the store
     duplicated: int  # stored more than once, or stored but never assigned
-    mismatched: int  # stored bytes differ from what was injected
+    mismatched: int  # stored, with bytes other than the ones the core held
+    compared: int  # sequence numbers whose bytes were read from the core and compared
+    detections: int  # of those, events of the detectors (not STATUS pages)
 
 
-def audit(db: Path, serial: str, epoch: int, last_seq: int, injected: dict[int, bytes]) -> Audit:
-    """Compares the store with the core's own record (its last assigned sequence and the
-    bytes of every event injected into it)."""
+def audit(db: Path, serial: str, epoch: int, last_seq: int, emitted: dict[int, bytes]) -> Audit:
+    """Compares the store with the core's own record: every sequence number up to its last
+    assigned one, and the bytes the core held for each event seen in its queue."""
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "SELECT seq, raw, decoded FROM events WHERE serial = ? AND epoch = ?", (serial, epoch)
@@ -118,18 +189,20 @@ def audit(db: Path, serial: str, epoch: int, last_seq: int, injected: dict[int, 
     expected = set(range(1, last_seq + 1))
     decoded = {int(seq) for seq, _, ok in rows if ok}
     raw_of = {int(seq): bytes(raw) for seq, raw, _ in rows}
-    mismatched = 0
-    for seq, packet in injected.items():
-        stored = raw_of.get(seq)
-        # The core stamps time; everything else must be what was injected.
-        if stored is not None and (stored[:1] + stored[8:-2]) != (packet[:1] + packet[8:-2]):
-            mismatched += 1
+    mismatched = sum(
+        1 for seq, packet in emitted.items() if seq in raw_of and raw_of[seq] != packet
+    )
+    detections = sum(
+        1 for packet in emitted.values() if not isinstance(decode(packet), _STATUS_PAGES)
+    )
     return Audit(
         emitted=last_seq,
         stored_rows=len(seqs),
         lost=len(expected - decoded),
         duplicated=(len(seqs) - len(distinct)) + len(distinct - expected),
         mismatched=mismatched,
+        compared=len(emitted),
+        detections=detections,
     )
 
 
@@ -140,22 +213,18 @@ async def soak(
     seed: int,
     progress: Callable[[int], None] | None = None,
     time_sync: bool = True,
+    recordings: Recordings | None = None,
 ) -> tuple[dict[str, int], Audit]:
-    """Injects events while ``faults`` faults happen at random points; returns the fault
-    counts and the audit against the core's record. Every connection time-syncs (and so
-    makes the core emit its STATUS pages) unless ``time_sync`` is false."""
+    """Replays real recordings (default the shipped samples, looped) through the device's
+    detectors while ``faults`` faults happen at random points; returns the fault counts and
+    the audit against the core's record. ``loop.wearable.core`` must be a whole device
+    (:func:`sensing_core`); it reboots on its flash at a reset and the replay goes on.
+    Every connection time-syncs (and so makes the core emit its STATUS pages) unless
+    ``time_sync`` is false."""
     rng = random.Random(seed)
     counts = dict.fromkeys(FAULT_KINDS, 0)
-    injected: dict[int, bytes] = {}
+    emissions = Emissions(loop, Player(recordings or load_recordings(), loop=True))
     store = Store(db)
-    i = 0
-
-    def inject() -> None:
-        nonlocal i
-        event = demo_event(i)
-        seq = loop.wearable.inject(event)
-        injected[seq] = encode(dataclasses.replace(event, seq=seq))
-        i += 1
 
     config = SessionConfig(
         scan_timeout_s=5.0, backoff_initial_s=0.005, time_sync=time_sync, ack_interval_s=0.02
@@ -168,8 +237,7 @@ async def soak(
             await session.wait_streaming(10)
             killed = False
             for _ in range(rng.randint(3, 25)):
-                for _ in range(rng.randint(1, 4)):
-                    inject()
+                emissions.sense(rng.randint(5, 40))
                 await asyncio.sleep(rng.random() * 0.004)
                 fault = rng.random()
                 if fault < 0.12:
@@ -178,10 +246,11 @@ async def soak(
                 elif fault < 0.18:
                     counts["reset"] += 1
                     await loop.wearable.reset()
+                    emissions.record()  # the boot's STATUS pages
                 elif fault < 0.24:
                     counts["kill"] += 1
                     sink.armed = True
-                    inject()  # a batch to die on
+                    emissions.sense_until_event()  # a batch to die on
                     killed = True
                     break
                 else:
@@ -213,13 +282,19 @@ async def soak(
         await task
     finally:
         store.close()
+    emissions.record()
     info = loop.wearable.core.info()
-    return counts, audit(db, loop.wearable.core.serial, info.epoch, info.last_seq, injected)
+    return counts, audit(
+        db, loop.wearable.core.serial, info.epoch, info.last_seq, emissions.packets
+    )
 
 
 async def load(loop: Loopback, db: Path, events: int, rate_hz: float) -> dict[str, float]:
     """Latency from emission (injection into the core) to the committed row, at a paced
-    ``rate_hz``, then sustained throughput of a burst of ``events``."""
+    ``rate_hz``, then sustained throughput of a burst of ``events``. Unlike :func:`soak`
+    this still injects synthetic HR summaries through the core's host test interface
+    (``loop.wearable.core`` may be a bare :class:`DeviceCore`): it measures the link alone;
+    replaying the detectors here made the figures the detectors' speed, not the link's."""
     store = Store(db)
     emitted_at: dict[int, float] = {}
     latencies: list[float] = []
