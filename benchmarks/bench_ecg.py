@@ -24,16 +24,12 @@ from wearsense.datasets import mitdb
 from wearsense.datasets.splits import load_split
 from wearsense.ecg.qrs import detect_record, gross, score_record
 from wearsense.ecg.quality import score_cinc
+from wearsense.firmware.m4budget import QEMU
 
 KEY = "ecg"
 ROOT = Path(__file__).resolve().parents[1]
 M4_ELF = "build/ctest/m4/test_dsp_ecg.elf"
 HOST_BIN = "build/ctest/host/test_dsp_ecg"
-QEMU_ARGS = [
-    "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none",
-    "-serial", "none", "-semihosting-config", "enable=on,target=native",
-    "-icount", "shift=0",
-]  # fmt: skip
 
 
 def m4_figures(root: Path = ROOT) -> dict[str, Any]:
@@ -50,7 +46,7 @@ def m4_figures(root: Path = ROOT) -> dict[str, Any]:
         cwd=root, check=True, capture_output=True,
     )  # fmt: skip
     run = subprocess.run(
-        ["qemu-system-arm", *QEMU_ARGS, "-kernel", M4_ELF],
+        [*QEMU, "-kernel", M4_ELF],
         cwd=root, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     text = run.stdout + run.stderr

@@ -34,6 +34,7 @@ import numpy as np
 from tqdm import tqdm
 
 from wearsense.firmware import core
+from wearsense.firmware.m4budget import QEMU
 from wearsense.firmware.nn import NNModel
 from wearsense.tflite import write_tflite
 from wearsense.tflite.reference import litert_ref_run, tflm_arena_bytes, tflm_run
@@ -188,24 +189,7 @@ def _m4_instructions(dsp: bool = True) -> dict[str, tuple[int, int]]:
     if build.returncode != 0 or not elf.exists():
         return {}
     run = subprocess.run(
-        [
-            "qemu-system-arm",
-            "-M",
-            "mps2-an386",
-            "-cpu",
-            "cortex-m4",
-            "-nographic",
-            "-monitor",
-            "none",
-            "-serial",
-            "none",
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=0",
-            "-kernel",
-            str(elf),
-        ],
+        [*QEMU, "-kernel", str(elf)],
         capture_output=True,
         text=True,
         timeout=600,

@@ -45,6 +45,7 @@ from tqdm import tqdm
 
 from wearsense.firmware import ed25519_crosscheck as xc
 from wearsense.firmware.crypto import FirmwareCrypto
+from wearsense.firmware.m4budget import QEMU
 from wearsense.firmware.package import FirmwarePackages
 from wearsense.firmware.update_powercut import UpdatePowerCuts
 from wearsense.updates import adversarial as adv
@@ -58,11 +59,6 @@ CROSSCHECKS = 14_000  # 2 000 per kind
 MALICIOUS_MODEL_SIZE = 8_000
 M4_ELF = "build/ctest/m4/test_crypto.elf"
 M4_PKG_ELF = "build/ctest/m4/test_pkg.elf"
-QEMU = [
-    "qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor",
-    "none", "-serial", "none", "-semihosting-config", "enable=on,target=native",
-    "-icount", "shift=0",
-]  # fmt: skip
 
 
 def _crosscheck() -> dict[str, Any]:

@@ -19,28 +19,11 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PER_TICK = 40
-OPS = {
-    0: "ADD",
-    1: "AVERAGE_POOL_2D",
-    2: "CONCATENATION",
-    3: "CONV_2D",
-    4: "DEPTHWISE_CONV_2D",
-    6: "DEQUANTIZE",
-    9: "FULLY_CONNECTED",
-    14: "LOGISTIC",
-    17: "MAX_POOL_2D",
-    18: "MUL",
-    22: "RESHAPE",
-    25: "SOFTMAX",
-    28: "TANH",
-    34: "PAD",
-    39: "TRANSPOSE",
-    40: "MEAN",
-    45: "STRIDED_SLICE",
-    65: "SLICE",
-    114: "QUANTIZE",
-}
+sys.path.insert(0, str(ROOT))  # for benchmarks.bench_interpreter
+
+from benchmarks.bench_interpreter import INSTRUCTIONS_PER_TICK as PER_TICK  # noqa: E402
+from benchmarks.bench_interpreter import OP_NAMES as OPS  # noqa: E402
+from wearsense.firmware.m4budget import QEMU  # noqa: E402
 
 
 def run_image(portable: bool) -> str:
@@ -58,24 +41,7 @@ def run_image(portable: bool) -> str:
         check=True,
     )
     run = subprocess.run(
-        [
-            "qemu-system-arm",
-            "-M",
-            "mps2-an386",
-            "-cpu",
-            "cortex-m4",
-            "-nographic",
-            "-monitor",
-            "none",
-            "-serial",
-            "none",
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=0",
-            "-kernel",
-            str(ROOT / "build/ctest/m4/test_nn.elf"),
-        ],
+        [*QEMU, "-kernel", str(ROOT / "build/ctest/m4/test_nn.elf")],
         capture_output=True,
         text=True,
         timeout=600,

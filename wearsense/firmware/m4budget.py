@@ -31,6 +31,8 @@ MAX_MODEL_BYTES = {"afib": 32 * 1024, "fall": 16 * 1024, "activity": 16 * 1024}
 AB_PARTITION_BYTES = 2 * sum(MAX_MODEL_BYTES.values())
 SIGNAL_SYMBOLS = ("ws_replay_ecg", "ws_replay_imu")
 DRIVER_RAM_SYMBOLS = ("ws_replay_queue_mem", "imu_buf")
+# The emulated Cortex-M4 with instruction counting (docs/firmware-port.md); every M4
+# measurement (benchmarks, tools) runs images with this command line plus "-kernel ELF".
 QEMU = [
     "qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic",
     "-monitor", "none", "-serial", "none", "-semihosting-config", "enable=on,target=native",
