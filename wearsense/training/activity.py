@@ -28,7 +28,8 @@ from wearsense.training.imu_task import (
     Trial,
     TrialCache,
     evaluation_trials,
-    float_trial_probabilities,
+    finish_report,
+    float_side_by_side,
     in_scope,
     int8_trial_probabilities,
     train_imu,
@@ -149,16 +150,7 @@ def evaluate_activity(
         cycle_row = dsads["confusion"][LABELS.index("cycle")]
         report["dsads_cycle_predicted_as"] = dict(zip(LABELS, cycle_row, strict=True))
     report["side_by_side"] = _side_by_side(model_path.parent, trials, scoped, probs)
-    variant = model_path.parent / "arm_variant.json"
-    if variant.is_file():
-        import json
-
-        report["arm_variant"] = json.loads(variant.read_text())
-    report["input_shape"] = list(model.inputs[0].shape)
-    report["arena_bytes"] = model.arena_bytes
-    report["macs"] = model.macs
-    report["tflite_bytes"] = model_path.stat().st_size
-    return report
+    return finish_report(report, model, model_path, "arm_variant.json", "arm_variant")
 
 
 def _side_by_side(
@@ -187,7 +179,5 @@ def _side_by_side(
         return out
 
     result = {"int8_student_c_interpreter": figures([int8_probs[i] for i in scoped])}
-    for name, file in (("teacher", "teacher.pt"), ("float_student", "student_float.pt")):
-        if (folder / file).is_file():
-            result[name] = figures(float_trial_probabilities(folder / file, chosen, "activity"))
+    result.update(float_side_by_side(folder, chosen, "activity", figures))
     return result

@@ -28,7 +28,8 @@ from wearsense.training.imu_task import (
     Trial,
     TrialCache,
     evaluation_trials,
-    float_trial_probabilities,
+    finish_report,
+    float_side_by_side,
     in_scope,
     int8_trial_probabilities,
     load_trials,
@@ -168,16 +169,7 @@ def evaluate_fall(
         k: v for k, v in report["per_position"].items() if k in ("umafall/wrist", "dsads/right_arm")
     }
     report["side_by_side"] = _side_by_side(model_path.parent, trials, probs)
-    cross = model_path.parent / "cross_dataset.json"
-    if cross.is_file():
-        import json
-
-        report["cross_dataset"] = json.loads(cross.read_text())
-    report["input_shape"] = list(model.inputs[0].shape)
-    report["arena_bytes"] = model.arena_bytes
-    report["macs"] = model.macs
-    report["tflite_bytes"] = model_path.stat().st_size
-    return report
+    return finish_report(report, model, model_path, "cross_dataset.json", "cross_dataset")
 
 
 def _side_by_side(
@@ -204,9 +196,7 @@ def _side_by_side(
         }
 
     out["int8_student_c_interpreter"] = figures(int8_probs)
-    for name, file in (("teacher", "teacher.pt"), ("float_student", "student_float.pt")):
-        if (folder / file).is_file():
-            out[name] = figures(float_trial_probabilities(folder / file, trials, "triggers"))
+    out.update(float_side_by_side(folder, trials, "triggers", figures))
     return out
 
 

@@ -434,6 +434,33 @@ def float_trial_probabilities(path: Path, trials: Sequence[Trial], kind: str) ->
     return out
 
 
+def float_side_by_side(
+    folder: Path, trials: Sequence[Trial], kind: str, figures: Any
+) -> dict[str, Any]:
+    """``figures`` of the teacher and the float student whose weights lie in ``folder``
+    (each only when its file is there), on the same trials as the int8 student."""
+    out: dict[str, Any] = {}
+    for name, file in (("teacher", "teacher.pt"), ("float_student", "student_float.pt")):
+        if (folder / file).is_file():
+            out[name] = figures(float_trial_probabilities(folder / file, trials, kind))
+    return out
+
+
+def finish_report(
+    report: dict[str, Any], model: Any, model_path: Path, beside: str, key: str
+) -> dict[str, Any]:
+    """Adds the JSON file ``beside`` the model (when present) under ``key``, and the model's
+    input shape, arena bytes, MACs and file size: the common tail of an IMU report."""
+    extra = model_path.parent / beside
+    if extra.is_file():
+        report[key] = json.loads(extra.read_text())
+    report["input_shape"] = list(model.inputs[0].shape)
+    report["arena_bytes"] = model.arena_bytes
+    report["macs"] = model.macs
+    report["tflite_bytes"] = model_path.stat().st_size
+    return report
+
+
 def evaluation_trials(
     datasets_: Sequence[str], data_dir: DataDir, include_training: bool, progress: bool
 ) -> list[Trial]:
