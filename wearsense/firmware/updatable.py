@@ -232,20 +232,24 @@ class UpdatableDevice(DeviceCore):
     def store_nor_violations(self) -> int:
         return int(self.lib.ws_host_flash_violations(self._store_flash))
 
+    def _reboot_kwargs(self) -> dict[str, Any]:
+        """What a device booted on this one's flash keeps: the model store, the placement
+        and the port's settings (subclasses add their own)."""
+        return {
+            "store": self.store_image(),
+            "placement": self.placement,
+            "arena_bytes": self._arena_bytes,
+            "page_size": self.page_size,
+            "page_count": self.page_count,
+            "now_s": self.now_s,
+            "battery_pct": self.battery_pct,
+            "sanitized": self._sanitized,
+        }
+
     def reset(self, *, announce: bool = True) -> UpdatableDevice:
         """A new core booted on this one's flash and model store (RAM state is lost)."""
         return UpdatableDevice(
-            self.serial,
-            self.flash_image(),
-            store=self.store_image(),
-            placement=self.placement,
-            arena_bytes=self._arena_bytes,
-            page_size=self.page_size,
-            page_count=self.page_count,
-            now_s=self.now_s,
-            battery_pct=self.battery_pct,
-            sanitized=self._sanitized,
-            announce=announce,
+            self.serial, self.flash_image(), announce=announce, **self._reboot_kwargs()
         )
 
     def clone(self) -> DeviceCore:

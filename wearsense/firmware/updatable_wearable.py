@@ -143,16 +143,9 @@ class UpdatableWearable(Wearable, UpdatableDevice):
         return UpdatableWearable(
             self.serial,
             self.flash_image(),
-            store=self.store_image(),
-            placement=self.placement,
-            arena_bytes=self._arena_bytes,
             impact_g=self.impact_g,
-            page_size=self.page_size,
-            page_count=self.page_count,
-            now_s=self.now_s,
-            battery_pct=self.battery_pct,
-            sanitized=self._sanitized,
             announce=announce,
+            **self._reboot_kwargs(),
         )
 
     def clone(self) -> DeviceCore:
