@@ -32,6 +32,56 @@ def test_training_input_equals_the_device_stream():
 
 
 @needs_data
+@pytest.mark.parametrize("record_id", ["A00004", "A00005", "A00022"])
+def test_rr_features_equal_the_devices(record_id):
+    """The RR features training appends to each window are the ones the device's AFib
+    detector computes from the beats its front end reports as the samples stream in."""
+    from wearsense.firmware.wearable import Wearable
+
+    record = cinc2017.load_record(record_id)
+    ecg = afib.record_input(record)
+    rows = afib.model_inputs(ecg, afib.WINDOW + afib.RR_FEATURES)
+    training = rows[::2, afib.WINDOW :]  # device windows are back to back: every 2nd hop
+    device = Wearable(models=None)
+    seen: dict[int, bytes] = {}
+    for start in range(0, len(record.signal), 50):
+        device.feed_ecg(
+            record.signal[start : start + 50],
+            record.fs,
+            adc_gain=record.adc_gain,
+            adc_zero=record.adc_zero,
+        )
+        k = len(seen)
+        while (features := device.afib_rr_features(k)) is not None:
+            seen[k] = features
+            k += 1
+    complete = len(record.signal) / record.fs // 10.24 - 1  # the chain's delay eats a little
+    assert len(seen) >= complete >= 1
+    for k, features in seen.items():
+        assert features == training[k].tobytes(), f"window {k}"
+    assert any(training[k][0] > 0 for k in seen)  # beats were found and counted
+
+
+def test_rr_features_of_known_intervals():
+    """Regular beats give no irregularity; alternating intervals give the most."""
+    from wearsense.firmware.ecg import Beats
+
+    def features(rr_ms: list[int]) -> np.ndarray:
+        samples = np.cumsum(np.array(rr_ms) * 250 // 1000)
+        beats = Beats(samples, np.array(rr_ms), np.full(len(rr_ms), 1000), np.zeros(len(rr_ms)))
+        return afib.rr_features(beats, [int(samples[-1]) + 200])[0]
+
+    regular = features([800] * 20)
+    assert regular[0] == 20 and regular[1] == 50 and regular[2] == 50  # 800 ms / 16
+    assert list(regular[4:12]) == [0] * 8 and regular[12] == 0  # no variation
+    alternating = features([600, 1000] * 10)
+    assert alternating[1] == 50 and alternating[8] == 127  # every difference > 50 ms
+    assert alternating[10] == 127  # every difference changes sign: all turning points
+    assert alternating[4] > 50 and alternating[5] > 100
+    assert afib.rr_features(Beats(*(np.zeros(0, np.int64),) * 4), [5000])[0].tolist() == [0] * 16
+
+
+@needs_data
 def test_tiny_training_beats_chance_on_held_out_records(tmp_path):
     config = afib.AfibTrainConfig(
         teacher_epochs=6, student_epochs=6, qat_epochs=1, width=0.5, max_records=240, seed=1
@@ -43,8 +93,13 @@ def test_tiny_training_beats_chance_on_held_out_records(tmp_path):
     from wearsense.firmware.nn import NNModel
 
     model = NNModel((tmp_path / "afib.tflite").read_bytes())
+    length = afib.model_length(model)
+    assert length == afib.WINDOW + afib.RR_FEATURES  # a hybrid: ECG window + RR features
     predicted = np.array(
-        [afib._probabilities(model, afib.windows(s)).mean(0).argmax() for s in records.sequences]
+        [
+            afib._probabilities(model, afib.model_inputs(ecg, length)).mean(0).argmax()
+            for ecg in records.inputs
+        ]
     )
     truth = records.labels
     # Balanced accuracy (mean recall over the classes present); chance is 1/4, and always

@@ -150,3 +150,79 @@ def test_exported_int8_model_agrees_with_float_on_the_c_interpreter():
     int8_pred = np.array([interpreter.run(v.reshape(1, 1, 128, 1))[0].argmax() for v in val_q])
     assert (int8_pred == float_pred).mean() >= 0.95
     assert (int8_pred == val[1]).mean() >= 0.8
+
+
+def hybrid_problem(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Classes 0 and 2 share a sine's frequency and differ only in the side features after
+    the signal; class 1 has another frequency: a network must use both parts of its row."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    t = np.arange(128)
+    freq = np.where(y == 1, 9.0, 3.0)[:, None]
+    signal = np.sin(2 * np.pi * freq * t / 128 + rng.uniform(0, 6.3, (n, 1)))
+    signal = signal + 0.3 * rng.standard_normal((n, 128))
+    side = 0.2 * rng.standard_normal((n, 4)) + np.where(y == 2, 1.0, 0.0)[:, None]
+    row = np.clip(np.round(np.concatenate([signal, side], axis=1) * 64), -128, 127)
+    return (row[:, None, :] / 64.0).astype(np.float32), y.astype(np.int64)
+
+
+def test_hybrid_network_uses_its_side_features_and_exports_to_int8():
+    from wearsense.firmware.nn import NNModel
+    from wearsense.training.export import export_convnet
+    from wearsense.training.prune import prune_channels
+
+    hybrid = NetConfig(
+        in_channels=1,
+        n_classes=3,
+        stem_width=8,
+        blocks=((8, 2), (12, 2)),
+        kernel=3,
+        side_features=4,
+        joint_width=8,
+    )
+    train, val = hybrid_problem(600, 11), hybrid_problem(150, 12)
+    config = TrainConfig(epochs=8, batch_size=32, lr=1e-2, seed=13)
+    result = fit(ConvNet(hybrid), train, val, 3, config, show_progress=False)
+    assert result.best_val_macro_f1 > 0.85  # 0 against 2 needs the side features
+    pruned = prune_channels(result.model, 0.5)
+    assert pruned.config.side_features == 4 and pruned.config.blocks[-1][0] == 6
+    model = result.model.fuse()
+    float_pred = predict_logits(model, val[0]).argmax(1)
+    _, tflite = export_convnet(model, train[0][:200], 1 / 64, "hybrid")
+    interpreter = NNModel(tflite, "hybrid")
+    assert tuple(interpreter.inputs[0].shape) == (1, 1, 132, 1)
+    rows = np.round(val[0] * 64).astype(np.int8)
+    int8_pred = np.array([interpreter.run(r.reshape(1, 1, 132, 1))[0].argmax() for r in rows])
+    assert (int8_pred == float_pred).mean() >= 0.95
+    assert (int8_pred[val[1] == 2] == 2).mean() >= 0.8
+
+
+def test_a_co_teacher_joins_the_soft_targets():
+    train, val = toy_problem(300, 21), toy_problem(100, 22)
+    teacher = fit(
+        ConvNet(TINY), train, val, 3, TrainConfig(epochs=2, seed=1), show_progress=False
+    ).model
+    with pytest.raises(ValueError, match="co-teacher"):
+        fit(
+            ConvNet(TINY),
+            train,
+            val,
+            3,
+            TrainConfig(epochs=1),
+            teacher=teacher,
+            co_teacher=(np.ones((5, 3)) / 3, 0.5),
+            show_progress=False,
+        )
+    # a co-teacher that knows the labels, weighted fully, teaches the toy problem alone
+    knows = np.eye(3)[train[1]] * 0.9 + 0.1 / 3
+    learned = fit(
+        ConvNet(TINY),
+        train,
+        val,
+        3,
+        TrainConfig(epochs=6, batch_size=32, lr=1e-2, seed=2, alpha=1.0),
+        teacher=teacher,
+        co_teacher=(knows, 1.0),
+        show_progress=False,
+    )
+    assert learned.best_val_macro_f1 > 0.8

@@ -29,6 +29,7 @@
 
 /* The shared arena (bytes): every model must fit; sized for the largest allowed model. */
 #ifndef WS_APP_ARENA_BYTES
+#define WS_APP_BEATS 72 /* beats kept for the RR features: WS_AFIB_RR_MAX_BEATS + 8 */
 #define WS_APP_ARENA_BYTES 9728 /* the largest shipped model (AFib) needs 9 632 */
 #endif
 
@@ -191,6 +192,11 @@ ws_status_t ws_app_button(ws_app_t *app);
 /* Emits summaries whose interval has passed (also done after every feed). */
 ws_status_t ws_app_tick(ws_app_t *app);
 ws_status_t ws_app_get_stats(const ws_app_t *app, ws_app_stats_t *out);
+/* The RR features (ws_afib_rr_features) of AFib window `window` (10.24 s windows back to
+ * back from the ECG stream's start) over the beats the front end has reported so far:
+ * what a hybrid AFib model is given after the window's samples. WS_ERR_ARG (NULL),
+ * WS_ERR_STATE (no ECG stream), WS_ERR_RANGE (the window has not ended yet). */
+ws_status_t ws_app_afib_rr_features(const ws_app_t *app, uint32_t window, int8_t *out);
 /* The app's interpreter struct and shared arena, to lend to the model-update service
  * (ws_update_init's nn_model, arena, arena_size) between feeds: its package verification
  * may load other models into them; the next inference notices and reloads its model. */
@@ -218,6 +224,9 @@ struct ws_app {
     uint32_t q_start[8];            /* the last 8 quality verdicts (250 Hz start, flags) */
     uint8_t q_flags[8];
     uint8_t q_n, q_head;
+    ws_ecg_beat_t beats[WS_APP_BEATS]; /* the latest beats, oldest first (RR features) */
+    uint8_t beat_n;
+    uint8_t af_rr;                  /* the AFib model takes RR features after the window */
     uint32_t bin_id[4];             /* beats per AFib window (bin k = window k) */
     uint16_t bin_beats[4];
     uint32_t bin_rr[4];

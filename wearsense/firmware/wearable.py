@@ -391,6 +391,17 @@ class Wearable(DeviceCore):
             )
         ]
 
+    def afib_rr_features(self, window: int) -> bytes | None:
+        """The RR features the AFib detector computes for its window ``window`` (10.24 s
+        windows from the ECG stream's start) from the beats reported so far, or None
+        while that window has not ended (``ws_app_afib_rr_features``)."""
+        out = self.ffi.new("int8_t[]", int(self.lib.WS_AFIB_RR_FEATURES))
+        code = int(self.lib.ws_app_afib_rr_features(self._app, window, out))
+        if code == int(self.lib.WS_ERR_RANGE):
+            return None
+        _check(code, f"RR features of AFib window {window}")
+        return bytes(self.ffi.buffer(out))
+
     def stats(self) -> AppStats:
         raw = self.ffi.new("ws_app_stats_t *")
         self.lib.ws_app_get_stats(self._app, raw)

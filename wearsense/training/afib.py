@@ -3,7 +3,9 @@
 shipped int8 model as the C interpreter runs it.
 
 Input: 10.24 s of ECG at 125 Hz as int8 (`ws_afib_input_s8` over the chain's normalised
-output; float value = q / 64). Output: probabilities of the protocol's rhythm classes
+output; float value = q / 64), followed in a hybrid model by 16 int8 features of the RR
+intervals of the chain's beat detector over the 20.48 s before the window's end
+(`ws_afib_rr_features`). Output: probabilities of the protocol's rhythm classes
 normal, af, other, noisy (codes 0..3). A record's class is the argmax of the mean
 probability over its windows (hop 5.12 s), as the device averages over an episode.
 """
@@ -11,6 +13,7 @@ probability over its windows (hop 5.12 s), as the device averages over an episod
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from collections.abc import Iterable
@@ -22,13 +25,14 @@ from tqdm import tqdm
 
 from wearsense.datasets import DatasetError, cinc2017
 from wearsense.firmware import core
-from wearsense.firmware.ecg import run_chain
+from wearsense.firmware.ecg import Beats, run_chain
 
 LABELS = ("normal", "af", "other", "noisy")
 CINC_CLASS = {"N": 0, "A": 1, "O": 2, "~": 3}
 WINDOW = 1280
 HOP = 640
 INPUT_SCALE = 1.0 / 64.0
+RR_FEATURES = 16  # WS_AFIB_RR_FEATURES
 SPLITS = Path(__file__).resolve().parents[1] / "datasets" / "splits" / "cinc2017.json"
 
 
@@ -45,10 +49,54 @@ def afib_input(normalised_250hz: np.ndarray) -> np.ndarray:
     return out
 
 
-def record_sequence(record: cinc2017.CincRecord) -> np.ndarray:
+def rr_features(beats: Beats, ends: Iterable[int]) -> np.ndarray:
+    """``ws_afib_rr_features`` of the chain's beats for windows ending at each of ``ends``
+    (250 Hz output samples): int8 ``[len(ends), RR_FEATURES]``."""
+    lib, ffi = core().lib, core().ffi
+    n = len(beats.sample)
+    array = ffi.new("ws_ecg_beat_t[]", max(n, 1))
+    for i in range(n):
+        array[i].sample = int(beats.sample[i])
+        array[i].rr_ms = int(beats.rr_ms[i])
+        array[i].amp_uv = int(beats.amp_uv[i])
+        array[i].flags = int(beats.flags[i])
+    ends = list(ends)
+    out = np.zeros((len(ends), RR_FEATURES), dtype=np.int8)
+    for row, end in enumerate(ends):
+        status = lib.ws_afib_rr_features(array, n, int(end), ffi.from_buffer("int8_t[]", out[row]))
+        if status != 0:
+            raise RuntimeError(f"ws_afib_rr_features failed with status {status}")
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class EcgInput:
+    """What the AFib model's input is made of: the 125 Hz int8 sequence and the beats."""
+
+    sequence: np.ndarray
+    beats: Beats
+
+
+def record_input(record: cinc2017.CincRecord) -> EcgInput:
     """A CinC record through the device's ECG chain and AFib input stage."""
     chain = run_chain(record.signal, record.fs, record.adc_gain, record.adc_zero, normalised=True)
-    return afib_input(chain.signal)
+    return EcgInput(afib_input(chain.signal), chain.beats)
+
+
+def record_sequence(record: cinc2017.CincRecord) -> np.ndarray:
+    return record_input(record).sequence
+
+
+def model_inputs(ecg: EcgInput, length: int) -> np.ndarray:
+    """The int8 input rows of a model whose input holds ``length`` values: windows of the
+    sequence (every HOP), each followed by its RR features when ``length`` is
+    WINDOW + RR_FEATURES (a hybrid model)."""
+    window = length - RR_FEATURES if length == WINDOW + RR_FEATURES else length
+    rows = windows(ecg.sequence, window)
+    if window == length:
+        return rows
+    ends = 2 * (np.arange(len(rows)) * HOP + window)  # in 250 Hz output samples
+    return np.concatenate([rows, rr_features(ecg.beats, ends)], axis=1)
 
 
 def windows(sequence: np.ndarray, window: int = WINDOW) -> np.ndarray:
@@ -63,13 +111,17 @@ def windows(sequence: np.ndarray, window: int = WINDOW) -> np.ndarray:
 class RecordSet:
     ids: list[str]
     labels: np.ndarray  # class code per record
-    sequences: list[np.ndarray]
+    inputs: list[EcgInput]
 
-    def window_arrays(self, window: int = WINDOW) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(int8 windows [N, 1, window], labels, index of the record of each window)."""
+    @property
+    def sequences(self) -> list[np.ndarray]:
+        return [i.sequence for i in self.inputs]
+
+    def window_arrays(self, length: int = WINDOW) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(int8 model inputs [N, 1, length], labels, index of the record of each row)."""
         xs, ys, owner = [], [], []
-        for index, (seq, label) in enumerate(zip(self.sequences, self.labels, strict=True)):
-            w = windows(seq, window)
+        for index, (ecg, label) in enumerate(zip(self.inputs, self.labels, strict=True)):
+            w = model_inputs(ecg, length)
             xs.append(w)
             ys.append(np.full(len(w), label))
             owner.append(np.full(len(w), index))
@@ -85,13 +137,13 @@ def load_records(
 ) -> RecordSet:
     ids = list(ids)
     labels = cinc2017.read_labels(data_dir)
-    sequences, codes = [], []
+    inputs, codes = [], []
     for record in tqdm(
         cinc2017.iter_records(ids, data_dir), total=len(ids), desc=desc, unit="rec", mininterval=1
     ):
-        sequences.append(record_sequence(record))
+        inputs.append(record_input(record))
         codes.append(CINC_CLASS[labels[record.record_id]])
-    return RecordSet(ids, np.array(codes, dtype=np.int64), sequences)
+    return RecordSet(ids, np.array(codes, dtype=np.int64), inputs)
 
 
 def unseen(found: list[str], split_file: Path) -> list[str]:
@@ -127,7 +179,7 @@ def summarise_sizes(tflite: bytes) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- training
 
 
-def _nets() -> tuple[Any, Any]:
+def _nets(rr: bool = True) -> tuple[Any, Any]:
     from wearsense.training.models import NetConfig
 
     student = NetConfig(
@@ -139,6 +191,8 @@ def _nets() -> tuple[Any, Any]:
         blocks=((24, 2), (32, 2), (48, 2), (48, 1), (64, 2)),
         kernel=5,
         dropout=0.2,
+        side_features=RR_FEATURES if rr else 0,
+        joint_width=32,
     )
     teacher = dataclasses.replace(student.scaled(2.0), dropout=0.3)
     return teacher, student
@@ -154,13 +208,45 @@ class AfibTrainConfig:
     max_records: int | None = None  # per split; for quick runs and tests
     prune_keep: float = 1.0  # < 1: structured channel pruning of the student
     prune_epochs: int = 10
+    rr_features: bool = True  # a hybrid model: ECG window + RR features of the beats
+    # weight of the co-teacher (gradient boosting on the RR features) in the soft targets
+    rr_co_teacher: float = 0.5
+
+    @property
+    def input_length(self) -> int:
+        return WINDOW + (RR_FEATURES if self.rr_features else 0)
 
 
-def _augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Gain between 0.7 and 1.3 and a little noise: electrode contact and amplitude vary."""
+def rr_co_teacher_probabilities(
+    features: np.ndarray, labels: np.ndarray, owner: np.ndarray, seed: int, folds: int = 5
+) -> np.ndarray:
+    """The co-teacher's class probabilities for every training row: gradient boosting on
+    the RR features alone (what the classical AF methods use), each row predicted by the
+    model of the fold that did not see its record (out of fold, so the soft targets are
+    as uncertain as on unseen records)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import GroupKFold
+
+    x = features.astype(np.float64)
+    out = np.zeros((len(x), len(LABELS)))
+    for fit_rows, predict_rows in GroupKFold(n_splits=folds).split(x, labels, owner):
+        model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=seed)
+        model.fit(x[fit_rows], labels[fit_rows])
+        probs = np.zeros((len(predict_rows), len(LABELS)))
+        probs[:, model.classes_] = model.predict_proba(x[predict_rows])
+        out[predict_rows] = probs
+    return out
+
+
+def _augment(batch: np.ndarray, rng: np.random.Generator, side: int = 0) -> np.ndarray:
+    """Gain between 0.7 and 1.3 and a little noise on the ECG samples: electrode contact
+    and amplitude vary (the last ``side`` values, RR features, are left as they are)."""
+    out = batch.astype(np.float32, copy=True)
+    signal = out[..., : out.shape[-1] - side]
     gain = rng.uniform(0.7, 1.3, (len(batch), 1, 1))
-    noise = rng.normal(0.0, 0.02, batch.shape)
-    return (batch * gain + noise).astype(np.float32)
+    noise = rng.normal(0.0, 0.02, signal.shape)
+    out[..., : out.shape[-1] - side] = signal * gain + noise
+    return out
 
 
 def _float(x: np.ndarray) -> np.ndarray:
@@ -199,11 +285,12 @@ def train_afib(
         if not ids:
             raise DatasetError(cinc2017.record_dir(data_dir), f"no {part} records found")
         parts[part] = load_records(ids, data_dir, f"ECG front end ({part})")
-    x_train, y_train, _ = parts["train"].window_arrays()
-    x_val, y_val, _ = parts["validation"].window_arrays()
+    length = config.input_length
+    x_train, y_train, owner = parts["train"].window_arrays(length)
+    x_val, y_val, _ = parts["validation"].window_arrays(length)
     train = (_float(x_train), y_train)
     val = (_float(x_val), y_val)
-    teacher_cfg, student_cfg = _nets()
+    teacher_cfg, student_cfg = _nets(config.rr_features)
     if config.width != 1.0:  # both scale, so a small student keeps a proportionate teacher
         teacher_cfg, student_cfg = (
             teacher_cfg.scaled(config.width),
@@ -217,6 +304,10 @@ def train_afib(
         prune_epochs=config.prune_epochs,
         seed=config.seed,
     )
+    co_teacher = None
+    if config.rr_features and config.rr_co_teacher > 0:
+        co_probs = rr_co_teacher_probabilities(x_train[:, 0, WINDOW:], y_train, owner, config.seed)
+        co_teacher = (co_probs, config.rr_co_teacher)
     result = train_student(
         train,
         val,
@@ -226,8 +317,9 @@ def train_afib(
         recipe,
         INPUT_SCALE,
         "wearsense afib student",
-        augment=_augment,
+        augment=functools.partial(_augment, side=length - WINDOW),
         show_progress=show_progress,
+        co_teacher=co_teacher,
     )
     tflite, teacher, float_student = result.tflite, result.teacher, result.float_student
     write_atomic(out_dir / "afib.tflite", tflite)
@@ -241,11 +333,11 @@ def train_afib(
         "train_windows": int(len(x_train)),
         "teacher": {
             "parameters": count_parameters(teacher),
-            "macs": count_macs(teacher, (1, WINDOW)),
+            "macs": count_macs(teacher, (1, length)),
         },
         "student": {
             "parameters": count_parameters(float_student),
-            "macs": count_macs(float_student, (1, WINDOW)),
+            "macs": count_macs(float_student, (1, length)),
             **model_sizes(tflite),
         },
         "training_wall_s": round(time.perf_counter() - started, 1),
@@ -274,9 +366,15 @@ def _probabilities(model: Any, window_batch: np.ndarray) -> np.ndarray:
     return int8_probabilities(model, window_batch)
 
 
-def model_window(model: Any) -> int:
-    """Input samples the model takes (its input tensor is [1, 1, window, 1])."""
+def model_length(model: Any) -> int:
+    """Values in the model's input row (its input tensor is [1, 1, length, 1])."""
     return int(model.inputs[0].shape[2])
+
+
+def model_window(model: Any) -> int:
+    """ECG samples in the model's input (the row less a hybrid model's RR features)."""
+    length = model_length(model)
+    return length - RR_FEATURES if length == WINDOW + RR_FEATURES else length
 
 
 def _mitdb_truth(label: str | None) -> int | None:
@@ -313,11 +411,12 @@ def evaluate_mitdb(
             record.adc_zero[lead],
             normalised=True,
         )
-        sequence = afib_input(chain.signal)
-        wins = windows(sequence, model_window(model))
+        ecg = EcgInput(afib_input(chain.signal), chain.beats)
+        wins = model_inputs(ecg, model_length(model))
         probs = _probabilities(model, wins)
         predicted = probs.argmax(axis=1)
-        centres_s = (np.arange(len(wins)) * HOP + wins.shape[1] / 2) / 125.0 - chain.delay_s
+        window = model_window(model)
+        centres_s = (np.arange(len(wins)) * HOP + window / 2) / 125.0 - chain.delay_s
         first_af_call: dict[int, float] = {}
         for k, centre in enumerate(centres_s):
             sample = int(centre * record.fs)
@@ -382,8 +481,8 @@ def evaluate_afib(
         cinc_ids = held_out_records(data_dir)
     if cinc_ids:
         records = load_records(cinc_ids, data_dir, "CinC 2017")
-        for rid, label, seq in zip(records.ids, records.labels, records.sequences, strict=True):
-            probs = _probabilities(model, windows(seq, model_window(model))).mean(axis=0)
+        for rid, label, ecg in zip(records.ids, records.labels, records.inputs, strict=True):
+            probs = _probabilities(model, model_inputs(ecg, model_length(model))).mean(axis=0)
             outcomes.append(Outcome(rid, "cinc2017", int(label), int(probs.argmax())))
     try:
         mit_ids = mitdb.record_ids(data_dir)
@@ -421,6 +520,7 @@ def evaluate_afib(
         nao = [top["per_class"][label]["f1"] for label in ("normal", "af", "other")]
         report["macro_f1_nao"] = float(np.mean(nao))
     report["input_window"] = model_window(model)
+    report["input_rr_features"] = model_length(model) - model_window(model)
     if cinc_ids:
         report["side_by_side"] = _side_by_side(model_path.parent, records, report)
     report["per_class_scope"] = "cinc2017 records (CinC-style); mitdb windows in per_dataset"
@@ -449,7 +549,8 @@ def _side_by_side(folder: Path, records: RecordSet, int8_report: dict[str, Any])
     from wearsense.training.metrics import classification_report
 
     out = {"int8_student_c_interpreter": figures(int8_report)}
-    x, _, owner = records.window_arrays(int(int8_report["input_window"]))
+    length = int(int8_report["input_window"]) + int(int8_report.get("input_rr_features", 0))
+    x, _, owner = records.window_arrays(length)
     x_float = _float(x)
     for name, file in (("teacher", "teacher.pt"), ("float_student", "student_float.pt")):
         if not (folder / file).is_file():
@@ -488,10 +589,10 @@ def pareto_afib(
             ids = [r for r in load_split_ids()["validation"] if r in present]
             validation = load_records(ids[: config.max_records], data_dir, "validation")
         model = NNModel((folder / "afib.tflite").read_bytes())
-        window = model_window(model)
+        length = model_length(model)
         predicted = [
-            int(_probabilities(model, windows(seq, window)).mean(axis=0).argmax())
-            for seq in validation.sequences
+            int(_probabilities(model, model_inputs(ecg, length)).mean(axis=0).argmax())
+            for ecg in validation.inputs
         ]
         report = classification_report(validation.labels, predicted, LABELS, bootstrap=0)
         per = report["per_class"]

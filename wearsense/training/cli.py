@@ -36,6 +36,7 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
         seed=args.seed,
         max_records=args.max_records,
         prune_keep=args.prune,
+        rr_features=not args.no_rr_features,
     )
     if args.pareto:
         from wearsense.training.afib import pareto_afib
@@ -175,6 +176,12 @@ def register(subparsers: Any) -> None:
     )
     train.add_argument(
         "--max-records", type=int, help="afib: use at most N records per split (quick runs)"
+    )
+    train.add_argument(
+        "--no-rr-features",
+        action="store_true",
+        help="afib: the ECG window alone, without the 16 RR-interval features of the beat "
+        "detector after it (the version 1 model's input)",
     )
     train.add_argument(
         "--max-subjects",

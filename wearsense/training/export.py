@@ -18,7 +18,7 @@ from torch import nn
 
 from wearsense.tflite import Model, write_tflite
 from wearsense.tflite.builder import GraphBuilder, activation_qparams
-from wearsense.training.models import ConvBNAct, ConvNet, SeparableBlock
+from wearsense.training.models import ConvBNAct, ConvNet, JoinReLU, SeparableBlock
 
 
 def measure_ranges(model: ConvNet, calibration: np.ndarray) -> dict[str, tuple[float, float]]:
@@ -35,7 +35,7 @@ def measure_ranges(model: ConvNet, calibration: np.ndarray) -> dict[str, tuple[f
         return hook
 
     for name, module in model.named_modules():
-        if isinstance(module, ConvBNAct | SeparableBlock | nn.Linear):
+        if isinstance(module, ConvBNAct | SeparableBlock | nn.Linear | JoinReLU):
             handles.append(module.register_forward_hook(watch(name)))
     model.eval()
     with torch.no_grad():
@@ -63,18 +63,30 @@ def _conv(builder: GraphBuilder, x: int, unit: ConvBNAct, out_q: tuple[float, in
     )
 
 
+def _dense(builder: GraphBuilder, x: int, fc: nn.Linear, out_q: tuple[float, int]) -> int:
+    weight, bias = fc.weight.detach().numpy(), fc.bias.detach().numpy()
+    return builder.dense(x, weight, bias, out_q, per_channel=True)
+
+
 def export_convnet(
     model: ConvNet,
     calibration: np.ndarray,
     input_scale: float,
     description: str,
 ) -> tuple[Model, bytes]:
-    """(quantized description, `.tflite` bytes) of a fused ConvNet with input [1, C, L]."""
+    """(quantized description, `.tflite` bytes) of a fused ConvNet with input [1, C, L]
+    (a hybrid network's side features are the last values of that row; SLICE separates
+    them from the signal)."""
     ranges = measure_ranges(model, calibration)
     q = {name: activation_qparams(*r) for name, r in ranges.items()}
     _, channels, length = calibration.shape
     builder = GraphBuilder(description)
     x = builder.input((1, 1, length, channels), (float(np.float32(input_scale)), 0))
+    side_input = -1
+    if model.side:
+        signal = length - model.side
+        side_input = builder.slice(x, [0, 0, signal, 0], [1, 1, model.side, channels])
+        x = builder.slice(x, [0, 0, 0, 0], [1, 1, signal, channels])
     for index, layer in enumerate(model.features):
         name = f"features.{index}"
         if isinstance(layer, ConvBNAct):
@@ -86,6 +98,10 @@ def export_convnet(
         else:
             raise ValueError(f"cannot export layer {type(layer).__name__}")
     x = builder.global_avg_pool(x)
+    if model.side:
+        a = _dense(builder, x, model.join_conv, q["join_conv"])
+        b = _dense(builder, side_input, model.join_side, q["join_side"])
+        x = builder.add(a, b, q["join"], activation="RELU")
     fc = model.classifier
     x = builder.dense(
         x, fc.weight.detach().numpy(), fc.bias.detach().numpy(), q["classifier"], per_channel=True

@@ -1,6 +1,12 @@
 """Networks for every task: small 1-D CNNs built only from what the int8 writer and the
 firmware interpreter support (Conv1d + BatchNorm, depthwise Conv1d, ReLU, residual add,
-global average pooling, Linear).
+global average pooling, Linear; SLICE for a hybrid input).
+
+A *hybrid* network (``side_features`` > 0) takes, after its ``L`` signal samples, a vector
+of ``side_features`` hand-made features in the same input row (one int8 input tensor, so
+the device writes one buffer): the convolutions see the samples, and a joint hidden layer
+sees the pooled convolution features and the side features together,
+``ReLU(A·pooled + B·side + b)``, before the classifier.
 
 One family, two roles: a teacher (wide, float, as large as is useful on a laptop CPU)
 and students (narrow enough for the device budgets) differ only in their `NetConfig`.
@@ -26,12 +32,15 @@ class NetConfig:
     blocks: tuple[tuple[int, int], ...] = ((16, 2), (24, 2), (32, 2), (32, 1))
     kernel: int = 5
     dropout: float = 0.1
+    side_features: int = 0  # > 0: a hybrid network (see the module's docstring)
+    joint_width: int = 32  # units of a hybrid network's joint hidden layer
 
     def scaled(self, factor: float) -> NetConfig:
         """The same shape with every width multiplied by ``factor`` (at least 4 channels)."""
         width = max(4, round(self.stem_width * factor))
         blocks = tuple((max(4, round(w * factor)), s) for w, s in self.blocks)
-        return dataclasses.replace(self, stem_width=width, blocks=blocks)
+        joint = max(4, round(self.joint_width * factor))
+        return dataclasses.replace(self, stem_width=width, blocks=blocks, joint_width=joint)
 
 
 def same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
@@ -98,6 +107,13 @@ class SeparableBlock(nn.Module):
         return self.out_act(x + y) if self.residual else y
 
 
+class JoinReLU(nn.Module):
+    """ReLU(a + b): the joint hidden layer's sum (a module, so quantization observes it)."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.relu(a + b)
+
+
 class ConvNet(nn.Module):
     def __init__(self, config: NetConfig) -> None:
         super().__init__()
@@ -112,11 +128,23 @@ class ConvNet(nn.Module):
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool1d(1)
         self.dropout = nn.Dropout(config.dropout)
+        self.side = config.side_features
+        if self.side and config.in_channels != 1:
+            raise ValueError("a hybrid network takes one signal channel")
+        if self.side:
+            self.join_conv = nn.Linear(width, config.joint_width)
+            self.join_side = nn.Linear(self.side, config.joint_width)
+            self.join = JoinReLU()
+            width = config.joint_width
         self.classifier = nn.Linear(width, config.n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.features(x)).flatten(1)
-        return self.classifier(self.dropout(x))
+        if not self.side:
+            return self.classifier(self.dropout(self.pool(self.features(x)).flatten(1)))
+        signal, side = x[..., : -self.side], x[:, 0, -self.side :]
+        pooled = self.pool(self.features(signal)).flatten(1)
+        joint = self.join(self.join_conv(self.dropout(pooled)), self.join_side(side))
+        return self.classifier(self.dropout(joint))
 
     def fuse(self) -> ConvNet:
         """Folds every BatchNorm into its convolution (in place; for export and QAT)."""

@@ -57,8 +57,11 @@ def train_student(
     description: str,
     augment: Augment | None = None,
     show_progress: bool = True,
+    co_teacher: tuple[np.ndarray, float] | None = None,
 ) -> StudentResult:
-    """Runs the whole path on float inputs ``[N, C, L]`` (= int8 input × input_scale)."""
+    """Runs the whole path on float inputs ``[N, C, L]`` (= int8 input × input_scale).
+    ``co_teacher`` (probabilities of every training row, weight) joins the network teacher
+    in every distillation stage (see `trainer.fit`)."""
     from wearsense.training.export import export_convnet
     from wearsense.training.models import ConvNet
     from wearsense.training.prune import prune_channels
@@ -84,6 +87,7 @@ def train_student(
             teacher=teacher,
             desc=name,
             show_progress=show_progress,
+            co_teacher=co_teacher if teacher is not None else None,
         )
         history[name] = {"best_epoch": result.best_epoch, "val_macro_f1": result.best_val_macro_f1}
         return result.model

@@ -104,6 +104,12 @@ def prune_channels(model: ConvNet, keep: float) -> ConvNet:
         fresh.pointwise.conv.weight.copy_(old.pointwise.conv.weight[out][:, inp])
         _copy_bn(fresh.pointwise.bn, old.pointwise.bn, out)  # type: ignore[arg-type]
     last = kept[owner[-1]]
+    if cfg.side_features:  # the pooled features feed the joint layer; the rest is kept whole
+        new.join_conv.weight.copy_(model.join_conv.weight[:, last])
+        new.join_conv.bias.copy_(model.join_conv.bias)
+        new.join_side.load_state_dict(model.join_side.state_dict())
+        new.classifier.load_state_dict(model.classifier.state_dict())
+        return new
     new.classifier.weight.copy_(model.classifier.weight[:, last])
     new.classifier.bias.copy_(model.classifier.bias)
     return new

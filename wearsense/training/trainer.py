@@ -78,8 +78,13 @@ def fit(
     teacher: nn.Module | None = None,
     desc: str = "train",
     show_progress: bool = True,
+    co_teacher: tuple[np.ndarray, float] | None = None,
 ) -> FitResult:
-    """Trains ``model`` in place and returns it with the weights of its best epoch."""
+    """Trains ``model`` in place and returns it with the weights of its best epoch.
+
+    ``co_teacher`` = (class probabilities of every training row, weight w): the soft
+    targets become (1 - w) × the teacher's probabilities + w × these (a second teacher of
+    another kind, e.g. gradient boosting on hand-made features; needs ``teacher``)."""
     set_seed(config.seed)
     x_train, y_train = train
     x_val, y_val = val
@@ -93,6 +98,14 @@ def fit(
     teacher_logits = (
         torch.from_numpy(predict_logits(teacher, x_train)) if teacher is not None else None
     )
+    if teacher_logits is not None and co_teacher is not None:
+        probs, weight = co_teacher
+        if probs.shape != tuple(teacher_logits.shape):
+            raise ValueError(f"co-teacher probabilities {probs.shape}, need {teacher_logits.shape}")
+        mixed = (1 - weight) * torch.softmax(teacher_logits, 1) + weight * torch.from_numpy(
+            probs.astype(np.float32)
+        )
+        teacher_logits = torch.log(mixed.clamp(min=1e-6))
     best_state, best_f1, best_epoch, history = None, -1.0, -1, []
     bar = tqdm(range(config.epochs), desc=desc, unit="epoch", disable=not show_progress)
     for epoch in bar:

@@ -366,9 +366,13 @@ ws_status_t ws_app_set_model(ws_app_t *app, uint8_t task, const uint8_t *blob, s
     if (ws_nn_input_count(&app->nn) != 1 || ws_nn_output_count(&app->nn) != 1 ||
         ws_nn_input_desc(&app->nn, 0, &in) != WS_OK ||
         ws_nn_output_desc(&app->nn, 0, &out) != WS_OK || in.type != WS_NN_TYPE_INT8 ||
-        out.type != WS_NN_TYPE_INT8 || in.bytes != task_input_bytes[task] ||
-        out.bytes != task_outputs[task]) {
+        out.type != WS_NN_TYPE_INT8 || out.bytes != task_outputs[task] ||
+        (in.bytes != task_input_bytes[task] &&
+         !(task == WS_TASK_AFIB && in.bytes == AF_WINDOW + WS_AFIB_RR_FEATURES))) {
         return WS_ERR_NN_SHAPE;
+    }
+    if (task == WS_TASK_AFIB) {
+        app->af_rr = in.bytes != AF_WINDOW; /* a hybrid model: window + RR features */
     }
     app->blob[task] = blob;
     app->blob_len[task] = (uint32_t)len;
@@ -440,6 +444,7 @@ ws_status_t ws_app_config_ecg(ws_app_t *app, const ws_ecg_config_t *cfg)
     app->ecg_out_count = 0;
     app->ecg_has_pair = 0;
     app->af_count = 0;
+    app->beat_n = 0;
     app->q_n = 0;
     app->q_head = 0;
     memset(app->bin_id, 0xFF, sizeof app->bin_id);
@@ -466,6 +471,12 @@ ws_status_t ws_app_set_leads_off(ws_app_t *app, uint8_t leads_off)
 static void add_beat(ws_app_t *app, const ws_ecg_beat_t *b)
 {
     uint32_t bin, slot;
+    /* every beat, for the RR features (the latest WS_APP_BEATS, oldest first) */
+    if (app->beat_n == WS_APP_BEATS) {
+        memmove(&app->beats[0], &app->beats[1], (WS_APP_BEATS - 1) * sizeof app->beats[0]);
+        app->beat_n--;
+    }
+    app->beats[app->beat_n++] = *b;
     if (b->rr_ms < 240 || b->rr_ms > 3000) {
         return; /* the first beat has no RR; RR outside 20..250 bpm is not a heart rate */
     }
@@ -524,9 +535,25 @@ static void emit_signal_quality(ws_app_t *app)
     app->sq_flags = 0;
 }
 
+ws_status_t ws_app_afib_rr_features(const ws_app_t *app, uint32_t window, int8_t *out)
+{
+    if (app == NULL || out == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (!app->ecg_ready) {
+        return WS_ERR_STATE;
+    }
+    if (window >= app->af_count / AF_WINDOW) {
+        return WS_ERR_RANGE;
+    }
+    /* the window ends at 250 Hz output sample (window + 1) x 2 x AF_WINDOW */
+    return ws_afib_rr_features(app->beats, app->beat_n, (window + 1u) * 2u * AF_WINDOW, out);
+}
+
 static void judge_window(ws_app_t *app, uint32_t k)
 {
     uint8_t pct[4] = {0, 0, 0, 0};
+    int8_t rr_features[WS_AFIB_RR_FEATURES];
     uint8_t flags, cls;
     uint16_t beats = 0;
     uint32_t rr = 0, slot = k & 3u;
@@ -540,7 +567,12 @@ static void judge_window(ws_app_t *app, uint32_t k)
     if (flags != 0) {
         cls = WS_RHYTHM_NOISY; /* the front end says no: no guess, no model run */
     } else {
-        best = run_model(app, WS_TASK_AFIB, app->af_ring, AF_WINDOW, NULL, 0, pct);
+        size_t n_rr = 0;
+        if (app->af_rr) {
+            (void)ws_app_afib_rr_features(app, k, rr_features);
+            n_rr = WS_AFIB_RR_FEATURES;
+        }
+        best = run_model(app, WS_TASK_AFIB, app->af_ring, AF_WINDOW, rr_features, n_rr, pct);
         if (best < 0) {
             return;
         }
