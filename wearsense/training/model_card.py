@@ -231,7 +231,8 @@ phone, daily living only, no falls). Subject splits are committed
 (`wearsense/datasets/imu/splits/`): training {_subjects(training, "train")}; validation
 {_subjects(training, "validation")} subjects; test subjects never used for training or model
 choice. Windows: training {training["windows"]["train"]}, validation
-{training["windows"]["validation"]}.
+{training["windows"]["validation"]}; from version 2 on each recording's last sample is held
+for 2 s first (`fall.HOLD_S`: a fall in a trial's last 1.26 s gets its window).
 
 Labels: every impact window of a daily-activity trial is `adl`. In a fall trial the windows
 that contain the trial's largest |a| are `fall`; its other windows (steps before, settling
