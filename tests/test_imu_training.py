@@ -115,3 +115,42 @@ def test_evaluate_missing_model_is_one_clear_error(tmp_path, capsys):
 
     code = main(["evaluate", "fall", "--model", str(tmp_path / "x.tflite"), "--json", "o"])
     assert code == 2 and "no model at" in capsys.readouterr().err
+
+
+def test_held_end_gives_a_late_impact_its_window():
+    """A trial that stops 0.3 s after its impact has no impact window (the 1.26 s after
+    the peak never arrive); with its last sample held, as a worn device's stream goes on,
+    the impact gets its window, centred on the peak, and nothing else changes."""
+    from pathlib import Path
+
+    from wearsense.datasets.imu import ImuRecording, Position
+    from wearsense.firmware.imu import IMPACT_PRE, WINDOW, process_recording
+    from wearsense.protocol.events import FallClass
+    from wearsense.training.imu_task import held
+
+    n = 500  # 10 s at 50 Hz, at rest; a 3 g spike 0.3 s before the end
+    acc = np.tile(np.array([0.0, 0.0, 1.0], np.float32), (n, 1))
+    acc[n - 15, 2] = 3.0
+    rec = ImuRecording(
+        dataset="synthetic",
+        subject="s1",
+        position=Position.WAIST,
+        trial="late-fall",
+        source=Path("late-fall"),
+        rate_hz=50.0,
+        acc_g=acc,
+        gyro_dps=np.zeros_like(acc),
+        fall=FallClass.FALL,
+        segments=(),
+    )
+    assert process_recording(rec).impacts == []
+    longer = held(rec, 2.0)
+    assert longer.n_samples == n + 100 and rec.n_samples == n
+    assert np.array_equal(longer.acc_g[:n], rec.acc_g)
+    assert (longer.acc_g[n:] == rec.acc_g[-1]).all() and (longer.gyro_dps[n:] == 0).all()
+    impacts = process_recording(longer).impacts
+    assert len(impacts) == 1 and impacts[0].peak_g > 2.5
+    window = impacts[0].window
+    assert window.shape == (WINDOW, 7)
+    # |a| - 1 g (channel 3) is largest at the peak's row
+    assert int(np.argmax(window[:, 3])) == IMPACT_PRE

@@ -127,7 +127,7 @@ def main() -> int:
 
     limits = Path(args.limits) if args.limits else REPO / "tools" / "model_cards" / f"{task}.md"
     extra = limits.read_text() if limits.is_file() else ""
-    print(write_imu_card(dst, task, extra))
+    print(write_imu_card(dst, task, extra, args.version))
     return 0
 
 

@@ -215,7 +215,9 @@ def register(subparsers: Any) -> None:
             "Run the int8 model on the firmware's C interpreter over every held-out record "
             "(afib) or subject (fall, activity) under the data folder (those of the committed "
             "training/validation splits are left out unless --include-training-records) and "
-            "write the metrics as JSON (schema: wearsense/training/evaluation.py)."
+            "write the metrics as JSON (schema: wearsense/training/evaluation.py). fall also "
+            "reports `trial_end_held`: the same figures with each recording's last sample "
+            "held for 2 s, as a worn device's stream goes on after a lab trial ends."
         ),
     )
     evaluate.add_argument("task", choices=TASKS)

@@ -113,15 +113,30 @@ def _all_impacts(rec: ImuRecording, fe: FrontEndOutput) -> LabelledWindows:
     )
 
 
+def held(rec: ImuRecording, hold_s: float) -> ImuRecording:
+    """The recording with its last sample repeated for ``hold_s`` more seconds."""
+    n = int(round(hold_s * rec.rate_hz))
+
+    def extend(x: np.ndarray) -> np.ndarray:
+        return np.vstack([x, np.repeat(x[-1:], n, axis=0)]).astype(x.dtype)
+
+    gyro = extend(rec.gyro_dps) if rec.gyro_dps is not None else None
+    return dataclasses.replace(rec, acc_g=extend(rec.acc_g), gyro_dps=gyro)
+
+
 def load_trials(
     dataset: str,
     data_dir: DataDir = None,
     subject_ids: Iterable[str] | None = None,
     positions: Iterable[str] | None = None,
     progress: bool = True,
+    hold_s: float = 0.0,
 ) -> list[Trial]:
     """Every recording of ``dataset`` for the given subjects (all when None) and
-    positions (all when None), with its activity and impact windows."""
+    positions (all when None), with its activity and impact windows. ``hold_s`` > 0
+    appends that many seconds of each recording's last sample before the front end (a
+    worn device's stream goes on after a trial's end, so an impact in its last 1.26 s
+    still gets its window); ``duration_s`` stays the recorded one."""
     chosen = set(positions) if positions is not None else None
     pos = {Position(p) for p in chosen} if chosen is not None else None
     out: list[Trial] = []
@@ -134,6 +149,9 @@ def load_trials(
             positions=pos,
             progress=progress,
         ):
+            duration_s = rec.duration_s
+            if hold_s > 0:
+                rec = held(rec, hold_s)
             fe = process_recording(rec)
             out.append(
                 Trial(
@@ -142,7 +160,7 @@ def load_trials(
                     rec.position.value,
                     rec.trial,
                     int(rec.fall),
-                    rec.duration_s,
+                    duration_s,
                     activity_windows(rec, fe),
                     fall_windows(rec, fe),
                     _all_impacts(rec, fe),
@@ -242,6 +260,7 @@ class TaskSpec:
     teacher_factor: float = 2.0
     class_balance: float = 0.5  # exponent of the inverse-frequency class weights
     max_tilt_deg: float = 10.0  # rotation augmentation (`augment`)
+    hold_s: float = 0.0  # each recording's end held this long (`load_trials`)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,7 +301,7 @@ def source_trials(
         else:
             found = set(subjects(dataset, data_dir))
             ids = [s for s in split_subjects(dataset, part) if s in found]
-            trials = load_trials(dataset, data_dir, ids, positions, progress)
+            trials = load_trials(dataset, data_dir, ids, positions, progress, spec.hold_s)
             if cache is not None:
                 cache[key] = trials
         if config.max_subjects is not None:
@@ -462,9 +481,14 @@ def finish_report(
 
 
 def evaluation_trials(
-    datasets_: Sequence[str], data_dir: DataDir, include_training: bool, progress: bool
+    datasets_: Sequence[str],
+    data_dir: DataDir,
+    include_training: bool,
+    progress: bool,
+    hold_s: float = 0.0,
 ) -> list[Trial]:
-    """Every recording of every held-out subject (all positions) of the datasets present."""
+    """Every recording of every held-out subject (all positions) of the datasets present
+    (``hold_s``: as in `load_trials`)."""
     trials: list[Trial] = []
     for dataset in datasets_:
         if not present(dataset, data_dir):
@@ -475,7 +499,7 @@ def evaluation_trials(
             else held_out_subjects(dataset, data_dir)
         )
         if ids:
-            trials += load_trials(dataset, data_dir, ids, None, progress)
+            trials += load_trials(dataset, data_dir, ids, None, progress, hold_s)
     if not trials:
         raise DatasetError(Path(str(data_dir or "../shared/data")), "no held-out IMU recordings")
     return trials

@@ -209,7 +209,7 @@ def _fall_row(name: str, e: dict[str, Any]) -> str:
     )
 
 
-def fall_card(training: dict[str, Any], metrics: dict[str, Any]) -> str:
+def fall_card(training: dict[str, Any], metrics: dict[str, Any], version: int = 1) -> str:
     head = (
         "| set | subjects | fall trials | of which largest impact in a window | ADL trials | "
         "sensitivity (95 % CI) | specificity (95 % CI) | false alarms / h of ADL |\n"
@@ -224,6 +224,19 @@ def fall_card(training: dict[str, Any], metrics: dict[str, Any]) -> str:
         for model, sets in side.items()
         for s, f in sets.items()
     )
+    held = metrics.get("trial_end_held")
+    held_text = ""
+    if held:
+        held_rows = "\n".join(_fall_row(k, v) for k, v in held["per_dataset"].items())
+        held_text = f"""
+Trial end held (the device's view of a recording that stops soon after the impact: each
+recording's last sample repeated for {held["hold_s"]:g} s before the front end, as a worn
+device's stream goes on; `trial_end_held` in `metrics.json`). Waist and chest units:
+
+{head}
+{_fall_row("all (waist, chest)", held)}
+{held_rows}
+"""
     cross = metrics.get("cross_dataset", {})
     cross_rows = "\n".join(
         f"| {dataset} ({position}) | {', '.join(entry['trained_on'])} | {entry['subjects']} | "
@@ -245,7 +258,7 @@ window around that peak (1.28 s before, 1.26 s after) as daily activity or fall;
 device's post-fall stillness check follows. Output: int8 softmax [1, 2], adl (0), fall (1)
 (the protocol's `FallClass`).
 Packages: `fall.wspkg` (placement waist) and `fall-chest.wspkg` (chest), the same model, both
-signed with the development key; version 1.
+signed with the development key; version {version}.
 
 ## Data and splits
 Impact windows cut by the device's own front end in C (called from Python, byte-identical
@@ -254,7 +267,8 @@ phone, daily living only, no falls). Subject splits are committed
 (`wearsense/datasets/imu/splits/`): training {_subjects(training, "train")}; validation
 {_subjects(training, "validation")} subjects; test subjects never used for training or model
 choice. Windows: training {training["windows"]["train"]}, validation
-{training["windows"]["validation"]}.
+{training["windows"]["validation"]}; from version 2 on each recording's last sample is held
+for 2 s first (`fall.HOLD_S`: a fall in a trial's last 1.26 s gets its window).
 
 Labels: every impact window of a daily-activity trial is `adl`. In a fall trial the windows
 that contain the trial's largest |a| are `fall`; its other windows (steps before, settling
@@ -277,7 +291,7 @@ Trial level, 95 % bootstrap intervals over subjects. `per_dataset`: the device p
 
 {head}
 {per_dataset}
-
+{held_text}
 Every sensor position (cross-position: UMAFall wrist, ankle, pocket phone; DSADS arm):
 
 {head}
@@ -411,12 +425,17 @@ int8 against float (same held-out windows):
 """
 
 
-def write_imu_card(folder: Path, task: str, extra: str = "") -> Path:
+def write_imu_card(folder: Path, task: str, extra: str = "", version: int = 1) -> Path:
     """README.md of models/fall or models/activity from training.json, metrics.json,
-    pareto.md (when present) and ``extra`` (limits, reproduction)."""
+    pareto.md (when present) and ``extra`` (limits, reproduction); ``version``: the
+    packages' (fall card)."""
     training = json.loads((folder / "training.json").read_text())
     metrics = json.loads((folder / "metrics.json").read_text())
-    card = fall_card(training, metrics) if task == "fall" else activity_card(training, metrics)
+    card = (
+        fall_card(training, metrics, version)
+        if task == "fall"
+        else activity_card(training, metrics)
+    )
     pareto = folder / "pareto.md"
     if pareto.is_file():
         card += (
