@@ -49,9 +49,13 @@ def versioned(version: int, base: bytes | None = None) -> bytes:
     return pkg.sign(bytes(raw), dev_signing_key())
 
 
+FACTORY = pkg.parse(SHIPPED.read_bytes()).header.model_version  # what the emulator boots
+
+
 @pytest.fixture(scope="module")
 def old() -> bytes:
-    return SHIPPED.read_bytes()
+    """The shipped package as version 1 (these tests count versions from 1)."""
+    return versioned(1)
 
 
 @pytest.fixture(scope="module")
@@ -464,7 +468,7 @@ def test_push_over_ble_reports_the_new_version_and_the_guard_holds(
 
 
 def test_update_push_cli_against_wearsense_emulate(tmp_path: Path, old: bytes) -> None:
-    """`wearsense emulate` (factory model: the shipped afib v1) and `wearsense update push`
+    """`wearsense emulate` (factory model: the shipped afib) and `wearsense update push`
     as separate processes over Bumble's virtual controllers: the guard refuses a worse
     model (exit 2), --force installs it, and the registry records what the device runs."""
     import socket
@@ -476,8 +480,9 @@ def test_update_push_cli_against_wearsense_emulate(tmp_path: Path, old: bytes) -
             sock.bind(("127.0.0.1", 0))
             return int(sock.getsockname()[1])
 
-    worse = tmp_path / "afib-v2.wspkg"
-    worse.write_bytes(versioned(2))
+    nxt = FACTORY + 1
+    worse = tmp_path / f"afib-v{nxt}.wspkg"
+    worse.write_bytes(versioned(nxt))
     shipped = json.loads((SHIPPED.parent / "metrics.json").read_text())
     metrics_file = tmp_path / "v2-metrics.json"
     metrics_file.write_text(json.dumps({**shipped, "macro_f1": shipped["macro_f1"] - 0.1}))
@@ -493,32 +498,32 @@ def test_update_push_cli_against_wearsense_emulate(tmp_path: Path, old: bytes) -
     )
     try:
         assert emulator.stdout is not None
-        assert "afib v1" in emulator.stdout.readline()
+        assert f"afib v{FACTORY}" in emulator.stdout.readline()
         added = subprocess.run(
             [*cli, "update", "--registry", str(registry), "add", str(SHIPPED)],
             capture_output=True,
             text=True,
             timeout=30,
         )
-        assert added.returncode == 0 and "afib v1" in added.stdout
+        assert added.returncode == 0 and f"afib v{FACTORY}" in added.stdout
         push_cmd = [*cli, "update", "--registry", str(registry), "push", str(worse)]
         push_cmd += ["--metrics", str(metrics_file), "--db", str(tmp_path / "c.db")]
         push_cmd += ["--controllers", ports, "--keystore", str(tmp_path / "keys.json")]
         refused = subprocess.run(push_cmd, capture_output=True, text=True, timeout=60)
         assert refused.returncode == 2, refused.stdout + refused.stderr
-        assert "worse than the installed version 1" in refused.stderr
+        assert f"worse than the installed version {FACTORY}" in refused.stderr
         forced = subprocess.run([*push_cmd, "--force"], capture_output=True, text=True, timeout=60)
         assert forced.returncode == 0, forced.stdout + forced.stderr
-        assert "runs afib v2 (was v1)" in forced.stdout
+        assert f"runs afib v{nxt} (was v{FACTORY})" in forced.stdout
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
     with Registry(registry) as reg:
-        assert reg.installed("WS-00A1B2C3", AFIB) == 2
+        assert reg.installed("WS-00A1B2C3", AFIB) == nxt
         assert [r[4] for r in reg.rollouts()] == ["refused by guard", "installed"]
-    # The emulator kept its model store: booted again, it runs v2.
+    # The emulator kept its model store: booted again, it runs the pushed version.
     store = (tmp_path / "emu" / "WS-00A1B2C3.models").read_bytes()
-    assert UpdatableDevice("WS-00A1B2C3", store=store).model_version(AFIB) == 2
+    assert UpdatableDevice("WS-00A1B2C3", store=store).model_version(AFIB) == nxt
 
 
 def test_push_over_ble_resumes_after_the_link_drops(tmp_path: Path, old: bytes) -> None:

@@ -22,10 +22,16 @@ from wearsense.updates.keys import dev_signing_key
 pytestmark = pytest.mark.sanitized
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "afib" / "afib.wspkg"
-OLD = SHIPPED.read_bytes()
-_raw = bytearray(OLD)
-_raw[8:10] = (2).to_bytes(2, "little")
-NEW = pkg.sign(bytes(_raw), dev_signing_key())
+
+
+def _versioned(version: int) -> bytes:
+    raw = bytearray(SHIPPED.read_bytes())
+    raw[8:10] = version.to_bytes(2, "little")
+    return pkg.sign(bytes(raw), dev_signing_key())
+
+
+OLD = _versioned(1)  # the shipped package as version 1, then as 2
+NEW = _versioned(2)
 CHUNK_STATUSES = {Status.OK, Status.CRC, Status.LENGTH, Status.STATE, Status.RANGE}
 COMMAND_STATUSES = {
     Status.OK, Status.LENGTH, Status.TYPE, Status.RANGE, Status.STATE, Status.NOSPACE,

@@ -28,6 +28,7 @@ AFIB = 0
 
 
 def versioned(version: int) -> bytes:
+    """The shipped package as ``version`` (these tests count versions from 1)."""
     raw = bytearray(SHIPPED.read_bytes())
     raw[8:10] = version.to_bytes(2, "little")
     return pkg.sign(bytes(raw), dev_signing_key())
@@ -51,7 +52,7 @@ def test_the_detectors_run_the_store_model_and_follow_an_update(ecg_mv: np.ndarr
     assert dev.detections() == []  # an empty store: no model, the detector does not run
     assert dev.stats().af_runs == 0
 
-    assert dev.provision(SHIPPED.read_bytes()) == Status.OK
+    assert dev.provision(versioned(1)) == Status.OK
     assert dev.store_models().running[AFIB] == 1 and dev.info().model_versions[0] == 1
     dev.feed_ecg(ecg_mv[60 * 360 : 120 * 360], 360)
     first = af_starts(dev)
@@ -75,7 +76,7 @@ def test_the_detectors_run_the_store_model_and_follow_an_update(ecg_mv: np.ndarr
 
 def test_a_rollback_at_boot_hands_the_detectors_the_remaining_model(ecg_mv: np.ndarray) -> None:
     dev = UpdatableWearable("WS-UW2")
-    assert dev.provision(SHIPPED.read_bytes()) == Status.OK
+    assert dev.provision(versioned(1)) == Status.OK
     asyncio.run(push(DeviceTransport(dev), versioned(2), task=AFIB, version=2))
     running = dev.active_model(AFIB)
     assert running is not None and running.version == 2
@@ -92,7 +93,7 @@ def test_a_rollback_at_boot_hands_the_detectors_the_remaining_model(ecg_mv: np.n
 
 def test_a_reboot_in_place_restarts_the_detectors_on_the_store(ecg_mv: np.ndarray) -> None:
     dev = UpdatableWearable("WS-UW3")
-    assert dev.provision(SHIPPED.read_bytes()) == Status.OK
+    assert dev.provision(versioned(1)) == Status.OK
     dev.feed_ecg(ecg_mv[: 20 * 360], 360)
     assert dev.reboot() == Status.OK
     assert dev.stats().ecg_samples == 0 and dev.store_models().running[AFIB] == 1
@@ -117,7 +118,7 @@ def test_the_emulator_resets_the_whole_device_and_replays_on(tmp_path: Path) -> 
 
     async def scenario() -> None:
         core = UpdatableWearable("WS-UW4")
-        assert core.provision(SHIPPED.read_bytes()) == Status.OK
+        assert core.provision(versioned(1)) == Status.OK
         loop = await Loopback.open(core, tmp_path)
         try:
             player = Player(load(SAMPLE_DIR), loop=False)

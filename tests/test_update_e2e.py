@@ -22,6 +22,8 @@ from wearsense.emulator.replay import SAMPLES, Player, load
 from wearsense.firmware.updatable_wearable import UpdatableWearable
 from wearsense.protocol import Status
 from wearsense.store import Store
+from wearsense.updates import package as pkg
+from wearsense.updates.keys import dev_signing_key
 from wearsense.updates.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,11 +43,15 @@ def test_package_sign_push_from_the_tui_and_the_events_carry_the_new_version(
     assert main([*build, "--classes", "normal,af,other,noisy"]) == 0
     assert main(["package", "sign", str(v2), "--dev-key"]) == 0
     package = v2.read_bytes()
+    # the device starts on the shipped model as version 1 (this test counts from 1)
+    v1 = bytearray((AFIB_DIR / "afib.wspkg").read_bytes())
+    v1[8:10] = (1).to_bytes(2, "little")
+    v1 = pkg.sign(bytes(v1), dev_signing_key())
     recordings = load(SAMPLES)
 
     async def scenario() -> None:
         core = UpdatableWearable(SERIAL)
-        assert core.provision((AFIB_DIR / "afib.wspkg").read_bytes()) == Status.OK
+        assert core.provision(v1) == Status.OK
         loop = await Loopback.open(core, tmp_path)
         store = Store(tmp_path / "companion.db")
         store.add_patient("p-upd", "UTC")
@@ -55,7 +61,7 @@ def test_package_sign_push_from_the_tui_and_the_events_carry_the_new_version(
         runner = asyncio.create_task(session.run())
         shipped = json.loads((AFIB_DIR / "metrics.json").read_text())
         with Registry(tmp_path / "updates.db") as registry:
-            registry.add((AFIB_DIR / "afib.wspkg").read_bytes(), metrics=shipped)
+            registry.add(v1, metrics=shipped)
         better = {**shipped, "macro_f1": shipped["macro_f1"] + 0.01}
         (tmp_path / "metrics.json").write_text(json.dumps(better))  # beside the package
         pusher = SessionPusher(session, watcher, tmp_path / "updates.db", history=store)

@@ -1,4 +1,4 @@
-"""Ships a trained fall or activity student into models/<task>/.
+"""Ships a trained student (fall, activity, and afib too) into models/<task>/.
 
     python tools/ship_imu_model.py fall build/train/fall [--version 1] [--data-dir DIR]
 
@@ -6,7 +6,8 @@ Copies the int8 `.tflite`, the float teacher and student, training.json (and
 cross_dataset.json, pareto.{json,md,png} when present) from the training folder, evaluates
 the int8 model on the C interpreter over every held-out subject (metrics.json,
 confusion.png), builds and signs (development key) one package per placement the format
-allows (waist: <task>.wspkg, chest: <task>-chest.wspkg) and writes the model card.
+allows (waist: <task>.wspkg, chest: <task>-chest.wspkg; afib: chest only, afib.wspkg) and
+writes the model card.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ COPIED = (
     "pareto.png",
 )
 CLASSES = {
+    "afib": "normal,af,other,noisy",
     "fall": "adl,fall",
     "activity": "walk,run,cycle,upstairs,downstairs,sit,stand,lie",
 }
@@ -102,7 +104,12 @@ def main() -> int:
         "--confusion-png",
         str(dst / "confusion.png"),
     )
-    for placement, name in (("waist", f"{task}.wspkg"), ("chest", f"{task}-chest.wspkg")):
+    placements = (
+        (("chest", "afib.wspkg"),)
+        if task == "afib"
+        else (("waist", f"{task}.wspkg"), ("chest", f"{task}-chest.wspkg"))
+    )
+    for placement, name in placements:
         package = dst / name
         _wearsense(
             "package",
@@ -117,12 +124,17 @@ def main() -> int:
             "--version",
             str(args.version),
             "--sample-rate",
-            "50",
+            "125" if task == "afib" else "50",
             "--classes",
             CLASSES[task],
         )
         _wearsense("package", "sign", str(package), "--dev-key")
         _wearsense("package", "verify", str(package), "--task", task, "--placement", placement)
+    if task == "afib":
+        from wearsense.training.model_card import write_afib_card
+
+        print(write_afib_card(dst, args.version))
+        return 0
     from wearsense.training.model_card import write_imu_card
 
     limits = Path(args.limits) if args.limits else REPO / "tools" / "model_cards" / f"{task}.md"

@@ -179,7 +179,7 @@ def summarise_sizes(tflite: bytes) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- training
 
 
-def _nets(rr: bool = True) -> tuple[Any, Any]:
+def _nets(rr: bool = True, joint_width: int = 32) -> tuple[Any, Any]:
     from wearsense.training.models import NetConfig
 
     student = NetConfig(
@@ -192,7 +192,7 @@ def _nets(rr: bool = True) -> tuple[Any, Any]:
         kernel=5,
         dropout=0.2,
         side_features=RR_FEATURES if rr else 0,
-        joint_width=32,
+        joint_width=joint_width,
     )
     teacher = dataclasses.replace(student.scaled(2.0), dropout=0.3)
     return teacher, student
@@ -211,6 +211,7 @@ class AfibTrainConfig:
     rr_features: bool = True  # a hybrid model: ECG window + RR features of the beats
     # weight of the co-teacher (gradient boosting on the RR features) in the soft targets
     rr_co_teacher: float = 0.5
+    joint_width: int = 32  # units of the hybrid student's joint layer (the teacher's: twice)
 
     @property
     def input_length(self) -> int:
@@ -290,7 +291,7 @@ def train_afib(
     x_val, y_val, _ = parts["validation"].window_arrays(length)
     train = (_float(x_train), y_train)
     val = (_float(x_val), y_val)
-    teacher_cfg, student_cfg = _nets(config.rr_features)
+    teacher_cfg, student_cfg = _nets(config.rr_features, config.joint_width)
     if config.width != 1.0:  # both scale, so a small student keeps a proportionate teacher
         teacher_cfg, student_cfg = (
             teacher_cfg.scaled(config.width),
@@ -599,6 +600,7 @@ def pareto_afib(
         rows.append(
             {
                 "width": width,
+                "rr_features": config.rr_features,
                 "tflite_bytes": summary["student"]["tflite_bytes"],
                 "arena_bytes": summary["student"]["arena_bytes"],
                 "macs": summary["student"]["macs"],

@@ -37,6 +37,8 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
         max_records=args.max_records,
         prune_keep=args.prune,
         rr_features=not args.no_rr_features,
+        rr_co_teacher=args.rr_co_teacher,
+        joint_width=args.joint_width,
     )
     if args.pareto:
         from wearsense.training.afib import pareto_afib
@@ -182,6 +184,20 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="afib: the ECG window alone, without the 16 RR-interval features of the beat "
         "detector after it (the version 1 model's input)",
+    )
+    train.add_argument(
+        "--rr-co-teacher",
+        type=float,
+        default=0.5,
+        metavar="W",
+        help="afib: weight (0-1) of the co-teacher, gradient boosting on the RR features, in "
+        "the student's soft targets (0: the network teacher alone; default 0.5)",
+    )
+    train.add_argument(
+        "--joint-width",
+        type=int,
+        default=32,
+        help="afib: units of the hybrid student's joint layer (default 32)",
     )
     train.add_argument(
         "--max-subjects",

@@ -154,7 +154,7 @@ def load_float_model(path: Path) -> Any:
     config = dict(saved["config"])
     config["blocks"] = tuple(tuple(b) for b in config["blocks"])
     model = ConvNet(NetConfig(**config))
-    if any(k.endswith("conv.bias") for k in saved["state"]):  # saved after fuse()
+    if any(k.endswith(".conv.bias") for k in saved["state"]):  # saved after fuse()
         model.fuse()
     model.load_state_dict(saved["state"])
     return model.eval()
