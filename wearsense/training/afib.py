@@ -210,8 +210,8 @@ class AfibTrainConfig:
     prune_epochs: int = 10
     rr_features: bool = True  # a hybrid model: ECG window + RR features of the beats
     # weight of the co-teacher (gradient boosting on the RR features) in the soft targets
-    rr_co_teacher: float = 0.5
-    joint_width: int = 32  # units of the hybrid student's joint layer (the teacher's: twice)
+    rr_co_teacher: float = 0.3
+    joint_width: int = 16  # units of the hybrid student's joint layer (the teacher's: twice)
 
     @property
     def input_length(self) -> int:

@@ -188,16 +188,16 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--rr-co-teacher",
         type=float,
-        default=0.5,
+        default=0.3,
         metavar="W",
         help="afib: weight (0-1) of the co-teacher, gradient boosting on the RR features, in "
-        "the student's soft targets (0: the network teacher alone; default 0.5)",
+        "the student's soft targets (0: the network teacher alone; default 0.3)",
     )
     train.add_argument(
         "--joint-width",
         type=int,
-        default=32,
-        help="afib: units of the hybrid student's joint layer (default 32)",
+        default=16,
+        help="afib: units of the hybrid student's joint layer (default 16)",
     )
     train.add_argument(
         "--max-subjects",
