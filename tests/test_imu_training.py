@@ -115,3 +115,33 @@ def test_evaluate_missing_model_is_one_clear_error(tmp_path, capsys):
 
     code = main(["evaluate", "fall", "--model", str(tmp_path / "x.tflite"), "--json", "o"])
     assert code == 2 and "no model at" in capsys.readouterr().err
+
+
+def test_roll_copies_turn_only_the_chosen_class_about_x():
+    """Lying windows get copies turned about the unit's x axis (acc and gyro alike): x,
+    |a| - 1 g and the length of (y, z) are kept, the angle is spread over the circle;
+    other classes are not copied."""
+    from wearsense.training.imu_task import roll_copies
+
+    rng = np.random.default_rng(0)
+    x = np.zeros((40, 7, 128), np.float32)
+    x[:, 0] = 0.1 + 0.01 * rng.standard_normal((40, 128))  # x: along the lying trunk
+    x[:, 1] = 0.95  # gravity on +y (lying on the back)
+    x[:, 3] = 0.02 * rng.standard_normal((40, 128))
+    x[:, 5] = 0.3
+    y = np.array([7] * 20 + [5] * 20)
+    out_x, out_y = roll_copies(x, y, [7], 3, seed=1)
+    assert out_x.shape == (100, 7, 128) and out_x.dtype == np.float32
+    assert np.array_equal(out_x[:40], x) and np.array_equal(out_y[:40], y)
+    assert np.all(out_y[40:] == 7)
+    new = out_x[40:]
+    lying = np.concatenate([x[:20]] * 3)
+    np.testing.assert_allclose(new[:, [0, 3, 4]], lying[:, [0, 3, 4]], atol=1e-6)
+    np.testing.assert_allclose(np.hypot(new[:, 1], new[:, 2]), 0.95, atol=1e-5)
+    np.testing.assert_allclose(np.hypot(new[:, 5], new[:, 6]), 0.3, atol=1e-5)
+    angles = np.arctan2(new[:, 2, 0], new[:, 1, 0])
+    assert (angles < -np.pi / 2).any() and (angles > np.pi / 2).any()  # gravity on -y too
+    # the same angle for acc and gyro of a window (one rigid turn)
+    np.testing.assert_allclose(np.arctan2(new[:, 6, 0], new[:, 5, 0]), angles, atol=1e-5)
+    same_x, same_y = roll_copies(x, y, [7], 0, seed=1)
+    assert same_x is x and same_y is y

@@ -61,6 +61,11 @@ SPEC = TaskSpec(
         dropout=0.2,
     ),
     teacher_factor=2.5,
+    # sitting and standing differ by a few degrees of trunk tilt: small tilts only
+    max_tilt_deg=5.0,
+    # lying on the back, front or a side turns the unit about the trunk's axis
+    roll_classes=("lie",),
+    roll_copies=3,
 )
 ARM_SPEC = dataclasses.replace(SPEC, sources=(*SPEC.sources, ("dsads", None)))
 DataDir = str | os.PathLike[str] | None
