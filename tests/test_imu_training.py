@@ -145,3 +145,31 @@ def test_roll_copies_turn_only_the_chosen_class_about_x():
     np.testing.assert_allclose(np.arctan2(new[:, 6, 0], new[:, 5, 0]), angles, atol=1e-5)
     same_x, same_y = roll_copies(x, y, [7], 0, seed=1)
     assert same_x is x and same_y is y
+
+
+def test_activity_leaves_out_only_dsads_postures():
+    """The shipped activity spec trains on DSADS's moving classes (cycling among them) and
+    leaves out its sitting, standing and lying; other datasets keep every class."""
+    from wearsense.firmware.imu import LabelledWindows
+    from wearsense.training.imu_task import Trial, kept
+
+    def trial(dataset: str, labels: list[int]) -> Trial:
+        n = len(labels)
+        windows = LabelledWindows(
+            dataset=dataset,
+            subject="s",
+            position="waist",
+            trial="t",
+            windows=np.zeros((n, 128, 7), np.int8),
+            labels=np.array(labels, np.int64),
+            frames=np.arange(n, dtype=np.int64),
+            peak_g=np.zeros(n, np.float32),
+        )
+        return Trial(dataset, "s", "waist", "t", 0, 10.0, windows, windows, windows)
+
+    every = list(range(8))  # walk run cycle upstairs downstairs sit stand lie
+    trials = [trial("dsads", every), trial("uci-hapt", every), trial("dsads", [])]
+    mask = kept(trials, activity.SPEC)
+    assert mask.tolist() == [True] * 5 + [False] * 3 + [True] * 8
+    assert kept(trials, activity.ARM_SPEC).all()
+    assert len(stack(trials, "activity")[1]) == len(mask)

@@ -216,6 +216,19 @@ def augment(batch: np.ndarray, rng: np.random.Generator, max_tilt_deg: float = 1
     return np.clip(out, -128 * INPUT_SCALE, limit).astype(np.float32)
 
 
+def kept(trials: Sequence[Trial], spec: TaskSpec) -> np.ndarray:
+    """Which of the windows ``stack(trials, spec.kind)`` returns ``spec.exclude`` keeps."""
+    dropped = dict(spec.exclude)
+    return np.array(
+        [
+            spec.labels[int(k)] not in dropped.get(t.dataset, ())
+            for t in trials
+            for k in getattr(t, spec.kind).labels
+        ],
+        dtype=bool,
+    )
+
+
 def roll_copies(
     x: np.ndarray, y: np.ndarray, classes: Sequence[int], copies: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -273,6 +286,9 @@ class TaskSpec:
     max_tilt_deg: float = 10.0  # rotation augmentation (`augment`)
     roll_classes: tuple[str, ...] = ()  # training windows of these get `roll_copies` copies
     roll_copies: int = 0
+    # (dataset, labels): windows of those labels from that dataset are left out of training
+    # and validation (e.g. the arm unit's postures, which the trunk's gravity cue contradicts)
+    exclude: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -361,6 +377,9 @@ def train_imu(
     arrays = {}
     for part, trials in parts.items():
         x, y = stack(trials, spec.kind)
+        if spec.exclude:
+            keep = kept(trials, spec)
+            x, y = x[keep], y[keep]
         if len(y) == 0:
             raise DatasetError(Path(str(data_dir or "../shared/data")), f"no {part} windows")
         arrays[part] = (to_float(x), y)
@@ -405,6 +424,7 @@ def train_imu(
         "task": spec.name,
         "seed": config.seed,
         "sources": {d: list(p) if p else "all" for d, p in spec.sources},
+        "excluded_classes": {d: list(labels) for d, labels in spec.exclude},
         "left_out": list(config.leave_out),
         "subjects": {
             part: sorted({f"{t.dataset}/{t.subject}" for t in trials})
