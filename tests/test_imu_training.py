@@ -154,3 +154,61 @@ def test_held_end_gives_a_late_impact_its_window():
     assert window.shape == (WINDOW, 7)
     # |a| - 1 g (channel 3) is largest at the peak's row
     assert int(np.argmax(window[:, 3])) == IMPACT_PRE
+
+
+def test_roll_copies_turn_only_the_chosen_class_about_x():
+    """Lying windows get copies turned about the unit's x axis (acc and gyro alike): x,
+    |a| - 1 g and the length of (y, z) are kept, the angle is spread over the circle;
+    other classes are not copied."""
+    from wearsense.training.imu_task import roll_copies
+
+    rng = np.random.default_rng(0)
+    x = np.zeros((40, 7, 128), np.float32)
+    x[:, 0] = 0.1 + 0.01 * rng.standard_normal((40, 128))  # x: along the lying trunk
+    x[:, 1] = 0.95  # gravity on +y (lying on the back)
+    x[:, 3] = 0.02 * rng.standard_normal((40, 128))
+    x[:, 5] = 0.3
+    y = np.array([7] * 20 + [5] * 20)
+    out_x, out_y = roll_copies(x, y, [7], 3, seed=1)
+    assert out_x.shape == (100, 7, 128) and out_x.dtype == np.float32
+    assert np.array_equal(out_x[:40], x) and np.array_equal(out_y[:40], y)
+    assert np.all(out_y[40:] == 7)
+    new = out_x[40:]
+    lying = np.concatenate([x[:20]] * 3)
+    np.testing.assert_allclose(new[:, [0, 3, 4]], lying[:, [0, 3, 4]], atol=1e-6)
+    np.testing.assert_allclose(np.hypot(new[:, 1], new[:, 2]), 0.95, atol=1e-5)
+    np.testing.assert_allclose(np.hypot(new[:, 5], new[:, 6]), 0.3, atol=1e-5)
+    angles = np.arctan2(new[:, 2, 0], new[:, 1, 0])
+    assert (angles < -np.pi / 2).any() and (angles > np.pi / 2).any()  # gravity on -y too
+    # the same angle for acc and gyro of a window (one rigid turn)
+    np.testing.assert_allclose(np.arctan2(new[:, 6, 0], new[:, 5, 0]), angles, atol=1e-5)
+    same_x, same_y = roll_copies(x, y, [7], 0, seed=1)
+    assert same_x is x and same_y is y
+
+
+def test_activity_leaves_out_only_dsads_postures():
+    """The shipped activity spec trains on DSADS's moving classes (cycling among them) and
+    leaves out its sitting, standing and lying; other datasets keep every class."""
+    from wearsense.firmware.imu import LabelledWindows
+    from wearsense.training.imu_task import Trial, kept
+
+    def trial(dataset: str, labels: list[int]) -> Trial:
+        n = len(labels)
+        windows = LabelledWindows(
+            dataset=dataset,
+            subject="s",
+            position="waist",
+            trial="t",
+            windows=np.zeros((n, 128, 7), np.int8),
+            labels=np.array(labels, np.int64),
+            frames=np.arange(n, dtype=np.int64),
+            peak_g=np.zeros(n, np.float32),
+        )
+        return Trial(dataset, "s", "waist", "t", 0, 10.0, windows, windows, windows)
+
+    every = list(range(8))  # walk run cycle upstairs downstairs sit stand lie
+    trials = [trial("dsads", every), trial("uci-hapt", every), trial("dsads", [])]
+    mask = kept(trials, activity.SPEC)
+    assert mask.tolist() == [True] * 5 + [False] * 3 + [True] * 8
+    assert kept(trials, activity.ARM_SPEC).all()
+    assert len(stack(trials, "activity")[1]) == len(mask)

@@ -52,7 +52,7 @@ def _arm_variant(folder: Path, dst: Path, data: list[str]) -> None:
         full = json.loads(out.read_text())
     training = json.loads((folder / "training.json").read_text())
     summary = {
-        "what": "the same student trained with DSADS (right arm) added; not shipped",
+        "what": "the same student trained with DSADS's postures (right arm) added; not shipped",
         "model_sha256": full["model_sha256"],
         "tflite_bytes": full["tflite_bytes"],
         "sources": training["sources"],

@@ -42,14 +42,18 @@ SPEC = TaskSpec(
     name="activity",
     labels=LABELS,
     kind="activity",
-    # the device's placements only: adding DSADS's arm unit (the only cycling) cost
-    # 17 points of UCI HAPT validation accuracy (sitting against standing); it is the
-    # ARM_SPEC variant, measured but not shipped
     sources=(
         ("uci-hapt", None),
         ("sisfall", None),  # walking and jogging trials
         ("umafall", ("waist", "chest")),
+        ("dsads", None),  # right arm: the only cycling; its postures are left out (below)
     ),
+    # DSADS's arm unit lies at other angles than a trunk unit when sitting, standing or
+    # lying: its postures cost 15-17 points of UCI HAPT validation accuracy (sitting
+    # against standing; the ARM_SPEC variant, measured, not shipped). Its moving classes
+    # (walk, run, cycle, stairs) cost none measurable and teach arm-swing walking apart
+    # from running, and cycling at all.
+    exclude=(("dsads", ("sit", "stand", "lie")),),
     student=NetConfig(
         in_channels=7,
         n_classes=8,
@@ -61,8 +65,13 @@ SPEC = TaskSpec(
         dropout=0.2,
     ),
     teacher_factor=2.5,
+    # sitting and standing differ by a few degrees of trunk tilt: small tilts only
+    max_tilt_deg=5.0,
+    # lying on the back, front or a side turns the unit about the trunk's axis
+    roll_classes=("lie",),
+    roll_copies=3,
 )
-ARM_SPEC = dataclasses.replace(SPEC, sources=(*SPEC.sources, ("dsads", None)))
+ARM_SPEC = dataclasses.replace(SPEC, exclude=())  # DSADS's postures too
 DataDir = str | os.PathLike[str] | None
 
 
@@ -126,8 +135,8 @@ def evaluate_activity(
         report["units"] = len({(o.dataset, o.unit) for o in rows})
     report["scope"] = (
         "held-out subjects, every labelled window; top level: waist and chest units of "
-        "uci-hapt, sisfall, umafall; per_dataset: the same, and dsads (right arm, "
-        "cross-position); per_position: every unit"
+        "uci-hapt, sisfall, umafall; per_dataset: the same, and dsads (right arm; its "
+        "moving classes are trained on, its postures are not); per_position: every unit"
     )
     report["per_position"] = {}
     for key in sorted({f"{t.dataset}/{t.position}" for t in trials}):

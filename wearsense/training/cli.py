@@ -213,8 +213,9 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--include-arm",
         action="store_true",
-        help="activity: also train on DSADS (right-arm unit; the only cycling data): the "
-        "measured, unshipped variant",
+        help="activity: also train on DSADS's postures (sit, stand, lie of the right-arm "
+        "unit; its moving classes, cycling among them, are always in): the measured, "
+        "unshipped variant",
     )
     train.add_argument(
         "--cross-dataset",
