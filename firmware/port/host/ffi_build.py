@@ -137,7 +137,11 @@ def build_in_place(variant: str) -> Path:
         if stale.name != built.name:
             stale.unlink()
     if not target.exists() or _digest(target) != _digest(built):
-        shutil.copy2(built, target)
+        # a new file renamed over the old one: a process that has the module loaded (a
+        # training run, say) keeps its mapping instead of crashing on a rewritten file
+        fresh = target.with_name(f".{target.name}.new")
+        shutil.copy2(built, fresh)
+        os.replace(fresh, target)
     return target
 
 

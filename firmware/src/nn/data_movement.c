@@ -71,12 +71,15 @@ ws_status_t ws_nn_slice(const ws_nn_dims_t *in, const uint8_t *input, const int3
         return WS_ERR_ARG;
     }
     size_t o = 0;
+    /* whole channel rows are contiguous along w: one copy per (n, h) then */
+    const int32_t rows = out->c == in->c ? 1 : out->w;
+    const size_t run = (size_t)out->c * (out->c == in->c ? (size_t)out->w : 1u);
     for (int32_t a = 0; a < out->n; ++a) {
         for (int32_t b = 0; b < out->h; ++b) {
-            for (int32_t c = 0; c < out->w; ++c) {
+            for (int32_t c = 0; c < rows; ++c) {
                 const size_t s = offset4(in, a + begin[0], b + begin[1], c + begin[2], begin[3]);
-                memcpy(output + elem * o, input + elem * s, (size_t)elem * out->c);
-                o += (size_t)out->c;
+                memcpy(output + elem * o, input + elem * s, (size_t)elem * run);
+                o += run;
             }
         }
     }
