@@ -179,7 +179,7 @@ def summarise_sizes(tflite: bytes) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- training
 
 
-def _nets(rr: bool = True, joint_width: int = 32) -> tuple[Any, Any]:
+def _nets(rr: bool = True, joint_width: int = 16) -> tuple[Any, Any]:
     from wearsense.training.models import NetConfig
 
     student = NetConfig(
