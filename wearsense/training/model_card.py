@@ -161,7 +161,8 @@ def write_afib_card(folder: Path, version: int = 1) -> Path:
     if pareto.is_file():
         rows = json.loads((folder / "pareto.json").read_text())
         kind = (
-            "hybrid students (ECG window + RR features), as shipped"
+            "Hybrid students (ECG window + RR features) of the shipped recipe; width 1 is the "
+            "shipped shape, retrained, so its figures differ a little from the shipped model's"
             if rows and rows[0].get("rr_features")
             else "ECG-only students (the version 1 architecture, measured before the RR "
             "features; not yet measured for the hybrid)"
