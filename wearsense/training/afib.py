@@ -212,6 +212,7 @@ class AfibTrainConfig:
     # weight of the co-teacher (gradient boosting on the RR features) in the soft targets
     rr_co_teacher: float = 0.3
     joint_width: int = 16  # units of the hybrid student's joint layer (the teacher's: twice)
+    class_balance: float = 0.5  # class weights = (inverse class frequency) ** this
 
     @property
     def input_length(self) -> int:
@@ -304,6 +305,7 @@ def train_afib(
         prune_keep=config.prune_keep,
         prune_epochs=config.prune_epochs,
         seed=config.seed,
+        class_balance=config.class_balance,
     )
     co_teacher = None
     if config.rr_features and config.rr_co_teacher > 0:

@@ -39,6 +39,7 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
         rr_features=not args.no_rr_features,
         rr_co_teacher=args.rr_co_teacher,
         joint_width=args.joint_width,
+        class_balance=0.5 if args.class_balance is None else args.class_balance,
     )
     if args.pareto:
         from wearsense.training.afib import pareto_afib
@@ -207,8 +208,8 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--class-balance",
         type=float,
-        help="fall/activity: class weights = (inverse class frequency) ** this "
-        "(0 none, 1 full balance; default: the task's own)",
+        help="class weights = (inverse class frequency) ** this (0 none, 1 full balance; "
+        "default: the task's own, 0.5 for afib)",
     )
     train.add_argument(
         "--include-arm",
