@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from update_helpers import SHIPPED_AFIB as SHIPPED
+from update_helpers import versioned
 
 from wearsense.firmware import core
 from wearsense.firmware.updatable import STORE_PAGE_SIZE, UpdatableDevice
 from wearsense.firmware.update_powercut import UpdatePowerCuts
 from wearsense.protocol import Chunk, Command, Opcode, Response, Status, StatusModels, decode
 from wearsense.updates import package as pkg
-from wearsense.updates.keys import dev_signing_key
 from wearsense.updates.registry import GuardRefusal, Registry, guard
 from wearsense.updates.transfer import (
     DeviceTransport,
@@ -30,7 +31,6 @@ from wearsense.updates.transfer import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "models" / "afib" / "afib.wspkg"
 AFIB = 0
 T = TypeVar("T")
 
@@ -40,13 +40,6 @@ def run(coro_fn: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
         return await asyncio.wait_for(coro_fn(), timeout)
 
     return asyncio.run(bounded())
-
-
-def versioned(version: int, base: bytes | None = None) -> bytes:
-    """The shipped package with another version, signed again with the DEV key."""
-    raw = bytearray(base or SHIPPED.read_bytes())
-    raw[8:10] = version.to_bytes(2, "little")
-    return pkg.sign(bytes(raw), dev_signing_key())
 
 
 FACTORY = pkg.parse(SHIPPED.read_bytes()).header.model_version  # what the emulator boots

@@ -7,31 +7,20 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from update_helpers import versioned
 
 from wearsense.firmware.updatable import UpdatableDevice
 from wearsense.firmware.update_powercut import UpdatePowerCuts
 from wearsense.protocol import Chunk, Opcode, Status
-from wearsense.updates import package as pkg
-from wearsense.updates.keys import dev_signing_key
 
 pytestmark = pytest.mark.sanitized
 
-SHIPPED = Path(__file__).resolve().parents[1] / "models" / "afib" / "afib.wspkg"
-
-
-def _versioned(version: int) -> bytes:
-    raw = bytearray(SHIPPED.read_bytes())
-    raw[8:10] = version.to_bytes(2, "little")
-    return pkg.sign(bytes(raw), dev_signing_key())
-
-
-OLD = _versioned(1)  # the shipped package as version 1, then as 2
-NEW = _versioned(2)
+OLD = versioned(1)  # the shipped package as version 1, then as 2
+NEW = versioned(2)
 CHUNK_STATUSES = {Status.OK, Status.CRC, Status.LENGTH, Status.STATE, Status.RANGE}
 COMMAND_STATUSES = {
     Status.OK, Status.LENGTH, Status.TYPE, Status.RANGE, Status.STATE, Status.NOSPACE,

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from update_helpers import SHIPPED_AFIB as SHIPPED
+from update_helpers import versioned
 
 from wearsense.datasets import mitdb
 from wearsense.firmware.device import DeviceError
@@ -18,20 +20,11 @@ from wearsense.firmware.updatable import STORE_PAGE_SIZE
 from wearsense.firmware.updatable_wearable import UpdatableWearable, factory_packages
 from wearsense.protocol import AfStart, Status, StatusModels
 from wearsense.updates import package as pkg
-from wearsense.updates.keys import dev_signing_key
 from wearsense.updates.transfer import DeviceTransport, push
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "data"
-SHIPPED = ROOT / "models" / "afib" / "afib.wspkg"
 AFIB = 0
-
-
-def versioned(version: int) -> bytes:
-    """The shipped package as ``version`` (these tests count versions from 1)."""
-    raw = bytearray(SHIPPED.read_bytes())
-    raw[8:10] = version.to_bytes(2, "little")
-    return pkg.sign(bytes(raw), dev_signing_key())
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from textual.widgets import DataTable, Input, ProgressBar, Static
+from update_helpers import versioned
 
 from tui.app import WearSenseApp
 from tui.services import SessionPusher
@@ -22,8 +23,6 @@ from wearsense.emulator.replay import SAMPLES, Player, load
 from wearsense.firmware.updatable_wearable import UpdatableWearable
 from wearsense.protocol import Status
 from wearsense.store import Store
-from wearsense.updates import package as pkg
-from wearsense.updates.keys import dev_signing_key
 from wearsense.updates.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,10 +42,7 @@ def test_package_sign_push_from_the_tui_and_the_events_carry_the_new_version(
     assert main([*build, "--classes", "normal,af,other,noisy"]) == 0
     assert main(["package", "sign", str(v2), "--dev-key"]) == 0
     package = v2.read_bytes()
-    # the device starts on the shipped model as version 1 (this test counts from 1)
-    v1 = bytearray((AFIB_DIR / "afib.wspkg").read_bytes())
-    v1[8:10] = (1).to_bytes(2, "little")
-    v1 = pkg.sign(bytes(v1), dev_signing_key())
+    v1 = versioned(1)  # the device starts on the shipped model as version 1
     recordings = load(SAMPLES)
 
     async def scenario() -> None:

@@ -61,8 +61,9 @@ async def shoot_push(out: Path, work: Path) -> Path:
 
     afib = ROOT / "models" / "afib"
     raw = bytearray((afib / "afib.wspkg").read_bytes())
-    raw[8:10] = (2).to_bytes(2, "little")
-    v2 = work / "afib-v2.wspkg"
+    newer = pkg.parse(bytes(raw)).header.model_version + 1  # an update of the factory model
+    raw[8:10] = newer.to_bytes(2, "little")
+    v2 = work / f"afib-v{newer}.wspkg"
     v2.write_bytes(pkg.sign(bytes(raw), dev_signing_key()))
     shipped = json.loads((afib / "metrics.json").read_text())
     (work / "metrics.json").write_text(json.dumps({**shipped, "macro_f1": shipped["macro_f1"]}))
