@@ -87,11 +87,16 @@ def record_sequence(record: cinc2017.CincRecord) -> np.ndarray:
     return record_input(record).sequence
 
 
+def signal_length(length: int) -> int:
+    """ECG samples in an input row of ``length`` values: a row of WINDOW + RR_FEATURES is a
+    hybrid model's (window, then RR features); any other length is all ECG."""
+    return length - RR_FEATURES if length == WINDOW + RR_FEATURES else length
+
+
 def model_inputs(ecg: EcgInput, length: int) -> np.ndarray:
     """The int8 input rows of a model whose input holds ``length`` values: windows of the
-    sequence (every HOP), each followed by its RR features when ``length`` is
-    WINDOW + RR_FEATURES (a hybrid model)."""
-    window = length - RR_FEATURES if length == WINDOW + RR_FEATURES else length
+    sequence (every HOP), each followed by its RR features for a hybrid model."""
+    window = signal_length(length)
     rows = windows(ecg.sequence, window)
     if window == length:
         return rows
@@ -376,8 +381,7 @@ def model_length(model: Any) -> int:
 
 def model_window(model: Any) -> int:
     """ECG samples in the model's input (the row less a hybrid model's RR features)."""
-    length = model_length(model)
-    return length - RR_FEATURES if length == WINDOW + RR_FEATURES else length
+    return signal_length(model_length(model))
 
 
 def _mitdb_truth(label: str | None) -> int | None:
