@@ -18,7 +18,7 @@ from torch import nn
 
 from wearsense.tflite import Model, write_tflite
 from wearsense.tflite.builder import GraphBuilder, activation_qparams
-from wearsense.training.models import ConvBNAct, ConvNet, JoinReLU, SeparableBlock
+from wearsense.training.models import QUANTIZED_OUTPUTS, ConvBNAct, ConvNet, SeparableBlock
 
 
 def measure_ranges(model: ConvNet, calibration: np.ndarray) -> dict[str, tuple[float, float]]:
@@ -35,7 +35,7 @@ def measure_ranges(model: ConvNet, calibration: np.ndarray) -> dict[str, tuple[f
         return hook
 
     for name, module in model.named_modules():
-        if isinstance(module, ConvBNAct | SeparableBlock | nn.Linear | JoinReLU):
+        if isinstance(module, QUANTIZED_OUTPUTS):
             handles.append(module.register_forward_hook(watch(name)))
     model.eval()
     with torch.no_grad():

@@ -114,6 +114,11 @@ class JoinReLU(nn.Module):
         return torch.relu(a + b)
 
 
+# Modules whose output is an int8 tensor of its own in the exported model: export measures
+# their ranges, quantization-aware fine-tuning fake-quantizes them.
+QUANTIZED_OUTPUTS = (ConvBNAct, SeparableBlock, nn.Linear, JoinReLU)
+
+
 class ConvNet(nn.Module):
     def __init__(self, config: NetConfig) -> None:
         super().__init__()

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from wearsense.training.models import ConvBNAct, JoinReLU, SeparableBlock
+from wearsense.training.models import QUANTIZED_OUTPUTS
 
 
 def _round_ste(x: torch.Tensor) -> torch.Tensor:
@@ -71,9 +71,7 @@ def prepare_qat(model: nn.Module) -> nn.Module:
             parametrize.register_parametrization(module, "weight", WeightFakeQuant())
     quantizers = nn.ModuleDict()
     for name, module in model.named_modules():
-        if isinstance(
-            module, ConvBNAct | SeparableBlock | nn.AdaptiveAvgPool1d | nn.Linear | JoinReLU
-        ):
+        if isinstance(module, (*QUANTIZED_OUTPUTS, nn.AdaptiveAvgPool1d)):
             fq = ActivationFakeQuant()
             quantizers[name.replace(".", "_")] = fq
             module.register_forward_hook(lambda _m, _i, out, fq=fq: fq(out))
