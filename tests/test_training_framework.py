@@ -226,3 +226,14 @@ def test_a_co_teacher_joins_the_soft_targets():
         show_progress=False,
     )
     assert learned.best_val_macro_f1 > 0.8
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_training_on_a_gpu_hands_back_a_cpu_model():
+    x, y = toy_problem(256, seed=4)
+    model = ConvNet(NetConfig(in_channels=1, n_classes=3, stem_width=8, blocks=((8, 2),)))
+    config = TrainConfig(epochs=2, seed=0, device="cuda")
+    result = fit(model, (x, y), (x, y), 3, config, show_progress=False)
+    assert next(result.model.parameters()).device.type == "cpu"
+    on_gpu = predict_logits(result.model, x, device="cuda")
+    assert np.allclose(on_gpu, predict_logits(result.model, x), atol=1e-4)
