@@ -406,6 +406,8 @@ def train_afib(
         tflite, offsets = calibrate_class_offsets(
             tflite, x_val, val_owner, parts["validation"].labels, config.tune_offsets
         )
+        with torch.no_grad():  # the float student keeps the int8 model's decision rule
+            float_student.classifier.bias.add_(torch.as_tensor(offsets, dtype=torch.float32))
     write_atomic(out_dir / "afib.tflite", tflite)
     save_float_model(teacher, teacher_cfg, out_dir / "teacher.pt")
     save_float_model(float_student, result.student_config, out_dir / "student_float.pt")
