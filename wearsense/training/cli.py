@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -70,6 +71,8 @@ def _train_imu(args: argparse.Namespace, out: Path) -> int:
     spec = fall.SPEC if args.task == "fall" else activity.SPEC
     if args.include_arm and args.task == "activity":
         spec = activity.ARM_SPEC
+    if args.remount is not None and args.task == "activity":
+        spec = dataclasses.replace(spec, remount=activity.REMOUNT if args.remount else ())
     cache: TrialCache = {}
     if args.pareto:
         widths = tuple(float(w) for w in args.widths.split(","))
@@ -217,6 +220,14 @@ def register(subparsers: Any) -> None:
         help="activity: also train on DSADS's postures (sit, stand, lie of the right-arm "
         "unit; its moving classes, cycling among them, are always in): the measured, "
         "unshipped variant",
+    )
+    train.add_argument(
+        "--remount",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="activity: mirror the UCI HAPT training sessions worn with the phone's y axis "
+        "reversed (walking gravity on +y) back to the usual mounting before training "
+        "(default: on; --no-remount trains on them as recorded, the version 2 recipe)",
     )
     train.add_argument(
         "--cross-dataset",
