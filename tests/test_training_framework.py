@@ -226,3 +226,27 @@ def test_a_co_teacher_joins_the_soft_targets():
         show_progress=False,
     )
     assert learned.best_val_macro_f1 > 0.8
+
+
+def test_an_output_bias_shifts_the_float_and_int8_students_alike():
+    """``output_bias`` is added to the trained student's logits before export: a large
+    offset on one class makes it every answer, of the float student and of the int8 model
+    on the C interpreter; without it the toy problem's three classes are all answered."""
+    from wearsense.firmware.nn import NNModel
+    from wearsense.training.pipeline import Recipe, int8_probabilities, train_student
+
+    train, val = toy_problem(600, 1), toy_problem(60, 2)
+    recipe = Recipe(teacher_epochs=6, student_epochs=6, qat_epochs=1, seed=5, lr=1e-2)
+    answers = {}
+    for bias in (None, np.array([0.0, 0.0, 50.0], np.float32)):
+        result = train_student(
+            train, val, 3, TINY.scaled(2.0), TINY, recipe, 1 / 32, "toy", show_progress=False,
+            output_bias=bias,
+        )  # fmt: skip
+        inputs = np.clip(np.round(val[0] * 32), -128, 127).astype(np.int8)
+        int8 = int8_probabilities(NNModel(result.tflite), inputs.transpose(0, 2, 1)).argmax(1)
+        float_ = predict_logits(result.float_student, val[0]).argmax(1)
+        answers[bias is None] = (set(int8.tolist()), set(float_.tolist()))
+        assert ("output_bias" in result.history) == (bias is not None)
+    assert answers[True] == ({0, 1, 2}, {0, 1, 2})
+    assert answers[False] == ({2}, {2})

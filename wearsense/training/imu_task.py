@@ -310,6 +310,16 @@ def reversed_sessions(
     return out
 
 
+def output_bias(spec: TaskSpec) -> np.ndarray | None:
+    """The per-class logit offsets of ``spec.output_bias`` (None when it has none)."""
+    if not spec.output_bias:
+        return None
+    bias = np.zeros(len(spec.labels), np.float32)
+    for label, value in spec.output_bias:
+        bias[spec.labels.index(label)] += value
+    return bias
+
+
 def datasets() -> list[str]:
     return list(DATASETS)
 
@@ -346,6 +356,8 @@ class TaskSpec:
     # datasets whose training sessions worn with the y axis reversed (`reversed_sessions`)
     # are mirrored back (`mirror_y`) before training
     remount: tuple[str, ...] = ()
+    # (label, value): added to that output's logit of the trained student before export
+    output_bias: tuple[tuple[str, float], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -476,6 +488,7 @@ def train_imu(
         f"wearsense {spec.name} student",
         augment=functools.partial(augment, max_tilt_deg=spec.max_tilt_deg),
         show_progress=show_progress,
+        output_bias=output_bias(spec),
     )
     write_atomic(out_dir / f"{spec.name}.tflite", result.tflite)
     save_float_model(result.teacher, teacher_cfg, out_dir / "teacher.pt")
@@ -501,6 +514,7 @@ def train_imu(
             "turned_copies": {c: spec.roll_copies for c in spec.roll_classes},
             "mirrored_sessions": remounted,
         },
+        "output_bias": dict(spec.output_bias),
         "teacher": {
             "parameters": count_parameters(result.teacher),
             "macs": count_macs(result.teacher, shape),

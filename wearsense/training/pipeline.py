@@ -58,10 +58,13 @@ def train_student(
     augment: Augment | None = None,
     show_progress: bool = True,
     co_teacher: tuple[np.ndarray, float] | None = None,
+    output_bias: np.ndarray | None = None,
 ) -> StudentResult:
     """Runs the whole path on float inputs ``[N, C, L]`` (= int8 input × input_scale).
     ``co_teacher`` (probabilities of every training row, weight) joins the network teacher
-    in every distillation stage (see `trainer.fit`)."""
+    in every distillation stage (see `trainer.fit`). ``output_bias`` (one value per class)
+    is added to the trained student's output logits, float and int8 alike, before export:
+    a prior shift for a class whose training share is not what the device will meet."""
     from wearsense.training.export import export_convnet
     from wearsense.training.models import ConvNet
     from wearsense.training.prune import prune_channels
@@ -123,11 +126,19 @@ def train_student(
         patience=recipe.qat_epochs,
     )
     qat_model = cast(ConvNet, strip_qat(qat_model))
+    float_student = ConvNet(final_config).fuse()
+    float_student.load_state_dict(float_state)
+    if output_bias is not None:
+        import torch
+
+        shift = torch.as_tensor(np.asarray(output_bias, np.float32))
+        with torch.no_grad():
+            for model in (qat_model, float_student):
+                model.classifier.bias.add_(shift)
+        history["output_bias"] = [float(v) for v in np.asarray(output_bias)]
     rng = np.random.default_rng(recipe.seed)
     calibration = train[0][rng.permutation(len(train[0]))[:512]]
     _, tflite = export_convnet(qat_model, calibration, input_scale, description)
-    float_student = ConvNet(final_config).fuse()
-    float_student.load_state_dict(float_state)
     return StudentResult(teacher, float_student.eval(), final_config, tflite, history)
 
 
