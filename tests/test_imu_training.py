@@ -270,3 +270,19 @@ def test_reversed_uci_hapt_sessions_are_the_ones_worn_the_other_way_round():
                 assert sit > stand
     assert found["train"] == {"uci-hapt/exp18_user09", "uci-hapt/exp33_user16"}
     assert found["validation"] == {"uci-hapt/exp21_user10"}
+
+
+def test_activity_lowers_only_the_cycle_logit():
+    """The activity spec's output bias is one value per protocol class, negative on cycle
+    and zero elsewhere; a spec without one gives none (the student is exported as trained)."""
+    import dataclasses
+
+    from wearsense.training.imu_task import output_bias
+
+    bias = output_bias(activity.SPEC)
+    assert bias is not None and bias.shape == (len(activity.LABELS),)
+    cycle = activity.LABELS.index("cycle")
+    assert bias[cycle] == activity.CYCLE_BIAS < 0
+    assert not np.delete(bias, cycle).any()
+    assert output_bias(dataclasses.replace(activity.SPEC, output_bias=())) is None
+    assert output_bias(fall.SPEC) is None
