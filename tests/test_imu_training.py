@@ -272,17 +272,19 @@ def test_reversed_uci_hapt_sessions_are_the_ones_worn_the_other_way_round():
     assert found["validation"] == {"uci-hapt/exp21_user10"}
 
 
-def test_activity_lowers_only_the_cycle_logit():
-    """The activity spec's output bias is one value per protocol class, negative on cycle
-    and zero elsewhere; a spec without one gives none (the student is exported as trained)."""
+def test_an_output_bias_is_one_value_per_class():
+    """A spec's output bias is one value per protocol class: the given one on its class
+    and zero elsewhere; a spec without one (the shipped activity and fall specs) gives
+    none, so the student is exported as trained."""
     import dataclasses
 
     from wearsense.training.imu_task import output_bias
 
-    bias = output_bias(activity.SPEC)
+    spec = dataclasses.replace(activity.SPEC, output_bias=(("cycle", activity.CYCLE_BIAS),))
+    bias = output_bias(spec)
     assert bias is not None and bias.shape == (len(activity.LABELS),)
     cycle = activity.LABELS.index("cycle")
     assert bias[cycle] == activity.CYCLE_BIAS < 0
     assert not np.delete(bias, cycle).any()
-    assert output_bias(dataclasses.replace(activity.SPEC, output_bias=())) is None
+    assert output_bias(activity.SPEC) is None
     assert output_bias(fall.SPEC) is None
