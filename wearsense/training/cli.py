@@ -29,6 +29,14 @@ def _train(args: argparse.Namespace) -> int:
 def _train_afib(args: argparse.Namespace, out: Path) -> int:
     from wearsense.training.afib import AfibTrainConfig, train_afib
 
+    tune = tuple(c for c in (args.tune_offsets or "").split(",") if c)
+    unknown = [c for c in tune if c not in ("af", "other", "noisy")]
+    if unknown:
+        print(
+            f"error: --tune-offsets: unknown class {unknown[0]!r} (choose from af, other, noisy)",
+            file=sys.stderr,
+        )
+        return 2
     config = AfibTrainConfig(
         teacher_epochs=args.teacher_epochs,
         student_epochs=args.student_epochs,
@@ -41,6 +49,8 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
         rr_co_teacher=args.rr_co_teacher,
         joint_width=args.joint_width,
         class_balance=0.5 if args.class_balance is None else args.class_balance,
+        tune_offsets=tune,
+        device=args.device,
     )
     if args.pareto:
         from wearsense.training.afib import pareto_afib
@@ -204,6 +214,19 @@ def register(subparsers: Any) -> None:
         type=int,
         default=16,
         help="afib: units of the hybrid student's joint layer (default 16)",
+    )
+    train.add_argument(
+        "--tune-offsets",
+        metavar="CLASSES",
+        help="afib: comma-separated classes among af,other,noisy whose logit offsets are "
+        "chosen on the validation records (maximising F1(AF) + mean F1(N,A,O)) and folded "
+        "into the int8 model's last bias (default: none; see docs/training.md)",
+    )
+    train.add_argument(
+        "--device",
+        default="cpu",
+        help="afib: torch device to train on, e.g. cuda where a GPU is present (default "
+        "cpu; results differ in the last bits between devices)",
     )
     train.add_argument(
         "--max-subjects",

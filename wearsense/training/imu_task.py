@@ -320,6 +320,20 @@ def output_bias(spec: TaskSpec) -> np.ndarray | None:
     return bias
 
 
+def shift_outputs(result: Any, bias: np.ndarray) -> None:
+    """Adds ``bias`` (one logit offset per class) to a trained student (`StudentResult`):
+    folded into the int8 model's last bias (`pipeline.add_logit_offsets`) and added to the
+    float student's classifier, so both answer with the same prior shift."""
+    import torch
+
+    from wearsense.training.pipeline import add_logit_offsets
+
+    result.tflite = add_logit_offsets(result.tflite, bias)
+    with torch.no_grad():
+        result.float_student.classifier.bias.add_(torch.as_tensor(bias, dtype=torch.float32))
+    result.history["output_bias"] = [float(v) for v in bias]
+
+
 def datasets() -> list[str]:
     return list(DATASETS)
 
@@ -488,8 +502,10 @@ def train_imu(
         f"wearsense {spec.name} student",
         augment=functools.partial(augment, max_tilt_deg=spec.max_tilt_deg),
         show_progress=show_progress,
-        output_bias=output_bias(spec),
     )
+    bias = output_bias(spec)
+    if bias is not None:
+        shift_outputs(result, bias)
     write_atomic(out_dir / f"{spec.name}.tflite", result.tflite)
     save_float_model(result.teacher, teacher_cfg, out_dir / "teacher.pt")
     save_float_model(result.float_student, result.student_config, out_dir / "student_float.pt")

@@ -146,6 +146,9 @@ window centre called AF;
   F1 points of AF below its float self on the same records.
 - Trained on about 1 700 records of a hand-held device; a chest patch's ECG differs.
 - `.tflite` bytes are close to the 32 KiB budget; the update partition's AFib slot holds 36 KiB.
+- One training run is one draw: between seeds of the same recipe the validation F1(AF)
+  spans up to 5 points and mean F1(N,A,O) up to 4 (30 runs: `docs/afib-training.md`), so
+  differences between single models of that size are mostly noise.
 
 Reproduce: `wearsense train afib` then `python tools/ship_imu_model.py afib build/train/afib
 --version N` (evaluation into metrics.json, confusion.png, the signed package, this card).

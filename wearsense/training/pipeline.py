@@ -35,6 +35,7 @@ class Recipe:
     batch_size: int = 64
     seed: int = 0
     class_balance: float = 0.5  # exponent of the inverse-frequency class weights
+    device: str = "cpu"  # torch device of every training stage (export runs on the CPU)
 
 
 @dataclasses.dataclass
@@ -58,13 +59,10 @@ def train_student(
     augment: Augment | None = None,
     show_progress: bool = True,
     co_teacher: tuple[np.ndarray, float] | None = None,
-    output_bias: np.ndarray | None = None,
 ) -> StudentResult:
     """Runs the whole path on float inputs ``[N, C, L]`` (= int8 input × input_scale).
     ``co_teacher`` (probabilities of every training row, weight) joins the network teacher
-    in every distillation stage (see `trainer.fit`). ``output_bias`` (one value per class)
-    is added to the trained student's output logits, float and int8 alike, before export:
-    a prior shift for a class whose training share is not what the device will meet."""
+    in every distillation stage (see `trainer.fit`)."""
     from wearsense.training.export import export_convnet
     from wearsense.training.models import ConvNet
     from wearsense.training.prune import prune_channels
@@ -77,6 +75,7 @@ def train_student(
         lr=recipe.lr,
         batch_size=recipe.batch_size,
         class_balance=recipe.class_balance,
+        device=recipe.device,
     )
     history: dict[str, Any] = {}
 
@@ -126,19 +125,11 @@ def train_student(
         patience=recipe.qat_epochs,
     )
     qat_model = cast(ConvNet, strip_qat(qat_model))
-    float_student = ConvNet(final_config).fuse()
-    float_student.load_state_dict(float_state)
-    if output_bias is not None:
-        import torch
-
-        shift = torch.as_tensor(np.asarray(output_bias, np.float32))
-        with torch.no_grad():
-            for model in (qat_model, float_student):
-                model.classifier.bias.add_(shift)
-        history["output_bias"] = [float(v) for v in np.asarray(output_bias)]
     rng = np.random.default_rng(recipe.seed)
     calibration = train[0][rng.permutation(len(train[0]))[:512]]
     _, tflite = export_convnet(qat_model, calibration, input_scale, description)
+    float_student = ConvNet(final_config).fuse()
+    float_student.load_state_dict(float_state)
     return StudentResult(teacher, float_student.eval(), final_config, tflite, history)
 
 
@@ -189,6 +180,64 @@ def int8_probabilities(model: Any, inputs: np.ndarray) -> np.ndarray:
         q = model.run(np.ascontiguousarray(x, dtype=np.int8).reshape(shape))[0]
         out[i] = (q.reshape(-1).astype(np.float64) + 128.0) / 256.0
     return out
+
+
+def _logits_operator(model: Any) -> tuple[Any, Any]:
+    """(the SOFTMAX that makes the graph's output, the FULLY_CONNECTED that feeds it)."""
+    from wearsense.tflite import TFLiteError
+
+    output = model.outputs[0]
+    softmax_op = next((op for op in model.operators if output in op.outputs), None)
+    if softmax_op is None or softmax_op.op != "SOFTMAX":
+        raise TFLiteError("the model's output is not made by a SOFTMAX")
+    logits = softmax_op.inputs[0]
+    fc = next((op for op in model.operators if logits in op.outputs), None)
+    if fc is None or fc.op != "FULLY_CONNECTED" or len(fc.inputs) < 3 or fc.inputs[2] < 0:
+        raise TFLiteError("the SOFTMAX is not fed by a FULLY_CONNECTED with a bias")
+    return softmax_op, fc
+
+
+def logits_model(tflite: bytes) -> bytes:
+    """The same int8 model with its final SOFTMAX left out: its output is the int8 logits
+    (what the classes' offsets are chosen on)."""
+    from wearsense.tflite import read_tflite, write_tflite
+
+    model = read_tflite(tflite)
+    softmax_op, _ = _logits_operator(model)
+    model.operators.remove(softmax_op)
+    model.outputs = [softmax_op.inputs[0]]
+    return write_tflite(model)
+
+
+def add_logit_offsets(tflite: bytes, offsets: Sequence[float] | np.ndarray) -> bytes:
+    """The int8 model with ``offsets`` (one per class, in logit units) added to the bias
+    of the FULLY_CONNECTED that feeds its SOFTMAX: a shift of the classes' priors that
+    the device then applies by itself."""
+    from wearsense.tflite import TFLiteError, read_tflite, write_tflite
+
+    model = read_tflite(tflite)
+    _, fc = _logits_operator(model)
+    bias = model.tensors[fc.inputs[2]]
+    if bias.data is None or len(offsets) != bias.shape[0]:
+        raise TFLiteError(f"{len(offsets)} offsets for a bias of shape {bias.shape}")
+    scales = np.broadcast_to(np.asarray(bias.scale, np.float64), bias.shape)
+    shifted = bias.data.astype(np.int64) + np.round(np.asarray(offsets) / scales).astype(np.int64)
+    bias.data = np.clip(shifted, -(2**31), 2**31 - 1).astype(np.int32)
+    return write_tflite(model)
+
+
+def int8_logits(tflite: bytes, inputs: np.ndarray) -> np.ndarray:
+    """The logits (dequantized) the C interpreter computes for each int8 input: the
+    model run without its SOFTMAX."""
+    from wearsense.firmware.nn import NNModel
+
+    model = NNModel(logits_model(tflite), "logits")
+    shape, out = tuple(model.inputs[0].shape), model.outputs[0]
+    rows = [
+        model.run(np.ascontiguousarray(x, dtype=np.int8).reshape(shape))[0].reshape(-1)
+        for x in inputs
+    ]
+    return (np.array(rows, np.float64) - out.zero_point) * out.scale
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ class TrainConfig:
     # class weights are (inverse class frequency) ** class_balance: 0 none, 1 full balance
     class_balance: float = 0.5
     augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None
+    device: str = "cpu"  # torch device the model trains on; it is handed back on the CPU
 
 
 @dataclasses.dataclass
@@ -48,12 +49,22 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def predict_logits(model: nn.Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+def predict_logits(
+    model: nn.Module, x: np.ndarray, batch_size: int = 256, device: str | None = None
+) -> np.ndarray:
+    """Logits of ``model`` for float inputs ``x``, computed on ``device`` (default: where
+    the model is); the model is left where it was."""
     model.eval()
+    first = next(model.parameters(), None)
+    home = first.device if first is not None else torch.device("cpu")
+    run_on = torch.device(device) if device is not None else home
+    model.to(run_on)
     out = []
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            out.append(model(torch.from_numpy(x[start : start + batch_size])).numpy())
+            batch = torch.from_numpy(x[start : start + batch_size]).to(run_on)
+            out.append(model(batch).cpu().numpy())
+    model.to(home)
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
@@ -86,17 +97,21 @@ def fit(
     targets become (1 - w) × the teacher's probabilities + w × these (a second teacher of
     another kind, e.g. gradient boosting on hand-made features; needs ``teacher``)."""
     set_seed(config.seed)
+    device = torch.device(config.device)
+    model.to(device)
     x_train, y_train = train
     x_val, y_val = val
     rng = np.random.default_rng(config.seed)
-    weights = class_weights(y_train, n_classes, config.class_balance)
+    weights = class_weights(y_train, n_classes, config.class_balance).to(device)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     steps = max(1, config.epochs * int(np.ceil(len(x_train) / config.batch_size)))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=steps)
     teacher_logits = (
-        torch.from_numpy(predict_logits(teacher, x_train)) if teacher is not None else None
+        torch.from_numpy(predict_logits(teacher, x_train, device=config.device))
+        if teacher is not None
+        else None
     )
     if teacher_logits is not None and co_teacher is not None:
         probs, weight = co_teacher
@@ -106,6 +121,8 @@ def fit(
             probs.astype(np.float32)
         )
         teacher_logits = torch.log(mixed.clamp(min=1e-6))
+    if teacher_logits is not None:
+        teacher_logits = teacher_logits.to(device)
     best_state, best_f1, best_epoch, history = None, -1.0, -1, []
     bar = tqdm(range(config.epochs), desc=desc, unit="epoch", disable=not show_progress)
     for epoch in bar:
@@ -117,8 +134,8 @@ def fit(
             xb = x_train[idx]
             if config.augment is not None:
                 xb = config.augment(xb, rng)
-            logits = model(torch.from_numpy(np.ascontiguousarray(xb, dtype=np.float32)))
-            labels = torch.from_numpy(y_train[idx])
+            logits = model(torch.from_numpy(np.ascontiguousarray(xb, dtype=np.float32)).to(device))
+            labels = torch.from_numpy(y_train[idx]).to(device)
             if teacher_logits is not None:
                 loss = distillation_loss(
                     logits, teacher_logits[idx], labels, config.temperature, config.alpha, weights
@@ -140,4 +157,5 @@ def fit(
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    model.to("cpu")
     return FitResult(model, best_epoch, best_f1, history)
