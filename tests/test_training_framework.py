@@ -228,6 +228,31 @@ def test_a_co_teacher_joins_the_soft_targets():
     assert learned.best_val_macro_f1 > 0.8
 
 
+def test_an_output_bias_shifts_the_float_and_int8_students_alike():
+    """`imu_task.shift_outputs` adds one logit offset per class to a trained student: a
+    large offset on one class makes it every answer, of the float student and of the int8
+    model on the C interpreter; unshifted, the toy problem's three classes are all answered."""
+    from wearsense.firmware.nn import NNModel
+    from wearsense.training.imu_task import shift_outputs
+    from wearsense.training.pipeline import Recipe, int8_probabilities, train_student
+
+    train, val = toy_problem(600, 1), toy_problem(60, 2)
+    recipe = Recipe(teacher_epochs=6, student_epochs=6, qat_epochs=1, seed=5, lr=1e-2)
+    result = train_student(train, val, 3, TINY.scaled(2.0), TINY, recipe, 1 / 32, "toy",
+                           show_progress=False)  # fmt: skip
+    inputs = np.clip(np.round(val[0] * 32), -128, 127).astype(np.int8).transpose(0, 2, 1)
+
+    def answers() -> tuple[set[int], set[int]]:
+        int8 = int8_probabilities(NNModel(result.tflite), inputs).argmax(1)
+        float_ = predict_logits(result.float_student, val[0]).argmax(1)
+        return set(int8.tolist()), set(float_.tolist())
+
+    assert answers() == ({0, 1, 2}, {0, 1, 2})
+    shift_outputs(result, np.array([0.0, 0.0, 50.0], np.float32))
+    assert answers() == ({2}, {2})
+    assert result.history["output_bias"] == [0.0, 0.0, 50.0]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_training_on_a_gpu_hands_back_a_cpu_model():
     x, y = toy_problem(256, seed=4)

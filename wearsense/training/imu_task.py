@@ -275,6 +275,65 @@ def roll_copies(
     )
 
 
+def window_sessions(trials: Sequence[Trial], kind: str) -> np.ndarray:
+    """``dataset/trial`` of each window ``stack(trials, kind)`` returns, in its order."""
+    return np.array(
+        [f"{t.dataset}/{t.trial}" for t in trials for _ in getattr(t, kind).labels], dtype=object
+    )
+
+
+def mirror_y(x: np.ndarray) -> np.ndarray:
+    """Windows [N, 7, 128] as a unit with its y axis reversed would record them: acc y
+    negated, and the gyro as an axial vector under that reflection (x and z negated)."""
+    out = x.copy()
+    out[:, [1, 4, 6]] *= -1.0
+    return out
+
+
+def reversed_sessions(
+    x: np.ndarray, y: np.ndarray, sessions: np.ndarray, walk: int, datasets_: Sequence[str]
+) -> set[str]:
+    """The sessions of ``datasets_`` whose walking windows hold gravity on +y on average.
+
+    In UCI HAPT the phone's y axis runs front to back at the waist, and walking holds it
+    at -0.05 to -0.35 g in 32 of the 35 training and validation sessions; in the other
+    three (exp18 user 09, exp33 user 16, exp21 user 10) every posture has y's sign
+    reversed and x and z as usual (the walking correlation of acc y with acc z changes
+    sign too), so their sitting looks like everyone else's standing. A session without
+    walking windows is never found."""
+    chosen = np.isin([s.split("/", 1)[0] for s in sessions], list(datasets_)) & (y == walk)
+    out = set()
+    for session in sorted(set(sessions[chosen])):
+        rows = chosen & (sessions == session)
+        if float(x[rows, 1].mean()) > 0.0:
+            out.add(str(session))
+    return out
+
+
+def output_bias(spec: TaskSpec) -> np.ndarray | None:
+    """The per-class logit offsets of ``spec.output_bias`` (None when it has none)."""
+    if not spec.output_bias:
+        return None
+    bias = np.zeros(len(spec.labels), np.float32)
+    for label, value in spec.output_bias:
+        bias[spec.labels.index(label)] += value
+    return bias
+
+
+def shift_outputs(result: Any, bias: np.ndarray) -> None:
+    """Adds ``bias`` (one logit offset per class) to a trained student (`StudentResult`):
+    folded into the int8 model's last bias (`pipeline.add_logit_offsets`) and added to the
+    float student's classifier, so both answer with the same prior shift."""
+    import torch
+
+    from wearsense.training.pipeline import add_logit_offsets
+
+    result.tflite = add_logit_offsets(result.tflite, bias)
+    with torch.no_grad():
+        result.float_student.classifier.bias.add_(torch.as_tensor(bias, dtype=torch.float32))
+    result.history["output_bias"] = [float(v) for v in bias]
+
+
 def datasets() -> list[str]:
     return list(DATASETS)
 
@@ -308,6 +367,11 @@ class TaskSpec:
     # (dataset, labels): windows of those labels from that dataset are left out of training
     # and validation (e.g. the arm unit's postures, which the trunk's gravity cue contradicts)
     exclude: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # datasets whose training sessions worn with the y axis reversed (`reversed_sessions`)
+    # are mirrored back (`mirror_y`) before training
+    remount: tuple[str, ...] = ()
+    # (label, value): added to that output's logit of the trained student before export
+    output_bias: tuple[tuple[str, float], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -393,15 +457,23 @@ def train_imu(
         part: source_trials(spec, part, data_dir, config, cache, show_progress)
         for part in ("train", "validation")
     }
-    arrays = {}
+    arrays, sessions = {}, {}
     for part, trials in parts.items():
         x, y = stack(trials, spec.kind)
+        sessions[part] = window_sessions(trials, spec.kind)
         if spec.exclude:
             keep = kept(trials, spec)
-            x, y = x[keep], y[keep]
+            x, y, sessions[part] = x[keep], y[keep], sessions[part][keep]
         if len(y) == 0:
             raise DatasetError(Path(str(data_dir or "../shared/data")), f"no {part} windows")
         arrays[part] = (to_float(x), y)
+    remounted: list[str] = []
+    if spec.remount:
+        x, y = arrays["train"]
+        walk = spec.labels.index("walk")
+        remounted = sorted(reversed_sessions(x, y, sessions["train"], walk, spec.remount))
+        flip = np.isin(sessions["train"], remounted)
+        x[flip] = mirror_y(x[flip])
     windows = {
         part: {label: int((y == k).sum()) for k, label in enumerate(spec.labels)}
         for part, (_x, y) in arrays.items()
@@ -431,6 +503,9 @@ def train_imu(
         augment=functools.partial(augment, max_tilt_deg=spec.max_tilt_deg),
         show_progress=show_progress,
     )
+    bias = output_bias(spec)
+    if bias is not None:
+        shift_outputs(result, bias)
     write_atomic(out_dir / f"{spec.name}.tflite", result.tflite)
     save_float_model(result.teacher, teacher_cfg, out_dir / "teacher.pt")
     save_float_model(result.float_student, result.student_config, out_dir / "student_float.pt")
@@ -453,7 +528,9 @@ def train_imu(
         "augmentation": {
             "max_tilt_deg": spec.max_tilt_deg,
             "turned_copies": {c: spec.roll_copies for c in spec.roll_classes},
+            "mirrored_sessions": remounted,
         },
+        "output_bias": dict(spec.output_bias),
         "teacher": {
             "parameters": count_parameters(result.teacher),
             "macs": count_macs(result.teacher, shape),
