@@ -229,12 +229,16 @@ def test_a_co_teacher_joins_the_soft_targets():
 
 
 def test_an_output_bias_shifts_the_float_and_int8_students_alike():
-    """`imu_task.shift_outputs` adds one logit offset per class to a trained student: a
+    """`pipeline.shift_outputs` adds one logit offset per class to a trained student: a
     large offset on one class makes it every answer, of the float student and of the int8
     model on the C interpreter; unshifted, the toy problem's three classes are all answered."""
     from wearsense.firmware.nn import NNModel
-    from wearsense.training.imu_task import shift_outputs
-    from wearsense.training.pipeline import Recipe, int8_probabilities, train_student
+    from wearsense.training.pipeline import (
+        Recipe,
+        int8_probabilities,
+        shift_outputs,
+        train_student,
+    )
 
     train, val = toy_problem(600, 1), toy_problem(60, 2)
     recipe = Recipe(teacher_epochs=6, student_epochs=6, qat_epochs=1, seed=5, lr=1e-2)

@@ -298,21 +298,19 @@ def tune_class_offsets(
     return best
 
 
-def calibrate_class_offsets(
+def choose_class_offsets(
     tflite: bytes,
     windows: np.ndarray,
     owner: np.ndarray,
     labels: np.ndarray,
     classes: Iterable[str] = ("other",),
-) -> tuple[bytes, np.ndarray]:
-    """(the int8 model with tuned class offsets folded into its last bias, the offsets):
-    offsets of ``classes`` chosen on the logits the C interpreter computes for the int8
-    ``windows`` of validation records (``owner``: each window's record; ``labels``:
-    each record's class)."""
-    from wearsense.training.pipeline import add_logit_offsets, int8_logits
+) -> np.ndarray:
+    """Offsets of ``classes`` (`tune_class_offsets`) chosen on the logits the C interpreter
+    computes for the int8 ``windows`` of validation records (``owner``: each window's
+    record; ``labels``: each record's class)."""
+    from wearsense.training.pipeline import int8_logits
 
-    offsets = tune_class_offsets(int8_logits(tflite, windows), owner, labels, classes)
-    return add_logit_offsets(tflite, offsets), offsets
+    return tune_class_offsets(int8_logits(tflite, windows), owner, labels, classes)
 
 
 def _augment(batch: np.ndarray, rng: np.random.Generator, side: int = 0) -> np.ndarray:
@@ -347,6 +345,7 @@ def train_afib(
         Recipe,
         model_sizes,
         save_float_model,
+        shift_outputs,
         train_student,
         write_atomic,
     )
@@ -400,14 +399,13 @@ def train_afib(
         show_progress=show_progress,
         co_teacher=co_teacher,
     )
-    tflite, teacher, float_student = result.tflite, result.teacher, result.float_student
     offsets = np.zeros(len(LABELS))
     if config.tune_offsets:
-        tflite, offsets = calibrate_class_offsets(
-            tflite, x_val, val_owner, parts["validation"].labels, config.tune_offsets
+        offsets = choose_class_offsets(
+            result.tflite, x_val, val_owner, parts["validation"].labels, config.tune_offsets
         )
-        with torch.no_grad():  # the float student keeps the int8 model's decision rule
-            float_student.classifier.bias.add_(torch.as_tensor(offsets, dtype=torch.float32))
+        shift_outputs(result, offsets)  # int8 and float students alike
+    tflite, teacher, float_student = result.tflite, result.teacher, result.float_student
     write_atomic(out_dir / "afib.tflite", tflite)
     save_float_model(teacher, teacher_cfg, out_dir / "teacher.pt")
     save_float_model(float_student, result.student_config, out_dir / "student_float.pt")

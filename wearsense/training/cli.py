@@ -27,13 +27,15 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_afib(args: argparse.Namespace, out: Path) -> int:
-    from wearsense.training.afib import AfibTrainConfig, train_afib
+    from wearsense.training.afib import LABELS, AfibTrainConfig, train_afib
 
     tune = tuple(c for c in (args.tune_offsets or "").split(",") if c)
-    unknown = [c for c in tune if c not in ("af", "other", "noisy")]
+    tunable = LABELS[1:]  # normal is the reference class
+    unknown = [c for c in tune if c not in tunable]
     if unknown:
         print(
-            f"error: --tune-offsets: unknown class {unknown[0]!r} (choose from af, other, noisy)",
+            f"error: --tune-offsets: unknown class {unknown[0]!r} "
+            f"(choose from {', '.join(tunable)})",
             file=sys.stderr,
         )
         return 2
@@ -220,7 +222,7 @@ def register(subparsers: Any) -> None:
         metavar="CLASSES",
         help="afib: comma-separated classes among af,other,noisy whose logit offsets are "
         "chosen on the validation records (maximising F1(AF) + mean F1(N,A,O)) and folded "
-        "into the int8 model's last bias (default: none; see docs/training.md)",
+        "into the int8 model's last bias (default: none; see docs/afib-training.md)",
     )
     train.add_argument(
         "--device",

@@ -320,20 +320,6 @@ def output_bias(spec: TaskSpec) -> np.ndarray | None:
     return bias
 
 
-def shift_outputs(result: Any, bias: np.ndarray) -> None:
-    """Adds ``bias`` (one logit offset per class) to a trained student (`StudentResult`):
-    folded into the int8 model's last bias (`pipeline.add_logit_offsets`) and added to the
-    float student's classifier, so both answer with the same prior shift."""
-    import torch
-
-    from wearsense.training.pipeline import add_logit_offsets
-
-    result.tflite = add_logit_offsets(result.tflite, bias)
-    with torch.no_grad():
-        result.float_student.classifier.bias.add_(torch.as_tensor(bias, dtype=torch.float32))
-    result.history["output_bias"] = [float(v) for v in bias]
-
-
 def datasets() -> list[str]:
     return list(DATASETS)
 
@@ -445,6 +431,7 @@ def train_imu(
         Recipe,
         model_sizes,
         save_float_model,
+        shift_outputs,
         train_student,
         write_atomic,
     )

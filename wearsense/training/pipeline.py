@@ -226,6 +226,18 @@ def add_logit_offsets(tflite: bytes, offsets: Sequence[float] | np.ndarray) -> b
     return write_tflite(model)
 
 
+def shift_outputs(result: StudentResult, offsets: Sequence[float] | np.ndarray) -> None:
+    """Adds ``offsets`` (one logit offset per class) to a trained student: folded into the
+    int8 model's last bias (`add_logit_offsets`) and added to the float student's
+    classifier, so both answer with the same prior shift; recorded in its history."""
+    import torch
+
+    result.tflite = add_logit_offsets(result.tflite, offsets)
+    with torch.no_grad():
+        result.float_student.classifier.bias.add_(torch.as_tensor(offsets, dtype=torch.float32))
+    result.history["output_bias"] = [float(v) for v in np.asarray(offsets)]
+
+
 def int8_logits(tflite: bytes, inputs: np.ndarray) -> np.ndarray:
     """The logits (dequantized) the C interpreter computes for each int8 input: the
     model run without its SOFTMAX."""
