@@ -223,6 +223,9 @@ class AfibTrainConfig:
     # records and folded into the int8 model; () keeps the logits as trained
     tune_offsets: tuple[str, ...] = ()
     device: str = "cpu"  # torch device to train on ("cuda" where a GPU is present)
+    # hidden units of the RR head added to the trained student's logits (fit_rr_head,
+    # weight chosen on the validation records); 0: the student as distilled
+    rr_head: int = 8
 
     @property
     def input_length(self) -> int:
@@ -313,6 +316,94 @@ def choose_class_offsets(
     return tune_class_offsets(int8_logits(tflite, windows), owner, labels, classes)
 
 
+RR_HEAD_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class RrHead:
+    """A one-hidden-layer network on the RR features alone, in the units the model sees
+    (int8 value × INPUT_SCALE): logits = w2·ReLU(w1·rr + b1) + b2."""
+
+    w1: np.ndarray  # [hidden, RR_FEATURES]
+    b1: np.ndarray
+    w2: np.ndarray  # [classes, hidden]
+    b2: np.ndarray
+
+
+def fit_rr_head(rr: np.ndarray, labels: np.ndarray, hidden: int, seed: int) -> RrHead:
+    """The RR head trained on the int8 RR features of the training windows and their
+    records' labels (scikit-learn's MLP, L2 1e-2, standardised inputs; the standardisation
+    is folded into ``w1`` and ``b1``). The hybrid student under-uses its RR features (it
+    fits the training records' ECG almost perfectly); a model that sees only them, added
+    to its logits, is a second opinion it cannot overfit away."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    if hidden < 1:
+        raise ValueError("the RR head needs at least one hidden unit")
+    x = rr.astype(np.float64) * INPUT_SCALE
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp = MLPClassifier((hidden,), alpha=1e-2, max_iter=500, random_state=seed)
+        mlp.fit((x - mean) / scale, labels)
+    if list(mlp.classes_) != list(range(len(LABELS))):
+        raise ValueError("the RR head needs training windows of every class")
+    first = mlp.coefs_[0] / scale[:, None]  # [features, hidden]
+    return RrHead(
+        w1=first.T.astype(np.float32),
+        b1=(mlp.intercepts_[0] - mean @ first).astype(np.float32),
+        w2=mlp.coefs_[1].T.astype(np.float32),
+        b2=mlp.intercepts_[1].astype(np.float32),
+    )
+
+
+def attach_rr_head(
+    student: Any,
+    head: RrHead,
+    calibration: np.ndarray,
+    val_windows: np.ndarray,
+    val_owner: np.ndarray,
+    val_labels: np.ndarray,
+    description: str,
+    weights: Iterable[float] = RR_HEAD_WEIGHTS,
+    exported: Any = None,
+) -> tuple[Any, bytes, float, dict[str, float]]:
+    """The fused float ``student`` with ``head``'s logits added at each of ``weights``
+    (`models.add_side_head`), each exported int8 (``calibration``: float training rows)
+    and run by the C interpreter on the int8 validation windows; returns the float model,
+    the `.tflite`, the weight with the best F1(AF) + mean F1(normal, AF, other) of the
+    records' decisions (a tie keeps the smaller weight) and that figure per weight.
+    ``exported``: the network whose weights go into the int8 model (the student after
+    quantization-aware fine-tuning), when it is not ``student`` itself."""
+    from wearsense.firmware.nn import NNModel
+    from wearsense.training.export import export_convnet
+    from wearsense.training.models import add_side_head
+    from wearsense.training.pipeline import int8_probabilities
+
+    best: tuple[float, Any, bytes, float] | None = None
+    scores: dict[str, float] = {}
+    for weight in sorted(weights):
+        model = add_side_head(student, head.w1, head.b1, head.w2, head.b2, weight)
+        if exported is not None:
+            quantized = add_side_head(exported, head.w1, head.b1, head.w2, head.b2, weight)
+        else:
+            quantized = model
+        _, tflite = export_convnet(quantized, calibration, INPUT_SCALE, description)
+        probs = int8_probabilities(NNModel(tflite, "afib"), val_windows)
+        f1 = record_scores(probs, val_owner, val_labels)
+        score = float(f1[1] + f1[:3].mean())
+        scores[f"{weight:g}"] = round(score, 4)
+        if best is None or score > best[0] + 1e-9:
+            best = (score, model, tflite, weight)
+    if best is None:
+        raise ValueError("no RR head weight to try")
+    return best[1], best[2], best[3], scores
+
+
 def _augment(batch: np.ndarray, rng: np.random.Generator, side: int = 0) -> np.ndarray:
     """Gain between 0.7 and 1.3 and a little noise on the ECG samples: electrode contact
     and amplitude vary (the last ``side`` values, RR features, are left as they are)."""
@@ -326,6 +417,45 @@ def _augment(batch: np.ndarray, rng: np.random.Generator, side: int = 0) -> np.n
 
 def _float(x: np.ndarray) -> np.ndarray:
     return (x.astype(np.float32) * np.float32(INPUT_SCALE)).astype(np.float32)
+
+
+def rr_head_stage(
+    student: Any,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    val_owner: np.ndarray,
+    val_labels: np.ndarray,
+    config: AfibTrainConfig,
+    exported: Any = None,
+) -> tuple[Any, bytes, dict[str, Any]]:
+    """The fused float hybrid ``student`` with an RR head (`fit_rr_head` on the int8
+    training rows ``x_train`` [N, 1, L], `attach_rr_head` on the validation rows): the
+    float model, its int8 `.tflite` (activation ranges measured on 512 training rows; the
+    weights are ``exported``'s where given, the quantization-aware fine-tuned student)
+    and what was chosen."""
+    from wearsense.training.pipeline import calibration_rows
+
+    if not student.side:
+        raise ValueError("an RR head needs a hybrid student (RR features in its input)")
+    head = fit_rr_head(x_train[:, 0, WINDOW:], y_train, config.rr_head, config.seed)
+    model, tflite, weight, scores = attach_rr_head(
+        student,
+        head,
+        calibration_rows(_float(x_train), config.seed),
+        x_val,
+        val_owner,
+        val_labels,
+        "wearsense afib student",
+        exported=exported,
+    )
+    info = {
+        "hidden": config.rr_head,
+        "seed": config.seed,
+        "weight": weight,
+        "validation_f1_af_plus_mean_f1_nao": scores,
+    }
+    return model, tflite, info
 
 
 def train_afib(
@@ -399,6 +529,21 @@ def train_afib(
         show_progress=show_progress,
         co_teacher=co_teacher,
     )
+    rr_head = None
+    if config.rr_features and config.rr_head > 0:
+        model, head_tflite, rr_head = rr_head_stage(
+            result.float_student,
+            x_train,
+            y_train,
+            x_val,
+            val_owner,
+            parts["validation"].labels,
+            config,
+            exported=result.qat_student,
+        )
+        result = dataclasses.replace(
+            result, float_student=model, student_config=model.config, tflite=head_tflite
+        )
     offsets = np.zeros(len(LABELS))
     if config.tune_offsets:
         offsets = choose_class_offsets(
@@ -427,6 +572,7 @@ def train_afib(
         "training_wall_s": round(time.perf_counter() - started, 1),
         "config": dataclasses.asdict(config),
         "class_offsets": dict(zip(LABELS, (round(float(o), 3) for o in offsets), strict=True)),
+        "rr_head": rr_head,
     }
     val_probs = {
         "teacher": predict_logits(teacher, val[0]),
@@ -435,6 +581,88 @@ def train_afib(
     summary["validation_window_accuracy"] = {
         name: float((logits.argmax(1) == val[1]).mean()) for name, logits in val_probs.items()
     }
+    (out_dir / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def add_rr_head(
+    out_dir: Path,
+    student_path: Path,
+    data_dir: str | os.PathLike[str] | None = None,
+    config: AfibTrainConfig = AfibTrainConfig(),
+) -> dict[str, Any]:
+    """Adds an RR head (`rr_head_stage`, ``config.rr_head`` hidden units) to a float student
+    that `train_afib` saved (``student_path``: a ``student_float.pt`` trained without a
+    head, or the ``student_base.pt`` this writes) without training it again: writes
+    ``afib.tflite`` (post-training quantized), ``student_float.pt`` (with the head),
+    ``student_base.pt`` (a copy of the student it started from) and ``training.json`` (the
+    summary beside the student, when there is one, updated) into ``out_dir``, and copies
+    the teacher that lies beside the student."""
+    import hashlib
+    import shutil
+    import time
+
+    from wearsense.training.models import count_macs, count_parameters
+    from wearsense.training.pipeline import (
+        load_float_model,
+        model_sizes,
+        save_float_model,
+        write_atomic,
+    )
+
+    if config.rr_head < 1:
+        raise ValueError("--from-student needs an RR head (--rr-head of at least 1)")
+    started = time.perf_counter()
+    student = load_float_model(student_path)
+    if student.side != RR_FEATURES:
+        raise ValueError(
+            f"{student_path}: not a hybrid AFib student with {RR_FEATURES} RR features"
+        )
+    splits = load_split_ids()
+    present = set(cinc2017.read_labels(data_dir))
+    parts = {}
+    for part in ("train", "validation"):
+        ids = [r for r in splits[part] if r in present][: config.max_records]
+        if not ids:
+            raise DatasetError(cinc2017.record_dir(data_dir), f"no {part} records found")
+        parts[part] = load_records(ids, data_dir, f"ECG front end ({part})")
+    length = WINDOW + RR_FEATURES
+    x_train, y_train, _ = parts["train"].window_arrays(length)
+    x_val, _, val_owner = parts["validation"].window_arrays(length)
+    model, tflite, info = rr_head_stage(
+        student, x_train, y_train, x_val, val_owner, parts["validation"].labels, config
+    )
+    beside = student_path.parent / "training.json"
+    summary: dict[str, Any] = json.loads(beside.read_text()) if beside.is_file() else {}
+    base_s = float(summary.get("training_wall_s", 0.0))
+    if isinstance(summary.get("rr_head"), dict):  # the summary of an earlier head's run
+        base_s -= float(summary["rr_head"].get("wall_s", 0.0))
+    head_s = round(time.perf_counter() - started, 1)
+    info.update(
+        base_student_sha256=hashlib.sha256(student_path.read_bytes()).hexdigest(),
+        quantization="post-training (the base student's float weights; its own int8 model "
+        "was quantization-aware fine-tuned)",
+        wall_s=head_s,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = out_dir / "student_base.pt"
+    if student_path.resolve() != base.resolve():
+        shutil.copyfile(student_path, base)  # what the head was added to, kept beside it
+    teacher = student_path.parent / "teacher.pt"
+    if teacher.is_file() and teacher.resolve() != (out_dir / "teacher.pt").resolve():
+        shutil.copyfile(teacher, out_dir / "teacher.pt")
+    write_atomic(out_dir / "afib.tflite", tflite)
+    save_float_model(model, model.config, out_dir / "student_float.pt")
+    summary.update(
+        task="afib",
+        student={
+            "parameters": count_parameters(model),
+            "macs": count_macs(model, (1, length)),
+            **model_sizes(tflite),
+        },
+        rr_head=info,
+        training_wall_s=round(base_s + head_s, 1),
+    )
     (out_dir / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 

@@ -53,7 +53,22 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
         class_balance=0.5 if args.class_balance is None else args.class_balance,
         tune_offsets=tune,
         device=args.device,
+        rr_head=args.rr_head,
     )
+    if args.from_student:
+        from wearsense.training.afib import add_rr_head
+
+        student = Path(args.from_student)
+        if not student.is_file():
+            print(f"error: --from-student: no file {student}", file=sys.stderr)
+            return 2
+        try:
+            summary = add_rr_head(out, student, args.data_dir, config)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(summary, indent=2))
+        return 0
     if args.pareto:
         from wearsense.training.afib import pareto_afib
 
@@ -223,6 +238,22 @@ def register(subparsers: Any) -> None:
         help="afib: comma-separated classes among af,other,noisy whose logit offsets are "
         "chosen on the validation records (maximising F1(AF) + mean F1(N,A,O)) and folded "
         "into the int8 model's last bias (default: none; see docs/afib-training.md)",
+    )
+    train.add_argument(
+        "--rr-head",
+        type=int,
+        default=8,
+        metavar="H",
+        help="afib: hidden units of the RR head, a small network on the RR features alone "
+        "whose logits are added to the trained student's at a weight chosen on the "
+        "validation records (default 8, as in the shipped model; 0: none)",
+    )
+    train.add_argument(
+        "--from-student",
+        metavar="PATH",
+        help="afib: skip training; add the RR head to this saved float student (a "
+        "student_float.pt trained without a head, or models/afib/student_base.pt) and "
+        "export it (post-training quantization)",
     )
     train.add_argument(
         "--device",

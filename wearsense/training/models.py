@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -190,3 +191,53 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     for handle in handles:
         handle.remove()
     return total
+
+
+def add_side_head(
+    model: ConvNet,
+    w1: np.ndarray,
+    b1: np.ndarray,
+    w2: np.ndarray,
+    b2: np.ndarray,
+    weight: float,
+) -> ConvNet:
+    """A fused hybrid network whose logits gain ``weight`` × the logits of a one-hidden-layer
+    head on the side features alone: ``w2·ReLU(w1·side + b1) + b2`` (``w1`` [H, side],
+    ``w2`` [classes, H]). The head's H hidden units join the joint layer (their rows of
+    ``join_conv`` are zero, their rows of ``join_side`` are ``w1``) and the classifier
+    gains their columns, so the graph and its operators stay those of every hybrid
+    network: the int8 writer and the device need nothing new. The model's own units are
+    copied unchanged; ``model`` itself is left as it was."""
+    if not model.side:
+        raise ValueError("a side head needs a hybrid network (side_features > 0)")
+    hidden, side = w1.shape
+    if side != model.side or b1.shape != (hidden,) or w2.shape[1] != hidden:
+        raise ValueError("the head's shapes do not fit the network's side features")
+    if w2.shape[0] != model.config.n_classes or b2.shape != (model.config.n_classes,):
+        raise ValueError("the head's outputs do not match the network's classes")
+    joint = model.config.joint_width
+    widened = ConvNet(dataclasses.replace(model.config, joint_width=joint + hidden))
+    fused = any(isinstance(m, ConvBNAct) and isinstance(m.bn, nn.Identity) for m in model.modules())
+    if fused:
+        widened.fuse()
+    source = model.state_dict()
+    state = widened.state_dict()
+    with torch.no_grad():
+        for key, value in state.items():
+            if not key.startswith(("join_conv.", "join_side.", "classifier.")):
+                value.copy_(source[key])
+        state["join_conv.weight"].zero_()
+        state["join_conv.bias"].zero_()
+        state["join_conv.weight"][:joint] = source["join_conv.weight"]
+        state["join_conv.bias"][:joint] = source["join_conv.bias"]
+        state["join_side.weight"][:joint] = source["join_side.weight"]
+        state["join_side.weight"][joint:] = torch.as_tensor(w1, dtype=torch.float32)
+        state["join_side.bias"][:joint] = source["join_side.bias"]
+        state["join_side.bias"][joint:] = torch.as_tensor(b1, dtype=torch.float32)
+        state["classifier.weight"][:, :joint] = source["classifier.weight"]
+        state["classifier.weight"][:, joint:] = weight * torch.as_tensor(w2, dtype=torch.float32)
+        state["classifier.bias"].copy_(
+            source["classifier.bias"] + weight * torch.as_tensor(b2, dtype=torch.float32)
+        )
+    widened.load_state_dict(state)
+    return widened.eval()

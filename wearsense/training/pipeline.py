@@ -45,6 +45,7 @@ class StudentResult:
     student_config: Any  # NetConfig of the shipped student (after pruning)
     tflite: bytes
     history: dict[str, Any]
+    qat_student: Any = None  # ConvNet, fused, its weights as the int8 model holds them
 
 
 def train_student(
@@ -125,12 +126,22 @@ def train_student(
         patience=recipe.qat_epochs,
     )
     qat_model = cast(ConvNet, strip_qat(qat_model))
-    rng = np.random.default_rng(recipe.seed)
-    calibration = train[0][rng.permutation(len(train[0]))[:512]]
+    calibration = calibration_rows(train[0], recipe.seed)
     _, tflite = export_convnet(qat_model, calibration, input_scale, description)
+    qat_student = ConvNet(final_config).fuse()
+    qat_student.load_state_dict(
+        {k: v for k, v in qat_model.state_dict().items() if not k.startswith("activation_q")}
+    )
     float_student = ConvNet(final_config).fuse()
     float_student.load_state_dict(float_state)
-    return StudentResult(teacher, float_student.eval(), final_config, tflite, history)
+    return StudentResult(
+        teacher, float_student.eval(), final_config, tflite, history, qat_student.eval()
+    )
+
+
+def calibration_rows(rows: np.ndarray, seed: int, count: int = 512) -> np.ndarray:
+    """The float training rows whose activation ranges set an exported model's int8 grid."""
+    return rows[np.random.default_rng(seed).permutation(len(rows))[:count]]
 
 
 def write_atomic(path: Path, data: bytes) -> None:
