@@ -94,6 +94,11 @@ def test_tiny_training_beats_chance_on_held_out_records(tmp_path):
     )
     summary = afib.train_afib(tmp_path, None, config, show_progress=False)
     assert summary["student"]["tflite_bytes"] < 32 * 1024
+    head = summary["rr_head"]  # the default RR head, its weight chosen on validation
+    assert head["hidden"] == 8 and head["weight"] in afib.RR_HEAD_WEIGHTS
+    assert set(head["validation_f1_af_plus_mean_f1_nao"]) == {
+        f"{w:g}" for w in afib.RR_HEAD_WEIGHTS
+    }
     offsets = summary["class_offsets"]  # tuned on validation; only "other" may move
     assert offsets["normal"] == offsets["af"] == offsets["noisy"] == 0.0
     held_out = afib.load_split_ids()["validation"][240:340]  # not among the 240 it saw

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 COPIED = (
     "teacher.pt",
     "student_float.pt",
+    "student_base.pt",
     "training.json",
     "cross_dataset.json",
     "pareto.json",

@@ -30,7 +30,7 @@
 /* The shared arena (bytes): every model must fit; sized for the largest allowed model. */
 #ifndef WS_APP_ARENA_BYTES
 #define WS_APP_BEATS 72 /* beats kept for the RR features: WS_AFIB_RR_MAX_BEATS + 8 */
-#define WS_APP_ARENA_BYTES 10544 /* the largest shipped model (AFib v2) needs 10 544 */
+#define WS_APP_ARENA_BYTES 10672 /* the largest shipped model (AFib v3) needs 10 672 */
 #endif
 
 /* cdef-begin */
