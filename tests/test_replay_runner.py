@@ -74,6 +74,33 @@ def test_events_are_timed_from_the_recording_start_and_hold_is_fed() -> None:
         replay_recording(_trial("F01", 260), factory, chunk_s=0)
 
 
+class CalibratedSession(ThresholdSession):
+    """Records at which fed sample the posture calibration came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calibrated_at: list[int] = []
+
+    def calibrate_posture(self) -> None:
+        self.calibrated_at.append(self.samples)
+
+
+def test_the_posture_calibration_comes_when_the_first_standing_begins() -> None:
+    rec = _trial("exp99_user99", None, n=600, is_fall=False)
+    rec.annotations["segments"] = [(7, 0.0, 3.0), (6, 4.1, 8.0), (5, 8.0, 10.0), (6, 10.0, 12.0)]
+    session = CalibratedSession()
+    replay_recording(rec, lambda _r: session, chunk_s=1.0, calibrate_posture=True)
+    assert session.calibrated_at == [round(4.1 * 50)]  # once, mid-chunk, at 4.1 s
+    assert session.samples == 600  # every sample fed once, split around the call
+    plain = CalibratedSession()
+    replay_recording(rec, lambda _r: plain, chunk_s=1.0)
+    assert plain.calibrated_at == []
+    rec.annotations["segments"] = [(5, 0.0, 12.0)]  # no standing: nothing to calibrate on
+    sitting = CalibratedSession()
+    replay_recording(rec, lambda _r: sitting, chunk_s=1.0, calibrate_posture=True)
+    assert sitting.calibrated_at == []
+
+
 def test_run_scores_writes_lines_and_counts() -> None:
     trials = [
         _trial("F01_SA07_R01", 250),

@@ -166,6 +166,7 @@ typedef struct {
     uint8_t in_af;
     uint8_t fall_pending;
     uint8_t last_af_class;   /* class of the latest AFib window (255 before any) */
+    uint8_t posture;         /* ws_app_posture_state */
     uint32_t arena_bytes;    /* the shared arena's size */
     uint32_t arena_needed;   /* the largest arena a loaded model needs */
 } ws_app_stats_t;
@@ -197,6 +198,14 @@ ws_status_t ws_app_get_stats(const ws_app_t *app, ws_app_stats_t *out);
  * what a hybrid AFib model is given after the window's samples. WS_ERR_ARG (NULL),
  * WS_ERR_STATE (no ECG stream), WS_ERR_RANGE (the window has not ended yet). */
 ws_status_t ws_app_afib_rr_features(const ws_app_t *app, uint32_t window, int8_t *out);
+/* Posture calibration (also SET_CONFIG POSTURE over the radio): `calibrate` 1 starts one
+ * over the next activity windows (the wearer stands upright and still; ws_posture_feed),
+ * 0 forgets it. Then the activity detector reports sit or stand by the tilt from the
+ * calibrated standing gravity (ws_posture_refine). WS_ERR_ARG (NULL). */
+ws_status_t ws_app_posture(ws_app_t *app, uint8_t calibrate);
+/* 0 uncalibrated, 1 calibrating, 2 calibrated, 3 calibrating again (the previous one in
+ * use meanwhile); 0 for NULL. */
+uint8_t ws_app_posture_state(const ws_app_t *app);
 /* The app's interpreter struct and shared arena, to lend to the model-update service
  * (ws_update_init's nn_model, arena, arena_size) between feeds: its package verification
  * may load other models into them; the next inference notices and reloads its model. */
@@ -256,6 +265,7 @@ struct ws_app {
     uint8_t act_moved;              /* a window since the last classified one was not still */
     uint8_t act_last_cls, act_last_pct;
     int16_t act_mean[3];            /* mean acc (int8 units) of the last classified window */
+    ws_posture_t posture;           /* sit/stand by tilt after a calibration (ws_dsp_imu.h) */
     ws_app_stats_t stats;
     /* front-end states (float aligned): ws_ecg_state_size() and ws_imu_state_size(), 5948
      * and 6400 bytes on the host and the M4 (the IMU state holds two impact candidates),

@@ -124,6 +124,7 @@ struct ws_device {
     uint16_t fall_cancel_s;
     uint16_t summary_min;
     uint8_t recording_s;
+    uint8_t posture_request; /* SET_CONFIG POSTURE not yet taken by the app: 1 calibrate, 2 forget */
     ws_update_handler_t update_handler;
     void *update_ctx;
 };

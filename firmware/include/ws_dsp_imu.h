@@ -110,6 +110,42 @@ void ws_imu_last_frame(const ws_imu_t *st, float out[7]);
 
 /* Delay of the resampler, microseconds: frame k shows the input at k/50 s - delay. */
 uint32_t ws_imu_delay_us(const ws_imu_t *st);
+
+/* ---- posture calibration: sitting against standing by the trunk's tilt ----
+ * A waist or chest unit sits at another angle on every wearer, so the activity model
+ * confuses sitting and standing on some people. After a calibration (the wearer stands
+ * upright and still while WS_POSTURE_CALIB_WINDOWS activity windows pass; the companion
+ * asks for it), a window the model calls sit or stand is called sit when its mean
+ * acceleration (gravity) is tilted more than WS_POSTURE_SIT_DEG from the calibrated
+ * standing gravity, stand otherwise; other classes pass unchanged. Integer arithmetic
+ * on the int8 windows (docs/imu-front-end.md, "Posture calibration"). */
+#define WS_POSTURE_CALIB_WINDOWS 4 /* activity windows averaged (6.4 s at hop 1.28 s) */
+#define WS_POSTURE_SIT_DEG 7       /* tilt from standing beyond which it is sitting */
+#define WS_POSTURE_COS2_Q15 32281  /* round(cos^2(7 deg) x 32768) */
+#define WS_POSTURE_SIT 5           /* ActivityClass sit */
+#define WS_POSTURE_STAND 6         /* ActivityClass stand */
+#define WS_POSTURE_STILL_GYRO 10   /* calibration: every gyro value within 10 x 4 deg/s */
+
+typedef struct {
+    int32_t sum[3];   /* acc sums of the calibration windows so far */
+    int16_t ref[3];   /* standing gravity: acc mean x 4 (1/128 g) */
+    uint8_t windows;  /* calibration windows summed so far */
+    uint8_t state;    /* 0 uncalibrated, 1 calibrating, 2 calibrated */
+} ws_posture_t;
+
+/* Forgets any calibration (the unit was taken off or moved). WS_ERR_ARG (NULL). */
+ws_status_t ws_posture_reset(ws_posture_t *p);
+/* Starts a calibration over the next WS_POSTURE_CALIB_WINDOWS windows fed; the previous
+ * calibration stays in use until it completes. WS_ERR_ARG (NULL). */
+ws_status_t ws_posture_start(ws_posture_t *p);
+/* Feeds one activity window (WS_IMU_WINDOW x WS_IMU_CHANNELS int8) to a calibration in
+ * progress (nothing happens otherwise); returns 1 when this window completed it. A window
+ * in which the unit turns (a gyro value beyond WS_POSTURE_STILL_GYRO) or whose mean
+ * acceleration is not gravity alone (its length outside 0.8..1.2 g) restarts it. WS_ERR_ARG (NULL) returns 0. */
+int ws_posture_feed(ws_posture_t *p, const int8_t *window);
+/* The class to report for a window the model called `cls`: sit or stand by the tilt from
+ * the calibrated standing gravity when calibrated and cls is sit or stand, else cls. */
+uint8_t ws_posture_refine(const ws_posture_t *p, const int8_t *window, uint8_t cls);
 /* cdef-end */
 
 #endif

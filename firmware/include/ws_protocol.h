@@ -175,6 +175,7 @@ typedef enum {
 #define WS_TIME_SYNC_MIN_UTC 1577836800
 #define WS_CONFIG_FALL_CANCEL_S 1
 #define WS_CONFIG_SUMMARY_MIN 2
+#define WS_CONFIG_POSTURE 3 /* 1: calibrate the posture now (stand upright), 0: forget it */
 
 typedef enum { WS_TASK_AFIB = 0, WS_TASK_FALL = 1, WS_TASK_ACTIVITY = 2 } ws_task_t;
 

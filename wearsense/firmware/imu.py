@@ -325,3 +325,44 @@ def impact_windows(rec: ImuRecording, out: FrontEndOutput | None = None) -> Labe
         [i.frame for i in impacts],
         [i.peak_g for i in impacts],
     )
+
+
+class Posture:
+    """The firmware's posture calibration (``ws_posture_*``, docs/imu-front-end.md): after
+    :meth:`start`, the next ``CALIB_WINDOWS`` still activity windows fed to :meth:`feed`
+    give the standing gravity; then :meth:`refine` turns a sit or stand call into sit
+    when the window's gravity is tilted more than ``SIT_DEG`` from it, stand otherwise."""
+
+    def __init__(self, module: ModuleType | None = None) -> None:
+        self.module = module or core()
+        self.ffi, self.lib = self.module.ffi, self.module.lib
+        self._p = self.ffi.new("ws_posture_t *")
+        _check(self.lib.ws_posture_reset(self._p), "posture reset")
+
+    CALIB_WINDOWS = 4  # WS_POSTURE_CALIB_WINDOWS
+    SIT_DEG = 7  # WS_POSTURE_SIT_DEG
+
+    def _window(self, window: np.ndarray) -> object:
+        w = np.ascontiguousarray(window, dtype=np.int8)
+        if w.shape != (WINDOW, CHANNELS):
+            raise FrontEndError(6, f"window of shape {w.shape}, want ({WINDOW}, {CHANNELS})")
+        return self.ffi.from_buffer("int8_t[]", w)
+
+    def start(self) -> None:
+        _check(self.lib.ws_posture_start(self._p), "posture calibration")
+
+    def feed(self, window: np.ndarray) -> bool:
+        """True when this window completed the calibration in progress."""
+        return bool(self.lib.ws_posture_feed(self._p, self._window(window)))
+
+    @property
+    def calibrated(self) -> bool:
+        return int(self._p.state) in (2, 3)
+
+    @property
+    def reference(self) -> tuple[int, int, int]:
+        """Standing gravity, acc mean × 4 (1/128 g per unit) on x, y, z."""
+        return (int(self._p.ref[0]), int(self._p.ref[1]), int(self._p.ref[2]))
+
+    def refine(self, window: np.ndarray, cls: int) -> int:
+        return int(self.lib.ws_posture_refine(self._p, self._window(window), int(cls)))

@@ -122,6 +122,7 @@ class AppStats:
     in_af: bool
     fall_pending: bool
     last_af_class: int
+    posture: int  # 0 uncalibrated, 1 calibrating, 2 calibrated, 3 calibrating again
     arena_bytes: int
     arena_needed: int
 
@@ -354,6 +355,13 @@ class Wearable(DeviceCore):
     def press_button(self) -> None:
         """The wearer pressed the button (cancels a recent FALL: FALL_CANCELLED)."""
         _check(self.lib.ws_app_button(self._app), "button")
+
+    def calibrate_posture(self, calibrate: bool = True) -> None:
+        """The companion's posture calibration (SET_CONFIG POSTURE): with ``calibrate``
+        the next activity windows, while the wearer stands upright and still, give the
+        standing gravity that then tells sitting from standing (``ws_app_posture``);
+        without it the calibration is forgotten."""
+        _check(self.lib.ws_app_posture(self._app, int(calibrate)), "posture calibration")
 
     def tick(self) -> None:
         """Emits the summaries whose interval has passed at the current device time."""

@@ -39,6 +39,7 @@ class Opcode(enum.IntEnum):
 class ConfigKey(enum.IntEnum):
     FALL_CANCEL_S = 1
     SUMMARY_MIN = 2
+    POSTURE = 3  # 1: calibrate the posture now (the wearer stands upright), 0: forget it
 
 
 class Task(enum.IntEnum):
@@ -47,7 +48,11 @@ class Task(enum.IntEnum):
     ACTIVITY = 2
 
 
-_CONFIG_RANGE = {ConfigKey.FALL_CANCEL_S: (5, 300), ConfigKey.SUMMARY_MIN: (1, 1440)}
+_CONFIG_RANGE = {
+    ConfigKey.FALL_CANCEL_S: (5, 300),
+    ConfigKey.SUMMARY_MIN: (1, 1440),
+    ConfigKey.POSTURE: (0, 1),
+}
 
 
 def _range(ok: bool, what: str) -> None:

@@ -125,6 +125,7 @@ def _run(args: argparse.Namespace) -> int:
                 speed=speed,
                 imu_hold_s=args.hold,
                 on_progress=progress,
+                calibrate_posture=args.calibrate_posture,
             )
     except (DatasetError, ReplayError) as exc:
         print(f"wearsense replay: {exc}", file=sys.stderr)
@@ -136,6 +137,7 @@ def _run(args: argparse.Namespace) -> int:
         "speed": speed,
         "imu_hold_s": args.hold,
         "chunk_s": args.chunk,
+        "calibrate_posture": args.calibrate_posture,
     }
     print(text_summary(summary))
     if args.json:
@@ -232,6 +234,13 @@ def register(subparsers: Any) -> None:
         type=float,
         default=0.0,
         help="append this many seconds of each IMU trial's last sample (0)",
+    )
+    parser.add_argument(
+        "--calibrate-posture",
+        action="store_true",
+        help="IMU: send the posture calibration (SET_CONFIG POSTURE) when each recording's "
+        "first standing segment begins, as the companion does after asking the wearer to "
+        "stand; then sit or stand follow the tilt from it (docs/imu-front-end.md)",
     )
     parser.add_argument("--models", help="folder of shipped models (default models/)")
     parser.add_argument("--events", metavar="OUT.jsonl", help="write every event as JSON lines")

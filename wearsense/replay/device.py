@@ -39,6 +39,10 @@ class WearableSession:
         except DeviceError as exc:
             raise ReplayError(f"the device core refused the samples: {exc}") from exc
 
+    def calibrate_posture(self) -> None:
+        """The companion's SET_CONFIG POSTURE: the wearer stands, the device calibrates."""
+        self.wearable.calibrate_posture(True)
+
     def drain(self) -> list[Event]:
         fresh = [e for e in self.wearable.detections() if e.seq not in self._seen]
         self._seen.update(e.seq for e in fresh)

@@ -36,6 +36,8 @@ class DeviceSession(Protocol):
 
     def drain(self) -> list[Event]: ...
 
+    def calibrate_posture(self) -> None: ...
+
 
 SessionFactory = Callable[[Recording], DeviceSession]
 
@@ -55,12 +57,16 @@ def replay_recording(
     speed: float | None = None,
     hold_s: float = 0.0,
     on_progress: Callable[[float], None] | None = None,
+    calibrate_posture: bool = False,
 ) -> RecordingResult:
     """Feeds one recording; ``hold_s`` seconds of its last sample are appended (IMU
-    trials end soon after the fall, before a stillness rule could complete)."""
+    trials end soon after the fall, before a stillness rule could complete). With
+    ``calibrate_posture`` the companion's posture calibration is sent when the recording's
+    first standing segment begins (the wearer was asked to stand; docs/imu-front-end.md)."""
     if chunk_s <= 0 or (speed is not None and speed <= 0) or hold_s < 0:
         raise ReplayError("chunk, speed and hold must be positive")
     session = open_session(rec)
+    calibrate_at = posture_calibration_sample(rec) if calibrate_posture else None
     t0 = session.now_s()
     signal = rec.signal
     if hold_s > 0:
@@ -71,6 +77,11 @@ def replay_recording(
     events: list[TimedEvent] = []
     for begin in range(0, len(signal), step):
         chunk = signal[begin : begin + step]
+        if calibrate_at is not None and begin <= calibrate_at < begin + len(chunk):
+            if calibrate_at > begin:
+                session.feed(rec.kind, chunk[: calibrate_at - begin], rec.fs)
+            session.calibrate_posture()
+            chunk = chunk[calibrate_at - begin :]
         session.feed(rec.kind, chunk, rec.fs)
         events += [TimedEvent(float(e.time_s - t0), e) for e in session.drain()]
         if on_progress is not None:
@@ -82,6 +93,18 @@ def replay_recording(
                 time.sleep(lag)
     events += [TimedEvent(float(e.time_s - t0), e) for e in session.drain()]
     return RecordingResult(rec, events, time.perf_counter() - started)
+
+
+STAND = 6  # ActivityClass.STAND
+
+
+def posture_calibration_sample(rec: Recording) -> int | None:
+    """The sample at which the recording's first standing segment begins (None when it has
+    none, or it is not an IMU recording)."""
+    if rec.kind != "imu":
+        return None
+    starts = [start for cls, start, _ in rec.annotations.get("segments", []) if cls == STAND]
+    return int(round(min(starts) * rec.fs)) if starts else None
 
 
 def event_row(rec: Recording, item: TimedEvent) -> dict[str, Any]:
@@ -202,6 +225,7 @@ def run(
     speed: float | None = None,
     imu_hold_s: float = 0.0,
     on_progress: Callable[[float], None] | None = None,
+    calibrate_posture: bool = False,
 ) -> dict[str, Any]:
     """Replays every recording, writes one JSON line per event, scores them."""
     signal_s = wall_s = 0.0
@@ -214,6 +238,7 @@ def run(
             speed=speed,
             hold_s=imu_hold_s if rec.kind == "imu" else 0.0,
             on_progress=on_progress,
+            calibrate_posture=calibrate_posture,
         )
         scorer.add(result)
         signal_s += rec.duration_s

@@ -807,6 +807,14 @@ static void classify_activity(ws_app_t *app)
     if (!still) {
         app->act_moved = 1;
     }
+    if (app->dev->posture_request != 0) { /* SET_CONFIG POSTURE from the companion */
+        (void)ws_app_posture(app, app->dev->posture_request == 1u);
+        app->dev->posture_request = 0;
+    }
+    if (ws_posture_feed(&app->posture, app->window)) {
+        app->act_moved = 1; /* classify the next window with the new calibration */
+    }
+    app->stats.posture = app->posture.state;
     app->act_phase++;
     if (app->act_phase < WS_ACT_EVERY) {
         return;
@@ -823,8 +831,10 @@ static void classify_activity(ws_app_t *app)
             return;
         }
         (void)same_still_posture(app, mean);
-        cls = (uint8_t)best;
-        p = pct[best];
+        cls = ws_posture_refine(&app->posture, app->window, (uint8_t)best);
+        /* a sit or stand decided by the tilt: the model's confidence in either */
+        p = cls == (uint8_t)best ? pct[best]
+                                 : (uint8_t)(pct[WS_POSTURE_SIT] + pct[WS_POSTURE_STAND]);
         app->act_last_cls = cls;
         app->act_last_pct = p;
         memcpy(app->act_mean, mean, sizeof app->act_mean);
@@ -901,6 +911,19 @@ ws_status_t ws_app_feed_imu(ws_app_t *app, const float *frames, size_t n)
         }
     }
     return ws_app_tick(app);
+}
+
+ws_status_t ws_app_posture(ws_app_t *app, uint8_t calibrate)
+{
+    if (app == NULL) {
+        return WS_ERR_ARG;
+    }
+    return calibrate ? ws_posture_start(&app->posture) : ws_posture_reset(&app->posture);
+}
+
+uint8_t ws_app_posture_state(const ws_app_t *app)
+{
+    return app == NULL ? 0u : app->posture.state;
 }
 
 ws_status_t ws_app_button(ws_app_t *app)

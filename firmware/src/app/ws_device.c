@@ -234,6 +234,8 @@ static ws_status_t run_command(ws_device_t *dev, const ws_command_t *cmd, ws_res
     case WS_CMD_SET_CONFIG:
         if (cmd->a.set_config.key == WS_CONFIG_FALL_CANCEL_S) {
             dev->fall_cancel_s = cmd->a.set_config.value;
+        } else if (cmd->a.set_config.key == WS_CONFIG_POSTURE) {
+            dev->posture_request = cmd->a.set_config.value ? 1u : 2u;
         } else {
             dev->summary_min = cmd->a.set_config.value;
         }

@@ -506,6 +506,9 @@ static ws_status_t validate_command(const ws_command_t *c)
             return c->a.set_config.value >= 1 && c->a.set_config.value <= 1440 ? WS_OK
                                                                                 : WS_ERR_RANGE;
         }
+        if (c->a.set_config.key == WS_CONFIG_POSTURE) {
+            return c->a.set_config.value <= 1 ? WS_OK : WS_ERR_RANGE;
+        }
         return WS_ERR_RANGE;
     case WS_CMD_FACTORY_RESET:
         return c->a.factory_reset.magic == WS_FACTORY_RESET_MAGIC ? WS_OK : WS_ERR_RANGE;

@@ -1,0 +1,117 @@
+/* Posture calibration: sitting against standing by the tilt from a calibrated standing
+ * gravity (ws_dsp_imu.h). */
+#include <string.h>
+
+#include "ws_dsp_imu.h"
+
+/* acc sums of one window over its frames (x, y, z), in int8 LSB (1/32 g) x frames */
+static void window_sums(const int8_t *window, int32_t sum[3], int *turning)
+{
+    int f, a;
+    sum[0] = sum[1] = sum[2] = 0;
+    *turning = 0;
+    for (f = 0; f < WS_IMU_WINDOW; f++) {
+        const int8_t *v = window + f * WS_IMU_CHANNELS;
+        for (a = 0; a < 3; a++) {
+            sum[a] += v[a];
+            if (v[4 + a] > WS_POSTURE_STILL_GYRO || v[4 + a] < -WS_POSTURE_STILL_GYRO) {
+                *turning = 1;
+            }
+        }
+    }
+}
+
+static int64_t dot3(const int32_t *a, const int32_t *b)
+{
+    return (int64_t)a[0] * b[0] + (int64_t)a[1] * b[1] + (int64_t)a[2] * b[2];
+}
+
+ws_status_t ws_posture_reset(ws_posture_t *p)
+{
+    if (p == NULL) {
+        return WS_ERR_ARG;
+    }
+    memset(p, 0, sizeof *p);
+    return WS_OK;
+}
+
+ws_status_t ws_posture_start(ws_posture_t *p)
+{
+    if (p == NULL) {
+        return WS_ERR_ARG;
+    }
+    p->sum[0] = p->sum[1] = p->sum[2] = 0;
+    p->windows = 0;
+    /* 3: calibrating while the previous calibration stays in use */
+    p->state = (p->state == 2 || p->state == 3) ? 3 : 1;
+    return WS_OK;
+}
+
+int ws_posture_feed(ws_posture_t *p, const int8_t *window)
+{
+    int32_t sum[3];
+    int turning, a;
+    int64_t len2, lo, hi;
+    if (p == NULL || window == NULL || (p->state != 1 && p->state != 3)) {
+        return 0;
+    }
+    window_sums(window, sum, &turning);
+    /* |mean| in g = |sum| / (WINDOW x 32): within 0.8 .. 1.2 g */
+    len2 = dot3(sum, sum);
+    lo = (int64_t)(WS_IMU_WINDOW * WS_IMU_ACC_LSB_PER_G * 8 / 10);
+    hi = (int64_t)(WS_IMU_WINDOW * WS_IMU_ACC_LSB_PER_G * 12 / 10);
+    if (turning || len2 < lo * lo || len2 > hi * hi) {
+        p->sum[0] = p->sum[1] = p->sum[2] = 0;
+        p->windows = 0;
+        return 0;
+    }
+    for (a = 0; a < 3; a++) {
+        p->sum[a] += sum[a];
+    }
+    if (++p->windows < WS_POSTURE_CALIB_WINDOWS) {
+        return 0;
+    }
+    /* mean x 4 = sum / (windows x WINDOW / 4), rounded to nearest */
+    for (a = 0; a < 3; a++) {
+        int32_t den = WS_POSTURE_CALIB_WINDOWS * WS_IMU_WINDOW / 4;
+        int32_t v = p->sum[a];
+        p->ref[a] = (int16_t)(v >= 0 ? (v + den / 2) / den : -((-v + den / 2) / den));
+    }
+    p->state = 2;
+    return 1;
+}
+
+uint8_t ws_posture_refine(const ws_posture_t *p, const int8_t *window, uint8_t cls)
+{
+    int32_t sum[3], ref[3];
+    int turning;
+    int64_t dot, g2, r2;
+    if (p == NULL || window == NULL || (p->state != 2 && p->state != 3) ||
+        (cls != WS_POSTURE_SIT && cls != WS_POSTURE_STAND)) {
+        return cls;
+    }
+    window_sums(window, sum, &turning);
+    ref[0] = p->ref[0];
+    ref[1] = p->ref[1];
+    ref[2] = p->ref[2];
+    g2 = dot3(sum, sum);
+    r2 = dot3(ref, ref);
+    if (g2 == 0 || r2 == 0) {
+        return cls;
+    }
+    /* tilt > 7 deg  <=>  cos < cos 7 deg  <=>  dot <= 0 or dot^2 < cos^2(7) |g|^2 |r|^2.
+     * |sum| <= 128 x 128 x sqrt(3) and |ref| <= 512 x sqrt(3): dot^2 x 2^15 < 2^63. The
+     * sums are scaled down by 32 (mean x 4, as ref) first to keep that bound. */
+    sum[0] /= 32;
+    sum[1] /= 32;
+    sum[2] /= 32;
+    g2 = dot3(sum, sum);
+    dot = dot3(sum, ref);
+    if (g2 == 0) {
+        return cls;
+    }
+    if (dot <= 0 || dot * dot * 32768 < (int64_t)WS_POSTURE_COS2_Q15 * g2 * r2) {
+        return WS_POSTURE_SIT;
+    }
+    return WS_POSTURE_STAND;
+}
