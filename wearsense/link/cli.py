@@ -58,6 +58,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--count", type=int, default=0, help="stop after storing N new events (0 = never)"
     )
+    parser.add_argument(
+        "--calibrate-posture",
+        action="store_true",
+        help="once connected, ask the wearer to stand upright and still and send the posture "
+        "calibration (SET_CONFIG POSTURE): the device then tells sitting from standing by "
+        "the tilt from that standing (docs/imu-front-end.md)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.set_defaults(handler=_main)
 
@@ -120,9 +127,15 @@ async def companion(args: argparse.Namespace) -> int:
         )
         stop_on_signals(done)
         task = asyncio.create_task(session.run())
+        calibration = (
+            asyncio.create_task(_calibrate_posture(session)) if args.calibrate_posture else None
+        )
         waiter = asyncio.create_task(done.wait())
         timeout = args.duration or None
         await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if calibration is not None and not task.done():
+            await asyncio.wait({calibration}, timeout=10.0)  # its answer before stopping
+            calibration.cancel()
         await session.stop()
         waiter.cancel()
         await task
@@ -133,6 +146,24 @@ async def companion(args: argparse.Namespace) -> int:
             await stack.close()
         store.close()
         stop_controllers(controllers)
+
+
+async def _calibrate_posture(session: Any) -> None:
+    """Sends SET_CONFIG POSTURE once the session streams; says what the wearer must do."""
+    from wearsense.link.errors import LinkError
+    from wearsense.protocol import ConfigKey, Opcode, Status
+
+    try:
+        await session.wait_streaming(60.0)
+        print("posture: stand upright and still for about 6 s", flush=True)
+        response = await session.command(Opcode.SET_CONFIG, key=int(ConfigKey.POSTURE), value=1)
+    except (TimeoutError, LinkError) as exc:
+        print(f"posture: calibration not sent ({exc or 'no link within 60 s'})", flush=True)
+        return
+    if response.status == Status.OK:
+        print("posture: calibration requested", flush=True)
+    else:
+        print(f"posture: the device refused the calibration ({response.status.name})", flush=True)
 
 
 def _main(args: argparse.Namespace) -> int:
