@@ -15,7 +15,7 @@ from wearsense.firmware.imu import CHANNELS, WINDOW, Posture
 from wearsense.firmware.wearable import Wearable, shipped_models
 from wearsense.protocol import ProtocolError, Status
 
-SIT, STAND = 5, 6
+CYCLE, SIT, STAND, LIE = 2, 5, 6, 7
 
 try:
     ROOT = data_root()
@@ -50,18 +50,20 @@ def test_sit_or_stand_follows_the_tilt_as_a_float_angle_would():
         assert posture.calibrated
         reference = np.mean([w[:, :3].astype(float).mean(0) for w in windows], axis=0)
         for _ in range(10):
-            tilt = rng.uniform(0, 30)
+            tilt = rng.uniform(0, 30) if rng.random() < 0.7 else rng.uniform(30, 150)
             axis = _unit(np.cross(standing, rng.normal(0, 1, 3)))
             t = np.radians(tilt)
             now = standing * np.cos(t) + np.cross(axis, standing) * np.sin(t)
             w = _window(now, rng)
             mean = w[:, :3].astype(float).mean(0)
             angle = np.degrees(np.arccos(np.clip(_unit(mean) @ _unit(reference), -1, 1)))
-            if abs(angle - Posture.SIT_DEG) < 0.5:  # the integer rounding's margin
-                continue
+            if min(abs(angle - Posture.SIT_DEG), abs(angle - Posture.LIE_DEG)) < 0.5:
+                continue  # the integer rounding's margin
             expected = SIT if angle > Posture.SIT_DEG else STAND
             assert posture.refine(w, STAND) == expected
             assert posture.refine(w, SIT) == expected
+            # cycling is learnt from an arm: a trunk beyond 60 degrees from standing lies
+            assert posture.refine(w, CYCLE) == (LIE if angle > Posture.LIE_DEG else CYCLE)
             assert posture.refine(w, 0) == 0  # walking stays walking
             checked += 1
     assert checked > 400
@@ -141,9 +143,12 @@ def test_calibration_helps_on_the_validation_subjects():
         plain += int((p.argmax(1) == t.activity.labels).sum())
         calibrated += int((refined == t.activity.labels).sum())
         total += len(refined)
-        # only sit and stand calls may change, and only into sit or stand
-        changed = refined != p.argmax(1)
-        assert np.isin(p.argmax(1)[changed], [SIT, STAND]).all()
-        assert np.isin(refined[changed], [SIT, STAND]).all()
+        # only sit and stand calls change, into sit or stand, and cycle calls into lie
+        model = p.argmax(1)
+        changed = refined != model
+        posture = changed & np.isin(model, [SIT, STAND])
+        assert np.isin(refined[posture], [SIT, STAND]).all()
+        assert (refined[changed & ~posture] == LIE).all()
+        assert (model[changed & ~posture] == CYCLE).all()
     assert sessions >= len(trials) - 1  # every session that begins standing
     assert calibrated / total > plain / total + 0.02

@@ -117,13 +117,19 @@ uint32_t ws_imu_delay_us(const ws_imu_t *st);
  * upright and still while WS_POSTURE_CALIB_WINDOWS activity windows pass; the companion
  * asks for it), a window the model calls sit or stand is called sit when its mean
  * acceleration (gravity) is tilted more than WS_POSTURE_SIT_DEG from the calibrated
- * standing gravity, stand otherwise; other classes pass unchanged. Integer arithmetic
- * on the int8 windows (docs/imu-front-end.md, "Posture calibration"). */
+ * standing gravity, stand otherwise; a window it calls cycle with the trunk tilted more
+ * than WS_POSTURE_LIE_DEG is called lie (cycling is learnt from an arm unit; a trunk on a
+ * bike stays upright); other classes pass unchanged. Integer arithmetic on the int8
+ * windows (docs/imu-front-end.md, "Posture calibration"). */
 #define WS_POSTURE_CALIB_WINDOWS 4 /* activity windows averaged (6.4 s at hop 1.28 s) */
 #define WS_POSTURE_SIT_DEG 7       /* tilt from standing beyond which it is sitting */
 #define WS_POSTURE_COS2_Q15 32281  /* round(cos^2(7 deg) x 32768) */
+#define WS_POSTURE_LIE_DEG 60      /* a trunk tilted beyond this from standing is lying */
+#define WS_POSTURE_LIE_COS2_Q15 8192 /* round(cos^2(60 deg) x 32768) */
+#define WS_POSTURE_CYCLE 2         /* ActivityClass cycle */
 #define WS_POSTURE_SIT 5           /* ActivityClass sit */
 #define WS_POSTURE_STAND 6         /* ActivityClass stand */
+#define WS_POSTURE_LIE 7           /* ActivityClass lie */
 #define WS_POSTURE_STILL_GYRO 10   /* calibration: every gyro value within 10 x 4 deg/s */
 
 typedef struct {
@@ -143,8 +149,9 @@ ws_status_t ws_posture_start(ws_posture_t *p);
  * in which the unit turns (a gyro value beyond WS_POSTURE_STILL_GYRO) or whose mean
  * acceleration is not gravity alone (its length outside 0.8..1.2 g) restarts it. WS_ERR_ARG (NULL) returns 0. */
 int ws_posture_feed(ws_posture_t *p, const int8_t *window);
-/* The class to report for a window the model called `cls`: sit or stand by the tilt from
- * the calibrated standing gravity when calibrated and cls is sit or stand, else cls. */
+/* The class to report for a window the model called `cls`: when calibrated, sit or stand
+ * by the tilt from the standing gravity if cls is sit or stand, lie instead of cycle
+ * beyond WS_POSTURE_LIE_DEG; else cls. */
 uint8_t ws_posture_refine(const ws_posture_t *p, const int8_t *window, uint8_t cls);
 /* cdef-end */
 

@@ -37,6 +37,8 @@ int ws_test_run(void)
     WS_TEST_ASSERT_EQ_INT(ws_posture_reset(&p), WS_OK);
 
     /* uncalibrated: every class as the model said */
+    still_window(128, 0, 0);
+    WS_TEST_ASSERT_EQ_INT(ws_posture_refine(&p, win, WS_POSTURE_CYCLE), WS_POSTURE_CYCLE);
     still_window(0, -128, 0);
     WS_TEST_ASSERT_EQ_INT(ws_posture_refine(&p, win, WS_POSTURE_SIT), WS_POSTURE_SIT);
     WS_TEST_ASSERT_EQ_INT(ws_posture_refine(&p, win, WS_POSTURE_STAND), WS_POSTURE_STAND);
@@ -82,6 +84,15 @@ int ws_test_run(void)
     WS_TEST_ASSERT_EQ_INT(ws_posture_refine(&p, win, WS_POSTURE_STAND), WS_POSTURE_SIT);
     still_window(0, 128, 0);
     WS_TEST_ASSERT_EQ_INT(ws_posture_refine(&p, win, WS_POSTURE_STAND), WS_POSTURE_SIT);
+    /* cycle with the trunk tilted beyond 60 degrees (here 90, then 180) is lying */
+    WS_TEST_ASSERT_EQ_INT(ws_posture_refine(&p, win, WS_POSTURE_CYCLE), WS_POSTURE_LIE);
+    still_window(128, 0, 0);
+    WS_TEST_ASSERT_EQ_INT(ws_posture_refine(&p, win, WS_POSTURE_CYCLE), WS_POSTURE_LIE);
+    /* 55 degrees (104.9, -73.4): still cycle; 65 degrees (116.0, -54.1): lying */
+    still_window(105, -73, 0);
+    WS_TEST_ASSERT_EQ_INT(ws_posture_refine(&p, win, WS_POSTURE_CYCLE), WS_POSTURE_CYCLE);
+    still_window(116, -54, 0);
+    WS_TEST_ASSERT_EQ_INT(ws_posture_refine(&p, win, WS_POSTURE_CYCLE), WS_POSTURE_LIE);
     /* other classes pass unchanged; a window without gravity leaves the call alone */
     WS_TEST_ASSERT_EQ_INT(ws_posture_refine(&p, win, 0), 0);
     WS_TEST_ASSERT_EQ_INT(ws_posture_refine(&p, win, 7), 7);

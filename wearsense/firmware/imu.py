@@ -331,7 +331,8 @@ class Posture:
     """The firmware's posture calibration (``ws_posture_*``, docs/imu-front-end.md): after
     :meth:`start`, the next ``CALIB_WINDOWS`` still activity windows fed to :meth:`feed`
     give the standing gravity; then :meth:`refine` turns a sit or stand call into sit
-    when the window's gravity is tilted more than ``SIT_DEG`` from it, stand otherwise."""
+    when the window's gravity is tilted more than ``SIT_DEG`` from it, stand otherwise,
+    and a cycle call into lie beyond ``LIE_DEG``."""
 
     def __init__(self, module: ModuleType | None = None) -> None:
         self.module = module or core()
@@ -341,6 +342,7 @@ class Posture:
 
     CALIB_WINDOWS = 4  # WS_POSTURE_CALIB_WINDOWS
     SIT_DEG = 7  # WS_POSTURE_SIT_DEG
+    LIE_DEG = 60  # WS_POSTURE_LIE_DEG: a cycle call beyond this tilt is lie
 
     def _window(self, window: np.ndarray) -> object:
         w = np.ascontiguousarray(window, dtype=np.int8)

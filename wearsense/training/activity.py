@@ -166,7 +166,8 @@ def _posture_calibration(
     report["how"] = (
         "the device's posture calibration (ws_posture_*) fed each session's first standing "
         "windows; then sit or stand by the tilt from that standing gravity "
-        f"(> {Posture.SIT_DEG} degrees: sit); the other classes as the model says"
+        f"(> {Posture.SIT_DEG} degrees: sit), and cycle as lie beyond {Posture.LIE_DEG} "
+        "degrees; the other classes as the model says"
     )
     return report
 

@@ -490,11 +490,12 @@ def _calibrated(metrics: dict[str, Any]) -> str:
     return f"""
 **With the posture calibration** (the companion asks the wearer to stand upright for about
 6 s after putting the unit on, `SET_CONFIG POSTURE`; then sitting and standing are told
-apart by the tilt from that standing gravity, docs/imu-front-end.md), the same test
+apart by the tilt from that standing gravity, and cycle beyond 60° of tilt is lie,
+docs/imu-front-end.md), the same test
 sessions, each calibrated on its first standing seconds ({cal.get("sessions_calibrated")} of
 {cal.get("sessions")} sessions calibrated): **{_ci(cal, "accuracy")}** on the six basic UCI
 HAPT activities{pairs}. The device's own model is unchanged; the calibration only re-decides
-its sit and stand calls."""
+its sit, stand and cycle calls."""
 
 
 def write_imu_card(folder: Path, task: str, extra: str = "", version: int = 1) -> Path:

@@ -832,9 +832,9 @@ static void classify_activity(ws_app_t *app)
         }
         (void)same_still_posture(app, mean);
         cls = ws_posture_refine(&app->posture, app->window, (uint8_t)best);
-        /* a sit or stand decided by the tilt: the model's confidence in either */
-        p = cls == (uint8_t)best ? pct[best]
-                                 : (uint8_t)(pct[WS_POSTURE_SIT] + pct[WS_POSTURE_STAND]);
+        /* a class the tilt re-decided (sit/stand, cycle to lie): the model's confidence in
+         * its call and the new class together */
+        p = cls == (uint8_t)best ? pct[best] : (uint8_t)(pct[best] + pct[cls]);
         app->act_last_cls = cls;
         app->act_last_pct = p;
         memcpy(app->act_mean, mean, sizeof app->act_mean);

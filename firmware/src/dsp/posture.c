@@ -81,15 +81,13 @@ int ws_posture_feed(ws_posture_t *p, const int8_t *window)
     return 1;
 }
 
-uint8_t ws_posture_refine(const ws_posture_t *p, const int8_t *window, uint8_t cls)
+/* 1 when the window's gravity is tilted from the calibrated standing by more than the
+ * angle whose squared cosine is cos2_q15 / 32768, 0 when not, -1 when either has none */
+static int tilted_beyond(const ws_posture_t *p, const int8_t *window, int32_t cos2_q15)
 {
     int32_t sum[3], ref[3];
     int turning;
     int64_t dot, g2, r2;
-    if (p == NULL || window == NULL || (p->state != 2 && p->state != 3) ||
-        (cls != WS_POSTURE_SIT && cls != WS_POSTURE_STAND)) {
-        return cls;
-    }
     window_sums(window, sum, &turning);
     ref[0] = p->ref[0];
     ref[1] = p->ref[1];
@@ -97,21 +95,34 @@ uint8_t ws_posture_refine(const ws_posture_t *p, const int8_t *window, uint8_t c
     g2 = dot3(sum, sum);
     r2 = dot3(ref, ref);
     if (g2 == 0 || r2 == 0) {
-        return cls;
+        return -1;
     }
-    /* tilt > 7 deg  <=>  cos < cos 7 deg  <=>  dot <= 0 or dot^2 < cos^2(7) |g|^2 |r|^2.
-     * |sum| <= 128 x 128 x sqrt(3) and |ref| <= 512 x sqrt(3): dot^2 x 2^15 < 2^63. The
-     * sums are scaled down by 32 (mean x 4, as ref) first to keep that bound. */
+    /* tilt > a (< 90 deg)  <=>  cos < cos a  <=>  dot <= 0 or dot^2 < cos^2(a) |g|^2 |r|^2.
+     * The sums are scaled down by 32 first (mean x 4, as ref: each |component| <= 512), so
+     * dot^2 x 2^15 and cos2_q15 x |g|^2 x |r|^2 stay below 2^55. */
     sum[0] /= 32;
     sum[1] /= 32;
     sum[2] /= 32;
     g2 = dot3(sum, sum);
     dot = dot3(sum, ref);
     if (g2 == 0) {
+        return -1;
+    }
+    return dot <= 0 || dot * dot * 32768 < (int64_t)cos2_q15 * g2 * r2;
+}
+
+uint8_t ws_posture_refine(const ws_posture_t *p, const int8_t *window, uint8_t cls)
+{
+    int beyond;
+    if (p == NULL || window == NULL || (p->state != 2 && p->state != 3)) {
         return cls;
     }
-    if (dot <= 0 || dot * dot * 32768 < (int64_t)WS_POSTURE_COS2_Q15 * g2 * r2) {
-        return WS_POSTURE_SIT;
+    if (cls == WS_POSTURE_SIT || cls == WS_POSTURE_STAND) {
+        beyond = tilted_beyond(p, window, WS_POSTURE_COS2_Q15);
+        return beyond < 0 ? cls : (beyond ? WS_POSTURE_SIT : WS_POSTURE_STAND);
     }
-    return WS_POSTURE_STAND;
+    if (cls == WS_POSTURE_CYCLE) {
+        return tilted_beyond(p, window, WS_POSTURE_LIE_COS2_Q15) == 1 ? WS_POSTURE_LIE : cls;
+    }
+    return cls;
 }
