@@ -883,3 +883,65 @@ def test_push_is_offered_only_when_the_transfer_exists(
         assert view.registry().push_available
         monkeypatch.setattr(services, "PUSH_MODULE", "no_such_package.transfer")
         assert not view.registry().push_available
+
+
+# -- posture calibration ------------------------------------------------------------------
+
+
+class FakeCalibrator:
+    """A ``PostureCalibrator`` played by the test (the real one sends SET_CONFIG POSTURE
+    over the companion's session: tests/test_link.py runs it over Bumble)."""
+
+    def __init__(self, result: PushResult) -> None:
+        self.result = result
+        self.calls = 0
+
+    async def calibrate_posture(self) -> PushResult:
+        self.calls += 1
+        return self.result
+
+
+def _messages(app: WearSenseApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def test_devices_screen_asks_the_wearable_for_a_posture_calibration(db: Path) -> None:
+    calibrator = FakeCalibrator(PushResult(True, "calibrating: stand upright for about 6 s"))
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("1")
+        await pilot.press("p")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert calibrator.calls == 1
+        assert any("stand upright and still" in m for m in _messages(app))
+        assert "calibrating: stand upright for about 6 s" in _messages(app)
+
+    app = WearSenseApp(
+        db, None, clock=lambda: float(NOW), poll_s=0, refresh_s=0, calibrator=calibrator
+    )
+    drive(app, scenario)
+
+
+def test_a_refused_calibration_and_no_link_are_said(db: Path) -> None:
+    refused = FakeCalibrator(PushResult(False, "the device refused the calibration (RANGE)"))
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("1")
+        await pilot.press("p")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "the device refused the calibration (RANGE)" in _messages(app)
+
+    app = WearSenseApp(
+        db, None, clock=lambda: float(NOW), poll_s=0, refresh_s=0, calibrator=refused
+    )
+    drive(app, scenario)
+
+    async def unwired(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("1")
+        await pilot.press("p")
+        await pilot.pause()
+        assert any("--calibrate-posture" in m for m in _messages(app))
+
+    drive(make_app(db), unwired)

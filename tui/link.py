@@ -66,6 +66,14 @@ class ModelPusher(Protocol):
         ...
 
 
+class PostureCalibrator(Protocol):
+    """Asks the connected wearable for a posture calibration (SET_CONFIG POSTURE: the
+    wearer stands upright and still for about 6 s; docs/imu-front-end.md). Never raises:
+    a refusal or a lost link is said in the result."""
+
+    async def calibrate_posture(self) -> PushResult: ...
+
+
 StatusCallback = Callable[[LinkStatus], None]
 EventsCallback = Callable[[str, int, Sequence[Event]], None]
 Unsubscribe = Callable[[], None]

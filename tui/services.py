@@ -627,7 +627,8 @@ class SessionPusher:
     ``history`` (the session's store), exactly as ``wearsense update push`` does. The
     metrics the guard compares come from ``metrics.json`` beside the package (the layout
     of models/<task>/) or from the registry. ``watcher`` is a
-    ``wearsense.updates.rollout.ModelStatusWatcher`` fed by the session's ``on_stored``."""
+    ``wearsense.updates.rollout.ModelStatusWatcher`` fed by the session's ``on_stored``.
+    Also the Devices screen's ``tui.link.PostureCalibrator`` over the same session."""
 
     def __init__(
         self, session: Any, watcher: Any, registry_path: Path, history: Any = None
@@ -687,3 +688,18 @@ class SessionPusher:
             f"{outcome.serial} runs {task} v{outcome.to_version} (was v{outcome.from_version}) "
             f"after {outcome.seconds:.1f} s; guard: {outcome.guard}",
         )
+
+    async def calibrate_posture(self) -> Any:
+        """SET_CONFIG POSTURE over the session (``tui.link.PostureCalibrator``)."""
+        from tui.link import PushResult
+        from wearsense.protocol import ConfigKey, Opcode, Status
+
+        try:
+            response = await self.session.command(
+                Opcode.SET_CONFIG, key=int(ConfigKey.POSTURE), value=1
+            )
+        except Exception as exc:  # noqa: BLE001 - the link's errors: the UI shows, never raises
+            return PushResult(False, f"calibration not sent ({type(exc).__name__}): {exc}")
+        if response.status != Status.OK:
+            return PushResult(False, f"the device refused the calibration ({response.status.name})")
+        return PushResult(True, "calibrating: the wearer stands upright and still for about 6 s")

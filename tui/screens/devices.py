@@ -12,7 +12,7 @@ from tui.widgets import DeviceCard
 
 
 class DevicesScreen(DataScreen):
-    BINDINGS = [("r", "reload", "Refresh")]
+    BINDINGS = [("r", "reload", "Refresh"), ("p", "calibrate_posture", "Calibrate posture")]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -30,6 +30,24 @@ class DevicesScreen(DataScreen):
 
     def action_reload(self) -> None:
         self.reload()
+
+    def action_calibrate_posture(self) -> None:
+        """Asks the connected wearable for a posture calibration (sitting against standing
+        by the trunk's tilt, docs/imu-front-end.md); says so when no link is wired."""
+        if self.wearsense.calibrator is None:
+            self.notify(
+                "No wearable is connected here: run `wearsense companion --calibrate-posture`.",
+                severity="warning",
+            )
+            return
+        self.run_worker(self._calibrate(), exclusive=True, group="posture")
+
+    async def _calibrate(self) -> None:
+        calibrator = self.wearsense.calibrator
+        assert calibrator is not None
+        self.notify("Posture: ask the wearer to stand upright and still.")
+        result = await calibrator.calibrate_posture()
+        self.notify(result.message, severity="information" if result.ok else "error")
 
     def reload(self) -> None:
         view = self.wearsense.view
