@@ -4,6 +4,7 @@ student's (`models.add_side_head`, `afib.fit_rr_head`, `afib.attach_rr_head`, an
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from wearsense.firmware.nn import NNModel
 from wearsense.training import afib
 from wearsense.training.models import ConvNet, NetConfig, add_side_head
 from wearsense.training.pipeline import int8_probabilities, save_float_model
+from wearsense.training.pipeline import load_float_model as afib_load
 
 REPO = Path(__file__).resolve().parents[1]
 SIDE = 6
@@ -155,6 +157,46 @@ def test_the_weight_is_chosen_on_validation_and_the_int8_model_follows():
     float_x = x_val.astype(np.float32) * np.float32(afib.INPUT_SCALE)
     agree = (_logits(model, float_x).argmax(1) == probs.argmax(1)).mean()
     assert agree > 0.95
+
+
+@pytest.mark.skipif(not afib.held_out_records(None), reason="CinC 2017 data not present")
+def test_from_student_adds_the_head_then_fine_tunes_quantization_aware(tmp_path):
+    """A small hybrid student and teacher saved as training saves them; the head, its
+    weight on validation and one epoch of quantization-aware fine-tuning on 60 records."""
+    import json
+
+    teacher, student = afib._nets(True, 4, 1.0)
+    student = dataclasses.replace(student.scaled(0.25), joint_width=4)
+    teacher = dataclasses.replace(teacher.scaled(0.25), joint_width=4)
+    base = tmp_path / "base"
+    base.mkdir()
+    torch.manual_seed(0)
+    save_float_model(ConvNet(student).fuse(), student, base / "student_float.pt")
+    save_float_model(ConvNet(teacher), teacher, base / "teacher.pt")
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, "-m", "wearsense.cli", "train", "afib"]
+        + ["--from-student", str(base / "student_float.pt"), "--out", str(out)]
+        + ["--max-records", "60", "--qat-epochs", "1", "--rr-head", "4"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads((out / "training.json").read_text())
+    head = summary["rr_head"]
+    assert head["hidden"] == 4 and head["weight"] in afib.RR_HEAD_WEIGHTS
+    assert head["quantization"].startswith("quantization-aware")
+    model = NNModel((out / "afib.tflite").read_bytes())
+    assert afib.model_length(model) == afib.WINDOW + afib.RR_FEATURES
+    assert summary["student"]["tflite_bytes"] == len((out / "afib.tflite").read_bytes())
+    for name in ("student_float.pt", "student_base.pt", "teacher.pt"):
+        assert (out / name).is_file()
+    widened = afib_load(out / "student_float.pt")
+    assert widened.config.joint_width == 4 + 4  # the head's units joined the joint layer
+    x = np.zeros((2, 1, afib.WINDOW + afib.RR_FEATURES), np.int8)
+    assert int8_probabilities(model, x).shape == (2, 4)
 
 
 def test_from_student_refuses_a_missing_or_wrong_student(tmp_path):

@@ -370,15 +370,14 @@ def attach_rr_head(
     val_labels: np.ndarray,
     description: str,
     weights: Iterable[float] = RR_HEAD_WEIGHTS,
-    exported: Any = None,
 ) -> tuple[Any, bytes, float, dict[str, float]]:
     """The fused float ``student`` with ``head``'s logits added at each of ``weights``
     (`models.add_side_head`), each exported int8 (``calibration``: float training rows)
     and run by the C interpreter on the int8 validation windows; returns the float model,
     the `.tflite`, the weight with the best F1(AF) + mean F1(normal, AF, other) of the
-    records' decisions (a tie keeps the smaller weight) and that figure per weight.
-    ``exported``: the network whose weights go into the int8 model (the student after
-    quantization-aware fine-tuning), when it is not ``student`` itself."""
+    records' decisions (a tie keeps the smaller weight) and that figure per weight. The
+    int8 models here are post-training quantized: the choice is made before the
+    quantization-aware fine-tuning that follows it."""
     from wearsense.firmware.nn import NNModel
     from wearsense.training.export import export_convnet
     from wearsense.training.models import add_side_head
@@ -388,11 +387,7 @@ def attach_rr_head(
     scores: dict[str, float] = {}
     for weight in sorted(weights):
         model = add_side_head(student, head.w1, head.b1, head.w2, head.b2, weight)
-        if exported is not None:
-            quantized = add_side_head(exported, head.w1, head.b1, head.w2, head.b2, weight)
-        else:
-            quantized = model
-        _, tflite = export_convnet(quantized, calibration, INPUT_SCALE, description)
+        _, tflite = export_convnet(model, calibration, INPUT_SCALE, description)
         probs = int8_probabilities(NNModel(tflite, "afib"), val_windows)
         f1 = record_scores(probs, val_owner, val_labels)
         score = float(f1[1] + f1[:3].mean())
@@ -427,19 +422,16 @@ def rr_head_stage(
     val_owner: np.ndarray,
     val_labels: np.ndarray,
     config: AfibTrainConfig,
-    exported: Any = None,
-) -> tuple[Any, bytes, dict[str, Any]]:
+) -> tuple[Any, dict[str, Any]]:
     """The fused float hybrid ``student`` with an RR head (`fit_rr_head` on the int8
-    training rows ``x_train`` [N, 1, L], `attach_rr_head` on the validation rows): the
-    float model, its int8 `.tflite` (activation ranges measured on 512 training rows; the
-    weights are ``exported``'s where given, the quantization-aware fine-tuned student)
-    and what was chosen."""
+    training rows ``x_train`` [N, 1, L], `attach_rr_head` on the validation rows), to be
+    fine-tuned quantization-aware next, and what was chosen."""
     from wearsense.training.pipeline import calibration_rows
 
     if not student.side:
         raise ValueError("an RR head needs a hybrid student (RR features in its input)")
     head = fit_rr_head(x_train[:, 0, WINDOW:], y_train, config.rr_head, config.seed)
-    model, tflite, weight, scores = attach_rr_head(
+    model, _, weight, scores = attach_rr_head(
         student,
         head,
         calibration_rows(_float(x_train), config.seed),
@@ -447,7 +439,6 @@ def rr_head_stage(
         val_owner,
         val_labels,
         "wearsense afib student",
-        exported=exported,
     )
     info = {
         "hidden": config.rr_head,
@@ -455,7 +446,7 @@ def rr_head_stage(
         "weight": weight,
         "validation_f1_af_plus_mean_f1_nao": scores,
     }
-    return model, tflite, info
+    return model, info
 
 
 def train_afib(
@@ -516,6 +507,15 @@ def train_afib(
     if config.rr_features and config.rr_co_teacher > 0:
         co_probs = rr_co_teacher_probabilities(x_train[:, 0, WINDOW:], y_train, owner, config.seed)
         co_teacher = (co_probs, config.rr_co_teacher)
+    head_info: dict[str, Any] = {}
+
+    def with_rr_head(student: Any) -> Any:
+        model, info = rr_head_stage(
+            student, x_train, y_train, x_val, val_owner, parts["validation"].labels, config
+        )
+        head_info.update(info)
+        return model
+
     result = train_student(
         train,
         val,
@@ -528,22 +528,9 @@ def train_afib(
         augment=functools.partial(_augment, side=length - WINDOW),
         show_progress=show_progress,
         co_teacher=co_teacher,
+        before_qat=with_rr_head if config.rr_features and config.rr_head > 0 else None,
     )
-    rr_head = None
-    if config.rr_features and config.rr_head > 0:
-        model, head_tflite, rr_head = rr_head_stage(
-            result.float_student,
-            x_train,
-            y_train,
-            x_val,
-            val_owner,
-            parts["validation"].labels,
-            config,
-            exported=result.qat_student,
-        )
-        result = dataclasses.replace(
-            result, float_student=model, student_config=model.config, tflite=head_tflite
-        )
+    rr_head = head_info or None
     offsets = np.zeros(len(LABELS))
     if config.tune_offsets:
         offsets = choose_class_offsets(
@@ -590,22 +577,29 @@ def add_rr_head(
     student_path: Path,
     data_dir: str | os.PathLike[str] | None = None,
     config: AfibTrainConfig = AfibTrainConfig(),
+    show_progress: bool = True,
 ) -> dict[str, Any]:
     """Adds an RR head (`rr_head_stage`, ``config.rr_head`` hidden units) to a float student
     that `train_afib` saved (``student_path``: a ``student_float.pt`` trained without a
-    head, or the ``student_base.pt`` this writes) without training it again: writes
-    ``afib.tflite`` (post-training quantized), ``student_float.pt`` (with the head),
-    ``student_base.pt`` (a copy of the student it started from) and ``training.json`` (the
-    summary beside the student, when there is one, updated) into ``out_dir``, and copies
-    the teacher that lies beside the student."""
+    head, or the ``student_base.pt`` this writes) without distilling it again, then runs
+    the recipe's quantization-aware fine-tuning (``config.qat_epochs``, distilled from the
+    ``teacher.pt`` beside the student and the RR co-teacher) and exports it: writes
+    ``afib.tflite``, ``student_float.pt`` (with the head, before the fine-tuning),
+    ``student_base.pt`` (a copy of the student it started from), ``teacher.pt`` and
+    ``training.json`` (the summary beside the student, when there is one, updated) into
+    ``out_dir``."""
     import hashlib
     import shutil
     import time
 
+    import torch
+
     from wearsense.training.models import count_macs, count_parameters
     from wearsense.training.pipeline import (
+        Recipe,
         load_float_model,
         model_sizes,
+        quantization_aware,
         save_float_model,
         write_atomic,
     )
@@ -613,11 +607,16 @@ def add_rr_head(
     if config.rr_head < 1:
         raise ValueError("--from-student needs an RR head (--rr-head of at least 1)")
     started = time.perf_counter()
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
     student = load_float_model(student_path)
     if student.side != RR_FEATURES:
         raise ValueError(
             f"{student_path}: not a hybrid AFib student with {RR_FEATURES} RR features"
         )
+    teacher_path = student_path.parent / "teacher.pt"
+    if not teacher_path.is_file():
+        raise ValueError(f"{teacher_path}: the student's teacher is needed (QAT distils from it)")
+    teacher = load_float_model(teacher_path)
     splits = load_split_ids()
     present = set(cinc2017.read_labels(data_dir))
     parts = {}
@@ -627,10 +626,33 @@ def add_rr_head(
             raise DatasetError(cinc2017.record_dir(data_dir), f"no {part} records found")
         parts[part] = load_records(ids, data_dir, f"ECG front end ({part})")
     length = WINDOW + RR_FEATURES
-    x_train, y_train, _ = parts["train"].window_arrays(length)
-    x_val, _, val_owner = parts["validation"].window_arrays(length)
-    model, tflite, info = rr_head_stage(
+    x_train, y_train, owner = parts["train"].window_arrays(length)
+    x_val, y_val, val_owner = parts["validation"].window_arrays(length)
+    model, info = rr_head_stage(
         student, x_train, y_train, x_val, val_owner, parts["validation"].labels, config
+    )
+    co_teacher = None
+    if config.rr_co_teacher > 0:
+        co_probs = rr_co_teacher_probabilities(x_train[:, 0, WINDOW:], y_train, owner, config.seed)
+        co_teacher = (co_probs, config.rr_co_teacher)
+    recipe = Recipe(
+        qat_epochs=config.qat_epochs,
+        seed=config.seed,
+        class_balance=config.class_balance,
+        device=config.device,
+    )
+    _, tflite, qat_history = quantization_aware(
+        model,
+        (_float(x_train), y_train),
+        (_float(x_val), y_val),
+        len(LABELS),
+        recipe,
+        teacher,
+        INPUT_SCALE,
+        "wearsense afib student",
+        augment=functools.partial(_augment, side=RR_FEATURES),
+        show_progress=show_progress,
+        co_teacher=co_teacher,
     )
     beside = student_path.parent / "training.json"
     summary: dict[str, Any] = json.loads(beside.read_text()) if beside.is_file() else {}
@@ -640,17 +662,20 @@ def add_rr_head(
     head_s = round(time.perf_counter() - started, 1)
     info.update(
         base_student_sha256=hashlib.sha256(student_path.read_bytes()).hexdigest(),
-        quantization="post-training (the base student's float weights; its own int8 model "
-        "was quantization-aware fine-tuned)",
+        quantization=(
+            f"quantization-aware fine-tuned after the head ({config.qat_epochs} epochs, "
+            f"best epoch {qat_history['best_epoch']})"
+            if config.qat_epochs > 0
+            else "post-training (--qat-epochs 0: the float student with the head, exported)"
+        ),
         wall_s=head_s,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     base = out_dir / "student_base.pt"
     if student_path.resolve() != base.resolve():
         shutil.copyfile(student_path, base)  # what the head was added to, kept beside it
-    teacher = student_path.parent / "teacher.pt"
-    if teacher.is_file() and teacher.resolve() != (out_dir / "teacher.pt").resolve():
-        shutil.copyfile(teacher, out_dir / "teacher.pt")
+    if teacher_path.resolve() != (out_dir / "teacher.pt").resolve():
+        shutil.copyfile(teacher_path, out_dir / "teacher.pt")
     write_atomic(out_dir / "afib.tflite", tflite)
     save_float_model(model, model.config, out_dir / "student_float.pt")
     summary.update(

@@ -191,7 +191,13 @@ def register(subparsers: Any) -> None:
     train.add_argument("--out", help="output folder (default: build/train/TASK)")
     train.add_argument("--teacher-epochs", type=int, default=30)
     train.add_argument("--student-epochs", type=int, default=40)
-    train.add_argument("--qat-epochs", type=int, default=6)
+    train.add_argument(
+        "--qat-epochs",
+        type=int,
+        default=6,
+        help="quantization-aware fine-tuning epochs (default 6; 0: post-training quantization "
+        "of the float student)",
+    )
     train.add_argument("--width", type=float, default=1.0, help="student width multiplier")
     train.add_argument("--seed", type=int, default=2017)
     train.add_argument(
@@ -251,9 +257,10 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--from-student",
         metavar="PATH",
-        help="afib: skip training; add the RR head to this saved float student (a "
-        "student_float.pt trained without a head, or models/afib/student_base.pt) and "
-        "export it (post-training quantization)",
+        help="afib: skip the distillation; add the RR head to this saved float student (a "
+        "student_float.pt trained without a head, or models/afib/student_base.pt; its "
+        "teacher.pt must lie beside it), fine-tune quantization-aware (--qat-epochs) and "
+        "export it; version 3 is --qat-epochs 0",
     )
     train.add_argument(
         "--device",

@@ -72,21 +72,27 @@ def afib_card(training: dict[str, Any], metrics: dict[str, Any], version: int = 
             "units join the joint layer (zero weights from the CNN) and the classifier, so "
             "the graph and its operators are the hybrid's own"
         )
-    post_training = isinstance(head, dict) and str(head.get("quantization", "")).startswith(
-        "post-training"
-    )
+    from_student = isinstance(head, dict) and "base_student_sha256" in head
+    post_training = from_student and str((head or {}).get("quantization", "")).startswith("post")
     quantized = (
-        "then exported as an int8 TFLite flatbuffer by post-training quantization (the RR head "
-        "was added to the float student of version 2 without retraining, "
-        "`wearsense train afib --from-student`; activation ranges from 512 training windows)"
-        if post_training
+        "the RR head was added to the float student of version 2 without distilling it "
+        "again (`wearsense train afib --from-student`); "
+        + (
+            "then exported as an int8 TFLite flatbuffer by post-training quantization "
+            "(`--qat-epochs 0`; activation ranges from 512 training windows; the same model "
+            "fine-tuned quantization-aware scored lower, docs/afib-training.md)"
+            if post_training
+            else "then quantization-aware fine-tuned and exported as an int8 TFLite flatbuffer"
+        )
+        if from_student
         else "then quantization-aware fine-tuned and exported as an int8 TFLite flatbuffer"
     )
     reproduce = (
-        "`wearsense train afib --from-student models/afib/student_base.pt` (the RR head on the "
-        "kept version 2 float student; `wearsense train afib` runs every stage, the head "
-        "included, from scratch)"
-        if post_training
+        "`wearsense train afib --from-student models/afib/student_base.pt"
+        + (" --qat-epochs 0" if post_training else "")
+        + "` (the RR head on the kept version 2 float student; `wearsense train afib` runs "
+        "every stage from scratch, the head before the quantization-aware fine-tuning)"
+        if from_student
         else "`wearsense train afib`"
     )
     f1_af = metrics["per_class"]["af"]["f1"]

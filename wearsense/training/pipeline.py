@@ -45,7 +45,6 @@ class StudentResult:
     student_config: Any  # NetConfig of the shipped student (after pruning)
     tflite: bytes
     history: dict[str, Any]
-    qat_student: Any = None  # ConvNet, fused, its weights as the int8 model holds them
 
 
 def train_student(
@@ -60,24 +59,18 @@ def train_student(
     augment: Augment | None = None,
     show_progress: bool = True,
     co_teacher: tuple[np.ndarray, float] | None = None,
+    before_qat: Callable[[Any], Any] | None = None,
 ) -> StudentResult:
     """Runs the whole path on float inputs ``[N, C, L]`` (= int8 input × input_scale).
     ``co_teacher`` (probabilities of every training row, weight) joins the network teacher
-    in every distillation stage (see `trainer.fit`)."""
-    from wearsense.training.export import export_convnet
+    in every distillation stage (see `trainer.fit`). ``before_qat`` may change the fused
+    float student before its quantization-aware fine-tuning (AFib's RR head); the result's
+    float student is what it returned."""
     from wearsense.training.models import ConvNet
     from wearsense.training.prune import prune_channels
-    from wearsense.training.qat import prepare_qat, strip_qat
-    from wearsense.training.trainer import TrainConfig, fit
+    from wearsense.training.trainer import fit
 
-    base = TrainConfig(
-        seed=recipe.seed,
-        augment=augment,
-        lr=recipe.lr,
-        batch_size=recipe.batch_size,
-        class_balance=recipe.class_balance,
-        device=recipe.device,
-    )
+    base = _train_config(recipe, augment)
     history: dict[str, Any] = {}
 
     def stage(model: Any, name: str, epochs: int, seed: int, teacher: Any = None, **kw: Any):
@@ -113,30 +106,91 @@ def train_student(
             teacher,
             lr=recipe.lr / 3,
         )
-    final_config = cast(ConvNet, student).config
     student = cast(ConvNet, student).fuse()
-    float_state = {k: v.clone() for k, v in student.state_dict().items()}
-    qat_model = stage(
-        prepare_qat(student),
-        "student (quantization-aware)",
-        recipe.qat_epochs,
-        recipe.seed + 2,
+    if before_qat is not None:
+        student = before_qat(student)
+    _, tflite, history["student (quantization-aware)"] = quantization_aware(
+        student,
+        train,
+        val,
+        n_classes,
+        recipe,
         teacher,
+        input_scale,
+        description,
+        augment=augment,
+        show_progress=show_progress,
+        co_teacher=co_teacher,
+    )
+    return StudentResult(teacher, student.eval(), student.config, tflite, history)
+
+
+def _train_config(recipe: Recipe, augment: Augment | None) -> Any:
+    from wearsense.training.trainer import TrainConfig
+
+    return TrainConfig(
+        seed=recipe.seed,
+        augment=augment,
+        lr=recipe.lr,
+        batch_size=recipe.batch_size,
+        class_balance=recipe.class_balance,
+        device=recipe.device,
+    )
+
+
+def quantization_aware(
+    student: Any,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    n_classes: int,
+    recipe: Recipe,
+    teacher: Any,
+    input_scale: float,
+    description: str,
+    augment: Augment | None = None,
+    show_progress: bool = True,
+    co_teacher: tuple[np.ndarray, float] | None = None,
+) -> tuple[Any, bytes, dict[str, Any]]:
+    """A copy of the fused float ``student`` fine-tuned quantization-aware
+    (``recipe.qat_epochs`` at ``recipe.qat_lr``, distilled from ``teacher`` and
+    ``co_teacher``) and exported int8 (activation ranges from 512 training rows):
+    (the fine-tuned network, its `.tflite`, the stage's history). ``student`` is left as
+    it was. ``recipe.qat_epochs`` 0 skips the fine-tuning: post-training quantization of
+    ``student`` itself."""
+    import copy
+
+    from wearsense.training.export import export_convnet
+    from wearsense.training.models import ConvNet
+    from wearsense.training.qat import prepare_qat, strip_qat
+    from wearsense.training.trainer import fit
+
+    calibration = calibration_rows(train[0], recipe.seed)
+    if recipe.qat_epochs <= 0:
+        _, tflite = export_convnet(student, calibration, input_scale, description)
+        return student, tflite, {"best_epoch": None, "val_macro_f1": None, "skipped": True}
+
+    config = dataclasses.replace(
+        _train_config(recipe, augment),
+        epochs=recipe.qat_epochs,
+        seed=recipe.seed + 2,
         lr=recipe.qat_lr,
         patience=recipe.qat_epochs,
     )
-    qat_model = cast(ConvNet, strip_qat(qat_model))
-    calibration = calibration_rows(train[0], recipe.seed)
+    result = fit(
+        prepare_qat(copy.deepcopy(student)),
+        train,
+        val,
+        n_classes,
+        config,
+        teacher=teacher,
+        desc="student (quantization-aware)",
+        show_progress=show_progress,
+        co_teacher=co_teacher,
+    )
+    qat_model = cast(ConvNet, strip_qat(result.model))
     _, tflite = export_convnet(qat_model, calibration, input_scale, description)
-    qat_student = ConvNet(final_config).fuse()
-    qat_student.load_state_dict(
-        {k: v for k, v in qat_model.state_dict().items() if not k.startswith("activation_q")}
-    )
-    float_student = ConvNet(final_config).fuse()
-    float_student.load_state_dict(float_state)
-    return StudentResult(
-        teacher, float_student.eval(), final_config, tflite, history, qat_student.eval()
-    )
+    history = {"best_epoch": result.best_epoch, "val_macro_f1": result.best_val_macro_f1}
+    return qat_model, tflite, history
 
 
 def calibration_rows(rows: np.ndarray, seed: int, count: int = 512) -> np.ndarray:
