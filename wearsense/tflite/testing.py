@@ -87,9 +87,9 @@ def random_model(choose: Choose, rng: np.random.Generator) -> Model:
             x = g.concat([a, b], axis=3)
         elif kind == 8 and width > 1:  # decimation by a strided slice
             step = choose(2, 3)
-            x = g.strided_slice(
-                x, [0, 0, choose(0, step - 1), 0], [1, 1, width, channels], [1, 1, step, 1]
-            )
+            # a start at or past the end would leave no element (an empty tensor)
+            start = choose(0, min(step, width) - 1)
+            x = g.strided_slice(x, [0, 0, start, 0], [1, 1, width, channels], [1, 1, step, 1])
         else:  # residual block: x + conv(x)
             k = choose(1, 5)
             w = rng.normal(0, 1 / np.sqrt(k * channels), size=(channels, channels, k))
