@@ -603,6 +603,7 @@ def add_rr_head(
         save_float_model,
         write_atomic,
     )
+    from wearsense.training.trainer import predict_logits
 
     if config.rr_head < 1:
         raise ValueError("--from-student needs an RR head (--rr-head of at least 1)")
@@ -687,6 +688,10 @@ def add_rr_head(
         },
         rr_head=info,
         training_wall_s=round(base_s + head_s, 1),
+        validation_window_accuracy={
+            name: float((predict_logits(net, _float(x_val)).argmax(1) == y_val).mean())
+            for name, net in (("teacher", teacher), ("float_student", model))
+        },
     )
     (out_dir / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
