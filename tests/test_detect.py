@@ -305,3 +305,41 @@ def test_lent_interpreter_is_reloaded_before_the_next_inference() -> None:
     assert lent.stats().model_loads == loads + 1
     assert lent.detections() == plain.detections()
     assert _of(lent, protocol.AfStart)
+
+
+# ---------------------------------------------------------------- on-demand recording
+
+
+@needs_data
+def test_an_on_demand_recording_gives_one_verdict_of_the_windows_after_it() -> None:
+    start = protocol.Command(protocol.Opcode.START_RECORDING, 1, {"duration_s": 30})
+    verdicts = {}
+    for rid in ("221", "111"):  # AF throughout its first minutes; sinus rhythm throughout
+        rec = _mitdb(rid)
+        dev = Wearable("WS-REC01")
+        assert dev.command(start).status == Status.OK
+        again = protocol.Command(protocol.Opcode.START_RECORDING, 2, {"duration_s": 10})
+        assert dev.command(again).status == Status.BUSY  # one at a time
+        _feed_mitdb(dev, rec, 0, 60)
+        found = _of(dev, protocol.EcgRecording)
+        assert len(found) == 1
+        r = found[0]
+        # windows 1-3 (10.24 s each) after the request made during window 0
+        assert r.duration_s == 31 and 40 <= r.time_s <= 42
+        beats = rec.beat_samples[
+            (rec.beat_samples >= 10.24 * rec.fs) & (rec.beat_samples < 41 * rec.fs)
+        ]
+        true_hr = 60.0 * rec.fs / np.mean(np.diff(beats))
+        assert abs(r.hr_bpm - true_hr) < 0.1 * true_hr
+        assert r.quality == 0 and 50 <= r.confidence <= 100
+        assert dev.command(again).status == Status.OK  # the next may start
+        verdicts[rid] = r.rhythm_class
+    assert verdicts == {"221": protocol.RhythmClass.AF, "111": protocol.RhythmClass.NORMAL}
+
+    dev = Wearable("WS-REC02")  # electrodes off: no guess
+    assert dev.command(start).status == Status.OK
+    dev.set_leads_off(True)
+    _feed_mitdb(dev, _mitdb("111"), 0, 60)
+    (r,) = _of(dev, protocol.EcgRecording)
+    assert r.rhythm_class == protocol.RhythmClass.NOISY
+    assert r.quality & protocol.Quality.LEADS_OFF and r.confidence == 0 and r.hr_bpm == 0

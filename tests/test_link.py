@@ -509,7 +509,7 @@ def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> N
                 [*cli, "companion", "--db", str(db), "--controllers", ports]
                 + ["--keystore", str(tmp_path / "keys.json"), "--count", "4"]
                 + ["--duration", "20"]
-                + (["--calibrate-posture"] if run_ == 1 else []),
+                + (["--calibrate-posture", "--record", "30"] if run_ == 1 else []),
                 capture_output=True,
                 text=True,
                 timeout=40,
@@ -518,6 +518,7 @@ def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> N
             assert done.stdout.count("stored WS-00A1B2C3") >= 4, (run_, done.stdout)
             # the second run also asks for the posture calibration over the radio
             assert ("posture: calibration requested" in done.stdout) == (run_ == 1), done.stdout
+            assert ("recording: 30 s requested" in done.stdout) == (run_ == 1), done.stdout
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)

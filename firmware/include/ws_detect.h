@@ -247,6 +247,11 @@ struct ws_app {
     uint32_t sum_clean, sum_af, sum_windows;
     uint8_t hr_min, hr_max;
     uint32_t hr_beats, hr_rr_ms;
+    /* on-demand recording (START_RECORDING): AFib windows left, their sums */
+    uint8_t rec_left, rec_windows, rec_analysed, rec_quality;
+    uint16_t rec_pct[4];
+    uint16_t rec_beats;
+    uint32_t rec_rr_ms;
     /* IMU */
     uint8_t imu_ready;
     ws_imu_t *imu;

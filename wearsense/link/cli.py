@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "calibration (SET_CONFIG POSTURE): the device then tells sitting from standing by "
         "the tilt from that standing (docs/imu-front-end.md)",
     )
+    parser.add_argument(
+        "--record",
+        type=int,
+        metavar="S",
+        help="once connected, ask for an on-demand ECG recording of S seconds (10-60, "
+        "START_RECORDING): the wearable answers with one ECG_RECORDING event, its rhythm "
+        "verdict (docs/detectors.md)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.set_defaults(handler=_main)
 
@@ -73,6 +82,10 @@ async def companion(args: argparse.Namespace) -> int:
     from wearsense.link.session import LinkState, Session, SessionConfig
     from wearsense.protocol import Event
     from wearsense.store import Store, default_db_path
+
+    if args.record is not None and not 10 <= args.record <= 60:
+        print(f"error: --record {args.record}: a recording lasts 10 to 60 s", file=sys.stderr)
+        return 2
 
     db = args.db or default_db_path()
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -127,15 +140,18 @@ async def companion(args: argparse.Namespace) -> int:
         )
         stop_on_signals(done)
         task = asyncio.create_task(session.run())
-        calibration = (
-            asyncio.create_task(_calibrate_posture(session)) if args.calibrate_posture else None
-        )
+        requests = []
+        if args.calibrate_posture:
+            requests.append(asyncio.create_task(_calibrate_posture(session)))
+        if args.record is not None:
+            requests.append(asyncio.create_task(_record(session, args.record)))
         waiter = asyncio.create_task(done.wait())
         timeout = args.duration or None
         await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if calibration is not None and not task.done():
-            await asyncio.wait({calibration}, timeout=10.0)  # its answer before stopping
-            calibration.cancel()
+        if requests and not task.done():
+            await asyncio.wait(requests, timeout=10.0)  # their answers before stopping
+        for request in requests:
+            request.cancel()
         await session.stop()
         waiter.cancel()
         await task
@@ -164,6 +180,23 @@ async def _calibrate_posture(session: Any) -> None:
         print("posture: calibration requested", flush=True)
     else:
         print(f"posture: the device refused the calibration ({response.status.name})", flush=True)
+
+
+async def _record(session: Any, seconds: int) -> None:
+    """Sends START_RECORDING once the session streams; the verdict arrives as an event."""
+    from wearsense.link.errors import LinkError
+    from wearsense.protocol import Opcode, Status
+
+    try:
+        await session.wait_streaming(60.0)
+        response = await session.command(Opcode.START_RECORDING, duration_s=seconds)
+    except (TimeoutError, LinkError) as exc:
+        print(f"recording: not requested ({exc or 'no link within 60 s'})", flush=True)
+        return
+    if response.status == Status.OK:
+        print(f"recording: {seconds} s requested; the verdict comes as ecg_recording", flush=True)
+    else:
+        print(f"recording: the device refused it ({response.status.name})", flush=True)
 
 
 def _main(args: argparse.Namespace) -> int:

@@ -550,6 +550,65 @@ ws_status_t ws_app_afib_rr_features(const ws_app_t *app, uint32_t window, int8_t
     return ws_afib_rr_features(app->beats, app->beat_n, (window + 1u) * 2u * AF_WINDOW, out);
 }
 
+/* On-demand recording (START_RECORDING d, docs/detectors.md): the next ceil(d / 10.24)
+ * AFib windows after the request, back to back, give one ECG_RECORDING: the class with the
+ * largest mean probability over the windows the model analysed (as a CinC record is
+ * judged), NOISY when none was; the mean heart rate of their beats; the quality flags of
+ * those it could not analyse; the seconds analysed (at most 60). Called at the end of
+ * every AFib window with its verdict. */
+static void record_window(ws_app_t *app, uint8_t cls, const uint8_t pct[4], uint8_t flags,
+                          uint16_t beats, uint32_t rr)
+{
+    ws_event_t ev;
+    uint32_t best = 0, i, seconds;
+    if (app->rec_left > 0) {
+        if (flags == 0 && cls != WS_RHYTHM_NOISY) {
+            for (i = 0; i < 4; i++) {
+                app->rec_pct[i] = (uint16_t)(app->rec_pct[i] + pct[i]);
+            }
+            app->rec_analysed++;
+            app->rec_beats = (uint16_t)(app->rec_beats + beats);
+            app->rec_rr_ms += rr;
+        } else {
+            app->rec_quality |= flags ? flags : WS_QUALITY_NOISY;
+        }
+        if (--app->rec_left == 0) {
+            memset(&ev, 0, sizeof ev);
+            ev.type = WS_EVENT_ECG_RECORDING;
+            if (app->rec_analysed == 0) {
+                best = WS_RHYTHM_NOISY;
+            } else {
+                for (i = 1; i < 4; i++) {
+                    best = app->rec_pct[i] > app->rec_pct[best] ? i : best;
+                }
+                ev.u.ecg_recording.confidence =
+                    (uint8_t)((app->rec_pct[best] + app->rec_analysed / 2u) / app->rec_analysed);
+            }
+            ev.u.ecg_recording.rhythm_class = (uint8_t)best;
+            if (app->rec_beats >= WS_HR_MIN_BEATS && app->rec_rr_ms > 0) {
+                ev.u.ecg_recording.hr_bpm = clamp_hr(
+                    (60000u * app->rec_beats + app->rec_rr_ms / 2u) / app->rec_rr_ms);
+            }
+            seconds = ((uint32_t)app->rec_windows * WS_AF_WINDOW_MS + 500u) / 1000u;
+            ev.u.ecg_recording.duration_s = (uint8_t)(seconds > 60u ? 60u : seconds);
+            ev.u.ecg_recording.quality = app->rec_quality & 0x0Fu;
+            emit(app, &ev, WS_TASK_AFIB);
+        }
+        return;
+    }
+    if (app->dev->recording_s != 0) { /* a request: the recording starts with the next window */
+        uint32_t ms = 1000u * app->dev->recording_s;
+        app->rec_windows = (uint8_t)((ms + WS_AF_WINDOW_MS - 1u) / WS_AF_WINDOW_MS);
+        app->rec_left = app->rec_windows;
+        app->rec_analysed = 0;
+        app->rec_quality = 0;
+        app->rec_beats = 0;
+        app->rec_rr_ms = 0;
+        memset(app->rec_pct, 0, sizeof app->rec_pct);
+        ws_device_recording_started(app->dev);
+    }
+}
+
 static void judge_window(ws_app_t *app, uint32_t k)
 {
     uint8_t pct[4] = {0, 0, 0, 0};
@@ -611,6 +670,7 @@ static void judge_window(ws_app_t *app, uint32_t k)
         app->sq_run++;
         app->sq_flags |= flags;
     }
+    record_window(app, cls, pct, flags, beats, rr);
     ws_af_logic_window(&app->af, k, cls, pct[WS_RHYTHM_AF], beats, rr, &step);
     app->stats.in_af = app->af.in_episode;
     if (step.started) {
