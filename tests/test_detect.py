@@ -324,17 +324,23 @@ def test_an_on_demand_recording_gives_one_verdict_of_the_windows_after_it() -> N
         found = _of(dev, protocol.EcgRecording)
         assert len(found) == 1
         r = found[0]
-        # windows 1-3 (10.24 s each) after the request made during window 0
-        assert r.duration_s == 31 and 40 <= r.time_s <= 42
-        beats = rec.beat_samples[
-            (rec.beat_samples >= 10.24 * rec.fs) & (rec.beat_samples < 41 * rec.fs)
-        ]
+        # asked before the first sample: windows 0-2 (10.24 s each)
+        assert r.duration_s == 31 and 30 <= r.time_s <= 32
+        beats = rec.beat_samples[rec.beat_samples < 31 * rec.fs]
         true_hr = 60.0 * rec.fs / np.mean(np.diff(beats))
         assert abs(r.hr_bpm - true_hr) < 0.1 * true_hr
         assert r.quality == 0 and 50 <= r.confidence <= 100
         assert dev.command(again).status == Status.OK  # the next may start
         verdicts[rid] = r.rhythm_class
     assert verdicts == {"221": protocol.RhythmClass.AF, "111": protocol.RhythmClass.NORMAL}
+
+    dev = Wearable("WS-REC03")  # asked during a window: the recording starts with the next
+    rec = _mitdb("221")
+    _feed_mitdb(dev, rec, 0, 15)  # into window 1 (10.24-20.48 s)
+    assert dev.command(start).status == Status.OK
+    _feed_mitdb(dev, rec, 15, 60)
+    (r,) = _of(dev, protocol.EcgRecording)
+    assert 51 <= r.time_s <= 53 and r.rhythm_class == protocol.RhythmClass.AF  # windows 2-4
 
     dev = Wearable("WS-REC02")  # electrodes off: no guess
     assert dev.command(start).status == Status.OK

@@ -550,6 +550,21 @@ ws_status_t ws_app_afib_rr_features(const ws_app_t *app, uint32_t window, int8_t
     return ws_afib_rr_features(app->beats, app->beat_n, (window + 1u) * 2u * AF_WINDOW, out);
 }
 
+/* Takes a pending START_RECORDING: the recording starts with the AFib window that begins
+ * next (ceil(d / 10.24) windows). */
+static void start_recording(ws_app_t *app)
+{
+    uint32_t ms = 1000u * app->dev->recording_s;
+    app->rec_windows = (uint8_t)((ms + WS_AF_WINDOW_MS - 1u) / WS_AF_WINDOW_MS);
+    app->rec_left = app->rec_windows;
+    app->rec_analysed = 0;
+    app->rec_quality = 0;
+    app->rec_beats = 0;
+    app->rec_rr_ms = 0;
+    memset(app->rec_pct, 0, sizeof app->rec_pct);
+    ws_device_recording_started(app->dev);
+}
+
 /* On-demand recording (START_RECORDING d, docs/detectors.md): the next ceil(d / 10.24)
  * AFib windows after the request, back to back, give one ECG_RECORDING: the class with the
  * largest mean probability over the windows the model analysed (as a CinC record is
@@ -596,16 +611,8 @@ static void record_window(ws_app_t *app, uint8_t cls, const uint8_t pct[4], uint
         }
         return;
     }
-    if (app->dev->recording_s != 0) { /* a request: the recording starts with the next window */
-        uint32_t ms = 1000u * app->dev->recording_s;
-        app->rec_windows = (uint8_t)((ms + WS_AF_WINDOW_MS - 1u) / WS_AF_WINDOW_MS);
-        app->rec_left = app->rec_windows;
-        app->rec_analysed = 0;
-        app->rec_quality = 0;
-        app->rec_beats = 0;
-        app->rec_rr_ms = 0;
-        memset(app->rec_pct, 0, sizeof app->rec_pct);
-        ws_device_recording_started(app->dev);
+    if (app->dev->recording_s != 0) { /* a request during this window: from the next one */
+        start_recording(app);
     }
 }
 
@@ -696,6 +703,10 @@ static void judge_window(ws_app_t *app, uint32_t k)
 
 static void push_afib_sample(ws_app_t *app, int8_t v)
 {
+    if (app->af_count % AF_WINDOW == 0 && app->rec_left == 0 && app->dev->recording_s != 0 &&
+        app->blob[WS_TASK_AFIB] != NULL) {
+        start_recording(app); /* a request between windows: this window is the first */
+    }
     app->af_ring[app->af_count % AF_WINDOW] = v;
     app->af_count++;
     if (app->af_count % AF_WINDOW == 0) {
