@@ -164,39 +164,54 @@ async def companion(args: argparse.Namespace) -> int:
         stop_controllers(controllers)
 
 
-async def _calibrate_posture(session: Any) -> None:
-    """Sends SET_CONFIG POSTURE once the session streams; says what the wearer must do."""
+async def _once_streaming(
+    session: Any, name: str, opcode: Any, args: dict[str, int], asked: str, ahead: str = ""
+) -> None:
+    """Sends one command once the session streams and says how it went, each line
+    starting with ``name``: ``ahead`` before sending (what the wearer must do), ``asked``
+    when the device took it."""
     from wearsense.link.errors import LinkError
-    from wearsense.protocol import ConfigKey, Opcode, Status
+    from wearsense.protocol import Status
 
     try:
         await session.wait_streaming(60.0)
-        print("posture: stand upright and still for about 6 s", flush=True)
-        response = await session.command(Opcode.SET_CONFIG, key=int(ConfigKey.POSTURE), value=1)
+        if ahead:
+            print(f"{name}: {ahead}", flush=True)
+        response = await session.command(opcode, **args)
     except (TimeoutError, LinkError) as exc:
-        print(f"posture: calibration not sent ({exc or 'no link within 60 s'})", flush=True)
+        print(f"{name}: not sent ({exc or 'no link within 60 s'})", flush=True)
         return
     if response.status == Status.OK:
-        print("posture: calibration requested", flush=True)
+        print(f"{name}: {asked}", flush=True)
     else:
-        print(f"posture: the device refused the calibration ({response.status.name})", flush=True)
+        print(f"{name}: the device refused it ({response.status.name})", flush=True)
 
 
-async def _record(session: Any, seconds: int) -> None:
-    """Sends START_RECORDING once the session streams; the verdict arrives as an event."""
-    from wearsense.link.errors import LinkError
-    from wearsense.protocol import Opcode, Status
+def _calibrate_posture(session: Any) -> Any:
+    """SET_CONFIG POSTURE once the session streams; says what the wearer must do."""
+    from wearsense.protocol import ConfigKey, Opcode
 
-    try:
-        await session.wait_streaming(60.0)
-        response = await session.command(Opcode.START_RECORDING, duration_s=seconds)
-    except (TimeoutError, LinkError) as exc:
-        print(f"recording: not requested ({exc or 'no link within 60 s'})", flush=True)
-        return
-    if response.status == Status.OK:
-        print(f"recording: {seconds} s requested; the verdict comes as ecg_recording", flush=True)
-    else:
-        print(f"recording: the device refused it ({response.status.name})", flush=True)
+    return _once_streaming(
+        session,
+        "posture",
+        Opcode.SET_CONFIG,
+        {"key": int(ConfigKey.POSTURE), "value": 1},
+        "calibration requested",
+        ahead="stand upright and still for about 6 s",
+    )
+
+
+def _record(session: Any, seconds: int) -> Any:
+    """START_RECORDING once the session streams; the verdict arrives as an event."""
+    from wearsense.protocol import Opcode
+
+    return _once_streaming(
+        session,
+        "recording",
+        Opcode.START_RECORDING,
+        {"duration_s": seconds},
+        f"{seconds} s requested; the verdict comes as ecg_recording",
+    )
 
 
 def _main(args: argparse.Namespace) -> int:

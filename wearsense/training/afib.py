@@ -414,27 +414,53 @@ def _float(x: np.ndarray) -> np.ndarray:
     return (x.astype(np.float32) * np.float32(INPUT_SCALE)).astype(np.float32)
 
 
+def _training_parts(
+    data_dir: str | os.PathLike[str] | None, max_records: int | None
+) -> dict[str, RecordSet]:
+    """The committed training and validation records present under the data folder (at
+    most ``max_records`` each), through the device's ECG front end."""
+    splits = load_split_ids()
+    present = set(cinc2017.read_labels(data_dir))
+    parts = {}
+    for part in ("train", "validation"):
+        ids = [r for r in splits[part] if r in present][:max_records]
+        if not ids:
+            raise DatasetError(cinc2017.record_dir(data_dir), f"no {part} records found")
+        parts[part] = load_records(ids, data_dir, f"ECG front end ({part})")
+    return parts
+
+
+def _co_teacher(
+    weight: float, x_train: np.ndarray, y_train: np.ndarray, owner: np.ndarray, seed: int
+) -> tuple[np.ndarray, float] | None:
+    """The RR co-teacher's soft targets for the training rows and their weight, or None
+    when the weight is 0."""
+    if weight <= 0:
+        return None
+    return rr_co_teacher_probabilities(x_train[:, 0, WINDOW:], y_train, owner, seed), weight
+
+
 def rr_head_stage(
     student: Any,
     x_train: np.ndarray,
     y_train: np.ndarray,
+    calibration: np.ndarray,
     x_val: np.ndarray,
     val_owner: np.ndarray,
     val_labels: np.ndarray,
     config: AfibTrainConfig,
 ) -> tuple[Any, dict[str, Any]]:
     """The fused float hybrid ``student`` with an RR head (`fit_rr_head` on the int8
-    training rows ``x_train`` [N, 1, L], `attach_rr_head` on the validation rows), to be
+    training rows ``x_train`` [N, 1, L], `attach_rr_head` on the validation rows; its int8
+    trials take their activation ranges from the float ``calibration`` rows), to be
     fine-tuned quantization-aware next, and what was chosen."""
-    from wearsense.training.pipeline import calibration_rows
-
     if not student.side:
         raise ValueError("an RR head needs a hybrid student (RR features in its input)")
     head = fit_rr_head(x_train[:, 0, WINDOW:], y_train, config.rr_head, config.seed)
     model, _, weight, scores = attach_rr_head(
         student,
         head,
-        calibration_rows(_float(x_train), config.seed),
+        calibration,
         x_val,
         val_owner,
         val_labels,
@@ -464,6 +490,7 @@ def train_afib(
     from wearsense.training.models import count_macs, count_parameters
     from wearsense.training.pipeline import (
         Recipe,
+        calibration_rows,
         model_sizes,
         save_float_model,
         shift_outputs,
@@ -474,14 +501,7 @@ def train_afib(
 
     started = time.perf_counter()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    splits = load_split_ids()
-    present = set(cinc2017.read_labels(data_dir))
-    parts = {}
-    for part in ("train", "validation"):
-        ids = [r for r in splits[part] if r in present][: config.max_records]
-        if not ids:
-            raise DatasetError(cinc2017.record_dir(data_dir), f"no {part} records found")
-        parts[part] = load_records(ids, data_dir, f"ECG front end ({part})")
+    parts = _training_parts(data_dir, config.max_records)
     length = config.input_length
     x_train, y_train, owner = parts["train"].window_arrays(length)
     x_val, y_val, val_owner = parts["validation"].window_arrays(length)
@@ -503,15 +523,21 @@ def train_afib(
         class_balance=config.class_balance,
         device=config.device,
     )
-    co_teacher = None
-    if config.rr_features and config.rr_co_teacher > 0:
-        co_probs = rr_co_teacher_probabilities(x_train[:, 0, WINDOW:], y_train, owner, config.seed)
-        co_teacher = (co_probs, config.rr_co_teacher)
+    co_teacher = _co_teacher(
+        config.rr_co_teacher if config.rr_features else 0.0, x_train, y_train, owner, config.seed
+    )
     head_info: dict[str, Any] = {}
 
     def with_rr_head(student: Any) -> Any:
         model, info = rr_head_stage(
-            student, x_train, y_train, x_val, val_owner, parts["validation"].labels, config
+            student,
+            x_train,
+            y_train,
+            calibration_rows(train[0], config.seed),
+            x_val,
+            val_owner,
+            parts["validation"].labels,
+            config,
         )
         head_info.update(info)
         return model
@@ -597,6 +623,7 @@ def add_rr_head(
     from wearsense.training.models import count_macs, count_parameters
     from wearsense.training.pipeline import (
         Recipe,
+        calibration_rows,
         load_float_model,
         model_sizes,
         quantization_aware,
@@ -618,24 +645,22 @@ def add_rr_head(
     if not teacher_path.is_file():
         raise ValueError(f"{teacher_path}: the student's teacher is needed (QAT distils from it)")
     teacher = load_float_model(teacher_path)
-    splits = load_split_ids()
-    present = set(cinc2017.read_labels(data_dir))
-    parts = {}
-    for part in ("train", "validation"):
-        ids = [r for r in splits[part] if r in present][: config.max_records]
-        if not ids:
-            raise DatasetError(cinc2017.record_dir(data_dir), f"no {part} records found")
-        parts[part] = load_records(ids, data_dir, f"ECG front end ({part})")
+    parts = _training_parts(data_dir, config.max_records)
     length = WINDOW + RR_FEATURES
     x_train, y_train, owner = parts["train"].window_arrays(length)
     x_val, y_val, val_owner = parts["validation"].window_arrays(length)
+    train = (_float(x_train), y_train)
     model, info = rr_head_stage(
-        student, x_train, y_train, x_val, val_owner, parts["validation"].labels, config
+        student,
+        x_train,
+        y_train,
+        calibration_rows(train[0], config.seed),
+        x_val,
+        val_owner,
+        parts["validation"].labels,
+        config,
     )
-    co_teacher = None
-    if config.rr_co_teacher > 0:
-        co_probs = rr_co_teacher_probabilities(x_train[:, 0, WINDOW:], y_train, owner, config.seed)
-        co_teacher = (co_probs, config.rr_co_teacher)
+    co_teacher = _co_teacher(config.rr_co_teacher, x_train, y_train, owner, config.seed)
     recipe = Recipe(
         qat_epochs=config.qat_epochs,
         seed=config.seed,
@@ -644,7 +669,7 @@ def add_rr_head(
     )
     _, tflite, qat_history = quantization_aware(
         model,
-        (_float(x_train), y_train),
+        train,
         (_float(x_val), y_val),
         len(LABELS),
         recipe,
