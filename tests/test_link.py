@@ -527,3 +527,20 @@ def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> N
         found = {e.type for e in store.events(include_unplaced=True)}
     # The AF episode of the MIT-BIH 219 sample, from the AFib detector (nothing injected).
     assert "af_start" in found
+
+
+def test_companion_refuses_a_recording_length_the_protocol_does_not_allow(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    for seconds in ("5", "61"):
+        done = subprocess.run(
+            [sys.executable, "-m", "wearsense.cli", "companion", "--record", seconds]
+            + ["--db", str(tmp_path / "c.db")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        assert f"--record {seconds}: a recording lasts 10 to 60 s" in done.stderr
+        assert not (tmp_path / "c.db").exists()  # refused before anything was opened
