@@ -4,6 +4,8 @@ on recorded signals (MIT-BIH, SisFall); nothing is scripted. Rules: docs/detecto
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -324,9 +326,10 @@ def test_an_on_demand_recording_gives_one_verdict_of_the_windows_after_it() -> N
         found = _of(dev, protocol.EcgRecording)
         assert len(found) == 1
         r = found[0]
-        # asked before the first sample: windows 0-2 (10.24 s each)
-        assert r.duration_s == 31 and 30 <= r.time_s <= 32
-        beats = rec.beat_samples[rec.beat_samples < 31 * rec.fs]
+        # asked before the first sample: the 4 windows every 5.12 s that end within 30 s
+        # (0-10.24 s ... 15.36-25.6 s)
+        assert r.duration_s == 26 and 25 <= r.time_s <= 27
+        beats = rec.beat_samples[rec.beat_samples < 20.48 * rec.fs]  # back-to-back windows'
         true_hr = 60.0 * rec.fs / np.mean(np.diff(beats))
         assert abs(r.hr_bpm - true_hr) < 0.1 * true_hr
         assert r.quality == 0 and 50 <= r.confidence <= 100
@@ -340,7 +343,14 @@ def test_an_on_demand_recording_gives_one_verdict_of_the_windows_after_it() -> N
     assert dev.command(start).status == Status.OK
     _feed_mitdb(dev, rec, 15, 60)
     (r,) = _of(dev, protocol.EcgRecording)
-    assert 51 <= r.time_s <= 53 and r.rhythm_class == protocol.RhythmClass.AF  # windows 2-4
+    # windows from 20.48 s: the last ends at 46.08 s
+    assert 46 <= r.time_s <= 48 and r.rhythm_class == protocol.RhythmClass.AF
+
+    dev = Wearable("WS-REC04")  # 60 s, the longest: 10 windows, 56.32 s
+    assert dev.command(protocol.Command(protocol.Opcode.START_RECORDING, 1, {"duration_s": 60}))
+    _feed_mitdb(dev, _mitdb("111"), 0, 70)
+    (r,) = _of(dev, protocol.EcgRecording)
+    assert r.duration_s == 56 and 56 <= r.time_s <= 58
 
     dev = Wearable("WS-REC02")  # electrodes off: no guess
     assert dev.command(start).status == Status.OK
@@ -349,3 +359,56 @@ def test_an_on_demand_recording_gives_one_verdict_of_the_windows_after_it() -> N
     (r,) = _of(dev, protocol.EcgRecording)
     assert r.rhythm_class == protocol.RhythmClass.NOISY
     assert r.quality & protocol.Quality.LEADS_OFF and r.confidence == 0 and r.hr_bpm == 0
+
+
+@needs_data
+def test_a_recording_judges_a_cinc_record_as_the_evaluation_does() -> None:
+    """The device's ECG_RECORDING for a CinC record is the verdict `wearsense evaluate
+    afib` gives it (the same windows, RR features and quality gate), so the evaluation's
+    figures are the spot-check device's (tools/afib_spot_check.py scores every record)."""
+    from wearsense.datasets import cinc2017
+    from wearsense.firmware.nn import NNModel
+    from wearsense.training import afib
+
+    blob = (Path(__file__).parents[1] / "models/afib/afib.tflite").read_bytes()
+    model = NNModel(blob, "afib")
+    # every 6th validation record, and one whose search-back beat came 2 s late
+    ids = sorted(set(afib.load_split_ids()["validation"][::6]) | {"A05233"})
+    device, evaluation = [], []
+    for rec in cinc2017.iter_records(ids, ROOT):
+        ecg = afib.record_input(rec)
+        windows = (len(ecg.sequence) - afib.WINDOW) // afib.HOP + 1
+        if windows < 1:
+            continue
+        seconds = max(10, -(-(afib.HOP * (windows - 1) + afib.WINDOW) // 125))
+        dev = Wearable("WS-SPOT1", models={"afib": (blob, 3)})
+        dev.command(protocol.Command(protocol.Opcode.START_RECORDING, 1, {"duration_s": seconds}))
+        dev.feed_ecg(rec.signal, int(rec.fs), adc_gain=rec.adc_gain, adc_zero=rec.adc_zero)
+        (r,) = _of(dev, protocol.EcgRecording)
+        assert r.duration_s == round((windows + 1) * 5.12)
+        device.append(int(r.rhythm_class))
+        probs = afib._probabilities(model, afib.model_inputs(ecg, afib.model_length(model)))
+        evaluation.append(afib.record_class(probs, afib.seen_windows(ecg, len(probs))))
+    assert device == evaluation
+    assert len(device) > 50 and len(set(device)) >= 3  # records of several classes judged
+
+
+@needs_data
+def test_the_verdicts_do_not_depend_on_how_the_ecg_arrives() -> None:
+    """Windows are judged as they end with the beats and quality verdicts made by then:
+    the same events whether the ECG comes in one piece or in chunks of any size."""
+    rng = np.random.default_rng(7)
+    rec = _mitdb("221")
+    lead = rec.lead_index()
+    x = rec.signals[: 150 * rec.fs, lead]
+    start = protocol.Command(protocol.Opcode.START_RECORDING, 1, {"duration_s": 60})
+    runs = []
+    for pieces in (1, 0):
+        dev = Wearable("WS-CHUNK")
+        dev.command(start)
+        cuts = [0, len(x)] if pieces else np.unique(np.r_[0, rng.integers(1, len(x), 900), len(x)])
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            dev.feed_ecg(x[a:b], rec.fs, adc_gain=rec.adc_gain[lead], adc_zero=rec.adc_zero[lead])
+        runs.append(dev.detections())
+    assert runs[0] == runs[1]
+    assert any(isinstance(e, protocol.EcgRecording) for e in runs[0])

@@ -945,3 +945,45 @@ def test_a_refused_calibration_and_no_link_are_said(db: Path) -> None:
         assert any("--calibrate-posture" in m for m in _messages(app))
 
     drive(make_app(db), unwired)
+
+
+# -- on-demand ECG recording ----------------------------------------------------------------
+
+
+class FakeRecorder:
+    """A ``Recorder`` played by the test (the real one sends START_RECORDING over the
+    companion's session: tests/test_update_e2e.py runs it over Bumble)."""
+
+    def __init__(self, result: PushResult) -> None:
+        self.result = result
+        self.asked: list[int] = []
+
+    async def start_recording(self, seconds: int) -> PushResult:
+        self.asked.append(seconds)
+        return self.result
+
+
+def test_devices_screen_asks_the_wearable_for_an_ecg_recording(db: Path) -> None:
+    recorder = FakeRecorder(PushResult(True, "recording 30 s: the verdict arrives as an event"))
+    busy = FakeRecorder(PushResult(False, "a recording is already under way"))
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("1")
+        await pilot.press("e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any("keeps still for 30 s" in m for m in _messages(app))
+        assert app.recorder is not None and app.recorder.result.message in _messages(app)
+
+    for fake in (recorder, busy):
+        app = WearSenseApp(db, None, clock=lambda: float(NOW), poll_s=0, refresh_s=0, recorder=fake)
+        drive(app, scenario)
+        assert fake.asked == [30]
+
+    async def unwired(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("1")
+        await pilot.press("e")
+        await pilot.pause()
+        assert any("--record 30" in m for m in _messages(app))
+
+    drive(make_app(db), unwired)

@@ -97,6 +97,22 @@ def test_package_sign_push_from_the_tui_and_the_events_carry_the_new_version(
                 assert asyncio.get_running_loop().time() < deadline, "no AF_START stored"
                 await asyncio.sleep(0.05)
             assert [e.model_version for e in stored_af()] == [2]
+            # An on-demand recording asked as the TUI's Devices screen asks it (key e).
+            first = await pusher.start_recording(10)
+            assert first.ok, first.message
+            again = await pusher.start_recording(10)  # no ECG since: still pending
+            assert not again.ok and "already under way" in again.message
+            assert loop.wearable.sense(player, 25) == 25  # the next window and one more
+
+            def stored_recordings() -> list:
+                return list(store.events(include_unplaced=True, types=["ecg_recording"]))
+
+            deadline = asyncio.get_running_loop().time() + 20
+            while not stored_recordings():
+                assert asyncio.get_running_loop().time() < deadline, "no ECG_RECORDING stored"
+                await asyncio.sleep(0.05)
+            (recording,) = stored_recordings()
+            assert recording.model_version == 2 and recording.fields["duration_s"] == 10
         finally:
             await session.stop()
             await runner

@@ -1,6 +1,7 @@
 """The AFib model as a spot-check device: each CinC 2017 record of a split is fed to a fresh
-emulated wearable (the firmware's C app) after START_RECORDING of its whole 10.24 s
+emulated wearable (the firmware's C app) after a START_RECORDING as long as the record's
 windows, and the device's one ECG_RECORDING verdict is scored against the record's label
+and compared with the verdict `wearsense evaluate afib` gives the same record
 (docs/detectors.md, "On-demand recording").
 
     python tools/afib_spot_check.py test [--model models/afib/afib.tflite] [--data-dir DIR]
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 def main() -> int:
     from wearsense import protocol
     from wearsense.datasets import DatasetError, cinc2017
+    from wearsense.firmware.nn import NNModel
     from wearsense.firmware.wearable import Wearable
     from wearsense.training import afib
     from wearsense.training.metrics import classification_report
@@ -41,22 +44,32 @@ def main() -> int:
             else afib.load_split_ids()[args.split]
         )
         labels = cinc2017.read_labels(args.data_dir)
+        model = NNModel(blob, "afib")
         truth: list[int] = []
         predicted: list[int] = []
+        evaluated: list[int] = []
         too_short = 0
-        for rec in cinc2017.iter_records(ids, args.data_dir):
-            windows = int(len(rec.signal) / rec.fs / 10.24)
+        for rec in tqdm(cinc2017.iter_records(ids, args.data_dir), total=len(ids), unit="rec"):
+            ecg = afib.record_input(rec)  # the same chain, to know the record's windows
+            windows = (len(ecg.sequence) - afib.WINDOW) // afib.HOP + 1
+            if windows < 1:
+                too_short += 1  # the evaluation pads such a record; the device cannot
+                continue
+            # the shortest recording whose windows are the record's (at most 60 s)
+            seconds = max(10, min(60, -(-(afib.HOP * (windows - 1) + afib.WINDOW) // 125)))
             dev = Wearable("WS-SPOT", models={"afib": (blob, 1)})
-            seconds = max(10, min(60, int(windows * 10.24)))
             start = protocol.Command(protocol.Opcode.START_RECORDING, 1, {"duration_s": seconds})
             dev.command(start)
             dev.feed_ecg(rec.signal, int(rec.fs), adc_gain=rec.adc_gain, adc_zero=rec.adc_zero)
             found = [e for e in dev.detections() if isinstance(e, protocol.EcgRecording)]
-            if windows < 1 or not found:
+            if not found:
                 too_short += 1
                 continue
             truth.append(afib.CINC_CLASS[labels[rec.record_id]])
             predicted.append(int(found[0].rhythm_class))
+            probs = afib._probabilities(model, afib.model_inputs(ecg, afib.model_length(model)))
+            seen = afib.seen_windows(ecg, len(probs), afib.model_window(model))
+            evaluated.append(afib.record_class(probs, seen))
     except (OSError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -69,6 +82,7 @@ def main() -> int:
         "split": args.split,
         "records_judged": len(truth),
         "too_short": too_short,
+        "same_verdict_as_evaluation": int(np.sum(np.array(predicted) == np.array(evaluated))),
         "f1": f1,
         "macro_f1_nao": round(float(np.mean([f1["normal"], f1["af"], f1["other"]])), 3),
     }

@@ -20,7 +20,14 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 
-from tui.link import DeviceLink, LinkStatus, ModelPusher, PostureCalibrator, Unsubscribe
+from tui.link import (
+    DeviceLink,
+    LinkStatus,
+    ModelPusher,
+    PostureCalibrator,
+    Recorder,
+    Unsubscribe,
+)
 from tui.screens.alert import FallAlertScreen
 from tui.screens.charts import ChartsScreen
 from tui.screens.devices import DevicesScreen
@@ -90,18 +97,21 @@ class WearSenseApp(App[None]):
         refresh_s: float = REFRESH_S,
         pusher: ModelPusher | None = None,
         calibrator: PostureCalibrator | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         """Opens the store at ``db_path`` (StoreError when it is missing or unusable).
         ``clock`` gives "now" (tests fix it); ``poll_s`` 0 turns off polling the store;
         ``refresh_s`` 0 redraws on every change instead of once per burst; ``pusher`` (a
         ``tui.link.ModelPusher``) lets the Updates screen push model packages;
         ``calibrator`` (a ``tui.link.PostureCalibrator``) lets the Devices screen ask the
-        wearable for a posture calibration."""
+        wearable for a posture calibration, ``recorder`` (a ``tui.link.Recorder``) for an
+        on-demand ECG recording."""
         super().__init__()
         self.db_path = Path(db_path)
         self.link = link
         self.pusher = pusher  # pushes model packages from the Updates screen; None: not wired
         self.calibrator = calibrator  # the Devices screen's posture calibration; None: not wired
+        self.recorder = recorder  # the Devices screen's ECG recording; None: not wired
         self.clock = clock
         self.poll_s = poll_s
         self.store = Store(self.db_path, create=False)

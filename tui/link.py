@@ -74,6 +74,14 @@ class PostureCalibrator(Protocol):
     async def calibrate_posture(self) -> PushResult: ...
 
 
+class Recorder(Protocol):
+    """Asks the connected wearable for an on-demand ECG recording (START_RECORDING of
+    ``seconds``, 10..60); its verdict arrives later as an ``ecg_recording`` event. Never
+    raises: a refusal (one already under way) or a lost link is said in the result."""
+
+    async def start_recording(self, seconds: int) -> PushResult: ...
+
+
 StatusCallback = Callable[[LinkStatus], None]
 EventsCallback = Callable[[str, int, Sequence[Event]], None]
 Unsubscribe = Callable[[], None]

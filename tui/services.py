@@ -703,3 +703,20 @@ class SessionPusher:
         if response.status != Status.OK:
             return PushResult(False, f"the device refused the calibration ({response.status.name})")
         return PushResult(True, "calibrating: the wearer stands upright and still for about 6 s")
+
+    async def start_recording(self, seconds: int) -> Any:
+        """START_RECORDING over the session (``tui.link.Recorder``)."""
+        from tui.link import PushResult
+        from wearsense.protocol import Opcode, Status
+
+        try:
+            response = await self.session.command(Opcode.START_RECORDING, duration_s=seconds)
+        except Exception as exc:  # noqa: BLE001 - the link's errors: the UI shows, never raises
+            return PushResult(False, f"recording not asked ({type(exc).__name__}): {exc}")
+        if response.status == Status.BUSY:
+            return PushResult(False, "a recording is already under way: its verdict comes first")
+        if response.status != Status.OK:
+            return PushResult(False, f"the device refused the recording ({response.status.name})")
+        return PushResult(
+            True, f"recording {seconds} s: the rhythm verdict arrives as an ECG recording event"
+        )

@@ -136,7 +136,7 @@ async def _run(args: argparse.Namespace, started: float) -> int:
     link.follow(session)
     _register_factory(folder / "updates.db")
     pusher = SessionPusher(session, watcher, folder / "updates.db", history=store)
-    app = WearSenseApp(db, link, poll_s=0, pusher=pusher, calibrator=pusher)
+    app = WearSenseApp(db, link, poll_s=0, pusher=pusher, calibrator=pusher, recorder=pusher)
     stop = asyncio.Event()
     task = asyncio.create_task(session.run())
     player = Player(recordings, loop=True)

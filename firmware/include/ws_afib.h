@@ -28,8 +28,10 @@ ws_status_t ws_afib_input_s8(const int16_t *in, size_t n_in, int8_t *out);
 #define WS_AFIB_RR_MAX_BEATS 64 /* at most the latest this many beats of the span count */
 
 /* The RR features of a window ending at 250 Hz output sample `end`: over the beats of
- * beats[0..n) (oldest first) whose R peak lies in [end - GUARD - SPAN, end - GUARD), at
- * most the latest MAX_BEATS of them; RR intervals outside 240..3000 ms are left out of
+ * beats[0..n) (oldest first) whose R peak lies in [end - GUARD - SPAN, end - GUARD) and
+ * that the detector took before output sample `end` (sample + lag < end: what a device
+ * judging the window as it ends has, however its ECG arrives), at most the latest MAX_BEATS
+ * of them; RR intervals outside 240..3000 ms are left out of
  * the interval statistics. out[0..16): valid intervals; mean, median and longest RR / 16
  * ms; coefficient of variation, RMSSD / mean, mean and median |successive difference| /
  * mean (each x 256); fractions (x 127) of successive differences over 50 ms, over 1/8 of

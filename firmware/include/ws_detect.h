@@ -3,8 +3,9 @@
  * turns per-window classes into protocol events (docs/detectors.md).
  *
  *   ECG --> ws_ecg (250 Hz, normalised) --> ws_afib_input_s8 (125 Hz int8 ring of 1280)
- *       --> every 640 samples: quality check, AFib model --> AF episode logic
+ *       --> every 1280 samples: quality check, AFib model --> AF episode logic
  *       --> AF_START / AF_END / RHYTHM_SUMMARY / HR_SUMMARY / SIGNAL_QUALITY
+ *       --> during a recording also every 640 between them --> ECG_RECORDING
  *   IMU --> ws_imu (50 Hz) --> impact window (kept) --> stillness --> fall model --> FALL
  *                          --> activity window every 64 frames --> activity model
  *                              --> debounce --> ACTIVITY_CHANGE / hourly ACTIVITY_SUMMARY
@@ -32,6 +33,12 @@
 #define WS_APP_BEATS 72 /* beats kept for the RR features: WS_AFIB_RR_MAX_BEATS + 8 */
 #define WS_APP_ARENA_BYTES 10672 /* the largest shipped model (AFib v3) needs 10 672 */
 #endif
+
+/* On-demand recording (START_RECORDING d): windows every half window (5.12 s) that end
+ * within d s of 125 Hz samples (d x 125), at least one; a window the front end flags
+ * leads-off, flat or saturated is not shown to the model (noisy ones are, as in training). */
+#define WS_REC_WINDOWS(samples) ((samples) <= 1280u ? 1u : ((samples) - 1280u) / 640u + 1u)
+#define WS_REC_UNSEEN (WS_QUALITY_LEADS_OFF | WS_QUALITY_FLAT | WS_QUALITY_SATURATED)
 
 /* cdef-begin */
 /* AF episodes, in AFib windows: 10.24 s each, back to back (one model run per 10.24 s of
@@ -249,7 +256,9 @@ struct ws_app {
     uint32_t hr_beats, hr_rr_ms;
     /* on-demand recording (START_RECORDING): AFib windows left, their sums */
     uint8_t rec_left, rec_windows, rec_analysed, rec_quality;
-    uint16_t rec_pct[4];
+    uint32_t rec_start;             /* 125 Hz sample the recording's first window starts at */
+    uint16_t rec_sum[4];            /* output levels above the zero point, summed */
+    float af_out_scale;             /* the AFib model's output scale */
     uint16_t rec_beats;
     uint32_t rec_rr_ms;
     /* IMU */

@@ -53,6 +53,8 @@ typedef struct {
     uint16_t rr_ms;   /* from the previous beat, 0 for the first; saturates at 65535 */
     int16_t amp_uv;   /* filtered signal at the R peak, uV */
     uint8_t flags;    /* WS_BEAT_* */
+    uint16_t lag;     /* output samples from the R peak until the detector took the beat
+                       * (sample + lag: the output sample being made then; saturates) */
 } ws_ecg_beat_t;
 
 typedef struct {

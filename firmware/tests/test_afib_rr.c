@@ -64,6 +64,19 @@ int ws_test_run(void)
     WS_TEST_ASSERT_EQ_INT(ws_afib_rr_features(beats, n, last_sample(n) + 1, f), WS_OK);
     WS_TEST_ASSERT_EQ_INT(f[0], 24);
 
+    /* a beat the detector took only at the window's end (sample + lag >= end) is left out;
+     * one taken just before counts (the detector takes beats in order) */
+    {
+        uint32_t end = last_sample(n) + WS_AFIB_RR_GUARD + 1;
+        beats[n - 1].lag = (uint16_t)(end - beats[n - 1].sample);
+        WS_TEST_ASSERT_EQ_INT(ws_afib_rr_features(beats, n, end, f), WS_OK);
+        WS_TEST_ASSERT_EQ_INT(f[0], 24);
+        beats[n - 1].lag = (uint16_t)(end - beats[n - 1].sample - 1);
+        WS_TEST_ASSERT_EQ_INT(ws_afib_rr_features(beats, n, end, f), WS_OK);
+        WS_TEST_ASSERT_EQ_INT(f[0], 25);
+        beats[n - 1].lag = 0;
+    }
+
     /* alternating 600/1000 ms: every difference 400 ms, every one a turning point */
     n = make_beats(alternating, 2, 20);
     WS_TEST_ASSERT_EQ_INT(ws_afib_rr_features(beats, n, last_sample(n) + WS_AFIB_RR_GUARD + 1, f),

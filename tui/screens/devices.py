@@ -10,9 +10,15 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tui.screens.base import DataScreen
 from tui.widgets import DeviceCard
 
+RECORDING_S = 30  # the on-demand recording the Devices screen asks for (START_RECORDING)
+
 
 class DevicesScreen(DataScreen):
-    BINDINGS = [("r", "reload", "Refresh"), ("p", "calibrate_posture", "Calibrate posture")]
+    BINDINGS = [
+        ("r", "reload", "Refresh"),
+        ("p", "calibrate_posture", "Calibrate posture"),
+        ("e", "ecg_recording", "ECG recording"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -47,6 +53,24 @@ class DevicesScreen(DataScreen):
         assert calibrator is not None
         self.notify("Posture: ask the wearer to stand upright and still.")
         result = await calibrator.calibrate_posture()
+        self.notify(result.message, severity="information" if result.ok else "error")
+
+    def action_ecg_recording(self) -> None:
+        """Asks the connected wearable for a 30 s on-demand ECG recording (one rhythm
+        verdict, docs/detectors.md); says so when no link is wired."""
+        if self.wearsense.recorder is None:
+            self.notify(
+                "No wearable is connected here: run `wearsense companion --record 30`.",
+                severity="warning",
+            )
+            return
+        self.run_worker(self._record(), exclusive=True, group="recording")
+
+    async def _record(self) -> None:
+        recorder = self.wearsense.recorder
+        assert recorder is not None
+        self.notify(f"ECG recording: the wearer keeps still for {RECORDING_S} s.")
+        result = await recorder.start_recording(RECORDING_S)
         self.notify(result.message, severity="information" if result.ok else "error")
 
     def reload(self) -> None:

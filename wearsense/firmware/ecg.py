@@ -44,12 +44,14 @@ class EcgConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Beats:
-    """R peaks found: ``sample`` indexes the 250 Hz output stream."""
+    """R peaks found: ``sample`` indexes the 250 Hz output stream; the detector took each
+    at output sample ``sample + lag`` (``lag`` None: at its R peak)."""
 
     sample: npt.NDArray[np.int64]
     rr_ms: npt.NDArray[np.int64]
     amp_uv: npt.NDArray[np.int64]
     flags: npt.NDArray[np.int64]
+    lag: npt.NDArray[np.int64] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,12 +117,14 @@ class EcgChain:
 
     def process(
         self, samples: npt.ArrayLike
-    ) -> tuple[npt.NDArray[np.int16], list[tuple[int, int, int, int]], list[tuple[int, int, int]]]:
+    ) -> tuple[
+        npt.NDArray[np.int16], list[tuple[int, int, int, int, int]], list[tuple[int, int, int]]
+    ]:
         """Feeds raw ADC samples; returns (output samples, beats as (sample, rr_ms, amp_uv,
-        flags), quality verdicts as (start, flags, beats)) completed by them."""
+        flags, lag), quality verdicts as (start, flags, beats)) completed by them."""
         raw = np.ascontiguousarray(samples, dtype=np.int16)
         outs: list[npt.NDArray[np.int16]] = []
-        beats: list[tuple[int, int, int, int]] = []
+        beats: list[tuple[int, int, int, int, int]] = []
         quality: list[tuple[int, int, int]] = []
         n_out = self.ffi.new("size_t *")
         for start in range(0, len(raw), self._max_block):
@@ -147,10 +151,10 @@ class EcgChain:
         signal = np.concatenate(outs) if outs else np.empty(0, dtype=np.int16)
         return signal, beats, quality
 
-    def _drain_beats(self) -> list[tuple[int, int, int, int]]:
+    def _drain_beats(self) -> list[tuple[int, int, int, int, int]]:
         n = int(self.lib.ws_ecg_read_beats(self._st, self._beats, len(self._beats)))
         return [
-            (int(b.sample), int(b.rr_ms), int(b.amp_uv), int(b.flags))
+            (int(b.sample), int(b.rr_ms), int(b.amp_uv), int(b.flags), int(b.lag))
             for b in (self._beats[i] for i in range(n))
         ]
 
@@ -183,11 +187,11 @@ def run_chain(
         signals.append(s)
         beats += b
         quality += q
-    b_arr = np.array(beats, dtype=np.int64).reshape(-1, 4)
+    b_arr = np.array(beats, dtype=np.int64).reshape(-1, 5)
     q_arr = np.array(quality, dtype=np.int64).reshape(-1, 3)
     return EcgOutput(
         signal=np.concatenate(signals) if signals else np.empty(0, dtype=np.int16),
-        beats=Beats(b_arr[:, 0], b_arr[:, 1], b_arr[:, 2], b_arr[:, 3]),
+        beats=Beats(b_arr[:, 0], b_arr[:, 1], b_arr[:, 2], b_arr[:, 3], b_arr[:, 4]),
         quality=Quality(q_arr[:, 0], q_arr[:, 1], q_arr[:, 2]),
         delay_s=chain.delay_s,
     )

@@ -7,7 +7,8 @@ output; float value = q / 64), followed in a hybrid model by 16 int8 features of
 intervals of the chain's beat detector over the 20.48 s before the window's end
 (`ws_afib_rr_features`). Output: probabilities of the protocol's rhythm classes
 normal, af, other, noisy (codes 0..3). A record's class is the argmax of the mean
-probability over its windows (hop 5.12 s), as the device averages over an episode.
+probability over its windows (hop 5.12 s) the front end did not flag leads-off, flat or
+saturated, exactly as the device judges an on-demand recording (`record_class`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from tqdm import tqdm
 
 from wearsense.datasets import DatasetError, cinc2017
 from wearsense.firmware import core
-from wearsense.firmware.ecg import Beats, run_chain
+from wearsense.firmware.ecg import Beats, Quality, run_chain
 
 LABELS = ("normal", "af", "other", "noisy")
 CINC_CLASS = {"N": 0, "A": 1, "O": 2, "~": 3}
@@ -33,6 +34,10 @@ WINDOW = 1280
 HOP = 640
 INPUT_SCALE = 1.0 / 64.0
 RR_FEATURES = 16  # WS_AFIB_RR_FEATURES
+# WS_REC_UNSEEN: front-end flags (leads-off 1, saturated 4, flat 8) that keep a window from
+# the model in a recording; the noisy flag (2) does not (the model has a noisy class).
+UNSEEN_FLAGS = 1 | 4 | 8
+QUALITY_WINDOW = 500  # WS_ECG_QUALITY_WINDOW: 250 Hz samples per quality verdict
 SPLITS = Path(__file__).resolve().parents[1] / "datasets" / "splits" / "cinc2017.json"
 
 
@@ -60,6 +65,7 @@ def rr_features(beats: Beats, ends: Iterable[int]) -> np.ndarray:
         array[i].rr_ms = int(beats.rr_ms[i])
         array[i].amp_uv = int(beats.amp_uv[i])
         array[i].flags = int(beats.flags[i])
+        array[i].lag = 0 if beats.lag is None else int(beats.lag[i])
     ends = list(ends)
     out = np.zeros((len(ends), RR_FEATURES), dtype=np.int8)
     for row, end in enumerate(ends):
@@ -75,12 +81,39 @@ class EcgInput:
 
     sequence: np.ndarray
     beats: Beats
+    quality: Quality | None = None  # the front end's verdicts (None: none kept)
 
 
 def record_input(record: cinc2017.CincRecord) -> EcgInput:
     """A CinC record through the device's ECG chain and AFib input stage."""
     chain = run_chain(record.signal, record.fs, record.adc_gain, record.adc_zero, normalised=True)
-    return EcgInput(afib_input(chain.signal), chain.beats)
+    return EcgInput(afib_input(chain.signal), chain.beats, chain.quality)
+
+
+def seen_windows(ecg: EcgInput, n: int, window: int = WINDOW) -> np.ndarray:
+    """Which of the first ``n`` windows (every HOP) the device shows the model in a
+    recording: those no front-end verdict ending within them flags leads-off, flat or
+    saturated (``quality_over`` and WS_REC_UNSEEN in ws_detect.c)."""
+    seen = np.ones(n, dtype=bool)
+    if ecg.quality is None or len(ecg.quality.start) == 0:
+        return seen
+    begin = 2 * np.arange(n) * HOP  # in 250 Hz output samples
+    end = begin + 2 * window
+    stop, flags = ecg.quality.start + QUALITY_WINDOW, ecg.quality.flags
+    for k in range(n):
+        over = (stop > begin[k]) & (stop <= end[k])
+        seen[k] = not np.any(flags[over] & UNSEEN_FLAGS)
+    return seen
+
+
+def record_class(window_probs: np.ndarray, seen: np.ndarray | None = None) -> int:
+    """A record's class: the largest mean probability over the windows the model saw;
+    noisy when it saw none (as the device's ECG_RECORDING: no guess)."""
+    if seen is not None:
+        window_probs = window_probs[seen]
+    if len(window_probs) == 0:
+        return CINC_CLASS["~"]
+    return int(window_probs.mean(axis=0).argmax())
 
 
 def record_sequence(record: cinc2017.CincRecord) -> np.ndarray:
@@ -849,8 +882,9 @@ def evaluate_afib(
     if cinc_ids:
         records = load_records(cinc_ids, data_dir, "CinC 2017")
         for rid, label, ecg in zip(records.ids, records.labels, records.inputs, strict=True):
-            probs = _probabilities(model, model_inputs(ecg, model_length(model))).mean(axis=0)
-            outcomes.append(Outcome(rid, "cinc2017", int(label), int(probs.argmax())))
+            probs = _probabilities(model, model_inputs(ecg, model_length(model)))
+            verdict = record_class(probs, seen_windows(ecg, len(probs), model_window(model)))
+            outcomes.append(Outcome(rid, "cinc2017", int(label), verdict))
     try:
         mit_ids = mitdb.record_ids(data_dir)
     except DatasetError:
@@ -916,14 +950,17 @@ def _side_by_side(folder: Path, records: RecordSet, int8_report: dict[str, Any])
     from wearsense.training.metrics import classification_report
 
     out = {"int8_student_c_interpreter": figures(int8_report)}
-    length = int(int8_report["input_window"]) + int(int8_report.get("input_rr_features", 0))
-    x, _, owner = records.window_arrays(length)
+    window = int(int8_report["input_window"])
+    x, _, owner = records.window_arrays(window + int(int8_report.get("input_rr_features", 0)))
     x_float = _float(x)
     for name, file in (("teacher", "teacher.pt"), ("float_student", "student_float.pt")):
         if not (folder / file).is_file():
             continue
         probs = softmax(predict_logits(load_float_model(folder / file), x_float))
-        predicted = mean_probabilities(probs, owner, len(records.ids)).argmax(axis=1)
+        predicted = [
+            record_class(probs[owner == i], seen_windows(ecg, int(np.sum(owner == i)), window))
+            for i, ecg in enumerate(records.inputs)
+        ]
         out[name] = figures(classification_report(records.labels, predicted, LABELS, bootstrap=0))
     return out
 

@@ -114,8 +114,11 @@ def afib_card(training: dict[str, Any], metrics: dict[str, Any], version: int = 
 
 ## Intended use
 Flags atrial fibrillation in a single-lead ECG on the WearSense patch (chest, lead-I-like),
-every {metrics.get("hop_s", 5.12)} s over the last {metrics["input_window"] / 125:.2f} s, as one of
-the protocol's rhythm classes: normal (0), af (1), other rhythm (2), noisy/unclassifiable (3).
+as one of the protocol's rhythm classes: normal (0), af (1), other rhythm (2),
+noisy/unclassifiable (3), over windows of {
+        metrics["input_window"] / 125:.2f} s: back to back while monitoring (AF episodes),
+every half window during an on-demand recording (`START_RECORDING`), whose one verdict is
+the record-level verdict of the results below, computed the same way (docs/detectors.md).
 The device says "unclassifiable" rather than guess.
 
 ## Data and splits

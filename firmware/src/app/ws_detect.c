@@ -385,8 +385,12 @@ ws_status_t ws_app_set_model(ws_app_t *app, uint8_t task, const uint8_t *blob, s
 
 /* Runs task's model on the input given in two pieces; writes each output's probability
  * in percent to pct. Returns the arg max, or -1 when the task has no usable model. */
-static int run_model(ws_app_t *app, uint8_t task, const int8_t *a, size_t na, const int8_t *b,
-                     size_t nb, uint8_t *pct)
+/* Runs a task's model on input a (na values, read circularly from index `start`: a
+ * ring's oldest value first) followed by b (nb values). Fills pct (percent per output) and,
+ * when level is not NULL, each output's quantized level above its zero point; returns the
+ * best output, -1 when the model cannot run. */
+static int run_model(ws_app_t *app, uint8_t task, const int8_t *a, size_t na, size_t start,
+                     const int8_t *b, size_t nb, uint8_t *pct, int16_t *level)
 {
     ws_nn_tensor_desc_t od;
     const int8_t *o;
@@ -397,7 +401,8 @@ static int run_model(ws_app_t *app, uint8_t task, const int8_t *a, size_t na, co
         return -1;
     }
     in = (int8_t *)ws_nn_input_data(&app->nn, 0);
-    memcpy(in, a, na);
+    memcpy(in, a + start, na - start);
+    memcpy(in + (na - start), a, start);
     if (nb > 0) {
         memcpy(in + na, b, nb);
     }
@@ -408,12 +413,16 @@ static int run_model(ws_app_t *app, uint8_t task, const int8_t *a, size_t na, co
     for (k = 0; k < n; k++) {
         float p = (float)((int32_t)o[k] - od.zero_point) * od.scale * 100.0f + 0.5f;
         pct[k] = (uint8_t)(p <= 0.0f ? 0 : p >= 100.0f ? 100 : (int)p);
+        if (level != NULL) {
+            level[k] = (int16_t)((int32_t)o[k] - od.zero_point);
+        }
         if (o[k] > o[best]) {
             best = (int)k;
         }
     }
     if (task == WS_TASK_AFIB) {
         app->stats.af_runs++;
+        app->af_out_scale = od.scale;
     } else if (task == WS_TASK_FALL) {
         app->stats.fall_runs++;
     } else {
@@ -501,13 +510,14 @@ static void add_quality(ws_app_t *app, const ws_ecg_quality_t *q)
     }
 }
 
-/* Quality flags of the verdicts overlapping 250 Hz samples [begin, end). */
+/* Quality flags of the verdicts that end within 250 Hz samples (begin, end]: those that
+ * overlap the window and were made by its end, whatever the chunks the ECG came in. */
 static uint8_t quality_over(const ws_app_t *app, uint32_t begin, uint32_t end)
 {
     uint8_t flags = 0, k;
     for (k = 0; k < app->q_n; k++) {
-        uint32_t s = app->q_start[k];
-        if (s < end && s + WS_ECG_QUALITY_WINDOW > begin) {
+        uint32_t e = app->q_start[k] + WS_ECG_QUALITY_WINDOW;
+        if (e > begin && e <= end) {
             flags |= app->q_flags[k];
         }
     }
@@ -551,76 +561,102 @@ ws_status_t ws_app_afib_rr_features(const ws_app_t *app, uint32_t window, int8_t
 }
 
 /* Takes a pending START_RECORDING: the recording starts with the AFib window that begins
- * next (ceil(d / 10.24) windows). */
+ * next and judges the windows every half window (5.12 s) that end within its d seconds, at
+ * least one (WS_REC_WINDOWS). */
 static void start_recording(ws_app_t *app)
 {
-    uint32_t ms = 1000u * app->dev->recording_s;
-    app->rec_windows = (uint8_t)((ms + WS_AF_WINDOW_MS - 1u) / WS_AF_WINDOW_MS);
+    uint32_t samples = (uint32_t)app->dev->recording_s * WS_AFIB_RATE_HZ;
+    app->rec_windows = (uint8_t)WS_REC_WINDOWS(samples);
     app->rec_left = app->rec_windows;
+    app->rec_start = app->af_count;
     app->rec_analysed = 0;
     app->rec_quality = 0;
     app->rec_beats = 0;
     app->rec_rr_ms = 0;
-    memset(app->rec_pct, 0, sizeof app->rec_pct);
+    memset(app->rec_sum, 0, sizeof app->rec_sum);
     ws_device_recording_started(app->dev);
 }
 
-/* On-demand recording (START_RECORDING d, docs/detectors.md): the next ceil(d / 10.24)
- * AFib windows after the request, back to back, give one ECG_RECORDING: the class with the
- * largest mean probability over the windows the model analysed (as a CinC record is
- * judged), NOISY when none was; the mean heart rate of their beats; the quality flags of
- * those it could not analyse; the seconds analysed (at most 60). Called at the end of
- * every AFib window with its verdict. */
-static void record_window(ws_app_t *app, uint8_t cls, const uint8_t pct[4], uint8_t flags,
+/* On-demand recording (START_RECORDING d, docs/detectors.md). Called for every AFib window
+ * that ends during one (`end`: its last 125 Hz sample + 1), every half window: `level` is
+ * the model's output when the caller ran it (NULL: run here, on the ring), `flags` the
+ * front end's over the window, beats and rr those of a back-to-back window (0 for the
+ * windows in between). The record is judged as `wearsense evaluate afib` judges a CinC
+ * record: every window the model can see (not leads-off, flat or saturated) counts, noisy
+ * or not, and the class is the largest sum of quantized output levels (the largest mean
+ * probability). One ECG_RECORDING after the last window: NOISY when no window could be
+ * analysed (no guess); the mean heart rate of the beats of the back-to-back windows the
+ * front end did not flag; the quality flags seen; the seconds judged. */
+static void record_window(ws_app_t *app, uint32_t end, const int16_t *level, uint8_t flags,
                           uint16_t beats, uint32_t rr)
 {
     ws_event_t ev;
+    int16_t own[4];
+    uint8_t pct[4];
+    int8_t rr_features[WS_AFIB_RR_FEATURES];
     uint32_t best = 0, i, seconds;
-    if (app->rec_left > 0) {
-        if (flags == 0 && cls != WS_RHYTHM_NOISY) {
-            for (i = 0; i < 4; i++) {
-                app->rec_pct[i] = (uint16_t)(app->rec_pct[i] + pct[i]);
-            }
-            app->rec_analysed++;
-            app->rec_beats = (uint16_t)(app->rec_beats + beats);
-            app->rec_rr_ms += rr;
-        } else {
-            app->rec_quality |= flags ? flags : WS_QUALITY_NOISY;
-        }
-        if (--app->rec_left == 0) {
-            memset(&ev, 0, sizeof ev);
-            ev.type = WS_EVENT_ECG_RECORDING;
-            if (app->rec_analysed == 0) {
-                best = WS_RHYTHM_NOISY;
-            } else {
-                for (i = 1; i < 4; i++) {
-                    best = app->rec_pct[i] > app->rec_pct[best] ? i : best;
-                }
-                ev.u.ecg_recording.confidence =
-                    (uint8_t)((app->rec_pct[best] + app->rec_analysed / 2u) / app->rec_analysed);
-            }
-            ev.u.ecg_recording.rhythm_class = (uint8_t)best;
-            if (app->rec_beats >= WS_HR_MIN_BEATS && app->rec_rr_ms > 0) {
-                ev.u.ecg_recording.hr_bpm = clamp_hr(
-                    (60000u * app->rec_beats + app->rec_rr_ms / 2u) / app->rec_rr_ms);
-            }
-            seconds = ((uint32_t)app->rec_windows * WS_AF_WINDOW_MS + 500u) / 1000u;
-            ev.u.ecg_recording.duration_s = (uint8_t)(seconds > 60u ? 60u : seconds);
-            ev.u.ecg_recording.quality = app->rec_quality & 0x0Fu;
-            emit(app, &ev, WS_TASK_AFIB);
-        }
+    if (app->rec_left == 0 || end < app->rec_start + AF_WINDOW) {
         return;
     }
-    if (app->dev->recording_s != 0) { /* a request during this window: from the next one */
-        start_recording(app);
+    app->rec_quality |= flags;
+    if ((flags & WS_REC_UNSEEN) == 0) {
+        if (level == NULL) {
+            size_t n_rr = 0;
+            if (app->af_rr) {
+                (void)ws_afib_rr_features(app->beats, app->beat_n, 2u * end, rr_features);
+                n_rr = WS_AFIB_RR_FEATURES;
+            }
+            if (run_model(app, WS_TASK_AFIB, app->af_ring, AF_WINDOW, end % AF_WINDOW,
+                          rr_features, n_rr, pct, own) >= 0) {
+                level = own;
+            }
+        }
+        if (level != NULL) {
+            for (i = 0; i < 4; i++) {
+                app->rec_sum[i] = (uint16_t)(app->rec_sum[i] + level[i]);
+            }
+            app->rec_analysed++;
+        } else {
+            app->rec_quality |= WS_QUALITY_NOISY;
+        }
     }
+    if (flags == 0) { /* the heart rate only from clean windows */
+        app->rec_beats = (uint16_t)(app->rec_beats + beats);
+        app->rec_rr_ms += rr;
+    }
+    if (--app->rec_left > 0) {
+        return;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.type = WS_EVENT_ECG_RECORDING;
+    if (app->rec_analysed == 0) {
+        best = WS_RHYTHM_NOISY;
+    } else {
+        for (i = 1; i < 4; i++) {
+            best = app->rec_sum[i] > app->rec_sum[best] ? i : best;
+        }
+        ev.u.ecg_recording.confidence = (uint8_t)(
+            (float)app->rec_sum[best] * app->af_out_scale * 100.0f / (float)app->rec_analysed +
+            0.5f);
+    }
+    ev.u.ecg_recording.rhythm_class = (uint8_t)best;
+    if (app->rec_beats >= WS_HR_MIN_BEATS && app->rec_rr_ms > 0) {
+        ev.u.ecg_recording.hr_bpm =
+            clamp_hr((60000u * app->rec_beats + app->rec_rr_ms / 2u) / app->rec_rr_ms);
+    }
+    /* the windows span 10.24 s + 5.12 s per further window */
+    seconds = (((uint32_t)app->rec_windows + 1u) * WS_AF_WINDOW_MS / 2u + 500u) / 1000u;
+    ev.u.ecg_recording.duration_s = (uint8_t)(seconds > 60u ? 60u : seconds);
+    ev.u.ecg_recording.quality = app->rec_quality & 0x0Fu;
+    emit(app, &ev, WS_TASK_AFIB);
 }
 
 static void judge_window(ws_app_t *app, uint32_t k)
 {
     uint8_t pct[4] = {0, 0, 0, 0};
+    int16_t level[4];
     int8_t rr_features[WS_AFIB_RR_FEATURES];
-    uint8_t flags, cls;
+    uint8_t flags, seen, cls, ran = 0;
     uint16_t beats = 0;
     uint32_t rr = 0, slot = k & 3u;
     ws_af_step_t step;
@@ -629,7 +665,7 @@ static void judge_window(ws_app_t *app, uint32_t k)
     if (app->blob[WS_TASK_AFIB] == NULL) {
         return; /* no AFib model: no rhythm verdicts (heart rate still counts below) */
     }
-    flags = quality_over(app, k * 2u * AF_WINDOW, (k + 1u) * 2u * AF_WINDOW);
+    flags = seen = quality_over(app, k * 2u * AF_WINDOW, (k + 1u) * 2u * AF_WINDOW);
     if (flags != 0) {
         cls = WS_RHYTHM_NOISY; /* the front end says no: no guess, no model run */
     } else {
@@ -638,10 +674,12 @@ static void judge_window(ws_app_t *app, uint32_t k)
             (void)ws_app_afib_rr_features(app, k, rr_features);
             n_rr = WS_AFIB_RR_FEATURES;
         }
-        best = run_model(app, WS_TASK_AFIB, app->af_ring, AF_WINDOW, rr_features, n_rr, pct);
+        best = run_model(app, WS_TASK_AFIB, app->af_ring, AF_WINDOW, 0, rr_features, n_rr, pct,
+                         level);
         if (best < 0) {
             return;
         }
+        ran = 1;
         cls = (uint8_t)best;
         if (cls == WS_RHYTHM_NOISY) {
             flags = WS_QUALITY_NOISY;
@@ -677,7 +715,11 @@ static void judge_window(ws_app_t *app, uint32_t k)
         app->sq_run++;
         app->sq_flags |= flags;
     }
-    record_window(app, cls, pct, flags, beats, rr);
+    if (app->rec_left > 0) {
+        record_window(app, app->af_count, ran ? level : NULL, seen, beats, rr);
+    } else if (app->dev->recording_s != 0) { /* a request during this window: from the next */
+        start_recording(app);
+    }
     ws_af_logic_window(&app->af, k, cls, pct[WS_RHYTHM_AF], beats, rr, &step);
     app->stats.in_af = app->af.in_episode;
     if (step.started) {
@@ -711,6 +753,11 @@ static void push_afib_sample(ws_app_t *app, int8_t v)
     app->af_count++;
     if (app->af_count % AF_WINDOW == 0) {
         judge_window(app, app->af_count / AF_WINDOW - 1u);
+    } else if (app->af_count % (AF_WINDOW / 2u) == 0 && app->rec_left > 0) {
+        /* a recording also judges the windows in between */
+        uint32_t end = 2u * app->af_count;
+        record_window(app, app->af_count, NULL, quality_over(app, end - 2u * AF_WINDOW, end), 0,
+                      0);
     }
 }
 
@@ -795,8 +842,8 @@ static void judge_fall(ws_app_t *app, uint32_t frame, uint8_t still_s)
     for (i = 0; i < app->fall_kept; i++) {
         uint8_t slot = (uint8_t)((app->fall_head + WS_FALL_KEEP - 1u - i) % WS_FALL_KEEP);
         uint8_t pct[2];
-        if (run_model(app, WS_TASK_FALL, app->fall_window[slot], sizeof app->fall_window[slot],
-                      NULL, 0, pct) >= 0 &&
+        if (run_model(app, WS_TASK_FALL, app->fall_window[slot], sizeof app->fall_window[slot], 0,
+                      NULL, 0, pct, NULL) >= 0 &&
             pct[WS_FALL_CLASS_FALL] >= WS_FALL_MIN_PCT) {
             ws_event_t ev;
             memset(&ev, 0, sizeof ev);
@@ -897,7 +944,8 @@ static void classify_activity(ws_app_t *app)
         app->act_reuse++;
         app->stats.activity_reused++;
     } else {
-        best = run_model(app, WS_TASK_ACTIVITY, app->window, sizeof app->window, NULL, 0, pct);
+        best = run_model(app, WS_TASK_ACTIVITY, app->window, sizeof app->window, 0, NULL, 0, pct,
+                         NULL);
         if (best < 0) {
             return;
         }

@@ -75,9 +75,12 @@ ws_status_t ws_afib_rr_features(const ws_ecg_beat_t *beats, size_t n, uint32_t e
         return WS_ERR_ARG;
     }
     memset(out, 0, WS_AFIB_RR_FEATURES);
-    /* the span's beats: [first, last) in beats[], then the latest MAX_BEATS of them */
+    /* the span's beats: [first, last) in beats[], then the latest MAX_BEATS of them; a
+     * beat the detector took only at the window's end or later does not count (beats are
+     * taken in order), so a device judging the window as it ends sees exactly these */
     last = n;
-    while (last > 0 && beats[last - 1].sample >= hi) {
+    while (last > 0 && (beats[last - 1].sample >= hi ||
+                        (uint32_t)beats[last - 1].sample + beats[last - 1].lag >= end)) {
         last--;
     }
     first = last;

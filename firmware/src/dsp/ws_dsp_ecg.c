@@ -456,6 +456,7 @@ static void accept_beat(ws_ecg_t *st, const peak_t *p, uint8_t flags)
     b.sample = p->index;
     b.flags = flags;
     b.rr_ms = 0;
+    b.lag = (uint16_t)(st->out_count - p->index > 65535u ? 65535u : st->out_count - p->index);
     b.amp_uv = sat16(amp_uv);
     if (st->have_beat) {
         uint32_t rr = (p->index > st->last_r) ? p->index - st->last_r : 0u;
