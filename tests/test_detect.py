@@ -377,10 +377,9 @@ def test_a_recording_judges_a_cinc_record_as_the_evaluation_does() -> None:
     device, evaluation = [], []
     for rec in cinc2017.iter_records(ids, ROOT):
         ecg = afib.record_input(rec)
-        windows = (len(ecg.sequence) - afib.WINDOW) // afib.HOP + 1
+        windows, seconds = afib.recording_for(ecg)
         if windows < 1:
             continue
-        seconds = max(10, -(-(afib.HOP * (windows - 1) + afib.WINDOW) // 125))
         dev = Wearable("WS-SPOT1", models={"afib": (blob, 3)})
         dev.command(protocol.Command(protocol.Opcode.START_RECORDING, 1, {"duration_s": seconds}))
         dev.feed_ecg(rec.signal, int(rec.fs), adc_gain=rec.adc_gain, adc_zero=rec.adc_zero)

@@ -51,12 +51,10 @@ def main() -> int:
         too_short = 0
         for rec in tqdm(cinc2017.iter_records(ids, args.data_dir), total=len(ids), unit="rec"):
             ecg = afib.record_input(rec)  # the same chain, to know the record's windows
-            windows = (len(ecg.sequence) - afib.WINDOW) // afib.HOP + 1
+            windows, seconds = afib.recording_for(ecg)
             if windows < 1:
                 too_short += 1  # the evaluation pads such a record; the device cannot
                 continue
-            # the shortest recording whose windows are the record's (at most 60 s)
-            seconds = max(10, min(60, -(-(afib.HOP * (windows - 1) + afib.WINDOW) // 125)))
             dev = Wearable("WS-SPOT", models={"afib": (blob, 1)})
             start = protocol.Command(protocol.Opcode.START_RECORDING, 1, {"duration_s": seconds})
             dev.command(start)

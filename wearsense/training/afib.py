@@ -106,6 +106,14 @@ def seen_windows(ecg: EcgInput, n: int, window: int = WINDOW) -> np.ndarray:
     return seen
 
 
+def recording_for(ecg: EcgInput) -> tuple[int, int]:
+    """(windows, seconds): the record's windows (every HOP; 0 when shorter than one) and
+    the shortest START_RECORDING whose windows are exactly those (WS_REC_WINDOWS; at most
+    60 s, so at most 10 windows: every CinC record)."""
+    windows = max(0, (len(ecg.sequence) - WINDOW) // HOP + 1)
+    return windows, max(10, min(60, -(-(HOP * (windows - 1) + WINDOW) // 125)))
+
+
 def record_class(window_probs: np.ndarray, seen: np.ndarray | None = None) -> int:
     """A record's class: the largest mean probability over the windows the model saw;
     noisy when it saw none (as the device's ECG_RECORDING: no guess)."""
