@@ -386,8 +386,7 @@ def test_a_recording_judges_a_cinc_record_as_the_evaluation_does() -> None:
         (r,) = _of(dev, protocol.EcgRecording)
         assert r.duration_s == round((windows + 1) * 5.12)
         device.append(int(r.rhythm_class))
-        probs = afib._probabilities(model, afib.model_inputs(ecg, afib.model_length(model)))
-        evaluation.append(afib.record_class(probs, afib.seen_windows(ecg, len(probs))))
+        evaluation.append(afib.record_verdict(model, ecg))
     assert device == evaluation
     assert len(device) > 50 and len(set(device)) >= 3  # records of several classes judged
 

@@ -65,9 +65,7 @@ def main() -> int:
                 continue
             truth.append(afib.CINC_CLASS[labels[rec.record_id]])
             predicted.append(int(found[0].rhythm_class))
-            probs = afib._probabilities(model, afib.model_inputs(ecg, afib.model_length(model)))
-            seen = afib.seen_windows(ecg, len(probs), afib.model_window(model))
-            evaluated.append(afib.record_class(probs, seen))
+            evaluated.append(afib.record_verdict(model, ecg))
     except (OSError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,10 +3,13 @@ model versions, last sync, wear time and data gaps over the last 24 hours."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
+from tui.link import PushResult
 from tui.screens.base import DataScreen
 from tui.widgets import DeviceCard
 
@@ -40,38 +43,44 @@ class DevicesScreen(DataScreen):
     def action_calibrate_posture(self) -> None:
         """Asks the connected wearable for a posture calibration (sitting against standing
         by the trunk's tilt, docs/imu-front-end.md); says so when no link is wired."""
-        if self.wearsense.calibrator is None:
-            self.notify(
-                "No wearable is connected here: run `wearsense companion --calibrate-posture`.",
-                severity="warning",
-            )
-            return
-        self.run_worker(self._calibrate(), exclusive=True, group="posture")
-
-    async def _calibrate(self) -> None:
         calibrator = self.wearsense.calibrator
-        assert calibrator is not None
-        self.notify("Posture: ask the wearer to stand upright and still.")
-        result = await calibrator.calibrate_posture()
-        self.notify(result.message, severity="information" if result.ok else "error")
+        self._ask_wearable(
+            None if calibrator is None else calibrator.calibrate_posture,
+            "posture",
+            "Posture: ask the wearer to stand upright and still.",
+            "No wearable is connected here: run `wearsense companion --calibrate-posture`.",
+        )
 
     def action_ecg_recording(self) -> None:
         """Asks the connected wearable for a 30 s on-demand ECG recording (one rhythm
         verdict, docs/detectors.md); says so when no link is wired."""
-        if self.wearsense.recorder is None:
-            self.notify(
-                "No wearable is connected here: run `wearsense companion --record 30`.",
-                severity="warning",
-            )
-            return
-        self.run_worker(self._record(), exclusive=True, group="recording")
-
-    async def _record(self) -> None:
         recorder = self.wearsense.recorder
-        assert recorder is not None
-        self.notify(f"ECG recording: the wearer keeps still for {RECORDING_S} s.")
-        result = await recorder.start_recording(RECORDING_S)
-        self.notify(result.message, severity="information" if result.ok else "error")
+        self._ask_wearable(
+            None if recorder is None else lambda: recorder.start_recording(RECORDING_S),
+            "recording",
+            f"ECG recording: the wearer keeps still for {RECORDING_S} s.",
+            f"No wearable is connected here: run `wearsense companion --record {RECORDING_S}`.",
+        )
+
+    def _ask_wearable(
+        self,
+        request: Callable[[], Awaitable[PushResult]] | None,
+        group: str,
+        ahead: str,
+        unwired: str,
+    ) -> None:
+        """Sends ``request`` in a worker (saying ``ahead`` first, then its result), or
+        ``unwired`` when the app has no link for it."""
+        if request is None:
+            self.notify(unwired, severity="warning")
+            return
+
+        async def ask() -> None:
+            self.notify(ahead)
+            result = await request()
+            self.notify(result.message, severity="information" if result.ok else "error")
+
+        self.run_worker(ask(), exclusive=True, group=group)
 
     def reload(self) -> None:
         view = self.wearsense.view

@@ -124,6 +124,13 @@ def record_class(window_probs: np.ndarray, seen: np.ndarray | None = None) -> in
     return int(window_probs.mean(axis=0).argmax())
 
 
+def record_verdict(model: Any, ecg: EcgInput) -> int:
+    """The int8 ``model``'s (C interpreter) verdict on one record: its windows' probabilities
+    through `record_class` with the device's quality gate (`seen_windows`)."""
+    probs = _probabilities(model, model_inputs(ecg, model_length(model)))
+    return record_class(probs, seen_windows(ecg, len(probs), model_window(model)))
+
+
 def record_sequence(record: cinc2017.CincRecord) -> np.ndarray:
     return record_input(record).sequence
 
@@ -890,9 +897,7 @@ def evaluate_afib(
     if cinc_ids:
         records = load_records(cinc_ids, data_dir, "CinC 2017")
         for rid, label, ecg in zip(records.ids, records.labels, records.inputs, strict=True):
-            probs = _probabilities(model, model_inputs(ecg, model_length(model)))
-            verdict = record_class(probs, seen_windows(ecg, len(probs), model_window(model)))
-            outcomes.append(Outcome(rid, "cinc2017", int(label), verdict))
+            outcomes.append(Outcome(rid, "cinc2017", int(label), record_verdict(model, ecg)))
     try:
         mit_ids = mitdb.record_ids(data_dir)
     except DatasetError:

@@ -383,8 +383,6 @@ ws_status_t ws_app_set_model(ws_app_t *app, uint8_t task, const uint8_t *blob, s
     return WS_OK;
 }
 
-/* Runs task's model on the input given in two pieces; writes each output's probability
- * in percent to pct. Returns the arg max, or -1 when the task has no usable model. */
 /* Runs a task's model on input a (na values, read circularly from index `start`: a
  * ring's oldest value first) followed by b (nb values). Fills pct (percent per output) and,
  * when level is not NULL, each output's quantized level above its zero point; returns the
@@ -560,6 +558,26 @@ ws_status_t ws_app_afib_rr_features(const ws_app_t *app, uint32_t window, int8_t
     return ws_afib_rr_features(app->beats, app->beat_n, (window + 1u) * 2u * AF_WINDOW, out);
 }
 
+/* Quality flags of the AFib window ending at 125 Hz sample `end` (quality_over). */
+static uint8_t window_flags(const ws_app_t *app, uint32_t end)
+{
+    return quality_over(app, 2u * (end - AF_WINDOW), 2u * end);
+}
+
+/* The AFib model on the window ending at 125 Hz sample `end` (the ring as it stands, then
+ * the RR features made by then for a hybrid model): pct and level as run_model. */
+static int run_afib(ws_app_t *app, uint32_t end, uint8_t *pct, int16_t *level)
+{
+    int8_t rr_features[WS_AFIB_RR_FEATURES];
+    size_t n_rr = 0;
+    if (app->af_rr) {
+        (void)ws_afib_rr_features(app->beats, app->beat_n, 2u * end, rr_features);
+        n_rr = WS_AFIB_RR_FEATURES;
+    }
+    return run_model(app, WS_TASK_AFIB, app->af_ring, AF_WINDOW, end % AF_WINDOW, rr_features,
+                     n_rr, pct, level);
+}
+
 /* Takes a pending START_RECORDING: the recording starts with the AFib window that begins
  * next and judges the windows every half window (5.12 s) that end within its d seconds, at
  * least one (WS_REC_WINDOWS). */
@@ -593,23 +611,14 @@ static void record_window(ws_app_t *app, uint32_t end, const int16_t *level, uin
     ws_event_t ev;
     int16_t own[4];
     uint8_t pct[4];
-    int8_t rr_features[WS_AFIB_RR_FEATURES];
     uint32_t best = 0, i, seconds;
     if (app->rec_left == 0 || end < app->rec_start + AF_WINDOW) {
         return;
     }
     app->rec_quality |= flags;
     if ((flags & WS_REC_UNSEEN) == 0) {
-        if (level == NULL) {
-            size_t n_rr = 0;
-            if (app->af_rr) {
-                (void)ws_afib_rr_features(app->beats, app->beat_n, 2u * end, rr_features);
-                n_rr = WS_AFIB_RR_FEATURES;
-            }
-            if (run_model(app, WS_TASK_AFIB, app->af_ring, AF_WINDOW, end % AF_WINDOW,
-                          rr_features, n_rr, pct, own) >= 0) {
-                level = own;
-            }
+        if (level == NULL && run_afib(app, end, pct, own) >= 0) {
+            level = own;
         }
         if (level != NULL) {
             for (i = 0; i < 4; i++) {
@@ -655,7 +664,6 @@ static void judge_window(ws_app_t *app, uint32_t k)
 {
     uint8_t pct[4] = {0, 0, 0, 0};
     int16_t level[4];
-    int8_t rr_features[WS_AFIB_RR_FEATURES];
     uint8_t flags, seen, cls, ran = 0;
     uint16_t beats = 0;
     uint32_t rr = 0, slot = k & 3u;
@@ -665,17 +673,11 @@ static void judge_window(ws_app_t *app, uint32_t k)
     if (app->blob[WS_TASK_AFIB] == NULL) {
         return; /* no AFib model: no rhythm verdicts (heart rate still counts below) */
     }
-    flags = seen = quality_over(app, k * 2u * AF_WINDOW, (k + 1u) * 2u * AF_WINDOW);
+    flags = seen = window_flags(app, app->af_count);
     if (flags != 0) {
         cls = WS_RHYTHM_NOISY; /* the front end says no: no guess, no model run */
     } else {
-        size_t n_rr = 0;
-        if (app->af_rr) {
-            (void)ws_app_afib_rr_features(app, k, rr_features);
-            n_rr = WS_AFIB_RR_FEATURES;
-        }
-        best = run_model(app, WS_TASK_AFIB, app->af_ring, AF_WINDOW, 0, rr_features, n_rr, pct,
-                         level);
+        best = run_afib(app, app->af_count, pct, level);
         if (best < 0) {
             return;
         }
@@ -755,9 +757,7 @@ static void push_afib_sample(ws_app_t *app, int8_t v)
         judge_window(app, app->af_count / AF_WINDOW - 1u);
     } else if (app->af_count % (AF_WINDOW / 2u) == 0 && app->rec_left > 0) {
         /* a recording also judges the windows in between */
-        uint32_t end = 2u * app->af_count;
-        record_window(app, app->af_count, NULL, quality_over(app, end - 2u * AF_WINDOW, end), 0,
-                      0);
+        record_window(app, app->af_count, NULL, window_flags(app, app->af_count), 0, 0);
     }
 }
 
