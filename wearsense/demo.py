@@ -47,9 +47,11 @@ def _open_wearable(folder: Path) -> Any:
     from wearsense.firmware.updatable_wearable import UpdatableWearable, factory_packages
 
     flash_file, store_file = folder / "wearable.flash", folder / "wearable.models"
+    settings_file = folder / "wearable.settings"
     flash = flash_file.read_bytes() if flash_file.exists() else None
     store = store_file.read_bytes() if store_file.exists() else None
-    core = UpdatableWearable(SERIAL, flash, store=store)
+    settings = settings_file.read_bytes() if settings_file.exists() else None
+    core = UpdatableWearable(SERIAL, flash, store=store, settings=settings)
     if store is None:
         for package in factory_packages():
             core.provision(package.read_bytes())
@@ -75,10 +77,14 @@ def _register_factory(registry_path: Path) -> None:
 
 
 def _save(core: Any, folder: Path) -> None:
-    for name, image in (("wearable.flash", core.flash_image()), ("wearable.models", None)):
+    for name, image in (
+        ("wearable.flash", core.flash_image()),
+        ("wearable.models", core.store_image()),
+        ("wearable.settings", core.settings_image()),
+    ):
         target = folder / name
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(image if image is not None else core.store_image())
+        tmp.write_bytes(image)
         tmp.replace(target)
 
 

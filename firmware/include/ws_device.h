@@ -13,6 +13,7 @@
 #include "ws_flash.h"
 #include "ws_protocol.h"
 #include "ws_queue.h"
+#include "ws_settings.h"
 #include "ws_status.h"
 
 /* cdef-begin */
@@ -87,6 +88,22 @@ ws_status_t ws_device_models_changed(ws_device_t *dev);
 /* Status characteristic (read / notify): the 17-byte status record. */
 ws_status_t ws_device_read_status(const ws_device_t *dev, uint8_t *out, size_t cap, size_t *len);
 
+/* Keeps the wearer's settings (ws_settings.h) in `flash` (WS_SETTINGS_PAGES pages of its
+ * own; NULL: in RAM only, as before any attach): reads them and puts the stored fall
+ * cancel window and summary interval in force. Called by the port after every boot or
+ * mount, before ws_app_init (which takes the stored posture calibration). From then on
+ * SET_CONFIG and the posture calibration are saved as they change, and FACTORY_RESET
+ * restores the defaults. WS_ERR_ARG for NULL dev or a flash too small. */
+ws_status_t ws_device_attach_settings(ws_device_t *dev, const ws_flash_t *flash);
+
+/* The settings as stored (the defaults when nothing is). */
+const ws_settings_t *ws_device_settings(const ws_device_t *dev);
+
+/* The app's posture calibration completed (calibrated 1, ref its standing gravity) or was
+ * forgotten (0): saved with the other settings. WS_ERR_FLASH when the flash failed (the
+ * calibration stays in force until a reset). */
+ws_status_t ws_device_save_posture(ws_device_t *dev, uint8_t calibrated, const int16_t *ref);
+
 /* The ECG recording a START_RECORDING asked for has started: clears the request. */
 void ws_device_recording_started(ws_device_t *dev);
 
@@ -125,6 +142,7 @@ struct ws_device {
     uint16_t summary_min;
     uint8_t recording_s;
     uint8_t posture_request; /* SET_CONFIG POSTURE not yet taken by the app: 1 calibrate, 2 forget */
+    ws_settings_store_t settings; /* the wearer's settings in flash (ws_device_attach_settings) */
     ws_update_handler_t update_handler;
     void *update_ctx;
 };

@@ -141,6 +141,10 @@ typedef struct {
 
 /* Forgets any calibration (the unit was taken off or moved). WS_ERR_ARG (NULL). */
 ws_status_t ws_posture_reset(ws_posture_t *p);
+/* Takes a stored calibration (a standing gravity `ref` kept across a reset, ws_settings.h):
+ * calibrated from now on. WS_ERR_RANGE, leaving p unchanged, when |ref| is not one a
+ * calibration can make (0.8..1.2 g); WS_ERR_ARG (NULL). */
+ws_status_t ws_posture_restore(ws_posture_t *p, const int16_t *ref);
 /* Starts a calibration over the next WS_POSTURE_CALIB_WINDOWS windows fed; the previous
  * calibration stays in use until it completes. WS_ERR_ARG (NULL). */
 ws_status_t ws_posture_start(ws_posture_t *p);

@@ -54,8 +54,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--state-dir",
         type=Path,
         default=Path("build/emulator"),
-        help="where the flash image (<serial>.flash), the model store (<serial>.models) "
-        "and the bond keys live "
+        help="where the flash image (<serial>.flash), the model store (<serial>.models), "
+        "the wearer's settings (<serial>.settings) and the bond keys live "
         "(default: build/emulator)",
     )
     parser.add_argument(
@@ -122,12 +122,22 @@ def _save_flash(path: Path, image: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _save_state(wearable: Any, flash_path: Path, store_path: Path) -> None:
+    _save_flash(flash_path, _flash_of(wearable))
+    _save_flash(store_path, _store_of(wearable))
+    _save_flash(flash_path.with_suffix(".settings"), _settings_of(wearable))
+
+
 def _flash_of(wearable: Any) -> bytes:
     return bytes(wearable.core.flash_image())
 
 
 def _store_of(wearable: Any) -> bytes:
     return bytes(wearable.core.store_image())
+
+
+def _settings_of(wearable: Any) -> bytes:
+    return bytes(wearable.core.settings_image())
 
 
 def _factory_packages(given: list[Path] | None) -> list[Path]:
@@ -141,9 +151,11 @@ def _open_core(args: argparse.Namespace, flash_path: Path, store_path: Path) -> 
     installed through the same checks as an update."""
     from wearsense.firmware.updatable_wearable import UpdatableWearable
 
+    settings_path = flash_path.with_suffix(".settings")
     flash = flash_path.read_bytes() if flash_path.exists() else None
     store = store_path.read_bytes() if store_path.exists() else None
-    core = UpdatableWearable(args.serial, flash, store=store)
+    settings = settings_path.read_bytes() if settings_path.exists() else None
+    core = UpdatableWearable(args.serial, flash, store=store, settings=settings)
     if store is None:
         for package in _factory_packages(args.factory_model):
             status = core.provision(package.read_bytes())
@@ -218,12 +230,10 @@ async def emulate(args: argparse.Namespace) -> int:
                             if event.seq > before:
                                 print(f"event {event.NAME} seq {event.seq}", flush=True)
             if now - last_save >= 1.0:
-                _save_flash(flash_path, _flash_of(wearable))
-                _save_flash(store_path, _store_of(wearable))
+                _save_state(wearable, flash_path, store_path)
                 last_save = now
     finally:
-        _save_flash(flash_path, _flash_of(wearable))
-        _save_flash(store_path, _store_of(wearable))
+        _save_state(wearable, flash_path, store_path)
         await wearable.close()
         stop_controllers(controllers)
     return 0

@@ -34,6 +34,7 @@ DEFAULT_PAGE_COUNT = 32  # 128 KiB: the reference device's event-queue budget
 RESPONSE_MAX_SIZE = 19
 NOTIFICATION_MAX = 20
 STATUS_RECORD_SIZE = 17
+SETTINGS_PAGES = 2  # WS_SETTINGS_PAGES: the settings' own flash pages
 
 
 class DeviceError(ValueError):
@@ -64,6 +65,16 @@ class DeviceInfo:
     recording_s: int
 
 
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The wearer's settings as the device keeps them across resets (``ws_settings_t``)."""
+
+    fall_cancel_s: int
+    summary_min: int
+    posture_calibrated: bool
+    posture_ref: tuple[int, int, int]  # standing gravity, 1/128 g
+
+
 def _status(code: int) -> Status:
     try:
         return Status(code)
@@ -84,6 +95,7 @@ class DeviceCore:
         serial: str,
         flash: bytes | None = None,
         *,
+        settings: bytes | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         page_count: int = DEFAULT_PAGE_COUNT,
         now_s: int = 0,
@@ -112,6 +124,7 @@ class DeviceCore:
         self.ffi.memmove(self._mem, flash, size)
         self._flash = self._alloc("ws_host_flash_t *", self.lib.ws_host_flash_size())
         self.lib.ws_host_flash_init(self._flash, self._mem, page_size, page_count)
+        self._settings_mem, self._settings_flash = self._settings_part(settings)
         self._clock = self.ffi.new("ws_host_clock_t *")
         self._clock.now_s = now_s
         self._clock.battery_pct = battery_pct
@@ -125,10 +138,27 @@ class DeviceCore:
         if self.boot_status in (Status.ARG, Status.RANGE):
             raise DeviceError(f"the core refused to boot: {self.boot_status.name}")
 
+    def _settings_part(self, image: bytes | None) -> tuple[Any, Any]:
+        """The settings pages (ws_settings.h) in simulated flash of their own."""
+        size = self.page_size * SETTINGS_PAGES
+        if image is None:
+            image = b"\xff" * size
+        if len(image) != size:
+            raise DeviceError(
+                f"settings image of {len(image)} bytes, expected "
+                f"{self.page_size} x {SETTINGS_PAGES} = {size}"
+            )
+        mem = self.ffi.new("uint8_t[]", size)
+        self.ffi.memmove(mem, image, size)
+        flash = self._alloc("ws_host_flash_t *", self.lib.ws_host_flash_size())
+        self.lib.ws_host_flash_init(flash, mem, self.page_size, SETTINGS_PAGES)
+        return mem, flash
+
     def reboot(self, *, announce: bool = True) -> Status:
-        """Resets the core in place: RAM state is lost, the flash (and an armed cut) stay."""
+        """Resets the core in place: RAM state is lost, the flash (and an armed cut) stay;
+        the wearer's settings are read back from their own pages."""
         boot = self.lib.ws_device_boot if announce else self.lib.ws_device_mount
-        return _status(
+        status = _status(
             boot(
                 self._dev,
                 self._serial_c,
@@ -136,6 +166,11 @@ class DeviceCore:
                 self.lib.ws_host_platform_iface(self._platform),
             )
         )
+        if status not in (Status.ARG, Status.RANGE):
+            self.lib.ws_device_attach_settings(
+                self._dev, self.lib.ws_host_flash_iface(self._settings_flash)
+            )
+        return status
 
     def _alloc(self, ctype: str, size: int) -> Any:
         raw = self.ffi.new("uint8_t[]", size)
@@ -287,6 +322,20 @@ class DeviceCore:
     def flash_image(self) -> bytes:
         return bytes(self.ffi.buffer(self._mem, self.page_size * self.page_count))
 
+    def settings_image(self) -> bytes:
+        """The settings pages (fall cancel window, summary interval, posture calibration)."""
+        return bytes(self.ffi.buffer(self._settings_mem, self.page_size * SETTINGS_PAGES))
+
+    def settings(self) -> Settings:
+        """The settings as stored (the defaults when none are)."""
+        raw = self.lib.ws_device_settings(self._dev)
+        return Settings(
+            fall_cancel_s=int(raw.fall_cancel_s),
+            summary_min=int(raw.summary_min),
+            posture_calibrated=bool(raw.posture_calibrated),
+            posture_ref=(int(raw.posture_ref[0]), int(raw.posture_ref[1]), int(raw.posture_ref[2])),
+        )
+
     def save_flash(self, path: str | os.PathLike[str]) -> None:
         """Writes the flash image to a file (atomically: a crash leaves the old file)."""
         target = Path(path)
@@ -321,6 +370,7 @@ class DeviceCore:
         return DeviceCore(
             self.serial,
             self.flash_image(),
+            settings=self.settings_image(),
             page_size=self.page_size,
             page_count=self.page_count,
             now_s=self.now_s,
@@ -346,6 +396,7 @@ class DeviceCore:
         self.ffi.memmove(other._mem, self._mem, size)
         other._flash = other._alloc("ws_host_flash_t *", self.lib.ws_host_flash_size())
         self.lib.ws_host_flash_init(other._flash, other._mem, self.page_size, self.page_count)
+        other._settings_mem, other._settings_flash = other._settings_part(self.settings_image())
         other._clock = self.ffi.new("ws_host_clock_t *")
         self.ffi.memmove(other._clock, self._clock, self.ffi.sizeof("ws_host_clock_t"))
         other._platform = other._alloc("ws_host_platform_t *", self.lib.ws_host_platform_size())
@@ -359,6 +410,7 @@ class DeviceCore:
         self.lib.ws_host_device_rebind(
             other._dev,
             self.lib.ws_host_flash_iface(other._flash),
+            self.lib.ws_host_flash_iface(other._settings_flash),
             self.lib.ws_host_platform_iface(other._platform),
         )
         other.boot_status = self.boot_status

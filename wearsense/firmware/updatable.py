@@ -237,6 +237,7 @@ class UpdatableDevice(DeviceCore):
         and the port's settings (subclasses add their own)."""
         return {
             "store": self.store_image(),
+            "settings": self.settings_image(),
             "placement": self.placement,
             "arena_bytes": self._arena_bytes,
             "page_size": self.page_size,

@@ -427,6 +427,7 @@ class Wearable(DeviceCore):
             self.flash_image(),
             models=dict(self._models),  # type: ignore[arg-type]
             impact_g=self.impact_g,
+            settings=self.settings_image(),
             page_size=self.page_size,
             page_count=self.page_count,
             now_s=self.now_s,

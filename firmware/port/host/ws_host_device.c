@@ -53,10 +53,11 @@ ws_status_t ws_host_inject_event(ws_device_t *dev, const uint8_t *packet, size_t
 }
 
 void ws_host_device_rebind(ws_device_t *dev, const ws_flash_t *flash,
-                           const ws_platform_t *platform)
+                           const ws_flash_t *settings_flash, const ws_platform_t *platform)
 {
     if (dev != NULL) {
         dev->queue.flash = flash;
+        dev->settings.flash = settings_flash;
         dev->platform = platform;
     }
 }

@@ -32,9 +32,9 @@ ws_status_t ws_host_inject_event(ws_device_t *dev, const uint8_t *packet, size_t
                                  uint32_t *seq);
 
 /* After the bytes of a ws_device_t were copied: points the copy at its own
- * flash and platform. */
+ * flash, settings flash and platform. */
 void ws_host_device_rebind(ws_device_t *dev, const ws_flash_t *flash,
-                           const ws_platform_t *platform);
+                           const ws_flash_t *settings_flash, const ws_platform_t *platform);
 
 /* The stored event with the smallest seq after `after`, without moving the
  * notification cursor; *len is 0 when there is none. */

@@ -306,6 +306,11 @@ ws_status_t ws_app_init(ws_app_t *app, ws_device_t *dev)
     app->stats.last_af_class = 255;
     app->stats.activity = WS_ACTIVITY_UNKNOWN;
     app->stats.arena_bytes = WS_APP_ARENA_BYTES;
+    if (ws_device_settings(dev)->posture_calibrated) {
+        /* the wearer's calibration survives a reset (a stored one out of range is not used) */
+        (void)ws_posture_restore(&app->posture, ws_device_settings(dev)->posture_ref);
+        app->stats.posture = app->posture.state;
+    }
     return WS_OK;
 }
 
@@ -931,6 +936,7 @@ static void classify_activity(ws_app_t *app)
     }
     if (ws_posture_feed(&app->posture, app->window)) {
         app->act_moved = 1; /* classify the next window with the new calibration */
+        (void)ws_device_save_posture(app->dev, 1u, app->posture.ref); /* kept across resets */
     }
     app->stats.posture = app->posture.state;
     app->act_phase++;
@@ -1037,7 +1043,11 @@ ws_status_t ws_app_posture(ws_app_t *app, uint8_t calibrate)
     if (app == NULL) {
         return WS_ERR_ARG;
     }
-    return calibrate ? ws_posture_start(&app->posture) : ws_posture_reset(&app->posture);
+    if (calibrate) {
+        return ws_posture_start(&app->posture);
+    }
+    (void)ws_device_save_posture(app->dev, 0u, NULL); /* forgotten across resets too */
+    return ws_posture_reset(&app->posture);
 }
 
 uint8_t ws_app_posture_state(const ws_app_t *app)

@@ -141,6 +141,52 @@ static ws_status_t queue_status_pages(ws_device_t *dev)
     return first;
 }
 
+/* Saves the config in force with the given posture calibration (ref NULL: zeros). */
+static ws_status_t save_settings(ws_device_t *dev, uint8_t calibrated, const int16_t *ref)
+{
+    ws_settings_t s;
+    memset(&s, 0, sizeof s);
+    s.fall_cancel_s = dev->fall_cancel_s;
+    s.summary_min = dev->summary_min;
+    s.posture_calibrated = calibrated ? 1u : 0u;
+    if (calibrated && ref != NULL) {
+        memcpy(s.posture_ref, ref, sizeof s.posture_ref);
+    }
+    return ws_settings_save(&dev->settings, &s);
+}
+
+ws_status_t ws_device_attach_settings(ws_device_t *dev, const ws_flash_t *flash)
+{
+    ws_settings_t defaults;
+    ws_status_t st;
+    if (dev == NULL) {
+        return WS_ERR_ARG;
+    }
+    memset(&defaults, 0, sizeof defaults);
+    defaults.fall_cancel_s = DEFAULT_FALL_CANCEL_S;
+    defaults.summary_min = DEFAULT_SUMMARY_MIN;
+    st = ws_settings_mount(&dev->settings, flash, &defaults);
+    if (st != WS_OK) {
+        return st;
+    }
+    dev->fall_cancel_s = dev->settings.cur.fall_cancel_s;
+    dev->summary_min = dev->settings.cur.summary_min;
+    return WS_OK;
+}
+
+const ws_settings_t *ws_device_settings(const ws_device_t *dev)
+{
+    return dev == NULL ? NULL : &dev->settings.cur;
+}
+
+ws_status_t ws_device_save_posture(ws_device_t *dev, uint8_t calibrated, const int16_t *ref)
+{
+    if (dev == NULL || (calibrated && ref == NULL)) {
+        return WS_ERR_ARG;
+    }
+    return save_settings(dev, calibrated, ref);
+}
+
 ws_status_t ws_device_boot(ws_device_t *dev, const char *serial, const ws_flash_t *flash,
                            const ws_platform_t *platform)
 {
@@ -236,9 +282,13 @@ static ws_status_t run_command(ws_device_t *dev, const ws_command_t *cmd, ws_res
             dev->fall_cancel_s = cmd->a.set_config.value;
         } else if (cmd->a.set_config.key == WS_CONFIG_POSTURE) {
             dev->posture_request = cmd->a.set_config.value ? 1u : 2u;
+            return WS_OK; /* saved by the app when the calibration completes or is forgotten */
         } else {
             dev->summary_min = cmd->a.set_config.value;
         }
+        /* in force at once; a flash that cannot take it loses it only at the next reset */
+        (void)save_settings(dev, dev->settings.cur.posture_calibrated,
+                            dev->settings.cur.posture_ref);
         return WS_OK;
     case WS_CMD_FACTORY_RESET:
         dev->queue.now_s = now_s(dev);
@@ -248,6 +298,11 @@ static ws_status_t run_command(ws_device_t *dev, const ws_command_t *cmd, ws_res
         }
         dev->cursor = 0;
         dev->new_epoch = 1;
+        /* a new wearer: the settings go back to the defaults, the posture is forgotten */
+        dev->fall_cancel_s = DEFAULT_FALL_CANCEL_S;
+        dev->summary_min = DEFAULT_SUMMARY_MIN;
+        dev->posture_request = 2u;
+        (void)save_settings(dev, 0u, NULL);
         (void)queue_status_pages(dev);
         return WS_OK;
     default:

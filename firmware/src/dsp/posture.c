@@ -35,6 +35,30 @@ ws_status_t ws_posture_reset(ws_posture_t *p)
     return WS_OK;
 }
 
+ws_status_t ws_posture_restore(ws_posture_t *p, const int16_t *ref)
+{
+    int32_t r[3];
+    int64_t len2, lo, hi;
+    int a;
+    if (p == NULL || ref == NULL) {
+        return WS_ERR_ARG;
+    }
+    for (a = 0; a < 3; a++) {
+        r[a] = ref[a];
+    }
+    /* what a calibration can make: |ref| / (4 x 32) within 0.8 .. 1.2 g */
+    len2 = dot3(r, r);
+    lo = (int64_t)(4 * WS_IMU_ACC_LSB_PER_G * 8 / 10);
+    hi = (int64_t)(4 * WS_IMU_ACC_LSB_PER_G * 12 / 10);
+    if (len2 < lo * lo || len2 > hi * hi) {
+        return WS_ERR_RANGE;
+    }
+    memset(p, 0, sizeof *p);
+    memcpy(p->ref, ref, sizeof p->ref);
+    p->state = 2;
+    return WS_OK;
+}
+
 ws_status_t ws_posture_start(ws_posture_t *p)
 {
     if (p == NULL) {
