@@ -227,6 +227,17 @@ def build() -> dict:
             duration_s=3,
         ),
         valid(
+            "signal_quality imu implausible",
+            "signal_quality",
+            14,
+            15002,
+            0,
+            struct.pack("<BBH", 1, 16, 600),
+            source=1,
+            flags=16,
+            duration_s=600,
+        ),
+        valid(
             "gap",
             "gap",
             40,
@@ -421,7 +432,7 @@ def build() -> dict:
         },
         {
             "name": "signal quality unknown bit",
-            "hex": with_payload("signal_quality", struct.pack("<BBH", 0, 0x10, 5)),
+            "hex": with_payload("signal_quality", struct.pack("<BBH", 0, 0x20, 5)),
             "error": "range",
         },
         {

@@ -49,6 +49,8 @@
 #define WS_AF_LOST_WINDOWS 59    /* unanalysable windows in a row (10 min) that end an episode */
 #define WS_AF_WINDOW_MS 10240
 #define WS_SQ_MIN_WINDOWS 2      /* unanalysable windows in a row reported by SIGNAL_QUALITY */
+#define WS_IQ_ENTER 4 /* IMU at-rest windows in a row with implausible gravity: the sensor is ... */
+#define WS_IQ_LEAVE 4 /* ... unbelievable until this many at-rest windows in a row read 1 g */
 #define WS_HR_MIN_BEATS 5        /* beats in a window for its heart rate */
 
 /* Falls, in 50 Hz frames. */
@@ -174,6 +176,7 @@ typedef struct {
     uint8_t fall_pending;
     uint8_t last_af_class;   /* class of the latest AFib window (255 before any) */
     uint8_t posture;         /* ws_app_posture_state */
+    uint8_t imu_implausible; /* the IMU is unbelievable now (gravity at rest is not 1 g) */
     uint32_t arena_bytes;    /* the shared arena's size */
     uint32_t arena_needed;   /* the largest arena a loaded model needs */
 } ws_app_stats_t;
@@ -248,6 +251,9 @@ struct ws_app {
     uint32_t bin_rr[4];
     ws_af_logic_t af;
     uint16_t sq_run;                /* unanalysable windows in a row not yet reported */
+    uint16_t iq_run;                /* IMU windows (every 1.28 s) of an unbelievable stretch not yet reported */
+    uint8_t iq_bad;                 /* the IMU is unbelievable (WS_IQ_ENTER) */
+    uint8_t iq_in;                  /* at-rest windows in a row that argue for the other state */
     uint8_t sq_flags;
     /* rhythm and HR summaries of the current interval */
     uint32_t sum_start_s;            /* device time the interval began */

@@ -157,6 +157,16 @@ int ws_posture_feed(ws_posture_t *p, const int8_t *window);
  * by the tilt from the standing gravity if cls is sit or stand, lie instead of cycle
  * beyond WS_POSTURE_LIE_DEG; else cls. */
 uint8_t ws_posture_refine(const ws_posture_t *p, const int8_t *window, uint8_t cls);
+
+/* ---- is the sensor believable: gravity at rest ----
+ * A healthy accelerometer at rest reads 1 g whatever its orientation. A window is at rest
+ * when every gyro value is within WS_IMU_REST_GYRO x 4 deg/s and each acc axis spans at
+ * most WS_IMU_REST_SPREAD / 32 g; its gravity is then plausible when the mean acc is
+ * 0.7..1.3 g long (docs/imu-front-end.md, "Is the sensor believable").
+ * Returns -1 (not at rest, or NULL), 0 (at rest, plausible), 1 (at rest, implausible). */
+#define WS_IMU_REST_GYRO 4
+#define WS_IMU_REST_SPREAD 4
+int ws_imu_rest_gravity(const int8_t *window);
 /* cdef-end */
 
 #endif

@@ -76,6 +76,7 @@ typedef enum {
 #define WS_QUALITY_NOISY 2
 #define WS_QUALITY_SATURATED 4
 #define WS_QUALITY_FLAT 8
+#define WS_QUALITY_IMPLAUSIBLE 16 /* IMU: at rest it does not read 1 g (a scale or sensor fault) */
 
 /* STATUS page 0 flag bits. */
 #define WS_STATUS_TIME_SYNCED 1

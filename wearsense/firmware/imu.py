@@ -368,3 +368,16 @@ class Posture:
 
     def refine(self, window: np.ndarray, cls: int) -> int:
         return int(self.lib.ws_posture_refine(self._p, self._window(window), int(cls)))
+
+
+def rest_gravity(windows: np.ndarray, module: ModuleType | None = None) -> np.ndarray:
+    """``ws_imu_rest_gravity`` of each int8 window [N, WINDOW, CHANNELS]: -1 not at rest,
+    0 at rest reading 1 g, 1 at rest reading what no healthy accelerometer reads (the
+    device's IMU quality, docs/imu-front-end.md)."""
+    m = module or core()
+    w = np.ascontiguousarray(windows, dtype=np.int8)
+    if w.ndim != 3 or w.shape[1:] != (WINDOW, CHANNELS):
+        raise FrontEndError(6, f"windows of shape {w.shape}, want (N, {WINDOW}, {CHANNELS})")
+    return np.array(
+        [m.lib.ws_imu_rest_gravity(m.ffi.from_buffer("int8_t[]", row)) for row in w], dtype=int
+    )

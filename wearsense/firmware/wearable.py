@@ -123,6 +123,7 @@ class AppStats:
     fall_pending: bool
     last_af_class: int
     posture: int  # 0 uncalibrated, 1 calibrating, 2 calibrated, 3 calibrating again
+    imu_implausible: int  # 1 while the IMU is unbelievable (gravity at rest is not 1 g)
     arena_bytes: int
     arena_needed: int
 

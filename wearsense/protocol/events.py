@@ -82,6 +82,7 @@ class Quality(enum.IntFlag):
     NOISY = 2
     SATURATED = 4
     FLAT = 8
+    IMPLAUSIBLE = 16  # IMU only: at rest it does not read 1 g (a scale or sensor fault)
 
 
 class StatusFlag(enum.IntFlag):
@@ -307,7 +308,7 @@ class SignalQuality(Event):
 
     def check(self) -> None:
         _require(self.source in (SignalSource.ECG, SignalSource.IMU), "unknown signal source")
-        _require(1 <= self.flags <= 0x0F, "quality flags must be a non-empty set of bits 0-3")
+        _require(1 <= self.flags <= 0x1F, "quality flags must be a non-empty set of bits 0-4")
         _require(_fits(self.duration_s, 16), "duration outside u16")
 
 

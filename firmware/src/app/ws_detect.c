@@ -889,6 +889,56 @@ static void scan_frames(ws_app_t *app, uint32_t newest)
     app->stats.fall_pending = app->fall.pending;
 }
 
+/* SIGNAL_QUALITY (source IMU, IMPLAUSIBLE) for the unbelievable stretch so far: its
+ * windows x 1.28 s. */
+static void emit_imu_quality(ws_app_t *app)
+{
+    ws_event_t ev;
+    uint32_t dur = ((uint32_t)app->iq_run * 64u + 25u) / 50u;
+    if (app->iq_run > 0) {
+        memset(&ev, 0, sizeof ev);
+        ev.type = WS_EVENT_SIGNAL_QUALITY;
+        ev.u.signal_quality.source = WS_SOURCE_IMU;
+        ev.u.signal_quality.flags = WS_QUALITY_IMPLAUSIBLE;
+        ev.u.signal_quality.duration_s = (uint16_t)(dur > 0xFFFF ? 0xFFFF : dur);
+        emit(app, &ev, 0xFF);
+    }
+    app->iq_run = 0;
+}
+
+/* Is the IMU believable (docs/imu-front-end.md)? Judged on every activity window, with
+ * or without models: WS_IQ_ENTER at-rest windows in a row whose gravity is not 1 g make it
+ * unbelievable (the falls and activities it sees are not to be trusted: a scale fault, a
+ * dead axis); WS_IQ_LEAVE at-rest windows in a row that read 1 g end that, and the stretch
+ * is reported (at a summary boundary too, as the ECG's). Windows in motion change nothing. */
+static void judge_imu_quality(ws_app_t *app)
+{
+    int g = ws_imu_rest_gravity(app->window);
+    if (app->iq_bad && app->iq_run < 0xFFFFu) {
+        app->iq_run++;
+    }
+    if (g < 0) {
+        return;
+    }
+    if ((g == 1) == (app->iq_bad != 0)) {
+        app->iq_in = 0; /* the state holds */
+        return;
+    }
+    if (++app->iq_in < (app->iq_bad ? WS_IQ_LEAVE : WS_IQ_ENTER)) {
+        return;
+    }
+    app->iq_in = 0;
+    if (app->iq_bad) {
+        app->iq_run = (uint16_t)(app->iq_run > WS_IQ_LEAVE ? app->iq_run - WS_IQ_LEAVE : 0);
+        emit_imu_quality(app);
+        app->iq_bad = 0;
+    } else {
+        app->iq_bad = 1;
+        app->iq_run = WS_IQ_ENTER;
+    }
+    app->stats.imu_implausible = app->iq_bad;
+}
+
 /* A still window whose posture (mean acceleration) matches the last classified one's:
  * the wearer has not moved, the class cannot have changed. */
 static int same_still_posture(const ws_app_t *app, int16_t mean[3])
@@ -1003,6 +1053,7 @@ static void on_imu_event(ws_app_t *app, const ws_imu_event_t *e)
         }
     }
     if (e->flags & WS_IMU_EV_WINDOW) {
+        judge_imu_quality(app);
         classify_activity(app);
     }
 }
@@ -1122,6 +1173,9 @@ ws_status_t ws_app_tick(ws_app_t *app)
             ev.u.hr_summary.mean_bpm = mean;
             ev.u.hr_summary.max_bpm = app->hr_max > mean ? app->hr_max : mean;
             emit(app, &ev, 0xFF);
+        }
+        if (app->iq_bad) {
+            emit_imu_quality(app); /* an unbelievable IMU is reported every interval too */
         }
         reset_interval(app);
         app->sum_start_s = now;

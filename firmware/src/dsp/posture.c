@@ -150,3 +150,35 @@ uint8_t ws_posture_refine(const ws_posture_t *p, const int8_t *window, uint8_t c
     }
     return cls;
 }
+
+int ws_imu_rest_gravity(const int8_t *window)
+{
+    int32_t sum[3] = {0, 0, 0};
+    int lo[3] = {127, 127, 127}, hi[3] = {-128, -128, -128};
+    int f, a;
+    int64_t len2, l, h;
+    if (window == NULL) {
+        return -1;
+    }
+    for (f = 0; f < WS_IMU_WINDOW; f++) {
+        const int8_t *v = window + f * WS_IMU_CHANNELS;
+        for (a = 0; a < 3; a++) {
+            if (v[4 + a] > WS_IMU_REST_GYRO || v[4 + a] < -WS_IMU_REST_GYRO) {
+                return -1;
+            }
+            sum[a] += v[a];
+            lo[a] = v[a] < lo[a] ? v[a] : lo[a];
+            hi[a] = v[a] > hi[a] ? v[a] : hi[a];
+        }
+    }
+    for (a = 0; a < 3; a++) {
+        if (hi[a] - lo[a] > WS_IMU_REST_SPREAD) {
+            return -1;
+        }
+    }
+    /* |mean| in g = |sum| / (WINDOW x 32): within 0.7 .. 1.3 g */
+    len2 = dot3(sum, sum);
+    l = (int64_t)(WS_IMU_WINDOW * WS_IMU_ACC_LSB_PER_G * 7 / 10);
+    h = (int64_t)(WS_IMU_WINDOW * WS_IMU_ACC_LSB_PER_G * 13 / 10);
+    return (len2 < l * l || len2 > h * h) ? 1 : 0;
+}

@@ -23,7 +23,8 @@ static const int8_t payload_size[] = {
 #define HR_MIN 20
 #define HR_MAX 250
 #define CONFIDENCE_MAX 100
-#define QUALITY_BITS 0x0F
+#define QUALITY_BITS 0x0F    /* ECG_RECORDING quality */
+#define SQ_BITS 0x1F          /* SIGNAL_QUALITY flags: the ECG's and IMPLAUSIBLE */
 
 static void put_u16(uint8_t *p, uint16_t v)
 {
@@ -150,7 +151,7 @@ ws_status_t ws_event_validate(const ws_event_t *ev)
         return sum <= 60 ? WS_OK : WS_ERR_RANGE;
     case WS_EVENT_SIGNAL_QUALITY: {
         const ws_ev_signal_quality_t *q = &ev->u.signal_quality;
-        return q->source <= WS_SOURCE_IMU && q->flags != 0 && (q->flags & ~QUALITY_BITS) == 0
+        return q->source <= WS_SOURCE_IMU && q->flags != 0 && (q->flags & ~SQ_BITS) == 0
                    ? WS_OK : WS_ERR_RANGE;
     }
     case WS_EVENT_GAP: {

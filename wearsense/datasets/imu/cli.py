@@ -80,6 +80,7 @@ def trigger_figures(
             for rec in imu.recordings(name, data_dir, progress=True):
                 key = (name, rec.position.value)
                 count["recordings"][key] += 1
+                count["flagged_implausible"][key] += int(_device_flags_implausible(rec))
                 if float(np.median(np.linalg.norm(rec.acc_g, axis=1))) < 0.6:
                     count["median_below_0_6g"][key] += 1
                 is_fall = rec.fall is FallClass.FALL
@@ -100,8 +101,13 @@ def trigger_figures(
                         gyro_scale=1.0 if rec.gyro_dps is not None else 0.0,
                         impact_g=thr,
                     )
-                    impacts = fe.ImuFrontEnd(config).process(x).impacts
+                    out = fe.ImuFrontEnd(config).process(x)
+                    impacts = out.impacts
                     fe_s += time.perf_counter() - started
+                    if thr == default and len(out.windows):
+                        judged = fe.rest_gravity(out.windows)
+                        count["rest_windows"][key] += int(np.sum(judged >= 0))
+                        count["rest_implausible"][key] += int(np.sum(judged == 1))
                     processed_s += x.shape[0] / rec.rate_hz
                     if is_fall:
                         fall_hits[key][thr] += int(bool(impacts))
@@ -121,6 +127,10 @@ def trigger_figures(
             "adl_trials": count["adl"][key],
             "adl_hours": round(hours[key], 3),
             "recordings_median_g_below_0_6": count["median_below_0_6g"][key],
+            # the device's IMU quality (docs/imu-front-end.md, "Is the sensor believable")
+            "recordings_flagged_implausible": count["flagged_implausible"][key],
+            "rest_windows": count["rest_windows"][key],
+            "rest_windows_implausible": count["rest_implausible"][key],
         }
         if count["fall"][key]:
             n = count["fall"][key]
@@ -145,6 +155,20 @@ def trigger_figures(
         "streams_left_out_mangled": left_out,
         "front_end_x_realtime": processed_s / max(fe_s, 1e-9),
     }
+
+
+def _device_flags_implausible(rec: Any) -> bool:
+    """Whether the device (its app, no models) calls this recording's IMU unbelievable:
+    SIGNAL_QUALITY (IMU, IMPLAUSIBLE) emitted or the state still on at its end."""
+    from wearsense import protocol
+    from wearsense.firmware.wearable import Wearable
+
+    dev = Wearable("WS-IMU-Q", models=None)
+    dev.feed_imu(rec.six_axis(), round(rec.rate_hz))
+    quality = [e for e in dev.events() if isinstance(e, protocol.SignalQuality)]
+    return bool(dev.stats().imu_implausible) or any(
+        e.source == protocol.SignalSource.IMU for e in quality
+    )
 
 
 def _write(result: dict[str, Any], path: str | None) -> None:
