@@ -98,6 +98,15 @@ def test_a_power_cut_at_any_settings_write_leaves_the_old_or_the_new_settings():
     assert seen == {40, 90}
 
 
+def _calibrated_flags(dev: DeviceCore) -> list[bool]:
+    """POSTURE_CALIBRATED of every STATUS page 0 held, in order."""
+    return [
+        bool(e.flags & protocol.StatusFlag.POSTURE_CALIBRATED)
+        for e in dev.pending()
+        if isinstance(e, protocol.StatusDevice)
+    ]
+
+
 @needs_activity
 def test_the_posture_calibration_survives_a_reset_until_forgotten():
     upright = _unit(np.array([1.0, -0.15, 0.0]))
@@ -111,8 +120,10 @@ def test_the_posture_calibration_survives_a_reset_until_forgotten():
     ref = np.array(dev.settings().posture_ref) / 128.0
     assert np.allclose(ref, tilted, atol=0.03)
 
+    assert _calibrated_flags(dev) == [False, True]  # boot, then the calibration
     after = dev.reset()  # a reset (battery, watchdog): the calibration is read back
     assert after.stats().posture == 2
+    assert _calibrated_flags(after)[-1] is True  # page 0 sent again after the boot's
     after.feed_imu(_still(tilted, 30, 4), 50)
     assert after.stats().activity == STAND
     after.feed_imu(_still(upright, 30, 5), 50)
@@ -121,6 +132,7 @@ def test_the_posture_calibration_survives_a_reset_until_forgotten():
     assert _config(after, 3, 0, token=2) == Status.OK
     after.feed_imu(_still(tilted, 4, 6), 50)
     assert after.stats().posture == 0
+    assert _calibrated_flags(after)[-1] is False
     assert after.reset().stats().posture == 0  # forgotten for good
 
 
@@ -139,8 +151,8 @@ def test_a_stored_calibration_out_of_range_is_not_used():
     body[22:24] = protocol.crc16(bytes(body[:22])).to_bytes(2, "little")
     rec[:RECORD] = body
     back = Wearable("WS-SET6", settings=bytes(rec))
-    assert back.settings().posture_calibrated  # stored as such ...
-    assert back.stats().posture == 0  # ... but not used
+    assert back.stats().posture == 0  # not used ...
+    assert not back.settings().posture_calibrated  # ... and forgotten
     body[14:16] = (128).to_bytes(2, "little", signed=True)
     body[22:24] = protocol.crc16(bytes(body[:22])).to_bytes(2, "little")
     rec[:RECORD] = body

@@ -810,6 +810,24 @@ def test_the_companion_session_plugs_in_through_session_link(db: Path) -> None:
             "AF 4 · fall 2 · act 1",
             "1 s ago",
         )
+        assert row.posture == "not calibrated (p: calibrate)"  # flags 1: time synced only
+        seq = next_seq(writer, "SN-0002")  # the wearer stood: page 0 with POSTURE_CALIBRATED
+        calibrated = StatusDevice(
+            seq,
+            device_time(NOW - 1),
+            0,
+            battery_pct=55,
+            epoch=EPOCH,
+            queue_free=199,
+            flags=9,
+            boot_count=2,
+        )
+        writer.ingest("SN-0002", EPOCH, [calibrated])
+        link.on_stored("SN-0002", EPOCH, [calibrated], NOW - 1)
+        await pilot.pause()
+        row = cards(app)["SN-0002"].row
+        assert row is not None and row.posture == "calibrated"
+        assert "posture    calibrated" in str(cards(app)["SN-0002"].render())
         link.on_state(_SessionState.BACKOFF, "link lost")
         await pilot.pause()
         row = cards(app)["SN-0002"].row

@@ -262,6 +262,19 @@ def build() -> dict:
             boot_count=17,
         ),
         valid(
+            "status_device posture calibrated",
+            "status_device",
+            43,
+            16002,
+            0,
+            bytes([0, 80]) + struct.pack("<HHBB", 3, 3999, 9, 18),
+            battery_pct=80,
+            epoch=3,
+            queue_free=3999,
+            flags=9,
+            boot_count=18,
+        ),
+        valid(
             "status_models",
             "status_models",
             42,
@@ -472,7 +485,7 @@ def build() -> dict:
         },
         {
             "name": "status unknown flag",
-            "hex": with_payload("status_device", bytes([0, 50, 0, 0, 0, 0, 8, 0])),
+            "hex": with_payload("status_device", bytes([0, 50, 0, 0, 0, 0, 16, 0])),
             "error": "range",
         },
         {

@@ -21,7 +21,14 @@ from typing import Any
 
 from tui.link import ConnectionState, LinkStatus
 from wearsense.export import ExportError, parse_when, select
-from wearsense.protocol import ActivityClass, Event, Quality, RhythmClass, SignalSource
+from wearsense.protocol import (
+    ActivityClass,
+    Event,
+    Quality,
+    RhythmClass,
+    SignalSource,
+    StatusFlag,
+)
 from wearsense.store import Store, StoredEvent, derived
 from wearsense.store.db import DEFAULT_GAP_ALERT_HOURS, event_fields, timezone
 
@@ -244,6 +251,7 @@ class DeviceRow:
     patient: str
     state: str
     battery: str
+    posture: str  # the activity detector's posture calibration, from STATUS page 0
     firmware: str
     models: str
     last_sync: str
@@ -436,12 +444,13 @@ class StoreView:
             device = known.get(serial)
             events = self.store.events(serial=serial, start_utc=now - DAY_S, end_utc=now + 1)
             battery = status.battery_pct if status and status.battery_pct is not None else None
-            if battery is None:
-                last = self.store.events(
-                    serial=serial, types=["status_device"], include_unplaced=True
-                )
-                if last and last[-1].fields:
-                    battery = int(last[-1].fields["battery_pct"])
+            last = self.store.events(serial=serial, types=["status_device"], include_unplaced=True)
+            if battery is None and last and last[-1].fields:
+                battery = int(last[-1].fields["battery_pct"])
+            posture = "-"
+            if last and last[-1].fields:
+                calibrated = int(last[-1].fields["flags"]) & StatusFlag.POSTURE_CALIBRATED
+                posture = "calibrated" if calibrated else "not calibrated (p: calibrate)"
             firmware = (status.firmware if status and status.firmware else None) or (
                 device.firmware if device else None
             )
@@ -473,6 +482,7 @@ class StoreView:
                     patient=self.store.patient_of(serial, now) or "unassigned",
                     state=(status.state if status else ConnectionState.DISCONNECTED).value,
                     battery="-" if battery is None else f"{battery} %",
+                    posture=posture,
                     firmware=firmware or "-",
                     models=" · ".join(f"{MODEL_LABELS.get(k, k)} {v}" for k, v in models.items())
                     or "-",

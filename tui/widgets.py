@@ -111,6 +111,7 @@ class DeviceCard(Static):
             ("patient", row.patient),
             ("connection", row.state),
             ("battery", row.battery),
+            ("posture", row.posture),
             ("firmware", row.firmware),
             ("models", row.models),
             ("last sync", row.last_sync),

@@ -100,8 +100,9 @@ ws_status_t ws_device_attach_settings(ws_device_t *dev, const ws_flash_t *flash)
 const ws_settings_t *ws_device_settings(const ws_device_t *dev);
 
 /* The app's posture calibration completed (calibrated 1, ref its standing gravity) or was
- * forgotten (0): saved with the other settings. WS_ERR_FLASH when the flash failed (the
- * calibration stays in force until a reset). */
+ * forgotten (0): saved with the other settings, and when that changes whether one is in
+ * force, STATUS page 0 is queued with the flag POSTURE_CALIBRATED as it now stands.
+ * WS_ERR_FLASH when the flash failed (the calibration stays in force until a reset). */
 ws_status_t ws_device_save_posture(ws_device_t *dev, uint8_t calibrated, const int16_t *ref);
 
 /* The ECG recording a START_RECORDING asked for has started: clears the request. */
@@ -143,6 +144,7 @@ struct ws_device {
     uint8_t recording_s;
     uint8_t posture_request; /* SET_CONFIG POSTURE not yet taken by the app: 1 calibrate, 2 forget */
     ws_settings_store_t settings; /* the wearer's settings in flash (ws_device_attach_settings) */
+    uint8_t posture_calibrated;   /* the app's posture calibration is in force (STATUS flag) */
     ws_update_handler_t update_handler;
     void *update_ctx;
 };

@@ -82,6 +82,7 @@ typedef enum {
 #define WS_STATUS_TIME_SYNCED 1
 #define WS_STATUS_CHARGING 2
 #define WS_STATUS_NEW_EPOCH 4
+#define WS_STATUS_POSTURE_CALIBRATED 8 /* the activity detector's posture calibration is in force */
 
 typedef struct { uint8_t hr_bpm; uint8_t confidence; uint16_t onset_lag_s; } ws_ev_af_start_t;
 typedef struct { uint32_t duration_s; uint8_t mean_hr_bpm; } ws_ev_af_end_t;

@@ -89,6 +89,7 @@ class StatusFlag(enum.IntFlag):
     TIME_SYNCED = 1
     CHARGING = 2
     NEW_EPOCH = 4
+    POSTURE_CALIBRATED = 8  # the activity detector's posture calibration is in force
 
 
 ACTIVITY_CLASSES = 8
@@ -384,7 +385,7 @@ class StatusDevice(_StatusPage):
     def check(self) -> None:
         _require(0 <= self.battery_pct <= 100, "battery outside 0..100 %")
         _require(_fits(self.epoch, 16) and _fits(self.queue_free, 16), "field outside u16")
-        _require(0 <= self.flags <= 0x07, "unknown status flag bits")
+        _require(0 <= self.flags <= 0x0F, "unknown status flag bits")
         _require(_fits(self.boot_count, 8), "boot count outside u8")
 
 

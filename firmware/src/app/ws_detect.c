@@ -307,8 +307,10 @@ ws_status_t ws_app_init(ws_app_t *app, ws_device_t *dev)
     app->stats.activity = WS_ACTIVITY_UNKNOWN;
     app->stats.arena_bytes = WS_APP_ARENA_BYTES;
     if (ws_device_settings(dev)->posture_calibrated) {
-        /* the wearer's calibration survives a reset (a stored one out of range is not used) */
-        (void)ws_posture_restore(&app->posture, ws_device_settings(dev)->posture_ref);
+        /* the wearer's calibration survives a reset; a stored one out of range is forgotten */
+        if (ws_posture_restore(&app->posture, ws_device_settings(dev)->posture_ref) != WS_OK) {
+            (void)ws_device_save_posture(dev, 0u, NULL);
+        }
         app->stats.posture = app->posture.state;
     }
     return WS_OK;

@@ -95,6 +95,50 @@ ws_status_t ws_device_mount(ws_device_t *dev, const char *serial, const ws_flash
     return WS_OK;
 }
 
+/* STATUS page 0's flags (and the status record's). */
+static uint8_t status_flags(const ws_device_t *dev)
+{
+    return (uint8_t)((dev->time_synced ? WS_STATUS_TIME_SYNCED : 0) |
+                     (charging(dev) ? WS_STATUS_CHARGING : 0) |
+                     (dev->new_epoch ? WS_STATUS_NEW_EPOCH : 0) |
+                     (dev->posture_calibrated ? WS_STATUS_POSTURE_CALIBRATED : 0));
+}
+
+/* Queues one STATUS page (0 device, 1 models, 2 firmware). */
+static ws_status_t queue_status_page(ws_device_t *dev, uint8_t page)
+{
+    ws_event_t ev;
+    ws_status_t st;
+    memset(&ev, 0, sizeof ev);
+    ev.type = WS_EVENT_STATUS;
+    ev.time_s = now_s(dev);
+    ev.u.status.page = page;
+    if (page == 0) {
+        uint32_t free_events = ws_queue_free_events(&dev->queue);
+        ev.u.status.p.device.battery_pct = ws_device_battery_pct(dev);
+        ev.u.status.p.device.epoch = dev->queue.epoch;
+        ev.u.status.p.device.queue_free =
+            (uint16_t)(free_events > 0xFFFFu ? 0xFFFFu : free_events);
+        ev.u.status.p.device.flags = status_flags(dev);
+        ev.u.status.p.device.boot_count = (uint8_t)dev->queue.boot_count;
+    } else if (page == 1) {
+        ev.u.status.p.models.afib_version = model_version(dev, WS_TASK_AFIB);
+        ev.u.status.p.models.fall_version = model_version(dev, WS_TASK_FALL);
+        ev.u.status.p.models.activity_version = model_version(dev, WS_TASK_ACTIVITY);
+    } else {
+        ev.u.status.p.firmware.fw_major = WS_FW_MAJOR;
+        ev.u.status.p.firmware.fw_minor = WS_FW_MINOR;
+        ev.u.status.p.firmware.fw_patch = WS_FW_PATCH;
+        ev.u.status.p.firmware.utc_offset_s = dev->utc_offset_s;
+    }
+    dev->queue.now_s = ev.time_s;
+    st = ws_queue_append(&dev->queue, &ev);
+    if (st == WS_OK && page == 0) {
+        dev->new_epoch = 0;
+    }
+    return st;
+}
+
 /* STATUS pages 0, 1 and 2: what the host needs after a boot, a new epoch or a
  * time sync. The first failure is returned; the others are still tried. */
 static ws_status_t queue_status_pages(ws_device_t *dev)
@@ -102,38 +146,7 @@ static ws_status_t queue_status_pages(ws_device_t *dev)
     ws_status_t first = WS_OK;
     uint8_t page;
     for (page = 0; page < 3; page++) {
-        ws_event_t ev;
-        ws_status_t st;
-        memset(&ev, 0, sizeof ev);
-        ev.type = WS_EVENT_STATUS;
-        ev.time_s = now_s(dev);
-        ev.u.status.page = page;
-        if (page == 0) {
-            uint32_t free_events = ws_queue_free_events(&dev->queue);
-            ev.u.status.p.device.battery_pct = ws_device_battery_pct(dev);
-            ev.u.status.p.device.epoch = dev->queue.epoch;
-            ev.u.status.p.device.queue_free =
-                (uint16_t)(free_events > 0xFFFFu ? 0xFFFFu : free_events);
-            ev.u.status.p.device.flags =
-                (uint8_t)((dev->time_synced ? WS_STATUS_TIME_SYNCED : 0) |
-                          (charging(dev) ? WS_STATUS_CHARGING : 0) |
-                          (dev->new_epoch ? WS_STATUS_NEW_EPOCH : 0));
-            ev.u.status.p.device.boot_count = (uint8_t)dev->queue.boot_count;
-        } else if (page == 1) {
-            ev.u.status.p.models.afib_version = model_version(dev, WS_TASK_AFIB);
-            ev.u.status.p.models.fall_version = model_version(dev, WS_TASK_FALL);
-            ev.u.status.p.models.activity_version = model_version(dev, WS_TASK_ACTIVITY);
-        } else {
-            ev.u.status.p.firmware.fw_major = WS_FW_MAJOR;
-            ev.u.status.p.firmware.fw_minor = WS_FW_MINOR;
-            ev.u.status.p.firmware.fw_patch = WS_FW_PATCH;
-            ev.u.status.p.firmware.utc_offset_s = dev->utc_offset_s;
-        }
-        dev->queue.now_s = ev.time_s;
-        st = ws_queue_append(&dev->queue, &ev);
-        if (st == WS_OK && page == 0) {
-            dev->new_epoch = 0;
-        }
+        ws_status_t st = queue_status_page(dev, page);
         if (st != WS_OK && first == WS_OK) {
             first = st;
         }
@@ -171,6 +184,11 @@ ws_status_t ws_device_attach_settings(ws_device_t *dev, const ws_flash_t *flash)
     }
     dev->fall_cancel_s = dev->settings.cur.fall_cancel_s;
     dev->summary_min = dev->settings.cur.summary_min;
+    dev->posture_calibrated = dev->settings.cur.posture_calibrated;
+    if (dev->posture_calibrated) {
+        /* the boot's STATUS page 0 went out before the settings were read */
+        (void)queue_status_page(dev, 0);
+    }
     return WS_OK;
 }
 
@@ -183,6 +201,11 @@ ws_status_t ws_device_save_posture(ws_device_t *dev, uint8_t calibrated, const i
 {
     if (dev == NULL || (calibrated && ref == NULL)) {
         return WS_ERR_ARG;
+    }
+    calibrated = calibrated ? 1u : 0u;
+    if (dev->posture_calibrated != calibrated) {
+        dev->posture_calibrated = calibrated;
+        (void)queue_status_page(dev, 0); /* the host learns whether one is in force */
     }
     return save_settings(dev, calibrated, ref);
 }
@@ -437,9 +460,7 @@ ws_status_t ws_device_read_status(const ws_device_t *dev, uint8_t *out, size_t c
     put_le(out + 7, dev->queue.acked, 3);
     put_le(out + 10, free_events > 0xFFFFu ? 0xFFFFu : free_events, 2);
     put_le(out + 12, now_s(dev), 4);
-    out[16] = (uint8_t)((dev->time_synced ? WS_STATUS_TIME_SYNCED : 0) |
-                        (charging(dev) ? WS_STATUS_CHARGING : 0) |
-                        (dev->new_epoch ? WS_STATUS_NEW_EPOCH : 0));
+    out[16] = status_flags(dev);
     *len = WS_STATUS_RECORD_SIZE;
     return WS_OK;
 }
