@@ -19,6 +19,7 @@ from wearsense.protocol import (
     FallCancelled,
     HrSummary,
     RhythmSummary,
+    SignalQuality,
     StatusFirmware,
 )
 from wearsense.store import Store, StoreError, derived
@@ -145,6 +146,28 @@ def test_alerts_are_queued_with_the_event_and_retried(store: Store, tmp_path: Pa
     assert [x["kind"] for x in lines] == ["fall", "af_onset", "data_gap"]
     assert lines[2]["message"] == "no data for 6.0 hours"
     assert alerts_mod.alerts(store, pending_only=True) == []
+
+
+def test_an_unbelievable_imu_raises_one_sensor_fault_alert_a_day(store: Store) -> None:
+    def quality(seq: int, t: int, source: int, flags: int) -> SignalQuality:
+        return SignalQuality(seq, t, 0, source=source, flags=flags, duration_s=900)
+
+    store.ingest(
+        "SN1",
+        1,
+        [
+            status(),
+            quality(2, 900, 0, 2),  # a noisy ECG: no alert
+            quality(3, 1800, 1, 16),  # the IMU reads no 1 g at rest
+            quality(4, 2700, 1, 16),  # the same fault, reported the next interval
+            quality(5, 86400 + 900, 1, 16),  # the next UTC day: one more
+        ],
+    )
+    pending = alerts_mod.alerts(store, pending_only=True)
+    assert [a.kind for a in pending] == ["sensor_fault", "sensor_fault"]
+    first = pending[0].payload
+    assert (first["seq"], first["patient"], first["event"]["flags"]) == (3, "p1", 16)
+    assert "falls may go undetected" in first["message"]
 
 
 def test_silence_check_and_missing_hook(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,5 @@
-"""Alerts for a caregiver: falls (and their cancellation), AF onsets and long data gaps.
+"""Alerts for a caregiver: falls (and their cancellation), AF onsets, an IMU the device
+calls unbelievable (sensor fault) and long data gaps.
 
 An alert is written to the ``alerts`` outbox in the same transaction that stores its
 event, so it exists as surely as the event does. ``deliver_pending`` then runs the
@@ -80,7 +81,11 @@ def _insert(
 def enqueue_event(
     db: sqlite3.Connection, serial: str, epoch: int, event: Event, utc: float | None, now: float
 ) -> None:
-    """Queues the alert for a newly stored fall, cancelled fall or AF onset."""
+    """Queues the alert for a newly stored fall, cancelled fall, AF onset or IMU sensor
+    fault (one per device and UTC day: the device reports a lasting fault every interval)."""
+    if event.NAME == "signal_quality":
+        enqueue_sensor_fault(db, serial, epoch, event, utc, now)
+        return
     kind = KINDS[event.NAME]
     who = _patient_at(db, serial, utc)
     payload = {
@@ -94,6 +99,28 @@ def enqueue_event(
         "event": {"type": event.NAME, "model_version": event.model_version, **event_fields(event)},
     }
     _insert(db, f"event:{serial}:{epoch}:{event.seq}", kind, serial, payload, now)
+
+
+def enqueue_sensor_fault(
+    db: sqlite3.Connection, serial: str, epoch: int, event: Event, utc: float | None, now: float
+) -> None:
+    """Queues a sensor-fault alert: the device's accelerometer does not read 1 g at rest
+    (SIGNAL_QUALITY, source IMU, IMPLAUSIBLE), so fall detection cannot be trusted."""
+    who = _patient_at(db, serial, utc)
+    day = datetime.fromtimestamp(now if utc is None else utc, ZoneInfo("UTC")).date()
+    payload = {
+        "kind": "sensor_fault",
+        "serial": serial,
+        "epoch": epoch,
+        "seq": event.seq,
+        "patient": who[0] if who else None,
+        "utc": _iso(utc),
+        "local_time": _iso(utc, who[1]) if who else None,
+        "message": "the accelerometer does not read 1 g at rest: falls may go undetected; "
+        "check or replace the device",
+        "event": {"type": event.NAME, "model_version": event.model_version, **event_fields(event)},
+    }
+    _insert(db, f"sensor:{serial}:{day.isoformat()}", "sensor_fault", serial, payload, now)
 
 
 def enqueue_gap(

@@ -24,7 +24,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from wearsense.protocol import BY_NAME, Event, Gap, StatusFirmware, StatusModels
+from wearsense.protocol import (
+    BY_NAME,
+    Event,
+    Gap,
+    Quality,
+    SignalQuality,
+    SignalSource,
+    StatusFirmware,
+    StatusModels,
+)
 from wearsense.protocol import encode as encode_event
 from wearsense.protocol.frames import TIME_SYNC_MIN_UTC
 from wearsense.store.errors import StoreError
@@ -41,8 +50,18 @@ _DELETE_ORPHAN_ACKS = (
     "e.serial = fall_acks.serial AND e.epoch = fall_acks.epoch AND e.seq = fall_acks.seq)"
 )
 
-# Event types that raise an alert for a caregiver (see wearsense.store.alerts).
+# Event types that raise an alert for a caregiver (see wearsense.store.alerts); and an
+# IMU the device calls unbelievable (SIGNAL_QUALITY, source IMU, IMPLAUSIBLE: the falls it
+# does not see mean nothing), at most one alert per device and UTC day.
 ALERT_TYPES = ("fall", "fall_cancelled", "af_start")
+
+
+def _sensor_fault(event: Event) -> bool:
+    return (
+        isinstance(event, SignalQuality)
+        and event.source == SignalSource.IMU
+        and bool(event.flags & Quality.IMPLAUSIBLE)
+    )
 
 
 def default_db_path() -> Path:
@@ -556,7 +575,7 @@ class Store:
                     )
                 if utc is not None and (first_new_utc is None or utc < first_new_utc):
                     first_new_utc = utc
-                if event.NAME in ALERT_TYPES:
+                if event.NAME in ALERT_TYPES or _sensor_fault(event):
                     new_alerts.append((event, utc))
             from wearsense.store import alerts
 
