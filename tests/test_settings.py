@@ -5,8 +5,12 @@ ones; FACTORY_RESET goes back to the defaults; a damaged page is ignored."""
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from wearsense import protocol
 from wearsense.firmware.device import SETTINGS_PAGES, DeviceCore, DeviceError
@@ -157,3 +161,50 @@ def test_a_stored_calibration_out_of_range_is_not_used():
     body[22:24] = protocol.crc16(bytes(body[:22])).to_bytes(2, "little")
     rec[:RECORD] = body
     assert Wearable("WS-SET6", settings=bytes(rec)).stats().posture == 2
+
+
+def _record(fields: bytes, seq: int) -> bytes:
+    """A whole settings record around 14 body bytes (valid CRC, so only the range checks and
+    the posture restore stand between it and the device)."""
+    head = b"WSS1" + seq.to_bytes(4, "little") + fields
+    return head + protocol.crc16(head).to_bytes(2, "little")
+
+
+axis = st.one_of(st.integers(-32768, 32767), st.integers(-160, 160))
+bodies = st.tuples(
+    st.integers(0, 0xFFFF),
+    st.integers(0, 0xFFFF),
+    st.sampled_from([0, 1, 1, 2]),  # calibrated: 0, 1, or out of range
+    st.sampled_from([0, 0, 7]),  # a reserved byte
+    st.tuples(axis, axis, axis),
+    st.sampled_from([0, 0, 1]),  # the trailing reserved u16
+).map(lambda b: struct.pack("<HHBB3hH", b[0], b[1], b[2], b[3], *b[4], b[5]))
+
+
+@pytest.mark.sanitized
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.binary(min_size=2 * 256, max_size=2 * 256),
+    st.lists(st.tuples(st.integers(0, 1), bodies, st.integers(0, 2**32 - 1)), max_size=2),
+)
+def test_any_settings_image_boots_and_is_read_as_documented(asan_core, image, records):
+    """A settings file is untrusted: random pages, and whole records with any body, boot a
+    wearable under the sanitizers; what it takes is either the defaults or a record that
+    passed every check, and a calibration it keeps reads 0.8-1.2 g."""
+    pages = bytearray(image)
+    for page, body, seq in records:
+        pages[page * 256 : page * 256 + RECORD] = _record(body, seq)
+    dev = Wearable("WS-SETF", models=None, settings=bytes(pages), page_size=256, sanitized=True)
+    got = dev.settings()
+    info = dev.info()
+    assert (info.fall_cancel_s, info.summary_min) == (got.fall_cancel_s, got.summary_min)
+    event(
+        f"posture {dev.stats().posture}, config {'stored' if got.summary_min != 15 else 'default'}"
+    )
+    if dev.stats().posture == 2:
+        norm = float(np.linalg.norm(got.posture_ref)) / 128.0
+        assert got.posture_calibrated and 0.79 <= norm <= 1.21
+    else:
+        assert not got.posture_calibrated  # one out of range was forgotten
+    assert _config(dev, 2, 30) == Status.OK  # and it still saves
+    assert dev.reset().info().summary_min == 30
