@@ -208,3 +208,24 @@ def test_any_settings_image_boots_and_is_read_as_documented(asan_core, image, re
         assert not got.posture_calibrated  # one out of range was forgotten
     assert _config(dev, 2, 30) == Status.OK  # and it still saves
     assert dev.reset().info().summary_min == 30
+
+
+def test_the_last_sequence_number_and_values_set_config_refuses():
+    """Found by the hypothesis test in a fresh clone: a record numbered 0xFFFFFFFF made
+    every later save fail, and a record with a summary interval of 0 was taken."""
+    pages = bytearray(b"\xff" * (256 * SETTINGS_PAGES))
+    body = struct.pack("<HHBB3hH", 45, 60, 0, 0, 0, 0, 0, 0)
+    pages[:RECORD] = _record(body, 0xFFFFFFFF)
+    dev = Wearable("WS-SETL", models=None, settings=bytes(pages), page_size=256)
+    assert dev.info().fall_cancel_s == 45  # taken
+    assert _config(dev, 2, 30) == Status.OK
+    image = dev.settings_image()
+    assert image[:4] == b"\xff" * 4  # the old page erased once the new record was whole
+    assert image[256 + 4 : 256 + 8] == (1).to_bytes(4, "little")  # numbering restarted
+    back = dev.reset()
+    assert (back.info().fall_cancel_s, back.info().summary_min) == (45, 30)
+    pages[:RECORD] = _record(struct.pack("<HHBB3hH", 45, 0, 0, 0, 0, 0, 0, 0), 7)
+    assert (
+        Wearable("WS-SETL", models=None, settings=bytes(pages), page_size=256).info().summary_min
+        == 15
+    )

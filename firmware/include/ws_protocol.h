@@ -177,6 +177,11 @@ typedef enum {
 #define WS_TIME_SYNC_MIN_UTC 1577836800
 #define WS_CONFIG_FALL_CANCEL_S 1
 #define WS_CONFIG_SUMMARY_MIN 2
+/* SET_CONFIG value ranges (the codec refuses others with RANGE; stored settings too) */
+#define WS_FALL_CANCEL_S_MIN 5
+#define WS_FALL_CANCEL_S_MAX 300
+#define WS_SUMMARY_MIN_MIN 1
+#define WS_SUMMARY_MIN_MAX 1440
 #define WS_CONFIG_POSTURE 3 /* 1: calibrate the posture now (stand upright), 0: forget it */
 
 typedef enum { WS_TASK_AFIB = 0, WS_TASK_FALL = 1, WS_TASK_ACTIVITY = 2 } ws_task_t;

@@ -9,8 +9,9 @@
  * the higher wins), the settings (14 bytes) and a CRC-16 (the protocol's) over everything
  * before it, all little-endian (docs/device-core.md, "Settings"). The magic is programmed
  * last, so a record counts only once all of it is in flash. A page without a whole, valid
- * record (blank, torn, another format) counts as empty; with neither page valid the
- * defaults apply. */
+ * record (blank, torn, another format, a value SET_CONFIG could not set) counts as empty;
+ * with neither page valid the defaults apply. After sequence number 0xFFFFFFFF the next
+ * save writes 1 and then erases the old page. */
 #ifndef WS_SETTINGS_H
 #define WS_SETTINGS_H
 

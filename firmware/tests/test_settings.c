@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ws_device.h"
+#include "ws_protocol.h"
 #include "ws_dsp_imu.h"
 #include "ws_ram_flash.h"
 #include "ws_settings.h"
@@ -202,6 +203,68 @@ static void test_power_cuts(void)
     WS_TEST_ASSERT(seen_old > 0 && seen_new > 0);
 }
 
+/* a record numbered 0xFFFFFFFF (a damaged or foreign page): the next save restarts at 1,
+ * erases it, and a cut anywhere in that save leaves the old or the new settings */
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static void test_wrap_and_ranges(void)
+{
+    ws_settings_t defaults = make(30, 15, 0, 0), old = make(40, 20, 0, 0), neu = make(90, 30, 0, 0);
+    uint8_t image[2 * PAGE];
+    uint32_t op, len, seen_old = 0, seen_new = 0;
+    uint16_t crc;
+    tear_init(&fl, NULL);
+    WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);
+    WS_TEST_ASSERT_EQ_INT(ws_settings_save(&st, &old), WS_OK); /* page 0, seq 1 */
+    put32(fl.mem + 4, 0xFFFFFFFFu);                          /* renumbered, CRC redone */
+    crc = ws_crc16(fl.mem, 22);
+    fl.mem[22] = (uint8_t)crc;
+    fl.mem[23] = (uint8_t)(crc >> 8);
+    memcpy(image, fl.mem, sizeof image);
+    WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);
+    WS_TEST_ASSERT_EQ_INT(st.seq, 0xFFFFFFFFu);
+    WS_TEST_ASSERT_EQ_INT(ws_settings_save(&st, &neu), WS_OK);
+    WS_TEST_ASSERT_EQ_INT(st.seq, 1);
+    WS_TEST_ASSERT_EQ_INT(fl.mem[0], 0xFF); /* the old page erased */
+    WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);
+    WS_TEST_ASSERT_EQ_INT(st.cur.fall_cancel_s, 90);
+    WS_TEST_ASSERT_EQ_INT(ws_settings_save(&st, &old), WS_OK); /* and on from there */
+    WS_TEST_ASSERT_EQ_INT(st.seq, 2);
+    for (op = 0; op < 5; op++) {
+        for (len = 0; len <= WS_SETTINGS_RECORD_SIZE + 1; len++) {
+            tear_init(&fl2, image);
+            fl2.cut_op = op;
+            fl2.cut_len = len;
+            WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl2.iface, &defaults), WS_OK);
+            (void)ws_settings_save(&st, &neu);
+            fl2.dead = 0;
+            fl2.cut_op = 0xFFFFFFFFu;
+            WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl2.iface, &defaults), WS_OK);
+            WS_TEST_ASSERT(st.cur.fall_cancel_s == 40 || st.cur.fall_cancel_s == 90);
+            seen_old += st.cur.fall_cancel_s == 40;
+            seen_new += st.cur.fall_cancel_s == 90;
+        }
+    }
+    WS_TEST_ASSERT(seen_old > 0 && seen_new > 0);
+
+    /* a whole record with a value SET_CONFIG refuses (fall cancel 0 s) is not taken */
+    memcpy(fl.mem, image, sizeof image);
+    fl.mem[8] = 0;
+    fl.mem[9] = 0;
+    crc = ws_crc16(fl.mem, 22);
+    fl.mem[22] = (uint8_t)crc;
+    fl.mem[23] = (uint8_t)(crc >> 8);
+    WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);
+    WS_TEST_ASSERT_EQ_INT(st.seq, 0);
+    WS_TEST_ASSERT_EQ_INT(st.cur.fall_cancel_s, 30);
+}
+
 static void test_restore(void)
 {
     ws_posture_t p;
@@ -273,6 +336,7 @@ int ws_test_run(void)
     tear_init(&fl, NULL);
     test_store();
     test_power_cuts();
+    test_wrap_and_ranges();
     test_restore();
     test_device();
     return ws_test_failures();

@@ -57,7 +57,9 @@ static int decode(const uint8_t *rec, ws_settings_t *s, uint32_t *seq)
         s->posture_ref[i] = (int16_t)get_u16(rec + OFF_BODY + 6 + 2 * i);
     }
     *seq = get_u32(rec + OFF_SEQ);
-    return 1;
+    /* values SET_CONFIG could never have set: not a record this firmware wrote */
+    return s->fall_cancel_s >= WS_FALL_CANCEL_S_MIN && s->fall_cancel_s <= WS_FALL_CANCEL_S_MAX &&
+           s->summary_min >= WS_SUMMARY_MIN_MIN && s->summary_min <= WS_SUMMARY_MIN_MAX;
 }
 
 static int same(const ws_settings_t *a, const ws_settings_t *b)
@@ -99,6 +101,7 @@ ws_status_t ws_settings_save(ws_settings_store_t *store, const ws_settings_t *s)
 {
     uint8_t rec[WS_SETTINGS_RECORD_SIZE];
     uint32_t target, addr;
+    int wrap;
     const ws_flash_t *f;
     if (store == NULL || s == NULL) {
         return WS_ERR_ARG;
@@ -114,20 +117,24 @@ ws_status_t ws_settings_save(ws_settings_store_t *store, const ws_settings_t *s)
     if (store->seq != 0 && same(&store->cur, s)) {
         return WS_OK;
     }
-    if (store->seq == 0xFFFFFFFFu) {
-        return WS_ERR_NOSPACE; /* after 4 billion saves */
-    }
-    /* the page that does not hold the current record; the current one is never touched */
+    /* the page that does not hold the current record; the current one is not touched until
+     * the new one is whole */
     target = store->page ^ 1u;
     addr = target * f->page_size;
-    encode(s, store->seq + 1u, rec);
+    /* the numbering starts again at 1 after the last sequence number (a record found with
+     * it); the old record is then erased once the new one is whole, so 1 is not outranked */
+    wrap = store->seq == 0xFFFFFFFFu;
+    encode(s, wrap ? 1u : store->seq + 1u, rec);
     if (f->erase(f->ctx, target) != WS_OK ||
         f->program(f->ctx, addr + OFF_SEQ, rec + OFF_SEQ, WS_SETTINGS_RECORD_SIZE - OFF_SEQ) !=
             WS_OK ||
         f->program(f->ctx, addr, rec, OFF_SEQ) != WS_OK) {
         return WS_ERR_FLASH;
     }
-    store->seq++;
+    if (wrap && f->erase(f->ctx, store->page) != WS_OK) {
+        return WS_ERR_FLASH; /* a cut here: the torn page has no magic, the new record wins */
+    }
+    store->seq = wrap ? 1u : store->seq + 1u;
     store->page = (uint8_t)target;
     store->cur = *s;
     return WS_OK;

@@ -500,12 +500,16 @@ static ws_status_t validate_command(const ws_command_t *c)
                    ? WS_OK : WS_ERR_RANGE;
     case WS_CMD_SET_CONFIG:
         if (c->a.set_config.key == WS_CONFIG_FALL_CANCEL_S) {
-            return c->a.set_config.value >= 5 && c->a.set_config.value <= 300 ? WS_OK
-                                                                               : WS_ERR_RANGE;
+            return c->a.set_config.value >= WS_FALL_CANCEL_S_MIN &&
+                           c->a.set_config.value <= WS_FALL_CANCEL_S_MAX
+                       ? WS_OK
+                       : WS_ERR_RANGE;
         }
         if (c->a.set_config.key == WS_CONFIG_SUMMARY_MIN) {
-            return c->a.set_config.value >= 1 && c->a.set_config.value <= 1440 ? WS_OK
-                                                                                : WS_ERR_RANGE;
+            return c->a.set_config.value >= WS_SUMMARY_MIN_MIN &&
+                           c->a.set_config.value <= WS_SUMMARY_MIN_MAX
+                       ? WS_OK
+                       : WS_ERR_RANGE;
         }
         if (c->a.set_config.key == WS_CONFIG_POSTURE) {
             return c->a.set_config.value <= 1 ? WS_OK : WS_ERR_RANGE;
