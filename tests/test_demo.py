@@ -51,3 +51,20 @@ def test_demo_check_shows_the_detectors_events(tmp_path, capsys):
         assert store.count_events() > first
     finally:
         store.close()
+
+
+def test_damaged_saved_state_is_refused_with_its_folder(tmp_path, capsys):
+    """A wearable state file of the wrong size (here the settings) stops the demo and the
+    emulator with one line that names where it lies; nothing is overwritten."""
+    (tmp_path / "wearable.settings").write_bytes(b"abc")
+    assert main(["demo", "--folder", str(tmp_path), "--check", "5"]) == 1
+    out = capsys.readouterr().out
+    assert f"error: the wearable's saved state in {tmp_path}: settings image of 3 bytes" in out
+    assert (tmp_path / "wearable.settings").read_bytes() == b"abc"
+    emu = tmp_path / "emu"
+    emu.mkdir()
+    (emu / "WS-TEST.flash").write_bytes(b"x" * 10)
+    code = main(["emulate", "--serial", "WS-TEST", "--state-dir", str(emu), "--duration", "1"])
+    assert code == 2
+    assert "error: the saved state of WS-TEST in" in capsys.readouterr().out
+    assert (emu / "WS-TEST.flash").read_bytes() == b"x" * 10

@@ -119,7 +119,13 @@ async def _run(args: argparse.Namespace, started: float) -> int:
         print(f"error: {exc}")
         return 1
     db = folder / "demo.db"
-    core = _open_wearable(folder)
+    from wearsense.firmware.device import DeviceError
+
+    try:
+        core = _open_wearable(folder)
+    except DeviceError as exc:  # a damaged or foreign state file: say which, touch nothing
+        print(f"error: the wearable's saved state in {folder}: {exc}; move it away to start blank")
+        return 1
     running = core.store_models().running
     expected = {name for task, name in EXPECTED.items() if running[task]}
     loop = await Loopback.open(core, folder)

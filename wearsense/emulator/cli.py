@@ -183,7 +183,13 @@ async def emulate(args: argparse.Namespace) -> int:
     state.mkdir(parents=True, exist_ok=True)
     flash_path = state / f"{args.serial}.flash"
     store_path = state / f"{args.serial}.models"
-    core = _open_core(args, flash_path, store_path)
+    from wearsense.firmware.device import DeviceError
+
+    try:
+        core = _open_core(args, flash_path, store_path)
+    except DeviceError as exc:  # a damaged or foreign state file: say which, touch nothing
+        print(f"error: the saved state of {args.serial} in {state}: {exc}; move it away")
+        return 2
     controllers = None
     if args.transport:
         transport = args.transport
