@@ -125,6 +125,10 @@ def test_the_posture_calibration_survives_a_reset_until_forgotten():
     assert np.allclose(ref, tilted, atol=0.03)
 
     assert _calibrated_flags(dev) == [False, True]  # boot, then the calibration
+    # the 17-byte status record a companion reads to connect keeps bits 0-2 only, so one
+    # that predates the posture bit still connects (docs/protocol.md section 8)
+    record = protocol.StatusRecord.decode(dev.read_status())
+    assert record.flags & 0x08 == 0
     after = dev.reset()  # a reset (battery, watchdog): the calibration is read back
     assert after.stats().posture == 2
     assert _calibrated_flags(after)[-1] is True  # page 0 sent again after the boot's

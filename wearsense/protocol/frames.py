@@ -261,7 +261,7 @@ class StatusRecord:
         _range(0 <= self.epoch <= 0xFFFF and 0 <= self.queue_free <= 0xFFFF, "field outside u16")
         _range(0 <= self.acked_seq <= self.last_seq <= SEQ_MAX, "need acked <= last <= 2^24-1")
         _range(0 <= self.device_time_s <= 0xFFFFFFFF, "device time outside u32")
-        _range(0 <= self.flags <= 0x0F, "unknown status flag bits")
+        _range(0 <= self.flags <= 0x07, "unknown status flag bits")
 
     def encode(self) -> bytes:
         return (

@@ -460,7 +460,10 @@ ws_status_t ws_device_read_status(const ws_device_t *dev, uint8_t *out, size_t c
     put_le(out + 7, dev->queue.acked, 3);
     put_le(out + 10, free_events > 0xFFFFu ? 0xFFFFu : free_events, 2);
     put_le(out + 12, now_s(dev), 4);
-    out[16] = status_flags(dev);
+    /* bits 0-2 only: a companion reads this record to connect, and one that predates the
+     * posture bit would refuse it (the bit goes out in STATUS page 0 events, which such a
+     * companion stores undecoded) */
+    out[16] = (uint8_t)(status_flags(dev) & 0x07u);
     *len = WS_STATUS_RECORD_SIZE;
     return WS_OK;
 }

@@ -693,7 +693,7 @@ ws_status_t ws_chunk_decode(const uint8_t *buf, size_t len, ws_chunk_t *chunk)
 static ws_status_t validate_status_record(const ws_status_record_t *r)
 {
     return r->battery_pct <= 100 && r->last_seq <= WS_SEQ_MAX && r->acked_seq <= r->last_seq &&
-                   (r->flags & 0xF0u) == 0
+                   (r->flags & 0xF8u) == 0
                ? WS_OK : WS_ERR_RANGE;
 }
 
