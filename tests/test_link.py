@@ -518,6 +518,11 @@ def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> N
             assert done.stdout.count("stored WS-00A1B2C3") >= 4, (run_, done.stdout)
             # the second run also asks for the posture calibration over the radio
             assert ("posture: calibration requested" in done.stdout) == (run_ == 1), done.stdout
+            # and says what the device's STATUS page 0 reports of it
+            said = "posture: not calibrated yet" in done.stdout or (
+                "posture: calibrated (the device reports it in force)" in done.stdout
+            )
+            assert said == (run_ == 1), done.stdout
             assert ("recording: 30 s requested" in done.stdout) == (run_ == 1), done.stdout
     finally:
         emulator.terminate()

@@ -233,3 +233,19 @@ def test_the_last_sequence_number_and_values_set_config_refuses():
         Wearable("WS-SETL", models=None, settings=bytes(pages), page_size=256).info().summary_min
         == 15
     )
+
+
+def test_the_companion_says_when_the_calibration_is_in_force():
+    from wearsense.link.cli import posture_line
+
+    head = {"seq": 1, "time_s": 0, "model_version": 0}
+    page = {"battery_pct": 90, "epoch": 1, "queue_free": 100, "boot_count": 1}
+    done = protocol.StatusDevice(**head, **page, flags=9)
+    assert posture_line(done) == "posture: calibrated (the device reports it in force)"
+    assert posture_line(protocol.StatusDevice(**head, **page, flags=1)) == (
+        "posture: not calibrated yet"
+    )
+    assert (
+        posture_line(protocol.HrSummary(**head, interval_s=60, min_bpm=50, mean_bpm=60, max_bpm=70))
+        is None
+    )

@@ -64,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="once connected, ask the wearer to stand upright and still and send the posture "
         "calibration (SET_CONFIG POSTURE): the device then tells sitting from standing by "
-        "the tilt from that standing (docs/imu-front-end.md)",
+        "the tilt from that standing (docs/imu-front-end.md); says when the device reports "
+        "it in force (STATUS page 0)",
     )
     parser.add_argument(
         "--record",
@@ -117,16 +118,21 @@ async def companion(args: argparse.Namespace) -> int:
                 "backend_kwargs": {"bumble": BumbleCentral(stack.device)},
             }
         stored = 0
+        posture_said: str | None = None
         done = asyncio.Event()
 
         def on_state(state: LinkState, detail: str) -> None:
             print(f"[{state.value}] {detail}".rstrip(), flush=True)
 
         def on_stored(serial: str, epoch: int, events: Any, _now: float) -> None:
-            nonlocal stored
+            nonlocal stored, posture_said
             for event in events:
                 assert isinstance(event, Event)
                 print(f"stored {serial} epoch {epoch} seq {event.seq} {event.NAME}", flush=True)
+                line = posture_line(event) if args.calibrate_posture else None
+                if line and line != posture_said:  # the first report, then each change
+                    print(line, flush=True)
+                    posture_said = line
             stored += len(events)
             if args.count and stored >= args.count:
                 done.set()
@@ -162,6 +168,18 @@ async def companion(args: argparse.Namespace) -> int:
             await stack.close()
         store.close()
         stop_controllers(controllers)
+
+
+def posture_line(event: Any) -> str | None:
+    """What a STATUS page 0 says of the posture calibration (flag POSTURE_CALIBRATED,
+    sent again when a calibration completes), for a companion that asked for one."""
+    from wearsense.protocol import StatusDevice, StatusFlag
+
+    if not isinstance(event, StatusDevice):
+        return None
+    if event.flags & StatusFlag.POSTURE_CALIBRATED:
+        return "posture: calibrated (the device reports it in force)"
+    return "posture: not calibrated yet"
 
 
 async def _once_streaming(
