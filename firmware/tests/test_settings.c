@@ -213,19 +213,24 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
+/* the record at rec gets the CRC of what it now holds (bytes 22-23 over 0-21) */
+static void reseal(uint8_t *rec)
+{
+    uint16_t crc = ws_crc16(rec, 22);
+    rec[22] = (uint8_t)crc;
+    rec[23] = (uint8_t)(crc >> 8);
+}
+
 static void test_wrap_and_ranges(void)
 {
     ws_settings_t defaults = make(30, 15, 0, 0), old = make(40, 20, 0, 0), neu = make(90, 30, 0, 0);
     uint8_t image[2 * PAGE];
     uint32_t op, len, seen_old = 0, seen_new = 0;
-    uint16_t crc;
     tear_init(&fl, NULL);
     WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);
     WS_TEST_ASSERT_EQ_INT(ws_settings_save(&st, &old), WS_OK); /* page 0, seq 1 */
     put32(fl.mem + 4, 0xFFFFFFFFu);                          /* renumbered, CRC redone */
-    crc = ws_crc16(fl.mem, 22);
-    fl.mem[22] = (uint8_t)crc;
-    fl.mem[23] = (uint8_t)(crc >> 8);
+    reseal(fl.mem);
     memcpy(image, fl.mem, sizeof image);
     WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);
     WS_TEST_ASSERT_EQ_INT(st.seq, 0xFFFFFFFFu);
@@ -257,9 +262,7 @@ static void test_wrap_and_ranges(void)
     memcpy(fl.mem, image, sizeof image);
     fl.mem[8] = 0;
     fl.mem[9] = 0;
-    crc = ws_crc16(fl.mem, 22);
-    fl.mem[22] = (uint8_t)crc;
-    fl.mem[23] = (uint8_t)(crc >> 8);
+    reseal(fl.mem);
     WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);
     WS_TEST_ASSERT_EQ_INT(st.seq, 0);
     WS_TEST_ASSERT_EQ_INT(st.cur.fall_cancel_s, 30);

@@ -78,49 +78,39 @@ def _insert(
     )
 
 
+SENSOR_FAULT_MESSAGE = (
+    "the accelerometer does not read 1 g at rest: falls may go undetected; "
+    "check or replace the device"
+)
+
+
 def enqueue_event(
     db: sqlite3.Connection, serial: str, epoch: int, event: Event, utc: float | None, now: float
 ) -> None:
     """Queues the alert for a newly stored fall, cancelled fall, AF onset or IMU sensor
-    fault (one per device and UTC day: the device reports a lasting fault every interval)."""
+    fault (SIGNAL_QUALITY, source IMU, IMPLAUSIBLE: the store passes no other signal
+    quality). A sensor fault gives one alert per device and UTC day, since the device
+    reports a lasting fault every summary interval."""
+    who = _patient_at(db, serial, utc)
+    payload: dict[str, Any] = {
+        "serial": serial,
+        "epoch": epoch,
+        "seq": event.seq,
+        "patient": who[0] if who else None,
+        "utc": _iso(utc),
+        "local_time": _iso(utc, who[1]) if who else None,
+        "event": {"type": event.NAME, "model_version": event.model_version, **event_fields(event)},
+    }
     if event.NAME == "signal_quality":
-        enqueue_sensor_fault(db, serial, epoch, event, utc, now)
-        return
-    kind = KINDS[event.NAME]
-    who = _patient_at(db, serial, utc)
-    payload = {
-        "kind": kind,
-        "serial": serial,
-        "epoch": epoch,
-        "seq": event.seq,
-        "patient": who[0] if who else None,
-        "utc": _iso(utc),
-        "local_time": _iso(utc, who[1]) if who else None,
-        "event": {"type": event.NAME, "model_version": event.model_version, **event_fields(event)},
-    }
-    _insert(db, f"event:{serial}:{epoch}:{event.seq}", kind, serial, payload, now)
-
-
-def enqueue_sensor_fault(
-    db: sqlite3.Connection, serial: str, epoch: int, event: Event, utc: float | None, now: float
-) -> None:
-    """Queues a sensor-fault alert: the device's accelerometer does not read 1 g at rest
-    (SIGNAL_QUALITY, source IMU, IMPLAUSIBLE), so fall detection cannot be trusted."""
-    who = _patient_at(db, serial, utc)
-    day = datetime.fromtimestamp(now if utc is None else utc, ZoneInfo("UTC")).date()
-    payload = {
-        "kind": "sensor_fault",
-        "serial": serial,
-        "epoch": epoch,
-        "seq": event.seq,
-        "patient": who[0] if who else None,
-        "utc": _iso(utc),
-        "local_time": _iso(utc, who[1]) if who else None,
-        "message": "the accelerometer does not read 1 g at rest: falls may go undetected; "
-        "check or replace the device",
-        "event": {"type": event.NAME, "model_version": event.model_version, **event_fields(event)},
-    }
-    _insert(db, f"sensor:{serial}:{day.isoformat()}", "sensor_fault", serial, payload, now)
+        kind = "sensor_fault"
+        day = datetime.fromtimestamp(now if utc is None else utc, ZoneInfo("UTC")).date()
+        key = f"sensor:{serial}:{day.isoformat()}"
+        payload["message"] = SENSOR_FAULT_MESSAGE
+    else:
+        kind = KINDS[event.NAME]
+        key = f"event:{serial}:{epoch}:{event.seq}"
+    payload["kind"] = kind
+    _insert(db, key, kind, serial, payload, now)
 
 
 def enqueue_gap(
