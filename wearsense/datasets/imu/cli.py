@@ -104,8 +104,11 @@ def trigger_figures(
                     out = fe.ImuFrontEnd(config).process(x)
                     impacts = out.impacts
                     fe_s += time.perf_counter() - started
-                    if thr == default and len(out.windows):
-                        judged = fe.rest_gravity(out.windows)
+                    # windows of recorded frames only: the held end is a constant stream
+                    # that would look like rest at whatever the last sample read
+                    recorded = out.window_ends < int(rec.duration_s * fe.RATE_HZ)
+                    if thr == default and np.any(recorded):
+                        judged = fe.rest_gravity(out.windows[recorded])
                         count["rest_windows"][key] += int(np.sum(judged >= 0))
                         count["rest_implausible"][key] += int(np.sum(judged == 1))
                     processed_s += x.shape[0] / rec.rate_hz
