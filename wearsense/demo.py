@@ -41,23 +41,6 @@ EXPECTED = {0: "af_start", 1: "fall", 2: "activity_change"}
 DEVICE_ONLY = {"status_device", "status_models", "status_firmware", "gap"}
 
 
-def _open_wearable(folder: Path) -> Any:
-    """The demo wearable on its saved flash and model store; a blank store gets the
-    factory packages through the update service's checks."""
-    from wearsense.firmware.updatable_wearable import UpdatableWearable, factory_packages
-
-    flash_file, store_file = folder / "wearable.flash", folder / "wearable.models"
-    settings_file = folder / "wearable.settings"
-    flash = flash_file.read_bytes() if flash_file.exists() else None
-    store = store_file.read_bytes() if store_file.exists() else None
-    settings = settings_file.read_bytes() if settings_file.exists() else None
-    core = UpdatableWearable(SERIAL, flash, store=store, settings=settings)
-    if store is None:
-        for package in factory_packages():
-            core.provision(package.read_bytes())
-    return core
-
-
 def _register_factory(registry_path: Path) -> None:
     """The factory packages and their evaluated metrics in the demo's registry, so the
     rollout guard of a push from the Updates screen compares against them."""
@@ -74,18 +57,6 @@ def _register_factory(registry_path: Path) -> None:
                 registry.add(package.read_bytes(), metrics=metrics, path=package)
             except (RegistryError, ValueError) as exc:
                 print(f"registry: {package.name} not registered: {exc}")
-
-
-def _save(core: Any, folder: Path) -> None:
-    for name, image in (
-        ("wearable.flash", core.flash_image()),
-        ("wearable.models", core.store_image()),
-        ("wearable.settings", core.settings_image()),
-    ):
-        target = folder / name
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(image)
-        tmp.replace(target)
 
 
 async def _replay(loop: Any, player: Any, speed: float, stop: asyncio.Event) -> None:
@@ -107,6 +78,8 @@ async def _run(args: argparse.Namespace, started: float) -> int:
     from tui.services import SessionPusher
     from wearsense.datasets.common import DatasetError
     from wearsense.emulator.replay import SAMPLES, Player, load
+    from wearsense.firmware.device import DeviceError
+    from wearsense.firmware.updatable_wearable import open_saved, save
     from wearsense.link.loopback import Loopback
     from wearsense.store import Store, StoreError
     from wearsense.updates.rollout import ModelStatusWatcher
@@ -119,10 +92,8 @@ async def _run(args: argparse.Namespace, started: float) -> int:
         print(f"error: {exc}")
         return 1
     db = folder / "demo.db"
-    from wearsense.firmware.device import DeviceError
-
     try:
-        core = _open_wearable(folder)
+        core, _ = open_saved(SERIAL, folder / "wearable")
     except DeviceError as exc:  # a damaged or foreign state file: say which, touch nothing
         print(f"error: the wearable's saved state in {folder}: {exc}; move it away to start blank")
         return 1
@@ -197,7 +168,7 @@ async def _run(args: argparse.Namespace, started: float) -> int:
         await feeder
         await session.stop()
         await task
-        _save(loop.wearable.core, folder)
+        save(loop.wearable.core, folder / "wearable")
         store.close()
         await loop.close()
 

@@ -21,8 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -113,53 +111,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=_main)
 
 
-def _save_flash(path: Path, image: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    with os.fdopen(fd, "wb") as out:
-        out.write(image)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-
-
-def _save_state(wearable: Any, flash_path: Path, store_path: Path) -> None:
-    _save_flash(flash_path, _flash_of(wearable))
-    _save_flash(store_path, _store_of(wearable))
-    _save_flash(flash_path.with_suffix(".settings"), _settings_of(wearable))
-
-
-def _flash_of(wearable: Any) -> bytes:
-    return bytes(wearable.core.flash_image())
-
-
-def _store_of(wearable: Any) -> bytes:
-    return bytes(wearable.core.store_image())
-
-
-def _settings_of(wearable: Any) -> bytes:
-    return bytes(wearable.core.settings_image())
-
-
-def _factory_packages(given: list[Path] | None) -> list[Path]:
-    from wearsense.firmware.updatable_wearable import factory_packages
-
-    return given if given is not None else factory_packages()
-
-
-def _open_core(args: argparse.Namespace, flash_path: Path, store_path: Path) -> Any:
+def _open_core(args: argparse.Namespace, stem: Path) -> Any:
     """The emulated device with its model store; a blank store gets the factory models,
     installed through the same checks as an update."""
-    from wearsense.firmware.updatable_wearable import UpdatableWearable
+    from wearsense.firmware.updatable_wearable import open_saved
 
-    settings_path = flash_path.with_suffix(".settings")
-    flash = flash_path.read_bytes() if flash_path.exists() else None
-    store = store_path.read_bytes() if store_path.exists() else None
-    settings = settings_path.read_bytes() if settings_path.exists() else None
-    core = UpdatableWearable(args.serial, flash, store=store, settings=settings)
-    if store is None:
-        for package in _factory_packages(args.factory_model):
-            status = core.provision(package.read_bytes())
-            log.info("factory model %s: %s", package.name, status.name)
+    core, provisioned = open_saved(args.serial, stem, args.factory_model)
+    for package, status in provisioned:
+        log.info("factory model %s: %s", package.name, status.name)
     return core
 
 
@@ -167,6 +126,7 @@ async def emulate(args: argparse.Namespace) -> int:
     from wearsense.datasets.common import DatasetError
     from wearsense.emulator.replay import Player, load
     from wearsense.emulator.wearable import EmulatedWearable
+    from wearsense.firmware.updatable_wearable import save
 
     if args.speed < 0:
         print("error: --speed must be >= 0")
@@ -181,12 +141,11 @@ async def emulate(args: argparse.Namespace) -> int:
         player = Player(recordings, loop=not args.once)
     state: Path = args.state_dir
     state.mkdir(parents=True, exist_ok=True)
-    flash_path = state / f"{args.serial}.flash"
-    store_path = state / f"{args.serial}.models"
+    stem = state / args.serial
     from wearsense.firmware.device import DeviceError
 
     try:
-        core = _open_core(args, flash_path, store_path)
+        core = _open_core(args, stem)
     except DeviceError as exc:  # a damaged or foreign state file: say which, touch nothing
         print(f"error: the saved state of {args.serial} in {state}: {exc}; move it away")
         return 2
@@ -236,10 +195,10 @@ async def emulate(args: argparse.Namespace) -> int:
                             if event.seq > before:
                                 print(f"event {event.NAME} seq {event.seq}", flush=True)
             if now - last_save >= 1.0:
-                _save_state(wearable, flash_path, store_path)
+                save(wearable.core, stem)
                 last_save = now
     finally:
-        _save_state(wearable, flash_path, store_path)
+        save(wearable.core, stem)
         await wearable.close()
         stop_controllers(controllers)
     return 0

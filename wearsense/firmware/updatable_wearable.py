@@ -150,3 +150,50 @@ class UpdatableWearable(Wearable, UpdatableDevice):
 
     def clone(self) -> DeviceCore:
         raise DeviceError("UpdatableWearable.clone is not supported; use reset()")
+
+
+STATE_FILES = ("flash", "models", "settings")  # suffixes of a saved wearable's files
+
+
+def state_paths(stem: Path) -> dict[str, Path]:
+    """The files a saved wearable lives in: ``<stem>.flash`` (event queue), ``.models``
+    (model store) and ``.settings`` (the wearer's settings)."""
+    return {kind: stem.parent / f"{stem.name}.{kind}" for kind in STATE_FILES}
+
+
+def open_saved(
+    serial: str, stem: Path, packages: list[Path] | None = None
+) -> tuple[UpdatableWearable, list[tuple[Path, Status]]]:
+    """The wearable saved under ``stem`` (`state_paths`; a missing file is a blank part);
+    a blank model store gets ``packages`` (default `factory_packages`) through the update
+    service's checks, whose verdicts come back beside it. DeviceError for a file of the
+    wrong size."""
+    images = {k: p.read_bytes() if p.exists() else None for k, p in state_paths(stem).items()}
+    core = UpdatableWearable(
+        serial, images["flash"], store=images["models"], settings=images["settings"]
+    )
+    provisioned: list[tuple[Path, Status]] = []
+    if images["models"] is None:
+        for package in factory_packages() if packages is None else packages:
+            provisioned.append((package, core.provision(package.read_bytes())))
+    return core, provisioned
+
+
+def save(core: Any, stem: Path) -> None:
+    """Writes the wearable's (an `UpdatableDevice`'s) flash, model store and settings under
+    ``stem``, each file atomically (a crash leaves the old one) and synced to disk."""
+    import os
+    import tempfile
+
+    images = {
+        "flash": core.flash_image(),
+        "models": core.store_image(),
+        "settings": core.settings_image(),
+    }
+    for kind, path in state_paths(stem).items():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+        with os.fdopen(fd, "wb") as out:
+            out.write(images[kind])
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
