@@ -1,4 +1,4 @@
-"""`wearsense train TASK` and `wearsense evaluate TASK`."""
+"""`wearsense train TASK`, `wearsense evaluate TASK` and `wearsense baseline TASK`."""
 
 from __future__ import annotations
 
@@ -148,6 +148,26 @@ def _evaluate(args: argparse.Namespace) -> int:
             CONFUSION_TITLES[args.task],
         )
     print(json.dumps(_short(args.task, report), indent=2))
+    return 0
+
+
+def _baseline(args: argparse.Namespace) -> int:
+    from wearsense.training import classical
+    from wearsense.training.evaluation import write_json
+
+    try:
+        if args.task == "afib":
+            report = classical.baseline_afib(args.data_dir, args.bootstrap, limit=args.limit)
+        else:
+            report = classical.baseline_activity(
+                args.data_dir, args.bootstrap, subjects_limit=args.limit
+            )
+    except (DatasetError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_json(report, Path(args.json))
+    short = {k: v for k, v in _short(args.task, report).items() if v is not None}
+    print(json.dumps(short, indent=2))
     return 0
 
 
@@ -344,3 +364,37 @@ def register(subparsers: Any) -> None:
     )
     evaluate.add_argument("--confusion-png", help="also draw the confusion matrix here")
     evaluate.set_defaults(handler=_evaluate)
+
+    baseline = subparsers.add_parser(
+        "baseline",
+        help="the classical baselines of ../shared/BASELINES.md on our own splits",
+        description=(
+            "Train the classical recipe of ../shared/BASELINES.md (features + trees, float, "
+            "on the host) on the committed training split and score it on the same held-out "
+            "records (afib: CinC 2017; neurokit2 R peaks, RR, signal-quality and beat-shape "
+            "features, gradient boosting chosen on the validation records) or users "
+            "(activity: UCI HAPT, six basic activities; 495 features of the device's IMU "
+            "windows, random forest of 500 trees) that `wearsense evaluate` uses, so the "
+            "int8 models can be compared with it one to one. Writes the evaluation schema "
+            "as JSON (docs/classical-baselines.md). About 30 s (afib) and 15 s (activity) "
+            "on 2 cores."
+        ),
+    )
+    baseline.add_argument("task", choices=("afib", "activity"))
+    baseline.add_argument(
+        "--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared/data)"
+    )
+    baseline.add_argument("--json", required=True, help="where to write the metrics (JSON)")
+    baseline.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        help="bootstrap resamples for the 95%% intervals (default 1000)",
+    )
+    baseline.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="quick check: at most N records (afib) or users (activity) of each part",
+    )
+    baseline.set_defaults(handler=_baseline)

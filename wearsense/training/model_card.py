@@ -213,8 +213,59 @@ def write_afib_card(folder: Path, version: int = 1) -> Path:
             "Plot: `pareto.png`. Training is seeded but not bit-reproducible across runs "
             "(multithreaded float sums).\n\n" + pareto.read_text()
         )
-    out.write_text(card)
+    out.write_text(card + classical_section(folder, metrics, "afib"))
     return out
+
+
+def classical_section(folder: Path, metrics: dict[str, Any], task: str) -> str:
+    """The classical recipe of ../shared/BASELINES.md on the same held-out records or users
+    (`wearsense baseline TASK`, ``classical_baseline.json`` beside the model), next to the
+    int8 student's figures; empty when that file is absent."""
+    path = folder / "classical_baseline.json"
+    if not path.is_file():
+        return ""
+    base = json.loads(path.read_text())
+    intro = (
+        "\n## The classical recipe on the same held-out data (`wearsense baseline "
+        f"{task}`)\nThe recipe of `../shared/BASELINES.md`, trained on our training split and "
+        "scored on the held-out {unit} above (float, on the host; "
+        "`classical_baseline.json`, docs/classical-baselines.md): {method}.\n\n"
+    )
+    if task == "afib":
+
+        def nao(entry: dict[str, Any]) -> str:
+            return _pct(entry.get("macro_f1_nao"))
+
+        def row(name: str, entry: dict[str, Any]) -> str:
+            per = entry["per_class"]
+            return (
+                f"| {name} | {_ci(per['af'], 'f1')} | {nao(entry)} | "
+                f"{_ci(per['other'], 'f1')} | {_ci(entry, 'accuracy')} |"
+            )
+
+        return (
+            intro.format(unit=f"{base['units']} CinC records", method=base["method"])
+            + "| model | F1 AF | mean F1 N/A/O | F1 other | accuracy |\n"
+            + "| --- | --- | --- | --- | --- |\n"
+            + row("classical, gradient boosting (float)", base)
+            + "\n"
+            + row("int8 student (C interpreter)", metrics)
+            + "\n"
+        )
+    calibration = metrics.get("posture_calibration") or {}
+    return (
+        intro.format(unit=f"UCI HAPT users ({base['units']})", method=base["method"])
+        + "| model | six basic activities: accuracy | windows |\n| --- | --- | --- |\n"
+        + f"| classical, random forest (float) | {_ci(base, 'accuracy')} | {base['n']} |\n"
+        + f"| int8 student (C interpreter) | {_ci(metrics, 'uci_hapt_six_basic_accuracy')} "
+        f"| {base['n']} |\n"
+        + (
+            f"| int8 student, posture calibrated | {_pct(calibration.get('accuracy'))} | "
+            f"{calibration.get('n')} |\n"
+            if calibration
+            else ""
+        )
+    )
 
 
 # ------------------------------------------------------------------------- IMU models
@@ -528,6 +579,8 @@ def write_imu_card(folder: Path, task: str, extra: str = "", version: int = 1) -
             "figures, so they differ from the trial-level ones above. Plot: `pareto.png`.\n\n"
             + pareto.read_text()
         )
+    if task == "activity":
+        card += classical_section(folder, metrics, task)
     out = folder / "README.md"
     out.write_text(card + extra)
     return out
