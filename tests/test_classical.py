@@ -102,6 +102,34 @@ def test_activity_baseline_beats_chance_on_held_out_users():
     assert report["uci_hapt_six_basic_accuracy"] == report["accuracy"]
 
 
+def test_peak_window_centres_the_largest_impact_and_holds_the_edges():
+    stream = np.zeros((300, 6))
+    stream[:, 2] = 1.0  # 1 g, still
+    stream[100:150, 2] = 0.2  # free fall
+    stream[150, :3] = (2.0, 2.0, 2.0)  # the impact, |a| = 3.46 g
+    window, extra = classical.peak_window(stream)
+    assert window.shape == (128, 7)
+    assert window[64, 6] == pytest.approx(np.sqrt(12.0))
+    assert extra[0] == pytest.approx(np.sqrt(12.0)) and extra[1] == pytest.approx(0.2)
+    assert extra[2] == pytest.approx(0.0)  # still after it
+    early = stream.copy()
+    early[5, :3] = (4.0, 0.0, 0.0)  # an impact 0.1 s into the recording
+    window, _ = classical.peak_window(early)
+    assert np.allclose(window[:59, :6], early[0])  # the start held before it
+    with pytest.raises(ValueError, match="expected a"):
+        classical.peak_window(np.zeros((0, 6)))
+
+
+@pytest.mark.skipif(not HAVE_HAPT, reason="the IMU sets are not under the data folder")
+def test_fall_baseline_beats_chance_on_held_out_trials():
+    report = classical.baseline_fall(bootstrap=20, progress=False, subjects_limit=1, trees=40)
+    assert report["labels"] == ["adl", "fall"]
+    assert report["fall_trials"] > 0 and report["adl_trials"] > 0
+    assert report["sensitivity"] > 0.7 and report["specificity"] > 0.7
+    assert set(report["per_dataset"]) <= {"sisfall", "umafall", "uci-hapt"}
+    assert "umafall/wrist" in report["per_position"] or "umafall" not in report["per_dataset"]
+
+
 def test_cli_names_a_missing_data_folder(tmp_path, capsys):
     out = tmp_path / "b.json"
     code = main(["baseline", "afib", "--data-dir", str(tmp_path), "--json", str(out)])
@@ -122,7 +150,7 @@ def test_cli_writes_the_report(tmp_path, capsys):
     assert "af_time" not in printed  # nothing the baseline does not measure
 
 
-@pytest.mark.parametrize("task", ["afib", "activity"])
+@pytest.mark.parametrize("task", ["afib", "fall", "activity"])
 def test_model_card_shows_the_committed_baseline_beside_the_student(task, tmp_path):
     from pathlib import Path
 
@@ -135,12 +163,9 @@ def test_model_card_shows_the_committed_baseline_beside_the_student(task, tmp_pa
     (tmp_path / "classical_baseline.json").write_text(json.dumps(base))
     text = classical_section(tmp_path, metrics, task)
     assert f"`wearsense baseline {task}`" in text and base["method"] in text
-    ours = (
-        metrics["per_class"]["af"]["f1"]
-        if task == "afib"
-        else metrics["uci_hapt_six_basic_accuracy"]
-    )
-    theirs = base["per_class"]["af"]["f1"] if task == "afib" else base["accuracy"]
+    key = {"afib": None, "fall": "sensitivity", "activity": "uci_hapt_six_basic_accuracy"}[task]
+    ours = metrics["per_class"]["af"]["f1"] if key is None else metrics[key]
+    theirs = base["per_class"]["af"]["f1"] if key is None else base[key]
     assert f"{100 * ours:.1f} %" in text and f"{100 * theirs:.1f} %" in text
     # the committed card is the one this code writes
     assert text in (models / "README.md").read_text()

@@ -158,6 +158,10 @@ def _baseline(args: argparse.Namespace) -> int:
     try:
         if args.task == "afib":
             report = classical.baseline_afib(args.data_dir, args.bootstrap, limit=args.limit)
+        elif args.task == "fall":
+            report = classical.baseline_fall(
+                args.data_dir, args.bootstrap, subjects_limit=args.limit
+            )
         else:
             report = classical.baseline_activity(
                 args.data_dir, args.bootstrap, subjects_limit=args.limit
@@ -372,15 +376,17 @@ def register(subparsers: Any) -> None:
             "Train the classical recipe of ../shared/BASELINES.md (features + trees, float, "
             "on the host) on the committed training split and score it on the same held-out "
             "records (afib: CinC 2017; neurokit2 R peaks, RR, signal-quality and beat-shape "
-            "features, gradient boosting chosen on the validation records) or users "
-            "(activity: UCI HAPT, six basic activities; 495 features of the device's IMU "
-            "windows, random forest of 500 trees) that `wearsense evaluate` uses, so the "
+            "features, gradient boosting chosen on the validation records), trials (fall: "
+            "the window around each trial's largest |a|, random forest of 500 trees; per "
+            "trial, so no false alarms per hour) or users (activity: UCI HAPT, six basic "
+            "activities; 495 features of the device's IMU windows, random forest of 500 "
+            "trees) that `wearsense evaluate` uses, so the "
             "int8 models can be compared with it one to one. Writes the evaluation schema "
-            "as JSON (docs/classical-baselines.md). About 30 s (afib) and 15 s (activity) "
-            "on 2 cores."
+            "as JSON (docs/classical-baselines.md). About 30 s (afib), 15 s (activity) and "
+            "20 s (fall) on 2 cores."
         ),
     )
-    baseline.add_argument("task", choices=("afib", "activity"))
+    baseline.add_argument("task", choices=TASKS)
     baseline.add_argument(
         "--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared/data)"
     )
@@ -395,6 +401,6 @@ def register(subparsers: Any) -> None:
         "--limit",
         type=int,
         metavar="N",
-        help="quick check: at most N records (afib) or users (activity) of each part",
+        help="quick check: at most N records (afib) or subjects (fall, activity) of each part",
     )
     baseline.set_defaults(handler=_baseline)

@@ -252,6 +252,36 @@ def classical_section(folder: Path, metrics: dict[str, Any], task: str) -> str:
             + row("int8 student (C interpreter)", metrics)
             + "\n"
         )
+    if task == "fall":
+        held = metrics.get("trial_end_held") or {}
+
+        def cells(entry: dict[str, Any]) -> str:
+            return f"{_pct(entry.get('sensitivity'))} / {_pct(entry.get('specificity'))}"
+
+        lines = [
+            "| set | falls | ADL trials | classical, random forest (float) | int8 student "
+            "(C interpreter) | int8 student, trial end held |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, theirs, ours, ours_held in [
+            ("all (waist, chest)", base, metrics, held),
+            *(
+                (d, e, metrics["per_dataset"].get(d, {}), held.get("per_dataset", {}).get(d, {}))
+                for d, e in base["per_dataset"].items()
+            ),
+        ]:
+            lines.append(
+                f"| {name} | {theirs['fall_trials']} | {theirs['adl_trials']} | {cells(theirs)} "
+                f"| {cells(ours)} | {cells(ours_held)} |"
+            )
+        return (
+            intro.format(unit=f"trials of {base['units']} subjects", method=base["method"])
+            + "Sensitivity / specificity per trial. The classical recipe judges each trial at "
+            "its own largest |a|, as if a trigger never missed and every trial's end were "
+            "held, and raises no alarms between trials, so it has no false-alarm rate.\n\n"
+            + "\n".join(lines)
+            + "\n"
+        )
     calibration = metrics.get("posture_calibration") or {}
     return (
         intro.format(unit=f"UCI HAPT users ({base['units']})", method=base["method"])
@@ -579,8 +609,7 @@ def write_imu_card(folder: Path, task: str, extra: str = "", version: int = 1) -
             "figures, so they differ from the trial-level ones above. Plot: `pareto.png`.\n\n"
             + pareto.read_text()
         )
-    if task == "activity":
-        card += classical_section(folder, metrics, task)
+    card += classical_section(folder, metrics, task)
     out = folder / "README.md"
     out.write_text(card + extra)
     return out
