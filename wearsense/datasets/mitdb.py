@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wearsense.datasets.common import DatasetError, dataset_dir
-from wearsense.datasets.wfdb_io import read_wfdb
+from wearsense.datasets.wfdb_io import quiet_wfdb, read_wfdb, wfdb_module
 
 NAME = "mitdb"
 FS_HZ = 360
@@ -81,7 +81,7 @@ def record_ids(data_dir: str | os.PathLike[str] | None = None) -> list[str]:
 
 
 def load_record(record_id: str, data_dir: str | os.PathLike[str] | None = None) -> MitdbRecord:
-    import wfdb
+    wfdb = wfdb_module()
 
     folder = dataset_dir(NAME, data_dir)
     wf = read_wfdb(folder / record_id)
@@ -91,7 +91,8 @@ def load_record(record_id: str, data_dir: str | os.PathLike[str] | None = None) 
     if not atr.is_file():
         raise DatasetError(atr, "beat annotation file is missing")
     try:
-        ann = wfdb.rdann(str(folder / record_id), "atr")
+        with quiet_wfdb():
+            ann = wfdb.rdann(str(folder / record_id), "atr")
     except Exception as exc:
         raise DatasetError(atr, f"cannot read annotations ({type(exc).__name__}: {exc})") from exc
     samples = np.asarray(ann.sample, dtype=np.int64)

@@ -3,8 +3,12 @@ into a DatasetError that names the file."""
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,9 +27,25 @@ class WfdbSignals:
     signals: npt.NDArray[np.int16]  # (samples, channels), ADC units
 
 
+def wfdb_module() -> Any:
+    """The wfdb package, imported without the pandas 3.1 deprecation warnings its annotation
+    tables raise (``set_index(inplace=True)``, on import and in ``rdann``; pyproject pins
+    pandas < 4, where it still works). Call its readers inside ``quiet_wfdb()`` too."""
+    with quiet_wfdb():
+        import wfdb
+    return wfdb
+
+
+@contextlib.contextmanager
+def quiet_wfdb() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*inplace keyword")
+        yield
+
+
 def read_wfdb(base: Path) -> WfdbSignals:
     """Digital (ADC) samples of the record ``base`` (path without extension)."""
-    import wfdb
+    wfdb = wfdb_module()
 
     header = base.with_suffix(".hea")
     if not header.is_file():

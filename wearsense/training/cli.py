@@ -170,9 +170,15 @@ def _baseline(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     write_json(report, Path(args.json))
-    short = {k: v for k, v in _short(args.task, report).items() if v is not None}
-    print(json.dumps(short, indent=2))
+    print(json.dumps(_measured(_short(args.task, report)), indent=2))
     return 0
+
+
+def _measured(value: Any) -> Any:
+    """``value`` without the entries a baseline does not measure (None)."""
+    if isinstance(value, dict):
+        return {k: _measured(v) for k, v in value.items() if v is not None}
+    return value
 
 
 CONFUSION_TITLES = {
