@@ -133,3 +133,30 @@ def test_window_constants_agree_with_the_shipped_model():
     assert core().lib.WS_AFIB_HOP == afib.HOP
     assert model.arena_bytes <= 16 * 1024 and len(shipped.read_bytes()) <= 32 * 1024
     assert model.macs <= 2_000_000
+
+
+def test_a_record_normal_on_average_with_one_other_window_is_other():
+    n, o, af = afib.CINC_CLASS["N"], afib.CINC_CLASS["O"], afib.CINC_CLASS["A"]
+
+    def window(p_normal: float, p_af: float, p_other: float) -> list[float]:
+        return [p_normal, p_af, p_other, 1.0 - p_normal - p_af - p_other]
+
+    calm = [window(0.9, 0.02, 0.05)] * 4
+    assert afib.record_class(np.array(calm)) == n
+    assert afib.record_class(np.array([*calm, window(0.3, 0.0, 0.6)])) == o
+    # the threshold is strict, as the device's float compare
+    assert afib.record_class(np.array([*calm, window(0.45, 0.0, 0.5)])) == n
+    # a window the device did not show the model does not count
+    probs = np.array([*calm, window(0.3, 0.0, 0.6)])
+    assert afib.record_class(probs, np.array([True] * 4 + [False])) == n
+    # AF on average stays AF
+    assert afib.record_class(np.array([window(0.1, 0.8, 0.05)] * 3 + [window(0.1, 0.2, 0.7)])) == af
+    # the training's vectorised decisions agree with record_class record by record
+    rng = np.random.default_rng(3)
+    raw = rng.dirichlet(np.ones(4) * 0.7, size=60)
+    owner = np.sort(rng.integers(0, 12, size=60))
+    decided = afib.record_decisions(raw, owner, 12)
+    for r in range(12):
+        rows = raw[owner == r]
+        if len(rows):
+            assert decided[r] == afib.record_class(rows)

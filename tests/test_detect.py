@@ -374,7 +374,7 @@ def test_a_recording_judges_a_cinc_record_as_the_evaluation_does() -> None:
     model = NNModel(blob, "afib")
     # every 6th validation record, and one whose search-back beat came 2 s late
     ids = sorted(set(afib.load_split_ids()["validation"][::6]) | {"A05233"})
-    device, evaluation = [], []
+    device, evaluation, by_peak = [], [], []
     for rec in cinc2017.iter_records(ids, ROOT):
         ecg = afib.record_input(rec)
         windows, seconds = afib.recording_for(ecg)
@@ -387,8 +387,17 @@ def test_a_recording_judges_a_cinc_record_as_the_evaluation_does() -> None:
         assert r.duration_s == round((windows + 1) * 5.12)
         device.append(int(r.rhythm_class))
         evaluation.append(afib.record_verdict(model, ecg))
+        probs = afib._probabilities(model, afib.model_inputs(ecg, afib.model_length(model)))
+        seen = probs[afib.seen_windows(ecg, len(probs))]
+        if (
+            seen.mean(axis=0).argmax() == afib.CINC_CLASS["N"]
+            and device[-1] == afib.CINC_CLASS["O"]
+        ):
+            by_peak.append(rec.record_id)
+            assert r.confidence == int(100 * seen[:, afib.CINC_CLASS["O"]].max() + 0.5)
     assert device == evaluation
     assert len(device) > 50 and len(set(device)) >= 3  # records of several classes judged
+    assert by_peak  # WS_REC_OTHER_PEAK decided some: normal on average, one window "other"
 
 
 @needs_data

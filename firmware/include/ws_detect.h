@@ -39,6 +39,11 @@
  * leads-off, flat or saturated is not shown to the model (noisy ones are, as in training). */
 #define WS_REC_WINDOWS(samples) ((samples) <= 1280u ? 1u : ((samples) - 1280u) / 640u + 1u)
 #define WS_REC_UNSEEN (WS_QUALITY_LEADS_OFF | WS_QUALITY_FLAT | WS_QUALITY_SATURATED)
+/* A recording whose windows average to normal rhythm is called "other rhythm" when one of
+ * its windows gives "other" a probability above this: an intermittent abnormality (ectopic
+ * beats, a run of another rhythm) shows in a window or two and is averaged away otherwise
+ * (docs/detectors.md; `afib.OTHER_PEAK`, chosen on the validation records). */
+#define WS_REC_OTHER_PEAK 0.5f
 
 /* cdef-begin */
 /* AF episodes, in AFib windows: 10.24 s each, back to back (one model run per 10.24 s of
@@ -264,6 +269,7 @@ struct ws_app {
     uint8_t rec_left, rec_windows, rec_analysed, rec_quality;
     uint32_t rec_start;             /* 125 Hz sample the recording's first window starts at */
     uint16_t rec_sum[4];            /* output levels above the zero point, summed */
+    int16_t rec_peak_other;         /* the largest "other" level of one window */
     float af_out_scale;             /* the AFib model's output scale */
     uint16_t rec_beats;
     uint32_t rec_rr_ms;

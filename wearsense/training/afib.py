@@ -32,6 +32,10 @@ LABELS = ("normal", "af", "other", "noisy")
 CINC_CLASS = {"N": 0, "A": 1, "O": 2, "~": 3}
 WINDOW = 1280
 HOP = 640
+# WS_REC_OTHER_PEAK (ws_detect.h): a record the windows call normal is "other" when one
+# window gives "other" more than this (chosen on the validation records from 0.4-0.8:
+# docs/detectors.md)
+OTHER_PEAK = 0.5
 INPUT_SCALE = 1.0 / 64.0
 RR_FEATURES = 16  # WS_AFIB_RR_FEATURES
 # WS_REC_UNSEEN: front-end flags (leads-off 1, saturated 4, flat 8) that keep a window from
@@ -115,13 +119,18 @@ def recording_for(ecg: EcgInput) -> tuple[int, int]:
 
 
 def record_class(window_probs: np.ndarray, seen: np.ndarray | None = None) -> int:
-    """A record's class: the largest mean probability over the windows the model saw;
-    noisy when it saw none (as the device's ECG_RECORDING: no guess)."""
+    """A record's class as the device's ECG_RECORDING gives it: the largest mean probability
+    over the windows the model saw, except that normal rhythm with one window giving "other"
+    more than ``OTHER_PEAK`` is other rhythm (an intermittent abnormality, averaged away
+    otherwise); noisy when it saw none (no guess)."""
     if seen is not None:
         window_probs = window_probs[seen]
     if len(window_probs) == 0:
         return CINC_CLASS["~"]
-    return int(window_probs.mean(axis=0).argmax())
+    best = int(window_probs.mean(axis=0).argmax())
+    if best == CINC_CLASS["N"] and float(window_probs[:, CINC_CLASS["O"]].max()) > OTHER_PEAK:
+        return CINC_CLASS["O"]
+    return best
 
 
 def record_verdict(model: Any, ecg: EcgInput) -> int:
@@ -304,11 +313,21 @@ def rr_co_teacher_probabilities(
 OFFSET_GRID = tuple(np.arange(-1.5, 1.51, 0.25).round(2))
 
 
+def record_decisions(window_probs: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """`record_class` of each of ``n`` records at once (``owner``: the record of each
+    window; every window counts)."""
+    pred = mean_probabilities(window_probs, owner, n).argmax(axis=1)
+    peak = np.zeros(n)
+    np.maximum.at(peak, owner, window_probs[:, CINC_CLASS["O"]])
+    pred[(pred == CINC_CLASS["N"]) & (peak > OTHER_PEAK)] = CINC_CLASS["O"]
+    return pred
+
+
 def record_scores(window_probs: np.ndarray, owner: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per-class F1 of the records' decisions (argmax of the mean window probability)."""
+    """Per-class F1 of the records' decisions (`record_decisions`)."""
     from wearsense.training.metrics import confusion, per_class_from_confusion
 
-    pred = mean_probabilities(window_probs, owner, len(labels)).argmax(axis=1)
+    pred = record_decisions(window_probs, owner, len(labels))
     per_class = per_class_from_confusion(confusion(labels, pred, len(LABELS)))
     return np.nan_to_num(np.array([c["f1"] for c in per_class]))
 
@@ -321,8 +340,8 @@ def tune_class_offsets(
     grid: Iterable[float] = OFFSET_GRID,
 ) -> np.ndarray:
     """Offsets to add to the logits of ``classes`` (never normal's) that maximise
-    F1(AF) + mean F1(normal, AF, other) of the records' decisions (argmax of the mean
-    window probability); the others stay 0. The class weights and CinC's class mix of
+    F1(AF) + mean F1(normal, AF, other) of the records' decisions (`record_decisions`);
+    the others stay 0. The class weights and CinC's class mix of
     training need not be the best decision rule for these two figures. Chosen on
     validation records, never on test ones; a tie keeps the smaller shift."""
     from itertools import product
@@ -1008,7 +1027,7 @@ def pareto_afib(
         model = NNModel((folder / "afib.tflite").read_bytes())
         length = model_length(model)
         predicted = [
-            int(_probabilities(model, model_inputs(ecg, length)).mean(axis=0).argmax())
+            record_class(_probabilities(model, model_inputs(ecg, length)))
             for ecg in validation.inputs
         ]
         report = classification_report(validation.labels, predicted, LABELS, bootstrap=0)

@@ -598,6 +598,7 @@ static void start_recording(ws_app_t *app)
     app->rec_quality = 0;
     app->rec_beats = 0;
     app->rec_rr_ms = 0;
+    app->rec_peak_other = 0;
     memset(app->rec_sum, 0, sizeof app->rec_sum);
     ws_device_recording_started(app->dev);
 }
@@ -609,9 +610,11 @@ static void start_recording(ws_app_t *app)
  * windows in between). The record is judged as `wearsense evaluate afib` judges a CinC
  * record: every window the model can see (not leads-off, flat or saturated) counts, noisy
  * or not, and the class is the largest sum of quantized output levels (the largest mean
- * probability). One ECG_RECORDING after the last window: NOISY when no window could be
- * analysed (no guess); the mean heart rate of the beats of the back-to-back windows the
- * front end did not flag; the quality flags seen; the seconds judged. */
+ * probability), except that normal rhythm with one window above WS_REC_OTHER_PEAK for
+ * "other" is other rhythm (its confidence: that window's). One ECG_RECORDING after the
+ * last window: NOISY when no window could be analysed (no guess); the mean heart rate of
+ * the beats of the back-to-back windows the front end did not flag; the quality flags
+ * seen; the seconds judged. */
 static void record_window(ws_app_t *app, uint32_t end, const int16_t *level, uint8_t flags,
                           uint16_t beats, uint32_t rr)
 {
@@ -630,6 +633,9 @@ static void record_window(ws_app_t *app, uint32_t end, const int16_t *level, uin
         if (level != NULL) {
             for (i = 0; i < 4; i++) {
                 app->rec_sum[i] = (uint16_t)(app->rec_sum[i] + level[i]);
+            }
+            if (level[WS_RHYTHM_OTHER] > app->rec_peak_other) {
+                app->rec_peak_other = level[WS_RHYTHM_OTHER];
             }
             app->rec_analysed++;
         } else {
@@ -654,6 +660,12 @@ static void record_window(ws_app_t *app, uint32_t end, const int16_t *level, uin
         ev.u.ecg_recording.confidence = (uint8_t)(
             (float)app->rec_sum[best] * app->af_out_scale * 100.0f / (float)app->rec_analysed +
             0.5f);
+        if (best == WS_RHYTHM_NORMAL &&
+            (float)app->rec_peak_other * app->af_out_scale > WS_REC_OTHER_PEAK) {
+            best = WS_RHYTHM_OTHER;
+            ev.u.ecg_recording.confidence =
+                (uint8_t)((float)app->rec_peak_other * app->af_out_scale * 100.0f + 0.5f);
+        }
     }
     ev.u.ecg_recording.rhythm_class = (uint8_t)best;
     if (app->rec_beats >= WS_HR_MIN_BEATS && app->rec_rr_ms > 0) {
