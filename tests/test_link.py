@@ -505,6 +505,12 @@ def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> N
         assert "emulating WS-00A1B2C3" in emulator.stdout.readline()
         db = tmp_path / "companion.db"
         for run_ in range(2):
+            if run_ == 1:  # a packet an earlier companion kept as bytes: decoded at start
+                from wearsense.protocol import HrSummary, encode
+
+                kept = HrSummary(1, 60, 0, interval_s=600, min_bpm=60, mean_bpm=70, max_bpm=80)
+                with Store(db) as store:
+                    store.store_undecodable("WS-OLD01", 1, 1, encode(kept), reason="range")
             done = subprocess.run(
                 [*cli, "companion", "--db", str(db), "--controllers", ports]
                 + ["--keystore", str(tmp_path / "keys.json"), "--count", "4"]
@@ -524,12 +530,15 @@ def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> N
             )
             assert said == (run_ == 1), done.stdout
             assert ("recording: 30 s requested" in done.stdout) == (run_ == 1), done.stdout
+            said = "decoded 1 kept packet(s) with this version's decoder" in done.stdout
+            assert said == (run_ == 1), done.stdout
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
     with Store(db) as store:
         assert store.contiguous_seq(SERIAL, 1) >= 8
         found = {e.type for e in store.events(include_unplaced=True)}
+        assert store.count_undecodable() == 0
     # The AF episode of the MIT-BIH 219 sample, from the AFib detector (nothing injected).
     assert "af_start" in found
 

@@ -78,6 +78,35 @@ def test_dropped_ranges_and_undecodable_packets_count_as_stored(store: Store) ->
     assert row.decoded and row.event() == hr(7, 700)
 
 
+def test_redecode_turns_kept_packets_into_events_and_leaves_the_device_alone(
+    store: Store,
+) -> None:
+    """A companion that could not decode a packet (a newer firmware's event) kept its bytes;
+    a later companion decodes them: nothing was lost, and now it is readable too."""
+    from wearsense.store.alerts import alerts
+
+    assert store.ingest("SN1", 1, [status(1), hr(2, 600)], received_utc=T0 + 700) == 2
+    fall = Fall(3, 650, 0, impact_mg=2400, confidence=90, stillness_s=20)
+    old_status = StatusFirmware(5, 660, 0, fw_major=0, fw_minor=9, fw_patch=0, utc_offset_s=1)
+    store.store_undecodable("SN1", 1, 3, encode(fall), received_utc=T0 + 700, reason="range")
+    store.store_undecodable("SN1", 1, 4, b"\x21\x00garbage", received_utc=T0 + 700)
+    store.store_undecodable("SN1", 1, 5, encode(old_status), received_utc=T0 + 700)
+    store.store_undecodable("SN1", 1, 6, encode(hr(9, 670)), received_utc=T0 + 700)  # seq 9
+    assert store.count_undecodable() == 4 and store.contiguous_seq("SN1", 1) == 6
+    before = store.device("SN1")
+    assert store.redecode() == (2, 2)
+    rows = {e.seq: e for e in store.events(serial="SN1", include_unplaced=True)}
+    assert rows[3].decoded and rows[3].event() == fall and rows[3].utc == T0 + 650
+    assert rows[5].decoded and rows[5].event() == old_status
+    assert not rows[4].decoded and not rows[6].decoded  # garbage; a packet of another seq
+    assert store.count_undecodable() == 2 and store.contiguous_seq("SN1", 1) == 6
+    after = store.device("SN1")  # an old STATUS page does not rewrite today's device
+    assert after.firmware == before.firmware == "1.2.3"
+    assert after.last_seen_utc == before.last_seen_utc
+    assert [a.kind for a in alerts(store) if a.kind == "fall"] == ["fall"]
+    assert store.redecode() == (0, 2)  # nothing more to do
+
+
 def test_utc_comes_from_status_page_or_time_sync(store: Store) -> None:
     store.ingest("SN1", 1, [hr(1, 600)])
     assert store.events(serial="SN1") == []  # no clock offset yet: no place on a timeline

@@ -158,6 +158,25 @@ def test_backup_restore_and_store_info(
     assert code == 0 and "removed" in out
 
 
+def test_store_redecode_reports_what_it_decoded(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wearsense.protocol import HrSummary, encode
+
+    _fill(db)
+    with Store(db) as store:
+        seq = store.contiguous_seq("SN-7", 1) + 1
+        later = HrSummary(seq, 10, 0, interval_s=600, min_bpm=60, mean_bpm=70, max_bpm=80)
+        store.store_undecodable("SN-7", 1, seq, encode(later), reason="range")
+        store.store_undecodable("SN-7", 1, seq + 1, b"\x00\x01", reason="crc")
+    code, out, _ = run(capsys, "store", "info")
+    assert code == 0 and "undecodable   2" in out
+    code, out, _ = run(capsys, "store", "redecode")
+    assert code == 0 and out.strip() == "decoded 1 kept packet(s) as events; 1 still undecodable"
+    code, out, _ = run(capsys, "store", "info")
+    assert "undecodable   1" in out
+
+
 def test_alert_commands(db: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     run(capsys, "patient", "add", "p-1")
     run(capsys, "patient", "assign", "SN-7", "p-1", "--from", "2024-03-28T00:00")

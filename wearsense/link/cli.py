@@ -6,6 +6,9 @@ stores every event in the SQLite store before acknowledging it. Reconnects with 
 when the link drops. ``--link emulator`` (default) talks to ``wearsense emulate``
 through Bumble's virtual controllers on loopback (started here when nothing listens
 yet); ``--link ble`` uses this computer's Bluetooth adapter through bleak.
+
+At start it decodes again the packets an earlier companion kept as bytes because it could
+not decode them (a newer firmware's events; ``wearsense store redecode``).
 """
 
 from __future__ import annotations
@@ -91,6 +94,9 @@ async def companion(args: argparse.Namespace) -> int:
     db = args.db or default_db_path()
     db.parent.mkdir(parents=True, exist_ok=True)
     store = Store(db)
+    redecoded, _ = store.redecode()  # packets an earlier companion could not decode
+    if redecoded:
+        print(f"decoded {redecoded} kept packet(s) with this version's decoder")
     controllers = None
     stack = None
     kwargs: dict[str, Any] = {}

@@ -247,6 +247,7 @@ def _store_info(args: argparse.Namespace) -> int:
         print(f"patients      {len(store.patients())}")
         print(f"devices       {len(store.devices())}")
         print(f"events        {store.count_events()}")
+        print(f"undecodable   {store.count_undecodable()} (kept as bytes; see `store redecode`)")
         print(f"retention     {f'{days:g} days' if days else 'keep everything'}")
     return 0
 
@@ -259,6 +260,13 @@ def _store_prune(args: argparse.Namespace) -> int:
             return fail("no retention period set: give --days N", EXIT_USAGE)
         removed = store.apply_retention()
     print(f"removed {removed} events older than the retention period")
+    return 0
+
+
+def _store_redecode(args: argparse.Namespace) -> int:
+    with Store(db_path(args), create=False) as store:
+        done, left = store.redecode()
+    print(f"decoded {done} kept packet(s) as events; {left} still undecodable")
     return 0
 
 
@@ -374,5 +382,18 @@ def register(subparsers: Any) -> None:
     )
     sub = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
     _sub(sub, "info", "schema version, counts, retention policy", _store_info)
+    _sub(
+        sub,
+        "redecode",
+        "decode again the packets kept as bytes (after a companion update)",
+        _store_redecode,
+        "A packet the companion could not decode is kept as bytes, flagged undecodable, so "
+        "the device can be acknowledged and nothing is lost (docs/store.md). A newer "
+        "firmware's event is one: an older companion's decoder refuses its new flag bits. "
+        "This decodes every such packet again with this version's decoder; each that now "
+        "decodes to an event of the sequence it was kept at becomes that event (alerts for "
+        "a fall or AF onset found this way are queued). `wearsense companion` does this "
+        "when it starts.",
+    )
     p = _sub(sub, "prune", "delete events older than the retention period", _store_prune)
     p.add_argument("--days", type=float, help="set the retention period (days) first")

@@ -505,6 +505,7 @@ class Store:
         epoch: int,
         events: Iterable[Event | tuple[Event, bytes]],
         received_utc: float | None = None,
+        history: bool = False,
     ) -> int:
         """Stores decoded events of device ``serial`` in ``epoch``, all in one committed
         transaction, and returns the highest contiguous stored sequence of that stream
@@ -513,14 +514,16 @@ class Store:
         Each item is an event or (event, the bytes it was decoded from). An event already
         stored is left as it is; one that replaces an undecodable packet of the same
         sequence takes its place. Alerts for new falls, cancelled falls, AF onsets and
-        long data gaps are queued in the same transaction.
+        long data gaps are queued in the same transaction. ``history``: the events are old
+        ones decoded again (`redecode`): their STATUS pages do not overwrite the device's
+        current firmware, models or clock offset, and they raise no data-gap alert.
         """
         _check_stream(serial, epoch)
         now = time.time() if received_utc is None else float(received_utc)
         items = [(e, encode_event(e)) if isinstance(e, Event) else e for e in events]
         with self.transaction() as db:
             self._touch_device(db, serial, now)
-            for event, _ in items:
+            for event, _ in [] if history else items:
                 if isinstance(event, StatusFirmware):
                     if event.time_s + event.utc_offset_s >= TIME_SYNC_MIN_UTC:
                         self._record_offset(db, serial, epoch, event.utc_offset_s, "status", now)
@@ -581,7 +584,7 @@ class Store:
 
             for event, utc in new_alerts:
                 alerts.enqueue_event(db, serial, epoch, event, utc, now)
-            if previous is not None and first_new_utc is not None:
+            if previous is not None and first_new_utc is not None and not history:
                 hours = float(self._setting_in(db, "gap_alert_hours", DEFAULT_GAP_ALERT_HOURS))
                 if first_new_utc - previous >= hours * 3600:
                     alerts.enqueue_gap(db, serial, previous, first_new_utc, now)
@@ -625,6 +628,35 @@ class Store:
                 ),
             )
             return self._advance(db, serial, epoch)
+
+    def redecode(self) -> tuple[int, int]:
+        """Decodes again, with this version's protocol decoder, the packets kept as bytes
+        because an earlier companion could not decode them (a newer firmware's event, for
+        one). Each that now decodes to an event of the sequence it was kept at takes its
+        place (`ingest` with ``history``: alerts for a fall or AF onset found this way are
+        queued; the device's current state is left alone). Returns (decoded now, still
+        undecodable)."""
+        from wearsense.protocol.errors import ProtocolError
+        from wearsense.protocol.events import decode as decode_event
+
+        rows = self._all(
+            "SELECT serial, epoch, seq, raw, received_utc FROM events WHERE decoded = 0 "
+            "ORDER BY serial, epoch, seq"
+        )
+        done = 0
+        for serial, epoch, seq, raw, received in rows:
+            try:
+                event = decode_event(bytes(raw or b""))
+            except ProtocolError:
+                continue
+            if event.seq != seq:
+                continue
+            self.ingest(serial, epoch, [(event, bytes(raw))], received_utc=received, history=True)
+            done += 1
+        return done, len(rows) - done
+
+    def count_undecodable(self) -> int:
+        return int(self._one("SELECT count(*) FROM events WHERE decoded = 0")[0])
 
     def _advance(self, db: sqlite3.Connection, serial: str, epoch: int) -> int:
         row = db.execute(
