@@ -558,3 +558,71 @@ def test_companion_refuses_a_recording_length_the_protocol_does_not_allow(tmp_pa
         assert done.returncode == 2
         assert f"--record {seconds}: a recording lasts 10 to 60 s" in done.stderr
         assert not (tmp_path / "c.db").exists()  # refused before anything was opened
+
+
+class _FakeRecordingSession:
+    """Streams at once and answers START_RECORDING from a script; after the commands in
+    ``reconnect_after`` it reconnects (a device reset, or a link drop): a new connection."""
+
+    def __init__(self, answers: list[Any], reconnect_after: set[int]) -> None:
+        from types import SimpleNamespace
+
+        self.stats = SimpleNamespace(connections=1)
+        self.answers, self.reconnect_after, self.sent = answers, reconnect_after, 0
+
+    async def wait_streaming(self, timeout: float) -> None:
+        return None
+
+    async def command(self, opcode: Any, **fields: int) -> Any:
+        from types import SimpleNamespace
+
+        from wearsense.protocol import Opcode
+
+        assert opcode == Opcode.START_RECORDING and fields == {"duration_s": 30}
+        self.sent += 1
+        status = self.answers.pop(0)
+        if self.sent in self.reconnect_after:
+            asyncio.get_running_loop().call_later(0.05, self._reconnect)
+        return SimpleNamespace(status=status)
+
+    def _reconnect(self) -> None:
+        self.stats.connections += 1
+
+
+@pytest.mark.parametrize(
+    ("answers", "reconnect_after", "sent", "said"),
+    [
+        # the device reset (the request is gone): asked again, OK, then the verdict
+        (["OK", "OK"], {1}, 2, "requested again (a reconnection came before the verdict)"),
+        # only the link dropped: the device still has it
+        (["OK", "BUSY"], {1}, 2, "still under way on the device"),
+        # resets every time: gives up after RECORD_TRIES requests
+        (["OK", "OK", "OK"], {1, 2, 3}, 3, "no verdict after 3 requests"),
+        # a refusal is final
+        (["ARG"], set(), 1, "the device refused it (ARG)"),
+    ],
+)
+def test_the_companion_asks_again_for_a_recording_lost_to_a_reconnection(
+    answers: list[str],
+    reconnect_after: set[int],
+    sent: int,
+    said: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from wearsense.link.cli import RECORD_TRIES, _record
+    from wearsense.protocol import Status
+
+    async def scenario() -> int:
+        session = _FakeRecordingSession([Status[a] for a in answers], reconnect_after)
+        verdict = asyncio.Event()
+        task = asyncio.create_task(_record(session, 30, verdict))
+        if said != "no verdict after 3 requests" and "refused" not in said:
+            while session.sent < sent:  # the verdict comes after the last request
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)
+            verdict.set()
+        await asyncio.wait_for(task, 5.0)
+        return session.sent
+
+    assert asyncio.run(scenario()) == sent <= RECORD_TRIES
+    assert said in capsys.readouterr().out

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="S",
         help="once connected, ask for an on-demand ECG recording of S seconds (10-60, "
         "START_RECORDING): the wearable answers with one ECG_RECORDING event, its rhythm "
-        "verdict (docs/detectors.md)",
+        "verdict (docs/detectors.md); asked again after a reconnection that came before the "
+        "verdict (a reset loses the request), at most 3 times",
     )
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.set_defaults(handler=_main)
@@ -84,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 async def companion(args: argparse.Namespace) -> int:
     from wearsense.link.session import LinkState, Session, SessionConfig
-    from wearsense.protocol import Event
+    from wearsense.protocol import EcgRecording, Event
     from wearsense.store import Store, default_db_path
 
     if args.record is not None and not 10 <= args.record <= 60:
@@ -126,6 +128,7 @@ async def companion(args: argparse.Namespace) -> int:
         stored = 0
         posture_said: str | None = None
         done = asyncio.Event()
+        verdict = asyncio.Event()  # an ECG_RECORDING stored (answers --record)
 
         def on_state(state: LinkState, detail: str) -> None:
             print(f"[{state.value}] {detail}".rstrip(), flush=True)
@@ -135,6 +138,8 @@ async def companion(args: argparse.Namespace) -> int:
             for event in events:
                 assert isinstance(event, Event)
                 print(f"stored {serial} epoch {epoch} seq {event.seq} {event.NAME}", flush=True)
+                if isinstance(event, EcgRecording):
+                    verdict.set()
                 line = posture_line(event) if args.calibrate_posture else None
                 if line and line != posture_said:  # the first report, then each change
                     print(line, flush=True)
@@ -156,7 +161,7 @@ async def companion(args: argparse.Namespace) -> int:
         if args.calibrate_posture:
             requests.append(asyncio.create_task(_calibrate_posture(session)))
         if args.record is not None:
-            requests.append(asyncio.create_task(_record(session, args.record)))
+            requests.append(asyncio.create_task(_record(session, args.record, verdict)))
         waiter = asyncio.create_task(done.wait())
         timeout = args.duration or None
         await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -225,17 +230,45 @@ def _calibrate_posture(session: Any) -> Any:
     )
 
 
-def _record(session: Any, seconds: int) -> Any:
-    """START_RECORDING once the session streams; the verdict arrives as an event."""
-    from wearsense.protocol import Opcode
+RECORD_TRIES = 3
 
-    return _once_streaming(
-        session,
-        "recording",
-        Opcode.START_RECORDING,
-        {"duration_s": seconds},
-        f"{seconds} s requested; the verdict comes as ecg_recording",
-    )
+
+async def _record(
+    session: Any, seconds: int, answered: asyncio.Event, tries: int = RECORD_TRIES
+) -> None:
+    """START_RECORDING once the session streams; the verdict arrives as an event
+    (``answered`` is set when it is stored). A device keeps a pending request in RAM only,
+    so a reset loses it (docs/device-core.md): when the session reconnects before the
+    verdict came, the request is sent again, at most ``tries`` times in all. A device that
+    still has it answers BUSY: the recording is under way and the verdict will come."""
+    from wearsense.link.errors import LinkError
+    from wearsense.protocol import Opcode, Status
+
+    for attempt in range(tries):
+        try:
+            await session.wait_streaming(60.0)
+            connection = session.stats.connections
+            response = await session.command(Opcode.START_RECORDING, duration_s=seconds)
+        except (TimeoutError, LinkError) as exc:
+            print(f"recording: not sent ({exc or 'no link within 60 s'})", flush=True)
+            return
+        if response.status == Status.OK:
+            again = " again (a reconnection came before the verdict)" if attempt else ""
+            print(
+                f"recording: {seconds} s requested{again}; the verdict comes as ecg_recording",
+                flush=True,
+            )
+        elif response.status == Status.BUSY and attempt:
+            print("recording: still under way on the device", flush=True)
+        else:
+            print(f"recording: the device refused it ({response.status.name})", flush=True)
+            return
+        while not answered.is_set() and session.stats.connections == connection:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(answered.wait(), 0.5)
+        if answered.is_set():
+            return
+    print(f"recording: no verdict after {tries} requests", flush=True)
 
 
 def _main(args: argparse.Namespace) -> int:
