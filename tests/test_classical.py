@@ -108,14 +108,15 @@ def test_peak_window_centres_the_largest_impact_and_holds_the_edges():
     stream[100:150, 2] = 0.2  # free fall
     stream[150, :3] = (2.0, 2.0, 2.0)  # the impact, |a| = 3.46 g
     window, extra = classical.peak_window(stream)
-    assert window.shape == (128, 7)
-    assert window[64, 6] == pytest.approx(np.sqrt(12.0))
+    assert window.shape == (128, 7)  # the frame layout: acc, |a| - 1 g, gyro
+    assert window[64, 3] == pytest.approx(np.sqrt(12.0) - 1.0)
+    assert np.allclose(window[64, :3], 2.0) and np.allclose(window[:, 4:], 0.0)
     assert extra[0] == pytest.approx(np.sqrt(12.0)) and extra[1] == pytest.approx(0.2)
     assert extra[2] == pytest.approx(0.0)  # still after it
     early = stream.copy()
     early[5, :3] = (4.0, 0.0, 0.0)  # an impact 0.1 s into the recording
     window, _ = classical.peak_window(early)
-    assert np.allclose(window[:59, :6], early[0])  # the start held before it
+    assert np.allclose(window[:59, :3], early[0, :3])  # the start held before it
     with pytest.raises(ValueError, match="expected a"):
         classical.peak_window(np.zeros((0, 6)))
 

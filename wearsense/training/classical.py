@@ -240,23 +240,25 @@ def baseline_afib(
 
 
 def imu_features(windows: np.ndarray) -> np.ndarray:
-    """Hand-made features of int8 IMU windows [N, 128, 7] (the front end's output):
-    per signal (acc, body acc, gyro per axis; the three magnitudes; channel 7; body jerk per
-    axis) 14 time-domain, 5 spectral, 7 band powers and 4 autoregressive coefficients; then
-    the gravity direction and the axis correlations."""
+    """Hand-made features of IMU windows [N, 128, 7] in the front end's frame layout
+    (docs/imu-front-end.md: acc x, y, z, |a| - 1 g, gyro x, y, z; int8 as the device makes
+    them, or float in any units): per signal (acc, body acc, gyro per axis; body jerk per
+    axis; |acc|, |body acc|, |gyro| and the frame's |a| channel) 14 time-domain, 5 spectral,
+    7 band powers and 4 autoregressive coefficients; then the gravity direction and the axis
+    correlations."""
     from scipy import signal as sps
 
     x = np.asarray(windows, float)
     if x.ndim != 3 or x.shape[2] != 7:
         raise ValueError(f"expected windows [N, T, 7], got shape {x.shape}")
-    acc, gyro = x[:, :, 0:3], x[:, :, 3:6]
+    acc, gyro = x[:, :, 0:3], x[:, :, 4:7]
     b, a = sps.butter(3, 0.3 / 25.0, "low")  # gravity: below 0.3 Hz at 50 Hz
     gravity = sps.filtfilt(b, a, acc, axis=1) if x.shape[1] > 12 else acc.mean(1, keepdims=True)
     body = acc - gravity
     jerk = np.diff(body, axis=1, prepend=body[:, :1])
     signals = [acc[:, :, i] for i in range(3)] + [body[:, :, i] for i in range(3)]
     signals += [gyro[:, :, i] for i in range(3)] + [jerk[:, :, i] for i in range(3)]
-    signals += [np.linalg.norm(v, axis=2) for v in (acc, body, gyro)] + [x[:, :, 6]]
+    signals += [np.linalg.norm(v, axis=2) for v in (acc, body, gyro)] + [x[:, :, 3]]
     columns = [_signal_features(s) for s in signals]
     g = gravity.mean(axis=1)
     g = g / (np.linalg.norm(g, axis=1, keepdims=True) + 1e-9)
@@ -366,16 +368,17 @@ FALL_TREES = 500
 
 
 def peak_window(six_axis_50hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the [128, 7] window around the largest |a|: acc g, gyro deg/s, |a|; 4 features of
-    the whole stream around it: peak |a|, lowest |a| in the 1 s before (free fall), |a|
-    spread from 1 s to 3 s after (stillness), and the recording's median |a|)."""
+    """(the [128, 7] window around the largest |a|, in the front end's frame layout but
+    float: acc in g, |a| - 1 g, gyro in deg/s; 4 features of the whole stream around it:
+    peak |a|, lowest |a| in the 1 s before (free fall), |a| spread from 1 s to 3 s after
+    (stillness), and the recording's median |a|)."""
     x = np.asarray(six_axis_50hz, float)
     if x.ndim != 2 or x.shape[1] != 6 or len(x) == 0:
         raise ValueError(f"expected a (n, 6) stream, got shape {x.shape}")
     mag = np.linalg.norm(x[:, :3], axis=1)
     peak = int(np.argmax(mag))
     index = np.clip(np.arange(peak - 64, peak + 64), 0, len(x) - 1)  # edges held
-    window = np.hstack([x[index], mag[index, None]])
+    window = np.hstack([x[index, :3], mag[index, None] - 1.0, x[index, 3:]])
     before = mag[max(0, peak - 50) : peak + 1]
     after = mag[peak + 50 : peak + 150]
     extra = np.array(
