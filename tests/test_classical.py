@@ -131,6 +131,12 @@ def test_fall_baseline_beats_chance_on_held_out_trials():
     assert "umafall/wrist" in report["per_position"] or "umafall" not in report["per_dataset"]
 
 
+def test_cli_refuses_an_empty_limit(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    assert main(["baseline", "fall", "--limit", "0", "--json", str(out)]) == 2
+    assert not out.exists() and "--limit 0" in capsys.readouterr().err
+
+
 def test_cli_names_a_missing_data_folder(tmp_path, capsys):
     out = tmp_path / "b.json"
     code = main(["baseline", "afib", "--data-dir", str(tmp_path), "--json", str(out)])

@@ -155,6 +155,9 @@ def _baseline(args: argparse.Namespace) -> int:
     from wearsense.training import classical
     from wearsense.training.evaluation import write_json
 
+    if args.limit is not None and args.limit < 1:
+        print(f"error: --limit {args.limit}: give at least 1", file=sys.stderr)
+        return 2
     try:
         if args.task == "afib":
             report = classical.baseline_afib(args.data_dir, args.bootstrap, limit=args.limit)
