@@ -4,6 +4,8 @@ run as int8 on the C interpreter."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -160,3 +162,35 @@ def test_a_record_normal_on_average_with_one_other_window_is_other():
         rows = raw[owner == r]
         if len(rows):
             assert decided[r] == afib.record_class(rows)
+
+
+@needs_data
+def test_mitdb_training_rows_are_the_evaluations_windows_with_their_rhythms():
+    from wearsense.datasets import mitdb
+
+    x, y, owner = afib.mitdb_training_rows(None, afib.WINDOW + afib.RR_FEATURES, max_records=2)
+    ids = json.loads(afib.MITDB_SPLITS.read_text())["parts"]["train"][:2]
+    assert x.dtype == np.int8 and x.shape[1:] == (1, afib.WINDOW + afib.RR_FEATURES)
+    assert len(x) == len(y) == len(owner) and set(owner.tolist()) == {0, 1}
+    assert set(y.tolist()) <= {0, 1, 2}
+    for index, rid in enumerate(ids):  # the same bytes and classes the evaluation scores
+        (record,) = mitdb.iter_records([rid], None)
+        wins, _, truths = afib.mitdb_windows(record, afib.WINDOW + afib.RR_FEATURES)
+        keep = [k for k, t in enumerate(truths) if t is not None and t != afib.FLUTTER]
+        assert np.array_equal(x[owner == index, 0], wins[keep])
+        assert y[owner == index].tolist() == [truths[k] for k in keep]
+
+
+@needs_data
+def test_training_with_the_mitdb_split_adds_its_windows(tmp_path):
+    config = afib.AfibTrainConfig(
+        teacher_epochs=1, student_epochs=1, qat_epochs=0, width=0.5, max_records=1,
+        seed=1, rr_head=0, rr_co_teacher=0.0, mitdb_train=True,
+    )  # fmt: skip
+    summary = afib.train_afib(tmp_path, None, config, show_progress=False)
+    cinc = afib.load_records(afib.load_split_ids()["train"][:1], None, "one").window_arrays(
+        config.input_length
+    )[1]
+    mit = afib.mitdb_training_rows(None, config.input_length, max_records=1)[1]
+    assert summary["train_windows"] == len(cinc) + len(mit)
+    assert summary["config"]["mitdb_train"] is True

@@ -283,6 +283,8 @@ class AfibTrainConfig:
     # hidden units of the RR head added to the trained student's logits (fit_rr_head,
     # weight chosen on the validation records); 0: the student as distilled
     rr_head: int = 8
+    # also train on the windows of the MIT-BIH training split (`mitdb_training_rows`)
+    mitdb_train: bool = False
 
     @property
     def input_length(self) -> int:
@@ -571,6 +573,11 @@ def train_afib(
     parts = _training_parts(data_dir, config.max_records)
     length = config.input_length
     x_train, y_train, owner = parts["train"].window_arrays(length)
+    if config.mitdb_train:
+        x_mit, y_mit, mit_owner = mitdb_training_rows(data_dir, length, config.max_records)
+        x_train = np.concatenate([x_train, x_mit])
+        y_train = np.concatenate([y_train, y_mit])
+        owner = np.concatenate([owner, mit_owner + owner.max() + 1])
     x_val, y_val, val_owner = parts["validation"].window_arrays(length)
     train = (_float(x_train), y_train)
     val = (_float(x_val), y_val)
@@ -715,6 +722,11 @@ def add_rr_head(
     parts = _training_parts(data_dir, config.max_records)
     length = WINDOW + RR_FEATURES
     x_train, y_train, owner = parts["train"].window_arrays(length)
+    if config.mitdb_train:
+        x_mit, y_mit, mit_owner = mitdb_training_rows(data_dir, length, config.max_records)
+        x_train = np.concatenate([x_train, x_mit])
+        y_train = np.concatenate([y_train, y_mit])
+        owner = np.concatenate([owner, mit_owner + owner.max() + 1])
     x_val, y_val, val_owner = parts["validation"].window_arrays(length)
     train = (_float(x_train), y_train)
     model, info = rr_head_stage(
@@ -819,6 +831,58 @@ def _mitdb_truth(label: str | None) -> int | None:
     return 0 if label == "N" else 2
 
 
+FLUTTER = -1  # a window `mitdb_windows` finds in atrial flutter (scored on its own)
+
+
+def mitdb_windows(record: Any, length: int) -> tuple[np.ndarray, np.ndarray, list[int | None]]:
+    """A MIT-BIH record through the device's ECG front end: the int8 model input rows
+    (every HOP, as `model_inputs`), each window's centre in seconds of the record, and its
+    rhythm class at that centre (`_mitdb_truth`: AF 1, normal sinus 0, any other rhythm 2;
+    ``FLUTTER`` in atrial flutter; None where the annotation says nothing)."""
+    lead = record.lead_index()
+    chain = run_chain(
+        record.signals[:, lead],
+        record.fs,
+        record.adc_gain[lead],
+        record.adc_zero[lead],
+        normalised=True,
+    )
+    ecg = EcgInput(afib_input(chain.signal), chain.beats)
+    wins = model_inputs(ecg, length)
+    centres_s = (np.arange(len(wins)) * HOP + signal_length(length) / 2) / 125.0 - chain.delay_s
+    truths: list[int | None] = []
+    for centre in centres_s:
+        sample = int(centre * record.fs)
+        label = record.rhythm_at(sample)
+        if label == "AFL" or any(a <= sample < b for a, b in record.excluded):
+            truths.append(FLUTTER)
+        else:
+            truths.append(_mitdb_truth(label))
+    return wins, centres_s, truths
+
+
+def mitdb_training_rows(
+    data_dir: str | os.PathLike[str] | None, length: int, max_records: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows [N, 1, length], labels, index of the record of each row) of the MIT-BIH
+    training split's records (`AfibTrainConfig.mitdb_train`): every window with a rhythm
+    class, flutter and unannotated windows left out. Holter ectopy, pauses and AF next to
+    them, which the CinC training records hold few of."""
+    from wearsense.datasets import mitdb
+
+    ids = json.loads(MITDB_SPLITS.read_text())["parts"]["train"][:max_records]
+    xs, ys, owner = [], [], []
+    for index, record in enumerate(mitdb.iter_records(ids, data_dir)):
+        wins, _, truths = mitdb_windows(record, length)
+        keep = [k for k, t in enumerate(truths) if t is not None and t != FLUTTER]
+        xs.append(wins[keep])
+        ys.append(np.array([truths[k] for k in keep], dtype=np.int64))
+        owner.append(np.full(len(keep), index))
+    if not xs:
+        raise DatasetError(str(data_dir or "../shared/data"), "no MIT-BIH training records")
+    return np.concatenate(xs)[:, None, :], np.concatenate(ys), np.concatenate(owner)
+
+
 def evaluate_mitdb(
     model: Any, data_dir: str | os.PathLike[str] | None, record_ids: list[str], progress: bool
 ) -> tuple[list[Any], dict[str, Any]]:
@@ -837,30 +901,17 @@ def evaluate_mitdb(
         unit="rec",
         disable=not progress,
     ):
-        lead = record.lead_index()
-        chain = run_chain(
-            record.signals[:, lead],
-            record.fs,
-            record.adc_gain[lead],
-            record.adc_zero[lead],
-            normalised=True,
-        )
-        ecg = EcgInput(afib_input(chain.signal), chain.beats)
-        wins = model_inputs(ecg, model_length(model))
+        wins, centres_s, truths = mitdb_windows(record, model_length(model))
         probs = _probabilities(model, wins)
         predicted = probs.argmax(axis=1)
-        window = model_window(model)
-        centres_s = (np.arange(len(wins)) * HOP + window / 2) / 125.0 - chain.delay_s
         first_af_call: dict[int, float] = {}
         for k, centre in enumerate(centres_s):
             sample = int(centre * record.fs)
-            in_flutter = any(a <= sample < b for a, b in record.excluded)
-            label = record.rhythm_at(sample)
-            if in_flutter or label == "AFL":
+            truth = truths[k]
+            if truth == FLUTTER:
                 flutter_windows += 1
                 flutter_called_af += int(predicted[k] == 1)
                 continue
-            truth = _mitdb_truth(label)
             if truth is None:
                 continue
             outcomes.append(Outcome(record.record_id, "mitdb", truth, int(predicted[k])))

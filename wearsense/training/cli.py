@@ -54,6 +54,7 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
         tune_offsets=tune,
         device=args.device,
         rr_head=args.rr_head,
+        mitdb_train=args.mitdb_train,
     )
     if args.from_student:
         from wearsense.training.afib import add_rr_head
@@ -286,6 +287,14 @@ def register(subparsers: Any) -> None:
         help="afib: hidden units of the RR head, a small network on the RR features alone "
         "whose logits are added to the trained student's at a weight chosen on the "
         "validation records (default 8, as in the shipped model; 0: none)",
+    )
+    train.add_argument(
+        "--mitdb-train",
+        action="store_true",
+        help="afib: also train on the windows of the MIT-BIH training split (records of "
+        "wearsense/datasets/splits/mitdb.json 'train'), labelled by the rhythm annotation "
+        "at each window's centre (AF, normal sinus, other; flutter left out): Holter ectopy "
+        "and pauses CinC holds few of (docs/afib-training.md). Not in the shipped model",
     )
     train.add_argument(
         "--from-student",
