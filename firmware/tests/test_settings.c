@@ -165,42 +165,52 @@ static void test_store(void)
     WS_TEST_ASSERT_EQ_INT(st.cur.fall_cancel_s, 50);
 }
 
-/* a cut at every operation (erase, body, magic) and byte of a save: old or new */
-static void test_power_cuts(void)
+/* From the flash `image` (holding `old`), a save of `neu` cut at each of its first `ops`
+ * operations and at every byte of each: the save says OK or FLASH (then it keeps what the
+ * flash holds), and the flash then mounts as the old settings or the new ones, both seen. */
+static void cut_every_byte(const uint8_t *image, uint32_t ops, const ws_settings_t *defaults,
+                           const ws_settings_t *old, const ws_settings_t *neu)
 {
-    ws_settings_t defaults = make(30, 15, 0, 0), old = make(40, 20, 1, 100), neu = make(90, 30, 0, 0);
-    uint8_t image[2 * PAGE];
     uint32_t op, len, seen_old = 0, seen_new = 0;
-    tear_init(&fl, NULL);
-    WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);
-    WS_TEST_ASSERT_EQ_INT(ws_settings_save(&st, &defaults), WS_OK); /* page 0: an older one */
-    WS_TEST_ASSERT_EQ_INT(ws_settings_save(&st, &old), WS_OK);      /* page 1: current */
-    memcpy(image, fl.mem, sizeof image);
-    for (op = 0; op < 4; op++) {
+    for (op = 0; op < ops; op++) {
         for (len = 0; len <= WS_SETTINGS_RECORD_SIZE + 1; len++) {
             ws_status_t s;
             tear_init(&fl2, image);
             fl2.cut_op = op;
             fl2.cut_len = len;
-            WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl2.iface, &defaults), WS_OK);
-            s = ws_settings_save(&st, &neu);
+            WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl2.iface, defaults), WS_OK);
+            s = ws_settings_save(&st, neu);
             WS_TEST_ASSERT(s == WS_OK || s == WS_ERR_FLASH);
-            if (s == WS_ERR_FLASH) {
-                WS_TEST_ASSERT_EQ_INT(st.cur.fall_cancel_s, 40); /* cur: what flash holds */
+            if (s == WS_ERR_FLASH) { /* cur: what flash holds */
+                WS_TEST_ASSERT_EQ_INT(st.cur.fall_cancel_s, old->fall_cancel_s);
             }
             fl2.dead = 0;
             fl2.cut_op = 0xFFFFFFFFu;
-            WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl2.iface, &defaults), WS_OK);
-            WS_TEST_ASSERT(st.cur.fall_cancel_s == 40 || st.cur.fall_cancel_s == 90);
-            seen_old += st.cur.fall_cancel_s == 40;
-            seen_new += st.cur.fall_cancel_s == 90;
-            if (st.cur.fall_cancel_s == 40) {
-                WS_TEST_ASSERT_EQ_INT(st.cur.posture_calibrated, 1);
-                WS_TEST_ASSERT_EQ_INT(st.cur.posture_ref[0], 100);
+            WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl2.iface, defaults), WS_OK);
+            WS_TEST_ASSERT(st.cur.fall_cancel_s == old->fall_cancel_s ||
+                           st.cur.fall_cancel_s == neu->fall_cancel_s);
+            seen_old += st.cur.fall_cancel_s == old->fall_cancel_s;
+            seen_new += st.cur.fall_cancel_s == neu->fall_cancel_s;
+            if (st.cur.fall_cancel_s == old->fall_cancel_s) {
+                WS_TEST_ASSERT_EQ_INT(st.cur.posture_calibrated, old->posture_calibrated);
+                WS_TEST_ASSERT_EQ_INT(st.cur.posture_ref[0], old->posture_ref[0]);
             }
         }
     }
     WS_TEST_ASSERT(seen_old > 0 && seen_new > 0);
+}
+
+/* a cut at every operation (erase, body, magic) and byte of a save: old or new */
+static void test_power_cuts(void)
+{
+    ws_settings_t defaults = make(30, 15, 0, 0), old = make(40, 20, 1, 100), neu = make(90, 30, 0, 0);
+    uint8_t image[2 * PAGE];
+    tear_init(&fl, NULL);
+    WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);
+    WS_TEST_ASSERT_EQ_INT(ws_settings_save(&st, &defaults), WS_OK); /* page 0: an older one */
+    WS_TEST_ASSERT_EQ_INT(ws_settings_save(&st, &old), WS_OK);      /* page 1: current */
+    memcpy(image, fl.mem, sizeof image);
+    cut_every_byte(image, 4, &defaults, &old, &neu);
 }
 
 /* a record numbered 0xFFFFFFFF (a damaged or foreign page): the next save restarts at 1,
@@ -225,7 +235,6 @@ static void test_wrap_and_ranges(void)
 {
     ws_settings_t defaults = make(30, 15, 0, 0), old = make(40, 20, 0, 0), neu = make(90, 30, 0, 0);
     uint8_t image[2 * PAGE];
-    uint32_t op, len, seen_old = 0, seen_new = 0;
     tear_init(&fl, NULL);
     WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);
     WS_TEST_ASSERT_EQ_INT(ws_settings_save(&st, &old), WS_OK); /* page 0, seq 1 */
@@ -241,22 +250,7 @@ static void test_wrap_and_ranges(void)
     WS_TEST_ASSERT_EQ_INT(st.cur.fall_cancel_s, 90);
     WS_TEST_ASSERT_EQ_INT(ws_settings_save(&st, &old), WS_OK); /* and on from there */
     WS_TEST_ASSERT_EQ_INT(st.seq, 2);
-    for (op = 0; op < 5; op++) {
-        for (len = 0; len <= WS_SETTINGS_RECORD_SIZE + 1; len++) {
-            tear_init(&fl2, image);
-            fl2.cut_op = op;
-            fl2.cut_len = len;
-            WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl2.iface, &defaults), WS_OK);
-            (void)ws_settings_save(&st, &neu);
-            fl2.dead = 0;
-            fl2.cut_op = 0xFFFFFFFFu;
-            WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl2.iface, &defaults), WS_OK);
-            WS_TEST_ASSERT(st.cur.fall_cancel_s == 40 || st.cur.fall_cancel_s == 90);
-            seen_old += st.cur.fall_cancel_s == 40;
-            seen_new += st.cur.fall_cancel_s == 90;
-        }
-    }
-    WS_TEST_ASSERT(seen_old > 0 && seen_new > 0);
+    cut_every_byte(image, 5, &defaults, &old, &neu);
 
     /* a whole record with a value SET_CONFIG refuses (fall cancel 0 s) is not taken */
     memcpy(fl.mem, image, sizeof image);
