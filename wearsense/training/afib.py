@@ -127,10 +127,7 @@ def record_class(window_probs: np.ndarray, seen: np.ndarray | None = None) -> in
         window_probs = window_probs[seen]
     if len(window_probs) == 0:
         return CINC_CLASS["~"]
-    best = int(window_probs.mean(axis=0).argmax())
-    if best == CINC_CLASS["N"] and float(window_probs[:, CINC_CLASS["O"]].max()) > OTHER_PEAK:
-        return CINC_CLASS["O"]
-    return best
+    return int(record_decisions(window_probs, np.zeros(len(window_probs), dtype=np.int64), 1)[0])
 
 
 def record_verdict(model: Any, ecg: EcgInput) -> int:
@@ -316,8 +313,9 @@ OFFSET_GRID = tuple(np.arange(-1.5, 1.51, 0.25).round(2))
 
 
 def record_decisions(window_probs: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
-    """`record_class` of each of ``n`` records at once (``owner``: the record of each
-    window; every window counts)."""
+    """The class of each of ``n`` records (``owner``: the record of each window; every
+    window counts): the largest mean probability, except that normal with one window giving
+    "other" more than ``OTHER_PEAK`` is other (`record_class`, ws_detect.c)."""
     pred = mean_probabilities(window_probs, owner, n).argmax(axis=1)
     peak = np.zeros(n)
     np.maximum.at(peak, owner, window_probs[:, CINC_CLASS["O"]])

@@ -55,6 +55,7 @@ ECG_FEATURES = RR_NAMES + QUALITY_NAMES + SHAPE_NAMES
 AFIB_GRID = ((0.05, 200, 3), (0.1, 300, 3), (0.05, 300, None), (0.1, 300, None))
 ACTIVITY_SIX = ("walk", "upstairs", "downstairs", "sit", "stand", "lie")
 ACTIVITY_TREES = 500
+_BANDS = ((1, 3), (3, 6), (6, 10), (10, 16), (16, 24), (24, 40), (40, 65))  # FFT bins
 
 
 def _need_sklearn(*also: str) -> Any:
@@ -301,9 +302,6 @@ def _signal_features(s: np.ndarray) -> np.ndarray:
         if centred[n].std() > 0:
             ar[n] = np.linalg.lstsq(rows[n], centred[n, lags:], rcond=None)[0]
     return np.hstack([np.stack(time_domain + spectral + bands, axis=1), ar])
-
-
-_BANDS = ((1, 3), (3, 6), (6, 10), (10, 16), (16, 24), (24, 40), (40, 65))
 
 
 def baseline_activity(

@@ -208,6 +208,21 @@ def _short(task: str, report: dict[str, Any]) -> dict[str, Any]:
     return short
 
 
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    """TASK, --data-dir, --json and --bootstrap: what `evaluate` and `baseline` share."""
+    parser.add_argument("task", choices=TASKS)
+    parser.add_argument(
+        "--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared/data)"
+    )
+    parser.add_argument("--json", required=True, help="where to write the metrics (JSON)")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        help="bootstrap resamples for the 95%% intervals (default 1000)",
+    )
+
+
 def register(subparsers: Any) -> None:
     train = subparsers.add_parser(
         "train",
@@ -363,11 +378,7 @@ def register(subparsers: Any) -> None:
             "held for 2 s, as a worn device's stream goes on after a lab trial ends."
         ),
     )
-    evaluate.add_argument("task", choices=TASKS)
-    evaluate.add_argument(
-        "--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared/data)"
-    )
-    evaluate.add_argument("--json", required=True, help="where to write the metrics (JSON)")
+    _report_arguments(evaluate)
     evaluate.add_argument(
         "--model",
         help="the .tflite to evaluate (default: the shipped models/TASK/TASK.tflite)",
@@ -377,12 +388,6 @@ def register(subparsers: Any) -> None:
         dest="include_training",
         action="store_true",
         help="also evaluate training/validation records",
-    )
-    evaluate.add_argument(
-        "--bootstrap",
-        type=int,
-        default=1000,
-        help="bootstrap resamples for the 95%% intervals (default 1000)",
     )
     evaluate.add_argument("--confusion-png", help="also draw the confusion matrix here")
     evaluate.set_defaults(handler=_evaluate)
@@ -404,17 +409,7 @@ def register(subparsers: Any) -> None:
             "20 s (fall) on 2 cores."
         ),
     )
-    baseline.add_argument("task", choices=TASKS)
-    baseline.add_argument(
-        "--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared/data)"
-    )
-    baseline.add_argument("--json", required=True, help="where to write the metrics (JSON)")
-    baseline.add_argument(
-        "--bootstrap",
-        type=int,
-        default=1000,
-        help="bootstrap resamples for the 95%% intervals (default 1000)",
-    )
+    _report_arguments(baseline)
     baseline.add_argument(
         "--limit",
         type=int,
