@@ -219,8 +219,9 @@ def write_afib_card(folder: Path, version: int = 1) -> Path:
             "\n## Size against accuracy (`wearsense train afib --pareto`)\n"
             f"{kind}. One teacher/student pair per width multiplier; F1 of the int8 student on "
             "the validation records (never the test split), run by the C interpreter. "
-            "Plot: `pareto.png`. Training is seeded but not bit-reproducible across runs "
-            "(multithreaded float sums).\n\n" + pareto.read_text()
+            "Plot: `pareto.png`. Since 2026-11-26 the same command gives the same bytes on "
+            "one machine and thread count; this table is older (the teacher's initial "
+            "weights were not seeded then).\n\n" + pareto.read_text()
         )
     out.write_text(card + classical_section(folder, metrics, "afib"))
     return out

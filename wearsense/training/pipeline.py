@@ -68,7 +68,7 @@ def train_student(
     float student is what it returned."""
     from wearsense.training.models import ConvNet
     from wearsense.training.prune import prune_channels
-    from wearsense.training.trainer import fit
+    from wearsense.training.trainer import fit, set_seed
 
     base = _train_config(recipe, augment)
     history: dict[str, Any] = {}
@@ -88,7 +88,9 @@ def train_student(
         history[name] = {"best_epoch": result.best_epoch, "val_macro_f1": result.best_val_macro_f1}
         return result.model
 
+    set_seed(recipe.seed)  # the initial weights too: seeded runs give the same bytes
     teacher = stage(ConvNet(teacher_config), "teacher", recipe.teacher_epochs, recipe.seed)
+    set_seed(recipe.seed + 1)
     student = stage(
         ConvNet(student_config),
         "student (distillation)",
