@@ -194,3 +194,31 @@ def test_training_with_the_mitdb_split_adds_its_windows(tmp_path):
     mit = afib.mitdb_training_rows(None, config.input_length, max_records=1)[1]
     assert summary["train_windows"] == len(cinc) + len(mit)
     assert summary["config"]["mitdb_train"] is True
+
+
+@needs_data
+def test_a_mitdb_training_record_can_be_left_out():
+    length = afib.WINDOW + afib.RR_FEATURES
+    split = afib.mitdb_train_ids()
+    assert afib.mitdb_train_ids([split[0]]) == split[1:]
+    x, y, owner = afib.mitdb_training_rows(None, length, max_records=1, leave_out=[split[0]])
+    both, labels, both_owner = afib.mitdb_training_rows(None, length, max_records=2)
+    assert np.array_equal(x, both[both_owner == 1]) and np.array_equal(y, labels[both_owner == 1])
+    assert set(owner.tolist()) == {0}
+    for bad, message in (([split[0], "104"], "104 not in the training split"), (split, "left")):
+        with pytest.raises(ValueError, match=message):
+            afib.mitdb_train_ids(bad)
+
+
+def test_train_refuses_a_bad_mitdb_leave_out():
+    import subprocess
+    import sys
+
+    def train(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "wearsense.cli", "train", "afib", *args]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    alone = train("--mitdb-leave-out", "232")
+    assert alone.returncode == 2 and "needs --mitdb-train" in alone.stderr
+    test_record = train("--mitdb-train", "--mitdb-leave-out", "203")
+    assert test_record.returncode == 2 and "203 not in the training split" in test_record.stderr

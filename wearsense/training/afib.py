@@ -282,6 +282,8 @@ class AfibTrainConfig:
     rr_head: int = 8
     # also train on the windows of the MIT-BIH training split (`mitdb_training_rows`)
     mitdb_train: bool = False
+    # records of that split left out (a leave-one-record-out study of Holter specificity)
+    mitdb_leave_out: tuple[str, ...] = ()
 
     @property
     def input_length(self) -> int:
@@ -572,10 +574,7 @@ def train_afib(
     length = config.input_length
     x_train, y_train, owner = parts["train"].window_arrays(length)
     if config.mitdb_train:
-        x_mit, y_mit, mit_owner = mitdb_training_rows(data_dir, length, config.max_records)
-        x_train = np.concatenate([x_train, x_mit])
-        y_train = np.concatenate([y_train, y_mit])
-        owner = np.concatenate([owner, mit_owner + owner.max() + 1])
+        x_train, y_train, owner = _with_mitdb(x_train, y_train, owner, data_dir, config)
     x_val, y_val, val_owner = parts["validation"].window_arrays(length)
     train = (_float(x_train), y_train)
     val = (_float(x_val), y_val)
@@ -721,10 +720,7 @@ def add_rr_head(
     length = WINDOW + RR_FEATURES
     x_train, y_train, owner = parts["train"].window_arrays(length)
     if config.mitdb_train:
-        x_mit, y_mit, mit_owner = mitdb_training_rows(data_dir, length, config.max_records)
-        x_train = np.concatenate([x_train, x_mit])
-        y_train = np.concatenate([y_train, y_mit])
-        owner = np.concatenate([owner, mit_owner + owner.max() + 1])
+        x_train, y_train, owner = _with_mitdb(x_train, y_train, owner, data_dir, config)
     x_val, y_val, val_owner = parts["validation"].window_arrays(length)
     train = (_float(x_train), y_train)
     model, info = rr_head_stage(
@@ -859,16 +855,36 @@ def mitdb_windows(record: Any, length: int) -> tuple[np.ndarray, np.ndarray, lis
     return wins, centres_s, truths
 
 
+def mitdb_train_ids(leave_out: Iterable[str] = ()) -> list[str]:
+    """The MIT-BIH training split's records but ``leave_out`` (each must be one of them,
+    and one must remain: ValueError)."""
+    split = json.loads(MITDB_SPLITS.read_text())["parts"]["train"]
+    leave_out = list(leave_out)
+    strangers = [r for r in leave_out if r not in split]
+    if strangers:
+        raise ValueError(
+            f"MIT-BIH record(s) {', '.join(strangers)} not in the training split "
+            f"({', '.join(split)}): only those can be left out"
+        )
+    ids = [r for r in split if r not in leave_out]
+    if not ids:
+        raise ValueError("no MIT-BIH training record is left to train on")
+    return ids
+
+
 def mitdb_training_rows(
-    data_dir: str | os.PathLike[str] | None, length: int, max_records: int | None = None
+    data_dir: str | os.PathLike[str] | None,
+    length: int,
+    max_records: int | None = None,
+    leave_out: Iterable[str] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rows [N, 1, length], labels, index of the record of each row) of the MIT-BIH
-    training split's records (`AfibTrainConfig.mitdb_train`): every window with a rhythm
-    class, flutter and unannotated windows left out. Holter ectopy, pauses and AF next to
-    them, which the CinC training records hold few of."""
+    training split's records (`AfibTrainConfig.mitdb_train`) but those in ``leave_out``:
+    every window with a rhythm class, flutter and unannotated windows left out. Holter
+    ectopy, pauses and AF next to them, which the CinC training records hold few of."""
     from wearsense.datasets import mitdb
 
-    ids = json.loads(MITDB_SPLITS.read_text())["parts"]["train"][:max_records]
+    ids = mitdb_train_ids(leave_out)[:max_records]
     xs, ys, owner = [], [], []
     for index, record in enumerate(mitdb.iter_records(ids, data_dir)):
         wins, _, truths = mitdb_windows(record, length)
@@ -879,6 +895,25 @@ def mitdb_training_rows(
     if not xs:
         raise DatasetError(str(data_dir or "../shared/data"), "no MIT-BIH training records")
     return np.concatenate(xs)[:, None, :], np.concatenate(ys), np.concatenate(owner)
+
+
+def _with_mitdb(
+    x: np.ndarray,
+    y: np.ndarray,
+    owner: np.ndarray,
+    data_dir: str | os.PathLike[str] | None,
+    config: AfibTrainConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training rows with the MIT-BIH training split's appended (their records
+    numbered after the CinC ones)."""
+    x_mit, y_mit, mit_owner = mitdb_training_rows(
+        data_dir, x.shape[-1], config.max_records, config.mitdb_leave_out
+    )
+    return (
+        np.concatenate([x, x_mit]),
+        np.concatenate([y, y_mit]),
+        np.concatenate([owner, mit_owner + owner.max() + 1]),
+    )
 
 
 def evaluate_mitdb(

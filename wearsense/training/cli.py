@@ -39,6 +39,17 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
             file=sys.stderr,
         )
         return 2
+    leave_out = tuple(r for r in args.mitdb_leave_out.split(",") if r)
+    if leave_out:
+        from wearsense.training.afib import mitdb_train_ids
+
+        try:
+            if not args.mitdb_train:
+                raise ValueError("it needs --mitdb-train")
+            mitdb_train_ids(leave_out)
+        except ValueError as exc:
+            print(f"error: --mitdb-leave-out: {exc}", file=sys.stderr)
+            return 2
     config = AfibTrainConfig(
         teacher_epochs=args.teacher_epochs,
         student_epochs=args.student_epochs,
@@ -55,6 +66,7 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
         device=args.device,
         rr_head=args.rr_head,
         mitdb_train=args.mitdb_train,
+        mitdb_leave_out=leave_out,
     )
     if args.from_student:
         from wearsense.training.afib import add_rr_head
@@ -310,6 +322,13 @@ def register(subparsers: Any) -> None:
         "wearsense/datasets/splits/mitdb.json 'train'), labelled by the rhythm annotation "
         "at each window's centre (AF, normal sinus, other; flutter left out): Holter ectopy "
         "and pauses CinC holds few of (docs/afib-training.md). Not in the shipped model",
+    )
+    train.add_argument(
+        "--mitdb-leave-out",
+        metavar="RECORDS",
+        default="",
+        help="afib, with --mitdb-train: comma-separated records of that training split to "
+        "leave out, to score the model on a Holter record it never saw (e.g. 232)",
     )
     train.add_argument(
         "--from-student",
