@@ -222,3 +222,24 @@ def test_train_refuses_a_bad_mitdb_leave_out():
     assert alone.returncode == 2 and "needs --mitdb-train" in alone.stderr
     test_record = train("--mitdb-train", "--mitdb-leave-out", "203")
     assert test_record.returncode == 2 and "203 not in the training split" in test_record.stderr
+
+
+@needs_data
+def test_pareto_trains_one_student_per_width_and_writes_table_and_plot(tmp_path):
+    config = afib.AfibTrainConfig(
+        teacher_epochs=1, student_epochs=1, qat_epochs=0, max_records=24, seed=5,
+        rr_head=0, rr_co_teacher=0.0,
+    )  # fmt: skip
+    rows = afib.pareto_afib(tmp_path, None, config, (0.25, 0.5, 1.0), show_progress=False)
+    assert [r["width"] for r in rows] == [0.25, 0.5, 1.0]
+    for key in ("tflite_bytes", "arena_bytes", "macs"):
+        assert rows[0][key] < rows[1][key] < rows[2][key]
+    for r in rows:
+        assert r["validation_records"] == 24
+        assert 0.0 <= r["validation_f1_af"] <= 1.0 and 0.0 <= r["validation_macro_f1_nao"] <= 1.0
+        model = (tmp_path / f"width-{r['width']:g}" / "afib.tflite").read_bytes()
+        assert len(model) == r["tflite_bytes"]
+    assert json.loads((tmp_path / "pareto.json").read_text()) == rows
+    table = (tmp_path / "pareto.md").read_text().splitlines()
+    assert len(table) == 2 + len(rows) and table[2].startswith("| 0.25 |")
+    assert (tmp_path / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -288,3 +288,23 @@ def test_an_output_bias_is_one_value_per_class():
     assert not np.delete(bias, cycle).any()
     assert output_bias(activity.SPEC) is None
     assert output_bias(fall.SPEC) is None
+
+
+@pytest.mark.skipif(not _have("sisfall"), reason="SisFall not found")
+def test_fall_pareto_trains_one_student_per_width(tmp_path):
+    import dataclasses
+    import json
+
+    from wearsense.training.imu_task import pareto_imu
+
+    spec = dataclasses.replace(fall.SPEC, sources=(("sisfall", None),))
+    rows = pareto_imu(spec, tmp_path, None, TINY, (0.5, 1.0), show_progress=False)
+    assert [r["width"] for r in rows] == [0.5, 1.0]
+    for key in ("tflite_bytes", "arena_bytes", "macs"):
+        assert rows[0][key] < rows[1][key]
+    for r in rows:
+        assert 0.0 <= r["validation_accuracy"] <= 1.0 and 0.0 <= r["validation_f1_fall"] <= 1.0
+        assert r["validation_windows"] > 0
+    assert json.loads((tmp_path / "pareto.json").read_text()) == rows
+    assert len((tmp_path / "pareto.md").read_text().splitlines()) == 2 + len(rows)
+    assert (tmp_path / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

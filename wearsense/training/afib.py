@@ -1109,11 +1109,7 @@ def pareto_afib(
             ids = [r for r in load_split_ids()["validation"] if r in present]
             validation = load_records(ids[: config.max_records], data_dir, "validation")
         model = NNModel((folder / "afib.tflite").read_bytes())
-        length = model_length(model)
-        predicted = [
-            record_class(_probabilities(model, model_inputs(ecg, length)))
-            for ecg in validation.inputs
-        ]
+        predicted = [record_verdict(model, ecg) for ecg in validation.inputs]
         report = classification_report(validation.labels, predicted, LABELS, bootstrap=0)
         per = report["per_class"]
         rows.append(
