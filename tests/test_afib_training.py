@@ -243,3 +243,19 @@ def test_pareto_trains_one_student_per_width_and_writes_table_and_plot(tmp_path)
     table = (tmp_path / "pareto.md").read_text().splitlines()
     assert len(table) == 2 + len(rows) and table[2].startswith("| 0.25 |")
     assert (tmp_path / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@needs_data
+def test_a_smaller_training_hop_adds_crops_between_the_devices_windows():
+    records = afib.load_records(afib.load_split_ids()["train"][:3], None, "three")
+    length = afib.WINDOW + afib.RR_FEATURES
+    x, y, owner = records.window_arrays(length)
+    dense, dense_y, dense_owner = records.window_arrays(length, afib.HOP // 2)
+    for index in range(3):
+        mine, every = x[owner == index], dense[dense_owner == index]
+        # a crop between each pair of windows, and one after the last when it fits
+        assert 2 * len(mine) - 1 <= len(every) <= 2 * len(mine)
+        assert np.array_equal(every[::2], mine)  # the device's windows, RR features too
+        assert set(dense_y[dense_owner == index].tolist()) == {records.labels[index]}
+    with pytest.raises(ValueError, match="train_hop"):
+        afib.AfibTrainConfig(train_hop=0)

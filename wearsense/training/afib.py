@@ -147,22 +147,24 @@ def signal_length(length: int) -> int:
     return length - RR_FEATURES if length == WINDOW + RR_FEATURES else length
 
 
-def model_inputs(ecg: EcgInput, length: int) -> np.ndarray:
+def model_inputs(ecg: EcgInput, length: int, hop: int = HOP) -> np.ndarray:
     """The int8 input rows of a model whose input holds ``length`` values: windows of the
-    sequence (every HOP), each followed by its RR features for a hybrid model."""
+    sequence (every ``hop`` samples; the device's HOP unless training asks for more),
+    each followed by its RR features for a hybrid model."""
     window = signal_length(length)
-    rows = windows(ecg.sequence, window)
+    rows = windows(ecg.sequence, window, hop)
     if window == length:
         return rows
-    ends = 2 * (np.arange(len(rows)) * HOP + window)  # in 250 Hz output samples
+    ends = 2 * (np.arange(len(rows)) * hop + window)  # in 250 Hz output samples
     return np.concatenate([rows, rr_features(ecg.beats, ends)], axis=1)
 
 
-def windows(sequence: np.ndarray, window: int = WINDOW) -> np.ndarray:
-    """Windows of ``window`` samples every HOP; a short record is zero-padded to one window."""
+def windows(sequence: np.ndarray, window: int = WINDOW, hop: int = HOP) -> np.ndarray:
+    """Windows of ``window`` samples every ``hop``; a short record is zero-padded to one
+    window."""
     if len(sequence) < window:
         sequence = np.concatenate([sequence, np.zeros(window - len(sequence), np.int8)])
-    starts = range(0, len(sequence) - window + 1, HOP)
+    starts = range(0, len(sequence) - window + 1, hop)
     return np.stack([sequence[s : s + window] for s in starts])
 
 
@@ -176,11 +178,14 @@ class RecordSet:
     def sequences(self) -> list[np.ndarray]:
         return [i.sequence for i in self.inputs]
 
-    def window_arrays(self, length: int = WINDOW) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(int8 model inputs [N, 1, length], labels, index of the record of each row)."""
+    def window_arrays(
+        self, length: int = WINDOW, hop: int = HOP
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(int8 model inputs [N, 1, length] every ``hop`` samples, labels, index of the
+        record of each row)."""
         xs, ys, owner = [], [], []
         for index, (ecg, label) in enumerate(zip(self.inputs, self.labels, strict=True)):
-            w = model_inputs(ecg, length)
+            w = model_inputs(ecg, length, hop)
             xs.append(w)
             ys.append(np.full(len(w), label))
             owner.append(np.full(len(w), index))
@@ -284,6 +289,13 @@ class AfibTrainConfig:
     mitdb_train: bool = False
     # records of that split left out (a leave-one-record-out study of Holter specificity)
     mitdb_leave_out: tuple[str, ...] = ()
+    # the CinC training records' windows start every this many 125 Hz samples (the device
+    # and every evaluation use HOP; a smaller hop gives overlapping crops of the records)
+    train_hop: int = HOP
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.train_hop <= WINDOW:
+            raise ValueError(f"train_hop must be 1..{WINDOW} samples, not {self.train_hop}")
 
     @property
     def input_length(self) -> int:
@@ -572,7 +584,7 @@ def train_afib(
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     parts = _training_parts(data_dir, config.max_records)
     length = config.input_length
-    x_train, y_train, owner = parts["train"].window_arrays(length)
+    x_train, y_train, owner = parts["train"].window_arrays(length, config.train_hop)
     if config.mitdb_train:
         x_train, y_train, owner = _with_mitdb(x_train, y_train, owner, data_dir, config)
     x_val, y_val, val_owner = parts["validation"].window_arrays(length)
@@ -718,7 +730,7 @@ def add_rr_head(
     teacher = load_float_model(teacher_path)
     parts = _training_parts(data_dir, config.max_records)
     length = WINDOW + RR_FEATURES
-    x_train, y_train, owner = parts["train"].window_arrays(length)
+    x_train, y_train, owner = parts["train"].window_arrays(length, config.train_hop)
     if config.mitdb_train:
         x_train, y_train, owner = _with_mitdb(x_train, y_train, owner, data_dir, config)
     x_val, y_val, val_owner = parts["validation"].window_arrays(length)

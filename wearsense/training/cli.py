@@ -27,7 +27,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_afib(args: argparse.Namespace, out: Path) -> int:
-    from wearsense.training.afib import LABELS, AfibTrainConfig, train_afib
+    from wearsense.training.afib import LABELS, WINDOW, AfibTrainConfig, train_afib
 
     tune = tuple(c for c in (args.tune_offsets or "").split(",") if c)
     tunable = LABELS[1:]  # normal is the reference class
@@ -38,6 +38,9 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
             f"(choose from {', '.join(tunable)})",
             file=sys.stderr,
         )
+        return 2
+    if not 1 <= args.train_hop <= WINDOW:
+        print(f"error: --train-hop: 1..{WINDOW} samples, not {args.train_hop}", file=sys.stderr)
         return 2
     leave_out = tuple(r for r in args.mitdb_leave_out.split(",") if r)
     if leave_out:
@@ -67,6 +70,7 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
         rr_head=args.rr_head,
         mitdb_train=args.mitdb_train,
         mitdb_leave_out=leave_out,
+        train_hop=args.train_hop,
     )
     if args.from_student:
         from wearsense.training.afib import add_rr_head
@@ -322,6 +326,15 @@ def register(subparsers: Any) -> None:
         "wearsense/datasets/splits/mitdb.json 'train'), labelled by the rhythm annotation "
         "at each window's centre (AF, normal sinus, other; flutter left out): Holter ectopy "
         "and pauses CinC holds few of (docs/afib-training.md). Not in the shipped model",
+    )
+    train.add_argument(
+        "--train-hop",
+        type=int,
+        default=640,
+        metavar="N",
+        help="afib: the CinC training windows start every N samples at 125 Hz (default 640 "
+        "= 5.12 s, the device's hop; 320 trains on twice as many, overlapping crops; "
+        "validation, evaluation and the device keep 640)",
     )
     train.add_argument(
         "--mitdb-leave-out",
