@@ -67,6 +67,20 @@ def _copy_mitdb(tmp_path: Path, record: str) -> Path:
 
 
 @needs_data
+def test_without_a_records_file_the_headers_present_are_the_records(tmp_path: Path) -> None:
+    dest = _copy_mitdb(tmp_path, "232")
+    for ext in ("hea", "dat", "atr"):
+        shutil.copy(ROOT / "mitdb" / f"104.{ext}", dest)
+    assert mitdb.record_ids(tmp_path) == ["232"]  # RECORDS, when there is one, decides
+    (dest / "RECORDS").unlink()
+    assert mitdb.record_ids(tmp_path) == ["104", "232"]
+    for path in dest.glob("*.hea"):
+        path.unlink()
+    with pytest.raises(DatasetError, match="no RECORDS file and no .hea"):
+        mitdb.record_ids(tmp_path)
+
+
+@needs_data
 def test_missing_and_corrupt_files_are_named(tmp_path: Path) -> None:
     dest = _copy_mitdb(tmp_path, "232")
     assert mitdb.load_record("232", tmp_path).record_id == "232"

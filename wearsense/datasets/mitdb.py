@@ -1,6 +1,7 @@
 """MIT-BIH Arrhythmia Database (two-lead Holter, 360 Hz, 11-bit ADC).
 
-Layout: ``<root>/mitdb/{NNN.hea, NNN.dat, NNN.atr, RECORDS}``. Beat annotations are the
+Layout: ``<root>/mitdb/{NNN.hea, NNN.dat, NNN.atr[, RECORDS]}`` (without RECORDS, every
+header present is a record). Beat annotations are the
 ``atr`` annotations whose symbol is a beat label (AAMI EC57); rhythm annotations are
 the ``+`` annotations, whose ``aux_note`` (``(N``, ``(AFIB``, ``(AFL`` ...) holds from
 its sample to the next rhythm annotation or the end of the record. Ventricular
@@ -67,9 +68,15 @@ class MitdbRecord:
 
 
 def record_ids(data_dir: str | os.PathLike[str] | None = None) -> list[str]:
-    """The records present, from RECORDS (checked against the header files)."""
+    """The records present, from RECORDS (checked against the header files); without a
+    RECORDS file, every ``*.hea`` in the folder, in name order."""
     folder = dataset_dir(NAME, data_dir)
     listing = folder / "RECORDS"
+    if not listing.exists():
+        names = sorted(p.stem for p in folder.glob("*.hea"))
+        if not names:
+            raise DatasetError(folder, "no RECORDS file and no .hea header files")
+        return names
     try:
         names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
     except OSError as exc:
