@@ -222,9 +222,11 @@ def write_afib_card(folder: Path, version: int = 1) -> Path:
             "\n## Size against accuracy (`wearsense train afib --pareto`)\n"
             f"{kind}. One teacher/student pair per width multiplier; F1 of the int8 student on "
             "the validation records (never the test split), run by the C interpreter. "
-            "Plot: `pareto.png`. Since 2026-11-26 the same command gives the same bytes on "
-            "one machine and thread count; this table is older (the teacher's initial "
-            "weights were not seeded then).\n\n" + pareto.read_text()
+            "Plot: `pareto.png`. Remade in session 9 with the seeded pipeline and the "
+            'device\'s record verdict (quality gate, "other" peak rule); the same '
+            "command gives the same bytes on one machine and thread count. One run per "
+            "width: differences of a few points are within run-to-run spread.\n\n"
+            + pareto.read_text()
         )
     out.write_text(card + classical_section(folder, metrics, "afib"))
     return out
