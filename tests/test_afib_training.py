@@ -169,7 +169,7 @@ def test_mitdb_training_rows_are_the_evaluations_windows_with_their_rhythms():
     from wearsense.datasets import mitdb
 
     x, y, owner = afib.mitdb_training_rows(None, afib.WINDOW + afib.RR_FEATURES, max_records=2)
-    ids = json.loads(afib.MITDB_SPLITS.read_text())["parts"]["train"][:2]
+    ids = afib.mitdb_train_ids()[:2]
     assert x.dtype == np.int8 and x.shape[1:] == (1, afib.WINDOW + afib.RR_FEATURES)
     assert len(x) == len(y) == len(owner) and set(owner.tolist()) == {0, 1}
     assert set(y.tolist()) <= {0, 1, 2}
@@ -222,6 +222,8 @@ def test_train_refuses_a_bad_mitdb_leave_out():
     assert alone.returncode == 2 and "needs --mitdb-train" in alone.stderr
     test_record = train("--mitdb-train", "--mitdb-leave-out", "203")
     assert test_record.returncode == 2 and "203 not in the training split" in test_record.stderr
+    hop = train("--train-hop", "0")
+    assert hop.returncode == 2 and "train_hop must be 1..1280" in hop.stderr
 
 
 @needs_data

@@ -27,7 +27,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_afib(args: argparse.Namespace, out: Path) -> int:
-    from wearsense.training.afib import LABELS, WINDOW, AfibTrainConfig, train_afib
+    from wearsense.training.afib import LABELS, AfibTrainConfig, train_afib
 
     tune = tuple(c for c in (args.tune_offsets or "").split(",") if c)
     tunable = LABELS[1:]  # normal is the reference class
@@ -38,9 +38,6 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
             f"(choose from {', '.join(tunable)})",
             file=sys.stderr,
         )
-        return 2
-    if not 1 <= args.train_hop <= WINDOW:
-        print(f"error: --train-hop: 1..{WINDOW} samples, not {args.train_hop}", file=sys.stderr)
         return 2
     leave_out = tuple(r for r in args.mitdb_leave_out.split(",") if r)
     if leave_out:
@@ -53,25 +50,29 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
         except ValueError as exc:
             print(f"error: --mitdb-leave-out: {exc}", file=sys.stderr)
             return 2
-    config = AfibTrainConfig(
-        teacher_epochs=args.teacher_epochs,
-        student_epochs=args.student_epochs,
-        qat_epochs=args.qat_epochs,
-        width=args.width,
-        seed=args.seed,
-        max_records=args.max_records,
-        prune_keep=args.prune,
-        rr_features=not args.no_rr_features,
-        rr_co_teacher=args.rr_co_teacher,
-        joint_width=args.joint_width,
-        class_balance=0.5 if args.class_balance is None else args.class_balance,
-        tune_offsets=tune,
-        device=args.device,
-        rr_head=args.rr_head,
-        mitdb_train=args.mitdb_train,
-        mitdb_leave_out=leave_out,
-        train_hop=args.train_hop,
-    )
+    try:
+        config = AfibTrainConfig(
+            teacher_epochs=args.teacher_epochs,
+            student_epochs=args.student_epochs,
+            qat_epochs=args.qat_epochs,
+            width=args.width,
+            seed=args.seed,
+            max_records=args.max_records,
+            prune_keep=args.prune,
+            rr_features=not args.no_rr_features,
+            rr_co_teacher=args.rr_co_teacher,
+            joint_width=args.joint_width,
+            class_balance=0.5 if args.class_balance is None else args.class_balance,
+            tune_offsets=tune,
+            device=args.device,
+            rr_head=args.rr_head,
+            mitdb_train=args.mitdb_train,
+            mitdb_leave_out=leave_out,
+            train_hop=args.train_hop,
+        )
+    except ValueError as exc:  # AfibTrainConfig checks its own fields (the training hop)
+        print(f"error: --train-hop: {exc}", file=sys.stderr)
+        return 2
     if args.from_student:
         from wearsense.training.afib import add_rr_head
 
