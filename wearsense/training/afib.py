@@ -931,14 +931,21 @@ def _with_mitdb(
 def evaluate_mitdb(
     model: Any, data_dir: str | os.PathLike[str] | None, record_ids: list[str], progress: bool
 ) -> tuple[list[Any], dict[str, Any]]:
-    """Window outcomes and AF-time figures on MIT-BIH-style Holter records."""
+    """Window outcomes and AF-time figures on MIT-BIH-style Holter records.
+
+    ``onset_delay_s.each`` lists every annotated AF episode that holds at least one scored
+    window centre: its record, its start and end (s into the record) and the delay from its
+    start to the centre of its first window called AF (None: no window of it was called AF).
+    ``episodes_too_short`` counts AF episodes no scored window centre falls in (shorter
+    than the 5.12 s hop, or cut by the record's ends)."""
     from wearsense.datasets import mitdb
     from wearsense.training.evaluation import Outcome
 
     outcomes: list[Outcome] = []
     tp = fn = tn = fp = 0
     flutter_windows = flutter_called_af = 0
-    onset_delays: list[float] = []
+    episodes: list[dict[str, Any]] = []
+    too_short = 0
     for record in tqdm(
         mitdb.iter_records(record_ids, data_dir),
         total=len(record_ids),
@@ -950,6 +957,7 @@ def evaluate_mitdb(
         probs = _probabilities(model, wins)
         predicted = probs.argmax(axis=1)
         first_af_call: dict[int, float] = {}
+        scored: set[int] = set()
         for k, centre in enumerate(centres_s):
             sample = int(centre * record.fs)
             truth = truths[k]
@@ -965,11 +973,28 @@ def evaluate_mitdb(
             fn += int(is_af and not called_af)
             fp += int(not is_af and called_af)
             tn += int(not is_af and not called_af)
-            if is_af and called_af:
+            if is_af:
                 for index, interval in enumerate(record.rhythms):
                     if interval.label == "AFIB" and interval.start <= sample < interval.end:
-                        first_af_call.setdefault(index, centre - interval.start / record.fs)
-        onset_delays += list(first_af_call.values())
+                        scored.add(index)
+                        if called_af:
+                            first_af_call.setdefault(index, centre - interval.start / record.fs)
+        for index, interval in enumerate(record.rhythms):
+            if interval.label != "AFIB":
+                continue
+            if index not in scored:
+                too_short += 1
+                continue
+            delay = first_af_call.get(index)
+            episodes.append(
+                {
+                    "record": record.record_id,
+                    "start_s": round(interval.start / record.fs, 2),
+                    "end_s": round(interval.end / record.fs, 2),
+                    "delay_s": None if delay is None else round(float(delay), 2),
+                }
+            )
+    onset_delays = [e["delay_s"] for e in episodes if e["delay_s"] is not None]
     figures = {
         "records": record_ids,
         "sensitivity": tp / (tp + fn) if tp + fn else None,
@@ -980,7 +1005,10 @@ def evaluate_mitdb(
         "hop_s": HOP / 125.0,
         "flutter": {"windows": flutter_windows, "called_af": flutter_called_af},
         "onset_delay_s": {
+            "episodes": len(episodes),
             "episodes_detected": len(onset_delays),
+            "episodes_too_short": too_short,
+            "each": episodes,
             "median": float(np.median(onset_delays)) if onset_delays else None,
             "max": float(np.max(onset_delays)) if onset_delays else None,
         },

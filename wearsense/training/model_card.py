@@ -12,6 +12,14 @@ def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
 
 
+def _episodes_found(af_time: dict[str, Any]) -> str:
+    onsets = af_time.get("onset_delay_s", {})
+    found, total = onsets.get("episodes_detected"), onsets.get("episodes")
+    if total is None:  # metrics written before the episodes were counted
+        return f"{found} episodes found"
+    return f"{found} of {total} AF episodes found"
+
+
 def _seconds(value: Any) -> str:
     return "n/a" if value is None else f"{value:.1f} s"
 
@@ -95,6 +103,14 @@ def afib_card(training: dict[str, Any], metrics: dict[str, Any], version: int = 
         if from_student
         else "`wearsense train afib`"
     )
+    rebuild = (
+        " That command rebuilt this model bit for bit when it was made; the device's RR "
+        "features and the recording's verdict have changed since, so today it gives a "
+        "sibling within a point of it on validation, not its bytes (docs/afib-training.md, "
+        '"Rebuilding version 3"). The committed `.tflite` is the shipped model.'
+        if from_student
+        else ""
+    )
     f1_af = metrics["per_class"]["af"]["f1"]
     nao = metrics.get("macro_f1_nao") or 0.0
     float_gap = side.get("float_student", {}).get("f1_af", f1_af) - f1_af
@@ -172,8 +188,8 @@ specificity {_pct(af_time.get("specificity"))} over {af_time.get("af_windows")} 
 ({af_time.get("flutter", {}).get("called_af")} of {af_time.get("flutter", {}).get("windows")}
 flutter windows called AF); median AF onset delay
 {_seconds(af_time.get("onset_delay_s", {}).get("median"))} (annotated episode start to the first
-window centre called AF;
-{af_time.get("onset_delay_s", {}).get("episodes_detected")} episodes found).
+window centre called AF; {_episodes_found(af_time)}; every onset's delay is in
+`metrics.json`, `af_time.onset_delay_s.each`).
 
 ## Known limits
 - {versus} in `../shared/BASELINES.md` (F1 AF 0.859, mean F1 0.778, measured on 919
@@ -199,7 +215,7 @@ window centre called AF;
   differences between single models of that size are mostly noise.
 
 Reproduce: {reproduce} then `python tools/ship_imu_model.py afib build/train/afib
---version N` (evaluation into metrics.json, confusion.png, the signed package, this card).
+--version N` (evaluation into metrics.json, confusion.png, the signed package, this card).{rebuild}
 """
 
 

@@ -1,0 +1,115 @@
+"""`wearsense evaluate afib` on a data folder of a few held-out records: the JSON schema
+the issue names (the same keys for every task), the confusion PNG, and the MIT-BIH
+AF-time figures with the delay of each AF onset."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wearsense.datasets import DatasetError, cinc2017, mitdb
+from wearsense.datasets.common import data_root
+from wearsense.training import afib
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = REPO / "models" / "afib" / "afib.tflite"
+MIT_RECORD = "203"  # a test-split Holter record with many AF episodes
+
+try:
+    LABELS = cinc2017.read_labels()
+    MIT_IDS = mitdb.record_ids()
+except DatasetError:  # pragma: no cover - the shared data must be present for these tests
+    LABELS, MIT_IDS = {}, []
+needs_data = pytest.mark.skipif(
+    not LABELS or MIT_RECORD not in MIT_IDS, reason="CinC 2017 or MIT-BIH 203 not found"
+)
+
+
+def _small_data_dir(root: Path) -> list[str]:
+    """Links to two held-out CinC records of each class and MIT-BIH 203 under ``root``
+    (the layout of ../shared/data); the CinC ids, in REFERENCE.csv order."""
+    source = data_root()
+    test_ids = afib.held_out_records(None)
+    chosen = []
+    for label in ("N", "A", "O", "~"):
+        chosen += [r for r in test_ids if LABELS[r] == label][:2]
+    chosen = [r for r in test_ids if r in set(chosen)]
+    cinc = root / "cinc2017" / "training2017"
+    cinc.mkdir(parents=True)
+    for rid in chosen:
+        for ext in (".hea", ".mat"):
+            (cinc / f"{rid}{ext}").symlink_to(source / "cinc2017" / "training2017" / f"{rid}{ext}")
+    (cinc / "REFERENCE.csv").write_text("".join(f"{r},{LABELS[r]}\n" for r in chosen))
+    mit = root / "mitdb"
+    mit.mkdir()
+    for ext in (".hea", ".dat", ".atr"):
+        (mit / f"{MIT_RECORD}{ext}").symlink_to(source / "mitdb" / f"{MIT_RECORD}{ext}")
+    return chosen
+
+
+@needs_data
+def test_evaluate_afib_writes_the_issues_schema(tmp_path, capsys):
+    from wearsense.cli import main
+
+    chosen = _small_data_dir(tmp_path / "data")
+    out, png = tmp_path / "afib.json", tmp_path / "confusion.png"
+    code = main(
+        [
+            "evaluate",
+            "afib",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--json",
+            str(out),
+            "--confusion-png",
+            str(png),
+            "--bootstrap",
+            "50",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    report = json.loads(out.read_text())
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    assert report["task"] == "afib"
+    assert "C interpreter" in report["runtime"]
+    assert report["model_sha256"] == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
+    assert report["units"] == len(chosen) + 1  # CinC records + one Holter record
+    assert report["n"] == len(chosen)  # the top level is the CinC records'
+    assert set(report["per_class"]) == {"normal", "af", "other", "noisy"}
+    for figures in report["per_class"].values():
+        assert {"sensitivity", "specificity", "ppv", "f1"} <= set(figures)
+    assert 0.0 <= report["accuracy"] <= 1.0 and 0.0 <= report["macro_f1"] <= 1.0
+    nao = [report["per_class"][k]["f1"] for k in ("normal", "af", "other")]
+    assert report["macro_f1_nao"] == pytest.approx(float(np.mean(nao)))
+    assert np.sum(report["confusion"]) == len(chosen)
+    assert set(report["per_dataset"]) == {"cinc2017", "mitdb"}
+    assert report["per_dataset"]["cinc2017"]["per_class"] == report["per_class"]
+    assert set(report["side_by_side"]) == {"teacher", "float_student", "int8_student_c_interpreter"}
+    assert report["side_by_side"]["int8_student_c_interpreter"]["macro_f1_nao"] == pytest.approx(
+        report["macro_f1_nao"]
+    )
+
+    af = report["af_time"]
+    assert af["records"] == [MIT_RECORD]
+    assert 0.5 < af["sensitivity"] <= 1.0 and 0.0 <= af["specificity"] <= 1.0
+    assert af["af_windows"] + af["non_af_windows"] == report["per_dataset"]["mitdb"]["n"]
+    onsets = af["onset_delay_s"]
+    each = onsets["each"]
+    assert len(each) == onsets["episodes"] > 1  # 203 has many AF episodes
+    assert all(e["record"] == MIT_RECORD for e in each)
+    starts = [e["start_s"] for e in each]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    delays = [e["delay_s"] for e in each if e["delay_s"] is not None]
+    assert len(delays) == onsets["episodes_detected"] > 0
+    # a delay is to the centre of a window inside the episode
+    assert all(
+        0.0 <= e["delay_s"] < e["end_s"] - e["start_s"] for e in each if e["delay_s"] is not None
+    )
+    assert onsets["median"] == pytest.approx(float(np.median(delays)))
+    assert onsets["max"] == pytest.approx(max(delays))
+    assert onsets["episodes_too_short"] >= 0
