@@ -308,3 +308,24 @@ def test_fall_pareto_trains_one_student_per_width(tmp_path):
     assert json.loads((tmp_path / "pareto.json").read_text()) == rows
     assert len((tmp_path / "pareto.md").read_text().splitlines()) == 2 + len(rows)
     assert (tmp_path / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.skipif(not _have("dsads"), reason="DSADS not found")
+def test_activity_pareto_scores_the_windows_training_validates_on(tmp_path):
+    """DSADS's arm postures are left out of training and validation (`SPEC.exclude`); the
+    Pareto table's validation figures must leave them out too."""
+    import dataclasses
+    import json
+
+    from wearsense.training.imu_task import pareto_imu, part_windows, source_trials
+
+    spec = dataclasses.replace(activity.SPEC, sources=(("dsads", None),))
+    rows = pareto_imu(spec, tmp_path, None, TINY, (0.5,), show_progress=False)
+    training = json.loads((tmp_path / "width-0.5" / "training.json").read_text())
+    assert rows[0]["validation_windows"] == sum(training["windows"]["validation"].values())
+    validation = source_trials(spec, "validation", None, TINY, {}, False)
+    _, y_all = stack(validation, spec.kind)
+    _, y_kept, _ = part_windows(validation, spec)
+    postures = [activity.LABELS.index(c) for c in ("sit", "stand", "lie")]
+    assert np.isin(y_all, postures).any()  # the subject has them, and they are left out
+    assert not np.isin(y_kept, postures).any() and len(y_kept) == rows[0]["validation_windows"]

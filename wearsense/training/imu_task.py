@@ -247,6 +247,19 @@ def kept(trials: Sequence[Trial], spec: TaskSpec) -> np.ndarray:
     )
 
 
+def part_windows(
+    trials: Sequence[Trial], spec: TaskSpec
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(int8 windows [N, 128, 7], labels, ``dataset/trial`` of each) of a split's trials
+    as the task trains and validates on them: ``spec.exclude``'s classes left out."""
+    x, y = stack(trials, spec.kind)
+    sessions = window_sessions(trials, spec.kind)
+    if spec.exclude:
+        keep = kept(trials, spec)
+        x, y, sessions = x[keep], y[keep], sessions[keep]
+    return x, y, sessions
+
+
 def roll_copies(
     x: np.ndarray, y: np.ndarray, classes: Sequence[int], copies: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -446,11 +459,7 @@ def train_imu(
     }
     arrays, sessions = {}, {}
     for part, trials in parts.items():
-        x, y = stack(trials, spec.kind)
-        sessions[part] = window_sessions(trials, spec.kind)
-        if spec.exclude:
-            keep = kept(trials, spec)
-            x, y, sessions[part] = x[keep], y[keep], sessions[part][keep]
+        x, y, sessions[part] = part_windows(trials, spec)
         if len(y) == 0:
             raise DatasetError(Path(str(data_dir or "../shared/data")), f"no {part} windows")
         arrays[part] = (to_float(x), y)
@@ -652,7 +661,7 @@ def pareto_imu(
 
     cache = {} if cache is None else cache
     validation = source_trials(spec, "validation", data_dir, config, cache, show_progress)
-    x_val, y_val = stack(validation, spec.kind)
+    x_val, y_val, _ = part_windows(validation, spec)  # the windows training validates on
     rows = []
     for width in widths:
         folder = out_dir / f"width-{width:g}"
