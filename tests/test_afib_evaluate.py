@@ -113,3 +113,64 @@ def test_evaluate_afib_writes_the_issues_schema(tmp_path, capsys):
     assert onsets["median"] == pytest.approx(float(np.median(delays)))
     assert onsets["max"] == pytest.approx(max(delays))
     assert onsets["episodes_too_short"] >= 0
+
+
+@pytest.mark.parametrize(
+    ("task", "model", "message"),
+    [
+        ("afib", "models/fall/fall.tflite", "not an AFib model"),
+        ("fall", "models/afib/afib.tflite", "not a fall model"),
+        ("activity", "models/fall/fall.tflite", "not an activity model"),
+        ("activity", None, "the interpreter does not accept it"),
+    ],
+)
+def test_evaluate_refuses_a_model_that_is_not_the_tasks(task, model, message, tmp_path, capsys):
+    from wearsense.cli import main
+
+    path = REPO / model if model else tmp_path / "random.tflite"
+    if model is None:
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, 300, np.uint8).tobytes())
+    out = tmp_path / "report.json"
+    code = main(["evaluate", task, "--model", str(path), "--json", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+class _Payload:
+    """Unpickling this runs code: what a hostile `.pt` file would carry."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "ran"))
+
+
+def test_a_float_model_file_is_never_code(tmp_path):
+    import torch
+
+    from wearsense.training.pipeline import FloatModelError, load_float_model
+
+    marker = tmp_path / "marker"
+    hostile = tmp_path / "student_float.pt"
+    torch.save({"config": _Payload(marker), "state": {}}, hostile)
+    with pytest.raises(FloatModelError, match="not a float model saved by wearsense training"):
+        load_float_model(hostile)
+    assert not marker.exists()
+    (tmp_path / "text.pt").write_text("not a model")
+    with pytest.raises(FloatModelError):
+        load_float_model(tmp_path / "text.pt")
+    saved = load_float_model(REPO / "models" / "afib" / "student_float.pt")  # the real thing
+    assert saved.config.side_features == afib.RR_FEATURES
+
+
+def test_from_student_refuses_a_file_that_is_not_a_student(tmp_path, capsys):
+    from wearsense.cli import main
+
+    bogus = tmp_path / "student.pt"
+    bogus.write_bytes(b"\x80\x04not a model")
+    code = main(["train", "afib", "--from-student", str(bogus), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a float model saved by wearsense training" in err
+    assert not (tmp_path / "o" / "afib.tflite").exists()

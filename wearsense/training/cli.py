@@ -134,12 +134,18 @@ def _train_imu(args: argparse.Namespace, out: Path) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from wearsense.training.evaluation import write_json
+    from wearsense.training.evaluation import ModelMismatch, check_task_model, write_json
     from wearsense.training.metrics import plot_confusion
+    from wearsense.training.pipeline import FloatModelError
 
     model = Path(args.model or REPO / "models" / args.task / f"{args.task}.tflite")
     if not model.is_file():
         print(f"error: no model at {model}", file=sys.stderr)
+        return 2
+    try:
+        check_task_model(args.task, model)
+    except ModelMismatch as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         if args.task == "afib":
@@ -154,7 +160,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             from wearsense.training.activity import evaluate_activity
 
             report = evaluate_activity(model, args.data_dir, args.include_training, args.bootstrap)
-    except DatasetError as exc:
+    except (DatasetError, FloatModelError) as exc:  # the latter: a teacher.pt beside the model
         print(f"error: {exc}", file=sys.stderr)
         return 2
     write_json(report, Path(args.json))

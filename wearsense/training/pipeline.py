@@ -213,19 +213,33 @@ def save_float_model(model: Any, config: Any, path: Path) -> None:
     torch.save({"config": dataclasses.asdict(config), "state": model.state_dict()}, path)
 
 
+class FloatModelError(ValueError):
+    """A file that is not a float model saved by :func:`save_float_model`."""
+
+
 def load_float_model(path: Path) -> Any:
-    """A teacher or float student saved by :func:`save_float_model` (fused or not)."""
+    """A teacher or float student saved by :func:`save_float_model` (fused or not).
+
+    The file is untrusted: it is read with ``weights_only`` (tensors and plain containers,
+    never code), and anything but a saved model's configuration and weights raises
+    `FloatModelError`."""
     import torch
 
     from wearsense.training.models import ConvNet, NetConfig
 
-    saved = torch.load(path, weights_only=False)
-    config = dict(saved["config"])
-    config["blocks"] = tuple(tuple(b) for b in config["blocks"])
-    model = ConvNet(NetConfig(**config))
-    if any(k.endswith(".conv.bias") for k in saved["state"]):  # saved after fuse()
-        model.fuse()
-    model.load_state_dict(saved["state"])
+    try:
+        saved = torch.load(path, weights_only=True, map_location="cpu")
+        config = dict(saved["config"])
+        config["blocks"] = tuple(tuple(b) for b in config["blocks"])
+        model = ConvNet(NetConfig(**config))
+        if any(k.endswith(".conv.bias") for k in saved["state"]):  # saved after fuse()
+            model.fuse()
+        model.load_state_dict(saved["state"])
+    except Exception as exc:  # any way a file can fail to be a saved model
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FloatModelError(
+            f"{path}: not a float model saved by wearsense training ({reason})"
+        ) from exc
     return model.eval()
 
 
