@@ -29,6 +29,18 @@ def test_qrs_table_for_one_record(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_missing_data_root_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ecg", "qrs", "--data-dir", str(tmp_path / "none")]) == 1
-    assert "none" in capsys.readouterr().out
+    assert "none" in capsys.readouterr().err
     assert main(["ecg", "quality", "--data-dir", str(tmp_path)]) == 1
-    assert "cinc2017" in capsys.readouterr().out
+    assert "cinc2017" in capsys.readouterr().err
+
+
+def test_quality_without_any_split_record_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "cinc2017" / "training2017"
+    folder.mkdir(parents=True)
+    (folder / "REFERENCE.csv").write_text("X99999,N\n")  # labelled, in no split
+    assert main(["ecg", "quality", "--data-dir", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "no records of the train+validation+test split listed" in captured.err
+    assert "flagged" not in captured.out

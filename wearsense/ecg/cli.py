@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from typing import Any
 
 from tqdm import tqdm
@@ -36,7 +37,7 @@ def _qrs(args: argparse.Namespace) -> int:
                 f"{_pct(s.sensitivity)} {_pct(s.ppv)}"
             )
     except DatasetError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     g = gross(scores)
     print(
@@ -55,7 +56,7 @@ def _quality(args: argparse.Namespace) -> int:
     try:
         score = score_cinc(tuple(parts), args.data_dir, progress=True)
     except DatasetError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     print(
         f"CinC 2017 ({'+'.join(parts)}): a record is flagged when >= "

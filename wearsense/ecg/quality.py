@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from wearsense.datasets import cinc2017
+from wearsense.datasets import DatasetError, cinc2017
 from wearsense.datasets.splits import load_split
 from wearsense.firmware.ecg import EcgOutput, run_chain
 
@@ -49,6 +49,10 @@ def score_cinc(
     labels = cinc2017.read_labels(data_dir)
     split = load_split("cinc2017")
     ids = [r for p in parts for r in split[p] if r in labels]
+    if not ids:
+        raise DatasetError(
+            cinc2017.record_dir(data_dir), f"no records of the {'+'.join(parts)} split listed"
+        )
     noisy: list[bool] = []
     clean: list[bool] = []
     for rid in tqdm(ids, desc="cinc2017 quality", disable=not progress):
