@@ -169,7 +169,7 @@ def test_from_student_refuses_a_file_that_is_not_a_student(tmp_path, capsys):
     from wearsense.cli import main
 
     bogus = tmp_path / "student.pt"
-    bogus.write_bytes(b"\x80\x04not a model")
+    bogus.write_text("not a model")
     code = main(["train", "afib", "--from-student", str(bogus), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "not a float model saved by wearsense training" in err
