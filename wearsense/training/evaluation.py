@@ -96,42 +96,42 @@ class ModelMismatch(ValueError):
     task's."""
 
 
-def task_shapes(task: str) -> tuple[list[tuple[int, ...]], int]:
-    """(the input shapes the task's models may have, its number of classes)."""
+def task_inputs(task: str) -> tuple[list[tuple[int, int]], int]:
+    """(the (window samples, channels) inputs the task's models may take, its number of
+    classes)."""
     if task == "afib":
         from wearsense.training import afib
 
         lengths = (afib.WINDOW, afib.WINDOW + afib.RR_FEATURES)
-        return [(1, 1, n, 1) for n in lengths], len(afib.LABELS)
+        return [(n, 1) for n in lengths], len(afib.LABELS)
     from wearsense.firmware.imu import CHANNELS, WINDOW
     from wearsense.training import activity, fall
 
     labels = {"fall": fall.LABELS, "activity": activity.LABELS}.get(task)
     if labels is None:
         raise ValueError(f"unknown task {task!r}")
-    return [(1, 1, WINDOW, CHANNELS)], len(labels)
+    return [(WINDOW, CHANNELS)], len(labels)
 
 
 def check_task_model(task: str, path: Path) -> None:
     """Raises `ModelMismatch` (one line naming the file) unless ``path`` holds a model the
-    C interpreter loads, with one int8 input of a shape the task feeds and one output of
-    one probability per class of the task."""
-    from wearsense.firmware.nn import InterpreterError, NNModel
+    C interpreter loads, with one int8 input of a shape the task feeds and one int8 output
+    of one probability per class of the task (what `package.interpreter_spec` reads, the
+    packager's own check)."""
+    from wearsense.updates.errors import PackageError
+    from wearsense.updates.package import interpreter_spec
 
     try:
-        model = NNModel(path.read_bytes(), path.name)
-    except InterpreterError as exc:
+        window, channels, _, _, outputs, _, _ = interpreter_spec(path.read_bytes())
+    except PackageError as exc:
         raise ModelMismatch(f"{path}: the interpreter does not accept it ({exc})") from exc
     except OSError as exc:
         raise ModelMismatch(f"{path}: cannot read it ({exc.strerror})") from exc
-    shapes, classes = task_shapes(task)
-    inputs = [tuple(int(d) for d in t.shape) for t in model.inputs]
-    outputs = [int(math.prod(int(d) for d in t.shape)) for t in model.outputs]
-    if len(inputs) != 1 or inputs[0] not in shapes or outputs != [classes]:
+    inputs, classes = task_inputs(task)
+    if (window, channels) not in inputs or outputs != classes:
         name = {"afib": "an AFib", "fall": "a fall", "activity": "an activity"}[task]
-        wanted = " or ".join(str(list(s)) for s in shapes)
-        got = " and ".join(str(list(s)) for s in inputs) or "none"
+        wanted = " or ".join(f"{w} x {c}" for w, c in inputs)
         raise ModelMismatch(
-            f"{path}: not {name} model: it takes {got} and gives {sum(outputs)} values "
-            f"({name} model takes {wanted} and gives {classes} class probabilities)"
+            f"{path}: not {name} model: it takes {window} x {channels} values and gives "
+            f"{outputs} ({name} model takes {wanted} and gives {classes} class probabilities)"
         )
