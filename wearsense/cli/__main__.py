@@ -1,0 +1,5 @@
+import sys
+
+from wearsense.cli.main import main
+
+sys.exit(main())
