@@ -1,5 +1,6 @@
 """`python -m benchmarks [AREA ...]`: runs the benchmark modules and writes
-build/bench/results.json (one top-level key per area) and build/bench/results.md.
+build/bench/results.json (one top-level key per area), build/bench/results.md and
+docs/status.md (the figures the docs show, benchmarks/status.py).
 
 Results of areas not run this time are kept from the previous results.json, so one
 area can be re-measured alone. results.json is written after every area, and an area that
@@ -17,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.status import write_status
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "bench"
@@ -73,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     (OUT / "results.md").write_text(write_table(results))
     print(write_table(results))
-    print(f"wrote {path.relative_to(ROOT)} and results.md")
+    status = write_status(results)
+    print(f"wrote {path.relative_to(ROOT)}, results.md and {status.relative_to(ROOT)}")
     return 1 if failed else 0
 
 

@@ -1,0 +1,44 @@
+"""docs/status.md is rendered from the bench results and the models' metrics."""
+
+from __future__ import annotations
+
+from benchmarks.status import NOT_MEASURED, PARTS, lookup, render
+
+
+def _nest(flat: dict[str, object]) -> dict[str, object]:
+    tree: dict[str, object] = {}
+    for key, value in flat.items():
+        node = tree
+        *parents, last = key.split(".")
+        for name in parents:
+            node = node.setdefault(name, {})  # type: ignore[assignment]
+        node[last] = value
+    return tree
+
+
+def test_every_figure_comes_from_its_key():
+    figures = [f for part in PARTS for f in part.figures]
+    bench = {f.key: 1000 + i for i, f in enumerate(figures) if f.source == "bench"}
+    tasks: dict[str, dict[str, object]] = {}
+    for i, f in enumerate(figures):
+        if f.source != "bench":
+            tasks.setdefault(f.source, {})[f.key] = 0.5 + i / 1000
+    page = render(_nest(bench), {t: _nest(v) for t, v in tasks.items()})
+    assert NOT_MEASURED not in page
+    for f in figures:
+        value = bench[f.key] if f.source == "bench" else tasks[f.source][f.key]
+        assert f"{f.label}: {f.fmt(value)}" in page
+    assert page.count("\n| ") == len(PARTS) + 2  # header, rule, one row per part
+
+
+def test_a_missing_key_reads_not_measured():
+    page = render({}, {})
+    assert page.count(NOT_MEASURED) == sum(len(p.figures) for p in PARTS)
+
+
+def test_lookup_takes_names_with_dots_and_slashes():
+    data = {"cross": {"dsads/right_arm": {"a.b": 3}}, "x": 1}
+    assert lookup(data, "cross.dsads/right_arm.a.b") == 3
+    assert lookup(data, "x") == 1
+    assert lookup(data, "x.y") is None
+    assert lookup(data, "missing") is None
