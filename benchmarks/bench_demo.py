@@ -22,13 +22,14 @@ CHECK_S = 40.0
 def run() -> dict[str, Any]:
     from wearsense.demo import DEFAULT_SPEED
     from wearsense.demo import run as demo_run
+    from wearsense.protocol import EventKind
 
     names = {
         "first detector event": "first_detector_event_s",
-        "af_start": "af_start_s",
-        "fall": "fall_s",
+        EventKind.AF_START: "af_start_s",
+        EventKind.FALL: "fall_s",
         "fall alert raised": "fall_alert_s",
-        "activity_change": "activity_change_s",
+        EventKind.ACTIVITY_CHANGE: "activity_change_s",
     }
     with tempfile.TemporaryDirectory() as folder:
         args = argparse.Namespace(folder=folder, data_dir=None, speed=DEFAULT_SPEED, check=CHECK_S)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from wearsense.protocol.events import BY_NAME  # noqa: E402  (pure Python, no dependencies)
+from wearsense.protocol.events import BY_NAME, EventKind  # noqa: E402  (pure Python, no dependencies)
 
 ERRORS = {
     "length": "WS_ERR_LENGTH",
@@ -20,9 +20,9 @@ ERRORS = {
     "range": "WS_ERR_RANGE",
 }
 STATUS_PAGES = {
-    "status_device": (0, "device"),
-    "status_models": (1, "models"),
-    "status_firmware": (2, "firmware"),
+    EventKind.STATUS_DEVICE: (0, "device"),
+    EventKind.STATUS_MODELS: (1, "models"),
+    EventKind.STATUS_FIRMWARE: (2, "firmware"),
 }
 TYPE_CODES = {name: int(cls.TYPE) for name, cls in BY_NAME.items()}
 HEADER_FIELDS = ("type", "seq", "time_s", "model_version")

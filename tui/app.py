@@ -36,7 +36,7 @@ from tui.screens.export import ExportScreen
 from tui.screens.help import HelpScreen, binding_rows
 from tui.screens.updates import UpdatesScreen
 from tui.services import Clock, EventFeed, EventView, Key, StoreView
-from wearsense.protocol import Event
+from wearsense.protocol import Event, EventKind
 from wearsense.store import Store
 
 POLL_S = 2.0  # how often the store is checked for events written by another process
@@ -200,7 +200,7 @@ class WearSenseApp(App[None]):
             ):
                 self.pending_falls.append(view)
                 self.bell()
-        if any(v.type == "fall_cancelled" for v in added) and self._alert is not None:
+        if any(v.type == EventKind.FALL_CANCELLED for v in added) and self._alert is not None:
             self._alert.cancelled = self.view.fall_is_cancelled(self._alert.fall.key)
         self._show_next_alert()
         self._bump()

@@ -24,6 +24,7 @@ from wearsense.export import ExportError, parse_when, select
 from wearsense.protocol import (
     ActivityClass,
     Event,
+    EventKind,
     Quality,
     RhythmClass,
     SignalSource,
@@ -73,7 +74,7 @@ class EventView:
 
     @property
     def is_fall(self) -> bool:
-        return self.type == "fall"
+        return self.type == EventKind.FALL
 
 
 def _activity(code: int) -> str:
@@ -101,64 +102,64 @@ def describe(type_name: str, fields: Mapping[str, Any] | None) -> tuple[Severity
     f = dict(fields or {})
     if type_name == "undecodable":
         return Severity.WARNING, "undecodable packet kept as bytes"
-    if type_name == "af_start":
+    if type_name == EventKind.AF_START:
         return Severity.CRITICAL, (
             f"AF episode began {f['onset_lag_s']} s earlier: HR {f['hr_bpm']} bpm, "
             f"confidence {f['confidence']} %"
         )
-    if type_name == "af_end":
+    if type_name == EventKind.AF_END:
         return Severity.WARNING, (
             f"AF episode ended after {_minutes(f['duration_s'])}, mean HR {f['mean_hr_bpm']} bpm"
         )
-    if type_name == "fall":
+    if type_name == EventKind.FALL:
         return Severity.CRITICAL, (
             f"FALL: impact {f['impact_mg'] / 1000:.1f} g, confidence {f['confidence']} %, "
             f"still for {f['stillness_s']} s"
         )
-    if type_name == "fall_cancelled":
+    if type_name == EventKind.FALL_CANCELLED:
         return Severity.NOTICE, (
             f"fall #{f['fall_seq']} cancelled by the wearer after {f['delay_s']} s"
         )
-    if type_name == "activity_change":
+    if type_name == EventKind.ACTIVITY_CHANGE:
         return Severity.INFO, (
             f"activity {_activity(f['from_class'])} -> {_activity(f['to_class'])} "
             f"({f['confidence']} %)"
         )
-    if type_name == "activity_summary":
+    if type_name == EventKind.ACTIVITY_SUMMARY:
         parts = [f"{_activity(i)} {m} min" for i, m in enumerate(f["minutes"]) if m] or [
             "no activity"
         ]
         return Severity.MUTED, "last hour: " + ", ".join(parts)
-    if type_name == "rhythm_summary":
+    if type_name == EventKind.RHYTHM_SUMMARY:
         share = f["af_s"] / f["analysable_s"] if f["analysable_s"] else 0.0
         return Severity.MUTED, (
             f"rhythm: AF {share:.0%} of {_minutes(f['analysable_s'])} analysable "
             f"(of {_minutes(f['interval_s'])})"
         )
-    if type_name == "hr_summary":
+    if type_name == EventKind.HR_SUMMARY:
         return Severity.MUTED, (
             f"heart rate {f['min_bpm']}/{f['mean_bpm']}/{f['max_bpm']} bpm (min/mean/max) "
             f"over {_minutes(f['interval_s'])}"
         )
-    if type_name == "signal_quality":
+    if type_name == EventKind.SIGNAL_QUALITY:
         source = SignalSource(f["source"]).name
         return Severity.WARNING, (
             f"{source} signal: {_flags(f['flags'])} for {_minutes(f['duration_s'])}"
         )
-    if type_name == "gap":
+    if type_name == EventKind.GAP:
         return Severity.WARNING, (
             f"{f['dropped']} events dropped by the device (seq {f['first_seq']}-{f['last_seq']})"
         )
-    if type_name == "status_device":
+    if type_name == EventKind.STATUS_DEVICE:
         return Severity.MUTED, f"battery {f['battery_pct']} %, epoch {f['epoch']}"
-    if type_name == "status_models":
+    if type_name == EventKind.STATUS_MODELS:
         return Severity.MUTED, (
             f"models: afib v{f['afib_version']}, fall v{f['fall_version']}, "
             f"activity v{f['activity_version']}"
         )
-    if type_name == "status_firmware":
+    if type_name == EventKind.STATUS_FIRMWARE:
         return Severity.MUTED, f"firmware {f['fw_major']}.{f['fw_minor']}.{f['fw_patch']}"
-    if type_name == "ecg_recording":
+    if type_name == EventKind.ECG_RECORDING:
         rhythm = RhythmClass(f["rhythm_class"])
         severity = Severity.CRITICAL if rhythm is RhythmClass.AF else Severity.INFO
         hr = f"HR {f['hr_bpm']} bpm" if f["hr_bpm"] else "no HR"
@@ -414,7 +415,7 @@ class StoreView:
         return any(
             e.epoch == epoch and e.fields is not None and e.fields.get("fall_seq") == seq
             for e in self.store.events(
-                serial=serial, types=["fall_cancelled"], include_unplaced=True
+                serial=serial, types=[EventKind.FALL_CANCELLED], include_unplaced=True
             )
         )
 
@@ -444,7 +445,9 @@ class StoreView:
             device = known.get(serial)
             events = self.store.events(serial=serial, start_utc=now - DAY_S, end_utc=now + 1)
             battery = status.battery_pct if status and status.battery_pct is not None else None
-            last = self.store.events(serial=serial, types=["status_device"], include_unplaced=True)
+            last = self.store.events(
+                serial=serial, types=[EventKind.STATUS_DEVICE], include_unplaced=True
+            )
             if battery is None and last and last[-1].fields:
                 battery = int(last[-1].fields["battery_pct"])
             posture = "-"
@@ -505,7 +508,9 @@ class StoreView:
         """(local day, AF burden in %) per day with analysable time."""
         tz = self.store.patient(patient).tz
         start = self._chart_start(patient)
-        summaries = self.store.events(patient=patient, start_utc=start, types=["rhythm_summary"])
+        summaries = self.store.events(
+            patient=patient, start_utc=start, types=[EventKind.RHYTHM_SUMMARY]
+        )
         days = derived.af_burden_per_day(summaries, tz)
         return [
             (d.day.strftime("%m-%d"), 100 * (d.burden or 0.0)) for d in days if d.burden is not None
@@ -519,10 +524,12 @@ class StoreView:
         events = self.store.events(
             patient=patient,
             start_utc=self._chart_start(patient) - margin_s,
-            types=["af_start", "af_end", "hr_summary"],
+            types=[EventKind.AF_START, EventKind.AF_END, EventKind.HR_SUMMARY],
         )
         tz = self.store.patient(patient).tz
-        hr = [e for e in events if e.type == "hr_summary" and e.fields and e.utc is not None]
+        hr = [
+            e for e in events if e.type == EventKind.HR_SUMMARY and e.fields and e.utc is not None
+        ]
         traces = []
         for ep in derived.af_episodes(events):
             stop = (ep.end_utc if ep.end_utc is not None else self.clock()) + margin_s
@@ -544,7 +551,9 @@ class StoreView:
         activity summaries of the patient (each covers the hour ending at its time)."""
         tz = self.store.patient(patient).tz
         first = self.anchor(self._serials(patient)) - (hours + 1) * 3600
-        summaries = self.store.events(patient=patient, start_utc=first, types=["activity_summary"])
+        summaries = self.store.events(
+            patient=patient, start_utc=first, types=[EventKind.ACTIVITY_SUMMARY]
+        )
         out = []
         for e in summaries[-hours:]:
             assert e.utc is not None and e.fields is not None

@@ -14,6 +14,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from tui.services import DeviceRow, EpisodeTrace, EventView, Severity
+from wearsense.protocol import EventKind
 
 ACTIVITY_COLOURS = ("green", "red", "cyan", "magenta", "blue", "yellow", "white", "gray")
 
@@ -63,7 +64,7 @@ class EventList(ScrollView):
 
     def style_name(self, view: EventView) -> str:
         """The component class a line is drawn with."""
-        if view.type == "fall":
+        if view.type == EventKind.FALL:
             return "event-list--fall"
         if view.type == "data_gap":
             return "event-list--data-gap"

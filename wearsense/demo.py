@@ -32,13 +32,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+from wearsense.protocol import EventKind
+
 REPO = Path(__file__).resolve().parents[1]
 SERIAL = "WS-DEMO0001"
 PATIENT = "demo-patient"
 DEFAULT_SPEED = 10.0
 # What each task's detector shows first, by the protocol's event names.
-EXPECTED = {0: "af_start", 1: "fall", 2: "activity_change"}
-DEVICE_ONLY = {"status_device", "status_models", "status_firmware", "gap"}
+EXPECTED = {0: EventKind.AF_START, 1: EventKind.FALL, 2: EventKind.ACTIVITY_CHANGE}
+DEVICE_ONLY = {
+    EventKind.STATUS_DEVICE,
+    EventKind.STATUS_MODELS,
+    EventKind.STATUS_FIRMWARE,
+    EventKind.GAP,
+}
 
 
 def _register_factory(registry_path: Path) -> None:

@@ -110,12 +110,12 @@ def events_per_day(
         day = TYPICAL_DAY
         summaries = 24 * 60 // day.summary_min
         mix = {
-            "hr_summary": summaries,
-            "rhythm_summary": summaries,
-            "activity_summary": 24,
-            "activity_change": day.activity_changes,
-            "signal_quality": day.signal_quality,
-            "status_device": 3 * day.time_syncs,
+            ev.EventKind.HR_SUMMARY: summaries,
+            ev.EventKind.RHYTHM_SUMMARY: summaries,
+            ev.EventKind.ACTIVITY_SUMMARY: 24,
+            ev.EventKind.ACTIVITY_CHANGE: day.activity_changes,
+            ev.EventKind.SIGNAL_QUALITY: day.signal_quality,
+            ev.EventKind.STATUS_DEVICE: 3 * day.time_syncs,
         }
         for name, count in mix.items():
             size = event_size(name)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from wearsense.export.common import ExportData, ExportError
-from wearsense.protocol import ActivityClass, Quality, RhythmClass, SignalSource
+from wearsense.protocol import ActivityClass, EventKind, Quality, RhythmClass, SignalSource
 from wearsense.store import derived
 
 RECORD_S = 60
@@ -57,22 +57,22 @@ def all_annotations(data: ExportData) -> list[Annotation]:
         if e.utc is None or e.fields is None:
             continue
         f = e.fields
-        if e.type == "activity_change":
+        if e.type == EventKind.ACTIVITY_CHANGE:
             out.append(Annotation(e.utc, 0.0, f"Activity {_activity(f['to_class'])}"))
-        elif e.type == "signal_quality":
+        elif e.type == EventKind.SIGNAL_QUALITY:
             flags = ",".join(q.name.lower() for q in Quality if f["flags"] & q and q.name)
             source = SignalSource(f["source"]).name
             out.append(
                 Annotation(e.utc - f["duration_s"], float(f["duration_s"]), f"{source} {flags}")
             )
-        elif e.type == "ecg_recording":
+        elif e.type == EventKind.ECG_RECORDING:
             rhythm = RhythmClass(f["rhythm_class"]).name.lower()
             out.append(
                 Annotation(
                     e.utc - f["duration_s"], float(f["duration_s"]), f"ECG recording {rhythm}"
                 )
             )
-        elif e.type == "gap":
+        elif e.type == EventKind.GAP:
             out.append(Annotation(e.utc, 0.0, f"{f['dropped']} events dropped"))
     for gap in derived.data_gaps(events, start_utc=data.start_utc, end_utc=data.end_utc):
         out.append(Annotation(gap.start_utc, gap.end_utc - gap.start_utc, "No data"))

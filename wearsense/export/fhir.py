@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from wearsense.export.common import EventRecord, ExportData, ExportError, record, write_text_atomic
+from wearsense.protocol import EventKind
 from wearsense.store import derived
 from wearsense.store.derived import ACTIVITY_NAMES, ACTIVITY_SUMMARY_S
 
@@ -36,7 +37,14 @@ PSEUDONYM_SYSTEM = "urn:wearsense:pseudonym"
 NAMESPACE = uuid.UUID("6f2c5a53-8d0e-4a3b-9b1e-57534e530001")
 
 # The event types an Observation carries (and read_bundle gives back).
-FHIR_TYPES = ("af_start", "af_end", "hr_summary", "fall", "fall_cancelled", "activity_summary")
+FHIR_TYPES = (
+    EventKind.AF_START,
+    EventKind.AF_END,
+    EventKind.HR_SUMMARY,
+    EventKind.FALL,
+    EventKind.FALL_CANCELLED,
+    EventKind.ACTIVITY_SUMMARY,
+)
 
 AF_CODE = {"system": SNOMED, "code": "49436004", "display": "Atrial fibrillation"}
 HR_CODE = {"system": LOINC, "code": "8867-4", "display": "Heart rate"}
@@ -196,12 +204,12 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
         if episode.start_key is not None:
             start = record(by_key[episode.start_key])
             parts.append(start)
-            comps += [_component("af_start", k, v) for k, v in start.fields.items()]
+            comps += [_component(EventKind.AF_START, k, v) for k, v in start.fields.items()]
         period = {"start": data.iso(episode.start_utc)}
         if episode.end_key is not None and episode.end_utc is not None:
             end = record(by_key[episode.end_key])
             parts.append(end)
-            comps += [_component("af_end", k, v) for k, v in end.fields.items()]
+            comps += [_component(EventKind.AF_END, k, v) for k, v in end.fields.items()]
             period["end"] = data.iso(episode.end_utc)
         b.observation(
             parts,
@@ -214,7 +222,7 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
             component=comps,
         )
     for e in events:
-        if e.type == "hr_summary":
+        if e.type == EventKind.HR_SUMMARY:
             r = record(e)
             f = r.fields
             b.observation(
@@ -229,9 +237,11 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
                 },
                 valueQuantity=_quantity(f["mean_bpm"], "bpm"),
                 # interval and mean are the period and the value: not repeated
-                component=[_component("hr_summary", k, f[k]) for k in ("min_bpm", "max_bpm")],
+                component=[
+                    _component(EventKind.HR_SUMMARY, k, f[k]) for k in ("min_bpm", "max_bpm")
+                ],
             )
-        elif e.type == "activity_summary":
+        elif e.type == EventKind.ACTIVITY_SUMMARY:
             r = record(e)
             b.observation(
                 [r],
@@ -248,7 +258,10 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
                     {
                         "code": {
                             "coding": [
-                                {"system": FIELD, "code": f"activity_summary.minutes.{name}"}
+                                {
+                                    "system": FIELD,
+                                    "code": f"{EventKind.ACTIVITY_SUMMARY}.minutes.{name}",
+                                }
                             ]
                         },
                         "valueQuantity": _quantity(m, "min"),
@@ -259,11 +272,11 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
     for fall in derived.falls(events):
         r = record(by_key[fall.key])
         parts = [r]
-        comps = [_component("fall", k, v) for k, v in r.fields.items()]
+        comps = [_component(EventKind.FALL, k, v) for k, v in r.fields.items()]
         if fall.cancel_key is not None:
             cancel = record(by_key[fall.cancel_key])
             parts.append(cancel)
-            comps += [_component("fall_cancelled", k, v) for k, v in cancel.fields.items()]
+            comps += [_component(EventKind.FALL_CANCELLED, k, v) for k, v in cancel.fields.items()]
         b.observation(
             parts,
             FALL_CODE,
@@ -349,17 +362,17 @@ def read_bundle(text: str) -> list[EventRecord]:
                 fields[type_name][name] = int(value)
         if res.code.coding[0].code == HR_CODE["code"]:
             period = res.effectivePeriod
-            fields["hr_summary"]["interval_s"] = int(
+            fields[EventKind.HR_SUMMARY]["interval_s"] = int(
                 period.end.timestamp() - period.start.timestamp()
             )
-            fields["hr_summary"]["mean_bpm"] = int(res.valueQuantity.value)
+            fields[EventKind.HR_SUMMARY]["mean_bpm"] = int(res.valueQuantity.value)
         for ident in res.identifier:
             serial, epoch, seq = ident.value.rsplit("/", 2)
             ext = {x.url: x for x in ident.extension or []}
             moment = ext[EXT_TIME].valueDateTime
             type_name = ident.type.text
             got = dict(fields.get(type_name, {}))
-            if type_name == "activity_summary":
+            if type_name == EventKind.ACTIVITY_SUMMARY:
                 got = {"minutes": [minutes[n] for n in ACTIVITY_NAMES]}
             out.append(
                 EventRecord(

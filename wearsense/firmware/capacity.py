@@ -61,12 +61,12 @@ def day_schedule(profile: DayProfile, rng: random.Random) -> list[tuple[int, str
     step = profile.summary_min * 60
     items = [(t, "hr") for t in range(step, DAY_S + 1, step)]
     items += [(t, "rhythm") for t in range(step, DAY_S + 1, step)]
-    items += [(t, "activity_summary") for t in range(3600, DAY_S + 1, 3600)]
+    items += [(t, protocol.EventKind.ACTIVITY_SUMMARY) for t in range(3600, DAY_S + 1, 3600)]
     for kind, count in (
-        ("activity_change", profile.activity_changes),
-        ("signal_quality", profile.signal_quality),
+        (protocol.EventKind.ACTIVITY_CHANGE, profile.activity_changes),
+        (protocol.EventKind.SIGNAL_QUALITY, profile.signal_quality),
         ("af", profile.af_episodes),
-        ("fall", profile.falls),
+        (protocol.EventKind.FALL, profile.falls),
         ("ecg", profile.ecg_recordings),
         ("time_sync", profile.time_syncs),
     ):
@@ -80,17 +80,17 @@ def _store(dev: DeviceCore, kind: str, t: int, rng: random.Random) -> None:
         dev.inject(protocol.HrSummary(**head, interval_s=900, min_bpm=52, mean_bpm=64, max_bpm=98))
     elif kind == "rhythm":
         dev.inject(protocol.RhythmSummary(**head, interval_s=900, analysable_s=840, af_s=0))
-    elif kind == "activity_summary":
+    elif kind == protocol.EventKind.ACTIVITY_SUMMARY:
         dev.inject(protocol.ActivitySummary(**head, minutes=(10, 0, 0, 2, 2, 30, 10, 6)))
-    elif kind == "activity_change":
+    elif kind == protocol.EventKind.ACTIVITY_CHANGE:
         a, b = rng.sample(range(8), 2)
         dev.inject(protocol.ActivityChange(**head, from_class=a, to_class=b, confidence=80))
-    elif kind == "signal_quality":
+    elif kind == protocol.EventKind.SIGNAL_QUALITY:
         dev.inject(protocol.SignalQuality(**head, source=0, flags=2, duration_s=40))
     elif kind == "af":
         dev.inject(protocol.AfStart(**head, hr_bpm=128, confidence=91, onset_lag_s=30))
         dev.inject(protocol.AfEnd(**head, duration_s=1800, mean_hr_bpm=120))
-    elif kind == "fall":
+    elif kind == protocol.EventKind.FALL:
         dev.inject(protocol.Fall(**head, impact_mg=5200, confidence=96, stillness_s=12))
         dev.inject(protocol.FallCancelled(**head, fall_seq=1, delay_s=20))
     elif kind == "ecg":

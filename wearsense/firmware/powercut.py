@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from wearsense import protocol
 from wearsense.firmware.device import DeviceCore, DeviceError
-from wearsense.protocol import Opcode
+from wearsense.protocol import EventKind, Opcode
 
 CAMPAIGN_PAGE_SIZE = 512
 CAMPAIGN_PAGE_COUNT = 6
@@ -67,9 +67,9 @@ def random_event(rng: random.Random, time_s: int) -> protocol.Event:
             "rhythm",
             "act_chg",
             "quality",
-            "af_start",
-            "af_end",
-            "fall",
+            EventKind.AF_START,
+            EventKind.AF_END,
+            EventKind.FALL,
             "fall_cancel",
             "ecg",
         ],
@@ -100,13 +100,13 @@ def random_event(rng: random.Random, time_s: int) -> protocol.Event:
             flags=rng.randrange(1, 16),
             duration_s=rng.randrange(1, 600),
         )
-    if kind == "af_start":
+    if kind == EventKind.AF_START:
         return protocol.AfStart(
             **head, hr_bpm=rng.randrange(60, 180), confidence=90, onset_lag_s=rng.randrange(0, 120)
         )
-    if kind == "af_end":
+    if kind == EventKind.AF_END:
         return protocol.AfEnd(**head, duration_s=rng.randrange(30, 90000), mean_hr_bpm=110)
-    if kind == "fall":
+    if kind == EventKind.FALL:
         return protocol.Fall(
             **head,
             impact_mg=rng.randrange(2000, 16000),

@@ -11,10 +11,14 @@ from types import ModuleType
 from typing import Any
 
 from wearsense.firmware import core
-from wearsense.protocol.events import BY_NAME
+from wearsense.protocol.events import BY_NAME, EventKind
 
 _TYPE_CODES = {name: int(cls.TYPE) for name, cls in BY_NAME.items()}
-_STATUS_PAGES = {"status_device": 0, "status_models": 1, "status_firmware": 2}
+_STATUS_PAGES: dict[str, int] = {
+    EventKind.STATUS_DEVICE: 0,
+    EventKind.STATUS_MODELS: 1,
+    EventKind.STATUS_FIRMWARE: 2,
+}
 _PAGE_NAMES = {v: k for k, v in _STATUS_PAGES.items()}
 _UNION_NAMES = {code: name for name, code in _TYPE_CODES.items() if code != 11}
 _HEADER = ("seq", "time_s", "model_version")

@@ -48,6 +48,30 @@ class EventType(enum.IntEnum):
     ECG_RECORDING = 12
 
 
+class EventKind(enum.StrEnum):
+    """The name of each kind of event, as the store, the exports and the TUI spell it.
+
+    The values are the strings written to databases, JSON and CSV (``docs/protocol.md``,
+    "Event kinds"); each event class carries its kind as ``NAME``. STATUS is one wire type
+    with three kinds, one per page.
+    """
+
+    AF_START = "af_start"
+    AF_END = "af_end"
+    RHYTHM_SUMMARY = "rhythm_summary"
+    HR_SUMMARY = "hr_summary"
+    FALL = "fall"
+    FALL_CANCELLED = "fall_cancelled"
+    ACTIVITY_CHANGE = "activity_change"
+    ACTIVITY_SUMMARY = "activity_summary"
+    SIGNAL_QUALITY = "signal_quality"
+    GAP = "gap"
+    STATUS_DEVICE = "status_device"
+    STATUS_MODELS = "status_models"
+    STATUS_FIRMWARE = "status_firmware"
+    ECG_RECORDING = "ecg_recording"
+
+
 class RhythmClass(enum.IntEnum):
     NORMAL = 0
     AF = 1
@@ -113,7 +137,7 @@ class Event:
     model_version: int
 
     TYPE: ClassVar[EventType]
-    NAME: ClassVar[str]
+    NAME: ClassVar[EventKind]  # the kind of event (a str: its stored and exported name)
     LAYOUT: ClassVar[str] = ""  # struct format of the payload, when it is a plain one
 
     def __post_init__(self) -> None:
@@ -156,7 +180,7 @@ class AfStart(Event):
     confidence: int
     onset_lag_s: int
     TYPE = EventType.AF_START
-    NAME = "af_start"
+    NAME = EventKind.AF_START
     LAYOUT = "BBH"
 
     def check(self) -> None:
@@ -170,7 +194,7 @@ class AfEnd(Event):
     duration_s: int
     mean_hr_bpm: int
     TYPE = EventType.AF_END
-    NAME = "af_end"
+    NAME = EventKind.AF_END
     LAYOUT = "IB"
 
     def check(self) -> None:
@@ -186,7 +210,7 @@ class RhythmSummary(Event):
     analysable_s: int
     af_s: int
     TYPE = EventType.RHYTHM_SUMMARY
-    NAME = "rhythm_summary"
+    NAME = EventKind.RHYTHM_SUMMARY
     LAYOUT = "HHH"
 
     def check(self) -> None:
@@ -202,7 +226,7 @@ class HrSummary(Event):
     mean_bpm: int
     max_bpm: int
     TYPE = EventType.HR_SUMMARY
-    NAME = "hr_summary"
+    NAME = EventKind.HR_SUMMARY
     LAYOUT = "HBBB"
 
     def check(self) -> None:
@@ -217,7 +241,7 @@ class Fall(Event):
     confidence: int
     stillness_s: int
     TYPE = EventType.FALL
-    NAME = "fall"
+    NAME = EventKind.FALL
     LAYOUT = "HBB"
 
     def check(self) -> None:
@@ -233,7 +257,7 @@ class FallCancelled(Event):
     fall_seq: int
     delay_s: int
     TYPE = EventType.FALL_CANCELLED
-    NAME = "fall_cancelled"
+    NAME = EventKind.FALL_CANCELLED
 
     def check(self) -> None:
         _require(1 <= self.fall_seq <= SEQ_MAX, "fall sequence outside 1..2^24-1")
@@ -257,7 +281,7 @@ class ActivityChange(Event):
     to_class: int
     confidence: int
     TYPE = EventType.ACTIVITY_CHANGE
-    NAME = "activity_change"
+    NAME = EventKind.ACTIVITY_CHANGE
     LAYOUT = "BBB"
 
     def check(self) -> None:
@@ -275,7 +299,7 @@ class ActivitySummary(Event):
 
     minutes: tuple[int, ...]
     TYPE = EventType.ACTIVITY_SUMMARY
-    NAME = "activity_summary"
+    NAME = EventKind.ACTIVITY_SUMMARY
 
     def check(self) -> None:
         _require(len(self.minutes) == ACTIVITY_CLASSES, "need minutes for 8 classes")
@@ -304,7 +328,7 @@ class SignalQuality(Event):
     flags: int
     duration_s: int
     TYPE = EventType.SIGNAL_QUALITY
-    NAME = "signal_quality"
+    NAME = EventKind.SIGNAL_QUALITY
     LAYOUT = "BBH"
 
     def check(self) -> None:
@@ -321,7 +345,7 @@ class Gap(Event):
     last_seq: int
     dropped: int
     TYPE = EventType.GAP
-    NAME = "gap"
+    NAME = EventKind.GAP
 
     def check(self) -> None:
         _require(1 <= self.first_seq <= self.last_seq <= SEQ_MAX, "need 1 <= first <= last")
@@ -378,7 +402,7 @@ class StatusDevice(_StatusPage):
     queue_free: int
     flags: int
     boot_count: int
-    NAME = "status_device"
+    NAME = EventKind.STATUS_DEVICE
     LAYOUT = "BHHBB"
     PAGE = 0
 
@@ -396,7 +420,7 @@ class StatusModels(_StatusPage):
     afib_version: int
     fall_version: int
     activity_version: int
-    NAME = "status_models"
+    NAME = EventKind.STATUS_MODELS
     LAYOUT = "HHHx"
     PAGE = 1
 
@@ -419,7 +443,7 @@ class StatusFirmware(_StatusPage):
     fw_minor: int
     fw_patch: int
     utc_offset_s: int
-    NAME = "status_firmware"
+    NAME = EventKind.STATUS_FIRMWARE
     LAYOUT = "BBBi"
     PAGE = 2
 
@@ -439,7 +463,7 @@ class EcgRecording(Event):
     duration_s: int
     quality: int
     TYPE = EventType.ECG_RECORDING
-    NAME = "ecg_recording"
+    NAME = EventKind.ECG_RECORDING
     LAYOUT = "BBBBB"
 
     def check(self) -> None:

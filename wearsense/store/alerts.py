@@ -25,13 +25,19 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from wearsense.protocol import Event
+from wearsense.protocol import Event, EventKind
 from wearsense.store.db import DEFAULT_GAP_ALERT_HOURS, Store, event_fields
 from wearsense.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-KINDS = {"fall": "fall", "fall_cancelled": "fall_cancelled", "af_start": "af_onset"}
+# The alert each event kind raises (a fall and a cancelled fall name their alert after
+# themselves); SIGNAL_QUALITY raises "sensor_fault", a silence "data_gap".
+KINDS = {
+    EventKind.FALL: EventKind.FALL,
+    EventKind.FALL_CANCELLED: EventKind.FALL_CANCELLED,
+    EventKind.AF_START: "af_onset",
+}
 RETRY_FIRST_S = 30.0
 RETRY_MAX_S = 3600.0
 HOOK_TIMEOUT_S = 30.0
@@ -101,7 +107,7 @@ def enqueue_event(
         "local_time": _iso(utc, who[1]) if who else None,
         "event": {"type": event.NAME, "model_version": event.model_version, **event_fields(event)},
     }
-    if event.NAME == "signal_quality":
+    if event.NAME == EventKind.SIGNAL_QUALITY:
         kind = "sensor_fault"
         day = datetime.fromtimestamp(now if utc is None else utc, ZoneInfo("UTC")).date()
         key = f"sensor:{serial}:{day.isoformat()}"

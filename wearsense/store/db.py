@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from wearsense.protocol import (
     BY_NAME,
     Event,
+    EventKind,
     Gap,
     Quality,
     SignalQuality,
@@ -53,7 +54,7 @@ _DELETE_ORPHAN_ACKS = (
 # Event types that raise an alert for a caregiver (see wearsense.store.alerts); and an
 # IMU the device calls unbelievable (SIGNAL_QUALITY, source IMU, IMPLAUSIBLE: the falls it
 # does not see mean nothing), at most one alert per device and UTC day.
-ALERT_TYPES = ("fall", "fall_cancelled", "af_start")
+ALERT_TYPES = (EventKind.FALL, EventKind.FALL_CANCELLED, EventKind.AF_START)
 
 
 def _sensor_fault(event: Event) -> bool:
@@ -751,8 +752,8 @@ class Store:
         serial, epoch, seq = key
         with self.transaction() as db:
             row = db.execute(
-                "SELECT 1 FROM events WHERE serial = ? AND epoch = ? AND seq = ? AND type = 'fall'",
-                (serial, epoch, seq),
+                "SELECT 1 FROM events WHERE serial = ? AND epoch = ? AND seq = ? AND type = ?",
+                (serial, epoch, seq, EventKind.FALL),
             ).fetchone()
             if row is None:
                 raise StoreError(f"no fall event {serial} epoch {epoch} seq {seq}")
@@ -775,11 +776,11 @@ class Store:
         oldest first; events whose UTC time is unknown included."""
         cols = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
         sql = (
-            f"SELECT {cols} FROM events e WHERE e.type = 'fall' AND NOT EXISTS "
+            f"SELECT {cols} FROM events e WHERE e.type = ? AND NOT EXISTS "
             "(SELECT 1 FROM fall_acks k WHERE k.serial = e.serial AND k.epoch = e.epoch "
             "AND k.seq = e.seq)"
         )
-        args: list[Any] = []
+        args: list[Any] = [EventKind.FALL]
         if start_utc is not None:
             sql += " AND (e.utc IS NULL OR e.utc >= ?)"
             args.append(start_utc)

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from wearsense.protocol import ActivityClass
+from wearsense.protocol import ActivityClass, EventKind
 from wearsense.store.db import StoredEvent
 
 ACTIVITY_NAMES = tuple(ActivityClass(i).name.lower() for i in range(8))
@@ -67,7 +67,7 @@ def _placed(events: Iterable[StoredEvent], type_name: str) -> Iterator[StoredEve
 def af_burden_per_day(events: Iterable[StoredEvent], tz: tzinfo) -> list[AfBurdenDay]:
     af: dict[date, float] = defaultdict(float)
     analysable: dict[date, float] = defaultdict(float)
-    for e in _placed(events, "rhythm_summary"):
+    for e in _placed(events, EventKind.RHYTHM_SUMMARY):
         assert e.utc is not None and e.fields is not None
         interval = float(e.fields["interval_s"])
         for day, seconds in _split_by_day(e.utc - interval, e.utc, tz):
@@ -120,11 +120,15 @@ def af_episodes(events: Iterable[StoredEvent]) -> list[AfEpisode]:
         )
 
     for e in sorted(
-        (e for e in events if e.type in ("af_start", "af_end") and e.utc is not None),
+        (
+            e
+            for e in events
+            if e.type in (EventKind.AF_START, EventKind.AF_END) and e.utc is not None
+        ),
         key=lambda e: (e.serial, e.epoch, e.seq),
     ):
         stream = (e.serial, e.epoch)
-        if e.type == "af_start":
+        if e.type == EventKind.AF_START:
             if stream in open_:  # a second onset without an end: the first stays open
                 close(open_.pop(stream), None)
             open_[stream] = e
@@ -171,10 +175,10 @@ def falls(events: Sequence[StoredEvent]) -> list[FallRecord]:
     cancels = {
         (e.serial, e.epoch, e.fields["fall_seq"]): e
         for e in events
-        if e.type == "fall_cancelled" and e.fields is not None
+        if e.type == EventKind.FALL_CANCELLED and e.fields is not None
     }
     out = []
-    for e in _placed(events, "fall"):
+    for e in _placed(events, EventKind.FALL):
         assert e.utc is not None and e.fields is not None
         cancel = cancels.get(e.key)
         out.append(
@@ -202,7 +206,7 @@ def activity_minutes_per_day(
 ) -> dict[date, dict[str, float]]:
     """Minutes per activity class (walk, run, ...) per local day."""
     days: dict[date, dict[str, float]] = {}
-    for e in _placed(events, "activity_summary"):
+    for e in _placed(events, EventKind.ACTIVITY_SUMMARY):
         assert e.utc is not None and e.fields is not None
         for day, seconds in _split_by_day(e.utc - ACTIVITY_SUMMARY_S, e.utc, tz):
             share = seconds / ACTIVITY_SUMMARY_S
@@ -212,7 +216,10 @@ def activity_minutes_per_day(
     return dict(sorted(days.items()))
 
 
-_COVERING = {"rhythm_summary": "interval_s", "hr_summary": "interval_s"}
+_COVERING: dict[str, str] = {
+    EventKind.RHYTHM_SUMMARY: "interval_s",
+    EventKind.HR_SUMMARY: "interval_s",
+}
 
 
 def covered_intervals(events: Iterable[StoredEvent]) -> list[tuple[float, float]]:
@@ -223,7 +230,7 @@ def covered_intervals(events: Iterable[StoredEvent]) -> list[tuple[float, float]
             continue
         if e.type in _COVERING:
             spans.append((e.utc - e.fields[_COVERING[e.type]], e.utc))
-        elif e.type == "activity_summary" and sum(e.fields["minutes"]) > 0:
+        elif e.type == EventKind.ACTIVITY_SUMMARY and sum(e.fields["minutes"]) > 0:
             spans.append((e.utc - ACTIVITY_SUMMARY_S, e.utc))
     spans.sort()
     merged: list[tuple[float, float]] = []

@@ -8,6 +8,8 @@ Times are UTC seconds since 1970 (REAL); local times exist only at display.
 
 from __future__ import annotations
 
+from wearsense.protocol import EventKind
+
 APPLICATION_ID = 0x57534E53  # "WSNS"
 
 MIGRATIONS: tuple[str, ...] = (
@@ -105,7 +107,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2: the sequence ranges Gap events report as dropped, kept apart so the contiguity
     # check after each ingest no longer scans the whole stream for Gap events
-    """
+    f"""
     CREATE TABLE dropped_ranges (
         serial TEXT NOT NULL,
         epoch INTEGER NOT NULL,
@@ -116,7 +118,7 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT OR IGNORE INTO dropped_ranges
         SELECT serial, epoch,
                json_extract(fields, '$.first_seq'), json_extract(fields, '$.last_seq')
-        FROM events WHERE type = 'gap' AND decoded = 1;
+        FROM events WHERE type = '{EventKind.GAP}' AND decoded = 1;
     """,
     # 3: who acknowledged which fall alert and when, so an acknowledgement survives a
     # restart of the terminal UI and an unacknowledged fall is raised again
