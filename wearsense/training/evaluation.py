@@ -122,12 +122,13 @@ def check_task_model(task: str, path: Path) -> None:
     from wearsense.updates.package import interpreter_spec
 
     try:
-        window, channels, _, _, outputs, _, _ = interpreter_spec(path.read_bytes())
+        spec = interpreter_spec(path.read_bytes())
     except PackageError as exc:
         raise ModelMismatch(f"{path}: the interpreter does not accept it ({exc})") from exc
     except OSError as exc:
         raise ModelMismatch(f"{path}: cannot read it ({exc.strerror})") from exc
     inputs, classes = task_inputs(task)
+    window, channels, outputs = spec.window, spec.channels, spec.outputs
     if (window, channels) not in inputs or outputs != classes:
         name = {"afib": "an AFib", "fall": "a fall", "activity": "an activity"}[task]
         wanted = " or ".join(f"{w} x {c}" for w, c in inputs)
