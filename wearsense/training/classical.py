@@ -27,6 +27,7 @@ place of a model hash.
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 from collections.abc import Sequence
@@ -37,6 +38,17 @@ from tqdm import tqdm
 
 from wearsense.datasets import cinc2017
 from wearsense.datasets.common import DatasetError
+from wearsense.datasets.imu import Position, recordings
+from wearsense.firmware.imu import resample
+from wearsense.training import activity, afib, fall
+from wearsense.training.imu_task import (
+    held_out_subjects,
+    load_trials,
+    present,
+    split_ids,
+    stack,
+)
+from wearsense.training.metrics import classification_report
 
 DataDir = str | os.PathLike[str] | None
 
@@ -60,8 +72,6 @@ _BANDS = ((1, 3), (3, 6), (6, 10), (10, 16), (16, 24), (24, 40), (40, 65))  # FF
 
 def _need_sklearn(*also: str) -> Any:
     """sklearn.ensemble, after checking that ``also`` (e.g. neurokit2) import too."""
-    import importlib
-
     try:
         for name in also:
             importlib.import_module(name)
@@ -169,20 +179,16 @@ def _beat_shape(clean: np.ndarray, peaks: np.ndarray, fs: int) -> dict[str, floa
 def _record_matrix(
     ids: Sequence[str], data_dir: DataDir, desc: str, progress: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    from wearsense.training.afib import CINC_CLASS
-
     rows, codes = [], []
     records = cinc2017.iter_records(list(ids), data_dir)
     for record in tqdm(records, total=len(ids), desc=desc, unit="rec", disable=not progress):
         rows.append(ecg_features(record.signal / record.adc_gain, record.fs))
-        codes.append(CINC_CLASS[record.label])
+        codes.append(afib.CINC_CLASS[record.label])
     return np.array(rows, float).reshape(len(rows), len(ECG_FEATURES)), np.array(codes)
 
 
 def _afib_score(truth: np.ndarray, predicted: np.ndarray) -> float:
     """F1(AF) + mean F1 over normal, af, other: how the int8 models were chosen."""
-    from wearsense.training.metrics import classification_report
-
     per = classification_report(truth, predicted, ("normal", "af", "other", "noisy"), bootstrap=0)
     f1 = {k: v["f1"] for k, v in per["per_class"].items()}
     return float(f1["af"] + np.mean([f1["normal"], f1["af"], f1["other"]]))
@@ -197,12 +203,9 @@ def baseline_afib(
 ) -> dict[str, Any]:
     """The classical AFib recipe on the held-out CinC records (``limit``: at most that many
     records of each part, in split order: for quick checks)."""
-    from wearsense.training.afib import LABELS, held_out_records, load_split_ids
-    from wearsense.training.metrics import classification_report
-
     ensemble = _need_sklearn("neurokit2")
-    parts = load_split_ids()
-    test_ids = held_out_records(data_dir)
+    parts = afib.load_split_ids()
+    test_ids = afib.held_out_records(data_dir)
     if not test_ids:
         raise DatasetError(cinc2017.record_dir(data_dir), "no held-out CinC records")
     train_ids, val_ids = parts["train"], parts["validation"]
@@ -222,7 +225,7 @@ def baseline_afib(
     chosen = AFIB_GRID[int(np.argmax(scores))]
     predicted = model(chosen).fit(x_train, y_train).predict(x_test)
     report = classification_report(
-        y_test, predicted, LABELS, units=list(test_ids), bootstrap=bootstrap, seed=seed
+        y_test, predicted, afib.LABELS, units=list(test_ids), bootstrap=bootstrap, seed=seed
     )
     nao = [report["per_class"][k]["f1"] for k in ("normal", "af", "other")]
     return {
@@ -314,10 +317,6 @@ def baseline_activity(
 ) -> dict[str, Any]:
     """The classical activity recipe: UCI HAPT training users -> its held-out users, the
     six basic activities (``subjects_limit``: at most that many users of each part)."""
-    from wearsense.training.activity import LABELS
-    from wearsense.training.imu_task import held_out_subjects, load_trials, split_ids, stack
-    from wearsense.training.metrics import classification_report
-
     ensemble = _need_sklearn()
     train_ids = split_ids("uci-hapt", ("train",))
     test_ids = held_out_subjects("uci-hapt", data_dir)
@@ -325,7 +324,7 @@ def baseline_activity(
         raise DatasetError(str(data_dir or "../shared/data"), "no held-out UCI HAPT users")
     if subjects_limit is not None:
         train_ids, test_ids = train_ids[:subjects_limit], test_ids[:subjects_limit]
-    six = np.array([LABELS.index(k) for k in ACTIVITY_SIX])
+    six = np.array([activity.LABELS.index(k) for k in ACTIVITY_SIX])
 
     def windows(ids: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
         trials = load_trials("uci-hapt", data_dir, ids, None, progress)
@@ -398,9 +397,6 @@ def _fall_trials(
     progress: bool,
 ) -> list[tuple[str, str, str, int, np.ndarray, np.ndarray]]:
     """(dataset, subject, position, fall, window, extra) per recording."""
-    from wearsense.datasets.imu import Position, recordings
-    from wearsense.firmware.imu import resample
-
     chosen = {Position(p) for p in positions} if positions is not None else None
     out = []
     with warnings.catch_warnings():
@@ -432,10 +428,6 @@ def baseline_fall(
     """The classical fall recipe, per trial: the fall model's training subjects -> every
     held-out subject's trials (top level and ``per_dataset``: the device's placements;
     ``per_position``: every unit, wrist and ankle included)."""
-    from wearsense.training.fall import LABELS
-    from wearsense.training.imu_task import held_out_subjects, present, split_ids
-    from wearsense.training.metrics import classification_report
-
     ensemble = _need_sklearn()
     train: list[tuple[Any, ...]] = []
     test: list[tuple[Any, ...]] = []
@@ -460,7 +452,7 @@ def baseline_fall(
         report = classification_report(
             truth,
             called,
-            LABELS,
+            fall.LABELS,
             units=[f"{test[i][0]}/{test[i][1]}" for i in index],
             bootstrap=bootstrap,
             seed=seed,
