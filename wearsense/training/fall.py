@@ -69,6 +69,7 @@ SPEC = TaskSpec(
     teacher_factor=2.5,
     max_tilt_deg=45.0,
     hold_s=HOLD_S,
+    pareto_class="fall",
 )
 DataDir = str | os.PathLike[str] | None
 
