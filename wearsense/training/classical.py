@@ -31,7 +31,7 @@ import importlib
 import os
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from tqdm import tqdm
@@ -389,14 +389,25 @@ def peak_window(six_axis_50hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return window, extra
 
 
+class PeakTrial(NamedTuple):
+    """One recording as the classical fall recipe sees it (`peak_window`)."""
+
+    dataset: str
+    subject: str
+    position: str
+    fall: int  # FallClass of the trial
+    window: np.ndarray  # [128, 7] around the largest |a|
+    extra: np.ndarray  # peak, free fall, stillness, median |a|
+
+
 def _fall_trials(
     dataset: str,
     data_dir: DataDir,
     subject_ids: list[str],
     positions: Sequence[str] | None,
     progress: bool,
-) -> list[tuple[str, str, str, int, np.ndarray, np.ndarray]]:
-    """(dataset, subject, position, fall, window, extra) per recording."""
+) -> list[PeakTrial]:
+    """One `PeakTrial` per recording."""
     chosen = {Position(p) for p in positions} if positions is not None else None
     out = []
     with warnings.catch_warnings():
@@ -408,13 +419,15 @@ def _fall_trials(
             if len(stream) == 0:
                 continue
             window, extra = peak_window(stream)
-            out.append((dataset, rec.subject, rec.position.value, int(rec.fall), window, extra))
+            out.append(
+                PeakTrial(dataset, rec.subject, rec.position.value, int(rec.fall), window, extra)
+            )
     return out
 
 
-def _fall_matrix(rows: Sequence[tuple[Any, ...]]) -> np.ndarray:
-    windows = np.stack([r[4] for r in rows])
-    return np.hstack([imu_features(windows), np.stack([r[5] for r in rows])])
+def _fall_matrix(rows: Sequence[PeakTrial]) -> np.ndarray:
+    windows = np.stack([r.window for r in rows])
+    return np.hstack([imu_features(windows), np.stack([r.extra for r in rows])])
 
 
 def baseline_fall(
@@ -429,8 +442,8 @@ def baseline_fall(
     held-out subject's trials (top level and ``per_dataset``: the device's placements;
     ``per_position``: every unit, wrist and ankle included)."""
     ensemble = _need_sklearn()
-    train: list[tuple[Any, ...]] = []
-    test: list[tuple[Any, ...]] = []
+    train: list[PeakTrial] = []
+    test: list[PeakTrial] = []
     for dataset, positions in FALL_SOURCES:
         if not present(dataset, data_dir):
             continue
@@ -443,23 +456,23 @@ def baseline_fall(
     if not test or not train:
         raise DatasetError(str(data_dir or "../shared/data"), "no held-out fall trials")
     forest = ensemble.RandomForestClassifier(trees, n_jobs=-1, random_state=seed)
-    forest.fit(_fall_matrix(train), [r[3] for r in train])
+    forest.fit(_fall_matrix(train), [r.fall for r in train])
     predicted = forest.predict(_fall_matrix(test))
 
     def entry(index: Sequence[int]) -> dict[str, Any]:
-        truth = np.array([test[i][3] for i in index])
+        truth = np.array([test[i].fall for i in index])
         called = np.array([predicted[i] for i in index])
         report = classification_report(
             truth,
             called,
             fall.LABELS,
-            units=[f"{test[i][0]}/{test[i][1]}" for i in index],
+            units=[f"{test[i].dataset}/{test[i].subject}" for i in index],
             bootstrap=bootstrap,
             seed=seed,
         )
         falls = truth == 1
         return {
-            "units": len({(test[i][0], test[i][1]) for i in index}),
+            "units": len({(test[i].dataset, test[i].subject) for i in index}),
             **report,
             "fall_trials": int(falls.sum()),
             "adl_trials": int((~falls).sum()),
@@ -467,7 +480,7 @@ def baseline_fall(
             "specificity": float((called[~falls] == 0).mean()) if (~falls).any() else None,
         }
 
-    device = [i for i, r in enumerate(test) if r[2] in ("waist", "chest")]
+    device = [i for i, r in enumerate(test) if r.position in ("waist", "chest")]
     report: dict[str, Any] = {
         "task": "fall",
         "runtime": "scikit-learn on the host (float), not the device",
@@ -475,15 +488,15 @@ def baseline_fall(
         f"window features + peak, free fall and stillness -> random forest ({trees} trees)",
         "scope": "held-out subjects, one decision per trial at its own largest |a| (no "
         "trigger, so no false alarms per hour); top level and per_dataset: waist and chest",
-        "trained_on": {"trials": len(train), "falls": sum(r[3] for r in train)},
+        "trained_on": {"trials": len(train), "falls": sum(r.fall for r in train)},
         **entry(device),
         "per_dataset": {},
         "per_position": {},
     }
-    for dataset in sorted({test[i][0] for i in device}):
-        report["per_dataset"][dataset] = entry([i for i in device if test[i][0] == dataset])
-    for key in sorted({f"{r[0]}/{r[2]}" for r in test}):
+    for dataset in sorted({test[i].dataset for i in device}):
+        report["per_dataset"][dataset] = entry([i for i in device if test[i].dataset == dataset])
+    for key in sorted({f"{r.dataset}/{r.position}" for r in test}):
         report["per_position"][key] = entry(
-            [i for i, r in enumerate(test) if f"{r[0]}/{r[2]}" == key]
+            [i for i, r in enumerate(test) if f"{r.dataset}/{r.position}" == key]
         )
     return report

@@ -14,7 +14,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import torch
@@ -46,6 +46,14 @@ class Recipe:
     seed: int = 0
     class_balance: float = 0.5  # exponent of the inverse-frequency class weights
     device: str = "cpu"  # torch device of every training stage (export runs on the CPU)
+
+
+class Quantized(NamedTuple):
+    """What `quantization_aware` returns."""
+
+    model: Any  # the fine-tuned network (ConvNet)
+    tflite: bytes
+    history: dict[str, Any]  # the stage's best epoch and validation macro-F1
 
 
 @dataclasses.dataclass
@@ -156,7 +164,7 @@ def quantization_aware(
     augment: Augment | None = None,
     show_progress: bool = True,
     co_teacher: tuple[np.ndarray, float] | None = None,
-) -> tuple[Any, bytes, dict[str, Any]]:
+) -> Quantized:
     """A copy of the fused float ``student`` fine-tuned quantization-aware
     (``recipe.qat_epochs`` at ``recipe.qat_lr``, distilled from ``teacher`` and
     ``co_teacher``) and exported int8 (activation ranges from 512 training rows):
@@ -167,7 +175,9 @@ def quantization_aware(
     calibration = calibration_rows(train[0], recipe.seed)
     if recipe.qat_epochs <= 0:
         _, tflite = export_convnet(student, calibration, input_scale, description)
-        return student, tflite, {"best_epoch": None, "val_macro_f1": None, "skipped": True}
+        return Quantized(
+            student, tflite, {"best_epoch": None, "val_macro_f1": None, "skipped": True}
+        )
 
     config = dataclasses.replace(
         _train_config(recipe, augment),
@@ -190,7 +200,7 @@ def quantization_aware(
     qat_model = cast(ConvNet, strip_qat(result.model))
     _, tflite = export_convnet(qat_model, calibration, input_scale, description)
     history = {"best_epoch": result.best_epoch, "val_macro_f1": result.best_val_macro_f1}
-    return qat_model, tflite, history
+    return Quantized(qat_model, tflite, history)
 
 
 def calibration_rows(rows: np.ndarray, seed: int, count: int = 512) -> np.ndarray:

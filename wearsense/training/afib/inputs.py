@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -174,7 +174,15 @@ def _mitdb_truth(label: str | None) -> int | None:
 FLUTTER = -1  # a window `mitdb_windows` finds in atrial flutter (scored on its own)
 
 
-def mitdb_windows(record: Any, length: int) -> tuple[np.ndarray, np.ndarray, list[int | None]]:
+class MitdbWindows(NamedTuple):
+    """What `mitdb_windows` returns for one MIT-BIH record."""
+
+    rows: np.ndarray  # int8 model input rows [N, length]
+    centres_s: np.ndarray  # each window's centre, in seconds of the record
+    truths: list[int | None]  # the rhythm class at each centre (FLUTTER, None: unscored)
+
+
+def mitdb_windows(record: Any, length: int) -> MitdbWindows:
     """A MIT-BIH record through the device's ECG front end: the int8 model input rows
     (every HOP, as `model_inputs`), each window's centre in seconds of the record, and its
     rhythm class at that centre (`_mitdb_truth`: AF 1, normal sinus 0, any other rhythm 2;
@@ -198,4 +206,4 @@ def mitdb_windows(record: Any, length: int) -> tuple[np.ndarray, np.ndarray, lis
             truths.append(FLUTTER)
         else:
             truths.append(_mitdb_truth(label))
-    return wins, centres_s, truths
+    return MitdbWindows(wins, centres_s, truths)

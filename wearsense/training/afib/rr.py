@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -94,6 +94,15 @@ def fit_rr_head(rr: np.ndarray, labels: np.ndarray, hidden: int, seed: int) -> R
     )
 
 
+class HeadChoice(NamedTuple):
+    """What `attach_rr_head` returns."""
+
+    model: Any  # the fused float student with the head (ConvNet)
+    tflite: bytes  # its int8 export (post-training quantized)
+    weight: float  # the head's weight chosen
+    scores: dict[str, float]  # F1(AF) + mean F1(N, A, O) of the validation records, per weight
+
+
 def attach_rr_head(
     student: Any,
     head: RrHead,
@@ -103,7 +112,7 @@ def attach_rr_head(
     val_labels: np.ndarray,
     description: str,
     weights: Iterable[float] = RR_HEAD_WEIGHTS,
-) -> tuple[Any, bytes, float, dict[str, float]]:
+) -> HeadChoice:
     """The fused float ``student`` with ``head``'s logits added at each of ``weights``
     (`models.add_side_head`), each exported int8 (``calibration``: float training rows)
     and run by the C interpreter on the int8 validation windows; returns the float model,
@@ -124,7 +133,7 @@ def attach_rr_head(
             best = (score, model, tflite, weight)
     if best is None:
         raise ValueError("no RR head weight to try")
-    return best[1], best[2], best[3], scores
+    return HeadChoice(best[1], best[2], best[3], scores)
 
 
 def rr_head_stage(

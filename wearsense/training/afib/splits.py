@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from tqdm import tqdm
@@ -33,6 +34,14 @@ SPLITS = Path(__file__).resolve().parents[2] / "datasets" / "splits" / "cinc2017
 MITDB_SPLITS = SPLITS.with_name("mitdb.json")
 
 
+class Rows(NamedTuple):
+    """Model input rows of a set of records."""
+
+    x: np.ndarray  # int8 model inputs [N, 1, length]
+    labels: np.ndarray  # the class of each row
+    owner: np.ndarray  # the index of each row's record
+
+
 @dataclasses.dataclass
 class RecordSet:
     ids: list[str]
@@ -43,18 +52,16 @@ class RecordSet:
     def sequences(self) -> list[np.ndarray]:
         return [i.sequence for i in self.inputs]
 
-    def window_arrays(
-        self, length: int = WINDOW, hop: int = HOP
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(int8 model inputs [N, 1, length] every ``hop`` samples, labels, index of the
-        record of each row)."""
+    def window_arrays(self, length: int = WINDOW, hop: int = HOP) -> Rows:
+        """The int8 model inputs [N, 1, length] every ``hop`` samples, their labels and the
+        index of the record of each row."""
         xs, ys, owner = [], [], []
         for index, (ecg, label) in enumerate(zip(self.inputs, self.labels, strict=True)):
             w = model_inputs(ecg, length, hop)
             xs.append(w)
             ys.append(np.full(len(w), label))
             owner.append(np.full(len(w), index))
-        return np.concatenate(xs)[:, None, :], np.concatenate(ys), np.concatenate(owner)
+        return Rows(np.concatenate(xs)[:, None, :], np.concatenate(ys), np.concatenate(owner))
 
 
 def load_split_ids() -> dict[str, list[str]]:
@@ -130,7 +137,7 @@ def mitdb_training_rows(
     length: int,
     max_records: int | None = None,
     leave_out: Iterable[str] = (),
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> Rows:
     """(rows [N, 1, length], labels, index of the record of each row) of the MIT-BIH
     training split's records (`AfibTrainConfig.mitdb_train`) but those in ``leave_out``:
     every window with a rhythm class, flutter and unannotated windows left out. Holter
@@ -145,7 +152,7 @@ def mitdb_training_rows(
         owner.append(np.full(len(keep), index))
     if not xs:
         raise DatasetError(str(data_dir or "../shared/data"), "no MIT-BIH training records")
-    return np.concatenate(xs)[:, None, :], np.concatenate(ys), np.concatenate(owner)
+    return Rows(np.concatenate(xs)[:, None, :], np.concatenate(ys), np.concatenate(owner))
 
 
 def with_mitdb(
@@ -154,13 +161,13 @@ def with_mitdb(
     owner: np.ndarray,
     data_dir: str | os.PathLike[str] | None,
     config: AfibTrainConfig,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> Rows:
     """The training rows with the MIT-BIH training split's appended (their records
     numbered after the CinC ones)."""
     x_mit, y_mit, mit_owner = mitdb_training_rows(
         data_dir, x.shape[-1], config.max_records, config.mitdb_leave_out
     )
-    return (
+    return Rows(
         np.concatenate([x, x_mit]),
         np.concatenate([y, y_mit]),
         np.concatenate([owner, mit_owner + owner.max() + 1]),
