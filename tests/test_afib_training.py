@@ -112,7 +112,7 @@ def test_tiny_training_beats_chance_on_held_out_records(tmp_path):
     assert length == afib.WINDOW + afib.RR_FEATURES  # a hybrid: ECG window + RR features
     predicted = np.array(
         [
-            afib._probabilities(model, afib.model_inputs(ecg, length)).mean(0).argmax()
+            afib.probabilities(model, afib.model_inputs(ecg, length)).mean(0).argmax()
             for ecg in records.inputs
         ]
     )

@@ -387,7 +387,7 @@ def test_a_recording_judges_a_cinc_record_as_the_evaluation_does() -> None:
         assert r.duration_s == round((windows + 1) * 5.12)
         device.append(int(r.rhythm_class))
         evaluation.append(afib.record_verdict(model, ecg))
-        probs = afib._probabilities(model, afib.model_inputs(ecg, afib.model_length(model)))
+        probs = afib.probabilities(model, afib.model_inputs(ecg, afib.model_length(model)))
         seen = probs[afib.seen_windows(ecg, len(probs))]
         if (
             seen.mean(axis=0).argmax() == afib.CINC_CLASS["N"]

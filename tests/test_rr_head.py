@@ -165,7 +165,7 @@ def test_from_student_adds_the_head_then_fine_tunes_quantization_aware(tmp_path)
     weight on validation and one epoch of quantization-aware fine-tuning on 60 records."""
     import json
 
-    teacher, student = afib._nets(True, 4, 1.0)
+    teacher, student = afib.nets(True, 4, 1.0)
     student = dataclasses.replace(student.scaled(0.25), joint_width=4)
     teacher = dataclasses.replace(teacher.scaled(0.25), joint_width=4)
     base = tmp_path / "base"

@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from wearsense.training.tasks import TASKS
+
 REPO = Path(__file__).resolve().parents[1]
 COPIED = (
     "teacher.pt",
@@ -29,11 +31,6 @@ COPIED = (
     "pareto.md",
     "pareto.png",
 )
-CLASSES = {
-    "afib": "normal,af,other,noisy",
-    "fall": "adl,fall",
-    "activity": "walk,run,cycle,upstairs,downstairs,sit,stand,lie",
-}
 
 
 def _wearsense(*args: str) -> None:
@@ -70,7 +67,7 @@ def _arm_variant(folder: Path, dst: Path, data: list[str]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("task", choices=sorted(CLASSES))
+    parser.add_argument("task", choices=sorted(TASKS))
     parser.add_argument("trained", help="the folder `wearsense train TASK --out` wrote")
     parser.add_argument("--version", type=int, default=1, help="package version (>= 1)")
     parser.add_argument("--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared)")
@@ -84,7 +81,8 @@ def main() -> int:
         "model is evaluated and summarised in arm_variant.json (not shipped)",
     )
     args = parser.parse_args()
-    task, src = args.task, Path(args.trained)
+    spec, src = TASKS[args.task], Path(args.trained)
+    task = spec.name
     dst = REPO / "models" / task
     dst.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src / f"{task}.tflite", dst / f"{task}.tflite")
@@ -105,12 +103,7 @@ def main() -> int:
         "--confusion-png",
         str(dst / "confusion.png"),
     )
-    placements = (
-        (("chest", "afib.wspkg"),)
-        if task == "afib"
-        else (("waist", f"{task}.wspkg"), ("chest", f"{task}-chest.wspkg"))
-    )
-    for placement, name in placements:
+    for placement, name in spec.placements:
         package = dst / name
         _wearsense(
             "package",
@@ -125,22 +118,15 @@ def main() -> int:
             "--version",
             str(args.version),
             "--sample-rate",
-            "125" if task == "afib" else "50",
+            str(spec.sample_rate_hz),
             "--classes",
-            CLASSES[task],
+            ",".join(spec.labels),
         )
         _wearsense("package", "sign", str(package), "--dev-key")
         _wearsense("package", "verify", str(package), "--task", task, "--placement", placement)
-    if task == "afib":
-        from wearsense.training.model_card import write_afib_card
-
-        print(write_afib_card(dst, args.version))
-        return 0
-    from wearsense.training.model_card import write_imu_card
-
     limits = Path(args.limits) if args.limits else REPO / "tools" / "model_cards" / f"{task}.md"
     extra = limits.read_text() if limits.is_file() else ""
-    print(write_imu_card(dst, task, extra, args.version))
+    print(spec.write_card(dst, args.version, extra))
     return 0
 
 

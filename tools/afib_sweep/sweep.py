@@ -93,7 +93,7 @@ def score(models: list[Path], data_dir: str | None) -> None:
     for path in models:
         model = NNModel(path.read_bytes())
         length = afib.model_length(model)
-        probs = [afib._probabilities(model, afib.model_inputs(e, length)) for e in records.inputs]
+        probs = [afib.probabilities(model, afib.model_inputs(e, length)) for e in records.inputs]
         owner = np.concatenate([np.full(len(p), i) for i, p in enumerate(probs)])
         f1 = afib.record_scores(np.concatenate(probs), owner, records.labels)
         print(f"{path}: validation F1(AF) {f1[1]:.3f}, mean F1(N,A,O) {f1[:3].mean():.3f}")

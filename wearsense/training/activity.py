@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from wearsense.firmware.imu import Posture
+from wearsense.firmware.nn import NNModel
+from wearsense.training.evaluation import Outcome, build_report
 from wearsense.training.imu_task import (
     DEFAULT_CONFIG,
     ImuTrainConfig,
@@ -34,6 +37,7 @@ from wearsense.training.imu_task import (
     int8_trial_probabilities,
     train_imu,
 )
+from wearsense.training.metrics import classification_report
 from wearsense.training.models import NetConfig
 
 # Two measured options of `wearsense train activity`, off in the shipped model (version 2;
@@ -82,6 +86,22 @@ SPEC = TaskSpec(
     roll_copies=3,
 )
 ARM_SPEC = dataclasses.replace(SPEC, exclude=())  # DSADS's postures too
+
+
+def variant(
+    include_arm: bool = False, remount: bool = False, cycle_bias: float | None = None
+) -> TaskSpec:
+    """The recipe with the measured, unshipped options of `wearsense train activity`:
+    DSADS's postures too (``ARM_SPEC``), the reversed UCI HAPT sessions mirrored back
+    (``REMOUNT``), ``cycle_bias`` added to the trained student's cycle logit."""
+    spec = ARM_SPEC if include_arm else SPEC
+    if remount:
+        spec = dataclasses.replace(spec, remount=REMOUNT)
+    if cycle_bias is not None:
+        spec = dataclasses.replace(spec, output_bias=(("cycle", cycle_bias),))
+    return spec
+
+
 DataDir = str | os.PathLike[str] | None
 
 
@@ -96,8 +116,6 @@ def train_activity(
 
 
 def _outcomes(trials: Sequence[Trial], probs: Sequence[np.ndarray]) -> list[Any]:
-    from wearsense.training.evaluation import Outcome
-
     out = []
     for t, p in zip(trials, probs, strict=True):
         for truth, pred in zip(t.activity.labels.tolist(), p.argmax(axis=1).tolist(), strict=True):
@@ -113,8 +131,6 @@ def calibrated_predictions(trial: Trial, probs: np.ndarray) -> tuple[np.ndarray,
     segment lasts; if it does not complete there (or the trial has no standing), the
     session stays uncalibrated and the model's classes stand. Returns the classes and
     whether the session was calibrated."""
-    from wearsense.firmware.imu import Posture
-
     windows, labels = trial.activity.windows, trial.activity.labels
     order = np.argsort(trial.activity.frames, kind="stable")
     stand = LABELS.index("stand")
@@ -138,10 +154,6 @@ def _posture_calibration(
 ) -> dict[str, Any] | None:
     """UCI HAPT held-out sessions with a posture calibration at their start (each session
     is one wearing of the phone; the protocol begins standing)."""
-    from wearsense.firmware.imu import Posture
-    from wearsense.training.evaluation import Outcome
-    from wearsense.training.metrics import classification_report
-
     rows: list[Outcome] = []
     sessions = calibrated = 0
     for t, p in zip(trials, probs, strict=True):
@@ -182,10 +194,6 @@ def evaluate_activity(
     """The shipped int8 model, run by the C interpreter, on every window of every held-out
     subject found: top level and ``per_dataset`` over the device's placements (waist,
     chest) and DSADS's arm unit (the only cycling); ``per_position`` over every unit."""
-    from wearsense.firmware.nn import NNModel
-    from wearsense.training.evaluation import build_report
-    from wearsense.training.metrics import classification_report
-
     model = NNModel(model_path.read_bytes(), model_path.name)
     trials = evaluation_trials(DATASETS, data_dir, include_training, progress)
     probs = int8_trial_probabilities(model, trials, "activity")
@@ -248,8 +256,6 @@ def _side_by_side(
 ) -> dict[str, Any]:
     """Accuracy and macro-F1 of the teacher and the float student (when their weights lie
     beside the model) next to the int8 student's, on the same held-out windows."""
-    from wearsense.training.metrics import classification_report
-
     chosen = [trials[i] for i in scoped]
 
     def figures(probs: Sequence[np.ndarray]) -> dict[str, Any]:

@@ -27,16 +27,28 @@ place of a model hash.
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from tqdm import tqdm
 
 from wearsense.datasets import cinc2017
 from wearsense.datasets.common import DatasetError
+from wearsense.datasets.imu import Position, recordings
+from wearsense.firmware.imu import resample
+from wearsense.training import activity, afib, fall
+from wearsense.training.imu_task import (
+    held_out_subjects,
+    load_trials,
+    present,
+    split_ids,
+    stack,
+)
+from wearsense.training.metrics import classification_report
 
 DataDir = str | os.PathLike[str] | None
 
@@ -60,8 +72,6 @@ _BANDS = ((1, 3), (3, 6), (6, 10), (10, 16), (16, 24), (24, 40), (40, 65))  # FF
 
 def _need_sklearn(*also: str) -> Any:
     """sklearn.ensemble, after checking that ``also`` (e.g. neurokit2) import too."""
-    import importlib
-
     try:
         for name in also:
             importlib.import_module(name)
@@ -169,20 +179,16 @@ def _beat_shape(clean: np.ndarray, peaks: np.ndarray, fs: int) -> dict[str, floa
 def _record_matrix(
     ids: Sequence[str], data_dir: DataDir, desc: str, progress: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    from wearsense.training.afib import CINC_CLASS
-
     rows, codes = [], []
     records = cinc2017.iter_records(list(ids), data_dir)
     for record in tqdm(records, total=len(ids), desc=desc, unit="rec", disable=not progress):
         rows.append(ecg_features(record.signal / record.adc_gain, record.fs))
-        codes.append(CINC_CLASS[record.label])
+        codes.append(afib.CINC_CLASS[record.label])
     return np.array(rows, float).reshape(len(rows), len(ECG_FEATURES)), np.array(codes)
 
 
 def _afib_score(truth: np.ndarray, predicted: np.ndarray) -> float:
     """F1(AF) + mean F1 over normal, af, other: how the int8 models were chosen."""
-    from wearsense.training.metrics import classification_report
-
     per = classification_report(truth, predicted, ("normal", "af", "other", "noisy"), bootstrap=0)
     f1 = {k: v["f1"] for k, v in per["per_class"].items()}
     return float(f1["af"] + np.mean([f1["normal"], f1["af"], f1["other"]]))
@@ -197,12 +203,9 @@ def baseline_afib(
 ) -> dict[str, Any]:
     """The classical AFib recipe on the held-out CinC records (``limit``: at most that many
     records of each part, in split order: for quick checks)."""
-    from wearsense.training.afib import LABELS, held_out_records, load_split_ids
-    from wearsense.training.metrics import classification_report
-
     ensemble = _need_sklearn("neurokit2")
-    parts = load_split_ids()
-    test_ids = held_out_records(data_dir)
+    parts = afib.load_split_ids()
+    test_ids = afib.held_out_records(data_dir)
     if not test_ids:
         raise DatasetError(cinc2017.record_dir(data_dir), "no held-out CinC records")
     train_ids, val_ids = parts["train"], parts["validation"]
@@ -222,7 +225,7 @@ def baseline_afib(
     chosen = AFIB_GRID[int(np.argmax(scores))]
     predicted = model(chosen).fit(x_train, y_train).predict(x_test)
     report = classification_report(
-        y_test, predicted, LABELS, units=list(test_ids), bootstrap=bootstrap, seed=seed
+        y_test, predicted, afib.LABELS, units=list(test_ids), bootstrap=bootstrap, seed=seed
     )
     nao = [report["per_class"][k]["f1"] for k in ("normal", "af", "other")]
     return {
@@ -314,10 +317,6 @@ def baseline_activity(
 ) -> dict[str, Any]:
     """The classical activity recipe: UCI HAPT training users -> its held-out users, the
     six basic activities (``subjects_limit``: at most that many users of each part)."""
-    from wearsense.training.activity import LABELS
-    from wearsense.training.imu_task import held_out_subjects, load_trials, split_ids, stack
-    from wearsense.training.metrics import classification_report
-
     ensemble = _need_sklearn()
     train_ids = split_ids("uci-hapt", ("train",))
     test_ids = held_out_subjects("uci-hapt", data_dir)
@@ -325,7 +324,7 @@ def baseline_activity(
         raise DatasetError(str(data_dir or "../shared/data"), "no held-out UCI HAPT users")
     if subjects_limit is not None:
         train_ids, test_ids = train_ids[:subjects_limit], test_ids[:subjects_limit]
-    six = np.array([LABELS.index(k) for k in ACTIVITY_SIX])
+    six = np.array([activity.LABELS.index(k) for k in ACTIVITY_SIX])
 
     def windows(ids: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
         trials = load_trials("uci-hapt", data_dir, ids, None, progress)
@@ -390,17 +389,25 @@ def peak_window(six_axis_50hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return window, extra
 
 
+class PeakTrial(NamedTuple):
+    """One recording as the classical fall recipe sees it (`peak_window`)."""
+
+    dataset: str
+    subject: str
+    position: str
+    fall: int  # FallClass of the trial
+    window: np.ndarray  # [128, 7] around the largest |a|
+    extra: np.ndarray  # peak, free fall, stillness, median |a|
+
+
 def _fall_trials(
     dataset: str,
     data_dir: DataDir,
     subject_ids: list[str],
     positions: Sequence[str] | None,
     progress: bool,
-) -> list[tuple[str, str, str, int, np.ndarray, np.ndarray]]:
-    """(dataset, subject, position, fall, window, extra) per recording."""
-    from wearsense.datasets.imu import Position, recordings
-    from wearsense.firmware.imu import resample
-
+) -> list[PeakTrial]:
+    """One `PeakTrial` per recording."""
     chosen = {Position(p) for p in positions} if positions is not None else None
     out = []
     with warnings.catch_warnings():
@@ -412,13 +419,15 @@ def _fall_trials(
             if len(stream) == 0:
                 continue
             window, extra = peak_window(stream)
-            out.append((dataset, rec.subject, rec.position.value, int(rec.fall), window, extra))
+            out.append(
+                PeakTrial(dataset, rec.subject, rec.position.value, int(rec.fall), window, extra)
+            )
     return out
 
 
-def _fall_matrix(rows: Sequence[tuple[Any, ...]]) -> np.ndarray:
-    windows = np.stack([r[4] for r in rows])
-    return np.hstack([imu_features(windows), np.stack([r[5] for r in rows])])
+def _fall_matrix(rows: Sequence[PeakTrial]) -> np.ndarray:
+    windows = np.stack([r.window for r in rows])
+    return np.hstack([imu_features(windows), np.stack([r.extra for r in rows])])
 
 
 def baseline_fall(
@@ -432,13 +441,9 @@ def baseline_fall(
     """The classical fall recipe, per trial: the fall model's training subjects -> every
     held-out subject's trials (top level and ``per_dataset``: the device's placements;
     ``per_position``: every unit, wrist and ankle included)."""
-    from wearsense.training.fall import LABELS
-    from wearsense.training.imu_task import held_out_subjects, present, split_ids
-    from wearsense.training.metrics import classification_report
-
     ensemble = _need_sklearn()
-    train: list[tuple[Any, ...]] = []
-    test: list[tuple[Any, ...]] = []
+    train: list[PeakTrial] = []
+    test: list[PeakTrial] = []
     for dataset, positions in FALL_SOURCES:
         if not present(dataset, data_dir):
             continue
@@ -451,23 +456,23 @@ def baseline_fall(
     if not test or not train:
         raise DatasetError(str(data_dir or "../shared/data"), "no held-out fall trials")
     forest = ensemble.RandomForestClassifier(trees, n_jobs=-1, random_state=seed)
-    forest.fit(_fall_matrix(train), [r[3] for r in train])
+    forest.fit(_fall_matrix(train), [r.fall for r in train])
     predicted = forest.predict(_fall_matrix(test))
 
     def entry(index: Sequence[int]) -> dict[str, Any]:
-        truth = np.array([test[i][3] for i in index])
+        truth = np.array([test[i].fall for i in index])
         called = np.array([predicted[i] for i in index])
         report = classification_report(
             truth,
             called,
-            LABELS,
-            units=[f"{test[i][0]}/{test[i][1]}" for i in index],
+            fall.LABELS,
+            units=[f"{test[i].dataset}/{test[i].subject}" for i in index],
             bootstrap=bootstrap,
             seed=seed,
         )
         falls = truth == 1
         return {
-            "units": len({(test[i][0], test[i][1]) for i in index}),
+            "units": len({(test[i].dataset, test[i].subject) for i in index}),
             **report,
             "fall_trials": int(falls.sum()),
             "adl_trials": int((~falls).sum()),
@@ -475,7 +480,7 @@ def baseline_fall(
             "specificity": float((called[~falls] == 0).mean()) if (~falls).any() else None,
         }
 
-    device = [i for i, r in enumerate(test) if r[2] in ("waist", "chest")]
+    device = [i for i, r in enumerate(test) if r.position in ("waist", "chest")]
     report: dict[str, Any] = {
         "task": "fall",
         "runtime": "scikit-learn on the host (float), not the device",
@@ -483,15 +488,15 @@ def baseline_fall(
         f"window features + peak, free fall and stillness -> random forest ({trees} trees)",
         "scope": "held-out subjects, one decision per trial at its own largest |a| (no "
         "trigger, so no false alarms per hour); top level and per_dataset: waist and chest",
-        "trained_on": {"trials": len(train), "falls": sum(r[3] for r in train)},
+        "trained_on": {"trials": len(train), "falls": sum(r.fall for r in train)},
         **entry(device),
         "per_dataset": {},
         "per_position": {},
     }
-    for dataset in sorted({test[i][0] for i in device}):
-        report["per_dataset"][dataset] = entry([i for i in device if test[i][0] == dataset])
-    for key in sorted({f"{r[0]}/{r[2]}" for r in test}):
+    for dataset in sorted({test[i].dataset for i in device}):
+        report["per_dataset"][dataset] = entry([i for i in device if test[i].dataset == dataset])
+    for key in sorted({f"{r.dataset}/{r.position}" for r in test}):
         report["per_position"][key] = entry(
-            [i for i, r in enumerate(test) if f"{r[0]}/{r[2]}" == key]
+            [i for i, r in enumerate(test) if f"{r.dataset}/{r.position}" == key]
         )
     return report

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from wearsense.firmware.nn import NNModel
+from wearsense.training.evaluation import sha256_of
 from wearsense.training.imu_task import (
     DEFAULT_CONFIG,
     ImuTrainConfig,
@@ -38,6 +40,7 @@ from wearsense.training.imu_task import (
     train_imu,
     write_json,
 )
+from wearsense.training.metrics import classification_report
 from wearsense.training.models import NetConfig
 
 LABELS = ("adl", "fall")
@@ -66,6 +69,7 @@ SPEC = TaskSpec(
     teacher_factor=2.5,
     max_tilt_deg=45.0,
     hold_s=HOLD_S,
+    pareto_class="fall",
 )
 DataDir = str | os.PathLike[str] | None
 
@@ -117,8 +121,6 @@ def fall_figures(trials: Sequence[Trial], probs: Sequence[np.ndarray]) -> dict[s
 
 
 def _report_entry(trials: Sequence[Trial], probs: Sequence[np.ndarray], bootstrap: int):
-    from wearsense.training.metrics import classification_report
-
     called, _ = _trial_calls(probs)
     report = classification_report(
         [t.fall for t in trials],
@@ -144,9 +146,6 @@ def evaluate_fall(
     """The shipped int8 model, run by the C interpreter, on every held-out subject found:
     top level and ``per_dataset`` over the device's placements (waist, chest; DSADS with
     its arm unit), ``per_position`` over every unit, ``cross_position`` for wrist and arm."""
-    from wearsense.firmware.nn import NNModel
-    from wearsense.training.evaluation import sha256_of
-
     model = NNModel(model_path.read_bytes(), model_path.name)
     trials = evaluation_trials(DATASETS, data_dir, include_training, progress)
     probs = int8_trial_probabilities(model, trials, "triggers")
@@ -240,8 +239,6 @@ def cross_dataset(
 ) -> dict[str, Any]:
     """For SisFall and UMAFall: a model trained without that dataset, run as int8 by the C
     interpreter on every subject of it (all were unseen), at the device placements."""
-    from wearsense.firmware.nn import NNModel
-
     results: dict[str, Any] = {}
     for dataset in ("sisfall", "umafall"):
         if not present(dataset, data_dir):

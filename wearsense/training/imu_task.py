@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from wearsense.datasets import DatasetError
 from wearsense.datasets.imu import (
@@ -43,7 +44,23 @@ from wearsense.firmware.imu import (
     process_recording,
     resample,
 )
+from wearsense.firmware.nn import NNModel
 from wearsense.protocol.events import FallClass
+from wearsense.training.metrics import classification_report
+from wearsense.training.models import count_macs, count_parameters
+from wearsense.training.pipeline import (
+    Recipe,
+    int8_probabilities,
+    load_float_model,
+    model_sizes,
+    save_float_model,
+    shift_outputs,
+    softmax,
+    train_student,
+    write_atomic,
+    write_pareto,
+)
+from wearsense.training.trainer import predict_logits
 
 # acc and |a| - 1 g in g; gyro in units of 128 deg/s (q × 4 deg/s / 32)
 INPUT_SCALE = 1.0 / 32.0
@@ -371,6 +388,8 @@ class TaskSpec:
     remount: tuple[str, ...] = ()
     # (label, value): added to that output's logit of the trained student before export
     output_bias: tuple[tuple[str, float], ...] = ()
+    # the class whose F1 the Pareto sweep plots beside macro-F1 (None: accuracy instead)
+    pareto_class: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -437,17 +456,6 @@ def train_imu(
 ) -> dict[str, Any]:
     """Teacher → distilled student → (pruning) → QAT → int8; writes ``<task>.tflite``,
     ``teacher.pt``, ``student_float.pt`` and ``training.json`` into ``out_dir``."""
-    import torch
-
-    from wearsense.training.models import count_macs, count_parameters
-    from wearsense.training.pipeline import (
-        Recipe,
-        model_sizes,
-        save_float_model,
-        shift_outputs,
-        train_student,
-        write_atomic,
-    )
 
     started = time.perf_counter()
     # One thread: these nets are small, and on a shared 2-core machine a second thread
@@ -505,8 +513,6 @@ def train_imu(
     write_atomic(out_dir / f"{spec.name}.tflite", result.tflite)
     save_float_model(result.teacher, teacher_cfg, out_dir / "teacher.pt")
     save_float_model(result.float_student, result.student_config, out_dir / "student_float.pt")
-    from wearsense.training.pipeline import softmax
-    from wearsense.training.trainer import predict_logits
 
     shape = (CHANNELS, WINDOW)
     x_val, y_val = arrays["validation"]
@@ -558,8 +564,6 @@ def train_imu(
 
 def int8_trial_probabilities(model: Any, trials: Sequence[Trial], kind: str) -> list[np.ndarray]:
     """Per trial, the class probabilities the C interpreter gives each of its windows."""
-    from wearsense.training.pipeline import int8_probabilities
-
     n = int(np.prod(model.outputs[0].shape))
     return [
         int8_probabilities(model, getattr(t, kind).windows)
@@ -571,9 +575,6 @@ def int8_trial_probabilities(model: Any, trials: Sequence[Trial], kind: str) -> 
 
 def float_trial_probabilities(path: Path, trials: Sequence[Trial], kind: str) -> list[np.ndarray]:
     """The same for a float model saved beside the shipped one (teacher, float student)."""
-    from wearsense.training.pipeline import load_float_model, softmax
-    from wearsense.training.trainer import predict_logits
-
     model = load_float_model(path)
     x, _ = stack(trials, kind)
     probs = softmax(predict_logits(model, to_float(x))) if len(x) else np.zeros((0, 1))
@@ -655,10 +656,6 @@ def pareto_imu(
     """One teacher/student pair per width; each int8 student, run by the C interpreter on
     the validation subjects' windows (never the test split): accuracy and macro-F1 (and
     the fall class's F1) against model bytes, arena bytes and MACs."""
-    from wearsense.firmware.nn import NNModel
-    from wearsense.training.metrics import classification_report
-    from wearsense.training.pipeline import int8_probabilities, write_pareto
-
     cache = {} if cache is None else cache
     validation = source_trials(spec, "validation", data_dir, config, cache, show_progress)
     x_val, y_val, _ = part_windows(validation, spec)  # the windows training validates on
@@ -681,13 +678,14 @@ def pareto_imu(
             "validation_windows": int(len(y_val)),
             "training_wall_s": summary["training_wall_s"],
         }
-        if "fall" in spec.labels:
-            row["validation_f1_fall"] = report["per_class"]["fall"]["f1"]
+        if spec.pareto_class is not None:
+            f1 = report["per_class"][spec.pareto_class]["f1"]
+            row[f"validation_f1_{spec.pareto_class}"] = f1
         rows.append(row)
     metrics = [("validation_macro_f1", "macro-F1 (validation)")]
     metrics.append(
-        ("validation_f1_fall", "F1 fall (validation)")
-        if "fall" in spec.labels
+        (f"validation_f1_{spec.pareto_class}", f"F1 {spec.pareto_class} (validation)")
+        if spec.pareto_class is not None
         else ("validation_accuracy", "accuracy (validation)")
     )
     write_pareto(

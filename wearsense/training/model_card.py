@@ -4,6 +4,7 @@ evaluation report, so the numbers in the card are the numbers that were measured
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -262,57 +263,64 @@ def classical_section(folder: Path, metrics: dict[str, Any], task: str) -> str:
         "scored on the held-out {unit} above (float, on the host; "
         "`classical_baseline.json`, docs/classical-baselines.md): {method}.\n\n"
     )
-    if task == "afib":
+    return CLASSICAL_TABLES[task](base, metrics, intro)
 
-        def nao(entry: dict[str, Any]) -> str:
-            return _pct(entry.get("macro_f1_nao"))
 
-        def row(name: str, entry: dict[str, Any]) -> str:
-            per = entry["per_class"]
-            return (
-                f"| {name} | {_ci(per['af'], 'f1')} | {nao(entry)} | "
-                f"{_ci(per['other'], 'f1')} | {_ci(entry, 'accuracy')} |"
-            )
+def _classical_afib(base: dict[str, Any], metrics: dict[str, Any], intro: str) -> str:
+    def nao(entry: dict[str, Any]) -> str:
+        return _pct(entry.get("macro_f1_nao"))
 
+    def row(name: str, entry: dict[str, Any]) -> str:
+        per = entry["per_class"]
         return (
-            intro.format(unit=f"{base['units']} CinC records", method=base["method"])
-            + "| model | F1 AF | mean F1 N/A/O | F1 other | accuracy |\n"
-            + "| --- | --- | --- | --- | --- |\n"
-            + row("classical, gradient boosting (float)", base)
-            + "\n"
-            + row("int8 student (C interpreter)", metrics)
-            + "\n"
+            f"| {name} | {_ci(per['af'], 'f1')} | {nao(entry)} | "
+            f"{_ci(per['other'], 'f1')} | {_ci(entry, 'accuracy')} |"
         )
-    if task == "fall":
-        held = metrics.get("trial_end_held") or {}
 
-        def cells(entry: dict[str, Any]) -> str:
-            return f"{_pct(entry.get('sensitivity'))} / {_pct(entry.get('specificity'))}"
+    return (
+        intro.format(unit=f"{base['units']} CinC records", method=base["method"])
+        + "| model | F1 AF | mean F1 N/A/O | F1 other | accuracy |\n"
+        + "| --- | --- | --- | --- | --- |\n"
+        + row("classical, gradient boosting (float)", base)
+        + "\n"
+        + row("int8 student (C interpreter)", metrics)
+        + "\n"
+    )
 
-        lines = [
-            "| set | falls | ADL trials | classical, random forest (float) | int8 student "
-            "(C interpreter) | int8 student, trial end held |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
-        for name, theirs, ours, ours_held in [
-            ("all (waist, chest)", base, metrics, held),
-            *(
-                (d, e, metrics["per_dataset"].get(d, {}), held.get("per_dataset", {}).get(d, {}))
-                for d, e in base["per_dataset"].items()
-            ),
-        ]:
-            lines.append(
-                f"| {name} | {theirs['fall_trials']} | {theirs['adl_trials']} | {cells(theirs)} "
-                f"| {cells(ours)} | {cells(ours_held)} |"
-            )
-        return (
-            intro.format(unit=f"trials of {base['units']} subjects", method=base["method"])
-            + "Sensitivity / specificity per trial. The classical recipe judges each trial at "
-            "its own largest |a|, as if a trigger never missed and every trial's end were "
-            "held, and raises no alarms between trials, so it has no false-alarm rate.\n\n"
-            + "\n".join(lines)
-            + "\n"
+
+def _classical_fall(base: dict[str, Any], metrics: dict[str, Any], intro: str) -> str:
+    held = metrics.get("trial_end_held") or {}
+
+    def cells(entry: dict[str, Any]) -> str:
+        return f"{_pct(entry.get('sensitivity'))} / {_pct(entry.get('specificity'))}"
+
+    lines = [
+        "| set | falls | ADL trials | classical, random forest (float) | int8 student "
+        "(C interpreter) | int8 student, trial end held |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, theirs, ours, ours_held in [
+        ("all (waist, chest)", base, metrics, held),
+        *(
+            (d, e, metrics["per_dataset"].get(d, {}), held.get("per_dataset", {}).get(d, {}))
+            for d, e in base["per_dataset"].items()
+        ),
+    ]:
+        lines.append(
+            f"| {name} | {theirs['fall_trials']} | {theirs['adl_trials']} | {cells(theirs)} "
+            f"| {cells(ours)} | {cells(ours_held)} |"
         )
+    return (
+        intro.format(unit=f"trials of {base['units']} subjects", method=base["method"])
+        + "Sensitivity / specificity per trial. The classical recipe judges each trial at "
+        "its own largest |a|, as if a trigger never missed and every trial's end were "
+        "held, and raises no alarms between trials, so it has no false-alarm rate.\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
+def _classical_activity(base: dict[str, Any], metrics: dict[str, Any], intro: str) -> str:
     calibration = metrics.get("posture_calibration") or {}
     return (
         intro.format(unit=f"UCI HAPT users ({base['units']})", method=base["method"])
@@ -327,6 +335,14 @@ def classical_section(folder: Path, metrics: dict[str, Any], task: str) -> str:
             else ""
         )
     )
+
+
+# the table of each task's classical section: (baseline report, int8 report, intro) -> text
+CLASSICAL_TABLES: dict[str, Callable[[dict[str, Any], dict[str, Any], str], str]] = {
+    "afib": _classical_afib,
+    "fall": _classical_fall,
+    "activity": _classical_activity,
+}
 
 
 # ------------------------------------------------------------------------- IMU models
@@ -619,17 +635,19 @@ HAPT activities{pairs}. The device's own model is unchanged; the calibration onl
 its sit, stand and cycle calls."""
 
 
+IMU_CARDS: dict[str, Callable[[dict[str, Any], dict[str, Any], int], str]] = {
+    "fall": fall_card,
+    "activity": activity_card,
+}
+
+
 def write_imu_card(folder: Path, task: str, extra: str = "", version: int = 1) -> Path:
     """README.md of models/fall or models/activity from training.json, metrics.json,
     pareto.md (when present) and ``extra`` (limits, reproduction); ``version``: the
     packages'."""
     training = json.loads((folder / "training.json").read_text())
     metrics = json.loads((folder / "metrics.json").read_text())
-    card = (
-        fall_card(training, metrics, version)
-        if task == "fall"
-        else activity_card(training, metrics, version)
-    )
+    card = IMU_CARDS[task](training, metrics, version)
     pareto = folder / "pareto.md"
     if pareto.is_file():
         card += (

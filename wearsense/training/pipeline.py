@@ -9,13 +9,23 @@ plot of accuracy against model bytes, arena bytes and MACs.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
+import torch
+
+from wearsense.firmware.nn import NNModel
+from wearsense.tflite import TFLiteError, read_tflite, write_tflite
+from wearsense.training.export import export_convnet
+from wearsense.training.models import ConvNet, NetConfig
+from wearsense.training.prune import prune_channels
+from wearsense.training.qat import prepare_qat, strip_qat
+from wearsense.training.trainer import TrainConfig, fit, set_seed
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -36,6 +46,14 @@ class Recipe:
     seed: int = 0
     class_balance: float = 0.5  # exponent of the inverse-frequency class weights
     device: str = "cpu"  # torch device of every training stage (export runs on the CPU)
+
+
+class Quantized(NamedTuple):
+    """What `quantization_aware` returns."""
+
+    model: Any  # the fine-tuned network (ConvNet)
+    tflite: bytes
+    history: dict[str, Any]  # the stage's best epoch and validation macro-F1
 
 
 @dataclasses.dataclass
@@ -66,10 +84,6 @@ def train_student(
     in every distillation stage (see `trainer.fit`). ``before_qat`` may change the fused
     float student before its quantization-aware fine-tuning (AFib's RR head); the result's
     float student is what it returned."""
-    from wearsense.training.models import ConvNet
-    from wearsense.training.prune import prune_channels
-    from wearsense.training.trainer import fit, set_seed
-
     base = _train_config(recipe, augment)
     history: dict[str, Any] = {}
 
@@ -128,8 +142,6 @@ def train_student(
 
 
 def _train_config(recipe: Recipe, augment: Augment | None) -> Any:
-    from wearsense.training.trainer import TrainConfig
-
     return TrainConfig(
         seed=recipe.seed,
         augment=augment,
@@ -152,24 +164,20 @@ def quantization_aware(
     augment: Augment | None = None,
     show_progress: bool = True,
     co_teacher: tuple[np.ndarray, float] | None = None,
-) -> tuple[Any, bytes, dict[str, Any]]:
+) -> Quantized:
     """A copy of the fused float ``student`` fine-tuned quantization-aware
     (``recipe.qat_epochs`` at ``recipe.qat_lr``, distilled from ``teacher`` and
     ``co_teacher``) and exported int8 (activation ranges from 512 training rows):
     (the fine-tuned network, its `.tflite`, the stage's history). ``student`` is left as
     it was. ``recipe.qat_epochs`` 0 skips the fine-tuning: post-training quantization of
     ``student`` itself."""
-    import copy
-
-    from wearsense.training.export import export_convnet
-    from wearsense.training.models import ConvNet
-    from wearsense.training.qat import prepare_qat, strip_qat
-    from wearsense.training.trainer import fit
 
     calibration = calibration_rows(train[0], recipe.seed)
     if recipe.qat_epochs <= 0:
         _, tflite = export_convnet(student, calibration, input_scale, description)
-        return student, tflite, {"best_epoch": None, "val_macro_f1": None, "skipped": True}
+        return Quantized(
+            student, tflite, {"best_epoch": None, "val_macro_f1": None, "skipped": True}
+        )
 
     config = dataclasses.replace(
         _train_config(recipe, augment),
@@ -192,7 +200,7 @@ def quantization_aware(
     qat_model = cast(ConvNet, strip_qat(result.model))
     _, tflite = export_convnet(qat_model, calibration, input_scale, description)
     history = {"best_epoch": result.best_epoch, "val_macro_f1": result.best_val_macro_f1}
-    return qat_model, tflite, history
+    return Quantized(qat_model, tflite, history)
 
 
 def calibration_rows(rows: np.ndarray, seed: int, count: int = 512) -> np.ndarray:
@@ -208,8 +216,6 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def save_float_model(model: Any, config: Any, path: Path) -> None:
-    import torch
-
     torch.save({"config": dataclasses.asdict(config), "state": model.state_dict()}, path)
 
 
@@ -223,9 +229,6 @@ def load_float_model(path: Path) -> Any:
     The file is untrusted: it is read with ``weights_only`` (tensors and plain containers,
     never code), and anything but a saved model's configuration and weights raises
     `FloatModelError`."""
-    import torch
-
-    from wearsense.training.models import ConvNet, NetConfig
 
     try:
         saved = torch.load(path, weights_only=True, map_location="cpu")
@@ -245,8 +248,6 @@ def load_float_model(path: Path) -> Any:
 
 def model_sizes(tflite: bytes) -> dict[str, int]:
     """Bytes, arena bytes and MACs of a `.tflite` as the C interpreter loads it."""
-    from wearsense.firmware.nn import NNModel
-
     model = NNModel(tflite, "model")
     return {"tflite_bytes": len(tflite), "arena_bytes": model.arena_bytes, "macs": model.macs}
 
@@ -265,8 +266,6 @@ def int8_probabilities(model: Any, inputs: np.ndarray) -> np.ndarray:
 
 def _logits_operator(model: Any) -> tuple[Any, Any]:
     """(the SOFTMAX that makes the graph's output, the FULLY_CONNECTED that feeds it)."""
-    from wearsense.tflite import TFLiteError
-
     output = model.outputs[0]
     softmax_op = next((op for op in model.operators if output in op.outputs), None)
     if softmax_op is None or softmax_op.op != "SOFTMAX":
@@ -281,8 +280,6 @@ def _logits_operator(model: Any) -> tuple[Any, Any]:
 def logits_model(tflite: bytes) -> bytes:
     """The same int8 model with its final SOFTMAX left out: its output is the int8 logits
     (what the classes' offsets are chosen on)."""
-    from wearsense.tflite import read_tflite, write_tflite
-
     model = read_tflite(tflite)
     softmax_op, _ = _logits_operator(model)
     model.operators.remove(softmax_op)
@@ -294,8 +291,6 @@ def add_logit_offsets(tflite: bytes, offsets: Sequence[float] | np.ndarray) -> b
     """The int8 model with ``offsets`` (one per class, in logit units) added to the bias
     of the FULLY_CONNECTED that feeds its SOFTMAX: a shift of the classes' priors that
     the device then applies by itself."""
-    from wearsense.tflite import TFLiteError, read_tflite, write_tflite
-
     model = read_tflite(tflite)
     _, fc = _logits_operator(model)
     bias = model.tensors[fc.inputs[2]]
@@ -311,8 +306,6 @@ def shift_outputs(result: StudentResult, offsets: Sequence[float] | np.ndarray) 
     """Adds ``offsets`` (one logit offset per class) to a trained student: folded into the
     int8 model's last bias (`add_logit_offsets`) and added to the float student's
     classifier, so both answer with the same prior shift; recorded in its history."""
-    import torch
-
     result.tflite = add_logit_offsets(result.tflite, offsets)
     with torch.no_grad():
         result.float_student.classifier.bias.add_(torch.as_tensor(offsets, dtype=torch.float32))
@@ -322,8 +315,6 @@ def shift_outputs(result: StudentResult, offsets: Sequence[float] | np.ndarray) 
 def int8_logits(tflite: bytes, inputs: np.ndarray) -> np.ndarray:
     """The logits (dequantized) the C interpreter computes for each int8 input: the
     model run without its SOFTMAX."""
-    from wearsense.firmware.nn import NNModel
-
     model = NNModel(logits_model(tflite), "logits")
     shape, out = tuple(model.inputs[0].shape), model.outputs[0]
     rows = [

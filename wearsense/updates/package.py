@@ -288,9 +288,21 @@ def build(
     return header + model + padding + section + bytes(SIGNATURE_SIZE)
 
 
-def interpreter_spec(model: bytes) -> tuple[int, int, float, int, int, float, int]:
-    """What the C interpreter says about a .tflite: (window samples, channels, input scale,
-    input zero point, output count, output scale, output zero point). Raises PackageError
+@dataclasses.dataclass(frozen=True)
+class InterpreterSpec:
+    """What the C interpreter says about a .tflite's one int8 input and one int8 output."""
+
+    window: int  # samples of the input window (W of [1, 1, W, C])
+    channels: int  # C
+    input_scale: float
+    input_zero_point: int
+    outputs: int  # values of the output (one per class)
+    output_scale: float
+    output_zero_point: int
+
+
+def interpreter_spec(model: bytes) -> InterpreterSpec:
+    """What the C interpreter says about a .tflite (`InterpreterSpec`). Raises PackageError
     (PKG_MODEL) when the interpreter refuses it or it is not one int8 input [1, 1, W, C]
     (or [1, W, C] / [W, C]) and one int8 output."""
     from wearsense.firmware.nn import InterpreterError, NNModel
@@ -311,7 +323,9 @@ def interpreter_spec(model: bytes) -> tuple[int, int, float, int, int, float, in
     if len(shape) != 2:
         raise PackageError(Status.PKG_MODEL, f"input shape {inp.shape} is not [1, 1, W, C]")
     window, channels = shape
-    return window, channels, inp.scale, inp.zero_point, out.nbytes, out.scale, out.zero_point
+    return InterpreterSpec(
+        window, channels, inp.scale, inp.zero_point, out.nbytes, out.scale, out.zero_point
+    )
 
 
 def selftest_output(model: bytes, seed: int) -> tuple[int, ...]:
@@ -340,10 +354,11 @@ def build_from_tflite(
     """An unsigned package for an int8 .tflite: the input and output specification are
     read from the model by the C interpreter, and the self-test's expected output is what
     the C interpreter computes for the self-test input."""
-    window, channels, in_scale, in_zero, count, out_scale, out_zero = interpreter_spec(model)
-    if count != len(class_codes):
+    spec = interpreter_spec(model)
+    if spec.outputs != len(class_codes):
         raise PackageError(
-            Status.PKG_CLASSES, f"the model has {count} outputs but {len(class_codes)} classes"
+            Status.PKG_CLASSES,
+            f"the model has {spec.outputs} outputs but {len(class_codes)} classes",
         )
     if not 1 <= selftest_seed <= 0xFFFFFFFF:
         raise PackageError(Status.PKG_BOUNDS, "self-test seed must be in 1..2^32-1")
@@ -352,8 +367,10 @@ def build_from_tflite(
         task=task,
         placement=placement,
         model_version=model_version,
-        input_spec=InputSpec(sample_rate_hz, window, channels, in_scale, in_zero),
-        output_spec=OutputSpec(tuple(class_codes), out_scale, out_zero),
+        input_spec=InputSpec(
+            sample_rate_hz, spec.window, spec.channels, spec.input_scale, spec.input_zero_point
+        ),
+        output_spec=OutputSpec(tuple(class_codes), spec.output_scale, spec.output_zero_point),
         selftest=SelfTest(selftest_seed, selftest_output(model, selftest_seed)),
     )
 

@@ -1,36 +1,36 @@
-"""`wearsense train TASK`, `wearsense evaluate TASK` and `wearsense baseline TASK`."""
+"""`wearsense train TASK`: the teacher, the distilled int8 student, its export."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from wearsense.datasets import DatasetError
+from wearsense.training import activity, afib, fall
+from wearsense.training.imu_task import ImuTrainConfig, TrialCache, pareto_imu, train_imu
+from wearsense.training.tasks import ACTIVITY, FALL, TASKS, Task
 
 REPO = Path(__file__).resolve().parents[2]
-TASKS = ("afib", "fall", "activity")
 
 
 def _train(args: argparse.Namespace) -> int:
-    out = Path(args.out or REPO / "build" / "train" / args.task)
+    task = TASKS[args.task]
+    out = Path(args.out or REPO / "build" / "train" / task.name)
     try:
-        if args.task == "afib":
+        if task.spec is None:  # AFib: its own recipe (`training.afib.train`)
             return _train_afib(args, out)
-        return _train_imu(args, out)
+        return _train_imu(task, args, out)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
 def _train_afib(args: argparse.Namespace, out: Path) -> int:
-    from wearsense.training.afib import LABELS, AfibTrainConfig, train_afib
-
     tune = tuple(c for c in (args.tune_offsets or "").split(",") if c)
-    tunable = LABELS[1:]  # normal is the reference class
+    tunable = afib.LABELS[1:]  # normal is the reference class
     unknown = [c for c in tune if c not in tunable]
     if unknown:
         print(
@@ -41,17 +41,15 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
         return 2
     leave_out = tuple(r for r in args.mitdb_leave_out.split(",") if r)
     if leave_out:
-        from wearsense.training.afib import mitdb_train_ids
-
         try:
             if not args.mitdb_train:
                 raise ValueError("it needs --mitdb-train")
-            mitdb_train_ids(leave_out)
+            afib.mitdb_train_ids(leave_out)
         except ValueError as exc:
             print(f"error: --mitdb-leave-out: {exc}", file=sys.stderr)
             return 2
     try:
-        config = AfibTrainConfig(
+        config = afib.AfibTrainConfig(
             teacher_epochs=args.teacher_epochs,
             student_epochs=args.student_epochs,
             qat_epochs=args.qat_epochs,
@@ -74,35 +72,28 @@ def _train_afib(args: argparse.Namespace, out: Path) -> int:
         print(f"error: --train-hop: {exc}", file=sys.stderr)
         return 2
     if args.from_student:
-        from wearsense.training.afib import add_rr_head
-
         student = Path(args.from_student)
         if not student.is_file():
             print(f"error: --from-student: no file {student}", file=sys.stderr)
             return 2
         try:
-            summary = add_rr_head(out, student, args.data_dir, config)
+            summary = afib.add_rr_head(out, student, args.data_dir, config)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(json.dumps(summary, indent=2))
         return 0
     if args.pareto:
-        from wearsense.training.afib import pareto_afib
-
         widths = tuple(float(w) for w in args.widths.split(","))
-        rows = pareto_afib(out, args.data_dir, config, widths)
+        rows = afib.pareto_afib(out, args.data_dir, config, widths)
         print((out / "pareto.md").read_text())
         return 0 if rows else 1
-    summary = train_afib(out, args.data_dir, config)
+    summary = afib.train_afib(out, args.data_dir, config)
     print(json.dumps(summary, indent=2))
     return 0
 
 
-def _train_imu(args: argparse.Namespace, out: Path) -> int:
-    from wearsense.training import activity, fall
-    from wearsense.training.imu_task import ImuTrainConfig, TrialCache, pareto_imu, train_imu
-
+def _train_imu(task: Task, args: argparse.Namespace, out: Path) -> int:
     config = ImuTrainConfig(
         teacher_epochs=args.teacher_epochs,
         student_epochs=args.student_epochs,
@@ -113,13 +104,10 @@ def _train_imu(args: argparse.Namespace, out: Path) -> int:
         max_subjects=args.max_subjects,
         class_balance=args.class_balance,
     )
-    spec = fall.SPEC if args.task == "fall" else activity.SPEC
-    if args.include_arm and args.task == "activity":
-        spec = activity.ARM_SPEC
-    if args.remount and args.task == "activity":
-        spec = dataclasses.replace(spec, remount=activity.REMOUNT)
-    if args.cycle_bias is not None and args.task == "activity":
-        spec = dataclasses.replace(spec, output_bias=(("cycle", args.cycle_bias),))
+    spec = task.spec
+    if task is ACTIVITY:  # the activity-only flags
+        spec = activity.variant(args.include_arm, args.remount, args.cycle_bias)
+    assert spec is not None
     cache: TrialCache = {}
     if args.pareto:
         widths = tuple(float(w) for w in args.widths.split(","))
@@ -127,123 +115,10 @@ def _train_imu(args: argparse.Namespace, out: Path) -> int:
         print((out / "pareto.md").read_text())
         return 0 if rows else 1
     summary = train_imu(spec, out, args.data_dir, config, cache=cache)
-    if args.cross_dataset and args.task == "fall":
+    if args.cross_dataset and task is FALL:
         summary["cross_dataset"] = fall.cross_dataset(out, args.data_dir, config, cache=cache)
     print(json.dumps(summary, indent=2))
     return 0
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from wearsense.training.evaluation import ModelMismatch, check_task_model, write_json
-    from wearsense.training.metrics import plot_confusion
-    from wearsense.training.pipeline import FloatModelError
-
-    model = Path(args.model or REPO / "models" / args.task / f"{args.task}.tflite")
-    if not model.is_file():
-        print(f"error: no model at {model}", file=sys.stderr)
-        return 2
-    try:
-        check_task_model(args.task, model)
-    except ModelMismatch as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        if args.task == "afib":
-            from wearsense.training.afib import evaluate_afib
-
-            report = evaluate_afib(model, args.data_dir, args.include_training, args.bootstrap)
-        elif args.task == "fall":
-            from wearsense.training.fall import evaluate_fall
-
-            report = evaluate_fall(model, args.data_dir, args.include_training, args.bootstrap)
-        else:
-            from wearsense.training.activity import evaluate_activity
-
-            report = evaluate_activity(model, args.data_dir, args.include_training, args.bootstrap)
-    except (DatasetError, FloatModelError) as exc:  # the latter: a teacher.pt beside the model
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    write_json(report, Path(args.json))
-    if args.confusion_png:
-        plot_confusion(
-            report["confusion"],
-            report["labels"],
-            Path(args.confusion_png),
-            CONFUSION_TITLES[args.task],
-        )
-    print(json.dumps(_short(args.task, report), indent=2))
-    return 0
-
-
-def _baseline(args: argparse.Namespace) -> int:
-    from wearsense.training import classical
-    from wearsense.training.evaluation import write_json
-
-    if args.limit is not None and args.limit < 1:
-        print(f"error: --limit {args.limit}: give at least 1", file=sys.stderr)
-        return 2
-    try:
-        if args.task == "afib":
-            report = classical.baseline_afib(args.data_dir, args.bootstrap, limit=args.limit)
-        elif args.task == "fall":
-            report = classical.baseline_fall(
-                args.data_dir, args.bootstrap, subjects_limit=args.limit
-            )
-        else:
-            report = classical.baseline_activity(
-                args.data_dir, args.bootstrap, subjects_limit=args.limit
-            )
-    except (DatasetError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    write_json(report, Path(args.json))
-    print(json.dumps(_measured(_short(args.task, report)), indent=2))
-    return 0
-
-
-def _measured(value: Any) -> Any:
-    """``value`` without the entries a baseline does not measure (None)."""
-    if isinstance(value, dict):
-        return {k: _measured(v) for k, v in value.items() if v is not None}
-    return value
-
-
-CONFUSION_TITLES = {
-    "afib": "AFib int8 student (C interpreter), CinC 2017 held-out records",
-    "fall": "Fall int8 student (C interpreter), held-out trials, waist and chest",
-    "activity": "Activity int8 student (C interpreter), held-out windows, waist and chest",
-}
-
-
-def _short(task: str, report: dict[str, Any]) -> dict[str, Any]:
-    short = {k: report.get(k) for k in ("units", "accuracy", "macro_f1", "macro_f1_nao")}
-    if task == "afib":
-        short["f1_af"] = report["per_class"]["af"]["f1"] if "per_class" in report else None
-        short["af_time"] = report.get("af_time")
-    elif task == "fall":
-        short["per_dataset"] = {
-            name: {k: entry.get(k) for k in ("sensitivity", "specificity", "false_alarms_per_hour")}
-            for name, entry in report["per_dataset"].items()
-        }
-    else:
-        short["uci_hapt_six_basic_accuracy"] = report.get("uci_hapt_six_basic_accuracy")
-        short["dsads_f1"] = report.get("dsads_f1")
-    return short
-
-
-def _report_arguments(parser: argparse.ArgumentParser) -> None:
-    """TASK, --data-dir, --json and --bootstrap: what `evaluate` and `baseline` share."""
-    parser.add_argument("task", choices=TASKS)
-    parser.add_argument(
-        "--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared/data)"
-    )
-    parser.add_argument("--json", required=True, help="where to write the metrics (JSON)")
-    parser.add_argument(
-        "--bootstrap",
-        type=int,
-        default=1000,
-        help="bootstrap resamples for the 95%% intervals (default 1000)",
-    )
 
 
 def register(subparsers: Any) -> None:
@@ -256,7 +131,7 @@ def register(subparsers: Any) -> None:
             "splits; the test split is never touched. Seeded and reproducible."
         ),
     )
-    train.add_argument("task", choices=TASKS)
+    train.add_argument("task", choices=tuple(TASKS))
     train.add_argument(
         "--data-dir", help="data folder (default: $WEARSENSE_DATA or ../shared/data)"
     )
@@ -404,55 +279,3 @@ def register(subparsers: Any) -> None:
         "each on every subject of the dataset it never saw (cross_dataset.json)",
     )
     train.set_defaults(handler=_train)
-
-    evaluate = subparsers.add_parser(
-        "evaluate",
-        help="evaluate a shipped int8 model, as the C interpreter runs it, on real recordings",
-        description=(
-            "Run the int8 model on the firmware's C interpreter over every held-out record "
-            "(afib) or subject (fall, activity) under the data folder (those of the committed "
-            "training/validation splits are left out unless --include-training-records) and "
-            "write the metrics as JSON (schema: wearsense/training/evaluation.py). fall also "
-            "reports `trial_end_held`: the same figures with each recording's last sample "
-            "held for 2 s, as a worn device's stream goes on after a lab trial ends."
-        ),
-    )
-    _report_arguments(evaluate)
-    evaluate.add_argument(
-        "--model",
-        help="the .tflite to evaluate (default: the shipped models/TASK/TASK.tflite)",
-    )
-    evaluate.add_argument(
-        "--include-training-records",
-        dest="include_training",
-        action="store_true",
-        help="also evaluate training/validation records",
-    )
-    evaluate.add_argument("--confusion-png", help="also draw the confusion matrix here")
-    evaluate.set_defaults(handler=_evaluate)
-
-    baseline = subparsers.add_parser(
-        "baseline",
-        help="the classical baselines of ../shared/BASELINES.md on our own splits",
-        description=(
-            "Train the classical recipe of ../shared/BASELINES.md (features + trees, float, "
-            "on the host) on the committed training split and score it on the same held-out "
-            "records (afib: CinC 2017; neurokit2 R peaks, RR, signal-quality and beat-shape "
-            "features, gradient boosting chosen on the validation records), trials (fall: "
-            "the window around each trial's largest |a|, random forest of 500 trees; per "
-            "trial, so no false alarms per hour) or users (activity: UCI HAPT, six basic "
-            "activities; 495 features of the device's IMU windows, random forest of 500 "
-            "trees) that `wearsense evaluate` uses, so the "
-            "int8 models can be compared with it one to one. Writes the evaluation schema "
-            "as JSON (docs/classical-baselines.md). About 30 s (afib), 15 s (activity) and "
-            "20 s (fall) on 2 cores."
-        ),
-    )
-    _report_arguments(baseline)
-    baseline.add_argument(
-        "--limit",
-        type=int,
-        metavar="N",
-        help="quick check: at most N records (afib) or subjects (fall, activity) of each part",
-    )
-    baseline.set_defaults(handler=_baseline)
