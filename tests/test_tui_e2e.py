@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-loopback_mod = pytest.importorskip("wearsense.link.loopback")
+loopback_mod = pytest.importorskip("wearsense.testing.loopback")
 
 from tui.app import WearSenseApp  # noqa: E402
 from tui.link import SessionLink  # noqa: E402

@@ -107,7 +107,7 @@ def test_the_emulator_resets_the_whole_device_and_replays_on(tmp_path: Path) -> 
     same flash and store; the player goes on feeding it and its detector still runs."""
     from wearsense.emulator.replay import SAMPLES as SAMPLE_DIR
     from wearsense.emulator.replay import Player, load
-    from wearsense.link.loopback import Loopback
+    from wearsense.testing.loopback import Loopback
 
     async def scenario() -> None:
         core = UpdatableWearable("WS-UW4")

@@ -9,7 +9,7 @@ from typing import Any
 
 from wearsense.firmware.capacity import BUSY_DAY, TYPICAL_DAY, capacity_days
 from wearsense.firmware.device import DEFAULT_PAGE_COUNT, DEFAULT_PAGE_SIZE
-from wearsense.firmware.powercut import CAMPAIGN_PAGE_COUNT, CAMPAIGN_PAGE_SIZE, run_campaign
+from wearsense.testing.powercut import CAMPAIGN_PAGE_COUNT, CAMPAIGN_PAGE_SIZE, run_campaign
 
 
 def _power_cut(args: argparse.Namespace) -> int:
