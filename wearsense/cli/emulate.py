@@ -24,6 +24,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from wearsense.datasets.common import DatasetError
+from wearsense.emulator.replay import Player, load
+from wearsense.emulator.wearable import EmulatedWearable
+from wearsense.firmware.device import DeviceError
+from wearsense.firmware.updatable_wearable import open_saved, save
 from wearsense.link.controllers import (
     DEFAULT_PORTS,
     ensure_controllers,
@@ -114,7 +119,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _open_core(args: argparse.Namespace, stem: Path) -> Any:
     """The emulated device with its model store; a blank store gets the factory models,
     installed through the same checks as an update."""
-    from wearsense.firmware.updatable_wearable import open_saved
 
     core, provisioned = open_saved(args.serial, stem, args.factory_model)
     for package, status in provisioned:
@@ -123,11 +127,6 @@ def _open_core(args: argparse.Namespace, stem: Path) -> Any:
 
 
 async def emulate(args: argparse.Namespace) -> int:
-    from wearsense.datasets.common import DatasetError
-    from wearsense.emulator.replay import Player, load
-    from wearsense.emulator.wearable import EmulatedWearable
-    from wearsense.firmware.updatable_wearable import save
-
     if args.speed < 0:
         print("error: --speed must be >= 0")
         return 2
@@ -142,7 +141,6 @@ async def emulate(args: argparse.Namespace) -> int:
     state: Path = args.state_dir
     state.mkdir(parents=True, exist_ok=True)
     stem = state / args.serial
-    from wearsense.firmware.device import DeviceError
 
     try:
         core = _open_core(args, stem)

@@ -13,9 +13,12 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from wearsense.datasets.common import DatasetError, data_root
+from wearsense.datasets import mitdb
+from wearsense.datasets.common import DatasetError, data_root, dataset_dir
 from wearsense.replay import sources
+from wearsense.replay.device import factory_models, open_session_factory
 from wearsense.replay.runner import RecordingResult, ReplayError, Scorer, run, write_json
+from wearsense.store import Store
 
 
 def _recordings(args: argparse.Namespace) -> tuple[list[str], Iterator[sources.Recording], float]:
@@ -37,8 +40,6 @@ def _recordings(args: argparse.Namespace) -> tuple[list[str], Iterator[sources.R
 
     total = 0.0
     if "mitdb" in datasets:
-        from wearsense.datasets import mitdb
-
         ids = sources.mitdb_ids(args.split, args.record, args.data_dir)
         for rid in ids:
             n = _mitdb_samples(rid, args.data_dir, mitdb.FS_HZ)
@@ -47,8 +48,6 @@ def _recordings(args: argparse.Namespace) -> tuple[list[str], Iterator[sources.R
 
 
 def _mitdb_samples(rid: str, data_dir: str | None, fs: int) -> int:
-    from wearsense.datasets.common import dataset_dir
-
     header = dataset_dir("mitdb", data_dir) / f"{rid}.hea"
     try:
         first = header.read_text().splitlines()[0].split()
@@ -58,8 +57,6 @@ def _mitdb_samples(rid: str, data_dir: str | None, fs: int) -> int:
 
 
 def _store_sink(path: str, start_utc: float) -> Any:
-    from wearsense.store import Store
-
     store = Store(path)
     epochs: dict[str, int] = {}
 
@@ -77,8 +74,6 @@ def _store_sink(path: str, start_utc: float) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from wearsense.replay.device import factory_models, open_session_factory
-
     try:
         speed = args.speed
         if speed is not None and speed <= 0:
