@@ -170,7 +170,7 @@ def _m4() -> dict[str, Any]:
 
 def _shipped_packages() -> list[Path]:
     """Each task's shipped package for the emulated device's placement (chest)."""
-    from wearsense.firmware.updatable_wearable import factory_packages
+    from wearsense.emulator.updatable_device import factory_packages
 
     return factory_packages(models_dir=ROOT / "models")
 

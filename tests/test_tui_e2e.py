@@ -23,7 +23,7 @@ from tui.screens.alert import FallAlertScreen  # noqa: E402
 from tui.screens.devices import DevicesScreen  # noqa: E402
 from tui.widgets import DeviceCard  # noqa: E402
 from wearsense.emulator.replay import SAMPLES, Player, load  # noqa: E402
-from wearsense.firmware.updatable_wearable import (  # noqa: E402
+from wearsense.emulator.updatable_device import (  # noqa: E402
     UpdatableWearable,
     factory_packages,
 )

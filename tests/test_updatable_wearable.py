@@ -15,9 +15,9 @@ from update_helpers import SHIPPED_AFIB as SHIPPED
 from update_helpers import versioned
 
 from wearsense.datasets import mitdb
+from wearsense.emulator.updatable_device import UpdatableWearable, factory_packages
 from wearsense.firmware.device import DeviceError
 from wearsense.firmware.updatable import STORE_PAGE_SIZE
-from wearsense.firmware.updatable_wearable import UpdatableWearable, factory_packages
 from wearsense.protocol import AfStart, Status, StatusModels
 from wearsense.updates import package as pkg
 from wearsense.updates.transfer import DeviceTransport, push

@@ -20,7 +20,7 @@ from tui.app import WearSenseApp
 from tui.services import SessionPusher
 from wearsense.cli import main
 from wearsense.emulator.replay import SAMPLES, Player, load
-from wearsense.firmware.updatable_wearable import UpdatableWearable
+from wearsense.emulator.updatable_device import UpdatableWearable
 from wearsense.protocol import Status
 from wearsense.store import Store
 from wearsense.updates.registry import Registry

@@ -51,7 +51,7 @@ async def shoot_push(out: Path, work: Path) -> Path:
 
     from tui.link import SessionLink
     from tui.services import SessionPusher
-    from wearsense.firmware.updatable_wearable import UpdatableWearable
+    from wearsense.emulator.updatable_device import UpdatableWearable
     from wearsense.store import Store
     from wearsense.testing.loopback import Loopback
     from wearsense.updates import package as pkg

@@ -26,9 +26,9 @@ from typing import Any
 
 from wearsense.datasets.common import DatasetError
 from wearsense.emulator.replay import Player, load
+from wearsense.emulator.updatable_device import open_saved, save
 from wearsense.emulator.wearable import EmulatedWearable
 from wearsense.firmware.device import DeviceError
-from wearsense.firmware.updatable_wearable import open_saved, save
 from wearsense.link.controllers import (
     DEFAULT_PORTS,
     ensure_controllers,

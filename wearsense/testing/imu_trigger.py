@@ -14,8 +14,8 @@ import numpy as np
 
 from wearsense import protocol
 from wearsense.datasets import imu
+from wearsense.emulator.device import Wearable
 from wearsense.firmware import imu as fe
-from wearsense.firmware.wearable import Wearable
 from wearsense.protocol.events import FallClass
 
 THRESHOLDS = (1.4, 1.6, 1.8, 2.0, 2.5, 3.0)
