@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from wearsense.budget.bench import device_figures
 from wearsense.budget.day import BUSY_DAY, TYPICAL_DAY
 from wearsense.firmware.device import DEFAULT_PAGE_COUNT, DEFAULT_PAGE_SIZE
 from wearsense.testing import m4budget
+from wearsense.testing.budget_figures import device_figures
 from wearsense.testing.capacity import capacity_days, erases_per_day, flash_life_years
 from wearsense.testing.powercut import run_campaign
 
