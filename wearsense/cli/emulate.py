@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 from typing import Any
 
 from wearsense.datasets.common import DatasetError
 from wearsense.emulator.replay import Player, load
-from wearsense.emulator.updatable_device import open_saved, save
+from wearsense.emulator.serve import serve
+from wearsense.emulator.updatable_device import open_saved
 from wearsense.emulator.wearable import EmulatedWearable
 from wearsense.firmware.device import DeviceError
 from wearsense.link.controllers import (
@@ -173,31 +173,21 @@ async def emulate(args: argparse.Namespace) -> int:
         )
     stop = asyncio.Event()
     stop_on_signals(stop)
-    loop = asyncio.get_running_loop()
-    started = last_save = loop.time()
+
+    def show(event: Any) -> None:
+        print(f"event {event.NAME} seq {event.seq}", flush=True)
+
     try:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.1)
-            now = loop.time()
-            if args.duration and now - started >= args.duration:
-                break
-            if player is not None and not player.done:
-                due = int((now - started) * args.speed) - player.fed_s
-                if due > 0:
-                    device: Any = wearable.core
-                    before = device.info().last_seq
-                    wearable.sense(player, due)
-                    if args.verbose:
-                        for event in device.pending():
-                            if event.seq > before:
-                                print(f"event {event.NAME} seq {event.seq}", flush=True)
-            if now - last_save >= 1.0:
-                save(wearable.core, stem)
-                last_save = now
+        await serve(
+            wearable,
+            player,
+            speed=args.speed,
+            stem=stem,
+            stop=stop,
+            duration_s=args.duration,
+            on_event=show if args.verbose else None,
+        )
     finally:
-        save(wearable.core, stem)
-        await wearable.close()
         stop_controllers(controllers)
     return 0
 
