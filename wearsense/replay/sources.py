@@ -65,6 +65,16 @@ def mitdb_ids(split: str, records: list[str] | None, data_dir: DataDir) -> list[
     return wanted
 
 
+def mitdb_samples(rid: str, data_dir: DataDir) -> int:
+    """The sample count of a MIT-BIH record, from its header (for the progress bar)."""
+    header = dataset_dir("mitdb", data_dir) / f"{rid}.hea"
+    try:
+        first = header.read_text().splitlines()[0].split()
+        return int(first[3])
+    except (OSError, IndexError, ValueError) as exc:
+        raise DatasetError(header, "cannot read the sample count from the header") from exc
+
+
 def mitdb_recordings(
     split: str = "test",
     records: list[str] | None = None,
