@@ -1,7 +1,7 @@
 """Device core: power cuts at random flash operations of a long random workload
-(`wearsense.firmware.powercut`) and the queue's capacity in days on the reference
-device's flash budget (`wearsense.firmware.capacity`); the whole firmware's Cortex-M4
-budgets from the replay image (`wearsense.firmware.m4budget`, docs/detectors.md): flash_bytes
+(`wearsense.testing.powercut`) and the queue's capacity in days on the reference
+device's flash budget (`wearsense.testing.capacity`); the whole firmware's Cortex-M4
+budgets from the replay image (`wearsense.testing.m4budget`, docs/detectors.md): flash_bytes
 (code + three models), ram_bytes (static + stack high-water mark, queue not counted),
 duty_64mhz and instructions_per_s per detector (afib, fall, activity, total)."""
 
@@ -10,17 +10,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from wearsense.budget.bench import device_figures
-from wearsense.firmware import m4budget
-from wearsense.firmware.capacity import (
-    BUSY_DAY,
-    TYPICAL_DAY,
-    capacity_days,
-    erases_per_day,
-    flash_life_years,
-)
+from wearsense.budget.day import BUSY_DAY, TYPICAL_DAY
 from wearsense.firmware.device import DEFAULT_PAGE_COUNT, DEFAULT_PAGE_SIZE
-from wearsense.firmware.powercut import run_campaign
+from wearsense.testing import m4budget
+from wearsense.testing.budget_figures import device_figures
+from wearsense.testing.capacity import capacity_days, erases_per_day, flash_life_years
+from wearsense.testing.powercut import run_campaign
 
 KEY = "device"
 RUN_LAST = True  # reads the replay and interpreter figures of this run (benchmarks/__main__.py)

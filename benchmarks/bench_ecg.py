@@ -24,7 +24,7 @@ from wearsense.datasets import mitdb
 from wearsense.datasets.splits import load_split
 from wearsense.ecg.qrs import detect_record, gross, score_record
 from wearsense.ecg.quality import score_cinc
-from wearsense.firmware.m4budget import QEMU
+from wearsense.testing.m4budget import QEMU
 
 KEY = "ecg"
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wearsense.datasets.imu.cli import trigger_figures
+from wearsense.testing.imu_trigger import trigger_figures
 
 KEY = "imu"
 

@@ -34,11 +34,11 @@ import numpy as np
 from tqdm import tqdm
 
 from wearsense.firmware import core
-from wearsense.firmware.m4budget import QEMU
 from wearsense.firmware.nn import NNModel
+from wearsense.testing.m4budget import QEMU
+from wearsense.testing.tflite_models import SINGLE_OPS, random_inputs, random_model, single_op_model
+from wearsense.testing.tflm_reference import litert_ref_run, tflm_arena_bytes, tflm_run
 from wearsense.tflite import write_tflite
-from wearsense.tflite.reference import litert_ref_run, tflm_arena_bytes, tflm_run
-from wearsense.tflite.testing import SINGLE_OPS, random_inputs, random_model, single_op_model
 
 KEY = "interpreter"
 ROOT = Path(__file__).resolve().parents[1]

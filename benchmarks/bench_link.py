@@ -25,8 +25,8 @@ from tqdm import tqdm
 from wearsense.emulator.replay import Recordings
 from wearsense.emulator.replay import load as load_recordings
 from wearsense.firmware.device import DeviceCore
-from wearsense.link import faults
-from wearsense.link.loopback import Loopback
+from wearsense.testing import faults
+from wearsense.testing.loopback import Loopback
 
 KEY = "link"
 FAULTS = 1000

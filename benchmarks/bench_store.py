@@ -1,7 +1,7 @@
 """Store and export throughput (`python -m benchmarks store`).
 
 - ``ingest_events_per_s``: one year of one wearer's events (synthetic stream of
-  ``wearsense.store.simulate``, about 100 000 events) ingested the way the BLE link does,
+  ``wearsense.testing.simulate_store``, about 100 000 events) ingested the way the BLE link does,
   in batches of ``BATCH`` events, each batch one committed (synchronous=FULL, WAL)
   transaction, into a fresh database file in a temporary directory.
 - ``export_year_s``: the time to export that patient's year in all four formats (select
@@ -31,7 +31,7 @@ def run() -> dict[str, Any]:
     from wearsense.export.report import write_report
     from wearsense.export.table import write_csv
     from wearsense.store import Store
-    from wearsense.store.simulate import wearer_events
+    from wearsense.testing.simulate_store import wearer_events
 
     events = list(wearer_events(START_UTC, DAYS, seed=7))
     results: dict[str, Any] = {"events": len(events), "ingest_batch": BATCH}

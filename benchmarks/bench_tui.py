@@ -2,7 +2,7 @@
 ``run_test``) at 120x40.
 
 - ``startup_first_event_s``: from creating the app on a store holding one year of one
-  wearer's events (synthetic stream of ``wearsense.store.simulate``, about 100 000
+  wearer's events (synthetic stream of ``wearsense.testing.simulate_store``, about 100 000
   events) until the Events screen lists the newest event.
 - ``event_to_screen_ms``: median time from the in-memory link reporting a stored event
   to its line on the Events screen (``ROUNDS`` events, one at a time); it includes the
@@ -35,7 +35,7 @@ def run() -> dict[str, Any]:
     from tui.widgets import EventList
     from wearsense.protocol import Fall, HrSummary
     from wearsense.store import Store
-    from wearsense.store.simulate import wearer_events
+    from wearsense.testing.simulate_store import wearer_events
 
     events = list(wearer_events(START_UTC, DAYS, seed=7))
     end_utc = START_UTC + DAYS * 86400

@@ -2,11 +2,11 @@
 
 - ``ed25519_crosschecks`` / ``ed25519_failures``: cases run through the firmware's
   Ed25519 verifier (plain host build) against ``cryptography``, and disagreements with
-  the expected verdict (wearsense.firmware.ed25519_crosscheck: valid, message bit,
+  the expected verdict (wearsense.testing.ed25519_crosscheck: valid, message bit,
   signature bit, wrong key, non-canonical S, small-order key, identity R);
 - ``malicious_total`` / ``malicious_rejected``: packages fed to ``ws_pkg_verify`` with
   worst-case interpreter hooks: every byte of a valid package XOR 0xFF and XOR 0x01, every
-  truncation, and one package per unacceptable condition (wearsense.updates.adversarial);
+  truncation, and one package per unacceptable condition (wearsense.testing.adversarial);
   plus every byte flip and truncation of a real-model package through all seven steps on
   the C interpreter (``ws_pkg_verify_nn``, counted separately as ``malicious_interpreter_*``);
 - ``ed25519_m4_instructions``: instructions of one verification (RFC 8032 TEST 3) on the
@@ -43,12 +43,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tqdm import tqdm
 
-from wearsense.firmware import ed25519_crosscheck as xc
 from wearsense.firmware.crypto import FirmwareCrypto
-from wearsense.firmware.m4budget import QEMU
 from wearsense.firmware.package import FirmwarePackages
-from wearsense.firmware.update_powercut import UpdatePowerCuts
-from wearsense.updates import adversarial as adv
+from wearsense.testing import adversarial as adv
+from wearsense.testing import ed25519_crosscheck as xc
+from wearsense.testing.m4budget import QEMU
+from wearsense.testing.update_powercut import UpdatePowerCuts
 from wearsense.updates import package as pkg_mod
 from wearsense.updates.keys import SigningKey, dev_signing_key
 from wearsense.updates.transfer import modelled_transfer_s
@@ -170,7 +170,7 @@ def _m4() -> dict[str, Any]:
 
 def _shipped_packages() -> list[Path]:
     """Each task's shipped package for the emulated device's placement (chest)."""
-    from wearsense.firmware.updatable_wearable import factory_packages
+    from wearsense.emulator.updatable_device import factory_packages
 
     return factory_packages(models_dir=ROOT / "models")
 
@@ -231,8 +231,8 @@ def _power_cuts() -> dict[str, Any]:
 
 async def _transfer_over_link(old: bytes, new: bytes, workdir: Path) -> tuple[float, Any, int]:
     from wearsense.firmware.updatable import UpdatableDevice
-    from wearsense.link.loopback import Loopback
     from wearsense.store import Store
+    from wearsense.testing.loopback import Loopback
     from wearsense.updates.transfer import SessionTransport, TransferStats, upload
 
     dev = UpdatableDevice("WS-BENCH-OTA")

@@ -19,7 +19,7 @@ $(FUZZ_DIR)/fuzz_nn: firmware/fuzz/fuzz_nn.c $(NN_SOURCES) $(wildcard firmware/s
 	  -Wall -Wextra -Werror -Ifirmware/include -Ifirmware/src/nn \
 	  firmware/fuzz/fuzz_nn.c $(NN_SOURCES) -o $@
 
-$(FUZZ_DIR)/corpus/.stamp: $(STAMP) tools/make_nn_corpus.py wearsense/tflite/testing.py wearsense/tflite/builder.py
+$(FUZZ_DIR)/corpus/.stamp: $(STAMP) tools/make_nn_corpus.py wearsense/testing/tflite_models.py wearsense/tflite/builder.py
 	$(PY) tools/make_nn_corpus.py $(FUZZ_DIR)/corpus 40
 	@touch $@
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from wearsense.firmware.nn import NNModel
+from wearsense.testing.tflite_models import random_inputs
+from wearsense.testing.tflm_reference import tflm_run
 from wearsense.tflite import Model, write_tflite
-from wearsense.tflite.reference import tflm_run
-from wearsense.tflite.testing import random_inputs
 
 
 def assert_bit_exact(model: Model, rng: np.random.Generator, runs: int = 2) -> NNModel:

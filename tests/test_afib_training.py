@@ -38,7 +38,7 @@ def test_training_input_equals_the_device_stream():
 def test_rr_features_equal_the_devices(record_id):
     """The RR features training appends to each window are the ones the device's AFib
     detector computes from the beats its front end reports as the samples stream in."""
-    from wearsense.firmware.wearable import Wearable
+    from wearsense.emulator.device import Wearable
 
     record = cinc2017.load_record(record_id)
     ecg = afib.record_input(record)

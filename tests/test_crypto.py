@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from wearsense.firmware import ed25519_crosscheck as xc
 from wearsense.firmware.crypto import FirmwareCrypto
 from wearsense.protocol.errors import Status
+from wearsense.testing import ed25519_crosscheck as xc
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 SHA2 = json.loads((VECTORS / "sha2.json").read_text())["vectors"]

@@ -7,7 +7,7 @@ forward-fall trial, activity changes from the ADL trials."""
 from __future__ import annotations
 
 from wearsense.cli import main
-from wearsense.firmware.updatable_wearable import factory_packages
+from wearsense.emulator.updatable_device import factory_packages
 from wearsense.store import Store
 from wearsense.updates import package as pkg
 

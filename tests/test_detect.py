@@ -1,5 +1,5 @@
 """The detectors (firmware/src/app/ws_detect.c) on real recordings, through
-wearsense.firmware.wearable.Wearable: every event here comes from the C detectors running
+wearsense.emulator.device.Wearable: every event here comes from the C detectors running
 on recorded signals (MIT-BIH, SisFall); nothing is scripted. Rules: docs/detectors.md."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from wearsense import protocol
 from wearsense.datasets import DatasetError, mitdb
 from wearsense.datasets.common import data_root
+from wearsense.emulator.device import Wearable, WearableError, shipped_models
 from wearsense.firmware.device import DeviceError
-from wearsense.firmware.wearable import Wearable, WearableError, shipped_models
 from wearsense.protocol import Status
 
 try:

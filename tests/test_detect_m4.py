@@ -18,7 +18,7 @@ import pytest
 from wearsense import protocol
 from wearsense.datasets import DatasetError
 from wearsense.datasets.common import data_root
-from wearsense.firmware.wearable import Wearable
+from wearsense.emulator.device import Wearable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))

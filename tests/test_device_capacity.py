@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from wearsense.firmware.capacity import BUSY_DAY, TYPICAL_DAY, DayProfile, capacity_days
+from wearsense.budget.day import BUSY_DAY, TYPICAL_DAY, DayProfile
+from wearsense.testing.capacity import capacity_days
 
 SMALL = {"page_size": 1024, "page_count": 8}
 
@@ -38,7 +39,7 @@ def test_cli_reports_capacity_as_json(capsys):
 
 
 def test_wear_grows_with_the_event_rate_and_stays_within_one_erase_per_page_written():
-    from wearsense.firmware.capacity import erases_per_day, flash_life_years
+    from wearsense.testing.capacity import erases_per_day, flash_life_years
 
     typical = erases_per_day(TYPICAL_DAY, days=3, **SMALL)
     busy = erases_per_day(BUSY_DAY, days=3, **SMALL)

@@ -11,8 +11,8 @@ import pytest
 
 from wearsense import protocol
 from wearsense.firmware.device import DeviceCore, DeviceError
-from wearsense.firmware.powercut import random_event
 from wearsense.protocol import Ack, AckKind, Command, Opcode, Status
+from wearsense.testing.powercut import random_event
 
 SMALL = {"page_size": 512, "page_count": 4}
 UTC_2025 = 1_735_689_600

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from wearsense import protocol
 from wearsense.firmware.device import DeviceCore, DeviceError
-from wearsense.firmware.powercut import run_campaign
 from wearsense.protocol import Opcode, Status
+from wearsense.testing.powercut import run_campaign
 
 pytestmark = pytest.mark.sanitized
 

@@ -4,7 +4,7 @@ accepted, no sequence number is used twice."""
 
 from __future__ import annotations
 
-from wearsense.firmware.powercut import run_campaign
+from wearsense.testing.powercut import run_campaign
 
 
 def test_power_cuts_lose_nothing_and_accept_nothing_torn():
@@ -31,7 +31,7 @@ def test_power_cuts_in_a_full_queue_hit_compactions_safely():
 
 def test_judge_notices_a_core_that_forgets_its_sequence_numbers(monkeypatch):
     """The campaign's judge is not blind: a recovered core that lost its counters is caught."""
-    from wearsense.firmware import powercut
+    from wearsense.testing import powercut
 
     real = powercut.DeviceCore
 

@@ -15,7 +15,7 @@ from wearsense.export import ExportError, fhir, report, select, table
 from wearsense.export import edf as edf_export
 from wearsense.export.common import atomic_path, parse_when, record
 from wearsense.store import Store, StoreError, derived
-from wearsense.store.simulate import wearer_events
+from wearsense.testing.simulate_store import wearer_events
 
 START = 1_711_670_400  # 2024-03-29 00:00 UTC; Berlin switches to summer time on the 31st
 DAYS = 4

@@ -110,7 +110,7 @@ def test_front_end_window_bytes_go_in_unchanged():
 def test_shipped_model_is_bit_exact_with_tflm(task):
     """The C interpreter and TensorFlow Lite Micro give the same output bytes."""
     pytest.importorskip("tflite_micro")
-    from wearsense.tflite.reference import tflm_run
+    from wearsense.testing.tflm_reference import tflm_run
 
     data = (MODELS / task / f"{task}.tflite").read_bytes()
     model = NNModel(data)

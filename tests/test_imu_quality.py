@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from wearsense import protocol
+from wearsense.emulator.device import Wearable
 from wearsense.firmware import core
 from wearsense.firmware.imu import CHANNELS, WINDOW
-from wearsense.firmware.wearable import Wearable
 
 IMPLAUSIBLE = int(protocol.Quality.IMPLAUSIBLE)
 

@@ -15,9 +15,7 @@ from bleak import BleakClient
 
 from wearsense.emulator.replay import load
 from wearsense.firmware import device as device_mod
-from wearsense.link import faults
 from wearsense.link.bumble_backend import BumbleATTError
-from wearsense.link.loopback import Loopback
 from wearsense.link.session import LinkState, Session, SessionConfig
 from wearsense.protocol import (
     Ack,
@@ -31,6 +29,8 @@ from wearsense.protocol import (
 )
 from wearsense.protocol import gatt as uuids
 from wearsense.store import Store
+from wearsense.testing import faults
+from wearsense.testing.loopback import Loopback
 
 DeviceCore = device_mod.DeviceCore
 SERIAL = "WS-00A1B2C3"

@@ -10,9 +10,9 @@ import tflite
 
 from wearsense.cli import main
 from wearsense.firmware.nn import NNModel
+from wearsense.testing.tflite_models import random_model
 from wearsense.tflite import Operator, TFLiteError, read_tflite, write_tflite
 from wearsense.tflite.builder import GraphBuilder, activation_qparams
-from wearsense.tflite.testing import random_model
 
 Q = activation_qparams(-1.0, 3.0)
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from wearsense.firmware.package import FirmwarePackages
 from wearsense.protocol.errors import Status
-from wearsense.updates import adversarial as adv
+from wearsense.testing import adversarial as adv
 from wearsense.updates import package as pkg
 from wearsense.updates.errors import KeyFileError, PackageError
 from wearsense.updates.keys import (

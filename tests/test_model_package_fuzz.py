@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from wearsense.firmware.package import FirmwarePackages
 from wearsense.protocol.errors import Status
-from wearsense.updates import adversarial as adv
+from wearsense.testing import adversarial as adv
 from wearsense.updates import package as pkg
 from wearsense.updates.errors import PackageError
 from wearsense.updates.keys import dev_signing_key

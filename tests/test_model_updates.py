@@ -19,8 +19,8 @@ from update_helpers import versioned
 
 from wearsense.firmware import core
 from wearsense.firmware.updatable import STORE_PAGE_SIZE, UpdatableDevice
-from wearsense.firmware.update_powercut import UpdatePowerCuts
 from wearsense.protocol import Chunk, Command, Opcode, Response, Status, StatusModels, decode
+from wearsense.testing.update_powercut import UpdatePowerCuts
 from wearsense.updates import package as pkg
 from wearsense.updates.registry import GuardRefusal, Registry, guard
 from wearsense.updates.transfer import (
@@ -399,8 +399,8 @@ def test_guard_refuses_a_worse_or_unevaluated_model_unless_forced(tmp_path: Path
 def test_push_over_ble_reports_the_new_version_and_the_guard_holds(
     tmp_path: Path, old: bytes
 ) -> None:
-    from wearsense.link.loopback import Loopback
     from wearsense.store import Store
+    from wearsense.testing.loopback import Loopback
     from wearsense.updates.rollout import ModelStatusWatcher, push_package
 
     worse = versioned(3)
@@ -520,8 +520,8 @@ def test_update_push_cli_against_wearsense_emulate(tmp_path: Path, old: bytes) -
 
 
 def test_push_over_ble_resumes_after_the_link_drops(tmp_path: Path, old: bytes) -> None:
-    from wearsense.link.loopback import Loopback
     from wearsense.store import Store
+    from wearsense.testing.loopback import Loopback
     from wearsense.updates.rollout import ModelStatusWatcher, push_package
 
     new = versioned(2)

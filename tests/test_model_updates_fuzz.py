@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from update_helpers import versioned
 
 from wearsense.firmware.updatable import UpdatableDevice
-from wearsense.firmware.update_powercut import UpdatePowerCuts
 from wearsense.protocol import Chunk, Opcode, Status
+from wearsense.testing.update_powercut import UpdatePowerCuts
 
 pytestmark = pytest.mark.sanitized
 

@@ -186,7 +186,7 @@ def test_random_corruption_never_crashes(asan_core) -> None:  # type: ignore[no-
 def test_random_valid_models_run_clean_under_sanitizers(asan_core) -> None:  # type: ignore[no-untyped-def]
     """Valid models through the ASan/UBSan build give the plain build's bytes."""
     from wearsense.firmware import core
-    from wearsense.tflite.testing import random_inputs, random_model
+    from wearsense.testing.tflite_models import random_inputs, random_model
 
     for seed in range(30):
         rng = np.random.default_rng(seed)

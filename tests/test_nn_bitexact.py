@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from nn_helpers import assert_bit_exact
 
 from wearsense.firmware import core
+from wearsense.testing.tflite_models import ACTIVATIONS, random_model
 from wearsense.tflite.builder import GraphBuilder, activation_qparams
-from wearsense.tflite.testing import ACTIVATIONS, random_model
 
 pytest.importorskip("tflite_micro")
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from wearsense.firmware.nn import NNModel
+from wearsense.testing.tflm_reference import tflm_run
 from wearsense.tflite import read_tflite
-from wearsense.tflite.reference import tflm_run
 
 pytest.importorskip("tflite_micro")
 

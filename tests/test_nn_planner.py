@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from wearsense.firmware.nn import NNModel
+from wearsense.testing.tflite_models import random_inputs, random_model
+from wearsense.testing.tflm_reference import tflm_arena_bytes, tflm_run
 from wearsense.tflite import read_tflite, write_tflite
 from wearsense.tflite.builder import GraphBuilder, activation_qparams
-from wearsense.tflite.reference import tflm_arena_bytes, tflm_run
-from wearsense.tflite.testing import random_inputs, random_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "models").glob("**/*.tflite"))

@@ -11,8 +11,8 @@ import pytest
 from wearsense import protocol
 from wearsense.datasets import DatasetError
 from wearsense.datasets.common import data_root
+from wearsense.emulator.device import Wearable, shipped_models
 from wearsense.firmware.imu import CHANNELS, WINDOW, Posture
-from wearsense.firmware.wearable import Wearable, shipped_models
 from wearsense.protocol import ProtocolError, Status
 
 CYCLE, SIT, STAND, LIE = 2, 5, 6, 7

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from wearsense import protocol
+from wearsense.emulator.device import Wearable, shipped_models
 from wearsense.firmware.device import SETTINGS_PAGES, DeviceCore, DeviceError
-from wearsense.firmware.wearable import Wearable, shipped_models
 from wearsense.protocol import Status
 
 SIT, STAND = 5, 6

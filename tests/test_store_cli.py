@@ -15,7 +15,7 @@ from wearsense.cli import main
 from wearsense.export.fhir import read_bundle
 from wearsense.store import Store
 from wearsense.store.schema import SCHEMA_VERSION
-from wearsense.store.simulate import wearer_events
+from wearsense.testing.simulate_store import wearer_events
 
 START = 1_711_670_400  # 2024-03-29 00:00 UTC
 

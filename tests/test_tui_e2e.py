@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-loopback_mod = pytest.importorskip("wearsense.link.loopback")
+loopback_mod = pytest.importorskip("wearsense.testing.loopback")
 
 from tui.app import WearSenseApp  # noqa: E402
 from tui.link import SessionLink  # noqa: E402
@@ -23,7 +23,7 @@ from tui.screens.alert import FallAlertScreen  # noqa: E402
 from tui.screens.devices import DevicesScreen  # noqa: E402
 from tui.widgets import DeviceCard  # noqa: E402
 from wearsense.emulator.replay import SAMPLES, Player, load  # noqa: E402
-from wearsense.firmware.updatable_wearable import (  # noqa: E402
+from wearsense.emulator.updatable_device import (  # noqa: E402
     UpdatableWearable,
     factory_packages,
 )

@@ -15,9 +15,9 @@ from update_helpers import SHIPPED_AFIB as SHIPPED
 from update_helpers import versioned
 
 from wearsense.datasets import mitdb
+from wearsense.emulator.updatable_device import UpdatableWearable, factory_packages
 from wearsense.firmware.device import DeviceError
 from wearsense.firmware.updatable import STORE_PAGE_SIZE
-from wearsense.firmware.updatable_wearable import UpdatableWearable, factory_packages
 from wearsense.protocol import AfStart, Status, StatusModels
 from wearsense.updates import package as pkg
 from wearsense.updates.transfer import DeviceTransport, push
@@ -107,7 +107,7 @@ def test_the_emulator_resets_the_whole_device_and_replays_on(tmp_path: Path) -> 
     same flash and store; the player goes on feeding it and its detector still runs."""
     from wearsense.emulator.replay import SAMPLES as SAMPLE_DIR
     from wearsense.emulator.replay import Player, load
-    from wearsense.link.loopback import Loopback
+    from wearsense.testing.loopback import Loopback
 
     async def scenario() -> None:
         core = UpdatableWearable("WS-UW4")

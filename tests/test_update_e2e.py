@@ -20,7 +20,7 @@ from tui.app import WearSenseApp
 from tui.services import SessionPusher
 from wearsense.cli import main
 from wearsense.emulator.replay import SAMPLES, Player, load
-from wearsense.firmware.updatable_wearable import UpdatableWearable
+from wearsense.emulator.updatable_device import UpdatableWearable
 from wearsense.protocol import Status
 from wearsense.store import Store
 from wearsense.updates.registry import Registry
@@ -33,7 +33,7 @@ SERIAL = "WS-00E2EUPD"
 def test_package_sign_push_from_the_tui_and_the_events_carry_the_new_version(
     tmp_path: Path,
 ) -> None:
-    from wearsense.link.loopback import Loopback
+    from wearsense.testing.loopback import Loopback
     from wearsense.updates.rollout import ModelStatusWatcher
 
     v2 = tmp_path / "afib-v2.wspkg"

@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 def main() -> int:
     from wearsense import protocol
     from wearsense.datasets import DatasetError, cinc2017
+    from wearsense.emulator.device import Wearable
     from wearsense.firmware.nn import NNModel
-    from wearsense.firmware.wearable import Wearable
     from wearsense.training import afib
     from wearsense.training.metrics import classification_report
 

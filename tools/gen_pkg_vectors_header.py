@@ -1,7 +1,7 @@
 """Generates build/gen/ws_pkg_vectors.h for firmware/tests/test_pkg.c (host and emulated
 Cortex-M4), both packages signed with the development key and deterministic:
 
-- WS_VEC_PKG: a package around an opaque blob (wearsense.updates.adversarial), for the
+- WS_VEC_PKG: a package around an opaque blob (wearsense.testing.adversarial), for the
   checks of steps 1-5 and the hook order;
 - WS_VEC_NN_PKG: a package around a small real int8 .tflite (conv1d + dense, 8 outputs),
   built by wearsense.updates.package.build_from_tflite, for all seven steps on the
@@ -17,7 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from wearsense.updates import adversarial, package  # noqa: E402
+from wearsense.testing import adversarial  # noqa: E402
+from wearsense.updates import package  # noqa: E402
 from wearsense.updates.keys import dev_signing_key  # noqa: E402
 
 MODEL_SIZE = 203  # not a multiple of 16: the package has padding

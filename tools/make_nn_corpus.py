@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from wearsense.testing.tflite_models import random_model
 from wearsense.tflite import write_tflite
-from wearsense.tflite.testing import random_model
 
 
 def main(argv: list[str]) -> int:

@@ -16,11 +16,11 @@ ROOT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT_DIR))  # for benchmarks.bench_interpreter
 
 from wearsense.firmware.nn import NNModel  # noqa: E402
+from wearsense.testing.tflite_models import random_inputs, random_model  # noqa: E402
+from wearsense.testing.tflm_reference import tflm_run  # noqa: E402
 from wearsense.tflite import write_tflite  # noqa: E402
 from wearsense.tflite.builder import GraphBuilder, quantize_weights  # noqa: E402
 from wearsense.tflite.model import Model, Operator, Tensor  # noqa: E402
-from wearsense.tflite.reference import tflm_run  # noqa: E402
-from wearsense.tflite.testing import random_inputs, random_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "firmware" / "tests" / "nn_vectors.h"

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from wearsense.datasets import mitdb  # noqa: E402
 from wearsense.datasets.common import dataset_dir  # noqa: E402
 from wearsense.datasets.imu import sisfall  # noqa: E402
-from wearsense.firmware.wearable import shipped_models  # noqa: E402
+from wearsense.emulator.device import shipped_models  # noqa: E402
 
 ECG_RECORD = "221"
 ECG_START_S = 0

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))  # for benchmarks.bench_interpreter
 
 from benchmarks.bench_interpreter import INSTRUCTIONS_PER_TICK as PER_TICK  # noqa: E402
 from benchmarks.bench_interpreter import OP_NAMES as OPS  # noqa: E402
-from wearsense.firmware.m4budget import QEMU  # noqa: E402
+from wearsense.testing.m4budget import QEMU  # noqa: E402
 
 
 def run_image(portable: bool) -> str:

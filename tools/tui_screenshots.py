@@ -51,9 +51,9 @@ async def shoot_push(out: Path, work: Path) -> Path:
 
     from tui.link import SessionLink
     from tui.services import SessionPusher
-    from wearsense.firmware.updatable_wearable import UpdatableWearable
-    from wearsense.link.loopback import Loopback
+    from wearsense.emulator.updatable_device import UpdatableWearable
     from wearsense.store import Store
+    from wearsense.testing.loopback import Loopback
     from wearsense.updates import package as pkg
     from wearsense.updates.keys import dev_signing_key
     from wearsense.updates.registry import Registry

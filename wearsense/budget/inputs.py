@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from wearsense.budget.day import TYPICAL_DAY
 from wearsense.budget.model import BudgetError
-from wearsense.firmware.capacity import TYPICAL_DAY
 from wearsense.protocol import events as ev
 
 RESULTS = Path(__file__).resolve().parents[2] / "build" / "bench" / "results.json"
@@ -92,7 +92,7 @@ def events_per_day(
 
     From the replay benchmark (``replay.event_rates_per_hour``: ECG events per hour of
     MIT-BIH and IMU events per hour of UCI-HAPT, each type at its wire size, times 24);
-    else the capacity model's typical day (``wearsense.firmware.capacity``, not measured).
+    else the capacity model's typical day (``wearsense.budget.day``, not measured).
     ``override`` scales the chosen mix to that many events a day."""
     rates = results.get("replay", {}).get("event_rates_per_hour")
     sizes: dict[int, float] = {}

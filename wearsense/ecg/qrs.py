@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wearsense.datasets import mitdb
+from wearsense.ecg.preprocess import preprocess_mitdb
 from wearsense.firmware.ecg import EcgOutput
 
 MATCH_WINDOW_S = 0.150
@@ -84,8 +85,6 @@ def _in_test_period(
 
 def detect_record(record: mitdb.MitdbRecord, lead: str = mitdb.PREFERRED_LEAD) -> EcgOutput:
     """The firmware chain run over one lead (MLII, else the first) of a record."""
-    from wearsense.ecg.preprocess import preprocess_mitdb
-
     return preprocess_mitdb(record, lead, normalised=False)[0]
 
 

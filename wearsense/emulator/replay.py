@@ -23,7 +23,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from wearsense.datasets import mitdb
 from wearsense.datasets.common import DatasetError, data_root
+from wearsense.datasets.imu import Position, umafall
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "data"
@@ -39,7 +41,7 @@ DEFAULT_TRIALS = (
 
 
 class Sensing(Protocol):
-    """The part of :class:`~wearsense.firmware.wearable.Wearable` the player drives."""
+    """The part of :class:`~wearsense.emulator.device.Wearable` the player drives."""
 
     def feed(self, **kwargs: Any) -> None: ...
 
@@ -80,8 +82,6 @@ def load(
 ) -> Recordings:
     """Reads the ECG record and the IMU playlist from ``data_dir`` (default
     :func:`default_data_dir`). DatasetError names what is missing."""
-    from wearsense.datasets import mitdb
-    from wearsense.datasets.imu import Position, umafall
 
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     rec = mitdb.load_record(record, root)

@@ -18,7 +18,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wearsense.export.common import EventRecord, ExportData, ExportError, record, write_text_atomic
+from wearsense.export.common import (
+    EventRecord,
+    ExportData,
+    ExportError,
+    progress,
+    record,
+    write_text_atomic,
+)
 from wearsense.protocol import EventKind
 from wearsense.store import derived
 from wearsense.store.derived import ACTIVITY_NAMES, ACTIVITY_SUMMARY_S
@@ -314,8 +321,6 @@ def validate(bundle: dict[str, Any], show_progress: bool = False) -> None:
     export shows progress) and then the Bundle itself; ExportError when invalid."""
     from fhir.resources.R4B.bundle import Bundle, BundleEntry
     from pydantic import ValidationError
-
-    from wearsense.export.common import progress
 
     entries = bundle.get("entry", [])
     try:

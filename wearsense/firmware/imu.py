@@ -12,16 +12,52 @@ threshold, non-finite input), with the status code and a sentence.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from wearsense.firmware import core
 from wearsense.protocol.events import ActivityClass, FallClass
 
-if TYPE_CHECKING:
-    from wearsense.datasets.imu import ImuRecording
+
+class _Segment(Protocol):
+    @property
+    def start(self) -> int: ...
+    @property
+    def stop(self) -> int: ...
+    @property
+    def activity(self) -> ActivityClass: ...
+
+
+class _Position(Protocol):
+    @property
+    def value(self) -> str: ...
+
+
+class ImuRecording(Protocol):
+    """What the front end reads of a recording: a ``wearsense.datasets.imu.ImuRecording``
+    (named by its shape so the binding does not import the loaders above it)."""
+
+    @property
+    def dataset(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def position(self) -> _Position: ...
+    @property
+    def trial(self) -> str: ...
+    @property
+    def rate_hz(self) -> float: ...
+    @property
+    def gyro_dps(self) -> np.ndarray | None: ...
+    @property
+    def fall(self) -> FallClass: ...
+    @property
+    def segments(self) -> Sequence[_Segment]: ...
+    def six_axis(self) -> np.ndarray: ...
+
 
 RATE_HZ = 50
 AXES = 6

@@ -2,6 +2,6 @@
 out, event-level results against the datasets' annotations (docs/replay.md).
 
 ``sources`` reads the recordings, ``device`` wraps the C core for one recording,
-``runner`` feeds and collects, ``scoring`` holds the pure scoring rules, ``cli`` is
-`wearsense replay`.
+``runner`` feeds and collects, ``scoring`` holds the pure scoring rules; the command
+`wearsense replay` is ``wearsense.cli.replay``.
 """

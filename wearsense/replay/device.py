@@ -1,4 +1,4 @@
-"""One recording's device: a fresh :class:`~wearsense.firmware.wearable.Wearable` (the C
+"""One recording's device: a fresh :class:`~wearsense.emulator.device.Wearable` (the C
 device core with its detectors and the shipped models) per recording. Device time
 follows the sample clock, so events carry the recording's seconds whatever the speed."""
 
@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from wearsense.emulator.device import TASKS, Wearable, shipped_models
+from wearsense.firmware.device import DeviceError
 from wearsense.protocol.events import Event
 from wearsense.replay.runner import ReplayError, SessionFactory
 from wearsense.replay.sources import Recording
@@ -27,8 +29,6 @@ class WearableSession:
         rate = int(round(fs))
         if abs(rate - fs) > 1e-6:
             raise ReplayError(f"sample rate {fs} Hz is not a whole number of hertz")
-        from wearsense.firmware.device import DeviceError
-
         try:
             if kind == "ecg":
                 self.wearable.feed_ecg(samples, rate)
@@ -53,11 +53,6 @@ def open_session_factory(models: str | None = None) -> SessionFactory:
     """A factory of sessions on fresh Wearables with the models of ``models`` (a folder
     laid out like ``models/``; default the repository's shipped models)."""
     try:
-        from wearsense.firmware.device import DeviceError
-        from wearsense.firmware.wearable import Wearable, shipped_models
-    except ImportError as exc:  # the cffi module was not built
-        raise ReplayError(f"the device core is not built ({exc}); run `make firmware`") from exc
-    try:
         chosen = shipped_models(models)
     except OSError as exc:
         raise ReplayError(f"cannot read the models ({exc})") from exc
@@ -78,7 +73,5 @@ def open_session_factory(models: str | None = None) -> SessionFactory:
 def factory_models(models: str | None = None) -> dict[str, int | None]:
     """{task: model version} of the models a replay runs (None: no model, the detector
     does not run)."""
-    from wearsense.firmware.wearable import TASKS, shipped_models
-
     chosen = shipped_models(models)
     return {name: chosen[task][1] if task in chosen else None for name, task in TASKS.items()}

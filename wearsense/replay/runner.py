@@ -21,6 +21,7 @@ from wearsense.protocol.events import Event
 from wearsense.replay import scoring
 from wearsense.replay.scoring import TimedEvent
 from wearsense.replay.sources import Recording
+from wearsense.store import Store
 
 
 class ReplayError(Exception):
@@ -258,6 +259,25 @@ def run(
         "events_per_wall_s": round(n_events / wall_s, 1) if wall_s else None,
     }
     return summary
+
+
+def store_sink(store: Store, start_utc: float) -> Callable[[RecordingResult], None]:
+    """A ``sink`` for :func:`run` that ingests each recording's events into ``store`` under
+    a serial of its own (``RP-<dataset>-<subject>``), one epoch per recording, each
+    recording's device time 0 placed at ``start_utc``."""
+    epochs: dict[str, int] = {}
+
+    def sink(result: RecordingResult) -> None:
+        rec = result.recording
+        serial = f"RP-{rec.dataset[:4]}-{rec.subject}"[:16]
+        epochs[serial] = epochs.get(serial, 0) + 1
+        epoch = epochs[serial]
+        # every replayed recording starts at start_utc: its device time 0 maps there
+        first = min((e.event.time_s - e.t_s for e in result.events), default=0.0)
+        store.set_time_offset(serial, epoch, int(start_utc - first))
+        store.ingest(serial, epoch, [e.event for e in result.events])
+
+    return sink
 
 
 def write_json(path: Path, summary: dict[str, Any]) -> None:

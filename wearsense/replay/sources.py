@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from wearsense.datasets import imu, mitdb
-from wearsense.datasets.common import DatasetError
+from wearsense.datasets.common import DatasetError, dataset_dir
 from wearsense.datasets.splits import load_split
 from wearsense.protocol.events import FallClass
+from wearsense.replay.scoring import impact_time_s
 
 ECG_DATASETS = ("mitdb",)
 IMU_DATASETS = ("sisfall", "umafall", "uci-hapt")
@@ -62,6 +63,16 @@ def mitdb_ids(split: str, records: list[str] | None, data_dir: DataDir) -> list[
     if missing:
         raise DatasetError(f"mitdb/{missing[0]}", f"{split} record missing from the data folder")
     return wanted
+
+
+def mitdb_samples(rid: str, data_dir: DataDir) -> int:
+    """The sample count of a MIT-BIH record, from its header (for the progress bar)."""
+    header = dataset_dir("mitdb", data_dir) / f"{rid}.hea"
+    try:
+        first = header.read_text().splitlines()[0].split()
+        return int(first[3])
+    except (OSError, IndexError, ValueError) as exc:
+        raise DatasetError(header, "cannot read the sample count from the header") from exc
 
 
 def mitdb_recordings(
@@ -121,8 +132,6 @@ def imu_recordings(
 
 def from_imu(rec: imu.ImuRecording) -> Recording:
     """One IMU trial as a replay recording, with the annotations its scoring reads."""
-    from wearsense.replay.scoring import impact_time_s
-
     is_fall = rec.fall is FallClass.FALL
     annotations: dict[str, Any] = {
         "is_fall": is_fall,
@@ -139,8 +148,6 @@ def from_imu(rec: imu.ImuRecording) -> Recording:
 
 def count_imu(dataset: str, split: str, subjects: list[str] | None, data_dir: DataDir) -> int:
     """Trial files the stream will read (for the progress bar)."""
-    from wearsense.datasets.common import dataset_dir
-
     module = imu.DATASETS[dataset]
     chosen: set[str] | None = None if split == "all" else set(imu.split_subjects(dataset, split))
     if subjects is not None:

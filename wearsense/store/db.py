@@ -36,9 +36,12 @@ from wearsense.protocol import (
     StatusModels,
 )
 from wearsense.protocol import encode as encode_event
+from wearsense.protocol.errors import ProtocolError
+from wearsense.protocol.events import decode as decode_event
 from wearsense.protocol.frames import TIME_SYNC_MIN_UTC
+from wearsense.store import outbox
 from wearsense.store.errors import StoreError
-from wearsense.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from wearsense.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, event_fields
 
 log = logging.getLogger(__name__)
 
@@ -148,14 +151,6 @@ class StoredEvent:
 
     def local_time(self, tz: tzinfo) -> datetime | None:
         return None if self.utc is None else datetime.fromtimestamp(self.utc, tz)
-
-
-def event_fields(event: Event) -> dict[str, Any]:
-    """The payload of an event as JSON-ready values (tuples become lists)."""
-    out: dict[str, Any] = {}
-    for name, value in event.payload_fields().items():
-        out[name] = [int(v) for v in value] if isinstance(value, tuple) else int(value)  # type: ignore[call-overload]
-    return out
 
 
 _EVENT_COLUMNS = (
@@ -581,14 +576,12 @@ class Store:
                     first_new_utc = utc
                 if event.NAME in ALERT_TYPES or _sensor_fault(event):
                     new_alerts.append((event, utc))
-            from wearsense.store import alerts
-
             for event, utc in new_alerts:
-                alerts.enqueue_event(db, serial, epoch, event, utc, now)
+                outbox.enqueue_event(db, serial, epoch, event, utc, now)
             if previous is not None and first_new_utc is not None and not history:
                 hours = float(self._setting_in(db, "gap_alert_hours", DEFAULT_GAP_ALERT_HOURS))
                 if first_new_utc - previous >= hours * 3600:
-                    alerts.enqueue_gap(db, serial, previous, first_new_utc, now)
+                    outbox.enqueue_gap(db, serial, previous, first_new_utc, now)
             return self._advance(db, serial, epoch)
 
     @staticmethod
@@ -637,9 +630,6 @@ class Store:
         place (`ingest` with ``history``: alerts for a fall or AF onset found this way are
         queued; the device's current state is left alone). Returns (decoded now, still
         undecodable)."""
-        from wearsense.protocol.errors import ProtocolError
-        from wearsense.protocol.events import decode as decode_event
-
         rows = self._all(
             "SELECT serial, epoch, seq, raw, received_utc FROM events WHERE decoded = 0 "
             "ORDER BY serial, epoch, seq"

@@ -8,7 +8,9 @@ Times are UTC seconds since 1970 (REAL); local times exist only at display.
 
 from __future__ import annotations
 
-from wearsense.protocol import EventKind
+from typing import Any
+
+from wearsense.protocol import Event, EventKind
 
 APPLICATION_ID = 0x57534E53  # "WSNS"
 
@@ -135,3 +137,11 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def event_fields(event: Event) -> dict[str, Any]:
+    """The payload of an event as JSON-ready values (tuples become lists)."""
+    out: dict[str, Any] = {}
+    for name, value in event.payload_fields().items():
+        out[name] = [int(v) for v in value] if isinstance(value, tuple) else int(value)  # type: ignore[call-overload]
+    return out

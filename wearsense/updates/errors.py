@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from wearsense.protocol.errors import Status
+from wearsense.protocol.errors import PackageError
 
-
-class PackageError(ValueError):
-    """A model package is malformed, not authentic, or not acceptable for the device.
-
-    ``status`` is the firmware's status code (0x20-0x2A) for the same package, so the
-    host and the device name one problem the same way; ``reason`` is a human sentence.
-    """
-
-    def __init__(self, status: Status, reason: str) -> None:
-        super().__init__(f"{status.name.lower()}: {reason}")
-        self.status = status
-        self.reason = reason
+__all__ = ["KeyFileError", "PackageError"]
 
 
 class KeyFileError(ValueError):

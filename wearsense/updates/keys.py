@@ -23,6 +23,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from wearsense.protocol.package import KEY_ID_SIZE
 from wearsense.updates.errors import KeyFileError
 
 DEV_KEY_NAME = "wearsense-DEV-emulator-only"
@@ -30,7 +31,6 @@ DEV_KEY_DIR = Path(__file__).resolve().parent / "dev_keys"
 DEV_KEY_PATH = DEV_KEY_DIR / f"{DEV_KEY_NAME}.ed25519.pem"
 DEV_PUBLIC_KEY_PATH = DEV_KEY_DIR / f"{DEV_KEY_NAME}.ed25519.pub.pem"
 ENV_SIGNING_KEY = "WEARSENSE_SIGNING_KEY"
-KEY_ID_SIZE = 8
 
 
 def key_id_of(raw_public_key: bytes) -> bytes:

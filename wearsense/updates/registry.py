@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from wearsense.store import default_db_path
 from wearsense.updates import package as pkg
 
 SCHEMA = """
@@ -87,8 +88,6 @@ def default_registry_path() -> Path:
     env = os.environ.get("WEARSENSE_REGISTRY")
     if env:
         return Path(env)
-    from wearsense.store import default_db_path
-
     return default_db_path().with_name("updates.db")
 
 

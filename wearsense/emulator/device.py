@@ -4,7 +4,7 @@ ws_detect.c), fed with sensor samples as they arrive. Rules and budgets: docs/de
 A :class:`Wearable` is a :class:`~wearsense.firmware.device.DeviceCore` (flash, queue, BLE
 face, resets) with the app on top::
 
-    from wearsense.firmware.wearable import Wearable
+    from wearsense.emulator.device import Wearable
 
     dev = Wearable("WS-0001")                  # blank flash, the shipped models of models/
     dev.feed_ecg(record.signals[:, 0], 360, adc_gain=200.0, adc_zero=1024)  # ADC counts
@@ -47,6 +47,7 @@ import numpy.typing as npt
 from wearsense import protocol
 from wearsense.firmware.device import DeviceCore, DeviceError
 from wearsense.protocol import Status
+from wearsense.protocol.package import parse as parse_package
 
 TASKS = {"afib": 0, "fall": 1, "activity": 2}
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -141,8 +142,6 @@ def _task(task: int | str) -> int:
 def shipped_models(models_dir: str | Path | None = None) -> dict[int, tuple[bytes, int]]:
     """The models present under ``models_dir`` (default the repository's ``models/``):
     ``{task: (tflite bytes, version)}``; the version comes from the signed package."""
-    from wearsense.updates import package  # noqa: PLC0415 (updates imports firmware)
-
     root = Path(models_dir) if models_dir is not None else MODELS_DIR
     found: dict[int, tuple[bytes, int]] = {}
     for name, task in TASKS.items():
@@ -153,7 +152,7 @@ def shipped_models(models_dir: str | Path | None = None) -> dict[int, tuple[byte
         pkg = root / name / f"{name}.wspkg"
         if pkg.is_file():
             try:
-                version = package.parse(pkg.read_bytes()).header.model_version
+                version = parse_package(pkg.read_bytes()).header.model_version
             except Exception:  # noqa: BLE001 - a bad package only loses its version number
                 version = 1
         found[task] = (tflite.read_bytes(), version)

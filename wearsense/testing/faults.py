@@ -28,8 +28,7 @@ from typing import Any
 
 from wearsense.emulator.replay import Player, Recordings
 from wearsense.emulator.replay import load as load_recordings
-from wearsense.firmware.updatable_wearable import UpdatableWearable, factory_packages
-from wearsense.link.loopback import Loopback
+from wearsense.emulator.updatable_device import UpdatableWearable, factory_packages
 from wearsense.link.session import SessionConfig
 from wearsense.protocol import (
     Event,
@@ -40,6 +39,7 @@ from wearsense.protocol import (
     decode,
 )
 from wearsense.store import Store
+from wearsense.testing.loopback import Loopback
 
 FAULT_KINDS = ("drop", "reset", "kill")
 

@@ -19,8 +19,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from wearsense.firmware.nn import NNModel
 from wearsense.firmware.package import FirmwarePackages
 from wearsense.protocol.errors import Status
+from wearsense.tflite import write_tflite
+from wearsense.tflite.builder import GraphBuilder, activation_qparams
 from wearsense.updates import package as pkg
 from wearsense.updates.keys import SigningKey
 
@@ -58,9 +61,6 @@ def example_tflite(seed: int = 5, window: int = 32, channels: int = 3, outputs: 
     """A small real int8 model (conv1d + RELU + dense, random weights) on a
     [1, 1, window, channels] input, for tests that need the interpreter to run something."""
     import numpy as np
-
-    from wearsense.tflite import write_tflite
-    from wearsense.tflite.builder import GraphBuilder, activation_qparams
 
     rng = np.random.default_rng(seed)
     g = GraphBuilder("wearsense package example")
@@ -276,7 +276,6 @@ def run_malicious_on_interpreter(
 ) -> MaliciousResult:
     """Every byte flipped (XOR 0xFF) and every truncation of a real-model package, through
     all seven device steps on the C interpreter (ws_pkg_verify_nn)."""
-    from wearsense.firmware.nn import NNModel
 
     package = pkg.parse(valid)
     arena = NNModel(package.model).arena_bytes

@@ -1,4 +1,4 @@
-"""`wearsense package build|sign|verify|info` and `wearsense keys generate|show`."""
+"""`wearsense package build|sign|verify|info`."""
 
 from __future__ import annotations
 
@@ -8,19 +8,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wearsense.firmware.nn import STATUS_NAMES
+from wearsense.firmware.package import FirmwarePackages
 from wearsense.protocol.errors import Status
 from wearsense.updates import package as pkg
 from wearsense.updates.errors import KeyFileError, PackageError
 from wearsense.updates.keys import (
-    DEV_KEY_NAME,
     ENV_SIGNING_KEY,
     PublicKey,
     SigningKey,
     dev_signing_key,
-    generate_key,
     load_public_key,
     load_signing_key,
-    public_path_for,
 )
 
 PACKAGE_HELP = """\
@@ -116,8 +115,6 @@ def cmd_sign(args: argparse.Namespace) -> int:
 def _public_key(args: argparse.Namespace) -> PublicKey:
     if args.public_key:
         return load_public_key(args.public_key)
-    from wearsense.firmware.package import FirmwarePackages
-
     return PublicKey(FirmwarePackages().trusted_key(), "firmware-trusted")
 
 
@@ -145,9 +142,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if expect is None:
         print("(no --task/--placement: the firmware's steps 4-7 were not run)")
         return 0 if host_status == Status.OK else 1
-    from wearsense.firmware.nn import STATUS_NAMES
-    from wearsense.firmware.package import FirmwarePackages
-
     fw_status, nn_status = FirmwarePackages().verify_on_interpreter(
         data, key.raw, expect.task, expect.placement, expect.installed_version
     )
@@ -215,28 +209,6 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_keys_generate(args: argparse.Namespace) -> int:
-    if DEV_KEY_NAME in args.path.name:
-        return _fail(args.path, ValueError("that name is reserved for the development key"))
-    try:
-        key = generate_key(args.path, overwrite=args.force)
-    except KeyFileError as exc:
-        return _fail(args.path, exc)
-    print(f"wrote {args.path} (private, mode 0600) and {public_path_for(args.path)}")
-    print(f"key id {key.public.key_id.hex()}; keep the private key out of version control")
-    return 0
-
-
-def cmd_keys_show(args: argparse.Namespace) -> int:
-    try:
-        key = load_public_key(args.path)
-    except KeyFileError as exc:
-        return _fail(args.path, exc)
-    kind = "DEVELOPMENT (emulator only)" if key.is_dev else "production"
-    print(f"{args.path}: Ed25519 {kind} key, id {key.key_id.hex()}, public {key.raw.hex()}")
-    return 0
-
-
 def _add_verify_expectation(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", type=_task, help="the slot being updated (afib|fall|activity)")
     parser.add_argument("--placement", type=_placement, help="where the device is worn")
@@ -294,18 +266,3 @@ def register(subparsers: Any) -> None:
     info.add_argument("package", type=Path)
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(handler=cmd_info)
-
-    keys = subparsers.add_parser(
-        "keys",
-        help="generate and inspect Ed25519 package-signing keys",
-        description="Package-signing keys. A production private key stays outside the "
-        f"repository and is passed with --key or ${ENV_SIGNING_KEY}.",
-    )
-    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
-    gen = ksub.add_parser("generate", help="write NAME.ed25519.pem and NAME.ed25519.pub.pem")
-    gen.add_argument("path", type=Path, help="private key file, e.g. ~/keys/prod.ed25519.pem")
-    gen.add_argument("--force", action="store_true", help="replace existing files")
-    gen.set_defaults(handler=cmd_keys_generate)
-    show = ksub.add_parser("show", help="print a key's id and whether it is the DEV key")
-    show.add_argument("path", type=Path)
-    show.set_defaults(handler=cmd_keys_show)

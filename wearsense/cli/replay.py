@@ -13,9 +13,12 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
+from wearsense.datasets import mitdb
 from wearsense.datasets.common import DatasetError, data_root
 from wearsense.replay import sources
-from wearsense.replay.runner import RecordingResult, ReplayError, Scorer, run, write_json
+from wearsense.replay.device import factory_models, open_session_factory
+from wearsense.replay.runner import ReplayError, Scorer, run, store_sink, write_json
+from wearsense.store import Store
 
 
 def _recordings(args: argparse.Namespace) -> tuple[list[str], Iterator[sources.Recording], float]:
@@ -37,48 +40,14 @@ def _recordings(args: argparse.Namespace) -> tuple[list[str], Iterator[sources.R
 
     total = 0.0
     if "mitdb" in datasets:
-        from wearsense.datasets import mitdb
-
         ids = sources.mitdb_ids(args.split, args.record, args.data_dir)
         for rid in ids:
-            n = _mitdb_samples(rid, args.data_dir, mitdb.FS_HZ)
+            n = sources.mitdb_samples(rid, args.data_dir)
             total += n / mitdb.FS_HZ if args.max_seconds is None else min(n / 360, args.max_seconds)
     return datasets, stream(), total
 
 
-def _mitdb_samples(rid: str, data_dir: str | None, fs: int) -> int:
-    from wearsense.datasets.common import dataset_dir
-
-    header = dataset_dir("mitdb", data_dir) / f"{rid}.hea"
-    try:
-        first = header.read_text().splitlines()[0].split()
-        return int(first[3])
-    except (OSError, IndexError, ValueError) as exc:
-        raise DatasetError(header, "cannot read the sample count from the header") from exc
-
-
-def _store_sink(path: str, start_utc: float) -> Any:
-    from wearsense.store import Store
-
-    store = Store(path)
-    epochs: dict[str, int] = {}
-
-    def sink(result: RecordingResult) -> None:
-        rec = result.recording
-        serial = f"RP-{rec.dataset[:4]}-{rec.subject}"[:16]
-        epochs[serial] = epochs.get(serial, 0) + 1
-        epoch = epochs[serial]
-        # every replayed recording starts at start_utc: its device time 0 maps there
-        first = min((e.event.time_s - e.t_s for e in result.events), default=0.0)
-        store.set_time_offset(serial, epoch, int(start_utc - first))
-        store.ingest(serial, epoch, [e.event for e in result.events])
-
-    return store, sink
-
-
 def _run(args: argparse.Namespace) -> int:
-    from wearsense.replay.device import factory_models, open_session_factory
-
     try:
         speed = args.speed
         if speed is not None and speed <= 0:
@@ -97,7 +66,8 @@ def _run(args: argparse.Namespace) -> int:
                 out = stack.enter_context(open(args.events, "w"))  # noqa: SIM115
             sink = None
             if args.store:
-                store, sink = _store_sink(args.store, args.start_utc or time.time())
+                store = Store(args.store)
+                sink = store_sink(store, args.start_utc or time.time())
                 stack.callback(store.close)
             bar = stack.enter_context(
                 tqdm(

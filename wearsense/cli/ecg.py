@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from wearsense.datasets import DatasetError, mitdb
 from wearsense.ecg.qrs import LEARNING_PERIOD_S, gross, score_record
+from wearsense.ecg.quality import RECORD_FLAGGED_FRACTION, score_cinc
 
 
 def _pct(x: float) -> str:
@@ -50,8 +51,6 @@ def _qrs(args: argparse.Namespace) -> int:
 
 
 def _quality(args: argparse.Namespace) -> int:
-    from wearsense.ecg.quality import RECORD_FLAGGED_FRACTION, score_cinc
-
     parts = args.split or ["train", "validation", "test"]
     try:
         score = score_cinc(tuple(parts), args.data_dir, progress=True)

@@ -8,8 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wearsense.cli.common import add_db_argument, db_path, guarded
 from wearsense.export.common import ExportData, parse_when, select
-from wearsense.store.cli import add_db_argument, db_path, guarded
+from wearsense.export.edf import write_edf
+from wearsense.export.fhir import write_fhir
+from wearsense.export.report import write_report
+from wearsense.export.table import write_csv
 from wearsense.store.db import Store
 
 FORMATS = {
@@ -34,20 +38,12 @@ def _export(args: argparse.Namespace) -> int:
         data = _load(args, store)
     written: list[Path]
     if args.format == "fhir":
-        from wearsense.export.fhir import write_fhir
-
         written = [write_fhir(data, args.out, show_progress=sys.stderr.isatty())]
     elif args.format == "csv":
-        from wearsense.export.table import write_csv
-
         written = [write_csv(data, args.out, show_progress=sys.stderr.isatty())]
     elif args.format == "edf":
-        from wearsense.export.edf import write_edf
-
         written = write_edf(data, args.out)
     else:
-        from wearsense.export.report import write_report
-
         written = write_report(data, args.out)
     print(
         f"{len(data.events)} events of {data.patient_label}"

@@ -1,20 +1,21 @@
-"""`wearsense imu`: look at the IMU datasets under the data root and at what the
-device's impact trigger does on them (docs/imu-front-end.md)."""
+"""How often the device's impact trigger fires on the IMU datasets (``wearsense imu
+trigger``, ``benchmarks/bench_imu.py``): recall on fall trials and impacts per hour of
+daily activity, per dataset, position and threshold, through the firmware's C front end;
+and whether the device calls each recording's IMU believable (docs/imu-front-end.md)."""
 
 from __future__ import annotations
 
-import argparse
 import collections
-import json
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from wearsense import protocol
 from wearsense.datasets import imu
-from wearsense.datasets.common import DatasetError
+from wearsense.emulator.device import Wearable
+from wearsense.firmware import imu as fe
 from wearsense.protocol.events import FallClass
 
 THRESHOLDS = (1.4, 1.6, 1.8, 2.0, 2.5, 3.0)
@@ -28,33 +29,6 @@ def _held(rec: imu.ImuRecording) -> np.ndarray:
     return np.vstack([x, np.repeat(x[-1:], int(HOLD_S * rec.rate_hz), axis=0)])
 
 
-def summary(data_dir: str | None = None, datasets: list[str] | None = None) -> dict[str, Any]:
-    """Subjects, recordings, fall trials and hours per dataset and position."""
-    out: dict[str, Any] = {}
-    for name in datasets or list(imu.DATASETS):
-        table: dict[str, dict[str, Any]] = {}
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", imu.DatasetWarning)
-            for rec in imu.recordings(name, data_dir, progress=True):
-                row = table.setdefault(
-                    rec.position.value,
-                    {"subjects": set(), "recordings": 0, "fall_trials": 0, "hours": 0.0},
-                )
-                row["subjects"].add(rec.subject)
-                row["recordings"] += 1
-                row["fall_trials"] += int(rec.fall is FallClass.FALL)
-                row["hours"] += rec.duration_s / 3600.0
-        for row in table.values():
-            row["subjects"] = len(row["subjects"])
-            row["hours"] = round(row["hours"], 3)
-        out[name] = {
-            "positions": table,
-            "splits": {s: len(imu.split_subjects(name, s)) for s in imu.SPLITS},
-            "parts_left_out": sum(1 for w in caught if issubclass(w.category, imu.DatasetWarning)),
-        }
-    return out
-
-
 def trigger_figures(
     data_dir: str | None = None,
     thresholds: tuple[float, ...] = THRESHOLDS,
@@ -63,8 +37,6 @@ def trigger_figures(
 ) -> dict[str, Any]:
     """Impact-trigger recall on fall trials and impacts per hour of ADL trials, per
     dataset and position, for each threshold (the C front end, as on the device)."""
-    from wearsense.firmware import imu as fe
-
     default = fe.DEFAULT_IMPACT_G if default is None else default
     thresholds = tuple(sorted(set(thresholds) | {default}))
     fall_hits: dict[Key, collections.Counter[float]] = collections.defaultdict(collections.Counter)
@@ -163,97 +135,9 @@ def trigger_figures(
 def _device_flags_implausible(rec: Any) -> bool:
     """Whether the device (its app, no models) calls this recording's IMU unbelievable:
     SIGNAL_QUALITY (IMU, IMPLAUSIBLE) emitted or the state still on at its end."""
-    from wearsense import protocol
-    from wearsense.firmware.wearable import Wearable
-
     dev = Wearable("WS-IMU-Q", models=None)
     dev.feed_imu(rec.six_axis(), round(rec.rate_hz))
     quality = [e for e in dev.events() if isinstance(e, protocol.SignalQuality)]
     return bool(dev.stats().imu_implausible) or any(
         e.source == protocol.SignalSource.IMU for e in quality
     )
-
-
-def _write(result: dict[str, Any], path: str | None) -> None:
-    text = json.dumps(result, indent=1)
-    if path:
-        Path(path).write_text(text + "\n")
-        print(f"wrote {path}")
-    else:
-        print(text)
-
-
-def _summary(args: argparse.Namespace) -> int:
-    try:
-        _write(summary(args.data_dir, args.dataset), args.json)
-    except DatasetError as exc:
-        print(f"error: {exc}")
-        return 1
-    return 0
-
-
-def _trigger(args: argparse.Namespace) -> int:
-    try:
-        result = trigger_figures(
-            args.data_dir, tuple(args.thresholds), args.threshold, args.dataset
-        )
-    except DatasetError as exc:
-        print(f"error: {exc}")
-        return 1
-    _write(result, args.json)
-    return 0
-
-
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "imu",
-        help="IMU datasets and the impact trigger (docs/imu-front-end.md)",
-        description=(
-            "Look at the IMU datasets (sisfall, umafall, uci-hapt, dsads) under the data "
-            "root and at what the device's impact trigger does on them. The data root is "
-            "--data-dir, else $WEARSENSE_DATA, else ../shared/data next to the repository."
-        ),
-    )
-    sub = parser.add_subparsers(dest="imu_command", metavar="ACTION", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", help="folder holding one sub-folder per dataset")
-    common.add_argument(
-        "--dataset",
-        action="append",
-        choices=sorted(imu.DATASETS),
-        help="only this dataset (repeatable; default: all four)",
-    )
-    common.add_argument("--json", metavar="OUT", help="write the result here instead of stdout")
-    summ = sub.add_parser(
-        "summary",
-        parents=[common],
-        help="subjects, recordings, fall trials and hours per dataset and position",
-        description=(
-            "Read every trial (with a progress bar) and count subjects, recordings, fall "
-            "trials and hours per dataset and sensor position, plus the committed split "
-            "sizes. Exit status 1 with the file named when a file is missing or bad."
-        ),
-    )
-    summ.set_defaults(handler=_summary)
-    trig = sub.add_parser(
-        "trigger",
-        parents=[common],
-        help="impact-trigger recall on falls and triggers per hour of daily activity",
-        description=(
-            "Run every trial through the firmware's IMU front end (the C code the device "
-            "runs) and report, per dataset and position, the fraction of fall trials on "
-            "which the impact trigger fires and its impacts per hour of ADL trials."
-        ),
-    )
-    trig.add_argument(
-        "--threshold", type=float, default=None, help="headline threshold in g (default 1.6)"
-    )
-    trig.add_argument(
-        "--thresholds",
-        type=float,
-        nargs="+",
-        default=list(THRESHOLDS),
-        metavar="G",
-        help="thresholds of the sweep, in g",
-    )
-    trig.set_defaults(handler=_trigger)

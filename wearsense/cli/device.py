@@ -7,9 +7,10 @@ import argparse
 import json
 from typing import Any
 
-from wearsense.firmware.capacity import BUSY_DAY, TYPICAL_DAY, capacity_days
+from wearsense.budget.day import BUSY_DAY, TYPICAL_DAY
 from wearsense.firmware.device import DEFAULT_PAGE_COUNT, DEFAULT_PAGE_SIZE
-from wearsense.firmware.powercut import CAMPAIGN_PAGE_COUNT, CAMPAIGN_PAGE_SIZE, run_campaign
+from wearsense.testing.capacity import capacity_days
+from wearsense.testing.powercut import CAMPAIGN_PAGE_COUNT, CAMPAIGN_PAGE_SIZE, run_campaign
 
 
 def _power_cut(args: argparse.Namespace) -> int:

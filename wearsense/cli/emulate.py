@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 from typing import Any
 
+from wearsense.datasets.common import DatasetError
+from wearsense.emulator.replay import Player, load
+from wearsense.emulator.serve import serve
+from wearsense.emulator.updatable_device import open_saved
+from wearsense.emulator.wearable import EmulatedWearable
+from wearsense.firmware.device import DeviceError
 from wearsense.link.controllers import (
     DEFAULT_PORTS,
     ensure_controllers,
@@ -114,7 +119,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _open_core(args: argparse.Namespace, stem: Path) -> Any:
     """The emulated device with its model store; a blank store gets the factory models,
     installed through the same checks as an update."""
-    from wearsense.firmware.updatable_wearable import open_saved
 
     core, provisioned = open_saved(args.serial, stem, args.factory_model)
     for package, status in provisioned:
@@ -123,11 +127,6 @@ def _open_core(args: argparse.Namespace, stem: Path) -> Any:
 
 
 async def emulate(args: argparse.Namespace) -> int:
-    from wearsense.datasets.common import DatasetError
-    from wearsense.emulator.replay import Player, load
-    from wearsense.emulator.wearable import EmulatedWearable
-    from wearsense.firmware.updatable_wearable import save
-
     if args.speed < 0:
         print("error: --speed must be >= 0")
         return 2
@@ -142,7 +141,6 @@ async def emulate(args: argparse.Namespace) -> int:
     state: Path = args.state_dir
     state.mkdir(parents=True, exist_ok=True)
     stem = state / args.serial
-    from wearsense.firmware.device import DeviceError
 
     try:
         core = _open_core(args, stem)
@@ -175,31 +173,21 @@ async def emulate(args: argparse.Namespace) -> int:
         )
     stop = asyncio.Event()
     stop_on_signals(stop)
-    loop = asyncio.get_running_loop()
-    started = last_save = loop.time()
+
+    def show(event: Any) -> None:
+        print(f"event {event.NAME} seq {event.seq}", flush=True)
+
     try:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.1)
-            now = loop.time()
-            if args.duration and now - started >= args.duration:
-                break
-            if player is not None and not player.done:
-                due = int((now - started) * args.speed) - player.fed_s
-                if due > 0:
-                    device: Any = wearable.core
-                    before = device.info().last_seq
-                    wearable.sense(player, due)
-                    if args.verbose:
-                        for event in device.pending():
-                            if event.seq > before:
-                                print(f"event {event.NAME} seq {event.seq}", flush=True)
-            if now - last_save >= 1.0:
-                save(wearable.core, stem)
-                last_save = now
+        await serve(
+            wearable,
+            player,
+            speed=args.speed,
+            stem=stem,
+            stop=stop,
+            duration_s=args.duration,
+            on_event=show if args.verbose else None,
+        )
     finally:
-        save(wearable.core, stem)
-        await wearable.close()
         stop_controllers(controllers)
     return 0
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from wearsense.firmware.nn import InterpreterError, NNModel
+from wearsense.tflite.info import model_info
 from wearsense.tflite.model import TFLiteError
-from wearsense.tflite.reader import read_tflite
 
 
 def _load_bytes(path: str) -> bytes:
@@ -24,63 +25,6 @@ def _load_bytes(path: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise TFLiteError(f"{path}: cannot read ({exc.strerror})") from exc
-
-
-def model_info(data: bytes, name: str) -> dict[str, Any]:
-    """Everything `info` prints, as a dict (also what ``--json`` writes)."""
-    from wearsense.firmware.nn import InterpreterError, NNModel
-
-    info: dict[str, Any] = {"file": name, "flash_bytes": len(data)}
-    try:
-        model = read_tflite(data, name)
-    except TFLiteError as exc:
-        info["parse_error"] = str(exc)
-        model = None
-    if model is not None:
-        info["description"] = model.description
-        info["operators"] = [
-            {
-                "index": i,
-                "op": op.op,
-                "version": op.version,
-                "inputs": op.inputs,
-                "outputs": op.outputs,
-                "options": op.options,
-            }
-            for i, op in enumerate(model.operators)
-        ]
-        info["tensors"] = [
-            {
-                "index": i,
-                "name": t.name,
-                "shape": list(t.shape),
-                "dtype": t.dtype,
-                "constant": t.data is not None,
-                "scale": t.scale[0]
-                if len(t.scale) == 1
-                else (f"per-channel x{len(t.scale)}" if t.scale else None),
-                "zero_point": t.zero_point[0] if len(t.zero_point) == 1 else None,
-            }
-            for i, t in enumerate(model.tensors)
-        ]
-        info["inputs"], info["outputs"] = model.inputs, model.outputs
-    try:
-        loaded = NNModel(data, name)
-    except InterpreterError as exc:
-        info["firmware"] = {
-            "accepted": False,
-            "status": exc.status,
-            "status_name": exc.name,
-            "operator": exc.op_index,
-        }
-    else:
-        info["firmware"] = {
-            "accepted": True,
-            "macs": loaded.macs,
-            "arena_bytes": loaded.arena_bytes,
-            "arena_parts": loaded.arena_parts,
-        }
-    return info
 
 
 def _print_info(info: dict[str, Any]) -> None:
@@ -125,8 +69,6 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from wearsense.firmware.nn import InterpreterError, NNModel
-
     try:
         data = _load_bytes(args.model)
         array = np.load(args.input, allow_pickle=False)

@@ -4,56 +4,17 @@ A day is a schedule of events at the rates of a :class:`DayProfile`; the C core,
 reference device's flash budget, receives day after day with no acknowledgement until
 the queue first has to drop an event. The answer is measured with the real queue (record
 overhead, page headers, the compaction reserve, the boot's STATUS events), not computed
-from a formula.
+from a formula. The days themselves (:class:`~wearsense.budget.day.DayProfile`, the
+typical and the busy day) are ``wearsense.budget.day``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import random
 
 from wearsense import protocol
+from wearsense.budget.day import DAY_S, DayProfile
 from wearsense.firmware.device import DEFAULT_PAGE_COUNT, DEFAULT_PAGE_SIZE, DeviceCore
-
-DAY_S = 86_400
-
-
-@dataclasses.dataclass(frozen=True)
-class DayProfile:
-    """Events per day of each kind (summaries every ``summary_min`` minutes)."""
-
-    name: str
-    summary_min: int = 15
-    activity_changes: int = 40
-    signal_quality: int = 6
-    af_episodes: int = 0
-    falls: int = 0
-    ecg_recordings: int = 0
-    time_syncs: int = 1  # each queues STATUS pages 0, 1, 2
-
-    def events_per_day(self) -> int:
-        summaries = 2 * (24 * 60 // self.summary_min) + 24  # HR + rhythm, hourly activity
-        return (
-            summaries
-            + self.activity_changes
-            + self.signal_quality
-            + 2 * self.af_episodes
-            + 2 * self.falls
-            + self.ecg_recordings
-            + 3 * self.time_syncs
-        )
-
-
-TYPICAL_DAY = DayProfile("typical")
-BUSY_DAY = DayProfile(
-    "busy",
-    activity_changes=200,
-    signal_quality=60,
-    af_episodes=10,
-    falls=2,
-    ecg_recordings=5,
-    time_syncs=4,
-)
 
 
 def day_schedule(profile: DayProfile, rng: random.Random) -> list[tuple[int, str]]:

@@ -6,7 +6,7 @@ a rollback at boot hands the detectors the model that remains.
 
 ::
 
-    from wearsense.firmware.updatable_wearable import UpdatableWearable
+    from wearsense.emulator.updatable_device import UpdatableWearable
 
     dev = UpdatableWearable("WS-0001")            # blank flash, blank model store
     for package in factory_packages():            # models/<task>/*.wspkg for the placement
@@ -14,7 +14,7 @@ a rollback at boot hands the detectors the model that remains.
     dev.feed(ecg=mv, ecg_fs=360, imu=frames, imu_fs=50)
     dev = dev.reset()                             # flash and store kept, RAM state lost
 
-Everything :class:`~wearsense.firmware.wearable.Wearable` offers (feeding, button, stats)
+Everything :class:`~wearsense.emulator.device.Wearable` offers (feeding, button, stats)
 and everything :class:`~wearsense.firmware.updatable.UpdatableDevice` offers (transfer face,
 store images, power cuts) is here, except :meth:`set_model`: models come from the store.
 """
@@ -25,10 +25,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from wearsense.emulator.device import DEFAULT_IMPACT_G, MODELS_DIR, TASKS, Wearable
 from wearsense.firmware.device import DeviceCore, DeviceError
 from wearsense.firmware.updatable import DEFAULT_ARENA_BYTES, PLACEMENT_CHEST, UpdatableDevice
-from wearsense.firmware.wearable import DEFAULT_IMPACT_G, MODELS_DIR, TASKS, Wearable
 from wearsense.protocol import Status
+from wearsense.protocol.package import parse as parse_package
 
 PLACEMENTS = {"chest": 0, "waist": 1}
 
@@ -49,8 +50,6 @@ def factory_packages(
     """The signed package of each task under ``models_dir`` (default the repository's
     ``models/``) built for ``placement``: ``<task>/<task>-<placement>.wspkg`` when present,
     else ``<task>/<task>.wspkg`` if its header names that placement."""
-    from wearsense.updates import package  # noqa: PLC0415 (updates imports firmware)
-
     root = Path(models_dir) if models_dir is not None else MODELS_DIR
     names = {v: k for k, v in PLACEMENTS.items()}
     chosen: list[Path] = []
@@ -61,7 +60,7 @@ def factory_packages(
             if not path.is_file():
                 continue
             try:
-                header = package.parse(path.read_bytes()).header
+                header = parse_package(path.read_bytes()).header
             except Exception:  # noqa: BLE001 - a broken package is simply not a candidate
                 continue
             if int(header.placement) == placement:
