@@ -15,29 +15,6 @@
 
 #define WS_NN_MAX_DIM 16777216 /* largest accepted dimension, filter or padding */
 
-/* Builtin operator codes of the TFLite schema (BuiltinOperator). */
-enum {
-    WS_NN_OP_ADD = 0,
-    WS_NN_OP_AVERAGE_POOL_2D = 1,
-    WS_NN_OP_CONCATENATION = 2,
-    WS_NN_OP_CONV_2D = 3,
-    WS_NN_OP_DEPTHWISE_CONV_2D = 4,
-    WS_NN_OP_DEQUANTIZE = 6,
-    WS_NN_OP_FULLY_CONNECTED = 9,
-    WS_NN_OP_LOGISTIC = 14,
-    WS_NN_OP_MAX_POOL_2D = 17,
-    WS_NN_OP_MUL = 18,
-    WS_NN_OP_RESHAPE = 22,
-    WS_NN_OP_SOFTMAX = 25,
-    WS_NN_OP_TANH = 28,
-    WS_NN_OP_PAD = 34,
-    WS_NN_OP_TRANSPOSE = 39,
-    WS_NN_OP_MEAN = 40,
-    WS_NN_OP_STRIDED_SLICE = 45,
-    WS_NN_OP_SLICE = 65,
-    WS_NN_OP_QUANTIZE = 114
-};
-
 /* BuiltinOptions union types. */
 enum {
     WS_NN_OPT_CONV = 1,
@@ -59,6 +36,13 @@ enum {
             return st_;               \
         }                             \
     } while (0)
+
+/* An operator's own parameters: a struct private to its file, kept in ws_nn_op_t.p
+ * (WS_NN_OP_DATA_FITS checks, at compile time, that it fits). */
+#define WS_NN_OP_DATA(op, type) ((type *)(void *)(op)->p.data)
+#define WS_NN_OP_DATA_CONST(op, type) ((const type *)(const void *)(op)->p.data)
+#define WS_NN_OP_DATA_FITS(type) \
+    typedef char ws_nn_op_data_fits_##type[sizeof(type) <= sizeof(((ws_nn_op_t *)0)->p) ? 1 : -1]
 
 /* One operator as the model reader found it, for its prepare function: the operand
  * tensor indices (-1 for an absent optional input) and the options table. */
