@@ -158,6 +158,7 @@ OP_NAMES = {
     40: "MEAN",
     45: "STRIDED_SLICE",
     65: "SLICE",
+    98: "LEAKY_RELU",
     114: "QUANTIZE",
 }
 

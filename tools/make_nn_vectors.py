@@ -147,6 +147,26 @@ def main() -> int:
         cases.append(
             (f"conv2d{seed}", data, inputs[0].tobytes(), out.tobytes(), NNModel(data).arena_bytes)
         )
+    for seed in range(2):  # LEAKY_RELU between convolutions (planned in place)
+        rng = np.random.default_rng(50 + seed)
+        g = GraphBuilder(f"leaky_relu{seed}")
+        x = g.input((1, 1, 24, 3), (0.03, int(rng.integers(-20, 20))))
+        x = _conv2d(g, x, rng, 1, 3, 5, (1, 1), (1, 1), "SAME", False)
+        x = g.leaky_relu(x, float(rng.uniform(0.05, 0.5)), (0.02, int(rng.integers(-20, 20))))
+        g.output(_conv2d(g, x, rng, 1, 1, 4, (1, 1), (1, 1), "VALID", False))
+        described = g.build()
+        data = write_tflite(described)
+        inputs = random_inputs(described, rng)
+        out = tflm_run(data, inputs)[0]
+        cases.append(
+            (
+                f"leaky_relu{seed}",
+                data,
+                inputs[0].tobytes(),
+                out.tobytes(),
+                NNModel(data).arena_bytes,
+            )
+        )
     for seed in range(11, 41):  # random models: edge cases of every kernel
         rng = np.random.default_rng(seed)
         described = random_model(lambda lo, hi, r=rng: int(r.integers(lo, hi + 1)), rng)

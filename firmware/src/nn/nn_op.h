@@ -91,6 +91,7 @@ WS_NN_DECLARE_OP(conv_2d);
 WS_NN_DECLARE_OP(depthwise_conv_2d);
 WS_NN_DECLARE_OP(dequantize);
 WS_NN_DECLARE_OP(fully_connected);
+WS_NN_DECLARE_OP(leaky_relu);
 WS_NN_DECLARE_OP(logistic);
 WS_NN_DECLARE_OP(max_pool_2d);
 WS_NN_DECLARE_OP(mean);

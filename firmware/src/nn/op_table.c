@@ -29,6 +29,7 @@ const ws_nn_op_reg_t ws_nn_op_table[] = {
     WS_NN_OP_ROW(40, 3, mean, NULL),
     WS_NN_OP_ROW(45, 6, strided_slice, NULL),
     WS_NN_OP_ROW(65, 6, slice, NULL),
+    WS_NN_OP_ROW(98, 2, leaky_relu, ws_nn_in_place_elementwise),
     WS_NN_OP_ROW(114, 3, quantize, NULL),
 };
 
