@@ -370,7 +370,8 @@ ws_status_t ws_nn_prepare_conv_s8(const ws_nn_op_view_t *v, ws_nn_op_t *op, int 
     if (!v->has_options || v->options_type != (depthwise ? WS_NN_OPT_DEPTHWISE : WS_NN_OPT_CONV)) {
         return WS_ERR_NN_OPTIONS;
     }
-    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *w = ws_nn_tensor(m, v->in[1]), *out = ws_nn_tensor(m, v->out);
+    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *w = ws_nn_tensor(m, v->in[1]);
+    ws_nn_tensor_t *out = ws_nn_tensor(m, v->out);
     if (!ws_nn_is_activation(in, WS_NN_TYPE_INT8) || !ws_nn_is_activation(out, WS_NN_TYPE_INT8)) {
         return WS_ERR_NN_TYPE;
     }
@@ -409,9 +410,10 @@ ws_status_t ws_nn_prepare_conv_s8(const ws_nn_op_view_t *v, ws_nn_op_t *op, int 
         WS_NN_CHECK(ws_nn_check_weights(w, 0, channels));
     }
     int32_t out_h, out_w, pad_h, pad_w;
-    WS_NN_CHECK(ws_nn_padded_size(padding, in->dims[1], depthwise ? w->dims[1] : w->dims[1], (int32_t)sh,
-                      (int32_t)dh, &out_h, &pad_h));
-    WS_NN_CHECK(ws_nn_padded_size(padding, in->dims[2], w->dims[2], (int32_t)sw, (int32_t)dw, &out_w, &pad_w));
+    WS_NN_CHECK(ws_nn_padded_size(padding, in->dims[1], w->dims[1], (int32_t)sh, (int32_t)dh, &out_h,
+                                  &pad_h));
+    WS_NN_CHECK(ws_nn_padded_size(padding, in->dims[2], w->dims[2], (int32_t)sw, (int32_t)dw, &out_w,
+                                  &pad_w));
     if (out->dims[0] != in->dims[0] || out->dims[1] != out_h || out->dims[2] != out_w ||
         out->dims[3] != channels) {
         return WS_ERR_NN_SHAPE;
@@ -419,8 +421,8 @@ ws_status_t ws_nn_prepare_conv_s8(const ws_nn_op_view_t *v, ws_nn_op_t *op, int 
     int32_t bias = v->n_in == 3 ? v->in[2] : -1;
     WS_NN_CHECK(ws_nn_check_bias(m, bias, in, w, channels));
     for (int32_t c = 0; c < channels; ++c) {
-        WS_NN_CHECK(ws_nn_check_multiplier((double)in->scale * (double)ws_nn_tensor_scale(m, w, (uint32_t)c) /
-                               (double)out->scale));
+        WS_NN_CHECK(ws_nn_check_multiplier(
+            (double)in->scale * (double)ws_nn_tensor_scale(m, w, (uint32_t)c) / (double)out->scale));
     }
     ws_nn_conv_params_t *p = &op->p.conv;
     p->input_offset = -in->zero_point;

@@ -120,7 +120,8 @@ ws_status_t ws_nn_prepare_fully_connected(const ws_nn_op_view_t *v, ws_nn_op_t *
     if (v->has_options && v->options_type != WS_NN_OPT_FC) {
         return WS_ERR_NN_OPTIONS;
     }
-    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *w = ws_nn_tensor(m, v->in[1]), *out = ws_nn_tensor(m, v->out);
+    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *w = ws_nn_tensor(m, v->in[1]);
+    ws_nn_tensor_t *out = ws_nn_tensor(m, v->out);
     if (!ws_nn_is_activation(in, WS_NN_TYPE_INT8) || !ws_nn_is_activation(out, WS_NN_TYPE_INT8)) {
         return WS_ERR_NN_TYPE;
     }
@@ -149,8 +150,8 @@ ws_status_t ws_nn_prepare_fully_connected(const ws_nn_op_view_t *v, ws_nn_op_t *
     int32_t bias = v->n_in == 3 ? v->in[2] : -1;
     WS_NN_CHECK(ws_nn_check_bias(m, bias, in, w, units));
     for (int32_t c = 0; c < units; ++c) {
-        WS_NN_CHECK(ws_nn_check_multiplier((double)in->scale * (double)ws_nn_tensor_scale(m, w, (uint32_t)c) /
-                               (double)out->scale));
+        WS_NN_CHECK(ws_nn_check_multiplier(
+            (double)in->scale * (double)ws_nn_tensor_scale(m, w, (uint32_t)c) / (double)out->scale));
     }
     ws_nn_fc_params_t *p = &op->p.fc;
     p->input_offset = -in->zero_point;

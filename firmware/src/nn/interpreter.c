@@ -53,7 +53,8 @@ ws_status_t ws_nn_set_arena(ws_nn_model_t *model, uint8_t *arena, size_t size)
         int32_t *mult = (int32_t *)(void *)(arena + model->tensor_bytes + op->persistent_offset);
         int32_t *shift = mult + op->channels;
         for (uint32_t c = 0; c < op->channels; ++c) {
-            double real = (double)in->scale * (double)ws_nn_tensor_scale(model, w, c) / (double)out->scale;
+            double real =
+                (double)in->scale * (double)ws_nn_tensor_scale(model, w, c) / (double)out->scale;
             ws_nn_quantize_multiplier(real, &mult[c], &shift[c]);
         }
     }

@@ -58,7 +58,8 @@ ws_status_t ws_nn_prepare_mean(const ws_nn_op_view_t *v, ws_nn_op_t *op)
     if (v->has_options && v->options_type != WS_NN_OPT_REDUCER) {
         return WS_ERR_NN_OPTIONS;
     }
-    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *out = ws_nn_tensor(m, v->out), *axes_t = ws_nn_tensor(m, v->in[1]);
+    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *out = ws_nn_tensor(m, v->out);
+    ws_nn_tensor_t *axes_t = ws_nn_tensor(m, v->in[1]);
     if (!ws_nn_is_activation(in, WS_NN_TYPE_INT8) || !ws_nn_is_activation(out, WS_NN_TYPE_INT8)) {
         return WS_ERR_NN_TYPE;
     }

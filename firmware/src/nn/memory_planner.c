@@ -21,7 +21,7 @@ static uint32_t align_up(uint32_t v)
  *    delta is the largest such multiple of C that keeps 16-byte alignment.
  * A tensor is in at most one pair; graph outputs are never overwritten. */
 int ws_nn_pair_ok(const ws_nn_model_t *m, int32_t in, int32_t out, const int8_t *paired,
-                   uint32_t op_index, int needs_last_use)
+                  uint32_t op_index, int needs_last_use)
 {
     const ws_nn_tensor_t *ti = &m->tensors[in];
     if (paired[in] || paired[out] || ti->data_pos != 0 || ti->first_op < 0) {

@@ -106,7 +106,8 @@ ws_status_t ws_nn_check_weights(const ws_nn_tensor_t *w, int32_t qdim, int32_t c
     if (w->scale_count == 0 || w->zero_point != 0) {
         return WS_ERR_NN_QUANT;
     }
-    if (w->scale_count > 1 && (w->quantized_dimension != qdim || (int32_t)w->scale_count != channels)) {
+    if (w->scale_count > 1 &&
+        (w->quantized_dimension != qdim || (int32_t)w->scale_count != channels)) {
         return WS_ERR_NN_QUANT;
     }
     return WS_OK;
@@ -169,9 +170,8 @@ ws_status_t ws_nn_const_ints(const ws_nn_model_t *m, int32_t index, uint32_t cou
 
 /* The operand checks ADD and MUL share: two int8 inputs shaped like the int8 output (no
  * broadcasting), activation quantization on all three, and the fused activation. */
-ws_status_t ws_nn_check_elementwise(const ws_nn_op_view_t *v, int options_type,
-                                     ws_nn_tensor_t **a, ws_nn_tensor_t **b,
-                                     ws_nn_tensor_t **out, int64_t *act)
+ws_status_t ws_nn_check_elementwise(const ws_nn_op_view_t *v, int options_type, ws_nn_tensor_t **a,
+                                    ws_nn_tensor_t **b, ws_nn_tensor_t **out, int64_t *act)
 {
     ws_nn_model_t *m = v->m;
     if (v->n_in != 2 || v->in[0] < 0 || v->in[1] < 0) {

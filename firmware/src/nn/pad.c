@@ -19,8 +19,8 @@ ws_status_t ws_nn_pad(const ws_nn_dims_t *in, const uint8_t *input, const int32_
     for (int32_t a = 0; a < in->n; ++a) {
         for (int32_t b = 0; b < in->h; ++b) {
             for (int32_t c = 0; c < in->w; ++c) {
-                memcpy(output + elem * ws_nn_offset4(out, a + before[0], b + before[1], c + before[2],
-                                               before[3]),
+                memcpy(output + elem * ws_nn_offset4(out, a + before[0], b + before[1],
+                                                     c + before[2], before[3]),
                        input + elem * ws_nn_offset4(in, a, b, c, 0), (size_t)elem * in->c);
             }
         }
@@ -46,7 +46,8 @@ ws_status_t ws_nn_prepare_pad(const ws_nn_op_view_t *v, ws_nn_op_t *op)
     }
     WS_NN_CHECK(ws_nn_const_ints(m, v->in[1], (uint32_t)(2 * r), a));
     for (int32_t i = 0; i < r; ++i) {
-        if (a[2 * i] < 0 || a[2 * i + 1] < 0 || a[2 * i] > WS_NN_MAX_DIM || a[2 * i + 1] > WS_NN_MAX_DIM ||
+        if (a[2 * i] < 0 || a[2 * i + 1] < 0 || a[2 * i] > WS_NN_MAX_DIM ||
+            a[2 * i + 1] > WS_NN_MAX_DIM ||
             (int64_t)din[off + i] + a[2 * i] + a[2 * i + 1] != dout[off + i]) {
             return WS_ERR_NN_SHAPE;
         }

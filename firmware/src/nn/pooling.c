@@ -187,8 +187,10 @@ static ws_status_t prepare_pool(const ws_nn_op_view_t *v, ws_nn_op_t *op)
     }
     ws_nn_pool_params_t *p = &op->p.pool;
     int32_t out_h, out_w;
-    WS_NN_CHECK(ws_nn_padded_size(padding, in->dims[1], (int32_t)fh, (int32_t)sh, 1, &out_h, &p->pad_h));
-    WS_NN_CHECK(ws_nn_padded_size(padding, in->dims[2], (int32_t)fw, (int32_t)sw, 1, &out_w, &p->pad_w));
+    WS_NN_CHECK(
+        ws_nn_padded_size(padding, in->dims[1], (int32_t)fh, (int32_t)sh, 1, &out_h, &p->pad_h));
+    WS_NN_CHECK(
+        ws_nn_padded_size(padding, in->dims[2], (int32_t)fw, (int32_t)sw, 1, &out_w, &p->pad_w));
     if (out->dims[0] != in->dims[0] || out->dims[1] != out_h || out->dims[2] != out_w ||
         out->dims[3] != in->dims[3]) {
         return WS_ERR_NN_SHAPE;

@@ -14,7 +14,8 @@ ws_status_t ws_nn_slice(const ws_nn_dims_t *in, const uint8_t *input, const int3
     for (int32_t a = 0; a < out->n; ++a) {
         for (int32_t b = 0; b < out->h; ++b) {
             for (int32_t c = 0; c < rows; ++c) {
-                const size_t s = ws_nn_offset4(in, a + begin[0], b + begin[1], c + begin[2], begin[3]);
+                const size_t s =
+                    ws_nn_offset4(in, a + begin[0], b + begin[1], c + begin[2], begin[3]);
                 memcpy(output + elem * o, input + elem * s, (size_t)elem * run);
                 o += run;
             }

@@ -52,8 +52,8 @@ ws_status_t ws_nn_prepare_strided_slice(const ws_nn_op_view_t *v, ws_nn_op_t *op
         return WS_ERR_NN_OPTIONS;
     }
     ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *out = ws_nn_tensor(m, v->out);
-    if (in->type != out->type || in->type == WS_NN_TYPE_FLOAT32 || !ws_nn_is_activation(out, out->type) ||
-        in->data_pos != 0) {
+    if (in->type != out->type || in->type == WS_NN_TYPE_FLOAT32 ||
+        !ws_nn_is_activation(out, out->type) || in->data_pos != 0) {
         return WS_ERR_NN_TYPE;
     }
     if (!ws_nn_same_quant(in, out)) {
