@@ -1,5 +1,13 @@
-# The int8 interpreter (firmware/src/nn): libFuzzer target and its seed corpus.
-# `make fuzz` runs it for FUZZ_SECONDS (default 300) over the ASan/UBSan build.
+# The int8 interpreter (firmware/src/nn): the C test's vectors, the libFuzzer target and
+# its seed corpus. `make fuzz` runs it for FUZZ_SECONDS (default 300) over the ASan/UBSan build.
+
+# firmware/tests/test_nn.c reads models, inputs and TFLM's outputs from a generated header
+# (needs the venv with tflite-micro and the host build, whose interpreter gives the arenas).
+GEN_HEADERS += build/gen/ws_nn_vectors.h
+build/gen/ws_nn_vectors.h: $(STAMP) build/host/.stamp tools/make_nn_vectors.py \
+    $(wildcard models/*/*.tflite) $(wildcard tests/fixtures/foreign/*.tflite) \
+    benchmarks/bench_interpreter.py $(wildcard wearsense/tflite/*.py)
+	$(PY) tools/make_nn_vectors.py $@
 
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 300

@@ -196,3 +196,10 @@ def test_random_valid_models_run_clean_under_sanitizers(asan_core) -> None:  # t
         sanitized = NNModel(data, module=asan_core).run(*inputs)
         plain = NNModel(data, module=core(sanitized=False)).run(*inputs)
         assert [a.tobytes() for a in sanitized] == [b.tobytes() for b in plain]
+
+
+def test_leaky_relu_needs_a_positive_slope(asan_core) -> None:  # type: ignore[no-untyped-def]
+    for alpha in (0.0, -0.5, float("nan"), 1e9):
+        g = GraphBuilder()
+        g.output(g.leaky_relu(g.input((1, 8), Q), alpha, Q))
+        assert _status(asan_core, _unchecked(g)) == 0x4A

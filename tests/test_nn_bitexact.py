@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 from nn_helpers import assert_bit_exact
 
 from wearsense.firmware import core
+from wearsense.firmware.nn import NNModel
 from wearsense.testing.tflite_models import ACTIVATIONS, random_model
+from wearsense.testing.tflm_reference import tflm_run
+from wearsense.tflite import write_tflite
 from wearsense.tflite.builder import GraphBuilder, activation_qparams
 
 pytest.importorskip("tflite_micro")
@@ -278,4 +281,30 @@ def test_strided_slice(data: st.DataObject, seed: int) -> None:
     g = GraphBuilder()
     x = g.input(shape, _qrange(data.draw))
     g.output(g.strided_slice(x, begin, end, strides, begin_mask, end_mask, shrink))
+    assert_bit_exact(g.build(), rng)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data(), st.floats(0.001, 4.0))
+def test_leaky_relu_s8(data: st.DataObject, alpha: float) -> None:
+    """Every int8 input value, for random input and output quantization and slopes."""
+    g = GraphBuilder()
+    x = g.input((1, 256), _qrange(data.draw))
+    g.output(g.leaky_relu(x, alpha, _qrange(data.draw)))
+    model_bytes = write_tflite(g.build())
+    everything = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
+    got = NNModel(model_bytes).run(everything)[0]
+    assert got.tobytes() == tflm_run(model_bytes, [everything])[0].tobytes()
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.data(), st.integers(0, 2**32 - 1))
+def test_leaky_relu_in_a_graph(data: st.DataObject, seed: int) -> None:
+    """Between two convolutions (planned in place on its input) on a 4-D tensor."""
+    rng = np.random.default_rng(seed)
+    g = GraphBuilder()
+    x = g.input((1, 1, 16, 3), _qrange(data.draw))
+    x = g.conv1d(x, rng.normal(0, 1, size=(4, 3, 3)), None, _qrange(data.draw), 1, "SAME")
+    x = g.leaky_relu(x, data.draw(st.floats(0.01, 0.5)), _qrange(data.draw))
+    g.output(g.conv1d(x, rng.normal(0, 1, size=(2, 4, 1)), None, _qrange(data.draw), 1, "SAME"))
     assert_bit_exact(g.build(), rng)

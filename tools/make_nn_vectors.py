@@ -1,8 +1,13 @@
-"""Writes firmware/tests/nn_vectors.h: models, inputs and TFLM's outputs for the C test
+"""Writes build/gen/ws_nn_vectors.h: models, inputs and TFLM's outputs for the C test
 of the interpreter (firmware/tests/test_nn.c), which runs natively under ASan/UBSan
 and on the emulated Cortex-M4, so the M4 build is held to TFLM's bytes too.
 
-Usage: .venv/bin/python tools/make_nn_vectors.py   (needs the dev extra: tflite-micro)
+The models: the foreign fixtures (tests/fixtures/foreign), every shipped model
+(models/*/*.tflite), the benchmark's reference architectures and shapes, and models
+built here from fixed seeds. make builds the header before the C tests compile
+(mk/interpreter.mk); it is not tracked in git.
+
+Usage: .venv/bin/python tools/make_nn_vectors.py [OUT]   (needs the dev extra: tflite-micro)
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from wearsense.tflite.builder import GraphBuilder, quantize_weights  # noqa: E40
 from wearsense.tflite.model import Model, Operator, Tensor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "firmware" / "tests" / "nn_vectors.h"
+OUT = ROOT / "build" / "gen" / "ws_nn_vectors.h"
 
 
 def _array(name: str, data: bytes, kind: str = "uint8_t") -> str:
@@ -101,7 +106,21 @@ def _conv2d_model(seed: int) -> Model:
     return g.build()
 
 
+def shipped_cases() -> list[tuple[str, bytes, bytes, bytes, int]]:
+    """(name, model, input, TFLM's output, arena bytes) of every shipped model."""
+    cases = []
+    for path in sorted((ROOT / "models").glob("**/*.tflite")):
+        data = path.read_bytes()
+        model = NNModel(data)
+        rng = np.random.default_rng(3)
+        x = rng.integers(-128, 128, size=model.inputs[0].shape, dtype=np.int8)
+        out = tflm_run(data, [x])[0]
+        cases.append((path.stem, data, x.tobytes(), out.tobytes(), model.arena_bytes))
+    return cases
+
+
 def main() -> int:
+    out_path = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
     cases: list[tuple[str, bytes, bytes, bytes, int]] = []
     for path in sorted((ROOT / "tests" / "fixtures" / "foreign").glob("*.tflite")):
         data = path.read_bytes()
@@ -110,13 +129,7 @@ def main() -> int:
         x = rng.integers(-128, 128, size=model.inputs[0].shape, dtype=np.int8)
         out = tflm_run(data, [x])[0]
         cases.append((path.stem, data, x.tobytes(), out.tobytes(), model.arena_bytes))
-    for path in sorted((ROOT / "models").glob("**/*.tflite")):  # every shipped model
-        data = path.read_bytes()
-        model = NNModel(data)
-        rng = np.random.default_rng(3)
-        x = rng.integers(-128, 128, size=model.inputs[0].shape, dtype=np.int8)
-        out = tflm_run(data, [x])[0]
-        cases.append((path.stem, data, x.tobytes(), out.tobytes(), model.arena_bytes))
+    cases += shipped_cases()
     from benchmarks.bench_interpreter import _reference_architectures, _standard_shapes
 
     for name, data in {**_reference_architectures(), **_standard_shapes()}.items():
@@ -133,6 +146,26 @@ def main() -> int:
         out = tflm_run(data, inputs)[0]
         cases.append(
             (f"conv2d{seed}", data, inputs[0].tobytes(), out.tobytes(), NNModel(data).arena_bytes)
+        )
+    for seed in range(2):  # LEAKY_RELU between convolutions (planned in place)
+        rng = np.random.default_rng(50 + seed)
+        g = GraphBuilder(f"leaky_relu{seed}")
+        x = g.input((1, 1, 24, 3), (0.03, int(rng.integers(-20, 20))))
+        x = _conv2d(g, x, rng, 1, 3, 5, (1, 1), (1, 1), "SAME", False)
+        x = g.leaky_relu(x, float(rng.uniform(0.05, 0.5)), (0.02, int(rng.integers(-20, 20))))
+        g.output(_conv2d(g, x, rng, 1, 1, 4, (1, 1), (1, 1), "VALID", False))
+        described = g.build()
+        data = write_tflite(described)
+        inputs = random_inputs(described, rng)
+        out = tflm_run(data, inputs)[0]
+        cases.append(
+            (
+                f"leaky_relu{seed}",
+                data,
+                inputs[0].tobytes(),
+                out.tobytes(),
+                NNModel(data).arena_bytes,
+            )
         )
     for seed in range(11, 41):  # random models: edge cases of every kernel
         rng = np.random.default_rng(seed)
@@ -167,8 +200,9 @@ def main() -> int:
             f"{name}_expected, {len(out)}, {arena}}},\n"
         )
     lines.append("};\n\n#endif\n")
-    OUT.write_text("".join(lines))
-    print(f"wrote {OUT.relative_to(ROOT)} ({len(cases)} models)")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text("".join(lines))
+    print(f"wrote {out_path} ({len(cases)} models)")
     return 0
 
 

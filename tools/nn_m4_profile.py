@@ -30,10 +30,8 @@ def run_image(portable: bool) -> str:
     dsp = "0" if portable else "1"
     subprocess.run(
         [
-            "make",
+            "make",  # the top-level Makefile: it generates the vectors header first
             "-s",
-            "-f",
-            "firmware/firmware.mk",
             "build/ctest/m4/test_nn.elf",
             f"M4_NN_DSP={dsp}",
         ],

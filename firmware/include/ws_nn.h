@@ -222,9 +222,10 @@ typedef struct {
 } ws_nn_shape_params_t;
 
 #define WS_NN_MAX_OP_INPUTS 8
+#define WS_NN_OP_DATA_WORDS 13 /* room for an operator's own parameters (nn_op.h) */
 
 typedef struct {
-    uint8_t kind;
+    uint8_t kind; /* row of the operator table (firmware/src/nn/op_table.c) */
     uint8_t n_inputs;
     int16_t inputs[WS_NN_MAX_OP_INPUTS];
     int16_t output;
@@ -242,6 +243,7 @@ typedef struct {
         ws_nn_sigmoid_params_t sigmoid;
         ws_nn_mean_params_t mean;
         ws_nn_shape_params_t shape;
+        int32_t data[WS_NN_OP_DATA_WORDS]; /* a struct private to the operator's file */
     } p;
     uint8_t fused_activation;
 } ws_nn_op_t;

@@ -1,9 +1,9 @@
-/* The interpreter against TFLM's output bytes (firmware/tests/nn_vectors.h, made by
+/* The interpreter against TFLM's output bytes (build/gen/ws_nn_vectors.h, made by
  * tools/make_nn_vectors.py), natively under ASan/UBSan and on the Cortex-M4 in QEMU;
  * plus the exact arena size and a few bad inputs. */
 #include <string.h>
 
-#include "nn_vectors.h"
+#include "ws_nn_vectors.h"
 #include "ws_nn.h"
 #include "ws_test.h"
 

@@ -238,6 +238,12 @@ class GraphBuilder:
         self.operators.append(Operator("TANH", [x], [out]))
         return out
 
+    def leaky_relu(self, x: int, alpha: float, out_q: tuple[float, int]) -> int:
+        """LEAKY_RELU: x where x >= 0, alpha * x below, requantized to `out_q`."""
+        out = self._activation(f"leaky_relu{len(self.operators)}.out", self.shape(x), out_q)
+        self.operators.append(Operator("LEAKY_RELU", [x], [out], {"alpha": alpha}))
+        return out
+
     def _ints(self, name: str, values: list[int] | np.ndarray) -> int:
         data = np.asarray(values, dtype=np.int32)
         return self._add(Tensor(name, data.shape, "int32", data=data))

@@ -39,6 +39,7 @@ OPCODES: dict[str, int] = {
     "MEAN": 40,
     "STRIDED_SLICE": 45,
     "SLICE": 65,
+    "LEAKY_RELU": 98,
     "QUANTIZE": 114,
     "EXP": 47,  # known to the reader only: the firmware rejects it (WS_ERR_NN_OP)
 }
@@ -65,6 +66,7 @@ OP_VERSIONS: dict[str, int] = {
     "LOGISTIC": 2,
     "TANH": 2,
     "STRIDED_SLICE": 2,
+    "LEAKY_RELU": 2,
 }
 
 # TensorType enum of the schema, and the numpy dtype of each type we use.

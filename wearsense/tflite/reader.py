@@ -67,6 +67,7 @@ _READ_OPTIONS: dict[str, tuple[Any, list[tuple[str, str, str]]]] = {
         ],
     ),
     "SOFTMAX": (tflite.SoftmaxOptions, [("beta", "Beta", "float")]),
+    "LEAKY_RELU": (tflite.LeakyReluOptions, [("alpha", "Alpha", "float")]),
     "ADD": (tflite.AddOptions, [("fused_activation_function", "FusedActivationFunction", "act")]),
     "MEAN": (tflite.ReducerOptions, [("keep_dims", "KeepDims", "bool")]),
     "STRIDED_SLICE": (

@@ -89,6 +89,7 @@ _OPTIONS: dict[str, tuple[int, list[tuple[str, str, int, Any]]]] = {
         ],
     ),
     "QUANTIZE": (89, []),
+    "LEAKY_RELU": (75, [("alpha", "float32", 0, 0.0)]),
 }
 _OPTIONS["MAX_POOL_2D"] = _OPTIONS["AVERAGE_POOL_2D"]
 

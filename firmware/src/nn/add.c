@@ -1,6 +1,6 @@
 /* ADD, int8, same shapes: TFLM's reference_integer_ops::AddElementwise. */
 #include "nn_quant.h"
-#include "ws_nn.h"
+#include "nn_op.h"
 
 #if defined(WS_NN_DSP) && WS_NN_DSP
 #include <arm_acle.h>
@@ -170,4 +170,38 @@ ws_status_t ws_nn_add_s8(const ws_nn_add_params_t *params, uint32_t count, const
         output[i] = (int8_t)ws_nn_clamp(out, params->act_min, params->act_max);
     }
     return WS_OK;
+}
+
+/* ---------------------------------------------------------------- operator */
+
+#define ADD_LEFT_SHIFT 20
+
+ws_status_t ws_nn_prepare_add(const ws_nn_op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_tensor_t *a, *b, *out;
+    int64_t act;
+    WS_NN_CHECK(ws_nn_check_elementwise(v, WS_NN_OPT_ADD, &a, &b, &out, &act));
+    ws_nn_add_params_t *p = &op->p.add;
+    double twice_max = 2.0 * (double)(a->scale > b->scale ? a->scale : b->scale);
+    double real_out = twice_max / ((double)(1 << ADD_LEFT_SHIFT) * (double)out->scale);
+    if (!(real_out < 1.0)) {
+        return WS_ERR_NN_QUANT; /* the reference requires a multiplier below one */
+    }
+    WS_NN_CHECK(ws_nn_check_multiplier(real_out));
+    p->left_shift = ADD_LEFT_SHIFT;
+    p->input1_offset = -a->zero_point;
+    p->input2_offset = -b->zero_point;
+    p->output_offset = out->zero_point;
+    ws_nn_quantize_multiplier((double)a->scale / twice_max, &p->input1_multiplier, &p->input1_shift);
+    ws_nn_quantize_multiplier((double)b->scale / twice_max, &p->input2_multiplier, &p->input2_shift);
+    ws_nn_quantize_multiplier(real_out, &p->output_multiplier, &p->output_shift);
+    WS_NN_CHECK(ws_nn_activation_range(act, out, &p->act_min, &p->act_max));
+    return WS_OK;
+}
+
+ws_status_t ws_nn_eval_add(ws_nn_model_t *m, const ws_nn_op_t *op)
+{
+    return ws_nn_add_s8(&op->p.add, m->tensors[op->output].bytes,
+                        ws_nn_tensor_data(m, op->inputs[0]), ws_nn_tensor_data(m, op->inputs[1]),
+                        ws_nn_output_ptr(m, op));
 }

@@ -2,7 +2,7 @@
  * convolution is the height-1 case. No scratch: the reference needs none. */
 #include "nn_dot.h"
 #include "nn_quant.h"
-#include "ws_nn.h"
+#include "nn_op.h"
 
 size_t ws_nn_conv_s8_scratch_size(const ws_nn_dims_t *input_dims, const ws_nn_dims_t *filter_dims)
 {
@@ -355,4 +355,106 @@ ws_status_t ws_nn_conv_s8(const ws_nn_conv_params_t *params, const ws_nn_per_cha
         }
     }
     return WS_OK;
+}
+
+/* ---------------------------------------------------------------- operator */
+
+/* CONV_2D and DEPTHWISE_CONV_2D share their validation: operands, options, output
+ * shape, bias and per-channel requantization (ws_nn_set_arena computes it). */
+ws_status_t ws_nn_prepare_conv_s8(const ws_nn_op_view_t *v, ws_nn_op_t *op, int depthwise)
+{
+    ws_nn_model_t *m = v->m;
+    if (v->n_in < 2 || v->n_in > 3 || v->in[0] < 0 || v->in[1] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (!v->has_options || v->options_type != (depthwise ? WS_NN_OPT_DEPTHWISE : WS_NN_OPT_CONV)) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *w = ws_nn_tensor(m, v->in[1]);
+    ws_nn_tensor_t *out = ws_nn_tensor(m, v->out);
+    if (!ws_nn_is_activation(in, WS_NN_TYPE_INT8) || !ws_nn_is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (in->rank != 4 || w->rank != 4 || out->rank != 4) {
+        return WS_ERR_NN_SHAPE;
+    }
+    WS_NN_CHECK(ws_nn_check_activation_q(in));
+    WS_NN_CHECK(ws_nn_check_activation_q(out));
+    int64_t padding, sw, sh, act, dw, dh, mult = 1;
+    uint32_t base = depthwise ? 1 : 0;
+    WS_NN_CHECK(ws_nn_op_option(v, 0, 1, 0, &padding));
+    WS_NN_CHECK(ws_nn_op_option(v, 1, 4, 0, &sw));
+    WS_NN_CHECK(ws_nn_op_option(v, 2, 4, 0, &sh));
+    if (depthwise) {
+        WS_NN_CHECK(ws_nn_op_option(v, 3, 4, 0, &mult));
+    }
+    WS_NN_CHECK(ws_nn_op_option(v, 3 + base, 1, 0, &act));
+    WS_NN_CHECK(ws_nn_op_option(v, 4 + base, 4, 1, &dw));
+    WS_NN_CHECK(ws_nn_op_option(v, 5 + base, 4, 1, &dh));
+    if (sw < 1 || sh < 1 || dw < 1 || dh < 1 || sw > 4096 || sh > 4096 || dw > 4096 || dh > 4096 ||
+        mult < 1 || mult > 4096) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    int32_t channels;
+    if (depthwise) {
+        channels = w->dims[3];
+        if (w->dims[0] != 1 || (int64_t)in->dims[3] * mult != channels) {
+            return WS_ERR_NN_SHAPE;
+        }
+        WS_NN_CHECK(ws_nn_check_weights(w, 3, channels));
+    } else {
+        channels = w->dims[0];
+        if (w->dims[3] != in->dims[3]) {
+            return WS_ERR_NN_SHAPE; /* grouped convolutions are not supported */
+        }
+        WS_NN_CHECK(ws_nn_check_weights(w, 0, channels));
+    }
+    int32_t out_h, out_w, pad_h, pad_w;
+    WS_NN_CHECK(ws_nn_padded_size(padding, in->dims[1], w->dims[1], (int32_t)sh, (int32_t)dh, &out_h,
+                                  &pad_h));
+    WS_NN_CHECK(ws_nn_padded_size(padding, in->dims[2], w->dims[2], (int32_t)sw, (int32_t)dw, &out_w,
+                                  &pad_w));
+    if (out->dims[0] != in->dims[0] || out->dims[1] != out_h || out->dims[2] != out_w ||
+        out->dims[3] != channels) {
+        return WS_ERR_NN_SHAPE;
+    }
+    int32_t bias = v->n_in == 3 ? v->in[2] : -1;
+    WS_NN_CHECK(ws_nn_check_bias(m, bias, in, w, channels));
+    for (int32_t c = 0; c < channels; ++c) {
+        WS_NN_CHECK(ws_nn_check_multiplier(
+            (double)in->scale * (double)ws_nn_tensor_scale(m, w, (uint32_t)c) / (double)out->scale));
+    }
+    ws_nn_conv_params_t *p = &op->p.conv;
+    p->input_offset = -in->zero_point;
+    p->output_offset = out->zero_point;
+    p->stride_h = (int32_t)sh;
+    p->stride_w = (int32_t)sw;
+    p->dilation_h = (int32_t)dh;
+    p->dilation_w = (int32_t)dw;
+    p->pad_h = pad_h;
+    p->pad_w = pad_w;
+    p->depth_multiplier = (int32_t)mult;
+    WS_NN_CHECK(ws_nn_activation_range(act, out, &p->act_min, &p->act_max));
+    op->channels = (uint32_t)channels;
+    uint64_t per_output = depthwise ? (uint64_t)w->dims[1] * w->dims[2]
+                                    : (uint64_t)w->dims[1] * w->dims[2] * w->dims[3];
+    op->macs = (uint64_t)out->dims[0] * out_h * out_w * channels * per_output;
+    return WS_OK;
+}
+
+ws_status_t ws_nn_prepare_conv_2d(const ws_nn_op_view_t *v, ws_nn_op_t *op)
+{
+    return ws_nn_prepare_conv_s8(v, op, 0);
+}
+
+ws_status_t ws_nn_eval_conv_2d(ws_nn_model_t *m, const ws_nn_op_t *op)
+{
+    const ws_nn_per_channel_quant_t quant = ws_nn_op_quant(m, op);
+    const ws_nn_dims_t di = ws_nn_dims_of(&m->tensors[op->inputs[0]]);
+    const ws_nn_dims_t dw = ws_nn_dims_of(&m->tensors[op->inputs[1]]);
+    const ws_nn_dims_t dout = ws_nn_dims_of(&m->tensors[op->output]);
+    const int32_t *bias = op->inputs[2] >= 0 ? ws_nn_tensor_data(m, op->inputs[2]) : NULL;
+    return ws_nn_conv_s8(&op->p.conv, &quant, &di, ws_nn_tensor_data(m, op->inputs[0]), &dw,
+                         ws_nn_tensor_data(m, op->inputs[1]), bias, &dout, ws_nn_output_ptr(m, op),
+                         NULL);
 }

@@ -1,6 +1,6 @@
 /* DEPTHWISE_CONV_2D, int8 per-channel: TFLM's reference_integer_ops::DepthwiseConvPerChannel. */
 #include "nn_quant.h"
-#include "ws_nn.h"
+#include "nn_op.h"
 
 size_t ws_nn_depthwise_conv_s8_scratch_size(const ws_nn_dims_t *input_dims,
                                             const ws_nn_dims_t *filter_dims)
@@ -342,4 +342,49 @@ ws_status_t ws_nn_depthwise_conv_s8(const ws_nn_conv_params_t *params,
         }
     }
     return WS_OK;
+}
+
+/* ---------------------------------------------------------------- operator */
+
+ws_status_t ws_nn_prepare_depthwise_conv_2d(const ws_nn_op_view_t *v, ws_nn_op_t *op)
+{
+    return ws_nn_prepare_conv_s8(v, op, 1);
+}
+
+ws_status_t ws_nn_eval_depthwise_conv_2d(ws_nn_model_t *m, const ws_nn_op_t *op)
+{
+    const ws_nn_per_channel_quant_t quant = ws_nn_op_quant(m, op);
+    const ws_nn_dims_t di = ws_nn_dims_of(&m->tensors[op->inputs[0]]);
+    const ws_nn_dims_t dw = ws_nn_dims_of(&m->tensors[op->inputs[1]]);
+    const ws_nn_dims_t dout = ws_nn_dims_of(&m->tensors[op->output]);
+    const int32_t *bias = op->inputs[2] >= 0 ? ws_nn_tensor_data(m, op->inputs[2]) : NULL;
+    return ws_nn_depthwise_conv_s8(&op->p.conv, &quant, &di, ws_nn_tensor_data(m, op->inputs[0]),
+                                   &dw, ws_nn_tensor_data(m, op->inputs[1]), bias, &dout,
+                                   ws_nn_output_ptr(m, op), NULL);
+}
+
+/* In place (memory_planner.c): depth multiplier 1, no dilation, 1-D ([1, 1, W, C]), the
+ * input's last use: output position x only needs input positions >= s*x - p, and
+ * every kernel writes output x (per channel) after reading its window, so output x
+ * may overwrite input position x + d (same channel: delta = d * C) for every
+ * d < s - p, the most negative future read being s(x+1) - p. delta is the largest
+ * such multiple of C that keeps 16-byte alignment. */
+int32_t ws_nn_in_place_depthwise_conv_2d(const ws_nn_model_t *m, const ws_nn_op_t *op,
+                                         uint32_t op_index, const int8_t *paired, int32_t *delta)
+{
+    const ws_nn_tensor_t *ti = &m->tensors[op->inputs[0]];
+    const ws_nn_tensor_t *to = &m->tensors[op->output];
+    const ws_nn_conv_params_t *p = &op->p.conv;
+    const int32_t c = ti->dims[3];
+    if (p->depth_multiplier == 1 && p->dilation_w == 1 && p->dilation_h == 1 && ti->rank == 4 &&
+        ti->dims[0] == 1 && ti->dims[1] == 1 && to->dims[1] == 1 && to->dims[3] == c &&
+        ws_nn_pair_ok(m, op->inputs[0], op->output, paired, op_index, 1)) {
+        int32_t pos = p->stride_w - p->pad_w - 1; /* largest d with d < s - p */
+        while (((pos * c) % WS_NN_ARENA_ALIGN) != 0) {
+            --pos;
+        }
+        *delta = pos * c;
+        return op->inputs[0];
+    }
+    return -1;
 }

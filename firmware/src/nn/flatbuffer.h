@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "ws_bytes.h"
 #include "ws_status.h"
 
 typedef struct {
@@ -27,14 +28,12 @@ typedef struct {
 
 static inline uint32_t ws_fb_u32(const ws_fb_t *fb, uint32_t pos)
 {
-    const uint8_t *p = fb->base + pos;
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+    return ws_get_u32(fb->base + pos);
 }
 
 static inline uint16_t ws_fb_u16(const ws_fb_t *fb, uint32_t pos)
 {
-    const uint8_t *p = fb->base + pos;
-    return (uint16_t)(p[0] | (p[1] << 8));
+    return ws_get_u16(fb->base + pos);
 }
 
 ws_status_t ws_fb_root(const ws_fb_t *fb, ws_fb_table_t *root);

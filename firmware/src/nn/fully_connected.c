@@ -2,7 +2,7 @@
  * and FullyConnectedPerChannel. Weight zero point is 0 (symmetric). */
 #include "nn_dot.h"
 #include "nn_quant.h"
-#include "ws_nn.h"
+#include "nn_op.h"
 
 size_t ws_nn_fully_connected_s8_scratch_size(int32_t in_features)
 {
@@ -107,4 +107,73 @@ ws_status_t ws_nn_fully_connected_s8(const ws_nn_fc_params_t *params,
         }
     }
     return WS_OK;
+}
+
+/* ---------------------------------------------------------------- operator */
+
+ws_status_t ws_nn_prepare_fully_connected(const ws_nn_op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = v->m;
+    if (v->n_in < 2 || v->n_in > 3 || v->in[0] < 0 || v->in[1] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (v->has_options && v->options_type != WS_NN_OPT_FC) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *w = ws_nn_tensor(m, v->in[1]);
+    ws_nn_tensor_t *out = ws_nn_tensor(m, v->out);
+    if (!ws_nn_is_activation(in, WS_NN_TYPE_INT8) || !ws_nn_is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    WS_NN_CHECK(ws_nn_check_activation_q(in));
+    WS_NN_CHECK(ws_nn_check_activation_q(out));
+    if (w->rank != 2 || in->rank < 1 || out->rank < 1) {
+        return WS_ERR_NN_SHAPE;
+    }
+    int32_t units = w->dims[0], depth = w->dims[1];
+    WS_NN_CHECK(ws_nn_check_weights(w, 0, units));
+    int64_t act, format, keep;
+    WS_NN_CHECK(ws_nn_op_option(v, 0, 1, 0, &act));
+    WS_NN_CHECK(ws_nn_op_option(v, 1, 1, 0, &format));
+    WS_NN_CHECK(ws_nn_op_option(v, 2, 1, 0, &keep));
+    if (format != 0) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    uint32_t in_elements = in->bytes;
+    if (in_elements % (uint32_t)depth != 0) {
+        return WS_ERR_NN_SHAPE;
+    }
+    uint32_t batches = in_elements / (uint32_t)depth;
+    if (out->dims[out->rank - 1] != units || out->bytes != batches * (uint32_t)units) {
+        return WS_ERR_NN_SHAPE;
+    }
+    int32_t bias = v->n_in == 3 ? v->in[2] : -1;
+    WS_NN_CHECK(ws_nn_check_bias(m, bias, in, w, units));
+    for (int32_t c = 0; c < units; ++c) {
+        WS_NN_CHECK(ws_nn_check_multiplier(
+            (double)in->scale * (double)ws_nn_tensor_scale(m, w, (uint32_t)c) / (double)out->scale));
+    }
+    ws_nn_fc_params_t *p = &op->p.fc;
+    p->input_offset = -in->zero_point;
+    p->output_offset = out->zero_point;
+    ws_nn_quantize_multiplier((double)in->scale * (double)w->scale / (double)out->scale,
+                              &p->multiplier, &p->shift);
+    WS_NN_CHECK(ws_nn_activation_range(act, out, &p->act_min, &p->act_max));
+    op->channels = w->scale_count > 1 ? (uint32_t)units : 0;
+    op->macs = (uint64_t)batches * units * depth;
+    return WS_OK;
+}
+
+ws_status_t ws_nn_eval_fully_connected(ws_nn_model_t *m, const ws_nn_op_t *op)
+{
+    const ws_nn_per_channel_quant_t quant = ws_nn_op_quant(m, op);
+    const ws_nn_tensor_t *in = &m->tensors[op->inputs[0]];
+    const ws_nn_tensor_t *w = &m->tensors[op->inputs[1]];
+    const int32_t depth = w->dims[1];
+    const int32_t *bias = op->inputs[2] >= 0 ? ws_nn_tensor_data(m, op->inputs[2]) : NULL;
+    return ws_nn_fully_connected_s8(&op->p.fc, op->channels ? &quant : NULL,
+                                    (int32_t)(in->bytes / (uint32_t)depth), depth,
+                                    ws_nn_tensor_data(m, op->inputs[0]), w->dims[0],
+                                    ws_nn_tensor_data(m, op->inputs[1]), bias,
+                                    ws_nn_output_ptr(m, op));
 }

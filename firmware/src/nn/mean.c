@@ -2,7 +2,7 @@
  * int8 values are summed in int32, the zero point times the count is subtracted,
  * and one requantization with 1/count folded into the multiplier gives the output. */
 #include "nn_quant.h"
-#include "ws_nn.h"
+#include "nn_op.h"
 
 ws_status_t ws_nn_mean_s8(const ws_nn_mean_params_t *params, const ws_nn_dims_t *in,
                           const int8_t *input, int8_t *output)
@@ -45,4 +45,86 @@ ws_status_t ws_nn_mean_s8(const ws_nn_mean_params_t *params, const ws_nn_dims_t 
         }
     }
     return WS_OK;
+}
+
+/* ---------------------------------------------------------------- operator */
+
+ws_status_t ws_nn_prepare_mean(const ws_nn_op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = v->m;
+    if (v->n_in != 2 || v->in[0] < 0 || v->in[1] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (v->has_options && v->options_type != WS_NN_OPT_REDUCER) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *out = ws_nn_tensor(m, v->out);
+    ws_nn_tensor_t *axes_t = ws_nn_tensor(m, v->in[1]);
+    if (!ws_nn_is_activation(in, WS_NN_TYPE_INT8) || !ws_nn_is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    WS_NN_CHECK(ws_nn_check_activation_q(in));
+    WS_NN_CHECK(ws_nn_check_activation_q(out));
+    if (in->rank < 1 || axes_t->bytes < 4 || axes_t->bytes > 16) {
+        return WS_ERR_NN_SHAPE;
+    }
+    uint32_t n_axes = axes_t->bytes / 4;
+    int32_t axes[4], din[4];
+    WS_NN_CHECK(ws_nn_const_ints(m, v->in[1], n_axes, axes));
+    int32_t off = ws_nn_dims4(in, din);
+    ws_nn_mean_params_t *p = &op->p.mean;
+    for (int k = 0; k < 4; ++k) {
+        p->reduce[k] = 0;
+    }
+    for (uint32_t i = 0; i < n_axes; ++i) {
+        int32_t a = axes[i] < 0 ? axes[i] + in->rank : axes[i];
+        if (a < 0 || a >= in->rank) {
+            return WS_ERR_NN_OPTIONS;
+        }
+        p->reduce[off + a] = 1;
+    }
+    int64_t keep;
+    WS_NN_CHECK(ws_nn_op_option(v, 0, 1, 0, &keep));
+    uint32_t kept = 1, count = 1, reduced_axes = 0;
+    for (int k = 0; k < 4; ++k) {
+        kept *= p->reduce[k] ? 1u : (uint32_t)din[k];
+        count *= p->reduce[k] ? (uint32_t)din[k] : 1u;
+        reduced_axes += (uint32_t)p->reduce[k];
+    }
+    int32_t want_rank = keep ? in->rank : in->rank - (int32_t)reduced_axes;
+    if (out->bytes != kept || (want_rank > 0 && out->rank != want_rank)) {
+        return WS_ERR_NN_SHAPE;
+    }
+    if (keep) {
+        for (int32_t i = 0; i < in->rank; ++i) {
+            if (out->dims[i] != (p->reduce[off + i] ? 1 : in->dims[i])) {
+                return WS_ERR_NN_SHAPE;
+            }
+        }
+    }
+    double real = (double)in->scale / (double)out->scale;
+    WS_NN_CHECK(ws_nn_check_multiplier(real));
+    ws_nn_quantize_multiplier(real, &p->multiplier, &p->shift);
+    if (p->shift < -31) {
+        return WS_ERR_NN_QUANT;
+    }
+    /* fold 1/count into the multiplier exactly as the reference does */
+    int32_t fold = 0;
+    while ((1ULL << (fold + 1)) <= count) {
+        ++fold;
+    }
+    fold = fold < 32 ? fold : 32;
+    fold = fold < 31 + p->shift ? fold : 31 + p->shift;
+    p->multiplier = (int32_t)((int64_t)((uint64_t)(int64_t)p->multiplier << fold) / (int64_t)count);
+    p->shift -= fold;
+    p->input_zero_point = in->zero_point;
+    p->output_zero_point = out->zero_point;
+    return WS_OK;
+}
+
+ws_status_t ws_nn_eval_mean(ws_nn_model_t *m, const ws_nn_op_t *op)
+{
+    const ws_nn_dims_t di = ws_nn_dims4_of(&m->tensors[op->inputs[0]]);
+    return ws_nn_mean_s8(&op->p.mean, &di, ws_nn_tensor_data(m, op->inputs[0]),
+                         ws_nn_output_ptr(m, op));
 }

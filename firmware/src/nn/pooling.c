@@ -1,7 +1,7 @@
 /* AVERAGE_POOL_2D and MAX_POOL_2D, int8: TFLM's reference_integer_ops pooling.
  * Input and output share scale and zero point (checked when the model loads). */
 #include "nn_quant.h"
-#include "ws_nn.h"
+#include "nn_op.h"
 
 static ws_status_t pool(const ws_nn_pool_params_t *params, const ws_nn_dims_t *in,
                         const int8_t *input, const ws_nn_dims_t *out, int8_t *output, int is_max)
@@ -148,4 +148,87 @@ ws_status_t ws_nn_maxpool_s8(const ws_nn_pool_params_t *params, const ws_nn_dims
     }
 #endif
     return pool(params, input_dims, input, output_dims, output, 1);
+}
+
+/* ---------------------------------------------------------------- operator */
+
+/* AVERAGE_POOL_2D and MAX_POOL_2D share their validation. */
+static ws_status_t prepare_pool(const ws_nn_op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = v->m;
+    if (v->n_in != 1 || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (!v->has_options || v->options_type != WS_NN_OPT_POOL) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *out = ws_nn_tensor(m, v->out);
+    if (!ws_nn_is_activation(in, WS_NN_TYPE_INT8) || !ws_nn_is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (in->rank != 4 || out->rank != 4) {
+        return WS_ERR_NN_SHAPE;
+    }
+    WS_NN_CHECK(ws_nn_check_activation_q(in));
+    WS_NN_CHECK(ws_nn_check_activation_q(out));
+    if (in->scale != out->scale || in->zero_point != out->zero_point) {
+        return WS_ERR_NN_QUANT;
+    }
+    int64_t padding, sw, sh, fw, fh, act;
+    WS_NN_CHECK(ws_nn_op_option(v, 0, 1, 0, &padding));
+    WS_NN_CHECK(ws_nn_op_option(v, 1, 4, 0, &sw));
+    WS_NN_CHECK(ws_nn_op_option(v, 2, 4, 0, &sh));
+    WS_NN_CHECK(ws_nn_op_option(v, 3, 4, 0, &fw));
+    WS_NN_CHECK(ws_nn_op_option(v, 4, 4, 0, &fh));
+    WS_NN_CHECK(ws_nn_op_option(v, 5, 1, 0, &act));
+    if (sw < 1 || sh < 1 || fw < 1 || fh < 1 || sw > 4096 || sh > 4096 || fw > WS_NN_MAX_DIM ||
+        fh > WS_NN_MAX_DIM) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_pool_params_t *p = &op->p.pool;
+    int32_t out_h, out_w;
+    WS_NN_CHECK(
+        ws_nn_padded_size(padding, in->dims[1], (int32_t)fh, (int32_t)sh, 1, &out_h, &p->pad_h));
+    WS_NN_CHECK(
+        ws_nn_padded_size(padding, in->dims[2], (int32_t)fw, (int32_t)sw, 1, &out_w, &p->pad_w));
+    if (out->dims[0] != in->dims[0] || out->dims[1] != out_h || out->dims[2] != out_w ||
+        out->dims[3] != in->dims[3]) {
+        return WS_ERR_NN_SHAPE;
+    }
+    /* every window must overlap the input, or the reference kernel fails at run time */
+    if ((int64_t)p->pad_h >= fh || (int64_t)p->pad_w >= fw) {
+        return WS_ERR_NN_SHAPE;
+    }
+    p->stride_h = (int32_t)sh;
+    p->stride_w = (int32_t)sw;
+    p->filter_h = (int32_t)fh;
+    p->filter_w = (int32_t)fw;
+    WS_NN_CHECK(ws_nn_activation_range(act, out, &p->act_min, &p->act_max));
+    return WS_OK;
+}
+
+ws_status_t ws_nn_prepare_avg_pool_2d(const ws_nn_op_view_t *v, ws_nn_op_t *op)
+{
+    return prepare_pool(v, op);
+}
+
+ws_status_t ws_nn_prepare_max_pool_2d(const ws_nn_op_view_t *v, ws_nn_op_t *op)
+{
+    return prepare_pool(v, op);
+}
+
+ws_status_t ws_nn_eval_avg_pool_2d(ws_nn_model_t *m, const ws_nn_op_t *op)
+{
+    const ws_nn_dims_t di = ws_nn_dims_of(&m->tensors[op->inputs[0]]);
+    const ws_nn_dims_t dout = ws_nn_dims_of(&m->tensors[op->output]);
+    return ws_nn_avgpool_s8(&op->p.pool, &di, ws_nn_tensor_data(m, op->inputs[0]), &dout,
+                            ws_nn_output_ptr(m, op));
+}
+
+ws_status_t ws_nn_eval_max_pool_2d(ws_nn_model_t *m, const ws_nn_op_t *op)
+{
+    const ws_nn_dims_t di = ws_nn_dims_of(&m->tensors[op->inputs[0]]);
+    const ws_nn_dims_t dout = ws_nn_dims_of(&m->tensors[op->output]);
+    return ws_nn_maxpool_s8(&op->p.pool, &di, ws_nn_tensor_data(m, op->inputs[0]), &dout,
+                            ws_nn_output_ptr(m, op));
 }

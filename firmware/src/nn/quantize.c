@@ -1,8 +1,7 @@
-/* QUANTIZE (float32 -> int8) and DEQUANTIZE (int8 -> float32) as TFLM's reference:
- * quantize divides in float and rounds half away from zero; dequantize multiplies
- * in double and narrows to float. */
+/* QUANTIZE (float32 -> int8) as TFLM's reference: divides in float and rounds half
+ * away from zero. DEQUANTIZE (dequantize.c) shares its validation. */
 #include "nn_quant.h"
-#include "ws_nn.h"
+#include "nn_op.h"
 
 ws_status_t ws_nn_quantize_f32_s8(float scale, int32_t zero_point, uint32_t count,
                                   const float *input, int8_t *output)
@@ -35,14 +34,37 @@ ws_status_t ws_nn_quantize_f32_s8(float scale, int32_t zero_point, uint32_t coun
     return WS_OK;
 }
 
-ws_status_t ws_nn_dequantize_s8_f32(float scale, int32_t zero_point, uint32_t count,
-                                    const int8_t *input, float *output)
+/* ---------------------------------------------------------------- operator */
+
+/* QUANTIZE (float32 -> int8) or DEQUANTIZE (int8 -> float32): same shape, the int8
+ * side quantized per tensor. */
+ws_status_t ws_nn_prepare_quantize_s8(const ws_nn_op_view_t *v, int dequantize)
 {
-    if (!input || !output) {
-        return WS_ERR_ARG;
+    ws_nn_model_t *m = v->m;
+    if (v->n_in != 1 || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
     }
-    for (uint32_t i = 0; i < count; ++i) {
-        output[i] = (float)((double)scale * (double)((int32_t)input[i] - zero_point));
+    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *out = ws_nn_tensor(m, v->out);
+    uint8_t from = dequantize ? WS_NN_TYPE_INT8 : WS_NN_TYPE_FLOAT32;
+    uint8_t to = dequantize ? WS_NN_TYPE_FLOAT32 : WS_NN_TYPE_INT8;
+    if (!ws_nn_is_activation(in, from) || !ws_nn_is_activation(out, to)) {
+        return WS_ERR_NN_TYPE;
     }
-    return WS_OK;
+    if (!ws_nn_same_dims(in, out)) {
+        return WS_ERR_NN_SHAPE;
+    }
+    return ws_nn_check_activation_q(dequantize ? in : out);
+}
+
+ws_status_t ws_nn_prepare_quantize(const ws_nn_op_view_t *v, ws_nn_op_t *op)
+{
+    (void)op;
+    return ws_nn_prepare_quantize_s8(v, 0);
+}
+
+ws_status_t ws_nn_eval_quantize(ws_nn_model_t *m, const ws_nn_op_t *op)
+{
+    const ws_nn_tensor_t *out = &m->tensors[op->output];
+    return ws_nn_quantize_f32_s8(out->scale, out->zero_point, out->bytes,
+                                 ws_nn_tensor_data(m, op->inputs[0]), ws_nn_output_ptr(m, op));
 }

@@ -2,7 +2,7 @@
  * quantized softmax, built on gemmlowp's fixed-point exp and reciprocal. Fixed-point
  * values below are raw int32 with the number of integer bits in each name's comment. */
 #include "nn_fixedpoint.h"
-#include "ws_nn.h"
+#include "nn_op.h"
 
 #define SCALED_DIFF_INTEGER_BITS 5 /* input differences: Q5.26 */
 #define ACCUM_INTEGER_BITS 12      /* sum of exps: Q12.19 */
@@ -64,4 +64,57 @@ ws_status_t ws_nn_softmax_s8(const ws_nn_softmax_params_t *params, int32_t rows,
         }
     }
     return WS_OK;
+}
+
+/* ---------------------------------------------------------------- operator */
+
+ws_status_t ws_nn_prepare_softmax(const ws_nn_op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_model_t *m = v->m;
+    if (v->n_in != 1 || v->in[0] < 0) {
+        return WS_ERR_NN_INDEX;
+    }
+    if (!v->has_options || v->options_type != WS_NN_OPT_SOFTMAX) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    ws_nn_tensor_t *in = ws_nn_tensor(m, v->in[0]), *out = ws_nn_tensor(m, v->out);
+    if (!ws_nn_is_activation(in, WS_NN_TYPE_INT8) || !ws_nn_is_activation(out, WS_NN_TYPE_INT8)) {
+        return WS_ERR_NN_TYPE;
+    }
+    if (!ws_nn_same_dims(in, out) || in->rank < 1) {
+        return WS_ERR_NN_SHAPE;
+    }
+    WS_NN_CHECK(ws_nn_check_activation_q(in));
+    WS_NN_CHECK(ws_nn_check_activation_q(out));
+    if (out->zero_point != -128 || out->scale != 1.0f / 256.0f) {
+        return WS_ERR_NN_QUANT; /* the int8 softmax output is fixed at 1/256, -128 */
+    }
+    int64_t beta_bits;
+    WS_NN_CHECK(ws_nn_op_option(v, 0, 4, 0, &beta_bits));
+    uint32_t raw = (uint32_t)beta_bits;
+    float beta;
+    memcpy(&beta, &raw, sizeof beta);
+    if (!(beta > 0.0f) || beta > 1e6f) {
+        return WS_ERR_NN_OPTIONS;
+    }
+    double real = (double)beta * (double)in->scale * (double)(1 << (31 - 5));
+    if (real > 2147483647.0) {
+        real = 2147483647.0;
+    }
+    if (!(real > 1.0)) {
+        return WS_ERR_NN_QUANT; /* the reference needs a multiplier above one */
+    }
+    ws_nn_softmax_params_t *p = &op->p.softmax;
+    ws_nn_quantize_multiplier(real, &p->input_multiplier, &p->input_left_shift);
+    double radius = 31.0 * (double)(1LL << 26) / (double)(1LL << p->input_left_shift);
+    p->diff_min = -(int32_t)radius; /* floor of a positive value */
+    return WS_OK;
+}
+
+ws_status_t ws_nn_eval_softmax(ws_nn_model_t *m, const ws_nn_op_t *op)
+{
+    const ws_nn_tensor_t *in = &m->tensors[op->inputs[0]];
+    const int32_t depth = in->dims[in->rank - 1];
+    return ws_nn_softmax_s8(&op->p.softmax, (int32_t)(in->bytes / (uint32_t)depth), depth,
+                            ws_nn_tensor_data(m, op->inputs[0]), ws_nn_output_ptr(m, op));
 }

@@ -1,0 +1,72 @@
+/* TRANSPOSE, int8 or int32, of a tensor of rank up to 4. */
+#include "nn_op.h"
+
+ws_status_t ws_nn_transpose(const ws_nn_dims_t *in, const uint8_t *input, const int32_t perm[4],
+                            const ws_nn_dims_t *out, uint8_t *output, uint32_t elem)
+{
+    if (!in || !input || !perm || !out || !output) {
+        return WS_ERR_ARG;
+    }
+    const int32_t in_dims[4] = {in->n, in->h, in->w, in->c};
+    int32_t idx[4]; /* output index */
+    int32_t src[4];
+    size_t o = 0;
+    for (idx[0] = 0; idx[0] < out->n; ++idx[0]) {
+        for (idx[1] = 0; idx[1] < out->h; ++idx[1]) {
+            for (idx[2] = 0; idx[2] < out->w; ++idx[2]) {
+                for (idx[3] = 0; idx[3] < out->c; ++idx[3]) {
+                    for (int k = 0; k < 4; ++k) {
+                        src[perm[k]] = idx[k];
+                    }
+                    size_t s = (((size_t)src[0] * in_dims[1] + src[1]) * in_dims[2] + src[2]) *
+                                   in_dims[3] + src[3];
+                    memcpy(output + elem * o, input + elem * s, elem);
+                    ++o;
+                }
+            }
+        }
+    }
+    return WS_OK;
+}
+
+/* ---------------------------------------------------------------- operator */
+
+ws_status_t ws_nn_prepare_transpose(const ws_nn_op_view_t *v, ws_nn_op_t *op)
+{
+    ws_nn_tensor_t *in, *out;
+    WS_NN_CHECK(ws_nn_check_movement(v, 2, &in, &out));
+    ws_nn_model_t *m = v->m;
+    ws_nn_shape_params_t *p = &op->p.shape;
+    int32_t din[4], dout[4], a[8];
+    int32_t off = ws_nn_dims4(in, din);
+    int32_t r = in->rank;
+    ws_nn_dims4(out, dout);
+    for (int i = 0; i < 4; ++i) {
+        p->a[i] = 0;
+        p->b[i] = 0;
+    }
+    WS_NN_CHECK(ws_nn_const_ints(m, v->in[1], (uint32_t)r, a));
+    uint32_t seen = 0;
+    for (int32_t i = 0; i < off; ++i) {
+        p->a[i] = i;
+    }
+    for (int32_t i = 0; i < r; ++i) {
+        if (a[i] < 0 || a[i] >= r || (seen & (1u << a[i]))) {
+            return WS_ERR_NN_OPTIONS;
+        }
+        seen |= 1u << a[i];
+        p->a[off + i] = a[i] + off;
+        if (dout[off + i] != din[off + a[i]]) {
+            return WS_ERR_NN_SHAPE;
+        }
+    }
+    return WS_OK;
+}
+
+ws_status_t ws_nn_eval_transpose(ws_nn_model_t *m, const ws_nn_op_t *op)
+{
+    const ws_nn_tensor_t *in = &m->tensors[op->inputs[0]];
+    const ws_nn_dims_t di = ws_nn_dims4_of(in), dout = ws_nn_dims4_of(&m->tensors[op->output]);
+    return ws_nn_transpose(&di, ws_nn_tensor_data(m, op->inputs[0]), op->p.shape.a, &dout,
+                           ws_nn_output_ptr(m, op), (uint32_t)ws_nn_element_size(in->type));
+}
