@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "ws_bytes.h"
+
 #define DEFAULT_FALL_CANCEL_S 30
 #define DEFAULT_SUMMARY_MIN 15
 
@@ -269,10 +271,7 @@ static void respond(ws_response_t *rsp, const ws_command_t *cmd, ws_status_t st)
 
 static void put_data_u32(ws_response_t *rsp, uint32_t v)
 {
-    rsp->data[0] = (uint8_t)v;
-    rsp->data[1] = (uint8_t)(v >> 8);
-    rsp->data[2] = (uint8_t)(v >> 16);
-    rsp->data[3] = (uint8_t)(v >> 24);
+    ws_put_u32(rsp->data, v);
     rsp->data_len = 4;
 }
 
@@ -438,14 +437,6 @@ ws_status_t ws_device_models_changed(ws_device_t *dev)
     return queue_status_pages(dev);
 }
 
-static void put_le(uint8_t *p, uint32_t v, int n)
-{
-    int i;
-    for (i = 0; i < n; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
 ws_status_t ws_device_read_status(const ws_device_t *dev, uint8_t *out, size_t cap, size_t *len)
 {
     uint32_t free_events;
@@ -455,11 +446,11 @@ ws_status_t ws_device_read_status(const ws_device_t *dev, uint8_t *out, size_t c
     free_events = ws_queue_free_events(&dev->queue);
     out[0] = WS_STATUS_RECORD_VERSION;
     out[1] = ws_device_battery_pct(dev);
-    put_le(out + 2, dev->queue.epoch, 2);
-    put_le(out + 4, dev->queue.last_seq, 3);
-    put_le(out + 7, dev->queue.acked, 3);
-    put_le(out + 10, free_events > 0xFFFFu ? 0xFFFFu : free_events, 2);
-    put_le(out + 12, now_s(dev), 4);
+    ws_put_u16(out + 2, dev->queue.epoch);
+    ws_put_u24(out + 4, dev->queue.last_seq);
+    ws_put_u24(out + 7, dev->queue.acked);
+    ws_put_u16(out + 10, free_events > 0xFFFFu ? 0xFFFFu : free_events);
+    ws_put_u32(out + 12, now_s(dev));
     /* bits 0-2 only: a companion reads this record to connect, and one that predates the
      * posture bit would refuse it (the bit goes out in STATUS page 0 events, which such a
      * companion stores undecoded) */

@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "ws_bytes.h"
+
 #define PAGE_MAGIC 0x31515357u /* "WSQ1" */
 #define HDR WS_QUEUE_PAGE_HEADER_SIZE
 #define HDR_TIME_OFF 18
@@ -31,28 +33,6 @@ typedef struct {
 } record_t;
 
 enum { REC_END = 0, REC_OK = 1, REC_TORN = -1 };
-
-static void put_u16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_u24(uint8_t *p, uint32_t v)
-{
-    put_u16(p, v);
-    p[2] = (uint8_t)(v >> 16);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    put_u16(p, v);
-    put_u16(p + 2, v >> 16);
-}
-
-static uint32_t get_u16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
-static uint32_t get_u24(const uint8_t *p) { return get_u16(p) | ((uint32_t)p[2] << 16); }
-static uint32_t get_u32(const uint8_t *p) { return get_u16(p) | (get_u16(p + 2) << 16); }
 
 static uint32_t record_size(uint32_t body_len) { return (REC_HEAD + body_len + 2 + 3u) & ~3u; }
 
@@ -110,7 +90,7 @@ static int read_record(const ws_queue_t *q, uint32_t page, uint32_t off, record_
     if (flash_read(q, base + off, head, REC_HEAD) != WS_OK) {
         return REC_TORN;
     }
-    commit = get_u32(head);
+    commit = ws_get_u32(head);
     if (commit == 0xFFFFFFFFu && head[4] == 0xFF && head[5] == 0xFF) {
         /* Blank so far: the rest of the page must be blank too, else a write
          * was torn after its first bytes. */
@@ -143,7 +123,7 @@ static int read_record(const ws_queue_t *q, uint32_t page, uint32_t off, record_
         flash_read(q, base + off + REC_HEAD + r->len, tail, 2) != WS_OK) {
         return REC_TORN;
     }
-    if (ws_crc16_update(ws_crc16(head + 4, 2), r->body, r->len) != get_u16(tail)) {
+    if (ws_crc16_update(ws_crc16(head + 4, 2), r->body, r->len) != ws_get_u16(tail)) {
         return REC_TORN;
     }
     switch (r->kind) {
@@ -174,7 +154,7 @@ static const uint8_t *record_event(const record_t *r, uint32_t *len)
     return NULL;
 }
 
-static uint32_t packet_seq(const uint8_t *packet) { return get_u24(packet + 1); }
+static uint32_t packet_seq(const uint8_t *packet) { return ws_get_u24(packet + 1); }
 static uint8_t packet_type(const uint8_t *packet) { return (uint8_t)(packet[0] & 0x1Fu); }
 
 /* Programs a record into the head page: body first, then the commit word. */
@@ -193,7 +173,7 @@ static ws_status_t write_record(ws_queue_t *q, uint8_t kind, const uint8_t *body
     buf[0] = kind;
     buf[1] = len;
     memcpy(buf + 2, body, len);
-    put_u16(buf + 2 + len, ws_crc16(buf, 2u + len));
+    ws_put_u16(buf + 2 + len, ws_crc16(buf, 2u + len));
     st = q->flash->program(q->flash->ctx, addr + 4, buf, 4u + len);
     if (st == WS_OK) {
         st = q->flash->program(q->flash->ctx, addr, commit, 4);
@@ -223,14 +203,14 @@ static ws_status_t open_page(ws_queue_t *q)
     if (page == WS_QUEUE_NO_PAGE) {
         return WS_ERR_NOSPACE;
     }
-    put_u32(hdr, PAGE_MAGIC);
-    put_u32(hdr + 4, q->next_page_seq);
-    put_u16(hdr + 8, q->epoch);
-    put_u24(hdr + 10, q->last_seq);
-    put_u24(hdr + 13, q->acked);
-    put_u16(hdr + 16, q->boot_count);
-    put_u32(hdr + HDR_TIME_OFF, q->now_s);
-    put_u16(hdr + HDR_CRC_OFF, ws_crc16(hdr, HDR_CRC_OFF));
+    ws_put_u32(hdr, PAGE_MAGIC);
+    ws_put_u32(hdr + 4, q->next_page_seq);
+    ws_put_u16(hdr + 8, q->epoch);
+    ws_put_u24(hdr + 10, q->last_seq);
+    ws_put_u24(hdr + 13, q->acked);
+    ws_put_u16(hdr + 16, q->boot_count);
+    ws_put_u32(hdr + HDR_TIME_OFF, q->now_s);
+    ws_put_u16(hdr + HDR_CRC_OFF, ws_crc16(hdr, HDR_CRC_OFF));
     q->next_page_seq++;
     if (q->flash->erase(q->flash->ctx, page) != WS_OK ||
         q->flash->program(q->flash->ctx, page_addr(q, page), hdr, sizeof hdr) != WS_OK) {
@@ -284,11 +264,11 @@ static ws_status_t plan_drop(const ws_queue_t *q, uint32_t page, int tier, drop_
         if (packet_type(packet) == WS_EVENT_GAP) {
             /* A dropped GAP folds into the new one: its range and count carry over,
              * so every dropped seq stays reported by exactly one GAP. */
-            uint32_t gap_first = get_u24(packet + WS_EVENT_HEADER_SIZE);
+            uint32_t gap_first = ws_get_u24(packet + WS_EVENT_HEADER_SIZE);
             if (gap_first < plan->first) {
                 plan->first = gap_first;
             }
-            plan->dropped += get_u16(packet + WS_EVENT_HEADER_SIZE + 6);
+            plan->dropped += ws_get_u16(packet + WS_EVENT_HEADER_SIZE + 6);
         }
     }
     return WS_OK;
@@ -356,7 +336,7 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
             }
         }
     }
-    put_u32(body, q->page_seq[victim]);
+    ws_put_u32(body, q->page_seq[victim]);
     if (best.dropped) {
         ws_event_t gap;
         size_t gap_len = 0;
@@ -461,8 +441,8 @@ ws_status_t ws_queue_ack(ws_queue_t *q, uint32_t seq)
     if (seq <= q->acked) {
         return WS_OK;
     }
-    put_u16(body, q->epoch);
-    put_u24(body + 2, seq);
+    ws_put_u16(body, q->epoch);
+    ws_put_u24(body + 2, seq);
     /* The host holds these events from now on: a compaction needed to make room
      * for the ACK record may drop them without a GAP. */
     q->acked = seq;
@@ -524,8 +504,8 @@ ws_status_t ws_queue_note_boot(ws_queue_t *q)
     if (q == NULL || q->flash == NULL) {
         return WS_ERR_ARG;
     }
-    put_u16(body, (uint32_t)q->boot_count + 1u);
-    put_u32(body + 2, q->now_s);
+    ws_put_u16(body, (uint32_t)q->boot_count + 1u);
+    ws_put_u32(body + 2, q->now_s);
     st = ensure_space(q, record_size(sizeof body));
     if (st == WS_OK) {
         st = write_record(q, KIND_BOOT, body, sizeof body);
@@ -645,16 +625,17 @@ static int read_header(const ws_queue_t *q, uint32_t page, page_header_t *h, int
     if (flash_read(q, page_addr(q, page), raw, HDR) != WS_OK) {
         return 0;
     }
-    if (get_u32(raw) != PAGE_MAGIC || ws_crc16(raw, HDR_CRC_OFF) != get_u16(raw + HDR_CRC_OFF)) {
+    if (ws_get_u32(raw) != PAGE_MAGIC ||
+        ws_crc16(raw, HDR_CRC_OFF) != ws_get_u16(raw + HDR_CRC_OFF)) {
         return 0;
     }
-    h->page_seq = get_u32(raw + 4);
-    h->epoch = (uint16_t)get_u16(raw + 8);
-    h->last_seq = get_u24(raw + 10);
-    h->acked = get_u24(raw + 13);
-    h->boot_count = (uint16_t)get_u16(raw + 16);
-    h->time_s = get_u32(raw + HDR_TIME_OFF);
-    *retired = get_u32(raw + HDR_RETIRE_OFF) != 0xFFFFFFFFu;
+    h->page_seq = ws_get_u32(raw + 4);
+    h->epoch = ws_get_u16(raw + 8);
+    h->last_seq = ws_get_u24(raw + 10);
+    h->acked = ws_get_u24(raw + 13);
+    h->boot_count = ws_get_u16(raw + 16);
+    h->time_s = ws_get_u32(raw + HDR_TIME_OFF);
+    *retired = ws_get_u32(raw + HDR_RETIRE_OFF) != 0xFFFFFFFFu;
     return 1;
 }
 
@@ -678,18 +659,19 @@ static int scan_page(ws_queue_t *q, uint32_t p)
             if (s > q->last_seq) {
                 q->last_seq = s;
             }
-            if (get_u32(packet + 4) > q->last_time_s) {
-                q->last_time_s = get_u32(packet + 4);
+            if (ws_get_u32(packet + 4) > q->last_time_s) {
+                q->last_time_s = ws_get_u32(packet + 4);
             }
         }
-        if (r.kind == KIND_ACK && get_u16(r.body) == q->epoch && get_u24(r.body + 2) > q->acked) {
-            q->acked = get_u24(r.body + 2);
+        if (r.kind == KIND_ACK && ws_get_u16(r.body) == q->epoch &&
+            ws_get_u24(r.body + 2) > q->acked) {
+            q->acked = ws_get_u24(r.body + 2);
         }
-        if (r.kind == KIND_BOOT && get_u16(r.body) > q->boot_count) {
-            q->boot_count = (uint16_t)get_u16(r.body);
+        if (r.kind == KIND_BOOT && ws_get_u16(r.body) > q->boot_count) {
+            q->boot_count = ws_get_u16(r.body);
         }
-        if (r.kind == KIND_BOOT && get_u32(r.body + 2) > q->last_time_s) {
-            q->last_time_s = get_u32(r.body + 2);
+        if (r.kind == KIND_BOOT && ws_get_u32(r.body + 2) > q->last_time_s) {
+            q->last_time_s = ws_get_u32(r.body + 2);
         }
         other |= r.kind != KIND_EVENT;
     }
@@ -846,7 +828,7 @@ ws_status_t ws_queue_mount(ws_queue_t *q, const ws_flash_t *flash)
         while (off < q->end[p] && read_record(q, p, off, &r) == REC_OK) {
             off += r.size;
             if (r.kind == KIND_DROP) {
-                uint32_t victim_seq = get_u32(r.body), v;
+                uint32_t victim_seq = ws_get_u32(r.body), v;
                 for (v = 0; v < count; v++) {
                     if (v != p && q->live[v] && q->page_seq[v] == victim_seq) {
                         q->live[v] = 0; /* a compaction cut before its erase: finish it */
