@@ -439,24 +439,25 @@ ws_status_t ws_device_models_changed(ws_device_t *dev)
 
 ws_status_t ws_device_read_status(const ws_device_t *dev, uint8_t *out, size_t cap, size_t *len)
 {
+    ws_status_record_t rec;
     uint32_t free_events;
     if (dev == NULL || out == NULL || len == NULL || cap < WS_STATUS_RECORD_SIZE) {
         return WS_ERR_ARG;
     }
     free_events = ws_queue_free_events(&dev->queue);
-    out[0] = WS_STATUS_RECORD_VERSION;
-    out[1] = ws_device_battery_pct(dev);
-    ws_put_u16(out + 2, dev->queue.epoch);
-    ws_put_u24(out + 4, dev->queue.last_seq);
-    ws_put_u24(out + 7, dev->queue.acked);
-    ws_put_u16(out + 10, free_events > 0xFFFFu ? 0xFFFFu : free_events);
-    ws_put_u32(out + 12, now_s(dev));
+    rec.battery_pct = ws_device_battery_pct(dev);
+    rec.epoch = dev->queue.epoch;
+    rec.last_seq = dev->queue.last_seq;
+    rec.acked_seq = dev->queue.acked;
+    rec.queue_free = (uint16_t)(free_events > 0xFFFFu ? 0xFFFFu : free_events);
+    rec.device_time_s = now_s(dev);
     /* bits 0-2 only: a companion reads this record to connect, and one that predates the
      * posture bit would refuse it (the bit goes out in STATUS page 0 events, which such a
      * companion stores undecoded) */
-    out[16] = (uint8_t)(status_flags(dev) & 0x07u);
-    *len = WS_STATUS_RECORD_SIZE;
-    return WS_OK;
+    rec.flags = (uint8_t)(status_flags(dev) & 0x07u);
+    /* the queue keeps acked <= last_seq <= WS_SEQ_MAX and the battery is clamped to 100,
+     * so the codec's range check always passes */
+    return ws_status_record_encode(&rec, out, cap, len);
 }
 
 void ws_device_recording_started(ws_device_t *dev)

@@ -20,7 +20,6 @@
 #define HDR_RETIRE_OFF 24
 #define REC_HEAD 6 /* commit word, kind, length */
 #define REC_BODY_MAX 24
-#define GAP_PACKET_SIZE 20
 
 enum { KIND_EVENT = 1, KIND_ACK = 2, KIND_BOOT = 3, KIND_DROP = 4 };
 
@@ -134,7 +133,7 @@ static int read_record(const ws_queue_t *q, uint32_t page, uint32_t off, record_
     case KIND_BOOT:
         return r->len == 6 ? REC_OK : REC_TORN;
     case KIND_DROP:
-        return r->len == 4 || r->len == 4 + GAP_PACKET_SIZE ? REC_OK : REC_TORN;
+        return r->len == 4 || r->len == 4 + WS_EVENT_GAP_SIZE ? REC_OK : REC_TORN;
     default:
         return REC_TORN;
     }
@@ -147,15 +146,12 @@ static const uint8_t *record_event(const record_t *r, uint32_t *len)
         *len = r->len;
         return r->body;
     }
-    if (r->kind == KIND_DROP && r->len == 4 + GAP_PACKET_SIZE) {
-        *len = GAP_PACKET_SIZE;
+    if (r->kind == KIND_DROP && r->len == 4 + WS_EVENT_GAP_SIZE) {
+        *len = WS_EVENT_GAP_SIZE;
         return r->body + 4;
     }
     return NULL;
 }
-
-static uint32_t packet_seq(const uint8_t *packet) { return ws_get_u24(packet + 1); }
-static uint8_t packet_type(const uint8_t *packet) { return (uint8_t)(packet[0] & 0x1Fu); }
 
 /* Programs a record into the head page: body first, then the commit word. */
 static ws_status_t write_record(ws_queue_t *q, uint8_t kind, const uint8_t *body, uint8_t len)
@@ -246,11 +242,11 @@ static ws_status_t plan_drop(const ws_queue_t *q, uint32_t page, int tier, drop_
         if (packet == NULL) {
             continue; /* ACK, BOOT, DROP without gap: the new page's header covers them */
         }
-        seq = packet_seq(packet);
+        seq = ws_event_packet_seq(packet);
         if (seq <= q->acked) {
             continue;
         }
-        if (event_tier(packet_type(packet)) > tier) {
+        if (event_tier(ws_event_packet_type(packet)) > tier) {
             plan->survivors_bytes += record_size(len);
             continue;
         }
@@ -261,14 +257,16 @@ static ws_status_t plan_drop(const ws_queue_t *q, uint32_t page, int tier, drop_
             plan->last = seq;
         }
         plan->dropped++;
-        if (packet_type(packet) == WS_EVENT_GAP) {
+        if (ws_event_packet_type(packet) == WS_EVENT_GAP) {
             /* A dropped GAP folds into the new one: its range and count carry over,
              * so every dropped seq stays reported by exactly one GAP. */
-            uint32_t gap_first = ws_get_u24(packet + WS_EVENT_HEADER_SIZE);
+            uint32_t gap_first;
+            uint16_t gap_dropped;
+            ws_event_packet_gap(packet, &gap_first, &gap_dropped);
             if (gap_first < plan->first) {
                 plan->first = gap_first;
             }
-            plan->dropped += ws_get_u16(packet + WS_EVENT_HEADER_SIZE + 6);
+            plan->dropped += gap_dropped;
         }
     }
     return WS_OK;
@@ -283,7 +281,7 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
     uint32_t capacity = q->flash->page_size - HDR;
     uint32_t victim = WS_QUEUE_NO_PAGE, p, off;
     drop_plan_t plan, best;
-    uint8_t body[4 + GAP_PACKET_SIZE];
+    uint8_t body[4 + WS_EVENT_GAP_SIZE];
     int tier, best_tier = 0;
     record_t r;
     ws_status_t st;
@@ -298,7 +296,7 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
                 continue;
             }
             plan_drop(q, p, tier, &plan);
-            drop_size = record_size(plan.dropped ? 4 + GAP_PACKET_SIZE : 4);
+            drop_size = record_size(plan.dropped ? 4 + WS_EVENT_GAP_SIZE : 4);
             if (plan.dropped > 0xFFFFu || plan.dropped > plan.last - plan.first + 1 ||
                 plan.survivors_bytes + drop_size + needed > capacity) {
                 continue;
@@ -325,14 +323,14 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
         uint32_t len;
         const uint8_t *packet = record_event(&r, &len);
         off += r.size;
-        if (packet != NULL && packet_seq(packet) > q->acked &&
-            event_tier(packet_type(packet)) > best_tier) {
+        if (packet != NULL && ws_event_packet_seq(packet) > q->acked &&
+            event_tier(ws_event_packet_type(packet)) > best_tier) {
             st = write_record(q, KIND_EVENT, packet, (uint8_t)len);
             if (st != WS_OK) {
                 return st;
             }
-            if (packet_seq(packet) > q->max_seq[q->head]) {
-                q->max_seq[q->head] = packet_seq(packet);
+            if (ws_event_packet_seq(packet) > q->max_seq[q->head]) {
+                q->max_seq[q->head] = ws_event_packet_seq(packet);
             }
         }
     }
@@ -347,12 +345,12 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
         gap.u.gap.first_seq = best.first;
         gap.u.gap.last_seq = best.last;
         gap.u.gap.dropped = (uint16_t)best.dropped;
-        st = ws_event_encode(&gap, body + 4, GAP_PACKET_SIZE, &gap_len);
+        st = ws_event_encode(&gap, body + 4, WS_EVENT_GAP_SIZE, &gap_len);
         if (st != WS_OK) {
             return st;
         }
     }
-    st = write_record(q, KIND_DROP, body, best.dropped ? 4 + GAP_PACKET_SIZE : 4);
+    st = write_record(q, KIND_DROP, body, best.dropped ? 4 + WS_EVENT_GAP_SIZE : 4);
     if (st != WS_OK) {
         return st;
     }
@@ -393,13 +391,13 @@ ws_status_t ws_queue_append(ws_queue_t *q, ws_event_t *ev)
     uint8_t packet[WS_EVENT_MAX_SIZE];
     size_t len = 0;
     uint32_t page;
-    int payload;
+    int size;
     ws_status_t st;
     if (q == NULL || ev == NULL || q->flash == NULL) {
         return WS_ERR_ARG;
     }
-    payload = ws_event_payload_size(ev->type);
-    if (payload < 0) {
+    size = ws_event_size(ev->type);
+    if (size < 0) {
         return WS_ERR_TYPE;
     }
     /* Leave one number for the GAP a compaction may need. */
@@ -411,7 +409,7 @@ ws_status_t ws_queue_append(ws_queue_t *q, ws_event_t *ev)
     if (st != WS_OK) {
         return st;
     }
-    st = ensure_space(q, record_size((uint32_t)(WS_EVENT_HEADER_SIZE + payload + 2)));
+    st = ensure_space(q, record_size((uint32_t)size));
     if (st != WS_OK) {
         return st;
     }
@@ -538,7 +536,7 @@ ws_status_t ws_queue_next(const ws_queue_t *q, uint32_t after, uint8_t *out, siz
             uint32_t n;
             const uint8_t *packet = record_event(&r, &n);
             if (packet != NULL) {
-                uint32_t s = packet_seq(packet);
+                uint32_t s = ws_event_packet_seq(packet);
                 if (s > after && (best == 0 || s < best)) {
                     best = s;
                     best_page = p;
@@ -598,7 +596,7 @@ uint32_t ws_queue_pending(const ws_queue_t *q)
         while (off < q->end[p] && read_record(q, p, off, &r) == REC_OK) {
             uint32_t len;
             const uint8_t *packet = record_event(&r, &len);
-            if (packet != NULL && packet_seq(packet) > q->acked) {
+            if (packet != NULL && ws_event_packet_seq(packet) > q->acked) {
                 n++;
             }
             off += r.size;
@@ -652,15 +650,15 @@ static int scan_page(ws_queue_t *q, uint32_t p)
         const uint8_t *packet = record_event(&r, &len);
         off += r.size;
         if (packet != NULL) {
-            uint32_t s = packet_seq(packet);
+            uint32_t s = ws_event_packet_seq(packet);
             if (s > q->max_seq[p]) {
                 q->max_seq[p] = s;
             }
             if (s > q->last_seq) {
                 q->last_seq = s;
             }
-            if (ws_get_u32(packet + 4) > q->last_time_s) {
-                q->last_time_s = ws_get_u32(packet + 4);
+            if (ws_event_packet_time(packet) > q->last_time_s) {
+                q->last_time_s = ws_event_packet_time(packet);
             }
         }
         if (r.kind == KIND_ACK && ws_get_u16(r.body) == q->epoch &&
@@ -693,7 +691,7 @@ static int event_elsewhere(const ws_queue_t *q, uint32_t skip, uint32_t seq)
         while (off < q->end[p] && read_record(q, p, off, &r) == REC_OK) {
             uint32_t len;
             const uint8_t *packet = record_event(&r, &len);
-            if (packet != NULL && packet_seq(packet) == seq) {
+            if (packet != NULL && ws_event_packet_seq(packet) == seq) {
                 return 1;
             }
             off += r.size;
@@ -722,8 +720,8 @@ static int newest_is_redundant(const ws_queue_t *q, int has_other_records)
         uint32_t len;
         const uint8_t *packet = record_event(&r, &len);
         off += r.size;
-        if (packet != NULL && packet_seq(packet) > q->acked &&
-            !event_elsewhere(q, n, packet_seq(packet))) {
+        if (packet != NULL && ws_event_packet_seq(packet) > q->acked &&
+            !event_elsewhere(q, n, ws_event_packet_seq(packet))) {
             return 0;
         }
     }

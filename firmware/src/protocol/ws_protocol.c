@@ -51,6 +51,24 @@ int ws_event_payload_size(uint8_t type)
     return payload_size[type];
 }
 
+int ws_event_size(uint8_t type)
+{
+    int payload = ws_event_payload_size(type);
+    return payload < 0 ? -1 : WS_EVENT_HEADER_SIZE + payload + WS_EVENT_CRC_SIZE;
+}
+
+uint8_t ws_event_packet_type(const uint8_t *packet) { return (uint8_t)(packet[0] & 0x1Fu); }
+
+uint32_t ws_event_packet_seq(const uint8_t *packet) { return ws_get_u24(packet + 1); }
+
+uint32_t ws_event_packet_time(const uint8_t *packet) { return ws_get_u32(packet + 4); }
+
+void ws_event_packet_gap(const uint8_t *packet, uint32_t *first_seq, uint16_t *dropped)
+{
+    *first_seq = ws_get_u24(packet + WS_EVENT_HEADER_SIZE);
+    *dropped = ws_get_u16(packet + WS_EVENT_HEADER_SIZE + 6);
+}
+
 static int hr_ok(uint8_t bpm) { return bpm >= HR_MIN && bpm <= HR_MAX; }
 
 static ws_status_t validate_status(const ws_ev_status_t *s)
@@ -351,7 +369,7 @@ ws_status_t ws_event_encode(const ws_event_t *ev, uint8_t *out, size_t cap, size
     if (st != WS_OK) {
         return st;
     }
-    n = WS_EVENT_HEADER_SIZE + (size_t)ws_event_payload_size(ev->type) + WS_EVENT_CRC_SIZE;
+    n = (size_t)ws_event_size(ev->type);
     if (cap < n) {
         return WS_ERR_ARG;
     }
@@ -382,7 +400,7 @@ ws_status_t ws_event_decode(const uint8_t *buf, size_t len, ws_event_t *ev)
     if ((buf[0] >> 5) != WS_PROTOCOL_VERSION) {
         return WS_ERR_VERSION;
     }
-    type = (uint8_t)(buf[0] & 0x1Fu);
+    type = ws_event_packet_type(buf);
     payload = ws_event_payload_size(type);
     if (payload < 0) {
         return WS_ERR_TYPE;
@@ -392,8 +410,8 @@ ws_status_t ws_event_decode(const uint8_t *buf, size_t len, ws_event_t *ev)
     }
     memset(ev, 0, sizeof *ev);
     ev->type = type;
-    ev->seq = ws_get_u24(buf + 1);
-    ev->time_s = ws_get_u32(buf + 4);
+    ev->seq = ws_event_packet_seq(buf);
+    ev->time_s = ws_event_packet_time(buf);
     ev->model_version = ws_get_u16(buf + 8);
     st = decode_payload(type, buf + WS_EVENT_HEADER_SIZE, ev);
     if (st != WS_OK) {
