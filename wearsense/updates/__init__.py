@@ -1,3 +1,3 @@
 """Model updates: the signed model package format (``package``), signing keys (``keys``)
 and the ``wearsense package`` / ``wearsense keys`` commands (``cli``). The device's side
-of the format is firmware/src/updates/ws_pkg.c; docs/model-package.md describes both."""
+of the format is firmware/src/updates/pkg.c; docs/model-package.md describes both."""

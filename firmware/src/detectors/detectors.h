@@ -1,7 +1,7 @@
 /* What the three detectors (afib.c, fall.c, activity.c) and the app that runs them
- * (firmware/src/app/ws_detect.c) share. Internal: the public API is ws_detect.h.
+ * (firmware/src/app/detect.c) share. Internal: the public API is ws_detect.h.
  *
- *   app (app/ws_detect.c) init, models and the shared arena, event stamping, the IMU
+ *   app (app/detect.c)   init, models and the shared arena, event stamping, the IMU
  *                        stream, summaries, stats
  *     |-- afib.c         AF episode logic; the ECG stream, its windows and recordings
  *     |-- fall.c         fall logic; impact windows, stillness, the fall model, button
@@ -18,7 +18,7 @@
 #include "ws_dsp_imu.h"
 #include "ws_protocol.h"
 
-/* ---- the app's services (app/ws_detect.c) ---- */
+/* ---- the app's services (app/detect.c) ---- */
 
 /* Stamps ev with the device time and the version of task's model (task 0xFF: none) and
  * appends it to the event queue (stats: events or append_errors). */
