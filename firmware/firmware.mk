@@ -50,6 +50,12 @@ FWMK_PORT_DIR := firmware/port/cortex-m4
 # The firmware core: every .c under firmware/src (any depth).
 FW_CORE_SRCS := $(sort $(shell find firmware/src -name '*.c' 2>/dev/null))
 FW_CORE_DIRS := $(sort $(patsubst %/,%,$(dir $(FW_CORE_SRCS))))
+# The archives key their members by file name, so two sources with one name in two folders
+# would silently replace each other in libwscore.a (docs/development.md, "File names").
+FW_CORE_NAMES := $(notdir $(FW_CORE_SRCS))
+ifneq ($(words $(FW_CORE_NAMES)),$(words $(sort $(FW_CORE_NAMES))))
+$(error firmware/src: two sources share a file name: $(sort $(foreach n,$(FW_CORE_NAMES),$(if $(filter-out 1,$(words $(filter $(n),$(FW_CORE_NAMES)))),$(n)))))
+endif
 
 FWMK_INCLUDES := -Ifirmware/include -I$(GEN_DIR) -Ifirmware/tests
 
@@ -90,8 +96,8 @@ CTEST_M4_ELFS := $(foreach n,$(CTEST_NAMES),$(CTEST_OUT)/m4/test_$(n).elf)
 
 FWMK_HOST_CORE_OBJS := $(patsubst firmware/src/%.c,$(FWMK_HOST)/core/%.o,$(FW_CORE_SRCS))
 FWMK_M4_CORE_OBJS := $(patsubst firmware/src/%.c,$(FWMK_M4)/core/%.o,$(FW_CORE_SRCS))
-FWMK_HOST_HARNESS := $(FWMK_HOST)/harness/ws_test.o
-FWMK_M4_HARNESS := $(FWMK_M4)/harness/ws_test.o
+FWMK_HOST_HARNESS := $(FWMK_HOST)/harness/harness.o
+FWMK_M4_HARNESS := $(FWMK_M4)/harness/harness.o
 FWMK_M4_PORT_SRCS := $(filter-out %/m4_main.c,$(sort $(wildcard $(FWMK_PORT_DIR)/*.c)))
 FWMK_M4_PORT_OBJS := $(patsubst $(FWMK_PORT_DIR)/%.c,$(FWMK_M4)/port/%.o,$(FWMK_M4_PORT_SRCS))
 
@@ -174,7 +180,7 @@ $(FWMK_HOST)/libwscore.a: $(FWMK_HOST_CORE_OBJS) $(FWMK_HOST_STAMP)
 	@rm -f $@
 	$(HOST_AR) rcs $@ $(FWMK_HOST_CORE_OBJS)
 
-$(FWMK_HOST_HARNESS): firmware/tests/ws_test.c $(FWMK_HOST_STAMP) | $$(GEN_HEADERS) $(GEN_DIR)
+$(FWMK_HOST_HARNESS): firmware/tests/harness.c $(FWMK_HOST_STAMP) | $$(GEN_HEADERS) $(GEN_DIR)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(CTEST_HOST_CFLAGS) $(CTEST_HOST_CPPFLAGS) -MMD -MP -c $< -o $@
 
@@ -188,7 +194,7 @@ $(FWMK_M4)/libwscore.a: $(FWMK_M4_CORE_OBJS) $(FWMK_M4_STAMP)
 	@rm -f $@
 	$(ARM_AR) rcs $@ $(FWMK_M4_CORE_OBJS)
 
-$(FWMK_M4_HARNESS): firmware/tests/ws_test.c $(FWMK_M4_STAMP) | $$(GEN_HEADERS) $(GEN_DIR)
+$(FWMK_M4_HARNESS): firmware/tests/harness.c $(FWMK_M4_STAMP) | $$(GEN_HEADERS) $(GEN_DIR)
 	@mkdir -p $(@D)
 	$(ARM_CC) $(M4_CFLAGS) $(M4_CPPFLAGS) -MMD -MP -c $< -o $@
 

@@ -10,7 +10,7 @@
 
 REPLAY_DIR := build/replay
 REPLAY_GEN := build/gen/ws_replay_data.h
-REPLAY_SRC := firmware/replay/ws_replay_main.c
+REPLAY_SRC := firmware/replay/main.c
 REPLAY_MODELS := $(wildcard models/*/*.tflite)
 
 $(REPLAY_GEN): tools/make_replay_image.py $(REPLAY_MODELS) | $(STAMP)

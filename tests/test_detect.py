@@ -1,6 +1,7 @@
-"""The detectors (firmware/src/app/ws_detect.c) on real recordings, through
-wearsense.emulator.device.Wearable: every event here comes from the C detectors running
-on recorded signals (MIT-BIH, SisFall); nothing is scripted. Rules: docs/detectors.md."""
+"""The detectors (firmware/src/detectors, run by firmware/src/app/detect.c) on real recordings,
+through wearsense.emulator.device.Wearable: every event here comes from the C detectors
+running on recorded signals (MIT-BIH, SisFall); nothing is scripted. Rules:
+docs/detectors.md."""
 
 from __future__ import annotations
 

@@ -84,13 +84,13 @@ def test_firmware_trusts_the_committed_dev_key(firmware: FirmwarePackages) -> No
 
 
 def test_committed_trusted_key_file_is_what_the_generator_writes(tmp_path: Path) -> None:
-    out = tmp_path / "ws_trusted_key.c"
+    out = tmp_path / "trusted_key.c"
     subprocess.run(
         [sys.executable, str(ROOT / "tools/gen_trusted_key.py"), "--out", str(out)],
         check=True,
         capture_output=True,
     )
-    committed = ROOT / "firmware/src/updates/ws_trusted_key.c"
+    committed = ROOT / "firmware/src/updates/trusted_key.c"
     assert out.read_text() == committed.read_text()
 
 

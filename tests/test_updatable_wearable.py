@@ -1,8 +1,8 @@
-"""One emulated device: the detectors run what the A/B model store runs (ws_app_store.c via
-UpdatableWearable). Replays the repository's MIT-BIH 219 excerpt (sinus, then AF from
-~23 s): no model -> no detection; a provisioned model -> AF events with its version; an
-update -> the next events carry the new version; reset and rollback keep the detectors on
-the store's running model."""
+"""One emulated device: the detectors run what the A/B model store runs
+(firmware/src/app/app_store.c via UpdatableWearable). Replays the repository's MIT-BIH 219
+excerpt (sinus, then AF from ~23 s): no model -> no detection; a provisioned model -> AF
+events with its version; an update -> the next events carry the new version; reset and
+rollback keep the detectors on the store's running model."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Writes firmware/src/updates/ws_trusted_key.c: the Ed25519 public key the firmware trusts
+"""Writes firmware/src/updates/trusted_key.c: the Ed25519 public key the firmware trusts
 for model packages, compiled in. The committed file holds the DEVELOPMENT key
 (keys/wearsense-DEV-emulator-only.ed25519.pub.pem); a production build regenerates it from
 the production public key:
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from wearsense.updates.keys import DEV_PUBLIC_KEY_PATH, load_public_key  # noqa: E402
 
-OUT = ROOT / "firmware" / "src" / "updates" / "ws_trusted_key.c"
+OUT = ROOT / "firmware" / "src" / "updates" / "trusted_key.c"
 
 
 def render(raw: bytes, is_dev: bool, source: str) -> str:

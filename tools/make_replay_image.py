@@ -1,4 +1,4 @@
-"""Writes the C header of the replay image (firmware/replay/ws_replay_main.c): real
+"""Writes the C header of the replay image (firmware/replay/main.c): real
 recordings and the shipped models as constant arrays, so the whole firmware runs on them
 on the emulated Cortex-M4 and natively (docs/detectors.md, "Replay image").
 

@@ -2,7 +2,7 @@
  * interface with NOR semantics: erasing sets a whole page to 0xFF, programming
  * can only clear bits (1 -> 0), never set them. A port supplies the three
  * operations; the host port backs them with memory and can tear any operation
- * (firmware/port/host/ws_host_flash.h). Nothing here knows which chip it is. */
+ * (firmware/port/host/flash.h). Nothing here knows which chip it is. */
 #ifndef WS_FLASH_H
 #define WS_FLASH_H
 

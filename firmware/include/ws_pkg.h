@@ -115,7 +115,7 @@ void ws_pkg_selftest_input(uint32_t seed, int8_t *out, size_t count);
 /* The first 8 bytes of SHA-256(public key), as stored in a package's header. */
 void ws_pkg_key_id(const uint8_t public_key[32], uint8_t key_id[8]);
 
-/* The public key this firmware trusts (firmware/src/updates/ws_trusted_key.c, generated
+/* The public key this firmware trusts (firmware/src/updates/trusted_key.c, generated
  * by tools/gen_trusted_key.py; the committed one is the DEVELOPMENT key), and whether it
  * is a development key (1) or a production key (0). */
 const uint8_t *ws_pkg_trusted_key(void);

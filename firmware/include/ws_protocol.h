@@ -17,6 +17,7 @@
 #define WS_EVENT_MAX_PAYLOAD 8
 #define WS_EVENT_MAX_SIZE 20
 #define WS_EVENT_MIN_SIZE 12
+#define WS_EVENT_GAP_SIZE 20 /* a GAP packet: header, 8-byte payload, CRC */
 #define WS_SEQ_MAX 16777215
 #define WS_ACK_FRAME_SIZE 6
 #define WS_CHUNK_HEADER_SIZE 4
@@ -154,6 +155,17 @@ ws_status_t ws_event_encode(const ws_event_t *ev, uint8_t *out, size_t cap, size
 /* Decodes one packet; checks, in this order: length bounds, CRC, version, type,
  * exact length for the type, field ranges. */
 ws_status_t ws_event_decode(const uint8_t *buf, size_t len, ws_event_t *ev);
+
+/* Packet size of an event type (header, payload and CRC), or -1 for an unknown type. */
+int ws_event_size(uint8_t type);
+
+/* Fields of a packet ws_event_encode wrote, read without decoding it (the event queue
+ * keeps packets as they go out): its type, seq and device time; of a GAP packet, the
+ * first seq it reports and the count of events dropped. */
+uint8_t ws_event_packet_type(const uint8_t *packet);
+uint32_t ws_event_packet_seq(const uint8_t *packet);
+uint32_t ws_event_packet_time(const uint8_t *packet);
+void ws_event_packet_gap(const uint8_t *packet, uint32_t *first_seq, uint16_t *dropped);
 
 /* Acknowledgement characteristic. */
 typedef enum { WS_ACK_STORED = 1, WS_ACK_RESEND_FROM = 2 } ws_ack_kind_t;

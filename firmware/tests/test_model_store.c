@@ -8,6 +8,7 @@
  * with the host flash simulator that tears operations. */
 #include <string.h>
 
+#include "ws_bytes.h"
 #include "ws_device.h"
 #include "ws_model_store.h"
 #include "ws_protocol.h"
@@ -106,8 +107,7 @@ static uint32_t query(void)
     if (task_command(WS_CMD_UPDATE_QUERY, &rsp) != WS_OK || rsp.data_len != 6) {
         return 0xFFFFFFFFu;
     }
-    return (uint32_t)rsp.data[0] | (uint32_t)rsp.data[1] << 8 | (uint32_t)rsp.data[2] << 16 |
-           (uint32_t)rsp.data[3] << 24;
+    return ws_get_u32(rsp.data);
 }
 
 /* Sends [from, to) in chunks; returns the last notification's status (or OK). */
@@ -124,8 +124,7 @@ static ws_status_t send(uint32_t from, uint32_t to, uint32_t *notified)
         }
         st = ws_update_on_transfer_write(&upd, frame, len, note, sizeof note, &note_len);
         if (note_len == WS_TRANSFER_NOTIFY_SIZE && notified != NULL) {
-            *notified = (uint32_t)note[0] | (uint32_t)note[1] << 8 | (uint32_t)note[2] << 16 |
-                        (uint32_t)note[3] << 24;
+            *notified = ws_get_u32(note);
         }
         if (st != WS_OK) {
             return st;

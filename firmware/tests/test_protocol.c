@@ -33,6 +33,19 @@ static void check_valid_events(void)
         WS_TEST_ASSERT_EQ_INT(len, v->raw.len);
         WS_TEST_ASSERT(memcmp(out, v->raw.bytes, v->raw.len) == 0);
         WS_TEST_ASSERT(len <= WS_EVENT_MAX_SIZE);
+        /* the readers the event queue uses on stored packets */
+        WS_TEST_ASSERT_EQ_INT(ws_event_size(got.type), v->raw.len);
+        WS_TEST_ASSERT_EQ_INT(ws_event_packet_type(v->raw.bytes), v->expected.type);
+        WS_TEST_ASSERT_EQ_INT(ws_event_packet_seq(v->raw.bytes), v->expected.seq);
+        WS_TEST_ASSERT_EQ_INT(ws_event_packet_time(v->raw.bytes), v->expected.time_s);
+        if (got.type == WS_EVENT_GAP) {
+            uint32_t first = 0;
+            uint16_t dropped = 0;
+            WS_TEST_ASSERT_EQ_INT(v->raw.len, WS_EVENT_GAP_SIZE);
+            ws_event_packet_gap(v->raw.bytes, &first, &dropped);
+            WS_TEST_ASSERT_EQ_INT(first, v->expected.u.gap.first_seq);
+            WS_TEST_ASSERT_EQ_INT(dropped, v->expected.u.gap.dropped);
+        }
         if (ws_test_failures() != before) {
             fail_name("valid event", v->raw.name);
         }

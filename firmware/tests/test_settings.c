@@ -6,6 +6,7 @@
  * reset. Runs on the host (sanitizers) and on the Cortex-M4. */
 #include <string.h>
 
+#include "ws_bytes.h"
 #include "ws_device.h"
 #include "ws_protocol.h"
 #include "ws_dsp_imu.h"
@@ -215,20 +216,10 @@ static void test_power_cuts(void)
 
 /* a record numbered 0xFFFFFFFF (a damaged or foreign page): the next save restarts at 1,
  * erases it, and a cut anywhere in that save leaves the old or the new settings */
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 /* the record at rec gets the CRC of what it now holds (bytes 22-23 over 0-21) */
 static void reseal(uint8_t *rec)
 {
-    uint16_t crc = ws_crc16(rec, 22);
-    rec[22] = (uint8_t)crc;
-    rec[23] = (uint8_t)(crc >> 8);
+    ws_put_u16(rec + 22, ws_crc16(rec, 22));
 }
 
 static void test_wrap_and_ranges(void)
@@ -238,7 +229,7 @@ static void test_wrap_and_ranges(void)
     tear_init(&fl, NULL);
     WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);
     WS_TEST_ASSERT_EQ_INT(ws_settings_save(&st, &old), WS_OK); /* page 0, seq 1 */
-    put32(fl.mem + 4, 0xFFFFFFFFu);                          /* renumbered, CRC redone */
+    ws_put_u32(fl.mem + 4, 0xFFFFFFFFu);                       /* renumbered, CRC redone */
     reseal(fl.mem);
     memcpy(image, fl.mem, sizeof image);
     WS_TEST_ASSERT_EQ_INT(ws_settings_mount(&st, &fl.iface, &defaults), WS_OK);

@@ -1,5 +1,6 @@
 """The whole device from Python: the device core plus the detectors (firmware/src/app/
-ws_detect.c), fed with sensor samples as they arrive. Rules and budgets: docs/detectors.md.
+detect.c, firmware/src/detectors/), fed with sensor samples as they arrive. Rules and
+budgets: docs/detectors.md.
 
 A :class:`Wearable` is a :class:`~wearsense.firmware.device.DeviceCore` (flash, queue, BLE
 face, resets) with the app on top::

@@ -1,4 +1,4 @@
-"""The firmware's ECG front end (firmware/src/dsp/ws_dsp_ecg.c) called from Python.
+"""The firmware's ECG front end (firmware/src/dsp/ecg.c) called from Python.
 
 Training, the emulator and the benchmarks preprocess ECG through this wrapper, so
 they see exactly the samples, beats and quality flags the device computes.

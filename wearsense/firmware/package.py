@@ -1,4 +1,4 @@
-"""The firmware's package verifier (firmware/src/updates/ws_pkg.c) called from Python.
+"""The firmware's package verifier (firmware/src/updates/pkg.c) called from Python.
 
 ``check`` runs the device's steps 1-5; ``verify_on_interpreter`` runs all seven exactly as
 the device does, with the int8 interpreter (ws_pkg_verify_nn); ``verify`` runs all seven

@@ -1,5 +1,5 @@
 """The model package format, version 1 (docs/model-package.md): the layout the
-firmware's ``ws_pkg.c`` reads, byte for byte. ``build`` lays a package out (unsigned),
+firmware's ``updates/pkg.c`` reads, byte for byte. ``build`` lays a package out (unsigned),
 ``parse`` checks its header exactly as the firmware's ``ws_pkg_parse_header`` does (step
 1, bounds) and raises :class:`~wearsense.protocol.errors.PackageError` with the
 firmware's status. Signing, verification and what the C interpreter says of the model

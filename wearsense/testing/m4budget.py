@@ -1,5 +1,5 @@
 """Cortex-M4 budgets of the whole firmware, measured on the replay image
-(firmware/replay/ws_replay_main.c, ``make replay-image``; docs/detectors.md, "Budgets").
+(firmware/replay/main.c, ``make replay-image``; docs/detectors.md, "Budgets").
 
 * flash: ``.text`` + ``.rodata`` + ``.data`` of the linked M4 image (``--gc-sections``)
   less the embedded recordings, i.e. code + the three shipped models; the A/B model slots

@@ -2,4 +2,4 @@
 of a model; the layout itself is ``wearsense.protocol.package``), signing keys (``keys``),
 the registry, the rollout guard and the transfer. The commands are ``wearsense.cli.package``
 and ``wearsense.cli.keys``. The device's side of the format is
-firmware/src/updates/ws_pkg.c; docs/model-package.md describes both."""
+firmware/src/updates/pkg.c; docs/model-package.md describes both."""

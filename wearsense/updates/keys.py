@@ -3,7 +3,7 @@
 - The **development key** (``dev_keys/wearsense-DEV-emulator-only.ed25519.pem``, committed
   on purpose) signs packages for the emulator and the tests. Its name says DEV, and every
   package it signs carries the DEV flag in its signed header; the committed firmware
-  trusts it (firmware/src/updates/ws_trusted_key.c). Never ship a device that trusts it.
+  trusts it (firmware/src/updates/trusted_key.c). Never ship a device that trusts it.
 - A **production key** is read from ``--key PATH`` or the environment variable
   ``WEARSENSE_SIGNING_KEY`` (a path); it is never committed (``*.ed25519.pem`` is
   git-ignored outside ``dev_keys``). ``wearsense keys generate`` makes one.

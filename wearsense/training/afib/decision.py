@@ -1,6 +1,7 @@
 """A record's class from its windows' probabilities, as the device's ECG_RECORDING gives
 it: the argmax of the mean probability over the windows the front end did not flag
-leads-off, flat or saturated, with the "other" peak rule (`record_class`, ws_detect.c).
+leads-off, flat or saturated, with the "other" peak rule (`record_window`,
+firmware/src/detectors/afib.c).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def mean_probabilities(window_probs: np.ndarray, owner: np.ndarray, n: int) -> n
 def record_decisions(window_probs: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     """The class of each of ``n`` records (``owner``: the record of each window; every
     window counts): the largest mean probability, except that normal with one window giving
-    "other" more than ``OTHER_PEAK`` is other (`record_class`, ws_detect.c)."""
+    "other" more than ``OTHER_PEAK`` is other (`record_window`, firmware/src/detectors/afib.c)."""
     pred = mean_probabilities(window_probs, owner, n).argmax(axis=1)
     peak = np.zeros(n)
     np.maximum.at(peak, owner, window_probs[:, CINC_CLASS["O"]])

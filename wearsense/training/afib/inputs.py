@@ -101,7 +101,7 @@ def record_sequence(record: cinc2017.CincRecord) -> np.ndarray:
 def seen_windows(ecg: EcgInput, n: int, window: int = WINDOW) -> np.ndarray:
     """Which of the first ``n`` windows (every HOP) the device shows the model in a
     recording: those no front-end verdict ending within them flags leads-off, flat or
-    saturated (``quality_over`` and WS_REC_UNSEEN in ws_detect.c)."""
+    saturated (``quality_over`` and WS_REC_UNSEEN in firmware/src/detectors/afib.c)."""
     seen = np.ones(n, dtype=bool)
     if ecg.quality is None or len(ecg.quality.start) == 0:
         return seen

@@ -1,5 +1,5 @@
-/* Host port of the device core (ws_host_device.h). */
-#include "ws_host_device.h"
+/* Host port of the device core (device.h). */
+#include "device.h"
 
 #include <string.h>
 

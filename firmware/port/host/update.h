@@ -6,7 +6,7 @@
 #define WS_HOST_UPDATE_H
 
 #include "ws_app_store.h"
-#include "ws_host_device.h"
+#include "device.h"
 #include "ws_update.h"
 
 /* cdef-begin */

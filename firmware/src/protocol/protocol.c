@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "ws_bytes.h"
+
 static const int8_t payload_size[] = {
     -1, /* 0: reserved */
     4,  /* AF_START */
@@ -26,37 +28,6 @@ static const int8_t payload_size[] = {
 #define QUALITY_BITS 0x0F    /* ECG_RECORDING quality */
 #define SQ_BITS 0x1F          /* SIGNAL_QUALITY flags: the ECG's and IMPLAUSIBLE */
 
-static void put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_u24(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    put_u16(p, (uint16_t)v);
-    put_u16(p + 2, (uint16_t)(v >> 16));
-}
-
-static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-
-static uint32_t get_u24(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)get_u16(p) | ((uint32_t)get_u16(p + 2) << 16);
-}
-
 uint16_t ws_crc16_update(uint16_t crc, const uint8_t *data, size_t len)
 {
     size_t i;
@@ -78,6 +49,24 @@ int ws_event_payload_size(uint8_t type)
         return -1;
     }
     return payload_size[type];
+}
+
+int ws_event_size(uint8_t type)
+{
+    int payload = ws_event_payload_size(type);
+    return payload < 0 ? -1 : WS_EVENT_HEADER_SIZE + payload + WS_EVENT_CRC_SIZE;
+}
+
+uint8_t ws_event_packet_type(const uint8_t *packet) { return (uint8_t)(packet[0] & 0x1Fu); }
+
+uint32_t ws_event_packet_seq(const uint8_t *packet) { return ws_get_u24(packet + 1); }
+
+uint32_t ws_event_packet_time(const uint8_t *packet) { return ws_get_u32(packet + 4); }
+
+void ws_event_packet_gap(const uint8_t *packet, uint32_t *first_seq, uint16_t *dropped)
+{
+    *first_seq = ws_get_u24(packet + WS_EVENT_HEADER_SIZE);
+    *dropped = ws_get_u16(packet + WS_EVENT_HEADER_SIZE + 6);
 }
 
 static int hr_ok(uint8_t bpm) { return bpm >= HR_MIN && bpm <= HR_MAX; }
@@ -181,18 +170,14 @@ static void pack_activity(const uint8_t minutes[8], uint8_t *p)
     for (i = 0; i < WS_ACTIVITY_CLASSES; i++) {
         bits |= (uint64_t)(minutes[i] & 0x3Fu) << (6 * i);
     }
-    for (i = 0; i < 6; i++) {
-        p[i] = (uint8_t)(bits >> (8 * i));
-    }
+    ws_put_u32(p, (uint32_t)bits); /* 48 bits, little-endian */
+    ws_put_u16(p + 4, (uint32_t)(bits >> 32));
 }
 
 static void unpack_activity(const uint8_t *p, uint8_t minutes[8])
 {
-    uint64_t bits = 0;
+    uint64_t bits = ws_get_u32(p) | (uint64_t)ws_get_u16(p + 4) << 32; /* 48 bits */
     int i;
-    for (i = 0; i < 6; i++) {
-        bits |= (uint64_t)p[i] << (8 * i);
-    }
     for (i = 0; i < WS_ACTIVITY_CLASSES; i++) {
         minutes[i] = (uint8_t)((bits >> (6 * i)) & 0x3Fu);
     }
@@ -204,30 +189,30 @@ static void encode_payload(const ws_event_t *ev, uint8_t *p)
     case WS_EVENT_AF_START:
         p[0] = ev->u.af_start.hr_bpm;
         p[1] = ev->u.af_start.confidence;
-        put_u16(p + 2, ev->u.af_start.onset_lag_s);
+        ws_put_u16(p + 2, ev->u.af_start.onset_lag_s);
         break;
     case WS_EVENT_AF_END:
-        put_u32(p, ev->u.af_end.duration_s);
+        ws_put_u32(p, ev->u.af_end.duration_s);
         p[4] = ev->u.af_end.mean_hr_bpm;
         break;
     case WS_EVENT_RHYTHM_SUMMARY:
-        put_u16(p, ev->u.rhythm_summary.interval_s);
-        put_u16(p + 2, ev->u.rhythm_summary.analysable_s);
-        put_u16(p + 4, ev->u.rhythm_summary.af_s);
+        ws_put_u16(p, ev->u.rhythm_summary.interval_s);
+        ws_put_u16(p + 2, ev->u.rhythm_summary.analysable_s);
+        ws_put_u16(p + 4, ev->u.rhythm_summary.af_s);
         break;
     case WS_EVENT_HR_SUMMARY:
-        put_u16(p, ev->u.hr_summary.interval_s);
+        ws_put_u16(p, ev->u.hr_summary.interval_s);
         p[2] = ev->u.hr_summary.min_bpm;
         p[3] = ev->u.hr_summary.mean_bpm;
         p[4] = ev->u.hr_summary.max_bpm;
         break;
     case WS_EVENT_FALL:
-        put_u16(p, ev->u.fall.impact_mg);
+        ws_put_u16(p, ev->u.fall.impact_mg);
         p[2] = ev->u.fall.confidence;
         p[3] = ev->u.fall.stillness_s;
         break;
     case WS_EVENT_FALL_CANCELLED:
-        put_u24(p, ev->u.fall_cancelled.fall_seq);
+        ws_put_u24(p, ev->u.fall_cancelled.fall_seq);
         p[3] = ev->u.fall_cancelled.delay_s;
         break;
     case WS_EVENT_ACTIVITY_CHANGE:
@@ -241,12 +226,12 @@ static void encode_payload(const ws_event_t *ev, uint8_t *p)
     case WS_EVENT_SIGNAL_QUALITY:
         p[0] = ev->u.signal_quality.source;
         p[1] = ev->u.signal_quality.flags;
-        put_u16(p + 2, ev->u.signal_quality.duration_s);
+        ws_put_u16(p + 2, ev->u.signal_quality.duration_s);
         break;
     case WS_EVENT_GAP:
-        put_u24(p, ev->u.gap.first_seq);
-        put_u24(p + 3, ev->u.gap.last_seq);
-        put_u16(p + 6, ev->u.gap.dropped);
+        ws_put_u24(p, ev->u.gap.first_seq);
+        ws_put_u24(p + 3, ev->u.gap.last_seq);
+        ws_put_u16(p + 6, ev->u.gap.dropped);
         break;
     case WS_EVENT_STATUS: {
         const ws_ev_status_t *s = &ev->u.status;
@@ -254,19 +239,19 @@ static void encode_payload(const ws_event_t *ev, uint8_t *p)
         p[0] = s->page;
         if (s->page == 0) {
             p[1] = s->p.device.battery_pct;
-            put_u16(p + 2, s->p.device.epoch);
-            put_u16(p + 4, s->p.device.queue_free);
+            ws_put_u16(p + 2, s->p.device.epoch);
+            ws_put_u16(p + 4, s->p.device.queue_free);
             p[6] = s->p.device.flags;
             p[7] = s->p.device.boot_count;
         } else if (s->page == 1) {
-            put_u16(p + 1, s->p.models.afib_version);
-            put_u16(p + 3, s->p.models.fall_version);
-            put_u16(p + 5, s->p.models.activity_version);
+            ws_put_u16(p + 1, s->p.models.afib_version);
+            ws_put_u16(p + 3, s->p.models.fall_version);
+            ws_put_u16(p + 5, s->p.models.activity_version);
         } else {
             p[1] = s->p.firmware.fw_major;
             p[2] = s->p.firmware.fw_minor;
             p[3] = s->p.firmware.fw_patch;
-            put_u32(p + 4, (uint32_t)s->p.firmware.utc_offset_s);
+            ws_put_u32(p + 4, (uint32_t)s->p.firmware.utc_offset_s);
         }
         break;
     }
@@ -290,30 +275,30 @@ static ws_status_t decode_payload(uint8_t type, const uint8_t *p, ws_event_t *ev
     case WS_EVENT_AF_START:
         ev->u.af_start.hr_bpm = p[0];
         ev->u.af_start.confidence = p[1];
-        ev->u.af_start.onset_lag_s = get_u16(p + 2);
+        ev->u.af_start.onset_lag_s = ws_get_u16(p + 2);
         break;
     case WS_EVENT_AF_END:
-        ev->u.af_end.duration_s = get_u32(p);
+        ev->u.af_end.duration_s = ws_get_u32(p);
         ev->u.af_end.mean_hr_bpm = p[4];
         break;
     case WS_EVENT_RHYTHM_SUMMARY:
-        ev->u.rhythm_summary.interval_s = get_u16(p);
-        ev->u.rhythm_summary.analysable_s = get_u16(p + 2);
-        ev->u.rhythm_summary.af_s = get_u16(p + 4);
+        ev->u.rhythm_summary.interval_s = ws_get_u16(p);
+        ev->u.rhythm_summary.analysable_s = ws_get_u16(p + 2);
+        ev->u.rhythm_summary.af_s = ws_get_u16(p + 4);
         break;
     case WS_EVENT_HR_SUMMARY:
-        ev->u.hr_summary.interval_s = get_u16(p);
+        ev->u.hr_summary.interval_s = ws_get_u16(p);
         ev->u.hr_summary.min_bpm = p[2];
         ev->u.hr_summary.mean_bpm = p[3];
         ev->u.hr_summary.max_bpm = p[4];
         break;
     case WS_EVENT_FALL:
-        ev->u.fall.impact_mg = get_u16(p);
+        ev->u.fall.impact_mg = ws_get_u16(p);
         ev->u.fall.confidence = p[2];
         ev->u.fall.stillness_s = p[3];
         break;
     case WS_EVENT_FALL_CANCELLED:
-        ev->u.fall_cancelled.fall_seq = get_u24(p);
+        ev->u.fall_cancelled.fall_seq = ws_get_u24(p);
         ev->u.fall_cancelled.delay_s = p[3];
         break;
     case WS_EVENT_ACTIVITY_CHANGE:
@@ -327,34 +312,34 @@ static ws_status_t decode_payload(uint8_t type, const uint8_t *p, ws_event_t *ev
     case WS_EVENT_SIGNAL_QUALITY:
         ev->u.signal_quality.source = p[0];
         ev->u.signal_quality.flags = p[1];
-        ev->u.signal_quality.duration_s = get_u16(p + 2);
+        ev->u.signal_quality.duration_s = ws_get_u16(p + 2);
         break;
     case WS_EVENT_GAP:
-        ev->u.gap.first_seq = get_u24(p);
-        ev->u.gap.last_seq = get_u24(p + 3);
-        ev->u.gap.dropped = get_u16(p + 6);
+        ev->u.gap.first_seq = ws_get_u24(p);
+        ev->u.gap.last_seq = ws_get_u24(p + 3);
+        ev->u.gap.dropped = ws_get_u16(p + 6);
         break;
     case WS_EVENT_STATUS: {
         ws_ev_status_t *s = &ev->u.status;
         s->page = p[0];
         if (s->page == 0) {
             s->p.device.battery_pct = p[1];
-            s->p.device.epoch = get_u16(p + 2);
-            s->p.device.queue_free = get_u16(p + 4);
+            s->p.device.epoch = ws_get_u16(p + 2);
+            s->p.device.queue_free = ws_get_u16(p + 4);
             s->p.device.flags = p[6];
             s->p.device.boot_count = p[7];
         } else if (s->page == 1) {
             if (p[7] != 0) {
                 return WS_ERR_RANGE;
             }
-            s->p.models.afib_version = get_u16(p + 1);
-            s->p.models.fall_version = get_u16(p + 3);
-            s->p.models.activity_version = get_u16(p + 5);
+            s->p.models.afib_version = ws_get_u16(p + 1);
+            s->p.models.fall_version = ws_get_u16(p + 3);
+            s->p.models.activity_version = ws_get_u16(p + 5);
         } else if (s->page == 2) {
             s->p.firmware.fw_major = p[1];
             s->p.firmware.fw_minor = p[2];
             s->p.firmware.fw_patch = p[3];
-            s->p.firmware.utc_offset_s = (int32_t)get_u32(p + 4);
+            s->p.firmware.utc_offset_s = ws_get_i32(p + 4);
         } else {
             return WS_ERR_RANGE;
         }
@@ -384,16 +369,16 @@ ws_status_t ws_event_encode(const ws_event_t *ev, uint8_t *out, size_t cap, size
     if (st != WS_OK) {
         return st;
     }
-    n = WS_EVENT_HEADER_SIZE + (size_t)ws_event_payload_size(ev->type) + WS_EVENT_CRC_SIZE;
+    n = (size_t)ws_event_size(ev->type);
     if (cap < n) {
         return WS_ERR_ARG;
     }
     out[0] = (uint8_t)((WS_PROTOCOL_VERSION << 5) | ev->type);
-    put_u24(out + 1, ev->seq);
-    put_u32(out + 4, ev->time_s);
-    put_u16(out + 8, ev->model_version);
+    ws_put_u24(out + 1, ev->seq);
+    ws_put_u32(out + 4, ev->time_s);
+    ws_put_u16(out + 8, ev->model_version);
     encode_payload(ev, out + WS_EVENT_HEADER_SIZE);
-    put_u16(out + n - 2, ws_crc16(out, n - 2));
+    ws_put_u16(out + n - 2, ws_crc16(out, n - 2));
     *len = n;
     return WS_OK;
 }
@@ -409,13 +394,13 @@ ws_status_t ws_event_decode(const uint8_t *buf, size_t len, ws_event_t *ev)
     if (len < WS_EVENT_MIN_SIZE || len > WS_EVENT_MAX_SIZE) {
         return WS_ERR_LENGTH;
     }
-    if (ws_crc16(buf, len - 2) != get_u16(buf + len - 2)) {
+    if (ws_crc16(buf, len - 2) != ws_get_u16(buf + len - 2)) {
         return WS_ERR_CRC;
     }
     if ((buf[0] >> 5) != WS_PROTOCOL_VERSION) {
         return WS_ERR_VERSION;
     }
-    type = (uint8_t)(buf[0] & 0x1Fu);
+    type = ws_event_packet_type(buf);
     payload = ws_event_payload_size(type);
     if (payload < 0) {
         return WS_ERR_TYPE;
@@ -425,9 +410,9 @@ ws_status_t ws_event_decode(const uint8_t *buf, size_t len, ws_event_t *ev)
     }
     memset(ev, 0, sizeof *ev);
     ev->type = type;
-    ev->seq = get_u24(buf + 1);
-    ev->time_s = get_u32(buf + 4);
-    ev->model_version = get_u16(buf + 8);
+    ev->seq = ws_event_packet_seq(buf);
+    ev->time_s = ws_event_packet_time(buf);
+    ev->model_version = ws_get_u16(buf + 8);
     st = decode_payload(type, buf + WS_EVENT_HEADER_SIZE, ev);
     if (st != WS_OK) {
         return st;
@@ -447,8 +432,8 @@ ws_status_t ws_ack_encode(const ws_ack_t *ack, uint8_t *out, size_t cap, size_t 
         return WS_ERR_RANGE;
     }
     out[0] = ack->kind;
-    put_u16(out + 1, ack->epoch);
-    put_u24(out + 3, ack->seq);
+    ws_put_u16(out + 1, ack->epoch);
+    ws_put_u24(out + 3, ack->seq);
     *len = WS_ACK_FRAME_SIZE;
     return WS_OK;
 }
@@ -465,8 +450,8 @@ ws_status_t ws_ack_decode(const uint8_t *buf, size_t len, ws_ack_t *ack)
         return WS_ERR_TYPE;
     }
     ack->kind = buf[0];
-    ack->epoch = get_u16(buf + 1);
-    ack->seq = get_u24(buf + 3);
+    ack->epoch = ws_get_u16(buf + 1);
+    ack->seq = ws_get_u24(buf + 3);
     if (ack->kind == WS_ACK_RESEND_FROM && ack->seq == 0) {
         return WS_ERR_RANGE;
     }
@@ -553,17 +538,17 @@ ws_status_t ws_command_encode(const ws_command_t *cmd, uint8_t *out, size_t cap,
     out[1] = cmd->token;
     a = out + 2;
     switch (cmd->opcode) {
-    case WS_CMD_TIME_SYNC: put_u32(a, cmd->a.time_sync.utc_s); break;
+    case WS_CMD_TIME_SYNC: ws_put_u32(a, cmd->a.time_sync.utc_s); break;
     case WS_CMD_START_RECORDING: a[0] = cmd->a.start_recording.duration_s; break;
     case WS_CMD_SET_CONFIG:
         a[0] = cmd->a.set_config.key;
-        put_u16(a + 1, cmd->a.set_config.value);
+        ws_put_u16(a + 1, cmd->a.set_config.value);
         break;
-    case WS_CMD_FACTORY_RESET: put_u32(a, cmd->a.factory_reset.magic); break;
+    case WS_CMD_FACTORY_RESET: ws_put_u32(a, cmd->a.factory_reset.magic); break;
     case WS_CMD_UPDATE_BEGIN:
         a[0] = cmd->a.update_begin.task;
-        put_u16(a + 1, cmd->a.update_begin.version);
-        put_u32(a + 3, cmd->a.update_begin.size);
+        ws_put_u16(a + 1, cmd->a.update_begin.version);
+        ws_put_u32(a + 3, cmd->a.update_begin.size);
         memcpy(a + 7, cmd->a.update_begin.sha256, WS_SHA256_SIZE);
         break;
     default: a[0] = cmd->a.update_task.task; break;
@@ -594,17 +579,17 @@ ws_status_t ws_command_decode(const uint8_t *buf, size_t len, ws_command_t *cmd)
     cmd->token = buf[1];
     a = buf + 2;
     switch (cmd->opcode) {
-    case WS_CMD_TIME_SYNC: cmd->a.time_sync.utc_s = get_u32(a); break;
+    case WS_CMD_TIME_SYNC: cmd->a.time_sync.utc_s = ws_get_u32(a); break;
     case WS_CMD_START_RECORDING: cmd->a.start_recording.duration_s = a[0]; break;
     case WS_CMD_SET_CONFIG:
         cmd->a.set_config.key = a[0];
-        cmd->a.set_config.value = get_u16(a + 1);
+        cmd->a.set_config.value = ws_get_u16(a + 1);
         break;
-    case WS_CMD_FACTORY_RESET: cmd->a.factory_reset.magic = get_u32(a); break;
+    case WS_CMD_FACTORY_RESET: cmd->a.factory_reset.magic = ws_get_u32(a); break;
     case WS_CMD_UPDATE_BEGIN:
         cmd->a.update_begin.task = a[0];
-        cmd->a.update_begin.version = get_u16(a + 1);
-        cmd->a.update_begin.size = get_u32(a + 3);
+        cmd->a.update_begin.version = ws_get_u16(a + 1);
+        cmd->a.update_begin.size = ws_get_u32(a + 3);
         memcpy(cmd->a.update_begin.sha256, a + 7, WS_SHA256_SIZE);
         break;
     default: cmd->a.update_task.task = a[0]; break;
@@ -666,9 +651,9 @@ ws_status_t ws_chunk_encode(uint32_t offset, const uint8_t *data, size_t data_le
     if (data_len == 0 || n > CHUNK_MAX_FRAME) {
         return WS_ERR_LENGTH;
     }
-    put_u32(out, offset);
+    ws_put_u32(out, offset);
     memcpy(out + WS_CHUNK_HEADER_SIZE, data, data_len);
-    put_u16(out + n - 2, ws_crc16(out, n - 2));
+    ws_put_u16(out + n - 2, ws_crc16(out, n - 2));
     *len = n;
     return WS_OK;
 }
@@ -681,10 +666,10 @@ ws_status_t ws_chunk_decode(const uint8_t *buf, size_t len, ws_chunk_t *chunk)
     if (len < WS_CHUNK_OVERHEAD + 1 || len > CHUNK_MAX_FRAME) {
         return WS_ERR_LENGTH;
     }
-    if (ws_crc16(buf, len - 2) != get_u16(buf + len - 2)) {
+    if (ws_crc16(buf, len - 2) != ws_get_u16(buf + len - 2)) {
         return WS_ERR_CRC;
     }
-    chunk->offset = get_u32(buf);
+    chunk->offset = ws_get_u32(buf);
     chunk->data = buf + WS_CHUNK_HEADER_SIZE;
     chunk->data_len = len - WS_CHUNK_OVERHEAD;
     return WS_OK;
@@ -710,11 +695,11 @@ ws_status_t ws_status_record_encode(const ws_status_record_t *rec, uint8_t *out,
     }
     out[0] = 1;
     out[1] = rec->battery_pct;
-    put_u16(out + 2, rec->epoch);
-    put_u24(out + 4, rec->last_seq);
-    put_u24(out + 7, rec->acked_seq);
-    put_u16(out + 10, rec->queue_free);
-    put_u32(out + 12, rec->device_time_s);
+    ws_put_u16(out + 2, rec->epoch);
+    ws_put_u24(out + 4, rec->last_seq);
+    ws_put_u24(out + 7, rec->acked_seq);
+    ws_put_u16(out + 10, rec->queue_free);
+    ws_put_u32(out + 12, rec->device_time_s);
     out[16] = rec->flags;
     *len = WS_STATUS_RECORD_SIZE;
     return WS_OK;
@@ -732,11 +717,11 @@ ws_status_t ws_status_record_decode(const uint8_t *buf, size_t len, ws_status_re
         return WS_ERR_VERSION;
     }
     rec->battery_pct = buf[1];
-    rec->epoch = get_u16(buf + 2);
-    rec->last_seq = get_u24(buf + 4);
-    rec->acked_seq = get_u24(buf + 7);
-    rec->queue_free = get_u16(buf + 10);
-    rec->device_time_s = get_u32(buf + 12);
+    rec->epoch = ws_get_u16(buf + 2);
+    rec->last_seq = ws_get_u24(buf + 4);
+    rec->acked_seq = ws_get_u24(buf + 7);
+    rec->queue_free = ws_get_u16(buf + 10);
+    rec->device_time_s = ws_get_u32(buf + 12);
     rec->flags = buf[16];
     return validate_status_record(rec);
 }

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "ws_bytes.h"
 #include "ws_pkg.h"
 #include "ws_protocol.h"
 
@@ -14,24 +15,6 @@
 #define BEGIN_COMMIT_AT 48u
 #define ENTRY_BODY 12u
 #define ENTRY_COMMIT_AT 12u
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-static void put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
 
 size_t ws_model_store_size(void) { return sizeof(ws_model_store_t); }
 
@@ -118,29 +101,29 @@ static void scan_slot(ws_model_store_t *s, ws_model_slot_t *sl, uint8_t task)
     sl->received = sl->persisted = 0;
     sl->log_next = 0;
     memset(sl->sha256, 0, sizeof sl->sha256);
-    if (get_u32(meta) == BEGIN_MAGIC && get_u32(meta + BEGIN_COMMIT_AT) == 0 &&
-        ws_crc16(meta, BEGIN_BODY - 2) == get_u16(meta + BEGIN_BODY - 2) && meta[4] == task &&
-        meta[5] == 0 && get_u32(meta + 8) >= 1 && get_u32(meta + 8) <= capacity(s, sl) &&
-        get_u16(meta + 6) >= 1) {
+    if (ws_get_u32(meta) == BEGIN_MAGIC && ws_get_u32(meta + BEGIN_COMMIT_AT) == 0 &&
+        ws_crc16(meta, BEGIN_BODY - 2) == ws_get_u16(meta + BEGIN_BODY - 2) && meta[4] == task &&
+        meta[5] == 0 && ws_get_u32(meta + 8) >= 1 && ws_get_u32(meta + 8) <= capacity(s, sl) &&
+        ws_get_u16(meta + 6) >= 1) {
         sl->begun = 1;
-        sl->version = get_u16(meta + 6);
-        sl->size = get_u32(meta + 8);
+        sl->version = ws_get_u16(meta + 6);
+        sl->size = ws_get_u32(meta + 8);
         memcpy(sl->sha256, meta + 12, 32);
     }
     for (i = 0; i < s->log_entries; i++) {
         const uint8_t *e = meta + WS_MODEL_STORE_META_SIZE + i * WS_MODEL_STORE_ENTRY_SIZE;
-        uint32_t kind = get_u32(e), value = get_u32(e + 4);
+        uint32_t kind = ws_get_u32(e), value = ws_get_u32(e + 4);
         if (blank(e, WS_MODEL_STORE_ENTRY_SIZE)) {
             break; /* entries are appended in order: the first blank one ends the log */
         }
         sl->log_next = i + 1;
-        if (get_u32(e + ENTRY_COMMIT_AT) != 0 || ws_crc16(e, 10) != get_u16(e + 10) ||
+        if (ws_get_u32(e + ENTRY_COMMIT_AT) != 0 || ws_crc16(e, 10) != ws_get_u16(e + 10) ||
             !sl->begun) {
             continue; /* torn (or orphaned by a torn BEGIN): never counts */
         }
         if (kind == ENTRY_PROGRESS && value <= sl->size && value >= sl->persisted) {
             sl->persisted = value;
-        } else if (kind == ENTRY_COMMIT && get_u16(e + 8) == sl->version &&
+        } else if (kind == ENTRY_COMMIT && ws_get_u16(e + 8) == sl->version &&
                    sl->persisted == sl->size) {
             sl->committed = 1;
             sl->generation = value;
@@ -221,7 +204,7 @@ ws_status_t ws_model_store_active(const ws_model_store_t *s, uint8_t task, ws_mo
     out->package = s->mapped + data_addr(s, sl);
     out->package_len = sl->size;
     out->model = out->package + WS_PKG_HEADER_SIZE;
-    out->model_len = get_u32(out->package + 16); /* verified before the slot was committed */
+    out->model_len = ws_get_u32(out->package + 16); /* verified before the slot was committed */
     out->version = sl->version;
     out->slot = (uint8_t)s->active[task];
     out->generation = sl->generation;
@@ -276,10 +259,10 @@ static ws_status_t append(ws_model_store_t *s, ws_model_slot_t *sl, uint32_t kin
     }
     addr = meta_addr(s, sl) + WS_MODEL_STORE_META_SIZE + sl->log_next * WS_MODEL_STORE_ENTRY_SIZE;
     sl->log_next++; /* a failed program still uses the entry: nothing is written over it */
-    put_u32(e, kind);
-    put_u32(e + 4, value);
-    put_u16(e + 8, aux);
-    put_u16(e + 10, ws_crc16(e, 10));
+    ws_put_u32(e, kind);
+    ws_put_u32(e + 4, value);
+    ws_put_u16(e + 8, aux);
+    ws_put_u16(e + 10, ws_crc16(e, 10));
     st = s->flash->program(s->flash->ctx, addr, e, ENTRY_BODY);
     if (st == WS_OK) {
         st = s->flash->program(s->flash->ctx, addr + ENTRY_COMMIT_AT, zero, 4);
@@ -305,12 +288,12 @@ static ws_status_t start_slot(ws_model_store_t *s, ws_model_slot_t *sl, uint8_t 
         }
     }
     memset(rec, 0, sizeof rec);
-    put_u32(rec, BEGIN_MAGIC);
+    ws_put_u32(rec, BEGIN_MAGIC);
     rec[4] = task;
-    put_u16(rec + 6, version);
-    put_u32(rec + 8, size);
+    ws_put_u16(rec + 6, version);
+    ws_put_u32(rec + 8, size);
     memcpy(rec + 12, sha256, 32);
-    put_u16(rec + 44, ws_crc16(rec, 44));
+    ws_put_u16(rec + 44, ws_crc16(rec, 44));
     st = s->flash->program(s->flash->ctx, meta_addr(s, sl), rec, BEGIN_BODY);
     if (st == WS_OK) {
         st = s->flash->program(s->flash->ctx, meta_addr(s, sl) + BEGIN_COMMIT_AT, zero, 4);

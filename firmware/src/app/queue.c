@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "ws_bytes.h"
+
 #define PAGE_MAGIC 0x31515357u /* "WSQ1" */
 #define HDR WS_QUEUE_PAGE_HEADER_SIZE
 #define HDR_TIME_OFF 18
@@ -18,7 +20,6 @@
 #define HDR_RETIRE_OFF 24
 #define REC_HEAD 6 /* commit word, kind, length */
 #define REC_BODY_MAX 24
-#define GAP_PACKET_SIZE 20
 
 enum { KIND_EVENT = 1, KIND_ACK = 2, KIND_BOOT = 3, KIND_DROP = 4 };
 
@@ -31,28 +32,6 @@ typedef struct {
 } record_t;
 
 enum { REC_END = 0, REC_OK = 1, REC_TORN = -1 };
-
-static void put_u16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_u24(uint8_t *p, uint32_t v)
-{
-    put_u16(p, v);
-    p[2] = (uint8_t)(v >> 16);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    put_u16(p, v);
-    put_u16(p + 2, v >> 16);
-}
-
-static uint32_t get_u16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
-static uint32_t get_u24(const uint8_t *p) { return get_u16(p) | ((uint32_t)p[2] << 16); }
-static uint32_t get_u32(const uint8_t *p) { return get_u16(p) | (get_u16(p + 2) << 16); }
 
 static uint32_t record_size(uint32_t body_len) { return (REC_HEAD + body_len + 2 + 3u) & ~3u; }
 
@@ -110,7 +89,7 @@ static int read_record(const ws_queue_t *q, uint32_t page, uint32_t off, record_
     if (flash_read(q, base + off, head, REC_HEAD) != WS_OK) {
         return REC_TORN;
     }
-    commit = get_u32(head);
+    commit = ws_get_u32(head);
     if (commit == 0xFFFFFFFFu && head[4] == 0xFF && head[5] == 0xFF) {
         /* Blank so far: the rest of the page must be blank too, else a write
          * was torn after its first bytes. */
@@ -143,7 +122,7 @@ static int read_record(const ws_queue_t *q, uint32_t page, uint32_t off, record_
         flash_read(q, base + off + REC_HEAD + r->len, tail, 2) != WS_OK) {
         return REC_TORN;
     }
-    if (ws_crc16_update(ws_crc16(head + 4, 2), r->body, r->len) != get_u16(tail)) {
+    if (ws_crc16_update(ws_crc16(head + 4, 2), r->body, r->len) != ws_get_u16(tail)) {
         return REC_TORN;
     }
     switch (r->kind) {
@@ -154,7 +133,7 @@ static int read_record(const ws_queue_t *q, uint32_t page, uint32_t off, record_
     case KIND_BOOT:
         return r->len == 6 ? REC_OK : REC_TORN;
     case KIND_DROP:
-        return r->len == 4 || r->len == 4 + GAP_PACKET_SIZE ? REC_OK : REC_TORN;
+        return r->len == 4 || r->len == 4 + WS_EVENT_GAP_SIZE ? REC_OK : REC_TORN;
     default:
         return REC_TORN;
     }
@@ -167,15 +146,12 @@ static const uint8_t *record_event(const record_t *r, uint32_t *len)
         *len = r->len;
         return r->body;
     }
-    if (r->kind == KIND_DROP && r->len == 4 + GAP_PACKET_SIZE) {
-        *len = GAP_PACKET_SIZE;
+    if (r->kind == KIND_DROP && r->len == 4 + WS_EVENT_GAP_SIZE) {
+        *len = WS_EVENT_GAP_SIZE;
         return r->body + 4;
     }
     return NULL;
 }
-
-static uint32_t packet_seq(const uint8_t *packet) { return get_u24(packet + 1); }
-static uint8_t packet_type(const uint8_t *packet) { return (uint8_t)(packet[0] & 0x1Fu); }
 
 /* Programs a record into the head page: body first, then the commit word. */
 static ws_status_t write_record(ws_queue_t *q, uint8_t kind, const uint8_t *body, uint8_t len)
@@ -193,7 +169,7 @@ static ws_status_t write_record(ws_queue_t *q, uint8_t kind, const uint8_t *body
     buf[0] = kind;
     buf[1] = len;
     memcpy(buf + 2, body, len);
-    put_u16(buf + 2 + len, ws_crc16(buf, 2u + len));
+    ws_put_u16(buf + 2 + len, ws_crc16(buf, 2u + len));
     st = q->flash->program(q->flash->ctx, addr + 4, buf, 4u + len);
     if (st == WS_OK) {
         st = q->flash->program(q->flash->ctx, addr, commit, 4);
@@ -223,14 +199,14 @@ static ws_status_t open_page(ws_queue_t *q)
     if (page == WS_QUEUE_NO_PAGE) {
         return WS_ERR_NOSPACE;
     }
-    put_u32(hdr, PAGE_MAGIC);
-    put_u32(hdr + 4, q->next_page_seq);
-    put_u16(hdr + 8, q->epoch);
-    put_u24(hdr + 10, q->last_seq);
-    put_u24(hdr + 13, q->acked);
-    put_u16(hdr + 16, q->boot_count);
-    put_u32(hdr + HDR_TIME_OFF, q->now_s);
-    put_u16(hdr + HDR_CRC_OFF, ws_crc16(hdr, HDR_CRC_OFF));
+    ws_put_u32(hdr, PAGE_MAGIC);
+    ws_put_u32(hdr + 4, q->next_page_seq);
+    ws_put_u16(hdr + 8, q->epoch);
+    ws_put_u24(hdr + 10, q->last_seq);
+    ws_put_u24(hdr + 13, q->acked);
+    ws_put_u16(hdr + 16, q->boot_count);
+    ws_put_u32(hdr + HDR_TIME_OFF, q->now_s);
+    ws_put_u16(hdr + HDR_CRC_OFF, ws_crc16(hdr, HDR_CRC_OFF));
     q->next_page_seq++;
     if (q->flash->erase(q->flash->ctx, page) != WS_OK ||
         q->flash->program(q->flash->ctx, page_addr(q, page), hdr, sizeof hdr) != WS_OK) {
@@ -266,11 +242,11 @@ static ws_status_t plan_drop(const ws_queue_t *q, uint32_t page, int tier, drop_
         if (packet == NULL) {
             continue; /* ACK, BOOT, DROP without gap: the new page's header covers them */
         }
-        seq = packet_seq(packet);
+        seq = ws_event_packet_seq(packet);
         if (seq <= q->acked) {
             continue;
         }
-        if (event_tier(packet_type(packet)) > tier) {
+        if (event_tier(ws_event_packet_type(packet)) > tier) {
             plan->survivors_bytes += record_size(len);
             continue;
         }
@@ -281,14 +257,16 @@ static ws_status_t plan_drop(const ws_queue_t *q, uint32_t page, int tier, drop_
             plan->last = seq;
         }
         plan->dropped++;
-        if (packet_type(packet) == WS_EVENT_GAP) {
+        if (ws_event_packet_type(packet) == WS_EVENT_GAP) {
             /* A dropped GAP folds into the new one: its range and count carry over,
              * so every dropped seq stays reported by exactly one GAP. */
-            uint32_t gap_first = get_u24(packet + WS_EVENT_HEADER_SIZE);
+            uint32_t gap_first;
+            uint16_t gap_dropped;
+            ws_event_packet_gap(packet, &gap_first, &gap_dropped);
             if (gap_first < plan->first) {
                 plan->first = gap_first;
             }
-            plan->dropped += get_u16(packet + WS_EVENT_HEADER_SIZE + 6);
+            plan->dropped += gap_dropped;
         }
     }
     return WS_OK;
@@ -303,7 +281,7 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
     uint32_t capacity = q->flash->page_size - HDR;
     uint32_t victim = WS_QUEUE_NO_PAGE, p, off;
     drop_plan_t plan, best;
-    uint8_t body[4 + GAP_PACKET_SIZE];
+    uint8_t body[4 + WS_EVENT_GAP_SIZE];
     int tier, best_tier = 0;
     record_t r;
     ws_status_t st;
@@ -318,7 +296,7 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
                 continue;
             }
             plan_drop(q, p, tier, &plan);
-            drop_size = record_size(plan.dropped ? 4 + GAP_PACKET_SIZE : 4);
+            drop_size = record_size(plan.dropped ? 4 + WS_EVENT_GAP_SIZE : 4);
             if (plan.dropped > 0xFFFFu || plan.dropped > plan.last - plan.first + 1 ||
                 plan.survivors_bytes + drop_size + needed > capacity) {
                 continue;
@@ -345,18 +323,18 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
         uint32_t len;
         const uint8_t *packet = record_event(&r, &len);
         off += r.size;
-        if (packet != NULL && packet_seq(packet) > q->acked &&
-            event_tier(packet_type(packet)) > best_tier) {
+        if (packet != NULL && ws_event_packet_seq(packet) > q->acked &&
+            event_tier(ws_event_packet_type(packet)) > best_tier) {
             st = write_record(q, KIND_EVENT, packet, (uint8_t)len);
             if (st != WS_OK) {
                 return st;
             }
-            if (packet_seq(packet) > q->max_seq[q->head]) {
-                q->max_seq[q->head] = packet_seq(packet);
+            if (ws_event_packet_seq(packet) > q->max_seq[q->head]) {
+                q->max_seq[q->head] = ws_event_packet_seq(packet);
             }
         }
     }
-    put_u32(body, q->page_seq[victim]);
+    ws_put_u32(body, q->page_seq[victim]);
     if (best.dropped) {
         ws_event_t gap;
         size_t gap_len = 0;
@@ -367,12 +345,12 @@ static ws_status_t compact(ws_queue_t *q, uint32_t needed)
         gap.u.gap.first_seq = best.first;
         gap.u.gap.last_seq = best.last;
         gap.u.gap.dropped = (uint16_t)best.dropped;
-        st = ws_event_encode(&gap, body + 4, GAP_PACKET_SIZE, &gap_len);
+        st = ws_event_encode(&gap, body + 4, WS_EVENT_GAP_SIZE, &gap_len);
         if (st != WS_OK) {
             return st;
         }
     }
-    st = write_record(q, KIND_DROP, body, best.dropped ? 4 + GAP_PACKET_SIZE : 4);
+    st = write_record(q, KIND_DROP, body, best.dropped ? 4 + WS_EVENT_GAP_SIZE : 4);
     if (st != WS_OK) {
         return st;
     }
@@ -413,13 +391,13 @@ ws_status_t ws_queue_append(ws_queue_t *q, ws_event_t *ev)
     uint8_t packet[WS_EVENT_MAX_SIZE];
     size_t len = 0;
     uint32_t page;
-    int payload;
+    int size;
     ws_status_t st;
     if (q == NULL || ev == NULL || q->flash == NULL) {
         return WS_ERR_ARG;
     }
-    payload = ws_event_payload_size(ev->type);
-    if (payload < 0) {
+    size = ws_event_size(ev->type);
+    if (size < 0) {
         return WS_ERR_TYPE;
     }
     /* Leave one number for the GAP a compaction may need. */
@@ -431,7 +409,7 @@ ws_status_t ws_queue_append(ws_queue_t *q, ws_event_t *ev)
     if (st != WS_OK) {
         return st;
     }
-    st = ensure_space(q, record_size((uint32_t)(WS_EVENT_HEADER_SIZE + payload + 2)));
+    st = ensure_space(q, record_size((uint32_t)size));
     if (st != WS_OK) {
         return st;
     }
@@ -461,8 +439,8 @@ ws_status_t ws_queue_ack(ws_queue_t *q, uint32_t seq)
     if (seq <= q->acked) {
         return WS_OK;
     }
-    put_u16(body, q->epoch);
-    put_u24(body + 2, seq);
+    ws_put_u16(body, q->epoch);
+    ws_put_u24(body + 2, seq);
     /* The host holds these events from now on: a compaction needed to make room
      * for the ACK record may drop them without a GAP. */
     q->acked = seq;
@@ -524,8 +502,8 @@ ws_status_t ws_queue_note_boot(ws_queue_t *q)
     if (q == NULL || q->flash == NULL) {
         return WS_ERR_ARG;
     }
-    put_u16(body, (uint32_t)q->boot_count + 1u);
-    put_u32(body + 2, q->now_s);
+    ws_put_u16(body, (uint32_t)q->boot_count + 1u);
+    ws_put_u32(body + 2, q->now_s);
     st = ensure_space(q, record_size(sizeof body));
     if (st == WS_OK) {
         st = write_record(q, KIND_BOOT, body, sizeof body);
@@ -558,7 +536,7 @@ ws_status_t ws_queue_next(const ws_queue_t *q, uint32_t after, uint8_t *out, siz
             uint32_t n;
             const uint8_t *packet = record_event(&r, &n);
             if (packet != NULL) {
-                uint32_t s = packet_seq(packet);
+                uint32_t s = ws_event_packet_seq(packet);
                 if (s > after && (best == 0 || s < best)) {
                     best = s;
                     best_page = p;
@@ -618,7 +596,7 @@ uint32_t ws_queue_pending(const ws_queue_t *q)
         while (off < q->end[p] && read_record(q, p, off, &r) == REC_OK) {
             uint32_t len;
             const uint8_t *packet = record_event(&r, &len);
-            if (packet != NULL && packet_seq(packet) > q->acked) {
+            if (packet != NULL && ws_event_packet_seq(packet) > q->acked) {
                 n++;
             }
             off += r.size;
@@ -645,16 +623,17 @@ static int read_header(const ws_queue_t *q, uint32_t page, page_header_t *h, int
     if (flash_read(q, page_addr(q, page), raw, HDR) != WS_OK) {
         return 0;
     }
-    if (get_u32(raw) != PAGE_MAGIC || ws_crc16(raw, HDR_CRC_OFF) != get_u16(raw + HDR_CRC_OFF)) {
+    if (ws_get_u32(raw) != PAGE_MAGIC ||
+        ws_crc16(raw, HDR_CRC_OFF) != ws_get_u16(raw + HDR_CRC_OFF)) {
         return 0;
     }
-    h->page_seq = get_u32(raw + 4);
-    h->epoch = (uint16_t)get_u16(raw + 8);
-    h->last_seq = get_u24(raw + 10);
-    h->acked = get_u24(raw + 13);
-    h->boot_count = (uint16_t)get_u16(raw + 16);
-    h->time_s = get_u32(raw + HDR_TIME_OFF);
-    *retired = get_u32(raw + HDR_RETIRE_OFF) != 0xFFFFFFFFu;
+    h->page_seq = ws_get_u32(raw + 4);
+    h->epoch = ws_get_u16(raw + 8);
+    h->last_seq = ws_get_u24(raw + 10);
+    h->acked = ws_get_u24(raw + 13);
+    h->boot_count = ws_get_u16(raw + 16);
+    h->time_s = ws_get_u32(raw + HDR_TIME_OFF);
+    *retired = ws_get_u32(raw + HDR_RETIRE_OFF) != 0xFFFFFFFFu;
     return 1;
 }
 
@@ -671,25 +650,26 @@ static int scan_page(ws_queue_t *q, uint32_t p)
         const uint8_t *packet = record_event(&r, &len);
         off += r.size;
         if (packet != NULL) {
-            uint32_t s = packet_seq(packet);
+            uint32_t s = ws_event_packet_seq(packet);
             if (s > q->max_seq[p]) {
                 q->max_seq[p] = s;
             }
             if (s > q->last_seq) {
                 q->last_seq = s;
             }
-            if (get_u32(packet + 4) > q->last_time_s) {
-                q->last_time_s = get_u32(packet + 4);
+            if (ws_event_packet_time(packet) > q->last_time_s) {
+                q->last_time_s = ws_event_packet_time(packet);
             }
         }
-        if (r.kind == KIND_ACK && get_u16(r.body) == q->epoch && get_u24(r.body + 2) > q->acked) {
-            q->acked = get_u24(r.body + 2);
+        if (r.kind == KIND_ACK && ws_get_u16(r.body) == q->epoch &&
+            ws_get_u24(r.body + 2) > q->acked) {
+            q->acked = ws_get_u24(r.body + 2);
         }
-        if (r.kind == KIND_BOOT && get_u16(r.body) > q->boot_count) {
-            q->boot_count = (uint16_t)get_u16(r.body);
+        if (r.kind == KIND_BOOT && ws_get_u16(r.body) > q->boot_count) {
+            q->boot_count = ws_get_u16(r.body);
         }
-        if (r.kind == KIND_BOOT && get_u32(r.body + 2) > q->last_time_s) {
-            q->last_time_s = get_u32(r.body + 2);
+        if (r.kind == KIND_BOOT && ws_get_u32(r.body + 2) > q->last_time_s) {
+            q->last_time_s = ws_get_u32(r.body + 2);
         }
         other |= r.kind != KIND_EVENT;
     }
@@ -711,7 +691,7 @@ static int event_elsewhere(const ws_queue_t *q, uint32_t skip, uint32_t seq)
         while (off < q->end[p] && read_record(q, p, off, &r) == REC_OK) {
             uint32_t len;
             const uint8_t *packet = record_event(&r, &len);
-            if (packet != NULL && packet_seq(packet) == seq) {
+            if (packet != NULL && ws_event_packet_seq(packet) == seq) {
                 return 1;
             }
             off += r.size;
@@ -740,8 +720,8 @@ static int newest_is_redundant(const ws_queue_t *q, int has_other_records)
         uint32_t len;
         const uint8_t *packet = record_event(&r, &len);
         off += r.size;
-        if (packet != NULL && packet_seq(packet) > q->acked &&
-            !event_elsewhere(q, n, packet_seq(packet))) {
+        if (packet != NULL && ws_event_packet_seq(packet) > q->acked &&
+            !event_elsewhere(q, n, ws_event_packet_seq(packet))) {
             return 0;
         }
     }
@@ -846,7 +826,7 @@ ws_status_t ws_queue_mount(ws_queue_t *q, const ws_flash_t *flash)
         while (off < q->end[p] && read_record(q, p, off, &r) == REC_OK) {
             off += r.size;
             if (r.kind == KIND_DROP) {
-                uint32_t victim_seq = get_u32(r.body), v;
+                uint32_t victim_seq = ws_get_u32(r.body), v;
                 for (v = 0; v < count; v++) {
                     if (v != p && q->live[v] && q->page_seq[v] == victim_seq) {
                         q->live[v] = 0; /* a compaction cut before its erase: finish it */

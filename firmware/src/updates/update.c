@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "ws_bytes.h"
 #include "ws_crypto.h"
 #include "ws_protocol.h"
 
@@ -89,14 +90,6 @@ void ws_update_attach(ws_update_t *upd, ws_device_t *dev)
     }
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 static ws_status_t commit(ws_update_t *upd, ws_device_t *dev, uint8_t task)
 {
     ws_model_slot_info_t info;
@@ -163,9 +156,8 @@ ws_status_t ws_update_on_command(void *ctx, ws_device_t *dev, const ws_command_t
             offset = info.received;
             version = info.version;
         }
-        put_u32(rsp->data, offset);
-        rsp->data[4] = (uint8_t)version;
-        rsp->data[5] = (uint8_t)(version >> 8);
+        ws_put_u32(rsp->data, offset);
+        ws_put_u16(rsp->data + 4, version);
         rsp->data_len = 6;
         return WS_OK;
     }
@@ -214,7 +206,7 @@ ws_status_t ws_update_on_transfer_write(ws_update_t *upd, const uint8_t *buf, si
         }
     }
     upd->since_notify = 0;
-    put_u32(out, resume);
+    ws_put_u32(out, resume);
     out[4] = (uint8_t)st;
     *out_len = WS_TRANSFER_NOTIFY_SIZE;
     return st;

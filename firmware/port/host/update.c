@@ -1,5 +1,5 @@
-/* Host port of the model-update service (ws_host_update.h). */
-#include "ws_host_update.h"
+/* Host port of the model-update service (update.h). */
+#include "update.h"
 
 static void host_models_changed(void *ctx, uint8_t task, const ws_model_t *m)
 {

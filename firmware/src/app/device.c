@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "ws_bytes.h"
+
 #define DEFAULT_FALL_CANCEL_S 30
 #define DEFAULT_SUMMARY_MIN 15
 
@@ -269,10 +271,7 @@ static void respond(ws_response_t *rsp, const ws_command_t *cmd, ws_status_t st)
 
 static void put_data_u32(ws_response_t *rsp, uint32_t v)
 {
-    rsp->data[0] = (uint8_t)v;
-    rsp->data[1] = (uint8_t)(v >> 8);
-    rsp->data[2] = (uint8_t)(v >> 16);
-    rsp->data[3] = (uint8_t)(v >> 24);
+    ws_put_u32(rsp->data, v);
     rsp->data_len = 4;
 }
 
@@ -438,34 +437,27 @@ ws_status_t ws_device_models_changed(ws_device_t *dev)
     return queue_status_pages(dev);
 }
 
-static void put_le(uint8_t *p, uint32_t v, int n)
-{
-    int i;
-    for (i = 0; i < n; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
 ws_status_t ws_device_read_status(const ws_device_t *dev, uint8_t *out, size_t cap, size_t *len)
 {
+    ws_status_record_t rec;
     uint32_t free_events;
     if (dev == NULL || out == NULL || len == NULL || cap < WS_STATUS_RECORD_SIZE) {
         return WS_ERR_ARG;
     }
     free_events = ws_queue_free_events(&dev->queue);
-    out[0] = WS_STATUS_RECORD_VERSION;
-    out[1] = ws_device_battery_pct(dev);
-    put_le(out + 2, dev->queue.epoch, 2);
-    put_le(out + 4, dev->queue.last_seq, 3);
-    put_le(out + 7, dev->queue.acked, 3);
-    put_le(out + 10, free_events > 0xFFFFu ? 0xFFFFu : free_events, 2);
-    put_le(out + 12, now_s(dev), 4);
+    rec.battery_pct = ws_device_battery_pct(dev);
+    rec.epoch = dev->queue.epoch;
+    rec.last_seq = dev->queue.last_seq;
+    rec.acked_seq = dev->queue.acked;
+    rec.queue_free = (uint16_t)(free_events > 0xFFFFu ? 0xFFFFu : free_events);
+    rec.device_time_s = now_s(dev);
     /* bits 0-2 only: a companion reads this record to connect, and one that predates the
      * posture bit would refuse it (the bit goes out in STATUS page 0 events, which such a
      * companion stores undecoded) */
-    out[16] = (uint8_t)(status_flags(dev) & 0x07u);
-    *len = WS_STATUS_RECORD_SIZE;
-    return WS_OK;
+    rec.flags = (uint8_t)(status_flags(dev) & 0x07u);
+    /* the queue keeps acked <= last_seq <= WS_SEQ_MAX and the battery is clamped to 100,
+     * so the codec's range check always passes */
+    return ws_status_record_encode(&rec, out, cap, len);
 }
 
 void ws_device_recording_started(ws_device_t *dev)

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "ws_device.h"
-#include "ws_host_flash.h"
+#include "flash.h"
 
 /* cdef-begin */
 typedef struct {

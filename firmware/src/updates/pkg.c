@@ -1,9 +1,11 @@
 /* Model package verification (ws_pkg.h): the device's side of docs/model-package.md.
  * Every offset and size comes from untrusted bytes, so each is checked against the
  * fixed layout of format version 1 before anything is read through it. */
+#include "ws_pkg.h"
+
 #include <string.h>
 
-#include "ws_pkg.h"
+#include "ws_bytes.h"
 
 /* Header offsets (docs/model-package.md, "Header"). */
 enum {
@@ -51,14 +53,6 @@ enum {
 static const uint8_t MAGIC[4] = {'W', 'S', 'P', 'K'};
 #define MAX_CHANNELS 16u
 #define MAX_SAMPLE_RATE_HZ 10000u
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
 
 static int all_zero(const uint8_t *p, size_t n)
 {
@@ -108,16 +102,16 @@ ws_status_t ws_pkg_parse_header(const uint8_t *pkg, size_t len, ws_pkg_header_t 
     h.task = pkg[OFF_TASK];
     h.placement = pkg[OFF_PLACEMENT];
     h.flags = pkg[OFF_FLAGS];
-    h.model_version = rd16(pkg + OFF_MODEL_VERSION);
-    h.model_offset = rd32(pkg + OFF_MODEL_OFFSET);
-    h.model_size = rd32(pkg + OFF_MODEL_SIZE);
-    h.selftest_offset = rd32(pkg + OFF_SELFTEST_OFFSET);
-    h.signed_size = rd32(pkg + OFF_SIGNED_SIZE);
+    h.model_version = ws_get_u16(pkg + OFF_MODEL_VERSION);
+    h.model_offset = ws_get_u32(pkg + OFF_MODEL_OFFSET);
+    h.model_size = ws_get_u32(pkg + OFF_MODEL_SIZE);
+    h.selftest_offset = ws_get_u32(pkg + OFF_SELFTEST_OFFSET);
+    h.signed_size = ws_get_u32(pkg + OFF_SIGNED_SIZE);
 
     /* The layout is fixed by the sizes: header, model at 128, zero padding to 16, the
      * self-test, the signature, nothing after it. Compare in 32 bits only after bounding
      * model_size, so no sum can wrap. */
-    if (rd16(pkg + OFF_HEADER_SIZE) != WS_PKG_HEADER_SIZE ||
+    if (ws_get_u16(pkg + OFF_HEADER_SIZE) != WS_PKG_HEADER_SIZE ||
         h.model_offset != WS_PKG_HEADER_SIZE || h.model_size == 0 ||
         h.model_size > WS_PKG_MAX_SIZE) {
         return WS_ERR_PKG_BOUNDS;
@@ -125,7 +119,7 @@ ws_status_t ws_pkg_parse_header(const uint8_t *pkg, size_t len, ws_pkg_header_t 
     model_end = h.model_offset + h.model_size;
     selftest_offset = align_up(model_end);
     if (h.selftest_offset != selftest_offset ||
-        rd32(pkg + OFF_SELFTEST_SIZE) != WS_PKG_SELFTEST_SIZE ||
+        ws_get_u32(pkg + OFF_SELFTEST_SIZE) != WS_PKG_SELFTEST_SIZE ||
         h.signed_size != selftest_offset + WS_PKG_SELFTEST_SIZE ||
         (size_t)h.signed_size + WS_PKG_SIGNATURE_SIZE != len || len > WS_PKG_MAX_SIZE) {
         return WS_ERR_PKG_BOUNDS;
@@ -133,17 +127,17 @@ ws_status_t ws_pkg_parse_header(const uint8_t *pkg, size_t len, ws_pkg_header_t 
     /* From here every offset below len is known to be inside the package. */
     memcpy(h.model_sha256, pkg + OFF_SHA256, sizeof h.model_sha256);
     memcpy(h.key_id, pkg + OFF_KEY_ID, sizeof h.key_id);
-    h.sample_rate_hz = rd16(pkg + OFF_SAMPLE_RATE);
-    h.window_samples = rd16(pkg + OFF_WINDOW);
+    h.sample_rate_hz = ws_get_u16(pkg + OFF_SAMPLE_RATE);
+    h.window_samples = ws_get_u16(pkg + OFF_WINDOW);
     h.channels = pkg[OFF_CHANNELS];
     h.input_zero_point = (int8_t)pkg[OFF_INPUT_ZERO];
-    h.input_scale = as_float(rd32(pkg + OFF_INPUT_SCALE));
+    h.input_scale = as_float(ws_get_u32(pkg + OFF_INPUT_SCALE));
     h.output_count = pkg[OFF_OUTPUT_COUNT];
     h.output_zero_point = (int8_t)pkg[OFF_OUTPUT_ZERO];
-    h.output_scale = as_float(rd32(pkg + OFF_OUTPUT_SCALE));
+    h.output_scale = as_float(ws_get_u32(pkg + OFF_OUTPUT_SCALE));
     memcpy(h.class_codes, pkg + OFF_CLASS_CODES, sizeof h.class_codes);
     st = pkg + selftest_offset;
-    h.selftest_seed = rd32(st + ST_SEED);
+    h.selftest_seed = ws_get_u32(st + ST_SEED);
     for (i = 0; i < WS_PKG_MAX_OUTPUTS; i++) {
         h.selftest_expected[i] = (int8_t)st[ST_EXPECTED + i];
     }
@@ -153,10 +147,10 @@ ws_status_t ws_pkg_parse_header(const uint8_t *pkg, size_t len, ws_pkg_header_t 
         h.sample_rate_hz == 0 || h.sample_rate_hz > MAX_SAMPLE_RATE_HZ ||
         h.window_samples == 0 || h.channels == 0 || h.channels > MAX_CHANNELS ||
         pkg[OFF_INPUT_DTYPE] != WS_PKG_DTYPE_INT8 || pkg[OFF_INPUT_RESERVED] != 0 ||
-        !scale_ok(rd32(pkg + OFF_INPUT_SCALE)) || !all_zero(pkg + OFF_RESERVED_A, 4) ||
+        !scale_ok(ws_get_u32(pkg + OFF_INPUT_SCALE)) || !all_zero(pkg + OFF_RESERVED_A, 4) ||
         h.output_count == 0 || h.output_count > WS_PKG_MAX_OUTPUTS ||
         pkg[OFF_OUTPUT_DTYPE] != WS_PKG_DTYPE_INT8 || pkg[OFF_OUTPUT_RESERVED] != 0 ||
-        !scale_ok(rd32(pkg + OFF_OUTPUT_SCALE)) ||
+        !scale_ok(ws_get_u32(pkg + OFF_OUTPUT_SCALE)) ||
         !all_zero(pkg + OFF_RESERVED_B, WS_PKG_HEADER_SIZE - OFF_RESERVED_B)) {
         return WS_ERR_PKG_BOUNDS;
     }

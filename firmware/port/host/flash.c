@@ -1,5 +1,5 @@
-/* Simulated NOR flash with torn operations (ws_host_flash.h). */
-#include "ws_host_flash.h"
+/* Simulated NOR flash with torn operations (flash.h). */
+#include "flash.h"
 
 #include <string.h>
 

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "ws_bytes.h"
 #include "ws_protocol.h"
 
 #define MAGIC 0x31535357u /* "WSS1" */
@@ -10,53 +11,38 @@
 #define OFF_BODY 8 /* fall_cancel_s, summary_min, calibrated, 0, ref[3], 0, 0 */
 #define OFF_CRC 22
 
-static void put_u16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    put_u16(p, v);
-    put_u16(p + 2, v >> 16);
-}
-
-static uint32_t get_u16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
-static uint32_t get_u32(const uint8_t *p) { return get_u16(p) | (get_u16(p + 2) << 16); }
-
 static void encode(const ws_settings_t *s, uint32_t seq, uint8_t *rec)
 {
     int i;
     memset(rec, 0, WS_SETTINGS_RECORD_SIZE);
-    put_u32(rec, MAGIC);
-    put_u32(rec + OFF_SEQ, seq);
-    put_u16(rec + OFF_BODY, s->fall_cancel_s);
-    put_u16(rec + OFF_BODY + 2, s->summary_min);
+    ws_put_u32(rec, MAGIC);
+    ws_put_u32(rec + OFF_SEQ, seq);
+    ws_put_u16(rec + OFF_BODY, s->fall_cancel_s);
+    ws_put_u16(rec + OFF_BODY + 2, s->summary_min);
     rec[OFF_BODY + 4] = s->posture_calibrated;
     for (i = 0; i < 3; i++) {
-        put_u16(rec + OFF_BODY + 6 + 2 * i, (uint16_t)s->posture_ref[i]);
+        ws_put_u16(rec + OFF_BODY + 6 + 2 * i, (uint16_t)s->posture_ref[i]);
     }
-    put_u16(rec + OFF_CRC, ws_crc16(rec, OFF_CRC));
+    ws_put_u16(rec + OFF_CRC, ws_crc16(rec, OFF_CRC));
 }
 
 /* 1 with *s and *seq when rec is a whole, valid record; else 0 */
 static int decode(const uint8_t *rec, ws_settings_t *s, uint32_t *seq)
 {
     int i;
-    if (get_u32(rec) != MAGIC || ws_crc16(rec, OFF_CRC) != get_u16(rec + OFF_CRC) ||
-        rec[OFF_BODY + 4] > 1u || rec[OFF_BODY + 5] != 0 || get_u16(rec + OFF_BODY + 12) != 0 ||
-        get_u32(rec + OFF_SEQ) == 0) {
+    if (ws_get_u32(rec) != MAGIC || ws_crc16(rec, OFF_CRC) != ws_get_u16(rec + OFF_CRC) ||
+        rec[OFF_BODY + 4] > 1u || rec[OFF_BODY + 5] != 0 ||
+        ws_get_u16(rec + OFF_BODY + 12) != 0 || ws_get_u32(rec + OFF_SEQ) == 0) {
         return 0;
     }
     memset(s, 0, sizeof *s);
-    s->fall_cancel_s = (uint16_t)get_u16(rec + OFF_BODY);
-    s->summary_min = (uint16_t)get_u16(rec + OFF_BODY + 2);
+    s->fall_cancel_s = ws_get_u16(rec + OFF_BODY);
+    s->summary_min = ws_get_u16(rec + OFF_BODY + 2);
     s->posture_calibrated = rec[OFF_BODY + 4];
     for (i = 0; i < 3; i++) {
-        s->posture_ref[i] = (int16_t)get_u16(rec + OFF_BODY + 6 + 2 * i);
+        s->posture_ref[i] = ws_get_i16(rec + OFF_BODY + 6 + 2 * i);
     }
-    *seq = get_u32(rec + OFF_SEQ);
+    *seq = ws_get_u32(rec + OFF_SEQ);
     /* values SET_CONFIG could never have set: not a record this firmware wrote */
     return s->fall_cancel_s >= WS_FALL_CANCEL_S_MIN && s->fall_cancel_s <= WS_FALL_CANCEL_S_MAX &&
            s->summary_min >= WS_SUMMARY_MIN_MIN && s->summary_min <= WS_SUMMARY_MIN_MAX;
