@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.link import ConnectionState, LinkStatus
-from wearsense.export import ExportError, parse_when, select
+from wearsense.export.formats import FORMATS, write_into_folder
 from wearsense.protocol import (
     ActivityClass,
     Event,
@@ -30,7 +30,7 @@ from wearsense.protocol import (
     StatusFlag,
 )
 from wearsense.store import Store, StoredEvent, derived
-from wearsense.store.db import DEFAULT_GAP_ALERT_HOURS, event_fields, timezone
+from wearsense.store.db import DEFAULT_GAP_ALERT_HOURS, event_fields
 
 Clock = Callable[[], float]
 Key = tuple[str, int, int]
@@ -294,11 +294,12 @@ class Registry:
 # Updates screen says that pushing is not available.
 PUSH_MODULE = "wearsense.updates.transfer"
 
+DEFAULT_EXPORT = "csv"
+# The export formats (wearsense.export.formats) as the Export screen offers them: the
+# default first.
 EXPORT_FORMATS = {
-    "csv": "CSV (one row per event)",
-    "fhir": "FHIR R4 Bundle (JSON)",
-    "edf": "EDF+ annotations (one file per day)",
-    "report": "Clinical summary (PDF and PNG)",
+    name: chosen.label
+    for name, chosen in sorted(FORMATS.items(), key=lambda item: item[0] != DEFAULT_EXPORT)
 }
 
 
@@ -581,25 +582,11 @@ class StoreView:
         deidentify: bool = False,
     ) -> list[Path]:
         """Writes the patient's events in [start, end] (ISO dates or date-times in the
-        patient's timezone; empty: unbounded) as ``fmt`` into ``directory``. Returns the
-        files written; ExportError (or StoreError) says why not."""
-        if fmt not in EXPORT_FORMATS:
-            raise ExportError(f"unknown export format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
-        tz = timezone(self.store.patient(patient).timezone)
-        start_utc = parse_when(start.strip(), tz) if start.strip() else None
-        end_utc = parse_when(end.strip(), tz, end=True) if end.strip() else None
-        if start_utc is not None and end_utc is not None and end_utc <= start_utc:
-            raise ExportError("the end of the range must come after its start")
-        data = select(self.store, patient, start_utc, end_utc, deidentify=deidentify)
-        folder = Path(directory).expanduser()
-        stem = f"{data.patient_label}_{data.local(data.start_utc):%Y%m%d}"
-        try:
-            return _write(fmt, data, folder, stem)
-        except ImportError as exc:
-            raise ExportError(
-                f"the {EXPORT_FORMATS[fmt]} export needs the Python package {exc.name!r}, "
-                "which is not installed"
-            ) from exc
+        patient's timezone; empty: unbounded) as ``fmt`` into ``directory``
+        (``wearsense.export.formats.write_into_folder``)."""
+        return write_into_folder(
+            self.store, fmt, patient, start, end, directory, deidentify=deidentify
+        )
 
 
 def _module_exists(name: str) -> bool:
@@ -607,24 +594,6 @@ def _module_exists(name: str) -> bool:
         return importlib.util.find_spec(name) is not None
     except ModuleNotFoundError:  # a parent package is missing
         return False
-
-
-def _write(fmt: str, data: Any, folder: Path, stem: str) -> list[Path]:
-    if fmt == "csv":
-        from wearsense.export.table import write_csv
-
-        return [write_csv(data, folder / f"{stem}.csv")]
-    if fmt == "fhir":
-        from wearsense.export.fhir import write_fhir
-
-        return [write_fhir(data, folder / f"{stem}.fhir.json")]
-    if fmt == "edf":
-        from wearsense.export.edf import write_edf
-
-        return write_edf(data, folder, stem)
-    from wearsense.export.report import write_report
-
-    return write_report(data, folder / f"{stem}_summary")
 
 
 # -- pushing a model package over the companion's session -------------------------------
