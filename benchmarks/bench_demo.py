@@ -20,8 +20,8 @@ CHECK_S = 40.0
 
 
 def run() -> dict[str, Any]:
-    from wearsense.demo import DEFAULT_SPEED
-    from wearsense.demo import run as demo_run
+    from wearsense.cli.demo import DEFAULT_SPEED
+    from wearsense.cli.demo import run as demo_run
 
     names = {
         "first detector event": "first_detector_event_s",

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SERIAL = "WS-DEMO0001"
 PATIENT = "demo-patient"
 DEFAULT_SPEED = 10.0
