@@ -6,9 +6,9 @@ fed by every offset the device acknowledges. ``wearsense update push`` and the t
 UI's Updates screen both push through here.
 
 The two phases are apart so that a command can refuse a bad package before it opens a
-radio: :func:`prepare` raises :class:`PushError` (the package or its metrics do not
-read, the registry refuses it); :func:`push` never raises for a refusal or a lost link:
-its :class:`PushReport` says how the rollout ended.
+radio: :func:`read_package` and :func:`register_package` raise :class:`PushError` (the
+package or its metrics do not read, the registry refuses it); :func:`push` never raises
+for a refusal or a lost link: its :class:`PushReport` says how the rollout ended.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class PushFailure(enum.Enum):
 
 
 class PushError(Exception):
-    """A push that cannot start (:func:`prepare`); ``failure`` says why, the message is
+    """A push that cannot start; ``failure`` says why, the message is
     the cause's."""
 
     def __init__(self, failure: PushFailure, cause: Exception) -> None:
@@ -114,7 +114,7 @@ def read_metrics(metrics: Path | None, package: Path) -> dict[str, Any] | None:
     return data
 
 
-def register(registry: Registry, package: PackageFile, metrics: Path | None = None) -> None:
+def register_package(registry: Registry, package: PackageFile, metrics: Path | None = None) -> None:
     """Registers the package with its metrics (:func:`read_metrics`), which the guard
     compares; ``PushError`` NOT_REGISTERED when they do not parse or the registry
     refuses the package."""
@@ -122,13 +122,6 @@ def register(registry: Registry, package: PackageFile, metrics: Path | None = No
         registry.add(package.data, metrics=read_metrics(metrics, package.path), path=package.path)
     except (RegistryError, ValueError) as exc:  # ValueError: the metrics' JSON
         raise PushError(PushFailure.NOT_REGISTERED, exc) from exc
-
-
-def prepare(path: Path, registry: Registry, metrics: Path | None = None) -> PackageFile:
-    """Reads the package and registers it (:func:`read_package`, :func:`register`)."""
-    package = read_package(path)
-    register(registry, package, metrics)
-    return package
 
 
 async def push(
@@ -143,7 +136,7 @@ async def push(
     history: Any | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> PushReport:
-    """Runs the rollout of a prepared package over a running session (its ``watcher``
+    """Runs the rollout of a registered package over a running session (its ``watcher``
     fed by the session's ``on_stored``); ``history`` (the companion's store) records the
     version and every step. A refusal (guard, device) or a lost link is in the report;
     anything else is raised."""
@@ -186,16 +179,16 @@ async def push_file(
     history: Any | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> PushReport:
-    """:func:`prepare` and :func:`push` in one call, against the registry at
-    ``registry_path``: a package that cannot start is a report too (``error`` then a
-    :class:`PushError`)."""
+    """:func:`read_package`, :func:`register_package` and :func:`push` in one call, with
+    the registry at ``registry_path``: a package that cannot start is a report too
+    (``error`` then a :class:`PushError`)."""
     try:
         package = read_package(path)
     except PushError as exc:
         return PushReport(PackageFile(path, b"", -1, -1), failure=exc.failure, error=exc)
     with Registry(registry_path) as registry:
         try:
-            register(registry, package, metrics)
+            register_package(registry, package, metrics)
         except PushError as exc:
             return PushReport(package, failure=exc.failure, error=exc)
         return await push(
