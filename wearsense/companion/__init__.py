@@ -3,7 +3,8 @@
 watcher of the wearable's model versions) and the operations on a connected wearable.
 The faces (``wearsense.cli``, ``tui``) call it and wire nothing themselves.
 
-- ``build``: :class:`Companion`, :class:`Radio`, ``open_store``, ``make_session``.
+- ``build``: :class:`Companion`, :class:`Radio`, :class:`Central` and the functions that
+  open them one by one (``open_store``, ``open_central``, ``make_session``).
 - ``model_updates``: push a model package (guard, transfer with resume, confirmation).
 - ``requests``: posture calibration, on-demand ECG recording.
 
@@ -16,10 +17,12 @@ from wearsense.companion.build import (
     COMPANION_ADDRESS,
     IN_PROCESS_ADDRESS,
     PUSH_ADDRESS,
+    Central,
     Companion,
     Radio,
     in_process_config,
     make_session,
+    open_central,
     open_store,
 )
 from wearsense.companion.model_updates import PushError, PushFailure, PushReport
@@ -28,6 +31,7 @@ __all__ = [
     "COMPANION_ADDRESS",
     "IN_PROCESS_ADDRESS",
     "PUSH_ADDRESS",
+    "Central",
     "Companion",
     "PushError",
     "PushFailure",
@@ -35,5 +39,6 @@ __all__ = [
     "Radio",
     "in_process_config",
     "make_session",
+    "open_central",
     "open_store",
 ]

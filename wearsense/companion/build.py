@@ -97,14 +97,56 @@ def make_session(
     return Session(sink, config, on_state=on_state, on_stored=on_stored, **backends)
 
 
+@dataclasses.dataclass
+class Central:
+    """What the companion's central runs on: its Bumble stack (None on this computer's
+    adapter) and the virtual controllers it started (None when it found them running)."""
+
+    stack: Stack | None = None
+    controllers: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bumble(self) -> BumbleCentral | None:
+        """The stack as the Bumble backend of bleak takes it; None: bleak's OS backend."""
+        return None if self.stack is None else BumbleCentral(self.stack.device)
+
+    async def close(self) -> None:
+        if self.stack is not None:
+            await self.stack.close()
+        stop_controllers(self.controllers)
+
+
+async def open_central(
+    radio: Radio, *, address: str = COMPANION_ADDRESS, keystore: Path | None = None
+) -> Central:
+    """Starts the virtual controllers when ``radio`` names them and nothing listens yet,
+    and powers on the central's Bumble stack at ``address`` (bonds in ``keystore``; in
+    memory when None). ``LinkError`` when the radio cannot be reached (then nothing is
+    left running)."""
+    central = Central()
+    transport = radio.transport
+    if radio.controllers is not None:
+        central.controllers = ensure_controllers(radio.controllers)
+        transport = f"tcp-client:127.0.0.1:{radio.controllers[1]}"
+    try:
+        if radio.link is not None or transport is not None:
+            central.stack = await open_stack(
+                STACK_NAME, address, link=radio.link, transport=transport, keystore=keystore
+            )
+    except BaseException:
+        await central.close()
+        raise
+    return central
+
+
 class Companion:
     """One companion: a store, a session following one wearable, a watcher of the model
-    versions the wearable reports, and what carries the session (a Bumble stack, the
-    virtual controllers this companion started). Built by :meth:`open`; :meth:`close`
-    releases what it opened (the store stays the caller's). The operations on the
-    connected wearable live beside it (``wearsense.companion.model_updates``,
-    ``wearsense.companion.requests``) and take a session; the methods below run them on
-    this companion's. ``registry_path`` is the package registry its model pushes use."""
+    versions the wearable reports, and the :class:`Central` that carries the session.
+    Built by :meth:`open`; :meth:`close` releases what it opened (the store stays the
+    caller's). The operations on the connected wearable live beside it
+    (``wearsense.companion.model_updates``, ``wearsense.companion.requests``) and take a
+    session; the methods below run them on this companion's. ``registry_path`` is the
+    package registry its model pushes use."""
 
     def __init__(
         self,
@@ -113,15 +155,13 @@ class Companion:
         watcher: ModelStatusWatcher,
         *,
         registry_path: Path | None = None,
-        stack: Stack | None = None,
-        controllers: subprocess.Popen[bytes] | None = None,
+        central: Central | None = None,
     ) -> None:
         self.store = store
         self.session = session
         self.watcher = watcher
         self.registry_path = registry_path
-        self.stack = stack
-        self.controllers = controllers
+        self.central = central or Central()
         self._runner: asyncio.Task[None] | None = None
 
     @classmethod
@@ -137,24 +177,9 @@ class Companion:
         on_stored: StoredCallback | None = None,
         registry_path: Path | None = None,
     ) -> Companion:
-        """Starts the virtual controllers when ``radio`` names them and nothing listens yet,
-        powers on the central's Bumble stack at ``address`` (bonds in ``keystore``) and
-        builds the session. ``on_stored`` is called before the watcher sees a batch.
-        Raises ``LinkError`` when the radio cannot be reached (nothing is left running)."""
-        controllers = None
-        stack = None
-        transport = radio.transport
-        if radio.controllers is not None:
-            controllers = ensure_controllers(radio.controllers)
-            transport = f"tcp-client:127.0.0.1:{radio.controllers[1]}"
-        try:
-            if radio.link is not None or transport is not None:
-                stack = await open_stack(
-                    STACK_NAME, address, link=radio.link, transport=transport, keystore=keystore
-                )
-        except BaseException:
-            stop_controllers(controllers)
-            raise
+        """Opens the central (:func:`open_central`) and builds the session storing into
+        ``store``. ``on_stored`` is called before the watcher sees a batch."""
+        central = await open_central(radio, address=address, keystore=keystore)
         watcher = ModelStatusWatcher()
 
         def stored(serial: str, epoch: int, events: Sequence[Event], utc: float) -> None:
@@ -162,16 +187,10 @@ class Companion:
                 on_stored(serial, epoch, events, utc)
             watcher.on_stored(serial, epoch, events, utc)
 
-        central = None if stack is None else BumbleCentral(stack.device)
-        session = make_session(store, config, central=central, on_state=on_state, on_stored=stored)
-        return cls(
-            store,
-            session,
-            watcher,
-            registry_path=registry_path,
-            stack=stack,
-            controllers=controllers,
+        session = make_session(
+            store, config, central=central.bumble, on_state=on_state, on_stored=stored
         )
+        return cls(store, session, watcher, registry_path=registry_path, central=central)
 
     def start(self) -> asyncio.Task[None]:
         """Runs the session in a task (connects, stores, reconnects) until :meth:`stop`."""
@@ -193,9 +212,7 @@ class Companion:
     async def close(self) -> None:
         """Powers off the central's stack and stops the controllers this companion
         started. The store is closed by whoever opened it."""
-        if self.stack is not None:
-            await self.stack.close()
-        stop_controllers(self.controllers)
+        await self.central.close()
 
     # -- operations on the connected wearable ---------------------------------------------
 
