@@ -33,6 +33,8 @@ def test_the_radio_is_chosen_as_the_commands_choose_it() -> None:
     assert Radio().is_adapter and not Radio(controllers=(1, 2)).is_adapter
     with pytest.raises(LinkError, match="two ports"):
         Radio.bumble(None, "6402")
+    with pytest.raises(ValueError, match="not several"):
+        Radio(transport="tcp-client:127.0.0.1:9", controllers=(1, 2))
 
 
 def test_a_session_gets_the_bumble_backend_only_with_a_central(tmp_path: Path) -> None:

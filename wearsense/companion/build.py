@@ -60,6 +60,11 @@ class Radio:
     transport: str | None = None  # a Bumble HCI transport, e.g. tcp-client:127.0.0.1:6403
     controllers: tuple[int, int] | None = None  # virtual controllers on loopback; we take B
 
+    def __post_init__(self) -> None:
+        chosen = [self.link, self.transport, self.controllers]
+        if sum(c is not None for c in chosen) > 1:
+            raise ValueError("a Radio is a link, a transport or the controllers, not several")
+
     @classmethod
     def bumble(cls, transport: str | None, controllers: str) -> Radio:
         """The command-line choice: ``--transport`` when given, else the ``--controllers``
