@@ -107,6 +107,8 @@ async def _run(args: argparse.Namespace, started: float) -> int:
             store.assign(SERIAL, PATIENT, start_utc=time.time() - 60)
     except StoreError as exc:
         print(f"error: {exc}")
+        store.close()
+        await wearable.close()
         return 1
     link = SessionLink(serial_hint=SERIAL)
     companion = await Companion.open(
