@@ -609,7 +609,7 @@ def test_the_companion_asks_again_for_a_recording_lost_to_a_reconnection(
     said: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from wearsense.link.cli import RECORD_TRIES, _record
+    from wearsense.cli.companion import RECORD_TRIES, _record
     from wearsense.protocol import Status
 
     async def scenario() -> int:

@@ -236,7 +236,7 @@ def test_the_last_sequence_number_and_values_set_config_refuses():
 
 
 def test_the_companion_says_when_the_calibration_is_in_force():
-    from wearsense.link.cli import posture_line
+    from wearsense.cli.companion import posture_line
 
     head = {"seq": 1, "time_s": 0, "model_version": 0}
     page = {"battery_pct": 90, "epoch": 1, "queue_free": 100, "boot_count": 1}

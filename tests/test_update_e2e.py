@@ -17,8 +17,9 @@ from textual.widgets import DataTable, Input, ProgressBar, Static
 from update_helpers import versioned
 
 from tui.app import WearSenseApp
-from tui.services import SessionPusher
+from tui.companion import CompanionActions
 from wearsense.cli import main
+from wearsense.companion import Companion
 from wearsense.emulator.replay import SAMPLES, Player, load
 from wearsense.emulator.updatable_device import UpdatableWearable
 from wearsense.protocol import Status
@@ -60,7 +61,8 @@ def test_package_sign_push_from_the_tui_and_the_events_carry_the_new_version(
             registry.add(v1, metrics=shipped)
         better = {**shipped, "macro_f1": shipped["macro_f1"] + 0.01}
         (tmp_path / "metrics.json").write_text(json.dumps(better))  # beside the package
-        pusher = SessionPusher(session, watcher, tmp_path / "updates.db", history=store)
+        companion = Companion(store, session, watcher, registry_path=tmp_path / "updates.db")
+        pusher = CompanionActions(companion)
         app = WearSenseApp(tmp_path / "companion.db", None, poll_s=0, pusher=pusher)
         try:
             await watcher.wait(SERIAL, lambda page: page.afib_version == 1, 20)

@@ -49,8 +49,9 @@ async def shoot_push(out: Path, work: Path) -> Path:
 
     from textual.widgets import Input, Static
 
+    from tui.companion import CompanionActions
     from tui.link import SessionLink
-    from tui.services import SessionPusher
+    from wearsense.companion import Companion
     from wearsense.emulator.updatable_device import UpdatableWearable
     from wearsense.store import Store
     from wearsense.testing.loopback import Loopback
@@ -82,7 +83,7 @@ async def shoot_push(out: Path, work: Path) -> Path:
 
     session = loop.session(store, on_state=link.on_state, on_stored=on_stored)
     link.follow(session)
-    pusher = SessionPusher(session, watcher, work / "updates.db", history=store)
+    pusher = CompanionActions(Companion(store, session, watcher, registry_path=work / "updates.db"))
     app = WearSenseApp(work / "push.db", link, poll_s=0, refresh_s=0, pusher=pusher)
     task = asyncio.create_task(session.run())
     cwd = Path.cwd()

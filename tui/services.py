@@ -1,9 +1,11 @@
-"""What the screens show, read from the companion services: the store, its derived
-figures and the exports. Widgets call these functions and display what they return;
-every decision about the data (how severe an event is, what counts as a long data gap,
-which heart-rate samples surround an AF episode) is made here, not in a widget.
+"""What the screens show, worded: the severity and one-line description of each event,
+times and ages, the event feed with its data-gap lines, and the rows and series the
+screens draw, made from the figures of ``wearsense.store.overview`` (which decides what
+the data says: long data gaps, the heart rate around an AF episode, the window of the
+store to read) and the export table of ``wearsense.export.formats``. Widgets display what
+these return and decide nothing.
 
-Read-only: nothing here writes to the store. Errors are the services' own: ``StoreError``
+Read-only but for the acknowledgement of a fall. Errors are the library's: ``StoreError``
 for the database, ``ExportError`` for an export that cannot be made.
 """
 
@@ -13,14 +15,13 @@ import collections
 import dataclasses
 import enum
 import importlib.util
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from tui.link import ConnectionState, LinkStatus
-from wearsense.export import ExportError, parse_when, select
+from wearsense.export.formats import FORMATS, write_into_folder
 from wearsense.protocol import (
     ActivityClass,
     Event,
@@ -28,20 +29,20 @@ from wearsense.protocol import (
     Quality,
     RhythmClass,
     SignalSource,
-    StatusFlag,
 )
-from wearsense.store import Store, StoredEvent, derived
-from wearsense.store.db import DEFAULT_GAP_ALERT_HOURS, event_fields, timezone
+from wearsense.store import Store, StoredEvent
+from wearsense.store.db import DEFAULT_GAP_ALERT_HOURS, event_fields
+from wearsense.store.overview import (
+    ACTIVITY_HOURS,
+    ALERT_LOOKBACK_HOURS,
+    DAY_S,
+    EPISODE_MARGIN_S,
+    Clock,
+    Key,
+    Overview,
+)
 
-Clock = Callable[[], float]
-Key = tuple[str, int, int]
-DAY_S = 86400.0
 FEED_SIZE = 500
-EPISODE_MARGIN_S = 3600.0
-ACTIVITY_HOURS = 24
-CHART_DAYS = 14  # AF burden and episodes: the last two weeks
-RECENT_WINDOWS_DAYS = (2.0, 30.0, None)  # windows tried for the newest events
-ALERT_LOOKBACK_HOURS = 24.0  # unacknowledged falls this recent are raised again at start
 MODEL_LABELS = {"afib": "AF", "fall": "fall", "activity": "act"}  # short, for narrow cards
 
 
@@ -295,37 +296,29 @@ class Registry:
 # Updates screen says that pushing is not available.
 PUSH_MODULE = "wearsense.updates.transfer"
 
+DEFAULT_EXPORT = "csv"
+# The export formats (wearsense.export.formats) as the Export screen offers them: the
+# default first.
 EXPORT_FORMATS = {
-    "csv": "CSV (one row per event)",
-    "fhir": "FHIR R4 Bundle (JSON)",
-    "edf": "EDF+ annotations (one file per day)",
-    "report": "Clinical summary (PDF and PNG)",
+    name: chosen.label
+    for name, chosen in sorted(FORMATS.items(), key=lambda item: item[0] != DEFAULT_EXPORT)
 }
 
 
 class StoreView:
-    """The read side of the companion for the UI, over one open ``Store``."""
+    """The read side of the companion for the UI, over one open ``Store``: the figures of
+    ``wearsense.store.overview.Overview``, worded for the screens."""
 
     def __init__(self, store: Store, clock: Clock, gap_hours: float | None = None) -> None:
+        self.overview = Overview(store, clock, gap_hours)
         self.store = store
         self.clock = clock
-        stored = store.setting("gap_alert_hours")
-        self.gap_hours = (
-            gap_hours if gap_hours is not None else float(stored or DEFAULT_GAP_ALERT_HOURS)
-        )
-        self._tz_cache: dict[str, tzinfo] = {}
+        self.gap_hours = self.overview.gap_hours
 
     # -- who and when --------------------------------------------------------------------
 
     def patients(self) -> list[str]:
-        return [p.pseudonym for p in self.store.patients()]
-
-    def _tz_of(self, patient: str | None) -> tzinfo | None:
-        if patient is None:
-            return None
-        if patient not in self._tz_cache:
-            self._tz_cache[patient] = self.store.patient(patient).tz
-        return self._tz_cache[patient]
+        return self.overview.patients()
 
     def _view(
         self,
@@ -344,7 +337,7 @@ class StoreView:
             type=type_name,
             utc=utc,
             patient=patient,
-            when=format_time(utc, self._tz_of(patient)),
+            when=format_time(utc, self.overview.tz_of(patient)),
             severity=severity,
             text=text,
         )
@@ -352,33 +345,18 @@ class StoreView:
     def view_of(self, event: StoredEvent) -> EventView:
         return self._view(event.serial, event.epoch, event.seq, event.type, event.utc, event.fields)
 
+    def anchor(self, serials: Iterable[str] | None = None) -> float:
+        return self.overview.anchor(serials)
+
     # -- events --------------------------------------------------------------------------
 
-    def anchor(self, serials: Iterable[str] | None = None) -> float:
-        """The time the charts and lists end at: now, or when the store last heard from
-        the devices (all, or ``serials``) if that was earlier, so an old store still
-        shows its last days without reading all of it."""
-        wanted = None if serials is None else set(serials)
-        seen = [
-            d.last_seen_utc for d in self.store.devices() if wanted is None or d.serial in wanted
-        ]
-        return min(self.clock(), max(seen)) if seen else self.clock()
-
     def recent_events(self, limit: int = FEED_SIZE) -> list[EventView]:
-        """The newest ``limit`` placed events, oldest first. Reads a window before the
-        anchor, widening it only when it holds fewer than ``limit`` events."""
-        end = self.anchor()
-        events: list[StoredEvent] = []
-        for days in RECENT_WINDOWS_DAYS:
-            start = None if days is None else end - days * DAY_S
-            events = self.store.events(start_utc=start)
-            if len(events) >= limit:
-                break
-        return [self.view_of(e) for e in events[-limit:]]
+        """The newest ``limit`` placed events, oldest first."""
+        return [self.view_of(e) for e in self.overview.recent_events(limit)]
 
     def events_since(self, utc: float | None) -> list[EventView]:
         """Placed events at or after ``utc`` (all when None), oldest first."""
-        return [self.view_of(e) for e in self.store.events(start_utc=utc)]
+        return [self.view_of(e) for e in self.overview.events_since(utc)]
 
     def views_from_link(self, serial: str, epoch: int, events: Sequence[Event]) -> list[EventView]:
         """Views of events the link reports as stored (their UTC time from the store's
@@ -397,92 +375,48 @@ class StoreView:
         ]
 
     def open_fall_alerts(self, lookback_hours: float = ALERT_LOOKBACK_HOURS) -> list[EventView]:
-        """Falls of the last ``lookback_hours`` (before the clock's now) nobody has
-        acknowledged and the wearer did not cancel: raised again when the UI starts."""
-        start = self.clock() - lookback_hours * 3600.0
-        return [
-            self.view_of(e)
-            for e in self.store.unacknowledged_falls(start_utc=start)
-            if not self.fall_is_cancelled(e.key)
-        ]
+        """Falls of the last ``lookback_hours`` nobody has acknowledged and the wearer did
+        not cancel: raised again when the UI starts."""
+        return [self.view_of(e) for e in self.overview.open_falls(lookback_hours)]
 
     def acknowledge_fall(self, key: Key, by: str = "") -> None:
         """Records the acknowledgement in the store (kept across restarts)."""
-        self.store.acknowledge_fall(key, by=by, utc=self.clock())
+        self.overview.acknowledge_fall(key, by=by)
 
     def fall_is_cancelled(self, key: Key) -> bool:
-        serial, epoch, seq = key
-        return any(
-            e.epoch == epoch and e.fields is not None and e.fields.get("fall_seq") == seq
-            for e in self.store.events(
-                serial=serial, types=[EventKind.FALL_CANCELLED], include_unplaced=True
-            )
-        )
+        return self.overview.fall_is_cancelled(key)
 
     # -- patients and devices ------------------------------------------------------------
 
     def patient_rows(self) -> list[PatientRow]:
-        rows = []
-        now = self.clock()
-        for p in self.store.patients():
-            current = [
-                a.serial
-                for a in self.store.assignments(p.pseudonym)
-                if a.start_utc <= now and (a.end_utc is None or a.end_utc > now)
-            ]
-            end = self.anchor(a.serial for a in self.store.assignments(p.pseudonym))
-            count = len(self.store.events(patient=p.pseudonym, start_utc=end - DAY_S))
-            rows.append(PatientRow(p.pseudonym, p.timezone, ", ".join(current) or "-", count))
-        return rows
+        return [
+            PatientRow(p.pseudonym, p.timezone, ", ".join(p.wearing) or "-", p.events_24h)
+            for p in self.overview.patient_days()
+        ]
 
     def device_rows(self, statuses: Mapping[str, LinkStatus]) -> list[DeviceRow]:
+        """One row per device: what the link reports now, else what the store recorded."""
         now = self.clock()
-        serials = sorted({d.serial for d in self.store.devices()} | set(statuses))
-        known = {d.serial: d for d in self.store.devices()}
         rows = []
-        for serial in serials:
-            status = statuses.get(serial)
-            device = known.get(serial)
-            events = self.store.events(serial=serial, start_utc=now - DAY_S, end_utc=now + 1)
+        for day in self.overview.device_days(statuses):
+            status = statuses.get(day.serial)
             battery = status.battery_pct if status and status.battery_pct is not None else None
-            last = self.store.events(
-                serial=serial, types=[EventKind.STATUS_DEVICE], include_unplaced=True
-            )
-            if battery is None and last and last[-1].fields:
-                battery = int(last[-1].fields["battery_pct"])
+            if battery is None:
+                battery = day.battery_pct
             posture = "-"
-            if last and last[-1].fields:
-                calibrated = int(last[-1].fields["flags"]) & StatusFlag.POSTURE_CALIBRATED
-                posture = "calibrated" if calibrated else "not calibrated (p: calibrate)"
-            firmware = (status.firmware if status and status.firmware else None) or (
-                device.firmware if device else None
-            )
-            if status and status.models:
-                models = status.models
-            elif device and device.afib_version is not None:
-                models = {
-                    "afib": device.afib_version,
-                    "fall": device.fall_version or 0,
-                    "activity": device.activity_version or 0,
-                }
-            else:
-                models = {}
-            history = events or self.store.events(serial=serial, include_unplaced=True)
+            if day.posture_calibrated is not None:
+                posture = (
+                    "calibrated" if day.posture_calibrated else "not calibrated (p: calibrate)"
+                )
+            firmware = (status.firmware if status and status.firmware else None) or day.firmware
+            models = status.models if status and status.models else day.models
             last_sync = status.last_sync_utc if status and status.last_sync_utc else None
-            if last_sync is None and history:
-                last_sync = max(e.received_utc for e in history)
-            wear_s = sum(
-                min(end, now) - max(start, now - DAY_S)
-                for start, end in derived.covered_intervals(events)
-                if end > now - DAY_S and start < now
-            )
-            gaps = derived.data_gaps(events, self.gap_hours, start_utc=now - DAY_S, end_utc=now)
-            newest = max((e.utc for e in history if e.utc is not None), default=None)
-            silent = None if newest is None else (now - newest) / 3600
+            if last_sync is None:
+                last_sync = day.last_received_utc
             rows.append(
                 DeviceRow(
-                    serial=serial,
-                    patient=self.store.patient_of(serial, now) or "unassigned",
+                    serial=day.serial,
+                    patient=day.patient or "unassigned",
                     state=(status.state if status else ConnectionState.DISCONNECTED).value,
                     battery="-" if battery is None else f"{battery} %",
                     posture=posture,
@@ -490,14 +424,14 @@ class StoreView:
                     models=" · ".join(f"{MODEL_LABELS.get(k, k)} {v}" for k, v in models.items())
                     or "-",
                     last_sync=format_age(None if last_sync is None else now - last_sync),
-                    wear_24h=_minutes(wear_s) if wear_s > 0 else "0 min",
+                    wear_24h=_minutes(day.wear_s) if day.wear_s > 0 else "0 min",
                     gaps_24h=(
-                        f"{len(gaps)} (longest {max(g.hours for g in gaps):.1f} h)"
-                        if gaps
+                        f"{len(day.gaps)} (longest {max(g.hours for g in day.gaps):.1f} h)"
+                        if day.gaps
                         else "none"
                     ),
-                    silent_hours=silent,
-                    long_gap=silent is not None and silent >= self.gap_hours,
+                    silent_hours=day.silent_hours,
+                    long_gap=day.long_gap(self.gap_hours),
                 )
             )
         return rows
@@ -506,68 +440,35 @@ class StoreView:
 
     def af_burden(self, patient: str) -> list[tuple[str, float]]:
         """(local day, AF burden in %) per day with analysable time."""
-        tz = self.store.patient(patient).tz
-        start = self._chart_start(patient)
-        summaries = self.store.events(
-            patient=patient, start_utc=start, types=[EventKind.RHYTHM_SUMMARY]
-        )
-        days = derived.af_burden_per_day(summaries, tz)
         return [
-            (d.day.strftime("%m-%d"), 100 * (d.burden or 0.0)) for d in days if d.burden is not None
+            (day.strftime("%m-%d"), 100 * burden)
+            for day, burden in self.overview.af_burden(patient)
         ]
 
     def hr_around_episodes(
         self, patient: str, margin_s: float = EPISODE_MARGIN_S
     ) -> list[EpisodeTrace]:
-        """For each AF episode (newest last), the mean heart rate of the heart-rate
-        summaries from ``margin_s`` before the onset to ``margin_s`` after the end."""
-        events = self.store.events(
-            patient=patient,
-            start_utc=self._chart_start(patient) - margin_s,
-            types=[EventKind.AF_START, EventKind.AF_END, EventKind.HR_SUMMARY],
-        )
-        tz = self.store.patient(patient).tz
-        hr = [
-            e for e in events if e.type == EventKind.HR_SUMMARY and e.fields and e.utc is not None
-        ]
-        traces = []
-        for ep in derived.af_episodes(events):
-            stop = (ep.end_utc if ep.end_utc is not None else self.clock()) + margin_s
-            window = [e for e in hr if ep.start_utc - margin_s <= (e.utc or 0) <= stop]
-            traces.append(
-                EpisodeTrace(
-                    label=datetime.fromtimestamp(ep.start_utc, tz).strftime("%m-%d %H:%M"),
-                    minutes=[((e.utc or 0) - ep.start_utc) / 60 for e in window],
-                    mean_bpm=[int(e.fields["mean_bpm"]) for e in window if e.fields],
-                    end_minute=None if ep.duration_s is None else ep.duration_s / 60,
-                )
+        """Mean heart rate around each AF episode (newest last), labelled by its local
+        onset."""
+        tz = self.overview.tz_of(patient)
+        return [
+            EpisodeTrace(
+                label=datetime.fromtimestamp(ep.start_utc, tz).strftime("%m-%d %H:%M"),
+                minutes=ep.minutes,
+                mean_bpm=ep.mean_bpm,
+                end_minute=ep.end_minute,
             )
-        return traces
+            for ep in self.overview.hr_around_episodes(patient, margin_s)
+        ]
 
     def activity_per_hour(
         self, patient: str, hours: int = ACTIVITY_HOURS
     ) -> list[tuple[str, dict[str, int]]]:
-        """(local hour, minutes per activity class) for the last ``hours`` hourly
-        activity summaries of the patient (each covers the hour ending at its time)."""
-        tz = self.store.patient(patient).tz
-        first = self.anchor(self._serials(patient)) - (hours + 1) * 3600
-        summaries = self.store.events(
-            patient=patient, start_utc=first, types=[EventKind.ACTIVITY_SUMMARY]
-        )
-        out = []
-        for e in summaries[-hours:]:
-            assert e.utc is not None and e.fields is not None
-            hour = datetime.fromtimestamp(e.utc - derived.ACTIVITY_SUMMARY_S, tz)
-            minutes = dict(zip(derived.ACTIVITY_NAMES, e.fields["minutes"], strict=True))
-            out.append((hour.strftime("%H:%M"), minutes))
-        return out
-
-    def _serials(self, patient: str) -> list[str]:
-        return [a.serial for a in self.store.assignments(patient)]
-
-    def _chart_start(self, patient: str) -> float:
-        """Charts cover the CHART_DAYS local days up to the patient's anchor."""
-        return self.anchor(self._serials(patient)) - CHART_DAYS * DAY_S
+        """(local hour, minutes per activity class) for the last ``hours`` hours."""
+        return [
+            (hour.strftime("%H:%M"), minutes)
+            for hour, minutes in self.overview.activity_per_hour(patient, hours)
+        ]
 
     # -- model updates -------------------------------------------------------------------
 
@@ -590,25 +491,11 @@ class StoreView:
         deidentify: bool = False,
     ) -> list[Path]:
         """Writes the patient's events in [start, end] (ISO dates or date-times in the
-        patient's timezone; empty: unbounded) as ``fmt`` into ``directory``. Returns the
-        files written; ExportError (or StoreError) says why not."""
-        if fmt not in EXPORT_FORMATS:
-            raise ExportError(f"unknown export format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
-        tz = timezone(self.store.patient(patient).timezone)
-        start_utc = parse_when(start.strip(), tz) if start.strip() else None
-        end_utc = parse_when(end.strip(), tz, end=True) if end.strip() else None
-        if start_utc is not None and end_utc is not None and end_utc <= start_utc:
-            raise ExportError("the end of the range must come after its start")
-        data = select(self.store, patient, start_utc, end_utc, deidentify=deidentify)
-        folder = Path(directory).expanduser()
-        stem = f"{data.patient_label}_{data.local(data.start_utc):%Y%m%d}"
-        try:
-            return _write(fmt, data, folder, stem)
-        except ImportError as exc:
-            raise ExportError(
-                f"the {EXPORT_FORMATS[fmt]} export needs the Python package {exc.name!r}, "
-                "which is not installed"
-            ) from exc
+        patient's timezone; empty: unbounded) as ``fmt`` into ``directory``
+        (``wearsense.export.formats.write_into_folder``)."""
+        return write_into_folder(
+            self.store, fmt, patient, start, end, directory, deidentify=deidentify
+        )
 
 
 def _module_exists(name: str) -> bool:
@@ -616,126 +503,3 @@ def _module_exists(name: str) -> bool:
         return importlib.util.find_spec(name) is not None
     except ModuleNotFoundError:  # a parent package is missing
         return False
-
-
-def _write(fmt: str, data: Any, folder: Path, stem: str) -> list[Path]:
-    if fmt == "csv":
-        from wearsense.export.table import write_csv
-
-        return [write_csv(data, folder / f"{stem}.csv")]
-    if fmt == "fhir":
-        from wearsense.export.fhir import write_fhir
-
-        return [write_fhir(data, folder / f"{stem}.fhir.json")]
-    if fmt == "edf":
-        from wearsense.export.edf import write_edf
-
-        return write_edf(data, folder, stem)
-    from wearsense.export.report import write_report
-
-    return write_report(data, folder / f"{stem}_summary")
-
-
-# -- pushing a model package over the companion's session -------------------------------
-
-
-class SessionPusher:
-    """``tui.link.ModelPusher`` over a running companion session (``wearsense.link``'s
-    ``Session``, passed in, not imported): the rollout of ``wearsense.updates.rollout``
-    with its guard, the package registry at ``registry_path`` and the history written to
-    ``history`` (the session's store), exactly as ``wearsense update push`` does. The
-    metrics the guard compares come from ``metrics.json`` beside the package (the layout
-    of models/<task>/) or from the registry. ``watcher`` is a
-    ``wearsense.updates.rollout.ModelStatusWatcher`` fed by the session's ``on_stored``.
-    Also the Devices screen's ``tui.link.PostureCalibrator`` over the same session."""
-
-    def __init__(
-        self, session: Any, watcher: Any, registry_path: Path, history: Any = None
-    ) -> None:
-        self.session = session
-        self.watcher = watcher
-        self.registry_path = Path(registry_path)
-        self.history = history
-
-    async def push(self, path: str, *, force: bool, on_progress: Callable[[int, int], None]) -> Any:
-        from tui.link import PushResult
-        from wearsense.updates import package as pkg
-        from wearsense.updates.errors import PackageError
-        from wearsense.updates.registry import (
-            GuardRefusal,
-            Registry,
-            RegistryError,
-            metrics_beside,
-        )
-        from wearsense.updates.rollout import push_package
-        from wearsense.updates.transfer import UpdateError
-
-        file = Path(path).expanduser()
-        try:
-            data = file.read_bytes()
-            size = len(data)
-            pkg.parse(data)
-        except OSError as exc:
-            return PushResult(False, f"cannot read {file}: {exc.strerror or exc}")
-        except PackageError as exc:
-            return PushResult(False, f"{file.name} is not a model package: {exc}")
-        try:
-            with Registry(self.registry_path) as registry:
-                beside = metrics_beside(file)
-                metrics = json.loads(beside.read_text()) if beside is not None else None
-                registry.add(data, metrics=metrics, path=file)
-                outcome = await push_package(
-                    self.session,
-                    self.watcher,
-                    data,
-                    registry,
-                    force=force,
-                    on_offset=lambda offset: on_progress(offset, size),
-                    history=self.history,
-                )
-        except GuardRefusal as exc:
-            return PushResult(False, f"refused by the rollout guard: {exc}")
-        except UpdateError as exc:
-            return PushResult(False, f"refused by the device ({exc.status.name}): {exc}")
-        except (RegistryError, PackageError, ValueError) as exc:
-            return PushResult(False, f"not pushed: {exc}")
-        except Exception as exc:  # noqa: BLE001 - the link's errors: the UI shows, never raises
-            return PushResult(False, f"push failed ({type(exc).__name__}): {exc or 'timed out'}")
-        task = pkg.Task(outcome.task).name.lower()
-        return PushResult(
-            True,
-            f"{outcome.serial} runs {task} v{outcome.to_version} (was v{outcome.from_version}) "
-            f"after {outcome.seconds:.1f} s; guard: {outcome.guard}",
-        )
-
-    async def calibrate_posture(self) -> Any:
-        """SET_CONFIG POSTURE over the session (``tui.link.PostureCalibrator``)."""
-        from tui.link import PushResult
-        from wearsense.protocol import ConfigKey, Opcode, Status
-
-        try:
-            response = await self.session.command(
-                Opcode.SET_CONFIG, key=int(ConfigKey.POSTURE), value=1
-            )
-        except Exception as exc:  # noqa: BLE001 - the link's errors: the UI shows, never raises
-            return PushResult(False, f"calibration not sent ({type(exc).__name__}): {exc}")
-        if response.status != Status.OK:
-            return PushResult(False, f"the device refused the calibration ({response.status.name})")
-        return PushResult(True, "calibrating: the wearer stands upright and still for about 6 s")
-
-    async def start_recording(self, seconds: int) -> Any:
-        """START_RECORDING over the session (``tui.link.Recorder``)."""
-        from tui.link import PushResult
-        from wearsense.protocol import Opcode, Status
-
-        try:
-            response = await self.session.command(Opcode.START_RECORDING, duration_s=seconds)
-        except Exception as exc:  # noqa: BLE001 - the link's errors: the UI shows, never raises
-            return PushResult(False, f"recording not asked ({type(exc).__name__}): {exc}")
-        if response.status == Status.BUSY:
-            return PushResult(False, "a recording is already under way: its verdict comes first")
-        if response.status != Status.OK:
-            return PushResult(False, f"the device refused the recording ({response.status.name})")
-        return PushResult(
-            True, f"recording {seconds} s: the rhythm verdict arrives as an ECG recording event"
-        )

@@ -1,8 +1,9 @@
 """Model updates: the model versions the store knows, each device's running versions, the
 update history, and (when the app has a ``ModelPusher``: the demo and a companion in this
 process) a push: a package file, the guard's force switch, a progress bar fed by the
-acknowledged offsets, the outcome. The push itself is the companion's rollout
-(``tui.services.SessionPusher``); this screen only collects the request and shows progress.
+acknowledged offsets, the outcome. The push itself is the companion's
+(``wearsense.companion``, through ``tui.companion.CompanionActions``); this screen only
+collects the request and shows progress.
 Without a pusher the screen says how to push from the command line and never pretends."""
 
 from __future__ import annotations

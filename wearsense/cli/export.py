@@ -10,18 +10,8 @@ from typing import Any
 
 from wearsense.cli.common import add_db_argument, db_path, guarded
 from wearsense.export.common import ExportData, parse_when, select
-from wearsense.export.edf import write_edf
-from wearsense.export.fhir import write_fhir
-from wearsense.export.report import write_report
-from wearsense.export.table import write_csv
+from wearsense.export.formats import FORMATS
 from wearsense.store.db import Store
-
-FORMATS = {
-    "fhir": "a FHIR R4 Bundle (JSON): Patient, Devices, Observations",
-    "csv": "one row per event (columns in docs/clinical-export.md)",
-    "edf": "EDF+ annotation files, one per local day, into the --out directory",
-    "report": "a clinical summary, OUT.pdf and OUT.png",
-}
 
 
 def _load(args: argparse.Namespace, store: Store) -> ExportData:
@@ -36,15 +26,7 @@ def _load(args: argparse.Namespace, store: Store) -> ExportData:
 def _export(args: argparse.Namespace) -> int:
     with Store(db_path(args), create=False) as store:
         data = _load(args, store)
-    written: list[Path]
-    if args.format == "fhir":
-        written = [write_fhir(data, args.out, show_progress=sys.stderr.isatty())]
-    elif args.format == "csv":
-        written = [write_csv(data, args.out, show_progress=sys.stderr.isatty())]
-    elif args.format == "edf":
-        written = write_edf(data, args.out)
-    else:
-        written = write_report(data, args.out)
+    written = FORMATS[args.format].write(data, args.out, None, sys.stderr.isatty())
     print(
         f"{len(data.events)} events of {data.patient_label}"
         + (
@@ -68,7 +50,8 @@ def register(subparsers: Any) -> None:
         "on stderr, nothing written).",
     )
     sub = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
-    for name, text in FORMATS.items():
+    for name, chosen in FORMATS.items():
+        text = chosen.description
         p = sub.add_parser(name, help=text, description=f"Export {text}.")
         add_db_argument(p)
         p.add_argument("--patient", required=True, help="the patient's pseudonym")
@@ -97,7 +80,7 @@ def register(subparsers: Any) -> None:
             metavar="N",
             help="with --deidentify: shift by exactly N days (reproducible)",
         )
-        target = "directory" if name == "edf" else "file"
+        target = "directory" if chosen.writes_folder else "file"
         p.add_argument(
             "--out",
             "-o",

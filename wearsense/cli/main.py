@@ -16,10 +16,10 @@ from collections.abc import Sequence
 # command -> (module providing register(subparsers), one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "protocol": ("wearsense.cli.protocol", "encode and decode wire packets"),
-    "demo": ("wearsense.demo", "the main job: emulated wearable + companion + terminal UI"),
+    "demo": ("wearsense.cli.demo", "the main job: emulated wearable + companion + terminal UI"),
     "package": ("wearsense.cli.package", "build, sign, verify and inspect model packages"),
     "keys": ("wearsense.cli.keys", "Ed25519 signing keys"),
-    "update": ("wearsense.updates.update_cli", "model update registry and push over BLE"),
+    "update": ("wearsense.cli.update", "model update registry and push over BLE"),
     "train": ("wearsense.cli.train", "train a model (teacher, distilled int8 student)"),
     "evaluate": ("wearsense.cli.evaluate", "score a shipped int8 model on held-out data"),
     "baseline": ("wearsense.cli.baseline", "the classical recipe of BASELINES.md"),
@@ -32,10 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ecg": ("wearsense.cli.ecg", "ECG front end: QRS detection and signal quality"),
     "model": ("wearsense.cli.model", "inspect or run an int8 .tflite model"),
     "imu": ("wearsense.cli.imu", "IMU datasets and the fall impact trigger"),
-    "tui": ("tui.cli", "the terminal UI on a store"),
+    "tui": ("wearsense.cli.tui", "the terminal UI on a store"),
     "device": ("wearsense.cli.device", "device core checks: power cuts, queue capacity"),
     "emulate": ("wearsense.cli.emulate", "the emulated wearable over Bumble"),
-    "companion": ("wearsense.link.cli", "the companion: connect, store, acknowledge"),
+    "companion": ("wearsense.cli.companion", "the companion: connect, store, acknowledge"),
     "budget": ("wearsense.cli.budget", "energy per day and battery life"),
     "replay": ("wearsense.cli.replay", "recordings through the device core, event-level results"),
 }

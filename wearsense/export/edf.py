@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-import numpy as np
-
 from wearsense.export.common import ExportData, ExportError
 from wearsense.protocol import ActivityClass, EventKind, Quality, RhythmClass, SignalSource
 from wearsense.store import derived
@@ -107,6 +105,7 @@ def day_annotations(data: ExportData, day: date, notes: list[Annotation]) -> lis
 def write_edf(data: ExportData, directory: str | Path, stem: str | None = None) -> list[Path]:
     """One EDF+ file per local day of the range, written to ``directory``; every file is
     written under a temporary name and renamed when complete."""
+    import numpy as np  # here, as pyedflib: the export table loads with the terminal UI
     import pyedflib
 
     folder = Path(directory)

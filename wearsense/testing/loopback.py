@@ -1,8 +1,7 @@
 """One process, two Bumble stacks on a ``LocalLink``: an emulated wearable and the
-companion's central, wired to a :class:`~wearsense.link.session.Session` through the
-Bumble-backed bleak backend. Used by the tests and ``benchmarks/bench_link.py``; the
-two-process setup (``wearsense emulate`` / ``wearsense companion``) does the same over
-``bumble.apps.controllers``."""
+companion's central, which ``wearsense.companion`` opens and builds the sessions of. Used
+by the tests and ``benchmarks/bench_link.py``; the two-process setup (``wearsense
+emulate`` / ``wearsense companion``) does the same over ``bumble.apps.controllers``."""
 
 from __future__ import annotations
 
@@ -10,12 +9,17 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from wearsense.companion import (
+    IN_PROCESS_ADDRESS,
+    Radio,
+    in_process_config,
+    make_session,
+    open_central,
+)
 from wearsense.emulator.wearable import EmulatedWearable, ResettableCore
-from wearsense.link.bumble_backend import BumbleCentral, BumbleClientBackend, BumbleScannerBackend
+from wearsense.link.bumble_backend import BumbleCentral, BumbleClientBackend
 from wearsense.link.session import EventSink, Session, SessionConfig
-from wearsense.link.stack import LocalLink, Stack, open_stack
-
-CENTRAL_ADDRESS = "C0:57:53:00:00:01"
+from wearsense.link.stack import LocalLink, Stack
 
 
 @dataclasses.dataclass
@@ -32,21 +36,15 @@ class Loopback:
         wearable = await EmulatedWearable.open(
             core, link=link, keystore=workdir / "device-keys.json"
         )
-        stack = await open_stack(
-            "companion", CENTRAL_ADDRESS, link=link, keystore=workdir / "companion-keys.json"
+        central = await open_central(
+            Radio(link=link), address=IN_PROCESS_ADDRESS, keystore=workdir / "companion-keys.json"
         )
-        return cls(link, wearable, stack, BumbleCentral(stack.device), workdir)
+        bumble = central.bumble
+        assert central.stack is not None and bumble is not None
+        return cls(link, wearable, central.stack, bumble, workdir)
 
     def session(self, sink: EventSink, config: SessionConfig | None = None, **kw: Any) -> Session:
-        return Session(
-            sink,
-            config
-            or SessionConfig(scan_timeout_s=5.0, backoff_initial_s=0.01, ack_interval_s=0.02),
-            scanner_backend=BumbleScannerBackend,
-            client_backend=BumbleClientBackend,
-            backend_kwargs={"bumble": self.central},
-            **kw,
-        )
+        return make_session(sink, config or in_process_config(), central=self.central, **kw)
 
     def backend_kwargs(self) -> dict[str, Any]:
         return {

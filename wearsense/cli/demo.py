@@ -32,9 +32,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tui.app import WearSenseApp
+from tui.companion import CompanionActions
+from tui.link import SessionLink
+from tui.screens.alert import FallAlertScreen
+from wearsense.companion import IN_PROCESS_ADDRESS, Companion, Radio, in_process_config, open_store
+from wearsense.companion.model_updates import read_metrics
+from wearsense.datasets.common import DatasetError
+from wearsense.emulator.replay import SAMPLES, Player, load
+from wearsense.emulator.updatable_device import factory_packages, open_saved, save
+from wearsense.emulator.wearable import EmulatedWearable
+from wearsense.firmware.device import DeviceError
+from wearsense.link.stack import LocalLink
 from wearsense.protocol import EventKind
+from wearsense.store import StoreError
+from wearsense.updates.registry import Registry, RegistryError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SERIAL = "WS-DEMO0001"
 PATIENT = "demo-patient"
 DEFAULT_SPEED = 10.0
@@ -51,46 +65,30 @@ DEVICE_ONLY = {
 def _register_factory(registry_path: Path) -> None:
     """The factory packages and their evaluated metrics in the demo's registry, so the
     rollout guard of a push from the Updates screen compares against them."""
-    import json
-
-    from wearsense.firmware.updatable_wearable import factory_packages
-    from wearsense.updates.registry import Registry, RegistryError, metrics_beside
-
     with Registry(registry_path) as registry:
         for package in factory_packages():
-            beside = metrics_beside(package)
             try:
-                metrics = json.loads(beside.read_text()) if beside is not None else None
+                metrics = read_metrics(None, package)
                 registry.add(package.read_bytes(), metrics=metrics, path=package)
             except (RegistryError, ValueError) as exc:
                 print(f"registry: {package.name} not registered: {exc}")
 
 
-async def _replay(loop: Any, player: Any, speed: float, stop: asyncio.Event) -> None:
+async def _replay(
+    wearable: EmulatedWearable, player: Player, speed: float, stop: asyncio.Event
+) -> None:
     """Feeds the recordings to the wearable at ``speed`` x real time until ``stop``."""
     clock = asyncio.get_running_loop()
     started = clock.time()
     while not stop.is_set() and not player.done:
         due = int((clock.time() - started) * speed) - player.fed_s
         if due > 0:
-            loop.wearable.sense(player, due)
+            wearable.sense(player, due)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.05)
 
 
 async def _run(args: argparse.Namespace, started: float) -> int:
-    from tui.app import WearSenseApp
-    from tui.link import SessionLink
-    from tui.screens.alert import FallAlertScreen
-    from tui.services import SessionPusher
-    from wearsense.datasets.common import DatasetError
-    from wearsense.emulator.replay import SAMPLES, Player, load
-    from wearsense.firmware.device import DeviceError
-    from wearsense.firmware.updatable_wearable import open_saved, save
-    from wearsense.link.loopback import Loopback
-    from wearsense.store import Store, StoreError
-    from wearsense.updates.rollout import ModelStatusWatcher
-
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -106,31 +104,37 @@ async def _run(args: argparse.Namespace, started: float) -> int:
         return 1
     running = core.store_models().running
     expected = {name for task, name in EXPECTED.items() if running[task]}
-    loop = await Loopback.open(core, folder)
-    store = Store(db)
+    radio = LocalLink()  # the wearable and the companion, in this process
+    wearable = await EmulatedWearable.open(core, link=radio, keystore=folder / "device-keys.json")
+    store = open_store(db)
     try:
         if not any(p.pseudonym == PATIENT for p in store.patients()):
             store.add_patient(PATIENT, "UTC")
             store.assign(SERIAL, PATIENT, start_utc=time.time() - 60)
     except StoreError as exc:
         print(f"error: {exc}")
+        store.close()
+        await wearable.close()
         return 1
     link = SessionLink(serial_hint=SERIAL)
-    watcher = ModelStatusWatcher()
-
-    def on_stored(*args: Any) -> None:
-        link.on_stored(*args)
-        watcher.on_stored(*args)
-
-    session = loop.session(store, on_state=link.on_state, on_stored=on_stored)
-    link.follow(session)
+    companion = await Companion.open(
+        store,
+        Radio(link=radio),
+        address=IN_PROCESS_ADDRESS,
+        keystore=folder / "companion-keys.json",
+        config=in_process_config(),
+        on_state=link.on_state,
+        on_stored=link.on_stored,
+        registry_path=folder / "updates.db",
+    )
+    link.follow(companion.session)
     _register_factory(folder / "updates.db")
-    pusher = SessionPusher(session, watcher, folder / "updates.db", history=store)
-    app = WearSenseApp(db, link, poll_s=0, pusher=pusher, calibrator=pusher, recorder=pusher)
+    actions = CompanionActions(companion)
+    app = WearSenseApp(db, link, poll_s=0, pusher=actions, calibrator=actions, recorder=actions)
     stop = asyncio.Event()
-    task = asyncio.create_task(session.run())
+    companion.start()
     player = Player(recordings, loop=True)
-    feeder = asyncio.create_task(_replay(loop, player, args.speed, stop))
+    feeder = asyncio.create_task(_replay(wearable, player, args.speed, stop))
     seen: dict[str, float] = {}
     before = {e.key for e in store.events(include_unplaced=True)}  # earlier runs' events
     try:
@@ -173,11 +177,11 @@ async def _run(args: argparse.Namespace, started: float) -> int:
     finally:
         stop.set()
         await feeder
-        await session.stop()
-        await task
-        save(loop.wearable.core, folder / "wearable")
+        await companion.stop()
+        save(wearable.core, folder / "wearable")
         store.close()
-        await loop.close()
+        await companion.close()
+        await wearable.close()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,45 +16,37 @@ is worse than the running model's, or unknown, unless --force. Exit status: 0 in
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from wearsense.link.controllers import (
-    DEFAULT_PORTS,
-    ensure_controllers,
-    parse_ports,
-    run_process,
-    stop_controllers,
+from tqdm import tqdm
+
+from wearsense.companion import PUSH_ADDRESS, Companion, PushError, PushFailure, Radio, open_store
+from wearsense.companion.model_updates import (
+    PushReport,
+    push,
+    read_metrics,
+    read_package,
+    register_package,
 )
+from wearsense.link.controllers import DEFAULT_PORTS, run_process
+from wearsense.link.session import SessionConfig
+from wearsense.store import default_db_path
 from wearsense.updates import package as pkg
 from wearsense.updates.errors import PackageError
 from wearsense.updates.registry import (
     DEFAULT_METRIC,
-    GuardRefusal,
     Registry,
     RegistryError,
     default_registry_path,
-    metrics_beside,
 )
-
-COMPANION_ADDRESS = "C0:57:53:00:00:03"
+from wearsense.updates.transfer import UpdateError
 
 
 def _registry(args: argparse.Namespace) -> Registry:
     return Registry(args.registry or default_registry_path())
-
-
-def _load_metrics(path: Path | None, package_path: Path) -> dict[str, Any] | None:
-    source = path or metrics_beside(package_path)
-    if source is None:
-        return None
-    data = json.loads(source.read_text())
-    if not isinstance(data, dict):
-        raise RegistryError(f"{source}: metrics must be a JSON object")
-    return data
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -62,7 +54,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         data = args.package.read_bytes()
         with _registry(args) as registry:
             record = registry.add(
-                data, metrics=_load_metrics(args.metrics, args.package), path=args.package
+                data, metrics=read_metrics(args.metrics, args.package), path=args.package
             )
     except (OSError, PackageError, RegistryError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -92,109 +84,86 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 async def _push(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from wearsense.link.bumble_backend import (
-        BumbleCentral,
-        BumbleClientBackend,
-        BumbleScannerBackend,
-    )
-    from wearsense.link.errors import LinkError
-    from wearsense.link.session import Session, SessionConfig
-    from wearsense.link.stack import open_stack
-    from wearsense.store import Store, default_db_path
-    from wearsense.updates.rollout import ModelStatusWatcher, push_package
-    from wearsense.updates.transfer import UpdateError
-
     try:
-        data = args.package.read_bytes()
-        parsed = pkg.parse(data)
-    except (OSError, PackageError) as exc:
+        package = read_package(args.package)
+    except PushError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     registry = _registry(args)
     try:
-        registry.add(data, metrics=_load_metrics(args.metrics, args.package), path=args.package)
-    except (RegistryError, json.JSONDecodeError) as exc:
+        register_package(registry, package, args.metrics)
+    except PushError as exc:
         print(f"error: {exc}", file=sys.stderr)
         registry.close()
         return 1
-    db = args.db or default_db_path()
-    db.parent.mkdir(parents=True, exist_ok=True)
-    store = Store(db)
-    controllers = None
-    if args.transport:
-        transport = args.transport
-    else:
-        ports = parse_ports(args.controllers)
-        controllers = ensure_controllers(ports)
-        transport = f"tcp-client:127.0.0.1:{ports[1]}"
-    stack = await open_stack(
-        "companion", COMPANION_ADDRESS, transport=transport, keystore=args.keystore
-    )
-    watcher = ModelStatusWatcher()
-    session = Session(
-        store,
-        SessionConfig(serial=args.serial, max_attempts=10),
-        scanner_backend=BumbleScannerBackend,
-        client_backend=BumbleClientBackend,
-        backend_kwargs={"bumble": BumbleCentral(stack.device)},
-        on_stored=watcher.on_stored,
-    )
-    runner = asyncio.create_task(session.run())
+    store = open_store(args.db or default_db_path())
+    built: Companion | None = None
     bars: list[Any] = []  # made at the first acknowledged offset (after the guard)
-
-    def progress(offset: int) -> None:
-        if not bars:
-            desc = f"push v{parsed.header.model_version}"
-            bars.append(tqdm(total=len(data), unit="B", unit_scale=True, desc=desc))
-        bars[0].update(offset - bars[0].n)
-
-    def close_bar() -> None:
-        if bars:
-            bars[0].close()
-
-    code = 0
     try:
-        outcome = await push_package(
-            session,
-            watcher,
-            data,
+        built = await Companion.open(
+            store,
+            Radio.bumble(args.transport, args.controllers),
+            address=PUSH_ADDRESS,
+            keystore=args.keystore,
+            config=SessionConfig(serial=args.serial, max_attempts=10),
+        )
+        built.start()
+
+        def progress(offset: int, size: int) -> None:
+            if not bars:
+                desc = f"push v{package.version}"
+                bars.append(tqdm(total=size, unit="B", unit_scale=True, desc=desc))
+            bars[0].update(offset - bars[0].n)
+
+        report = await push(
+            built.session,
+            built.watcher,
+            package,
             registry,
             force=args.force,
             metric=args.metric,
-            on_offset=progress,
             timeout_s=args.timeout,
             history=store,
+            on_progress=progress,
         )
-        close_bar()
+        _close(bars)
+        return _said(report)
+    finally:
+        _close(bars)
+        if built is not None:
+            await built.stop(quiet=True)
+            await built.close()
+        store.close()
+        registry.close()
+
+
+def _close(bars: list[Any]) -> None:
+    if bars:
+        bars[0].close()
+
+
+def _said(report: PushReport) -> int:
+    """Prints how the push ended; the exit status (docstring)."""
+    outcome = report.outcome
+    if outcome is not None:
         print(
             f"installed: {outcome.serial} runs {pkg.Task(outcome.task).name.lower()} "
             f"v{outcome.to_version} (was v{outcome.from_version}); {outcome.guard}; "
             f"{outcome.stats.att_bytes} bytes over the air in {outcome.seconds:.1f} s, "
             f"{outcome.attempts} attempt(s)"
         )
-    except GuardRefusal as exc:
-        close_bar()
+        return 0
+    exc = report.error
+    if report.failure is PushFailure.GUARD:
         print(f"refused by the rollout guard: {exc}", file=sys.stderr)
-        code = 2
-    except UpdateError as exc:
-        close_bar()
+        return 2
+    if report.failure is PushFailure.DEVICE:
+        assert isinstance(exc, UpdateError)
         print(f"refused by the device ({exc.status.name}): {exc}; the old model keeps running",
               file=sys.stderr)  # fmt: skip
-        code = 1
-    except (LinkError, TimeoutError) as exc:
-        close_bar()
-        print(f"link failure: {exc or 'timed out'}; push again to resume", file=sys.stderr)
-        code = 3
-    finally:
-        await session.stop()
-        await asyncio.gather(runner, return_exceptions=True)
-        await stack.close()
-        store.close()
-        registry.close()
-        stop_controllers(controllers)
-    return code
+        return 1
+    print(f"link failure: {exc or 'timed out'}; push again to resume", file=sys.stderr)
+    return 3
 
 
 def cmd_push(args: argparse.Namespace) -> int:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from wearsense.store.cli import add_db_argument, db_path, guarded
+from tui.app import WearSenseApp
+from wearsense.cli.common import add_db_argument, db_path, guarded
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.app import WearSenseApp
-
     app = WearSenseApp(db_path(args), poll_s=args.poll)  # StoreError: one line, status 1
     app.run()
     return 0

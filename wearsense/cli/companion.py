@@ -15,21 +15,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 from pathlib import Path
 from typing import Any
 
-from wearsense.link.controllers import (
-    DEFAULT_PORTS,
-    ensure_controllers,
-    parse_ports,
-    run_process,
-    stop_controllers,
-    stop_on_signals,
+from wearsense.companion import COMPANION_ADDRESS, Companion, Radio, open_store
+from wearsense.companion.requests import (
+    RECORD_TRIES,
+    STREAMING_WAIT_S,
+    DeviceSession,
+    RecordingStep,
+    calibrate_posture,
+    follow_recording,
+    recording_length_ok,
 )
+from wearsense.link.controllers import DEFAULT_PORTS, run_process, stop_on_signals
+from wearsense.link.errors import LinkError
+from wearsense.link.session import LinkState, SessionConfig
+from wearsense.protocol import EcgRecording, Event, Status, StatusDevice, StatusFlag
+from wearsense.store import default_db_path
 
-COMPANION_ADDRESS = "C0:57:53:00:00:02"
+__all__ = ["RECORD_TRIES", "companion", "posture_line", "register"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -85,46 +91,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 async def companion(args: argparse.Namespace) -> int:
-    from wearsense.link.session import LinkState, Session, SessionConfig
-    from wearsense.protocol import EcgRecording, Event
-    from wearsense.store import Store, default_db_path
-
-    if args.record is not None and not 10 <= args.record <= 60:
+    if args.record is not None and not recording_length_ok(args.record):
         print(f"error: --record {args.record}: a recording lasts 10 to 60 s", file=sys.stderr)
         return 2
 
     db = args.db or default_db_path()
-    db.parent.mkdir(parents=True, exist_ok=True)
-    store = Store(db)
+    store = open_store(db)
     redecoded, _ = store.redecode()  # packets an earlier companion could not decode
     if redecoded:
         print(f"decoded {redecoded} kept packet(s) with this version's decoder")
-    controllers = None
-    stack = None
-    kwargs: dict[str, Any] = {}
+    built: Companion | None = None
     try:
-        if args.link == "emulator":
-            from wearsense.link.bumble_backend import (
-                BumbleCentral,
-                BumbleClientBackend,
-                BumbleScannerBackend,
-            )
-            from wearsense.link.stack import open_stack
-
-            if args.transport:
-                transport = args.transport
-            else:
-                ports = parse_ports(args.controllers)
-                controllers = ensure_controllers(ports)
-                transport = f"tcp-client:127.0.0.1:{ports[1]}"
-            stack = await open_stack(
-                "companion", COMPANION_ADDRESS, transport=transport, keystore=args.keystore
-            )
-            kwargs = {
-                "scanner_backend": BumbleScannerBackend,
-                "client_backend": BumbleClientBackend,
-                "backend_kwargs": {"bumble": BumbleCentral(stack.device)},
-            }
         stored = 0
         posture_said: str | None = None
         done = asyncio.Event()
@@ -148,15 +125,19 @@ async def companion(args: argparse.Namespace) -> int:
             if args.count and stored >= args.count:
                 done.set()
 
-        session = Session(
+        radio = Radio() if args.link == "ble" else Radio.bumble(args.transport, args.controllers)
+        built = await Companion.open(
             store,
-            SessionConfig(serial=args.serial),
+            radio,
+            address=COMPANION_ADDRESS,
+            keystore=args.keystore,
+            config=SessionConfig(serial=args.serial),
             on_state=on_state,
             on_stored=on_stored,
-            **kwargs,
         )
+        session = built.session
         stop_on_signals(done)
-        task = asyncio.create_task(session.run())
+        task = built.start()
         requests = []
         if args.calibrate_posture:
             requests.append(asyncio.create_task(_calibrate_posture(session)))
@@ -169,23 +150,19 @@ async def companion(args: argparse.Namespace) -> int:
             await asyncio.wait(requests, timeout=10.0)  # their answers before stopping
         for request in requests:
             request.cancel()
-        await session.stop()
         waiter.cancel()
-        await task
+        await built.stop()
         print(f"stored {stored} new events in {db}", flush=True)
         return 0
     finally:
-        if stack is not None:
-            await stack.close()
+        if built is not None:
+            await built.close()
         store.close()
-        stop_controllers(controllers)
 
 
 def posture_line(event: Any) -> str | None:
     """What a STATUS page 0 says of the posture calibration (flag POSTURE_CALIBRATED,
     sent again when a calibration completes), for a companion that asked for one."""
-    from wearsense.protocol import StatusDevice, StatusFlag
-
     if not isinstance(event, StatusDevice):
         return None
     if event.flags & StatusFlag.POSTURE_CALIBRATED:
@@ -193,82 +170,39 @@ def posture_line(event: Any) -> str | None:
     return "posture: not calibrated yet"
 
 
-async def _once_streaming(
-    session: Any, name: str, opcode: Any, args: dict[str, int], asked: str, ahead: str = ""
-) -> None:
-    """Sends one command once the session streams and says how it went, each line
-    starting with ``name``: ``ahead`` before sending (what the wearer must do), ``asked``
-    when the device took it."""
-    from wearsense.link.errors import LinkError
-    from wearsense.protocol import Status
-
+async def _calibrate_posture(session: DeviceSession) -> None:
+    """The posture calibration once the session streams; says what the wearer must do
+    before it is sent, then how the device took it."""
     try:
-        await session.wait_streaming(60.0)
-        if ahead:
-            print(f"{name}: {ahead}", flush=True)
-        response = await session.command(opcode, **args)
+        await session.wait_streaming(STREAMING_WAIT_S)
+        print("posture: stand upright and still for about 6 s", flush=True)
+        response = await calibrate_posture(session)
     except (TimeoutError, LinkError) as exc:
-        print(f"{name}: not sent ({exc or 'no link within 60 s'})", flush=True)
+        print(f"posture: not sent ({exc or 'no link within 60 s'})", flush=True)
         return
     if response.status == Status.OK:
-        print(f"{name}: {asked}", flush=True)
+        print("posture: calibration requested", flush=True)
     else:
-        print(f"{name}: the device refused it ({response.status.name})", flush=True)
-
-
-def _calibrate_posture(session: Any) -> Any:
-    """SET_CONFIG POSTURE once the session streams; says what the wearer must do."""
-    from wearsense.protocol import ConfigKey, Opcode
-
-    return _once_streaming(
-        session,
-        "posture",
-        Opcode.SET_CONFIG,
-        {"key": int(ConfigKey.POSTURE), "value": 1},
-        "calibration requested",
-        ahead="stand upright and still for about 6 s",
-    )
-
-
-RECORD_TRIES = 3
+        print(f"posture: the device refused it ({Status(response.status).name})", flush=True)
 
 
 async def _record(
-    session: Any, seconds: int, answered: asyncio.Event, tries: int = RECORD_TRIES
+    session: DeviceSession, seconds: int, answered: asyncio.Event, tries: int = RECORD_TRIES
 ) -> None:
-    """START_RECORDING once the session streams; the verdict arrives as an event
-    (``answered`` is set when it is stored). A device keeps a pending request in RAM only,
-    so a reset loses it (docs/device-core.md): when the session reconnects before the
-    verdict came, the request is sent again, at most ``tries`` times in all. A device that
-    still has it answers BUSY: the recording is under way and the verdict will come."""
-    from wearsense.link.errors import LinkError
-    from wearsense.protocol import Opcode, Status
-
-    for attempt in range(tries):
-        try:
-            await session.wait_streaming(60.0)
-            connection = session.stats.connections
-            response = await session.command(Opcode.START_RECORDING, duration_s=seconds)
-        except (TimeoutError, LinkError) as exc:
-            print(f"recording: not sent ({exc or 'no link within 60 s'})", flush=True)
-            return
-        if response.status == Status.OK:
-            again = " again (a reconnection came before the verdict)" if attempt else ""
-            print(
-                f"recording: {seconds} s requested{again}; the verdict comes as ecg_recording",
-                flush=True,
-            )
-        elif response.status == Status.BUSY and attempt:
-            print("recording: still under way on the device", flush=True)
+    """The recording request followed until its verdict (``answered``), each step said."""
+    async for news in follow_recording(session, seconds, answered, tries):
+        if news.step is RecordingStep.NOT_SENT:
+            line = f"not sent ({news.error or 'no link within 60 s'})"
+        elif news.step is RecordingStep.REQUESTED:
+            again = " again (a reconnection came before the verdict)" if news.again else ""
+            line = f"{seconds} s requested{again}; the verdict comes as ecg_recording"
+        elif news.step is RecordingStep.UNDER_WAY:
+            line = "still under way on the device"
+        elif news.step is RecordingStep.REFUSED:
+            line = f"the device refused it ({Status(news.status or 0).name})"
         else:
-            print(f"recording: the device refused it ({response.status.name})", flush=True)
-            return
-        while not answered.is_set() and session.stats.connections == connection:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(answered.wait(), 0.5)
-        if answered.is_set():
-            return
-    print(f"recording: no verdict after {tries} requests", flush=True)
+            line = f"no verdict after {tries} requests"
+        print(f"recording: {line}", flush=True)
 
 
 def _main(args: argparse.Namespace) -> int:
