@@ -4,18 +4,38 @@ the current screen again."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from pathlib import Path
+from typing import Protocol, cast
 
 from textual.screen import Screen
 
-if TYPE_CHECKING:
-    from tui.app import WearSenseApp
+from tui.link import LinkStatus, ModelPusher, PostureCalibrator, Recorder
+from tui.services import EventFeed, EventView, StoreView
+
+
+class ScreenServices(Protocol):
+    """What the data screens use of the app (``tui.app.WearSenseApp`` provides it); a
+    protocol, so the screens do not import the app that imports them."""
+
+    view: StoreView
+    feed: EventFeed
+    pending_falls: list[EventView]
+    statuses: dict[str, LinkStatus]
+    pusher: ModelPusher | None
+    calibrator: PostureCalibrator | None
+    recorder: Recorder | None
+
+    def data_changed(self) -> None: ...
+
+    def export_in_thread(
+        self, fmt: str, patient: str, start: str, end: str, folder: str, deidentify: bool
+    ) -> list[Path]: ...
 
 
 class DataScreen(Screen[None]):
     @property
-    def wearsense(self) -> WearSenseApp:
-        return cast("WearSenseApp", self.app)
+    def wearsense(self) -> ScreenServices:
+        return cast(ScreenServices, self.app)
 
     def on_mount(self) -> None:
         # Textual calls on_mount of every class in the MRO: subclasses use setup().
