@@ -162,6 +162,11 @@ PARTS: tuple[Part, ...] = (
             _b("flash", "device.flash_bytes", kib),
             _b("code", "device.m4_flash_code_bytes", kib),
             _b("RAM", "device.ram_bytes", kib),
+            _b("of it the app", "device.m4_ram_app_bytes", kib),
+            _b("stack", "device.m4_ram_stack_bytes", kib),
+            _b("instructions per s, AFib", "device.instructions_per_s.afib", num()),
+            _b("fall", "device.instructions_per_s.fall", num()),
+            _b("activity", "device.instructions_per_s.activity", num()),
             _b("CPU at 64 MHz", "device.duty_64mhz", pct),
         ),
     ),
@@ -288,6 +293,7 @@ def render(results: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> str:
             written = NOT_MEASURED if value is None else figure.fmt(value)
             shown.append(f"{figure.label}: {written}")
         lines.append(f"| {part.name} | {part.state} | {'; '.join(shown)} | {part.docs} |")
+    lines += interpreter_table(results)
     lines += [
         "",
         "Where each figure comes from: `benchmarks/status.py` lists the key of each;",
@@ -295,6 +301,45 @@ def render(results: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+INTERPRETER_COLUMNS = (
+    ("MACs", "macs", num()),
+    ("M4 instructions, portable", "m4_instructions_portable", num()),
+    ("M4 instructions, DSP", "m4_instructions", num()),
+    ("per MAC, portable", "instructions_per_mac_portable", num(2)),
+    ("per MAC, DSP", "instructions_per_mac", num(2)),
+    ("arena", "arena_bytes", num()),
+    ("TFLM's arena", "tflm_arena_bytes", num()),
+    ("ratio", "arena_ratio_tflm", f3),
+    ("flash", "flash_bytes", num()),
+)
+
+
+def interpreter_table(results: dict[str, Any]) -> list[str]:
+    """The named models of the interpreter's M4 image (`interpreter.models.<name>.<key>`;
+    the image's random models, `random<N>`, are left to results.md)."""
+    models = lookup(results, "interpreter.models")
+    if not isinstance(models, dict) or not models:
+        return []
+    lines = [
+        "",
+        "## The int8 interpreter on the Cortex-M4, per model",
+        "",
+        "Instructions per inference in QEMU (`-icount shift=0`), arena bytes against TFLite",
+        "Micro's smallest working arena (`interpreter.models.<name>.<column key>`;",
+        "`docs/interpreter.md` says how each is measured).",
+        "",
+        "| model | " + " | ".join(c[0] for c in INTERPRETER_COLUMNS) + " |",
+        "| --- |" + " --- |" * len(INTERPRETER_COLUMNS),
+    ]
+    for name in sorted(n for n in models if not n.startswith("random")):
+        cells = []
+        for _label, key, fmt in INTERPRETER_COLUMNS:
+            value = lookup(models[name], key)
+            cells.append("-" if value is None else fmt(value))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def read_metrics(models: Path = ROOT / "models") -> dict[str, dict[str, Any]]:

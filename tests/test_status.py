@@ -28,7 +28,8 @@ def test_every_figure_comes_from_its_key():
     for f in figures:
         value = bench[f.key] if f.source == "bench" else tasks[f.source][f.key]
         assert f"{f.label}: {f.fmt(value)}" in page
-    assert page.count("\n| ") == len(PARTS) + 2  # header, rule, one row per part
+    for part in PARTS:
+        assert page.count(f"\n| {part.name} | {part.state} | ") == 1
 
 
 def test_a_missing_key_reads_not_measured():
@@ -42,3 +43,22 @@ def test_lookup_takes_names_with_dots_and_slashes():
     assert lookup(data, "x") == 1
     assert lookup(data, "x.y") is None
     assert lookup(data, "missing") is None
+
+
+def test_the_interpreter_table_lists_every_model():
+    results = {
+        "interpreter": {
+            "models": {
+                "afib": {"macs": 418976, "instructions_per_mac": 2.897, "arena_bytes": 10672},
+                "tiny": {"macs": 8},
+                "random3": {"macs": 9},
+            }
+        }
+    }
+    page = render(results, {})
+    rows = [line for line in page.splitlines() if line.startswith("| afib |")]
+    assert len(rows) == 1 and "418 976" in rows[0] and "2.90" in rows[0] and "10 672" in rows[0]
+    tiny = next(line for line in page.splitlines() if line.startswith("| tiny |"))
+    assert tiny.count(" - ") == 8  # every column but MACs unmeasured
+    assert "| random3 |" not in page
+    assert "per model" not in render({}, {})
