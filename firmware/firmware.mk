@@ -63,7 +63,10 @@ FWMK_INCLUDES := -Ifirmware/include -I$(GEN_DIR) -Ifirmware/tests
 
 CTEST_HOST_CFLAGS := -std=c99 -Wall -Wextra -Werror -g -O1 \
   -fsanitize=address,undefined -fno-sanitize-recover=undefined
-CTEST_HOST_CPPFLAGS := $(FWMK_INCLUDES) -DWS_PORT_HOST=1
+# The C tests (host and M4) trust the committed DEVELOPMENT key (firmware/src/updates/
+# trusted_key.c); a production build names a maker's key instead (docs/model-package.md).
+FWMK_TRUST := -DWS_TRUST_DEV_KEY=1
+CTEST_HOST_CPPFLAGS := $(FWMK_INCLUDES) -DWS_PORT_HOST=1 $(FWMK_TRUST)
 # No malloc in the firmware, so leak checking has nothing to find (and needs
 # ptrace, which some containers forbid).
 CTEST_HOST_ENV := ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1 \
@@ -75,7 +78,8 @@ M4_CFLAGS := $(M4_CPU) -O2 -std=c99 -Wall -Wextra -Werror \
 # M4_NN_DSP=1 (default): the nn kernels use the M4 DSP extension (SMLAD);
 # M4_NN_DSP=0: the portable C reference kernels (c-tests-m4-portable).
 M4_NN_DSP ?= 1
-M4_CPPFLAGS := $(FWMK_INCLUDES) -I$(FWMK_PORT_DIR) -DWS_PORT_CORTEX_M4=1 -DWS_NN_DSP=$(M4_NN_DSP)
+M4_CPPFLAGS := $(FWMK_INCLUDES) -I$(FWMK_PORT_DIR) -DWS_PORT_CORTEX_M4=1 -DWS_NN_DSP=$(M4_NN_DSP) \
+  $(FWMK_TRUST)
 M4_LDSCRIPT := $(FWMK_PORT_DIR)/mps2_an386.ld
 # -nostdlib: no crt0, no newlib system-call stubs, so printf/malloc cannot
 # link (the firmware uses neither); startup.c and string.c replace what is

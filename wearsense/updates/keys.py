@@ -2,8 +2,9 @@
 
 - The **development key** (``dev_keys/wearsense-DEV-emulator-only.ed25519.pem``, committed
   on purpose) signs packages for the emulator and the tests. Its name says DEV, and every
-  package it signs carries the DEV flag in its signed header; the committed firmware
-  trusts it (firmware/src/updates/trusted_key.c). Never ship a device that trusts it.
+  package it signs carries the DEV flag in its signed header; only firmware built with
+  ``WS_TRUST_DEV_KEY=1`` trusts it (the emulator, the tests; firmware/src/updates/
+  trusted_key.c). A production build trusts a maker's key instead.
 - A **production key** is read from ``--key PATH`` or the environment variable
   ``WEARSENSE_SIGNING_KEY`` (a path); it is never committed (``*.ed25519.pem`` is
   git-ignored outside ``dev_keys``). ``wearsense keys generate`` makes one.
