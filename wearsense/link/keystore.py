@@ -19,7 +19,7 @@ from wearsense.store.private_files import PrivateFileError, check_private, write
 WHAT = "bond keystore"
 
 
-class PrivateJsonKeyStore(JsonKeyStore):  # type: ignore[misc]
+class PrivateJsonKeyStore(JsonKeyStore):
     """Bumble's ``JsonKeyStore`` (same file format) kept private to its owner."""
 
     def __init__(self, path: Path) -> None:
@@ -28,7 +28,7 @@ class PrivateJsonKeyStore(JsonKeyStore):  # type: ignore[misc]
 
     async def load(self) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, dict[str, Any]]]:
         check_private(Path(self.filename), WHAT)  # PrivateFileError: chmod-ed since the open
-        return await super().load()  # type: ignore[no-any-return]
+        return await super().load()
 
     async def save(self, db: dict[str, dict[str, dict[str, Any]]]) -> None:
         write_private(Path(self.filename), json.dumps(db, sort_keys=True, indent=4).encode())
