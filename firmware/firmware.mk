@@ -15,6 +15,8 @@
 #   GEN_HEADERS   generated headers (in build/gen) that must exist before any
 #                 C file is compiled; may also be set after the include
 #   QEMU_TIMEOUT  seconds one M4 test may run, default 30
+#   FWMK_TRUST    the model-package key the core trusts, default -DWS_TRUST_DEV_KEY=1
+#                 (the DEV key: tests only; docs/model-package.md, "Keys")
 #
 # Output lines: each test prints `WS-TEST <name> PASS` or `WS-TEST <name> FAIL <n>`
 # (exit status 0/1); an M4 fault prints `WS-FAULT ...` and exits with 2.
@@ -65,7 +67,7 @@ CTEST_HOST_CFLAGS := -std=c99 -Wall -Wextra -Werror -g -O1 \
   -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # The C tests (host and M4) trust the committed DEVELOPMENT key (firmware/src/updates/
 # trusted_key.c); a production build names a maker's key instead (docs/model-package.md).
-FWMK_TRUST := -DWS_TRUST_DEV_KEY=1
+FWMK_TRUST ?= -DWS_TRUST_DEV_KEY=1
 CTEST_HOST_CPPFLAGS := $(FWMK_INCLUDES) -DWS_PORT_HOST=1 $(FWMK_TRUST)
 # No malloc in the firmware, so leak checking has nothing to find (and needs
 # ptrace, which some containers forbid).
