@@ -9,6 +9,14 @@
   truncation, and one package per unacceptable condition (wearsense.testing.adversarial);
   plus every byte flip and truncation of a real-model package through all seven steps on
   the C interpreter (``ws_pkg_verify_nn``, counted separately as ``malicious_interpreter_*``);
+- ``registry_untrusted_accepted`` (must be 0) of ``registry_untrusted_total``: untrusted
+  or tampered packages the package registry registered (issue 29): every byte of a valid
+  DEV-signed package XOR 0xFF and XOR 0x01, every truncation, the forgeries of steps 1-3
+  (another key, a forged key id, a swapped model, a newer version not signed again or
+  signed by another key claiming the DEV flag; wearsense.testing.adversarial.
+  registry_attacks), each through ``Registry.add`` of a registry trusting the DEV key;
+  ``registry_refused_by_status`` says how each was refused, and
+  ``registry_genuine_accepted`` that the valid package still registers afterwards;
 - ``ed25519_m4_instructions``: instructions of one verification (RFC 8032 TEST 3) on the
   Cortex-M4, from QEMU with ``-icount shift=0`` and SysTick (docs/firmware-port.md,
   "Instruction counts"), with ``ed25519_m4_stack_bytes``, the same for ``ws_pkg_check``
@@ -115,6 +123,41 @@ def _malicious() -> dict[str, Any]:
         "malicious_interpreter_total": on_nn.total,
         "malicious_interpreter_rejected": on_nn.rejected,
         "malicious_interpreter_package_bytes": len(real),
+    }
+
+
+def _registry() -> dict[str, Any]:
+    from wearsense.updates.registry import Registry
+
+    key = dev_signing_key()
+    other = SigningKey(Ed25519PrivateKey.from_private_bytes(bytes(range(32))), "bench-other")
+    valid = adv.sample_package(key, MALICIOUS_MODEL_SIZE)
+    total = 3 * len(valid)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Registry(Path(tmp) / "updates.db", trusted_keys=[key.public]) as registry,
+    ):
+        started = time.perf_counter()
+        result = adv.run_registry(
+            registry,
+            valid,
+            key,
+            other,
+            flip_masks=(0xFF, 0x01),
+            progress=lambda it: tqdm(it, total=total, desc="registry: untrusted packages"),
+        )
+        elapsed = time.perf_counter() - started
+        registered = len(registry.packages())
+        genuine = adv.registry_accepts(registry, valid)
+    for name in result.accepted[:10]:
+        print(f"  REGISTERED: {name}")
+    return {
+        "registry_untrusted_accepted": len(result.accepted),
+        "registry_untrusted_total": result.total,
+        "registry_untrusted_recorded": registered,
+        "registry_refused_by_status": dict(result.by_status),
+        "registry_genuine_accepted": genuine,
+        "registry_check_seconds": round(elapsed, 2),
     }
 
 
@@ -296,6 +339,7 @@ def run() -> dict[str, Any]:
     results.update(_m4())
     results.update(_crosscheck())
     results.update(_malicious())
+    results.update(_registry())
     results.update(_transfers())
     results.update(_power_cuts())
     return results

@@ -200,6 +200,7 @@ PARTS: tuple[Part, ...] = (
             _b("left no valid model", "updates.no_valid_model", num()),
             _b("malicious packages", "updates.malicious_total", num()),
             _b("rejected", "updates.malicious_rejected", num()),
+            _b("untrusted packages registered", "updates.registry_untrusted_accepted", num()),
         ),
     ),
     Part(

@@ -15,6 +15,8 @@
 #   GEN_HEADERS   generated headers (in build/gen) that must exist before any
 #                 C file is compiled; may also be set after the include
 #   QEMU_TIMEOUT  seconds one M4 test may run, default 30
+#   FWMK_TRUST    the model-package key the core trusts, default -DWS_TRUST_DEV_KEY=1
+#                 (the DEV key: tests only; docs/model-package.md, "Keys")
 #
 # Output lines: each test prints `WS-TEST <name> PASS` or `WS-TEST <name> FAIL <n>`
 # (exit status 0/1); an M4 fault prints `WS-FAULT ...` and exits with 2.
@@ -63,7 +65,10 @@ FWMK_INCLUDES := -Ifirmware/include -I$(GEN_DIR) -Ifirmware/tests
 
 CTEST_HOST_CFLAGS := -std=c99 -Wall -Wextra -Werror -g -O1 \
   -fsanitize=address,undefined -fno-sanitize-recover=undefined
-CTEST_HOST_CPPFLAGS := $(FWMK_INCLUDES) -DWS_PORT_HOST=1
+# The C tests (host and M4) trust the committed DEVELOPMENT key (firmware/src/updates/
+# trusted_key.c); a production build names a maker's key instead (docs/model-package.md).
+FWMK_TRUST ?= -DWS_TRUST_DEV_KEY=1
+CTEST_HOST_CPPFLAGS := $(FWMK_INCLUDES) -DWS_PORT_HOST=1 $(FWMK_TRUST)
 # No malloc in the firmware, so leak checking has nothing to find (and needs
 # ptrace, which some containers forbid).
 CTEST_HOST_ENV := ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1 \
@@ -75,7 +80,8 @@ M4_CFLAGS := $(M4_CPU) -O2 -std=c99 -Wall -Wextra -Werror \
 # M4_NN_DSP=1 (default): the nn kernels use the M4 DSP extension (SMLAD);
 # M4_NN_DSP=0: the portable C reference kernels (c-tests-m4-portable).
 M4_NN_DSP ?= 1
-M4_CPPFLAGS := $(FWMK_INCLUDES) -I$(FWMK_PORT_DIR) -DWS_PORT_CORTEX_M4=1 -DWS_NN_DSP=$(M4_NN_DSP)
+M4_CPPFLAGS := $(FWMK_INCLUDES) -I$(FWMK_PORT_DIR) -DWS_PORT_CORTEX_M4=1 -DWS_NN_DSP=$(M4_NN_DSP) \
+  $(FWMK_TRUST)
 M4_LDSCRIPT := $(FWMK_PORT_DIR)/mps2_an386.ld
 # -nostdlib: no crt0, no newlib system-call stubs, so printf/malloc cannot
 # link (the firmware uses neither); startup.c and string.c replace what is

@@ -22,7 +22,8 @@ from wearsense.firmware.updatable import STORE_PAGE_SIZE, UpdatableDevice
 from wearsense.protocol import Chunk, Command, Opcode, Response, Status, StatusModels, decode
 from wearsense.testing.update_powercut import UpdatePowerCuts
 from wearsense.updates import package as pkg
-from wearsense.updates.registry import GuardRefusal, Registry, guard
+from wearsense.updates.keys import dev_signing_key
+from wearsense.updates.registry import GuardRefusal, Registry, UntrustedPackage, guard
 from wearsense.updates.transfer import (
     DeviceTransport,
     chunk_size,
@@ -359,6 +360,14 @@ def test_power_cuts_at_chunk_boundaries_mid_chunk_and_during_the_switch(
 # ---- registry and rollout guard ----
 
 
+def other_bytes(package: bytes) -> bytes:
+    """The same task and version with other (trusted, DEV-signed) bytes: one self-test
+    output changed and signed again."""
+    raw = bytearray(package)
+    raw[pkg.parse(package).header.selftest_offset + 8] ^= 0x01
+    return pkg.sign(bytes(raw), dev_signing_key())
+
+
 def metrics(value: float, model_sha: str | None = None) -> dict[str, object]:
     return {"macro_f1": value, **({"model_sha256": model_sha} if model_sha else {})}
 
@@ -370,8 +379,12 @@ def test_registry_records_packages_metrics_and_installs(tmp_path: Path, old: byt
         assert record.version == 1 and record.metric("macro_f1") == shipped["macro_f1"]
         with pytest.raises(ValueError, match="another model"):
             registry.add(versioned(3), metrics=metrics(0.9, "00" * 32))
-        with pytest.raises(ValueError, match="already registered"):
+        # a tampered package is refused by its signature (issue 29: it was "already
+        # registered"), a second genuine package of the same version by the registry
+        with pytest.raises(UntrustedPackage, match="does not verify"):
             registry.add(tampered_model(versioned(1)))
+        with pytest.raises(ValueError, match="already registered"):
+            registry.add(other_bytes(versioned(1)))
         registry.record_install("WS-1", AFIB, 1)
         assert registry.installed("WS-1", AFIB) == 1
     with Registry(tmp_path / "updates.db") as again:  # persisted

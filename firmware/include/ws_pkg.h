@@ -115,9 +115,10 @@ void ws_pkg_selftest_input(uint32_t seed, int8_t *out, size_t count);
 /* The first 8 bytes of SHA-256(public key), as stored in a package's header. */
 void ws_pkg_key_id(const uint8_t public_key[32], uint8_t key_id[8]);
 
-/* The public key this firmware trusts (firmware/src/updates/trusted_key.c, generated
- * by tools/gen_trusted_key.py; the committed one is the DEVELOPMENT key), and whether it
- * is a development key (1) or a production key (0). */
+/* The public key this firmware trusts (firmware/src/updates/trusted_key.c: a build
+ * option, the DEVELOPMENT key with WS_TRUST_DEV_KEY=1, a maker's key with
+ * WS_TRUSTED_KEY_HEADER), and whether it is the development key (1) or a production
+ * key (0). */
 const uint8_t *ws_pkg_trusted_key(void);
 int ws_pkg_trusted_key_is_dev(void);
 /* cdef-end */

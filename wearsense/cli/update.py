@@ -8,6 +8,9 @@
                                  with a progress bar (resuming after link drops), commit,
                                  and confirm the new version from the device
 
+Only a package signed by a trusted key (--trusted-key, $WEARSENSE_TRUSTED_KEYS, else the
+key this build's firmware trusts) whose hash and signature verify is registered or pushed;
+an untrusted or tampered one is refused before anything is recorded or sent.
 The rollout guard refuses a package whose evaluated metric (--metric, default macro_f1)
 is worse than the running model's, or unknown, unless --force. Exit status: 0 installed,
 1 refused by the device (its status is printed), 2 refused by the guard, 3 link failure.
@@ -35,9 +38,11 @@ from wearsense.link.controllers import DEFAULT_PORTS, run_process
 from wearsense.link.session import SessionConfig
 from wearsense.store import default_db_path
 from wearsense.updates import package as pkg
-from wearsense.updates.errors import PackageError
+from wearsense.updates.errors import KeyFileError, PackageError
+from wearsense.updates.keys import load_public_key
 from wearsense.updates.registry import (
     DEFAULT_METRIC,
+    ENV_TRUSTED_KEYS,
     Registry,
     RegistryError,
     default_registry_path,
@@ -46,7 +51,12 @@ from wearsense.updates.transfer import UpdateError
 
 
 def _registry(args: argparse.Namespace) -> Registry:
-    return Registry(args.registry or default_registry_path())
+    """--registry, else $WEARSENSE_REGISTRY, else updates.db beside the event store (--db
+    of push, else the default store); trusting the --trusted-key keys when given.
+    ``KeyFileError`` when a --trusted-key file is no public key."""
+    path = args.registry or default_registry_path(getattr(args, "db", None))
+    trusted = [load_public_key(p) for p in args.trusted_key] if args.trusted_key else None
+    return Registry(path, trusted_keys=trusted)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -56,7 +66,7 @@ def cmd_add(args: argparse.Namespace) -> int:
             record = registry.add(
                 data, metrics=read_metrics(args.metrics, args.package), path=args.package
             )
-    except (OSError, PackageError, RegistryError, json.JSONDecodeError) as exc:
+    except (OSError, PackageError, RegistryError, KeyFileError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     value = record.metric(args.metric)
@@ -69,7 +79,12 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    with _registry(args) as registry:
+    try:
+        opened = _registry(args)
+    except KeyFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    with opened as registry:
         for r in registry.packages():
             value = r.metric(args.metric)
             shown = f"{value:.4f}" if value is not None else "-"
@@ -89,7 +104,11 @@ async def _push(args: argparse.Namespace) -> int:
     except PushError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    registry = _registry(args)
+    try:
+        registry = _registry(args)
+    except KeyFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     try:
         register_package(registry, package, args.metrics)
     except PushError as exc:
@@ -178,8 +197,13 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--registry", type=Path, help="registry file (default: $WEARSENSE_REGISTRY or updates.db "
-        "beside the event store)"
+        "--registry", type=Path, help="registry file (default: $WEARSENSE_REGISTRY, else "
+        "updates.db beside the event store: push's --db, else $WEARSENSE_DB)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--trusted-key", type=Path, action="append", metavar="PUBLIC_KEY",
+        help="a public key packages must be signed by to be registered (repeatable; default: "
+        f"${ENV_TRUSTED_KEYS}, else the key this build's firmware trusts)"
     )  # fmt: skip
     parser.add_argument(
         "--metric", default=DEFAULT_METRIC, help="metric the guard compares (higher is better)"

@@ -4,7 +4,8 @@ controller on a ``LocalLink`` or to a ``tcp-client:`` HCI transport served by
 
 Both the emulated wearable and the companion's Bumble-backed bleak backend build their
 stack here, so the security settings (LE Secure Connections, bonding, keys kept in a
-Bumble ``JsonKeyStore`` file) are the same on both sides.
+JSON keystore file only its owner may read: ``wearsense.link.keystore``) are the same on
+both sides.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from bumble import hci, pairing
 from bumble.controller import Controller
 from bumble.device import Device
 from bumble.host import Host
-from bumble.keys import JsonKeyStore, KeyStore, MemoryKeyStore
+from bumble.keys import KeyStore, MemoryKeyStore
 from bumble.link import LocalLink
 from bumble.transport import Transport, open_transport
 from bumble.transport.common import AsyncPipeSink
 
 from wearsense.link.errors import LinkError
+from wearsense.link.keystore import PrivateJsonKeyStore, open_keystore_check
 
 __all__ = ["LocalLink", "Stack", "pairing_config", "open_stack"]
 
@@ -58,8 +60,7 @@ class Stack:
 def _keystore(path: Path | None) -> KeyStore:
     if path is None:
         return MemoryKeyStore()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return JsonKeyStore(namespace=None, filename=str(path))
+    return PrivateJsonKeyStore(path)  # mode 0600; LinkError when others may read it
 
 
 async def open_stack(
@@ -73,9 +74,12 @@ async def open_stack(
     """Creates and powers on a Bumble device named ``name`` with the static random
     ``address``, on ``link`` (in-process) or on the HCI ``transport`` (for example
     ``tcp-client:127.0.0.1:6402``). Bonds go to the JSON ``keystore`` file (in memory when
-    ``None``). Raises ``LinkError`` when the transport cannot be opened."""
+    ``None``; refused with ``LinkError`` when others may read it). Raises ``LinkError`` when
+    the transport cannot be opened."""
     if (link is None) == (transport is None):
         raise LinkError("open_stack needs exactly one of link= or transport=")
+    if keystore is not None:
+        open_keystore_check(keystore)  # LinkError at once, not a retried power-on
     addr = hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS)
     if link is not None:
         controller = Controller(name, link=link)

@@ -1,6 +1,8 @@
 """Malicious and unacceptable packages, and a runner that feeds them to the firmware's
 ``ws_pkg_verify``. The tests run them on small packages (also under the sanitizers);
-``make bench`` runs them on a larger one (benchmarks/bench_updates.py).
+``make bench`` runs them on a larger one (benchmarks/bench_updates.py). The untrusted and
+tampered ones also go to the package registry (:func:`registry_attacks`,
+:func:`run_registry`), which must register none of them.
 
 The interpreter hooks used here accept every model and report the expected self-test
 output (``worst_case_hooks``): the worst interpreter there could be, so whatever is
@@ -25,7 +27,9 @@ from wearsense.protocol.errors import Status
 from wearsense.tflite import write_tflite
 from wearsense.tflite.builder import GraphBuilder, activation_qparams
 from wearsense.updates import package as pkg
+from wearsense.updates.errors import PackageError
 from wearsense.updates.keys import SigningKey
+from wearsense.updates.registry import Registry, RegistryError, UntrustedPackage
 
 ACCEPT = int(Status.OK)
 
@@ -299,4 +303,72 @@ def run_malicious_on_interpreter(
             result.accepted.append(name)
         else:
             result.rejected += 1
+    return result
+
+
+# the statuses of steps 1-3: a package failing one is malformed, untrusted or tampered
+UNTRUSTED = frozenset(
+    {Status.PKG_FORMAT, Status.PKG_BOUNDS, Status.PKG_HASH, Status.PKG_KEY, Status.PKG_SIGNATURE}
+)
+
+
+def registry_attacks(
+    valid: bytes, key: SigningKey, other: SigningKey, flip_masks: tuple[int, ...] = (0xFF,)
+) -> Iterator[tuple[str, bytes]]:
+    """Untrusted or tampered versions of ``valid`` (signed by ``key``, the trusted one):
+    every byte flipped (per mask), every truncation, every semantic attack that fails
+    steps 1-3 (another key, a forged key id, a swapped model, ...), and the same package
+    under a newer version signed by ``other``, claiming the DEV flag, or not signed again."""
+    for mask in flip_masks:
+        for offset, data in byte_flips(valid, mask):
+            yield f"byte {offset} ^ 0x{mask:02x}", data
+    for length, data in truncations(valid):
+        yield f"truncated to {length}", data
+    for attack in semantic_attacks(valid, key, other):
+        if attack.status in UNTRUSTED:
+            yield attack.name, attack.data
+    newer = bytearray(valid)
+    version = pkg.parse(valid).header.model_version + 1
+    newer[8:10] = version.to_bytes(2, "little")
+    yield "newer version, not signed again", bytes(newer)
+    yield "newer version signed by another key", pkg.sign(bytes(newer), other)
+    dev_claim = bytearray(pkg.sign(bytes(newer), other))
+    dev_claim[7] = pkg.FLAG_DEV_KEY
+    yield "another key claiming the DEV flag", _resign(dev_claim, other)
+
+
+def registry_accepts(registry: Registry, data: bytes) -> bool:
+    """Whether ``registry`` registered ``data`` (a refusal is any registry or package
+    error; anything else is raised)."""
+    try:
+        registry.add(data)
+    except (RegistryError, PackageError):
+        return False
+    return True
+
+
+def run_registry(
+    registry: Registry,
+    valid: bytes,
+    key: SigningKey,
+    other: SigningKey,
+    flip_masks: tuple[int, ...] = (0xFF,),
+    progress: Callable[[Iterator[Any]], Iterator[Any]] | None = None,
+) -> MaliciousResult:
+    """:func:`registry_attacks` through ``registry.add``; ``accepted`` names what was
+    registered (must be nothing), ``by_status`` counts the refusals by kind."""
+    result = MaliciousResult()
+    stream = registry_attacks(valid, key, other, flip_masks)
+    for name, data in progress(stream) if progress else stream:
+        result.total += 1
+        try:
+            registry.add(data)
+        except (UntrustedPackage, PackageError) as exc:
+            result.rejected += 1
+            result.by_status[exc.status.name] += 1
+        except RegistryError as exc:
+            result.rejected += 1
+            result.by_status[type(exc).__name__] += 1
+        else:
+            result.accepted.append(name)
     return result

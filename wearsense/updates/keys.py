@@ -2,14 +2,17 @@
 
 - The **development key** (``dev_keys/wearsense-DEV-emulator-only.ed25519.pem``, committed
   on purpose) signs packages for the emulator and the tests. Its name says DEV, and every
-  package it signs carries the DEV flag in its signed header; the committed firmware
-  trusts it (firmware/src/updates/trusted_key.c). Never ship a device that trusts it.
+  package it signs carries the DEV flag in its signed header; only firmware built with
+  ``WS_TRUST_DEV_KEY=1`` trusts it (the emulator, the tests; firmware/src/updates/
+  trusted_key.c). A production build trusts a maker's key instead.
 - A **production key** is read from ``--key PATH`` or the environment variable
   ``WEARSENSE_SIGNING_KEY`` (a path); it is never committed (``*.ed25519.pem`` is
   git-ignored outside ``dev_keys``). ``wearsense keys generate`` makes one.
 
 Key files are PEM: PKCS#8 for the private key (mode 0600), SubjectPublicKeyInfo for the
-public key next to it (``NAME.ed25519.pem`` → ``NAME.ed25519.pub.pem``).
+public key next to it (``NAME.ed25519.pem`` → ``NAME.ed25519.pub.pem``). A private key file
+that its group or others may read or write is refused (``KeyFileError``), except the
+committed development key, which is public on purpose.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from wearsense.protocol.package import KEY_ID_SIZE
+from wearsense.store.private_files import PrivateFileError, read_private, write_private
 from wearsense.updates.errors import KeyFileError
 
 DEV_KEY_NAME = "wearsense-DEV-emulator-only"
@@ -94,10 +98,24 @@ def _key_name(path: Path) -> str:
     return path.name.split(".")[0]
 
 
+def _read_private_key(path: Path, what: str) -> bytes:
+    try:
+        return read_private(path, what)
+    except PrivateFileError as exc:
+        raise KeyFileError(str(exc)) from exc
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read the {what} ({exc.strerror})") from exc
+
+
+def _is_dev_key_file(path: Path) -> bool:
+    """The committed development key: public on purpose, its file's mode is not checked."""
+    return path.resolve() == DEV_KEY_PATH.resolve()
+
+
 def load_signing_key(path: Path | None = None) -> SigningKey:
     """The key at ``path``, else at ``$WEARSENSE_SIGNING_KEY``; never a default, so a
     production signature is always a deliberate choice (use ``dev_signing_key()`` for the
-    emulator)."""
+    emulator). A key file its group or others may read or write is refused."""
     if path is None:
         env = os.environ.get(ENV_SIGNING_KEY)
         if not env:
@@ -106,10 +124,13 @@ def load_signing_key(path: Path | None = None) -> SigningKey:
                 "or use --dev-key for the emulator"
             )
         path = Path(env)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"{path}: cannot read the signing key ({exc.strerror})") from exc
+    if not _is_dev_key_file(path):
+        data = _read_private_key(path, "signing key")
+    else:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise KeyFileError(f"{path}: cannot read the signing key ({exc.strerror})") from exc
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
@@ -120,12 +141,14 @@ def load_signing_key(path: Path | None = None) -> SigningKey:
 
 
 def dev_signing_key() -> SigningKey:
-    """The committed DEVELOPMENT key (emulator and tests only)."""
+    """The committed DEVELOPMENT key (emulator and tests only; public on purpose, so its
+    file's mode is not checked)."""
     return load_signing_key(DEV_KEY_PATH)
 
 
 def load_public_key(path: Path, _check_dev: bool = True) -> PublicKey:
-    """A public key from a PEM public key, or the public half of a PEM private key."""
+    """A public key from a PEM public key, or the public half of a PEM private key (whose
+    file, like any private key's, must be private to its owner)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -134,6 +157,8 @@ def load_public_key(path: Path, _check_dev: bool = True) -> PublicKey:
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError:
+        if b"PRIVATE KEY" in data and not _is_dev_key_file(path):
+            _read_private_key(path, "private key")
         try:
             private = serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError) as exc:
@@ -146,7 +171,8 @@ def load_public_key(path: Path, _check_dev: bool = True) -> PublicKey:
 
 
 def generate_key(path: Path, overwrite: bool = False) -> SigningKey:
-    """Writes a new key pair: ``path`` (private, mode 0600) and its ``.pub.pem``."""
+    """Writes a new key pair: ``path`` (private, created with mode 0600, replacing any
+    file there whole) and its ``.pub.pem``."""
     public_path = public_path_for(path)
     if not overwrite and (path.exists() or public_path.exists()):
         raise KeyFileError(f"{path}: exists; pass --force to replace it")
@@ -156,10 +182,7 @@ def generate_key(path: Path, overwrite: bool = False) -> SigningKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
+    write_private(path, pem)
     public_path.write_bytes(
         key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -1,9 +1,17 @@
 """The package registry: which model packages exist (task, version, hash, evaluated metrics)
-and which device runs which, in a small SQLite file of its own (``updates.db`` beside the
-event store by default; ``--registry`` or ``$WEARSENSE_REGISTRY``). It is kept apart from
-the event store on purpose: the store holds what devices *reported* (clinical data, kept
-forever), the registry what the publisher *shipped* (replaceable, rebuildable from the
-package files and the devices' STATUS pages).
+and which device runs which, in a small SQLite file of its own (``--registry``, else
+``$WEARSENSE_REGISTRY``, else ``updates.db`` beside the event store:
+:func:`default_registry_path`). It is kept apart from the event store on purpose: the store
+holds what devices *reported* (clinical data, kept forever), the registry what the
+publisher *shipped* (replaceable, rebuildable from the package files and the devices'
+STATUS pages).
+
+Only a package a device would accept is registered: its model hash and its Ed25519
+signature must verify under one of the registry's **trusted keys** (by default the key
+the firmware of this host build trusts, or the public keys named in
+``$WEARSENSE_TRUSTED_KEYS``). An untrusted or tampered package is refused
+(:class:`UntrustedPackage`) and leaves no trace, so the genuine package of the same task
+and version can still be added.
 
 The rollout guard (:func:`guard`) compares one evaluated metric (``macro_f1`` by default,
 higher is better) of the package to push with the one the device runs, and refuses a worse
@@ -18,11 +26,16 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from wearsense.firmware.package import FirmwarePackages
+from wearsense.protocol.errors import Status
 from wearsense.store import default_db_path
 from wearsense.updates import package as pkg
+from wearsense.updates.errors import PackageError
+from wearsense.updates.keys import PublicKey, load_public_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS packages (
@@ -57,10 +70,21 @@ CREATE TABLE IF NOT EXISTS rollouts (
 );
 """
 DEFAULT_METRIC = "macro_f1"
+ENV_REGISTRY = "WEARSENSE_REGISTRY"
+ENV_TRUSTED_KEYS = "WEARSENSE_TRUSTED_KEYS"  # public key files, separated by os.pathsep
 
 
 class RegistryError(ValueError):
     """A registry request that cannot be met (unknown package, conflicting version)."""
+
+
+class UntrustedPackage(RegistryError):
+    """The package is not signed by a trusted key, or its hash or signature does not verify
+    (tampered); it was not registered. ``status`` is what the device would answer."""
+
+    def __init__(self, status: Status, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
 
 
 class GuardRefusal(RegistryError):
@@ -84,11 +108,23 @@ class PackageRecord:
         return float(value) if isinstance(value, int | float) else None
 
 
-def default_registry_path() -> Path:
-    env = os.environ.get("WEARSENSE_REGISTRY")
+def default_registry_path(db: Path | None = None) -> Path:
+    """``$WEARSENSE_REGISTRY``, else ``updates.db`` beside the event store ``db`` (the
+    default event store when None)."""
+    env = os.environ.get(ENV_REGISTRY)
     if env:
         return Path(env)
-    return default_db_path().with_name("updates.db")
+    return (db if db is not None else default_db_path()).with_name("updates.db")
+
+
+def default_trusted_keys() -> list[PublicKey]:
+    """The public keys in ``$WEARSENSE_TRUSTED_KEYS`` (files separated by ``os.pathsep``),
+    else the key the firmware of this host build trusts (the development key in a
+    development checkout: the emulator's). ``KeyFileError`` when a named file is no key."""
+    env = os.environ.get(ENV_TRUSTED_KEYS)
+    if env:
+        return [load_public_key(Path(p)) for p in env.split(os.pathsep) if p]
+    return [PublicKey(FirmwarePackages().trusted_key(), "firmware-trusted")]
 
 
 def metrics_beside(package_path: Path) -> Path | None:
@@ -98,7 +134,13 @@ def metrics_beside(package_path: Path) -> Path | None:
 
 
 class Registry:
-    def __init__(self, path: Path) -> None:
+    """The registry file at ``path``; ``trusted_keys`` are the keys a package must be
+    signed by to be registered (default: :func:`default_trusted_keys`)."""
+
+    def __init__(self, path: Path, trusted_keys: Sequence[PublicKey] | None = None) -> None:
+        self.trusted_keys = (
+            list(trusted_keys) if trusted_keys is not None else default_trusted_keys()
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path)
@@ -116,9 +158,11 @@ class Registry:
     def add(
         self, data: bytes, *, metrics: dict[str, Any] | None = None, path: Path | None = None
     ) -> PackageRecord:
-        """Registers a (parsed, well-formed) package; adding the same bytes again updates its
-        metrics. Another package with the same task and version is refused."""
-        parsed = pkg.parse(data)
+        """Registers a well-formed package signed by a trusted key (:meth:`verify`); adding
+        the same bytes again updates its metrics. Another package with the same task and
+        version is refused (``RegistryError``), and so is an untrusted or tampered one
+        (:class:`UntrustedPackage`): neither is recorded."""
+        parsed = self.verify(data)
         header = parsed.header
         digest = hashlib.sha256(data).hexdigest()
         if metrics is not None and metrics.get("model_sha256") not in (
@@ -152,6 +196,29 @@ class Registry:
         record = self.find(header.task, header.model_version)
         assert record is not None
         return record
+
+    def verify(self, data: bytes) -> pkg.ModelPackage:
+        """The parsed package when it is well formed, its model hash matches its header and
+        its signature verifies under the trusted key its header names; otherwise
+        ``PackageError`` (not a package) or :class:`UntrustedPackage`."""
+        parsed = pkg.parse(data)
+        header = parsed.header
+        name = f"{pkg.Task(header.task).name.lower()} v{header.model_version}"
+        key = next((k for k in self.trusted_keys if k.key_id == header.key_id), None)
+        if key is None:
+            trusted = ", ".join(k.key_id.hex() for k in self.trusted_keys) or "none"
+            dev = " (the DEVELOPMENT key)" if header.dev_key else ""
+            raise UntrustedPackage(
+                Status.PKG_KEY,
+                f"{name} is signed by key {header.key_id.hex()}{dev}, which this registry "
+                f"does not trust (trusted: {trusted}); not registered",
+            )
+        try:
+            return pkg.verify(data, key)
+        except PackageError as exc:
+            raise UntrustedPackage(
+                exc.status, f"{name} does not verify ({exc}); not registered"
+            ) from exc
 
     def _record(self, row: tuple[Any, ...]) -> PackageRecord:
         return PackageRecord(

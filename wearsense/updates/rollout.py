@@ -77,9 +77,11 @@ async def push_package(
     """Runs one rollout on a running :class:`wearsense.link.session.Session`; raises
     :class:`~wearsense.updates.registry.GuardRefusal`, :class:`UpdateError` (the device's
     status) or :class:`LinkError` (no link after ``attempts`` tries). ``history`` (the
-    companion's :class:`wearsense.store.Store`) also receives the package's version and
-    every step (``record_model_version``, ``record_update``), which the terminal UI's
-    Updates screen shows."""
+    companion's :class:`wearsense.store.Store`) receives every step (``record_update``) and,
+    once the device's STATUS page 1 reports the new version, the package's version and hash
+    (``record_model_version``), which the terminal UI's Updates screen shows. A package not
+    signed by a registry's trusted key raises
+    :class:`~wearsense.updates.registry.UntrustedPackage` before anything is sent."""
     parsed = pkg.parse(package)
     task, version = parsed.header.task, parsed.header.model_version
     task_name = pkg.Task(task).name.lower()
@@ -98,12 +100,8 @@ async def push_package(
     status = watcher.latest[serial]
     running = int(getattr(status, field))
     registry.record_install(serial, task, running)
-    candidate = registry.add(package)
+    candidate = registry.add(package)  # UntrustedPackage: not signed by a trusted key
     installed = registry.find(task, running) if running else None
-    if history is not None:
-        value = candidate.metric(metric)
-        notes = f"{metric} {value:.4f}" if value is not None else f"no {metric}"
-        history.record_model_version(task_name, version, candidate.sha256, notes=notes)
     try:
         reason = guard(candidate, installed, metric=metric, force=force)
     except Exception as exc:
@@ -134,6 +132,11 @@ async def push_package(
             await asyncio.sleep(0.2)  # the session reconnects; BEGIN + QUERY resume
     confirmed = await watcher.wait(serial, lambda s: getattr(s, field) == version, timeout_s)
     registry.record_install(serial, task, int(getattr(confirmed, field)))
+    if history is not None:
+        # only now, from what the device reports: a refused package is never recorded
+        value = candidate.metric(metric)
+        notes = f"{metric} {value:.4f}" if value is not None else f"no {metric}"
+        history.record_model_version(task_name, version, candidate.sha256, notes=notes)
     registry.record_rollout(serial, task, running, version, "installed", reason)
     step("committed", f"device reports v{version}")
     return RolloutOutcome(

@@ -33,6 +33,9 @@ HOST_PORT = FIRMWARE / "port" / "host"
 BUILD = ROOT / "build" / "host"
 
 STRICT_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wvla", "-fPIC"]
+# The host build is the emulator's and the tests' device: it trusts the committed
+# DEVELOPMENT key (firmware/src/updates/trusted_key.c; a production build never does).
+TRUST_FLAGS = ["-DWS_TRUST_DEV_KEY=1"]
 VARIANT_FLAGS = {
     "plain": ["-O2"],
     "asan": [
@@ -93,7 +96,8 @@ def compile_objects(variant: str) -> list[str]:
     cc = os.environ.get("CC", "gcc")
     out_dir = BUILD / variant
     out_dir.mkdir(parents=True, exist_ok=True)
-    flags = STRICT_FLAGS + VARIANT_FLAGS[variant] + [f"-I{INCLUDE}", f"-I{HOST_PORT}"]
+    flags = STRICT_FLAGS + TRUST_FLAGS + VARIANT_FLAGS[variant]
+    flags += [f"-I{INCLUDE}", f"-I{HOST_PORT}"]
     headers = sorted(INCLUDE.glob("*.h")) + sorted(HOST_PORT.glob("*.h"))
     headers += sorted((FIRMWARE / "src").rglob("*.h"))
     header_stamp = max((h.stat().st_mtime for h in headers), default=0.0)
