@@ -36,12 +36,13 @@ from wearsense.store import Store
 from wearsense.updates.registry import DEFAULT_METRIC
 from wearsense.updates.rollout import ModelStatusWatcher
 
-# Static random addresses of the companion's central, one per use, so that an emulated
-# wearable keeps one bond per companion that may run beside another (the two-process
-# companion and a push, both over the same virtual controllers).
+# Static random addresses of the companion's central. A wearable has one owner (one bond,
+# docs/link.md "Security"), so `wearsense companion` and `wearsense update push` are one
+# central: the same address with the same keystore (build/companion/keys.json by default);
+# they take turns on the virtual controllers, never run together.
 IN_PROCESS_ADDRESS = "C0:57:53:00:00:01"  # on a LocalLink (the demo, the tests)
 COMPANION_ADDRESS = "C0:57:53:00:00:02"  # `wearsense companion`
-PUSH_ADDRESS = "C0:57:53:00:00:03"  # `wearsense update push`
+PUSH_ADDRESS = COMPANION_ADDRESS  # `wearsense update push`: the same owner
 STACK_NAME = "companion"  # the Bumble device's name
 
 

@@ -1,0 +1,229 @@
+"""The wearable's security policy and the companion's identity binding (issue 29, item 2;
+docs/link.md "Security"): LE Secure Connections only, bonding required, 16-byte keys; a
+new bond only inside the pairing window the wearer opens with a long press; one owner,
+whose acknowledgements alone free events; a companion that refuses a device whose
+identity changed under the same bond.
+
+Everything runs over the in-process virtual link (two Bumble stacks on a ``LocalLink``,
+as in tests/test_link.py); the attacker is a raw Bumble central
+(``wearsense.testing.intruder``) on the same link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from wearsense.emulator.security import LONG_PRESS_S
+from wearsense.emulator.wearable import address_for
+from wearsense.firmware import device as device_mod
+from wearsense.link.session import LinkState, SessionConfig
+from wearsense.protocol import HrSummary
+from wearsense.store import Store
+from wearsense.testing.intruder import LEGACY, PROPER, SHORT_KEY, UNBONDED, Intruder, Pairing
+from wearsense.testing.loopback import Loopback
+
+DeviceCore = device_mod.DeviceCore
+SERIAL = "WS-00A1B2C3"
+FORGED = "WS-0F0F0F0F"
+ADDRESS = address_for(SERIAL)
+T = TypeVar("T")
+
+# SMP reasons (Vol 3 Part H 3.5.5) and ATT errors the policy answers with.
+AUTHENTICATION_REQUIREMENTS = "AUTHENTICATION_REQUIREMENTS"
+ENCRYPTION_KEY_SIZE = "ENCRYPTION_KEY_SIZE"
+PAIRING_NOT_SUPPORTED = "PAIRING_NOT_SUPPORTED"
+NO_ACCESS = {0x05, 0x0F}  # Insufficient Authentication / Insufficient Encryption
+
+
+def run(coro_fn: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
+    async def bounded() -> T:
+        return await asyncio.wait_for(coro_fn(), timeout)
+
+    return asyncio.run(bounded())
+
+
+def hr(i: int) -> HrSummary:
+    lo = 40 + i % 50
+    return HrSummary(
+        seq=0, time_s=0, model_version=0, interval_s=60, min_bpm=lo, mean_bpm=lo + 5, max_bpm=lo + 9
+    )
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
+
+
+def all_stored(loop: Loopback, store: Store) -> bool:
+    info = loop.wearable.core.info()
+    return store.contiguous_seq(SERIAL, info.epoch) == info.last_seq == info.acked_seq
+
+
+async def owner_syncs(loop: Loopback, store: Store, **kw: Any) -> None:
+    """The owner's companion connects (pairing the first time), stores and acknowledges
+    everything the device holds, and stops."""
+    session = loop.session(store, **kw)
+    task = asyncio.create_task(session.run())
+    try:
+        await until(lambda: all_stored(loop, store))
+    finally:
+        await session.stop()
+        await task
+
+
+def assert_no_access(attempt: Any) -> None:
+    assert attempt.accepted == [], attempt
+    assert attempt.tried == 4 and set(attempt.refused.values()) <= NO_ACCESS, attempt
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        (LEGACY, AUTHENTICATION_REQUIREMENTS),
+        (UNBONDED, AUTHENTICATION_REQUIREMENTS),
+        (SHORT_KEY, ENCRYPTION_KEY_SIZE),
+    ],
+    ids=["legacy-just-works", "sc-without-bonding", "7-byte-key"],
+)
+def test_only_a_secure_connections_bond_with_16_byte_keys_is_accepted(
+    tmp_path: Path, how: Pairing, reason: str
+) -> None:
+    """Even with the pairing window open (a device out of the box), legacy pairing,
+    Secure Connections without bonding and a short key are refused, and the intruder gets
+    no WearSense attribute: its acknowledgement frees nothing."""
+
+    async def body() -> None:
+        core = DeviceCore(SERIAL)
+        loop = await Loopback.open(core, tmp_path)
+        intruder = await Intruder.open(loop.link)
+        try:
+            for i in range(5):
+                loop.wearable.inject(hr(i))
+            last = core.info().last_seq
+            attempt = await intruder.attempt(ADDRESS, how, ack_seq=last)
+            assert not attempt.paired, attempt
+            assert reason in attempt.pairing_error
+            assert_no_access(attempt)
+            info = core.info()
+            assert info.acked_seq == 0 and info.pending == last
+            policy = loop.wearable.peripheral.security
+            assert policy.owner is None and policy.window_open  # still free for the owner
+            assert [r for _p, r in policy.refused] == [reason]
+            # The device keeps working: the real companion pairs and gets everything.
+            with Store(tmp_path / "companion.db") as store:
+                await owner_syncs(loop, store)
+                assert store.contiguous_seq(SERIAL, 1) >= last
+        finally:
+            await intruder.close()
+            await loop.close()
+
+    run(body)
+
+
+def test_a_new_bond_only_inside_the_window_the_wearer_opens(tmp_path: Path) -> None:
+    """Once the device has an owner, a proper Secure Connections pairing is refused until
+    the wearer holds the button (a short press is the fall cancel and opens nothing); the
+    window closes after its time or at the first bond. The bond made in the window
+    replaces the old owner's, whose companion then gets nothing."""
+
+    async def body() -> None:
+        core = DeviceCore(SERIAL)
+        loop = await Loopback.open(core, tmp_path)
+        intruder = await Intruder.open(loop.link)
+        store = Store(tmp_path / "companion.db")
+        try:
+            loop.wearable.inject(hr(0))
+            await owner_syncs(loop, store)
+            acked = core.info().acked_seq
+            last = loop.wearable.inject(hr(1))
+
+            refused = await intruder.attempt(ADDRESS, PROPER, ack_seq=last)
+            assert not refused.paired and PAIRING_NOT_SUPPORTED in refused.pairing_error
+            assert_no_access(refused)
+            policy = loop.wearable.peripheral.security
+            assert policy.owner is not None and not policy.window_open
+            loop.wearable.press_button(hold_s=0.2)  # short: no window
+            assert not policy.window_open
+            assert_no_access(await intruder.attempt(ADDRESS, PROPER, ack_seq=last))
+            policy.open_window(0.05)  # the window's time passes
+            await asyncio.sleep(0.1)
+            assert_no_access(await intruder.attempt(ADDRESS, PROPER, ack_seq=last))
+            assert core.info().acked_seq == acked
+
+            loop.wearable.press_button(hold_s=LONG_PRESS_S)
+            assert policy.window_open
+            accepted = await intruder.attempt(ADDRESS, PROPER, ack_seq=acked)
+            assert accepted.paired and accepted.refused == {}, accepted
+            await policy.settled()
+            assert policy.owner == "C0:BA:D0:00:00:01" and not policy.window_open
+            keys = await loop.wearable.device.keystore.get_all()
+            assert [name for name, _ in keys] == [policy.owner]  # one owner
+            # The old owner's bond is gone and the window is closed: no access any more.
+            states: list[tuple[LinkState, str]] = []
+            session = loop.session(
+                store,
+                config=SessionConfig(scan_timeout_s=1.0, backoff_initial_s=0.05),
+                on_state=lambda s, d: states.append((s, d)),
+            )
+            task = asyncio.create_task(session.run())
+            await until(lambda: sum(s == LinkState.BACKOFF for s, _ in states) >= 2)
+            await session.stop()
+            await task
+            assert session.stats.connections == 0 and session.stats.acks == 0
+            assert core.info().acked_seq == acked
+        finally:
+            store.close()
+            await intruder.close()
+            await loop.close()
+
+    run(body)
+
+
+def test_a_second_central_cannot_acknowledge_or_break_the_owners_sync(tmp_path: Path) -> None:
+    """The fault of issue 29: another central acknowledged events the owner's companion
+    had not stored; the companion never acknowledged again and its store kept a hole.
+    Now a central that is not the owner gets an ATT error for its acknowledgement (and
+    every other WearSense access), paired or not, and the owner's store gets every event
+    with no hole; the device's queue is freed."""
+
+    async def body() -> None:
+        core = DeviceCore(SERIAL)
+        loop = await Loopback.open(core, tmp_path)
+        intruder = await Intruder.open(loop.link)
+        store = Store(tmp_path / "companion.db")
+        try:
+            for i in range(5):
+                loop.wearable.inject(hr(i))
+            await owner_syncs(loop, store)
+            acked = core.info().acked_seq
+            for i in range(5, 30):
+                loop.wearable.inject(hr(i))
+            last = core.info().last_seq
+            for how in (None, PROPER, LEGACY, UNBONDED):
+                attempt = await intruder.attempt(ADDRESS, how, ack_seq=last)
+                assert_no_access(attempt)
+                assert attempt.refused["write ack"] in NO_ACCESS
+            assert core.info().acked_seq == acked
+            await owner_syncs(loop, store)
+            with sqlite3.connect(tmp_path / "companion.db") as db:
+                seqs = [s for (s,) in db.execute("SELECT seq FROM events ORDER BY seq")]
+            info = core.info()
+            assert info.last_seq > last  # the owner's time sync added STATUS pages
+            assert seqs == list(range(1, info.last_seq + 1))  # every event once, no hole
+            assert info.acked_seq == info.last_seq and info.pending == 0  # the queue is freed
+        finally:
+            store.close()
+            await intruder.close()
+            await loop.close()
+
+    run(body)
