@@ -128,6 +128,6 @@ class Intruder:
             try:
                 await operation()
             except ProtocolError as exc:
-                result.refused[name] = int(exc.error_code)
+                result.refused[name] = int(exc.error_code or 0)
             else:
                 result.accepted.append(name)
