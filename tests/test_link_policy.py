@@ -20,10 +20,13 @@ from typing import Any, TypeVar
 import pytest
 
 from wearsense.emulator.security import LONG_PRESS_S
-from wearsense.emulator.wearable import address_for
+from wearsense.emulator.wearable import EmulatedWearable, address_for
 from wearsense.firmware import device as device_mod
+from wearsense.link.bonds import BondIdentities, IdentityChanged
 from wearsense.link.session import LinkState, SessionConfig
-from wearsense.protocol import HrSummary
+from wearsense.link.stack import open_stack
+from wearsense.protocol import HrSummary, Opcode
+from wearsense.protocol.frames import FACTORY_RESET_MAGIC
 from wearsense.store import Store
 from wearsense.testing.intruder import LEGACY, PROPER, SHORT_KEY, UNBONDED, Intruder, Pairing
 from wearsense.testing.loopback import Loopback
@@ -224,6 +227,77 @@ def test_a_second_central_cannot_acknowledge_or_break_the_owners_sync(tmp_path: 
         finally:
             store.close()
             await intruder.close()
+            await loop.close()
+
+    run(body)
+
+
+def stored(workdir: Path) -> list[tuple[str, int, int, bytes]]:
+    with sqlite3.connect(workdir / "companion.db") as db:
+        return db.execute("SELECT serial, epoch, seq, raw FROM events ORDER BY 1, 2, 3").fetchall()
+
+
+async def _forged_wearable(loop: Loopback, core: Any, workdir: Path) -> EmulatedWearable:
+    """A wearable at the genuine device's address with its bond keys (what a device whose
+    identity strings were rewritten looks like to the companion), serving ``core``."""
+    stack = await open_stack(
+        "WearSense", ADDRESS, link=loop.link, keystore=workdir / "device-keys.json"
+    )
+    wearable = EmulatedWearable(core, stack)
+    await wearable.peripheral.start()
+    return wearable
+
+
+@pytest.mark.parametrize("change", ["serial", "epoch"])
+def test_a_device_whose_identity_changed_under_its_bond_is_refused(
+    tmp_path: Path, change: str
+) -> None:
+    """The companion binds the serial and epoch to the bond: the same bond later bringing
+    another serial, or an older epoch, is refused with a clear error and nothing of it is
+    stored or acknowledged; the genuine device still syncs afterwards."""
+
+    async def body() -> None:
+        genuine = DeviceCore(SERIAL)
+        loop = await Loopback.open(genuine, tmp_path)
+        store = Store(tmp_path / "companion.db")
+        try:
+            loop.wearable.inject(hr(0))
+            session = loop.session(store)
+            task = asyncio.create_task(session.run())
+            await until(lambda: all_stored(loop, store))
+            if change == "epoch":  # the genuine device moves on to epoch 2
+                await session.command(Opcode.FACTORY_RESET, magic=FACTORY_RESET_MAGIC)
+                await until(lambda: genuine.info().epoch == 2 and all_stored(loop, store))
+            await session.stop()
+            await task
+            await loop.wearable.close()
+            before = stored(tmp_path)
+
+            other = DeviceCore(FORGED if change == "serial" else SERIAL)  # epoch 1
+            for i in range(3):
+                other.inject(hr(i))
+            loop.wearable = await _forged_wearable(loop, other, tmp_path)
+            states: list[tuple[LinkState, str]] = []
+            session = loop.session(
+                store,
+                config=SessionConfig(scan_timeout_s=1.0, backoff_initial_s=0.05),
+                on_state=lambda s, d: states.append((s, d)),
+            )
+            task = asyncio.create_task(session.run())
+            await until(lambda: session.stats.connections >= 2 or session.stats.stored > 0)
+            await session.stop()
+            await task
+            errors = [d for s, d in states if s == LinkState.BACKOFF and "refused" in d]
+            assert errors and "identity changed under the same bond" in errors[0]
+            assert session.serial is None and session.stats.stored == 0
+            assert other.info().acked_seq == 0
+            assert stored(tmp_path) == before
+            bound = BondIdentities.beside(tmp_path / "companion-keys.json").bound(ADDRESS)
+            assert bound == (SERIAL, 2 if change == "epoch" else 1)
+            with pytest.raises(IdentityChanged):
+                session.identities.check(ADDRESS, other.serial, other.info().epoch)
+        finally:
+            store.close()
             await loop.close()
 
     run(body)

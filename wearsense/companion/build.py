@@ -21,6 +21,7 @@ from typing import Any
 
 from wearsense.companion import model_updates, requests
 from wearsense.companion.model_updates import ProgressCallback, PushReport
+from wearsense.link.bonds import BondIdentities
 from wearsense.link.bumble_backend import BumbleCentral, BumbleClientBackend, BumbleScannerBackend
 from wearsense.link.controllers import ensure_controllers, parse_ports, stop_controllers
 from wearsense.link.session import (
@@ -90,9 +91,11 @@ def make_session(
     central: BumbleCentral | None = None,
     on_state: StateCallback | None = None,
     on_stored: StoredCallback | None = None,
+    identities: BondIdentities | None = None,
 ) -> Session:
     """A session storing into ``sink``, its bleak backend Bumble's on ``central``, or the
-    operating system's (this computer's adapter) when ``central`` is None."""
+    operating system's (this computer's adapter) when ``central`` is None. ``identities``:
+    what each bond was made with (``wearsense.link.bonds``; in memory when None)."""
     backends: dict[str, Any] = {}
     if central is not None:
         backends = {
@@ -100,7 +103,9 @@ def make_session(
             "client_backend": BumbleClientBackend,
             "backend_kwargs": {"bumble": central},
         }
-    return Session(sink, config, on_state=on_state, on_stored=on_stored, **backends)
+    return Session(
+        sink, config, on_state=on_state, on_stored=on_stored, identities=identities, **backends
+    )
 
 
 @dataclasses.dataclass
@@ -194,7 +199,12 @@ class Companion:
             watcher.on_stored(serial, epoch, events, utc)
 
         session = make_session(
-            store, config, central=central.bumble, on_state=on_state, on_stored=stored
+            store,
+            config,
+            central=central.bumble,
+            on_state=on_state,
+            on_stored=stored,
+            identities=BondIdentities.beside(keystore),
         )
         return cls(store, session, watcher, registry_path=registry_path, central=central)
 
