@@ -301,3 +301,35 @@ def test_a_device_whose_identity_changed_under_its_bond_is_refused(
             await loop.close()
 
     run(body)
+
+
+def test_the_intruder_probe_of_the_benchmark_gets_nothing(tmp_path: Path) -> None:
+    """benchmarks/bench_link.py's ``link.security`` pairing figures, one try of each attack:
+    no pairing of any kind accepted (the window closed), no operation served, no event
+    freed."""
+    from wearsense.testing.intruder import probe
+
+    async def body() -> None:
+        core = DeviceCore(SERIAL)
+        loop = await Loopback.open(core, tmp_path)
+        attacker = await Intruder.open(loop.link)
+        try:
+            with Store(tmp_path / "companion.db") as store:
+                await owner_syncs(loop, store)
+            acked = core.info().acked_seq
+            last = loop.wearable.inject(hr(0))
+            got = await probe(attacker, ADDRESS, 1, window_open=False, ack_seq=last)
+            assert got.attempts == 5 and got.legacy_pairings == 1
+            assert got.legacy_accepted == got.pairings_accepted == got.operations_accepted == 0
+            assert got.operations == 20
+            assert got.refusals == {
+                AUTHENTICATION_REQUIREMENTS: 2,
+                ENCRYPTION_KEY_SIZE: 1,
+                PAIRING_NOT_SUPPORTED: 1,
+            }
+            assert core.info().acked_seq == acked
+        finally:
+            await attacker.close()
+            await loop.close()
+
+    run(body)

@@ -50,7 +50,7 @@ class Attempt:
     """What one intruding connection achieved."""
 
     paired: bool = False
-    pairing_error: str = ""
+    pairing_error: str = ""  # the SMP reason of a refused pairing
     accepted: list[str] = dataclasses.field(default_factory=list)  # operations the device took
     refused: dict[str, int] = dataclasses.field(default_factory=dict)  # operation -> ATT error
 
@@ -96,8 +96,8 @@ class Intruder:
                 try:
                     await connection.pair()
                     result.paired = True
-                except ProtocolError as exc:
-                    result.pairing_error = str(exc)
+                except ProtocolError as exc:  # the SMP reason, e.g. PAIRING_NOT_SUPPORTED
+                    result.pairing_error = exc.error_name or str(exc)
             await self._try_all(connection, result, epoch, ack_seq)
         finally:
             if connection.handle in device.connections:
@@ -131,3 +131,59 @@ class Intruder:
                 result.refused[name] = int(exc.error_code or 0)
             else:
                 result.accepted.append(name)
+
+
+ATTACKS: dict[str, Pairing | None] = {
+    "none": None,
+    "legacy": LEGACY,
+    "sc-unbonded": UNBONDED,
+    "short-key": SHORT_KEY,
+    "sc-bonded": PROPER,
+}
+
+
+@dataclasses.dataclass
+class Probe:
+    """What an intruder got from a wearable, counted over every attempt."""
+
+    attempts: int = 0
+    legacy_pairings: int = 0  # legacy pairing attempts
+    legacy_accepted: int = 0  # ... that the wearable accepted
+    pairings_accepted: int = 0  # pairings of any kind the wearable accepted
+    operations: int = 0  # WearSense operations tried without the owner's bond
+    operations_accepted: int = 0  # ... that the wearable served
+    refusals: dict[str, int] = dataclasses.field(default_factory=dict)  # pairing errors
+
+    def add(self, kind: str, attempt: Attempt) -> None:
+        self.attempts += 1
+        if kind == "legacy":
+            self.legacy_pairings += 1
+            self.legacy_accepted += int(attempt.paired)
+        self.pairings_accepted += int(attempt.paired)
+        self.operations += attempt.tried
+        self.operations_accepted += len(attempt.accepted)
+        if attempt.pairing_error:
+            reason = attempt.pairing_error
+            self.refusals[reason] = self.refusals.get(reason, 0) + 1
+
+
+async def probe(
+    intruder: Intruder,
+    peer: str,
+    tries: int,
+    *,
+    window_open: bool,
+    epoch: int = 1,
+    ack_seq: int = 1,
+) -> Probe:
+    """Runs every attack of :data:`ATTACKS` ``tries`` times against the wearable at
+    ``peer``. With ``window_open`` (a wearable out of the box, or the wearer holding the
+    button) the proper Secure Connections bond is left out: the wearable is right to
+    accept it."""
+    result = Probe()
+    for _ in range(tries):
+        for kind, how in ATTACKS.items():
+            if window_open and how is PROPER:
+                continue
+            result.add(kind, await intruder.attempt(peer, how, epoch=epoch, ack_seq=ack_seq))
+    return result
