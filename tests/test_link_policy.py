@@ -237,14 +237,16 @@ def stored(workdir: Path) -> list[tuple[str, int, int, bytes]]:
         return db.execute("SELECT serial, epoch, seq, raw FROM events ORDER BY 1, 2, 3").fetchall()
 
 
-async def _forged_wearable(loop: Loopback, core: Any, workdir: Path) -> EmulatedWearable:
+async def _forged_wearable(
+    loop: Loopback, core: Any, workdir: Path, *, pairing_window: bool = False
+) -> EmulatedWearable:
     """A wearable at the genuine device's address with its bond keys (what a device whose
     identity strings were rewritten looks like to the companion), serving ``core``."""
     stack = await open_stack(
         "WearSense", ADDRESS, link=loop.link, keystore=workdir / "device-keys.json"
     )
     wearable = EmulatedWearable(core, stack)
-    await wearable.peripheral.start()
+    await wearable.peripheral.start(pairing_window=pairing_window)
     return wearable
 
 
@@ -330,6 +332,54 @@ def test_the_intruder_probe_of_the_benchmark_gets_nothing(tmp_path: Path) -> Non
             assert core.info().acked_seq == acked
         finally:
             await attacker.close()
+            await loop.close()
+
+    run(body)
+
+
+def test_the_owner_survives_a_restart_and_keys_the_policy_never_makes_are_erased(
+    tmp_path: Path,
+) -> None:
+    """The owner's bond is read back at power-on (window closed; held button at power-on
+    opens it: ``wearsense emulate --pair``). A keystore holding a legacy bond, or two
+    bonds (an older emulator's), is cleaned: the wearable is out of the box again."""
+    from bumble.keys import PairingKeys
+
+    async def body() -> None:
+        core = DeviceCore(SERIAL)
+        loop = await Loopback.open(core, tmp_path)
+        try:
+            with Store(tmp_path / "companion.db") as store:
+                await owner_syncs(loop, store)
+            owner = loop.wearable.peripheral.security.owner
+            assert owner is not None
+            await loop.wearable.close()
+            for press in (False, True):
+                wearable = await _forged_wearable(loop, core, tmp_path, pairing_window=press)
+                policy = wearable.peripheral.security
+                assert policy.owner == owner and policy.window_open == press
+                await wearable.close()
+            legacy = PairingKeys(ltk_peripheral=PairingKeys.Key(bytes(16)))
+            for case, extra in (("a legacy bond", legacy), ("two bonds", None)):
+                stack = await open_stack(
+                    "WearSense", ADDRESS, link=loop.link, keystore=tmp_path / "device-keys.json"
+                )
+                keystore = stack.device.keystore
+                if extra is not None:
+                    await keystore.delete_all()
+                    await keystore.update("C0:00:00:00:00:0A", extra)
+                else:
+                    sc = PairingKeys(ltk=PairingKeys.Key(bytes(range(16))))
+                    await keystore.update("C0:00:00:00:00:0B", sc)
+                    await keystore.update("C0:00:00:00:00:0C", sc)
+                wearable = EmulatedWearable(core, stack)
+                await wearable.peripheral.start()
+                policy = wearable.peripheral.security
+                assert policy.owner is None and policy.window_open, case
+                assert await keystore.get_all() == [], case
+                await wearable.close()
+            loop.wearable = await _forged_wearable(loop, core, tmp_path)
+        finally:
             await loop.close()
 
     run(body)
