@@ -184,6 +184,7 @@ def test_a_new_bond_only_inside_the_window_the_wearer_opens(tmp_path: Path) -> N
             await task
             assert session.stats.connections == 0 and session.stats.acks == 0
             assert core.info().acked_seq == acked
+            assert any("pairing window" in d for s, d in states if s == LinkState.BACKOFF)
         finally:
             store.close()
             await intruder.close()
