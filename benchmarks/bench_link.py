@@ -10,6 +10,11 @@ models) runs on real recordings replayed in a loop (the ECG record and UMAFall t
 present, else the shipped ``samples/data``), and every event is its detectors' or its
 own STATUS pages. The latency/throughput load still injects valid heart-rate summaries
 through the core's host test interface, to measure the link alone (docs/link.md).
+
+``security`` holds what an attacker central gets: the pairing figures
+(``legacy_pairing_accepted``, ``unbonded_access``: counts of attempts the wearable accepted,
+each must be 0) come from a raw Bumble central (``wearsense.testing.intruder``) trying every
+kind of pairing, and none, against a wearable out of the box and one with an owner.
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ from tqdm import tqdm
 
 from wearsense.emulator.replay import Recordings
 from wearsense.emulator.replay import load as load_recordings
+from wearsense.emulator.wearable import address_for
 from wearsense.firmware.device import DeviceCore
-from wearsense.testing import faults
+from wearsense.protocol import HrSummary
+from wearsense.store import Store
+from wearsense.testing import faults, intruder
 from wearsense.testing.loopback import Loopback
 
 KEY = "link"
@@ -34,6 +42,7 @@ SEED = 2026
 LOAD_EVENTS = 4000
 LOAD_RATE_HZ = 100.0
 SERIAL = "WS-00BE7C01"
+PAIRING_TRIES = 10  # each attack, in each of the two states of the wearable
 
 
 async def _soak(workdir: Path, recordings: Recordings) -> tuple[dict[str, int], faults.Audit]:
@@ -55,12 +64,68 @@ async def _load(workdir: Path) -> dict[str, float]:
         await loop.close()
 
 
+def _hr() -> HrSummary:
+    return HrSummary(0, 0, 0, interval_s=60, min_bpm=60, mean_bpm=65, max_bpm=70)
+
+
+async def _pairing_probe(workdir: Path) -> dict[str, Any]:
+    """Every attack of ``intruder.ATTACKS`` against a wearable out of the box (pairing window
+    open: only the rules on the pairing itself stand) and again once its owner bonded (the
+    window closed: a proper Secure Connections bond is refused too)."""
+    loop = await Loopback.open(DeviceCore(SERIAL), workdir)
+    attacker = await intruder.Intruder.open(loop.link)
+    peer = address_for(SERIAL)
+    core = loop.wearable.core
+    try:
+        ack = core.info().last_seq
+        out_of_box = await intruder.probe(
+            attacker, peer, PAIRING_TRIES, window_open=True, ack_seq=ack
+        )
+        freed = core.info().acked_seq  # nobody else acknowledged: anything freed is theirs
+        with Store(workdir / "owner.db") as store:
+            session = loop.session(store)
+            task = asyncio.create_task(session.run())
+            await session.wait_streaming(10)
+            await session.stop()
+            await task
+        owner_acked = core.info().acked_seq
+        core.inject(_hr())  # something left to free
+        ack = core.info().last_seq
+        owned = await intruder.probe(attacker, peer, PAIRING_TRIES, window_open=False, ack_seq=ack)
+        freed += core.info().acked_seq - owner_acked
+    finally:
+        await attacker.close()
+        await loop.close()
+    both = (out_of_box, owned)
+    return {
+        "legacy_pairing_accepted": sum(p.legacy_accepted for p in both),
+        "legacy_pairing_attempts": sum(p.legacy_pairings for p in both),
+        "unbonded_access": sum(p.operations_accepted for p in both),
+        "unbonded_access_attempts": sum(p.operations for p in both),
+        "intruder_pairings_accepted": sum(p.pairings_accepted for p in both),
+        "intruder_connections": sum(p.attempts for p in both),
+        "intruder_pairing_refusals": {
+            reason: sum(p.refusals.get(reason, 0) for p in both)
+            for reason in sorted({r for p in both for r in p.refusals})
+        },
+        "intruder_events_freed": freed,
+    }
+
+
+def _security_pairing(workdir: Path) -> dict[str, Any]:
+    """The pairing part of ``link.security`` (issue 29): what an attacker central gets."""
+    workdir.mkdir()
+    return asyncio.run(_pairing_probe(workdir))
+
+
 def run() -> dict[str, Any]:
     recordings = load_recordings()
     with tempfile.TemporaryDirectory(prefix="wearsense-bench-link-") as tmp:
         soak_dir, load_dir = Path(tmp, "soak"), Path(tmp, "load")
         soak_dir.mkdir()
         load_dir.mkdir()
+        security: dict[str, Any] = {}
+        security.update(_security_pairing(Path(tmp, "pairing")))
         counts, audit = asyncio.run(_soak(soak_dir, recordings))
         load = asyncio.run(_load(load_dir))
     return {
@@ -76,4 +141,5 @@ def run() -> dict[str, Any]:
         "recordings": list(recordings.names),
         "stack": "bumble LocalLink (in-process virtual controllers)",
         "audit": dataclasses.asdict(audit),
+        "security": security,
     }

@@ -105,7 +105,14 @@ async def _run(args: argparse.Namespace, started: float) -> int:
     running = core.store_models().running
     expected = {name for task, name in EXPECTED.items() if running[task]}
     radio = LocalLink()  # the wearable and the companion, in this process
-    wearable = await EmulatedWearable.open(core, link=radio, keystore=folder / "device-keys.json")
+    # The wearer holds the button at start when this demo's companion has no keys yet (its
+    # file was removed): the wearable, which may have an owner, accepts the new bond.
+    wearable = await EmulatedWearable.open(
+        core,
+        link=radio,
+        keystore=folder / "device-keys.json",
+        pairing_window=not (folder / "companion-keys.json").exists(),
+    )
     store = open_store(db)
     try:
         if not any(p.pseudonym == PATIENT for p in store.patients()):

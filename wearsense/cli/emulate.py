@@ -13,18 +13,27 @@ With the default ``--link emulator`` it attaches to Bumble's virtual controllers
 loopback (started here when nothing listens yet); ``wearsense companion`` attaches to the
 other controller. ``--transport`` takes any Bumble HCI transport instead (e.g. ``usb:0``
 for a real USB dongle).
+
+Pairing (docs/link.md, "Security"): a wearable without an owner accepts the first
+companion that pairs (LE Secure Connections with bonding only); after that a new
+companion pairs only inside the pairing window the wearer opens by holding the button:
+``--pair`` holds it at power-on, and ``kill -USR1 <pid>`` holds it while the emulator runs.
+The window stays open 60 s or until a companion bonds, which replaces the previous owner.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 from pathlib import Path
 from typing import Any
 
 from wearsense.datasets.common import DatasetError
 from wearsense.emulator.replay import Player, load
+from wearsense.emulator.security import LONG_PRESS_S, PAIRING_WINDOW_S
 from wearsense.emulator.serve import serve
 from wearsense.emulator.updatable_device import open_saved
 from wearsense.emulator.wearable import EmulatedWearable
@@ -111,6 +120,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--duration", type=float, default=0.0, help="stop after S seconds")
     parser.add_argument(
+        "--pair",
+        action="store_true",
+        help="hold the button at power-on: open the pairing window (60 s) even when the "
+        "wearable has an owner, so a new companion can bond and replace it (SIGUSR1 does "
+        "the same while running)",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="log more and print each detector event"
     )
     parser.set_defaults(handler=_main)
@@ -155,7 +171,10 @@ async def emulate(args: argparse.Namespace) -> int:
         controllers = ensure_controllers(ports)
         transport = f"tcp-client:127.0.0.1:{ports[0]}"
     wearable = await EmulatedWearable.open(
-        core, transport=transport, keystore=state / f"{args.serial}-keys.json"
+        core,
+        transport=transport,
+        keystore=state / f"{args.serial}-keys.json",
+        pairing_window=args.pair,
     )
     info: Any = wearable.core.info()
     print(
@@ -173,6 +192,15 @@ async def emulate(args: argparse.Namespace) -> int:
         )
     stop = asyncio.Event()
     stop_on_signals(stop)
+    with contextlib.suppress(NotImplementedError, AttributeError):  # SIGUSR1: POSIX only
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGUSR1, lambda: wearable.press_button(hold_s=LONG_PRESS_S)
+        )
+    security = wearable.peripheral.security
+    if security.owner is None:
+        print("pairing: no owner yet, the first companion to pair bonds", flush=True)
+    elif security.window_open:
+        print(f"pairing: window open for {PAIRING_WINDOW_S:g} s (--pair)", flush=True)
 
     def show(event: Any) -> None:
         print(f"event {event.NAME} seq {event.seq}", flush=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 from wearsense.companion import model_updates, requests
 from wearsense.companion.model_updates import ProgressCallback, PushReport
+from wearsense.link.bonds import BondIdentities
 from wearsense.link.bumble_backend import BumbleCentral, BumbleClientBackend, BumbleScannerBackend
 from wearsense.link.controllers import ensure_controllers, parse_ports, stop_controllers
 from wearsense.link.session import (
@@ -36,12 +37,13 @@ from wearsense.store import Store
 from wearsense.updates.registry import DEFAULT_METRIC
 from wearsense.updates.rollout import ModelStatusWatcher
 
-# Static random addresses of the companion's central, one per use, so that an emulated
-# wearable keeps one bond per companion that may run beside another (the two-process
-# companion and a push, both over the same virtual controllers).
+# Static random addresses of the companion's central. A wearable has one owner (one bond,
+# docs/link.md "Security"), so `wearsense companion` and `wearsense update push` are one
+# central: the same address with the same keystore (build/companion/keys.json by default);
+# they take turns on the virtual controllers, never run together.
 IN_PROCESS_ADDRESS = "C0:57:53:00:00:01"  # on a LocalLink (the demo, the tests)
 COMPANION_ADDRESS = "C0:57:53:00:00:02"  # `wearsense companion`
-PUSH_ADDRESS = "C0:57:53:00:00:03"  # `wearsense update push`
+PUSH_ADDRESS = COMPANION_ADDRESS  # `wearsense update push`: the same owner
 STACK_NAME = "companion"  # the Bumble device's name
 
 
@@ -89,9 +91,11 @@ def make_session(
     central: BumbleCentral | None = None,
     on_state: StateCallback | None = None,
     on_stored: StoredCallback | None = None,
+    identities: BondIdentities | None = None,
 ) -> Session:
     """A session storing into ``sink``, its bleak backend Bumble's on ``central``, or the
-    operating system's (this computer's adapter) when ``central`` is None."""
+    operating system's (this computer's adapter) when ``central`` is None. ``identities``:
+    what each bond was made with (``wearsense.link.bonds``; in memory when None)."""
     backends: dict[str, Any] = {}
     if central is not None:
         backends = {
@@ -99,7 +103,9 @@ def make_session(
             "client_backend": BumbleClientBackend,
             "backend_kwargs": {"bumble": central},
         }
-    return Session(sink, config, on_state=on_state, on_stored=on_stored, **backends)
+    return Session(
+        sink, config, on_state=on_state, on_stored=on_stored, identities=identities, **backends
+    )
 
 
 @dataclasses.dataclass
@@ -193,7 +199,12 @@ class Companion:
             watcher.on_stored(serial, epoch, events, utc)
 
         session = make_session(
-            store, config, central=central.bumble, on_state=on_state, on_stored=stored
+            store,
+            config,
+            central=central.bumble,
+            on_state=on_state,
+            on_stored=stored,
+            identities=BondIdentities.beside(keystore),
         )
         return cls(store, session, watcher, registry_path=registry_path, central=central)
 

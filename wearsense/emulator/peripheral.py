@@ -2,10 +2,10 @@
 
 The WearSense service (events, acknowledgements, commands, model transfer, status),
 Device Information (with the serial number) and Battery. Every WearSense attribute,
-including the notification switches (CCCDs), needs an encrypted link; encryption is
-only ever set up by LE Secure Connections pairing with bonding, so an unbonded central
-gets *Insufficient Encryption*. Writes go to the device core's BLE face; a frame the
-core refuses is answered with the ATT error ``0x80 + status``.
+including the notification switches (CCCDs), needs an encrypted link (else *Insufficient
+Encryption*), and one encrypted with the owner's Secure Connections bond: the pairing and
+access rules are ``wearsense.emulator.security.SecurityPolicy``. Writes go to the device
+core's BLE face; a frame the core refuses is answered with the ATT error ``0x80 + status``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
 
 from wearsense.emulator.face import DeviceFace
+from wearsense.emulator.security import SecurityPolicy
 from wearsense.protocol import gatt as uuids
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Peripheral:
     def __init__(self, device: Device, face: DeviceFace) -> None:
         self.device = device
         self.face = face
+        self.security = SecurityPolicy(device)
         self._kick = asyncio.Event()
         self._pump_task: asyncio.Task[None] | None = None
         self.connection: Connection | None = None
@@ -140,7 +142,10 @@ class Peripheral:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, pairing_window: bool = False) -> None:
+        """Starts advertising; ``pairing_window``: open the pairing window at once (the
+        wearer holds the button at power-on)."""
+        await self.security.start(open_window=pairing_window)
         self.device.advertising_data = advertising_data()
         self.device.scan_response_data = scan_response_data()
         await self.device.start_advertising(
@@ -194,7 +199,7 @@ class Peripheral:
         connection.on("encryption_change", self.kick)
 
     def _secure(self, connection: Connection) -> bool:
-        return connection is self.connection and connection.is_encrypted
+        return connection is self.connection and self.security.allows(connection)
 
     # -- characteristic callbacks ----------------------------------------------------
 
@@ -202,10 +207,12 @@ class Peripheral:
     def _no_read(_connection: Connection) -> bytes:
         return b""
 
-    def _read_status(self, _connection: Connection) -> bytes:
+    def _read_status(self, connection: Connection) -> bytes:
+        self.security.check(connection)
         return status_record(self.face)
 
     def _on_ack_write(self, connection: Connection, value: bytes) -> None:
+        self.security.check(connection)  # only the owner's acknowledgements free events
         status = int(self.face.write_ack(bytes(value)))
         if status:
             raise att.ATT_Error(0x80 + status, message=f"acknowledgement refused ({status})")
@@ -224,6 +231,7 @@ class Peripheral:
             await self.device.notify_subscriber(connection, self.status, record)
 
     def _on_command_write(self, connection: Connection, value: bytes) -> None:
+        self.security.check(connection)
         status, response = self.face.write_command(bytes(value))
         if response:
             asyncio.get_running_loop().create_task(self._indicate(connection, response))
@@ -235,6 +243,8 @@ class Peripheral:
     def _on_transfer_write(self, connection: Connection, value: bytes) -> None:
         # Write without response: the device's answer is the resume-offset notification
         # (docs/protocol.md section 7), due after each window of chunks and each dropped one.
+        if not self.security.allows(connection):
+            return  # no response to carry an error: the chunk is dropped
         write_transfer = getattr(self.face, "write_transfer", None)
         if write_transfer is None:
             log.info("model-transfer chunk of %d bytes dropped (no update service)", len(value))

@@ -6,6 +6,10 @@ core. Events come from the core's detectors on replayed recordings (``sense`` wi
 :class:`~wearsense.emulator.replay.Player`); the link tests may still store events through
 the core's host-only test interface (``inject``). A device reset boots a new core on the
 same flash image (and model store).
+
+The button: a short press goes to the core (the fall cancel); holding it for
+``security.LONG_PRESS_S`` seconds or longer opens the pairing window instead
+(``wearsense.emulator.security``), as :meth:`EmulatedWearable.press_button` does.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, Protocol
 from wearsense.emulator.face import DeviceFace
 from wearsense.emulator.peripheral import Peripheral
 from wearsense.emulator.replay import Player
+from wearsense.emulator.security import LONG_PRESS_S
 from wearsense.link.stack import LocalLink, Stack, open_stack
 
 
@@ -48,8 +53,11 @@ class EmulatedWearable:
         link: LocalLink | None = None,
         transport: str | None = None,
         keystore: Path | None = None,
+        pairing_window: bool = False,
     ) -> EmulatedWearable:
-        """Powers on a Bumble stack for ``core`` and starts advertising."""
+        """Powers on a Bumble stack for ``core`` and starts advertising. A wearable with no
+        bond in ``keystore`` accepts the first pairing (out of the box); ``pairing_window``
+        opens the window anyway, as holding the button at power-on does."""
         stack = await open_stack(
             "WearSense",
             address_for(core.serial),
@@ -58,7 +66,7 @@ class EmulatedWearable:
             keystore=keystore,
         )
         wearable = cls(core, stack)
-        await wearable.peripheral.start()
+        await wearable.peripheral.start(pairing_window=pairing_window)
         return wearable
 
     @property
@@ -77,6 +85,17 @@ class EmulatedWearable:
         fed = player.step(self.core, seconds)  # type: ignore[arg-type]
         self.peripheral.kick()
         return fed
+
+    def press_button(self, hold_s: float = 0.0) -> None:
+        """The wearer presses the button for ``hold_s`` seconds: a long press (at least
+        ``LONG_PRESS_S``) opens the pairing window, a short one goes to the core (it
+        cancels a recent fall, docs/detectors.md)."""
+        if hold_s >= LONG_PRESS_S:
+            self.peripheral.security.open_window()
+            return
+        press = getattr(self.core, "press_button", None)
+        if press is not None:  # a bare device core has no detectors, so no button
+            press()
 
     async def reset(self) -> None:
         """Device reset: the link drops and a new core boots on the same flash."""

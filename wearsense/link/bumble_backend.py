@@ -261,7 +261,16 @@ class BumbleClientBackend(BaseBleakClient):
                     )
                     await self._forget_bond(str(connection.peer_address))
             if pair and not paired:
-                await self._att("pairing", connection.pair())
+                try:
+                    await self._att("pairing", connection.pair())
+                except BleakError as exc:
+                    if "PAIRING_NOT_SUPPORTED" not in str(exc):
+                        raise
+                    raise BleakError(
+                        f"{self.address} refused to pair: a wearable that has an owner bonds "
+                        "a new companion only inside its pairing window (hold its button "
+                        "for 3 s, docs/link.md)"
+                    ) from exc
             peer = Peer(connection)
             self._peer = peer
             with contextlib.suppress(BleakError):

@@ -2,7 +2,9 @@
 
 One :class:`Session` follows one wearable: scan for the WearSense service, connect,
 encrypt with the bond (pair the first time), read the serial number (the device's
-identity; its address is never used as one), read the status record, subscribe,
+identity; its address is never used as one), read the status record, check both against
+what the bond was made with (``wearsense.link.bonds``: a bond that now brings another
+serial or an older epoch is refused before anything is stored), subscribe,
 time-sync, then receive events. Each batch of notifications is decoded and **stored
 first**; the session acknowledges (``STORED``) only the highest contiguous sequence the
 store returned after committing. A packet that does not decode is asked for again
@@ -35,6 +37,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakError
 
+from wearsense.link.bonds import BondIdentities, IdentityChanged
 from wearsense.link.errors import LinkError
 from wearsense.protocol import (
     Ack,
@@ -152,6 +155,7 @@ class Session:
         on_state: StateCallback | None = None,
         on_stored: StoredCallback | None = None,
         clock: Callable[[], float] = time.time,
+        identities: BondIdentities | None = None,
     ) -> None:
         self.sink = sink
         self.config = config or SessionConfig()
@@ -161,6 +165,8 @@ class Session:
         self._on_state = on_state
         self._on_stored = on_stored
         self._clock = clock
+        self.identities = identities or BondIdentities()
+        self._bond: str | None = None  # the peer address of the current link's bond
         self.state = LinkState.IDLE
         self.stats = SessionStats()
         self.serial: str | None = None
@@ -337,8 +343,14 @@ class Session:
             # so this is only a hint; identity is always the serial read here).
             self._others.add(client.address)
             raise LinkError(f"found {serial}, following {self.config.serial}")
-        self.serial = serial
         record = StatusRecord.decode(bytes(await client.read_gatt_char(uuids.STATUS)))
+        try:
+            self.identities.bind(client.address, serial, record.epoch)
+        except IdentityChanged:
+            self._others.add(client.address)
+            raise
+        self._bond = client.address
+        self.serial = serial
         self._switch_epoch(record.epoch)
         # Events the device will send first: those after the last acknowledgement.
         self._contiguous = self.sink.contiguous_seq(serial, record.epoch)
@@ -482,6 +494,8 @@ class Session:
             if isinstance(event, StatusDevice) and event.epoch != self.epoch:
                 self._store(good, received)
                 good = []
+                if self._bond is not None and self.serial is not None:
+                    self.identities.bind(self._bond, self.serial, event.epoch)
                 self._switch_epoch(event.epoch)
             self._last_decoded = event.seq
             self._max_seen = max(self._max_seen, event.seq)

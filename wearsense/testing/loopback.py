@@ -17,6 +17,7 @@ from wearsense.companion import (
     open_central,
 )
 from wearsense.emulator.wearable import EmulatedWearable, ResettableCore
+from wearsense.link.bonds import BondIdentities
 from wearsense.link.bumble_backend import BumbleCentral, BumbleClientBackend
 from wearsense.link.session import EventSink, Session, SessionConfig
 from wearsense.link.stack import LocalLink, Stack
@@ -44,6 +45,7 @@ class Loopback:
         return cls(link, wearable, central.stack, bumble, workdir)
 
     def session(self, sink: EventSink, config: SessionConfig | None = None, **kw: Any) -> Session:
+        kw.setdefault("identities", BondIdentities.beside(self.workdir / "companion-keys.json"))
         return make_session(sink, config or in_process_config(), central=self.central, **kw)
 
     def backend_kwargs(self) -> dict[str, Any]:
