@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from wearsense.emulator.security import LONG_PRESS_S
 from wearsense.emulator.wearable import EmulatedWearable, address_for
 from wearsense.firmware import device as device_mod
 from wearsense.link.bonds import BondIdentities, IdentityChanged
+from wearsense.link.errors import LinkError
 from wearsense.link.session import LinkState, SessionConfig
 from wearsense.link.stack import open_stack
 from wearsense.protocol import HrSummary, Opcode
@@ -384,3 +386,13 @@ def test_the_owner_survives_a_restart_and_keys_the_policy_never_makes_are_erased
             await loop.close()
 
     run(body)
+
+
+def test_a_bond_record_others_may_read_is_refused(tmp_path):
+    record = BondIdentities.beside(tmp_path / "keys.json")
+    record.bind("AA:BB:CC:DD:EE:FF", "WS-0001", 1)
+    assert record.path is not None and stat.S_IMODE(record.path.stat().st_mode) == 0o600
+    assert record.bound("AA:BB:CC:DD:EE:FF") == ("WS-0001", 1)
+    record.path.chmod(0o644)
+    with pytest.raises(LinkError, match="chmod 600"):
+        record.bound("AA:BB:CC:DD:EE:FF")

@@ -17,10 +17,10 @@ file it keeps them in memory.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from wearsense.link.errors import LinkError
+from wearsense.store.private_files import read_private, write_private
 
 
 class IdentityChanged(LinkError):
@@ -45,7 +45,7 @@ class BondIdentities:
         if self.path is None:
             return self._memory
         try:
-            data = json.loads(self.path.read_text())
+            data = json.loads(read_private(self.path, "record of bonded devices"))
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
@@ -56,12 +56,7 @@ class BondIdentities:
         if self.path is None:
             self._memory = data
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump(data, out, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+        write_private(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
 
     def bound(self, bond: str) -> tuple[str, int] | None:
         """(serial, epoch) the bond with ``bond`` was made with, or None."""
