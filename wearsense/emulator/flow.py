@@ -122,10 +122,10 @@ class ConnectionFlow:
         queue = host.get_data_packet_queue(self.connection.handle) if host else None
         if queue is None:
             return None
-        try:
-            return queue.drain(self.connection.handle)  # type: ignore[no-any-return]
-        except ValueError:  # nothing of this connection in flight
-            return None
+        # (raises ValueError when awaited if nothing of the connection was ever queued;
+        # the coalescer's wait ignores it)
+        drained: Awaitable[None] = queue.drain(self.connection.handle)
+        return drained
 
     def _refuse(self) -> None:
         self.refused += 1

@@ -125,8 +125,9 @@ class SupervisedController(Controller):
 
 def _time_out(controller: Controller, connection: Any) -> None:
     """The supervision timer ran out: the link is lost unless it already ended."""
-    if controller.le_connections.get(connection.peer_address) is connection:
-        controller.on_le_disconnected(connection, CONNECTION_TIMEOUT)
+    current = controller.le_connections.get(connection.peer_address)
+    if current is not None and current is connection:
+        controller.on_le_disconnected(current, CONNECTION_TIMEOUT)
 
 
 class _HostSink:
