@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from wearsense.emulator.wearable import address_for
 from wearsense.firmware.device import DeviceCore
 from wearsense.protocol import HrSummary
 from wearsense.store import Store
-from wearsense.testing import faults, intruder
+from wearsense.testing import faults, flood, intruder, kill9
 from wearsense.testing.loopback import Loopback
 
 KEY = "link"
@@ -43,6 +44,10 @@ LOAD_EVENTS = 4000
 LOAD_RATE_HZ = 100.0
 SERIAL = "WS-00BE7C01"
 PAIRING_TRIES = 10  # each attack, in each of the two states of the wearable
+KILL9_TRIALS = 20
+KILL9_SPEED = 50.0  # replay speed of the emulator process (events keep coming)
+FLOOD_ROUNDS_PER_KIND = 4
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "data"
 
 
 async def _soak(workdir: Path, recordings: Recordings) -> tuple[dict[str, int], faults.Audit]:
@@ -128,7 +133,7 @@ def run() -> dict[str, Any]:
         security.update(_security_pairing(Path(tmp, "pairing")))
         counts, audit = asyncio.run(_soak(soak_dir, recordings))
         load = asyncio.run(_load(load_dir))
-    return {
+    result = {
         "faults": sum(counts.values()),
         "faults_by_kind": counts,
         "lost": audit.lost,
@@ -142,4 +147,65 @@ def run() -> dict[str, Any]:
         "stack": "bumble LocalLink (in-process virtual controllers)",
         "audit": dataclasses.asdict(audit),
         "security": security,
+    }
+    result.setdefault("security", {}).update(supervision_and_flow())
+    return result
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def _rounded(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
+def supervision_and_flow() -> dict[str, Any]:
+    """``link.security`` figures of link supervision and flow control (docs/link.md):
+    ``KILL9_TRIALS`` SIGKILLs of a real companion process streaming from a real emulator
+    process (``wearsense.testing.kill9``: recovered = the next companion streaming again;
+    lost / duplicated: the store audited against the device's saved flash), then floods
+    of ``flood.FLOOD`` writes of each kind against the in-process wearable with air time
+    (``wearsense.testing.flood``) and the Status read right after each."""
+    started = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix="wearsense-bench-kill9-") as tmp,
+        tqdm(total=KILL9_TRIALS, desc="kill -9 trials", unit="trial") as bar,
+    ):
+        report = kill9.run(
+            Path(tmp),
+            KILL9_TRIALS,
+            data_dir=SAMPLES,
+            speed=KILL9_SPEED,
+            on_trial=lambda: bar.update(1),
+        )
+    kill9_wall = time.monotonic() - started
+    reads: list[float] = []
+    events: list[float] = []
+    started = time.monotonic()
+    for kind in flood.KINDS:
+        for _ in range(FLOOD_ROUNDS_PER_KIND):
+            with tempfile.TemporaryDirectory(prefix="wearsense-bench-flood-") as tmp:
+                result = asyncio.run(flood.flood_then_read(Path(tmp), kind))
+            reads.append(result.read_s * 1000.0)
+            events.append(result.event_s * 1000.0)
+    return {
+        "kill9_trials": report.trials,
+        "kill9_recovered": report.recovered,
+        "kill9_lost": report.lost,
+        "kill9_duplicated": report.duplicated,
+        "kill9_recover_s_median": _rounded(sorted(report.recover_s), 0.5),
+        "kill9_recover_s_max": _rounded(sorted(report.recover_s), 1.0),
+        "kill9_events_stored": report.stored,
+        "kill9_acked_seq": report.acked_seq,
+        "kill9_wall_s": round(kill9_wall, 1),
+        "flood_status_ms_p99": round(_p99(reads), 1),
+        "flood_event_ms_p99": round(_p99(events), 1),
+        "flood_rounds": len(reads),
+        "flood_writes_per_round": flood.FLOOD,
+        "flood_air_pdus_per_s": flood.AIR_PDUS_PER_S,
+        "flood_wall_s": round(time.monotonic() - started, 1),
     }

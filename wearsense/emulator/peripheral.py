@@ -22,6 +22,7 @@ from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
 
 from wearsense.emulator.face import DeviceFace
+from wearsense.emulator.flow import FlowControl
 from wearsense.emulator.security import SecurityPolicy
 from wearsense.protocol import gatt as uuids
 
@@ -86,6 +87,7 @@ class Peripheral:
         self._pump_task: asyncio.Task[None] | None = None
         self.connection: Connection | None = None
         self.on_notified: Callable[[bytes], None] | None = None
+        self.flow = FlowControl()  # write budgets, coalesced notifications (flow.py)
         self.events = self._characteristic(uuids.EVENTS, _P.NOTIFY, _SECURE_READ, self._no_read)
         self.ack = self._characteristic(
             uuids.ACK, _P.WRITE, _SECURE_WRITE, write=self._on_ack_write
@@ -213,6 +215,7 @@ class Peripheral:
 
     def _on_ack_write(self, connection: Connection, value: bytes) -> None:
         self.security.check(connection)  # only the owner's acknowledgements free events
+        self.flow.of(connection).admit_ack()
         status = int(self.face.write_ack(bytes(value)))
         if status:
             raise att.ATT_Error(0x80 + status, message=f"acknowledgement refused ({status})")
@@ -224,7 +227,9 @@ class Peripheral:
         cccd = self.device.gatt_server.read_cccd(connection, self.status)
         if self._secure(connection) and cccd and cccd[0] & 0x01:
             record = status_record(self.face)
-            asyncio.get_running_loop().create_task(self._notify_status(connection, record))
+            self.flow.of(connection).notify(
+                self.status.handle, record, lambda v: self._notify_status(connection, v)
+            )
 
     async def _notify_status(self, connection: Connection, record: bytes) -> None:
         with contextlib.suppress(Exception):
@@ -232,9 +237,12 @@ class Peripheral:
 
     def _on_command_write(self, connection: Connection, value: bytes) -> None:
         self.security.check(connection)
+        flow = self.flow.of(connection)
+        flow.admit_command()
         status, response = self.face.write_command(bytes(value))
         if response:
-            asyncio.get_running_loop().create_task(self._indicate(connection, response))
+            indication = flow.indicate(self._indicate(connection, response))
+            asyncio.get_running_loop().create_task(indication)
         elif status:
             raise att.ATT_Error(0x80 + status, message=f"command refused ({status})")
         self._status_changed(connection)
@@ -251,7 +259,9 @@ class Peripheral:
             return
         _status, note = write_transfer(bytes(value))
         if note:
-            asyncio.get_running_loop().create_task(self._notify_transfer(connection, note))
+            self.flow.of(connection).notify(
+                self.transfer.handle, note, lambda v: self._notify_transfer(connection, v)
+            )
 
     async def _notify_transfer(self, connection: Connection, note: bytes) -> None:
         cccd = self.device.gatt_server.read_cccd(connection, self.transfer)

@@ -1,7 +1,7 @@
 """An emulated wearable: the device core behind the Bumble GATT peripheral.
 
 ``EmulatedWearable`` owns the Bumble stack (on an in-process ``LocalLink`` or on a
-``tcp-client:`` transport to ``bumble.apps.controllers``), the peripheral and the device
+``tcp-client:`` transport to ``wearsense.link.virtual_radio``), the peripheral and the device
 core. Events come from the core's detectors on replayed recordings (``sense`` with a
 :class:`~wearsense.emulator.replay.Player`); the link tests may still store events through
 the core's host-only test interface (``inject``). A device reset boots a new core on the

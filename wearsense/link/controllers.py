@@ -1,9 +1,11 @@
 """Bumble's virtual controllers on loopback, for the two-process setup.
 
-``python -m bumble.apps.controllers tcp-server:127.0.0.1:A tcp-server:127.0.0.1:B``
-puts two virtual LE controllers on one virtual radio link; the emulator's host connects
-to port A and the companion's host to port B (``tcp-client:`` transports). Whichever
-command starts first launches the controllers; the other finds them listening.
+``python -m wearsense.link.virtual_radio 127.0.0.1:A 127.0.0.1:B`` puts two virtual LE
+controllers on one virtual radio link, with link supervision (a host that vanishes loses
+its links after the supervision timeout; ``wearsense.link.virtual_radio``); the
+emulator's host connects to port A and the companion's host to port B (``tcp-client:``
+transports). Whichever command starts first launches the controllers; the other finds
+them listening.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def parse_ports(text: str) -> tuple[int, int]:
 
 def listening(port: int) -> bool:
     """Whether something holds ``port`` on loopback, found by trying to bind it. (Not by
-    connecting: bumble's tcp-server hands its controller to the newest client, so a probe
+    connecting: the virtual radio hands a port to the newest client, so a probe
     connection would cut off the host already attached.)"""
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         try:
@@ -60,9 +62,9 @@ def ensure_controllers(
         [
             sys.executable,
             "-m",
-            "bumble.apps.controllers",
-            f"tcp-server:{HOST}:{ports[0]}",
-            f"tcp-server:{HOST}:{ports[1]}",
+            "wearsense.link.virtual_radio",
+            f"{HOST}:{ports[0]}",
+            f"{HOST}:{ports[1]}",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

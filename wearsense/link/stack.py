@@ -1,6 +1,6 @@
 """Bumble stacks: a Bumble ``Device`` (host) attached either to an in-process virtual
 controller on a ``LocalLink`` or to a ``tcp-client:`` HCI transport served by
-``python -m bumble.apps.controllers``.
+``python -m wearsense.link.virtual_radio`` (Bumble's virtual controllers, supervised).
 
 Both the emulated wearable and the companion's Bumble-backed bleak backend build their
 stack here, so the security settings (LE Secure Connections, bonding, keys kept in a

@@ -1,7 +1,7 @@
 """One process, two Bumble stacks on a ``LocalLink``: an emulated wearable and the
 companion's central, which ``wearsense.companion`` opens and builds the sessions of. Used
 by the tests and ``benchmarks/bench_link.py``; the two-process setup (``wearsense
-emulate`` / ``wearsense companion``) does the same over ``bumble.apps.controllers``."""
+emulate`` / ``wearsense companion``) does the same over ``wearsense.link.virtual_radio``."""
 
 from __future__ import annotations
 
