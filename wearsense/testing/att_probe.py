@@ -77,6 +77,16 @@ class ProbeReport:
     before: dict[int, bytes | int]  # handle -> value the owner read, or its ATT error
     after: dict[int, bytes | int]
     paired: bool  # whether the owner could bond (no bonded walk otherwise)
+    types: dict[int, core.UUID] = dataclasses.field(default_factory=dict)
+
+    def handle_of(self, uuid: str, *, descriptor: str | None = None) -> int:
+        """The value handle of the first attribute of type ``uuid`` (or, with
+        ``descriptor``, the handle of that descriptor type that follows it)."""
+        value = next(h for h, t in sorted(self.types.items()) if t == core.UUID(uuid))
+        if descriptor is None:
+            return value
+        wanted = core.UUID(descriptor)
+        return next(h for h, t in sorted(self.types.items()) if h > value and t == wanted)
 
     @property
     def unanswered(self) -> list[Probe]:
@@ -271,7 +281,7 @@ class RawCentral:
 # -- the walk ----------------------------------------------------------------------------
 
 
-async def _connect(stack: Stack, address: str, attempts: int = 20) -> Connection:
+async def connect(stack: Stack, address: str, attempts: int = 20) -> Connection:
     peer = hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS)
     last: Exception | None = None
     for _ in range(attempts):
@@ -283,7 +293,7 @@ async def _connect(stack: Stack, address: str, attempts: int = 20) -> Connection
     raise ConnectionError(f"cannot connect to {address}: {last}")
 
 
-async def _disconnect(connection: Connection) -> None:
+async def disconnect(connection: Connection) -> None:
     with contextlib.suppress(Exception):
         await connection.disconnect()
     await asyncio.sleep(0.05)  # the peripheral advertises again
@@ -323,7 +333,7 @@ async def probe(
         after: dict[int, bytes | int] = {}
         paired = False
         if owner is not None:
-            connection = await _connect(owner, address)
+            connection = await connect(owner, address)
             if before_pairing is not None:
                 started = before_pairing()
                 if started is not None:
@@ -332,25 +342,25 @@ async def probe(
             central = RawCentral(connection, timeout_s)
             handles = await central.discover()
             before = await central.snapshot(handles)
-            await _disconnect(connection)
+            await disconnect(connection)
 
-        connection = await _connect(stranger, address)
+        connection = await connect(stranger, address)
         central = RawCentral(connection, timeout_s)
         handles = await central.discover()
         probes = await central.walk("unbonded", handles)
-        await _disconnect(connection)
+        await disconnect(connection)
 
         if owner is not None:
-            connection = await _connect(owner, address)
+            connection = await connect(owner, address)
             central = RawCentral(connection, timeout_s)
             if paired and await _secure(connection, bonded=True):
                 after = await central.snapshot(handles)
                 probes += await central.walk("bonded", handles)
             else:
                 after = await central.snapshot(handles)
-            await _disconnect(connection)
+            await disconnect(connection)
         types = {handle: str(attribute_type) for handle, attribute_type in handles.items()}
-        return ProbeReport(types, probes, before, after, paired)
+        return ProbeReport(types, probes, before, after, paired, dict(handles))
     finally:
         for stack in (stranger, owner):
             if stack is not None:
