@@ -24,8 +24,10 @@ from tqdm import tqdm
 
 from wearsense.emulator.replay import Recordings
 from wearsense.emulator.replay import load as load_recordings
+from wearsense.emulator.wearable import EmulatedWearable, address_for
 from wearsense.firmware.device import DeviceCore
-from wearsense.testing import faults
+from wearsense.link.stack import LocalLink
+from wearsense.testing import att_probe, faults
 from wearsense.testing.loopback import Loopback
 
 KEY = "link"
@@ -55,6 +57,26 @@ async def _load(workdir: Path) -> dict[str, float]:
         await loop.close()
 
 
+async def _probe(workdir: Path) -> att_probe.ProbeReport:
+    link = LocalLink()
+    core = DeviceCore(SERIAL)
+    wearable = await EmulatedWearable.open(core, link=link, keystore=workdir / "device.json")
+    try:
+        for i in range(5):  # a device with events to protect
+            wearable.inject(faults.demo_event(i))
+        return await att_probe.probe(link, address_for(SERIAL), workdir)
+    finally:
+        await wearable.close()
+
+
+def gatt_permissions() -> dict[str, int]:
+    """``link.security``: the ATT probe (wearsense/testing/att_probe.py) walks every
+    handle with every ATT operation, unbonded and bonded: handles and operations probed,
+    requests left without an answer, unbonded writes accepted or that changed a value."""
+    with tempfile.TemporaryDirectory(prefix="wearsense-bench-att-") as tmp:
+        return asyncio.run(_probe(Path(tmp))).figures()
+
+
 def run() -> dict[str, Any]:
     recordings = load_recordings()
     with tempfile.TemporaryDirectory(prefix="wearsense-bench-link-") as tmp:
@@ -75,5 +97,6 @@ def run() -> dict[str, Any]:
         **{k: v for k, v in load.items()},
         "recordings": list(recordings.names),
         "stack": "bumble LocalLink (in-process virtual controllers)",
+        "security": {**gatt_permissions()},
         "audit": dataclasses.asdict(audit),
     }
