@@ -101,7 +101,7 @@ def test_every_handle_answers_every_operation(walk: tuple[ProbeReport, ...]) -> 
     assert silent == [], silent
     figures = report.figures()
     assert figures["unanswered"] == 0
-    assert figures["operations_probed"] == len(att_probe.OPERATIONS)
+    assert figures["operations_probed"] == len(att_probe.OPERATIONS) + 1  # + malformed
 
 
 def test_no_unbonded_write_changes_anything(walk: tuple[ProbeReport, ...]) -> None:
@@ -245,3 +245,15 @@ def test_a_forged_serial_does_not_reach_the_companion(tmp_path: Path) -> None:
             await loop.close()
 
     run(body, timeout=120.0)
+
+
+def test_malformed_and_unknown_requests_are_answered(walk: tuple[ProbeReport, ...]) -> None:
+    """A request cut short gets Invalid PDU, an opcode ATT does not define Request Not
+    Supported; Bumble's stack had dropped both (an exception while parsing, an ignored
+    opcode), leaving the peer to time out."""
+    report = walk[0]
+    answers = {p.operation: (p.answer, p.error) for p in report.malformed}
+    assert len(answers) == len(att.ATT_REQUESTS) + 1
+    for name, answer in answers.items():
+        expected = 0x06 if name.startswith("unknown") else 0x04
+        assert answer == ("error", expected), name

@@ -25,11 +25,15 @@ The rules, for every attribute the server holds (ours and the services Bumble ad
 * Every request gets exactly one response: a refused or failing value callback becomes
   its ATT error (*Unlikely Error*, 0x0E, for an unexpected failure). A Write Command
   (no response by definition) that breaks a rule is dropped silently, as the spec says.
+* A request the server does not know gets *Request Not Supported* (0x06), a request
+  whose parameters do not parse (truncated) *Invalid PDU* (0x04); Bumble dropped both.
+  Unknown commands (opcode bit 6 set) are dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
 from collections.abc import Awaitable, Callable
@@ -52,6 +56,15 @@ _A = att.Attribute.Permissions
 _READ_SECURITY = _A.READ_REQUIRES_ENCRYPTION | _A.READ_REQUIRES_AUTHENTICATION
 _WRITE_PROPERTIES = _P.WRITE | _P.WRITE_WITHOUT_RESPONSE | _P.AUTHENTICATED_SIGNED_WRITES
 _O = att.Opcode
+_COMMAND_FLAG = 0x40
+_TO_BUMBLE = frozenset(
+    {
+        _O.ATT_EXCHANGE_MTU_REQUEST,
+        _O.ATT_FIND_INFORMATION_REQUEST,
+        _O.ATT_READ_BY_GROUP_TYPE_REQUEST,
+        _O.ATT_HANDLE_VALUE_CONFIRMATION,
+    }
+)
 
 
 def readable(attribute: att.Attribute[Any]) -> bool:
@@ -95,6 +108,7 @@ class AttGuard:
         self.secure: SecurePolicy = secure or _encrypted
         self._bumble_on_gatt_pdu = server.on_gatt_pdu
         self._tasks: set[asyncio.Task[None]] = set()
+        self._att_channel: Callable[[int, bytes], Any] | None = None
         self._requests: dict[int, Callable[[att.Bearer, Any], Awaitable[att.ATT_PDU]]] = {
             _O.ATT_READ_REQUEST: self._read,
             _O.ATT_READ_BLOB_REQUEST: self._read_blob,
@@ -108,11 +122,39 @@ class AttGuard:
         }
 
     def install(self) -> AttGuard:
-        """Puts the guard in front of the server's ATT dispatch (idempotent)."""
+        """Puts the guard in front of the server's ATT dispatch and of the ATT channel
+        (where a PDU is parsed) (idempotent)."""
         if getattr(self.server, "_wearsense_att_guard", None) is None:
             self.server.on_gatt_pdu = self.on_gatt_pdu  # type: ignore[method-assign]
             self.server._wearsense_att_guard = self  # type: ignore[attr-defined]
+            channels = self.server.device.l2cap_channel_manager.fixed_channels
+            self._att_channel = channels.get(att.ATT_CID)
+            if self._att_channel is not None:
+                channels[att.ATT_CID] = self.on_att_channel
         return self
+
+    def on_att_channel(self, connection_handle: int, pdu: bytes) -> None:
+        """The ATT channel's bytes: a PDU that does not parse gets *Invalid PDU* (or
+        *Request Not Supported*) instead of an exception in the stack."""
+        try:
+            att.ATT_PDU.from_bytes(pdu)
+        except Exception:
+            self._malformed(connection_handle, pdu)
+            return
+        assert self._att_channel is not None
+        self._att_channel(connection_handle, pdu)
+
+    def _malformed(self, connection_handle: int, pdu: bytes) -> None:
+        if not pdu or pdu[0] & 1 or pdu[0] & _COMMAND_FLAG:
+            return  # empty, a response (the client's business) or a command: dropped
+        connection = self.server.device.lookup_connection(connection_handle)
+        if connection is None:
+            return
+        known = pdu[0] in {int(op) for op in att.ATT_REQUESTS}
+        code = att.ATT_INVALID_PDU_ERROR if known else att.ATT_REQUEST_NOT_SUPPORTED_ERROR
+        error = struct.pack("<BBHB", _O.ATT_ERROR_RESPONSE, pdu[0], 0, code)
+        with contextlib.suppress(Exception):
+            self.server.send_gatt_pdu(connection, error)
 
     # -- dispatch --------------------------------------------------------------------
 
@@ -122,8 +164,12 @@ class AttGuard:
             self._spawn(self._answer(bearer, att_pdu, handler))
         elif att_pdu.op_code in (_O.ATT_WRITE_COMMAND, _O.ATT_SIGNED_WRITE_COMMAND):
             self._write_command(bearer, att_pdu)
-        else:
+        elif att_pdu.op_code in _TO_BUMBLE:
             self._bumble_on_gatt_pdu(bearer, att_pdu)
+        elif not att_pdu.op_code & _COMMAND_FLAG:  # a request nobody here knows
+            error = self._error(att_pdu, 0, att.ATT_REQUEST_NOT_SUPPORTED_ERROR)
+            with contextlib.suppress(Exception):
+                self.server.send_response(bearer, error)
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)

@@ -24,6 +24,7 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from bumble import att, core, gatt, hci
 from bumble.device import Connection
@@ -51,6 +52,19 @@ OPERATIONS = (
     "execute_write",
 )
 WRITES = ("write_request", "write_command", "prepare_write", "execute_write")
+UNKNOWN_REQUEST = 0x30  # no such ATT request (bit 6 clear: a request, not a command)
+
+
+def malformed_pdus() -> dict[str, bytes]:
+    """Every ATT request cut short (its opcode and one byte, the Execute Write its
+    opcode alone) and a request opcode ATT does not define: each must still be
+    answered (Invalid PDU, Request Not Supported)."""
+    pdus = {
+        f"truncated {op.name.lower()}": bytes([op]) + (b"" if op == 0x18 else b"\x01")
+        for op in att.ATT_REQUESTS
+    }
+    pdus[f"unknown request 0x{UNKNOWN_REQUEST:02X}"] = bytes([UNKNOWN_REQUEST, 0x01, 0x00])
+    return pdus
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +92,7 @@ class ProbeReport:
     after: dict[int, bytes | int]
     paired: bool  # whether the owner could bond (no bonded walk otherwise)
     types: dict[int, core.UUID] = dataclasses.field(default_factory=dict)
+    malformed: list[Probe] = dataclasses.field(default_factory=list)  # handle 0
 
     def handle_of(self, uuid: str, *, descriptor: str | None = None) -> int:
         """The value handle of the first attribute of type ``uuid`` (or, with
@@ -90,7 +105,7 @@ class ProbeReport:
 
     @property
     def unanswered(self) -> list[Probe]:
-        return [p for p in self.probes if p.answer == "none"]
+        return [p for p in self.probes + self.malformed if p.answer == "none"]
 
     def answers(self, mode: str, operation: str) -> dict[int, Probe]:
         return {p.handle: p for p in self.probes if p.mode == mode and p.operation == operation}
@@ -117,7 +132,8 @@ class ProbeReport:
         """The ``link.security`` figures of the bench."""
         return {
             "handles_probed": len({p.handle for p in self.probes}),
-            "operations_probed": len({p.operation for p in self.probes}),
+            # the ATT operations, plus "a malformed request" when those were sent
+            "operations_probed": len({p.operation for p in self.probes}) + bool(self.malformed),
             "unanswered": len(self.unanswered),
             "unauthorised_writes_accepted": len(self.unauthorised_writes) + len(self.changed),
         }
@@ -211,6 +227,40 @@ class RawCentral:
         if response.op_code == att.Opcode.ATT_ERROR_RESPONSE:
             return "error", int(response.error_code)
         return "response", None
+
+    async def raw(self, data: bytes) -> tuple[str, int | None]:
+        """Sends ``data`` as it is and waits for whatever response comes back."""
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[Any] = loop.create_future()
+        client: Any = self.client
+        original = client.on_gatt_pdu
+
+        def intercept(pdu: att.ATT_PDU) -> None:
+            if pdu.op_code in att.ATT_RESPONSES and not answered.done():
+                answered.set_result(pdu)
+            else:
+                original(pdu)
+
+        client.on_gatt_pdu = intercept
+        try:
+            client.send_gatt_pdu(data)
+            response = await asyncio.wait_for(answered, self.timeout_s)
+        except TimeoutError:
+            return "none", None
+        finally:
+            client.on_gatt_pdu = original
+        if response.op_code == att.Opcode.ATT_ERROR_RESPONSE:
+            return "error", int(response.error_code)
+        return "response", None
+
+    async def malformed(self, mode: str) -> list[Probe]:
+        probes = []
+        for name, data in malformed_pdus().items():
+            started = time.perf_counter()
+            answer, error = await self.raw(data)
+            elapsed = (time.perf_counter() - started) * 1000.0
+            probes.append(Probe(mode, 0, "-", name, answer, error, elapsed))
+        return probes
 
     async def operation(self, operation: str, handle: int, attribute_type: core.UUID) -> Probe:
         started = time.perf_counter()
@@ -348,6 +398,7 @@ async def probe(
         central = RawCentral(connection, timeout_s)
         handles = await central.discover()
         probes = await central.walk("unbonded", handles)
+        malformed = await central.malformed("unbonded")
         await disconnect(connection)
 
         if owner is not None:
@@ -360,7 +411,7 @@ async def probe(
                 after = await central.snapshot(handles)
             await disconnect(connection)
         types = {handle: str(attribute_type) for handle, attribute_type in handles.items()}
-        return ProbeReport(types, probes, before, after, paired, dict(handles))
+        return ProbeReport(types, probes, before, after, paired, dict(handles), malformed)
     finally:
         for stack in (stranger, owner):
             if stack is not None:
