@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from bumble import att
+from bumble import att, gatt
 
+from wearsense.emulator.att_guard import AttGuard
 from wearsense.emulator.wearable import EmulatedWearable, address_for
 from wearsense.firmware.device import DeviceCore
 from wearsense.link.stack import LocalLink, open_stack
@@ -257,3 +258,52 @@ def test_malformed_and_unknown_requests_are_answered(walk: tuple[ProbeReport, ..
     for name, answer in answers.items():
         expected = 0x06 if name.startswith("unknown") else 0x04
         assert answer == ("error", expected), name
+
+
+def test_a_failing_value_callback_is_answered_with_unlikely_error() -> None:
+    """A value callback that raises something other than an ATT error (a bug, a device
+    fault) still gets the peer an answer, Unlikely Error, instead of silence."""
+    sent: list[att.ATT_PDU] = []
+
+    def broken(_connection: object) -> bytes:
+        raise RuntimeError("sensor bus fault")
+
+    characteristic = gatt.Characteristic(
+        uuids.STATUS,
+        gatt.Characteristic.Properties.READ,
+        "READABLE",
+        gatt.CharacteristicValue(read=broken),
+    )
+    characteristic.handle = 7
+
+    class Server:
+        attributes = [characteristic]
+        on_gatt_pdu = None
+
+        def get_attribute(self, handle: int) -> object:
+            return characteristic if handle == 7 else None
+
+        def send_response(self, _bearer: object, response: att.ATT_PDU) -> None:
+            sent.append(response)
+
+    class Bearer:
+        att_mtu = 23
+        is_encrypted = False
+
+    guard = AttGuard(Server())  # type: ignore[arg-type]
+
+    async def body() -> None:
+        for request in (
+            att.ATT_Read_Request(attribute_handle=7),
+            att.ATT_Read_Multiple_Request(set_of_handles=[7, 7]),
+            att.ATT_Read_Request(attribute_handle=8),
+        ):
+            guard.on_gatt_pdu(Bearer(), request)  # type: ignore[arg-type]
+            await asyncio.sleep(0.01)
+
+    run(body, timeout=10.0)
+    assert [(r.error_code, r.attribute_handle_in_error) for r in sent] == [  # type: ignore[attr-defined]
+        (att.ATT_UNLIKELY_ERROR_ERROR, 7),
+        (att.ATT_UNLIKELY_ERROR_ERROR, 7),
+        (att.ATT_INVALID_HANDLE_ERROR, 8),
+    ]
