@@ -30,11 +30,12 @@ from tqdm import tqdm
 
 from wearsense.emulator.replay import Recordings
 from wearsense.emulator.replay import load as load_recordings
-from wearsense.emulator.wearable import address_for
+from wearsense.emulator.wearable import EmulatedWearable, address_for
 from wearsense.firmware.device import DeviceCore
+from wearsense.link.stack import LocalLink
 from wearsense.protocol import HrSummary
 from wearsense.store import Store
-from wearsense.testing import faults, flood, intruder, kill9
+from wearsense.testing import att_probe, faults, flood, intruder, kill9
 from wearsense.testing.loopback import Loopback
 
 KEY = "link"
@@ -123,6 +124,26 @@ def _security_pairing(workdir: Path) -> dict[str, Any]:
     return asyncio.run(_pairing_probe(workdir))
 
 
+async def _probe(workdir: Path) -> att_probe.ProbeReport:
+    link = LocalLink()
+    core = DeviceCore(SERIAL)
+    wearable = await EmulatedWearable.open(core, link=link, keystore=workdir / "device.json")
+    try:
+        for i in range(5):  # a device with events to protect
+            wearable.inject(faults.demo_event(i))
+        return await att_probe.probe(link, address_for(SERIAL), workdir)
+    finally:
+        await wearable.close()
+
+
+def gatt_permissions() -> dict[str, int]:
+    """``link.security``: the ATT probe (wearsense/testing/att_probe.py) walks every
+    handle with every ATT operation, unbonded and bonded: handles and operations probed,
+    requests left without an answer, unbonded writes accepted or that changed a value."""
+    with tempfile.TemporaryDirectory(prefix="wearsense-bench-att-") as tmp:
+        return asyncio.run(_probe(Path(tmp))).figures()
+
+
 def run() -> dict[str, Any]:
     recordings = load_recordings()
     with tempfile.TemporaryDirectory(prefix="wearsense-bench-link-") as tmp:
@@ -131,6 +152,7 @@ def run() -> dict[str, Any]:
         load_dir.mkdir()
         security: dict[str, Any] = {}
         security.update(_security_pairing(Path(tmp, "pairing")))
+        security.update(gatt_permissions())
         counts, audit = asyncio.run(_soak(soak_dir, recordings))
         load = asyncio.run(_load(load_dir))
     result = {

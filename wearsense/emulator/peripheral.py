@@ -21,6 +21,7 @@ from bumble.device import Connection, Device
 from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
 
+from wearsense.emulator import att_guard
 from wearsense.emulator.face import DeviceFace
 from wearsense.emulator.flow import FlowControl
 from wearsense.emulator.security import SecurityPolicy
@@ -127,6 +128,9 @@ class Peripheral:
         )
         self.battery = BatteryService(lambda _c: max(0, min(100, self.face.battery_pct)))
         device.add_services([self.service, self.dis, self.battery])
+        # Bumble checks no write permission and leaves some requests unanswered: the guard
+        # enforces every attribute's access rules and answers every request.
+        att_guard.install(device.gatt_server, secure=self._secure)
         device.on("connection", self._on_connection)
         self.events.on("subscription", lambda *_args: self.kick())
 
