@@ -350,6 +350,7 @@ class _Builder:
         self._models: dict[int, list[dict[str, Any]]] = {}
         self._templates: dict[str, _Template] = {}
         self._json: dict[int, str] = {}
+        self._plain: dict[str, bool] = {}
         self.entries: list[dict[str, Any] | tuple[str, str]] = []
 
     def device_ref(self, serial: str) -> str:
@@ -380,52 +381,71 @@ class _Builder:
 
     def summary(self, e: StoredEvent, fast: bool) -> None:
         """The Observation of a heart-rate or activity summary: a dict, or with ``fast``
-        the same entry as JSON text from its template."""
+        the same entry as JSON text from its template (the tests compare the two)."""
         f = e.fields
         assert f is not None and e.utc is not None
         version = e.model_version or 0
         hr = e.type == EventKind.HR_SUMMARY
-        span = f["interval_s"] if hr else ACTIVITY_SUMMARY_S
-        start = self.iso(e.utc - span)
+        start = self.iso(e.utc - (f["interval_s"] if hr else ACTIVITY_SUMMARY_S))
+        end = self.iso(e.utc)
         value = f"{e.serial}/{e.epoch}/{e.seq}"
-        code = HR_CODE["code"] if hr else ACTIVITY_CODES[0]["code"]
-        ident = _uuid("obs", code, value, start)
-        p: dict[str, Any] = {
-            "url": "urn:uuid:" + ident,
-            "id": ident,
-            "version": version,
-            "subject": self.subject,
-            "device": self.device(e.serial, version),
-            "time": self.iso(e.utc),
-            "value": value,
-            "start": start,
-            "end": self.iso(e.utc),
-        }
-        if hr:
-            p.update(min_bpm=f["min_bpm"], mean_bpm=f["mean_bpm"], max_bpm=f["max_bpm"])
-        else:
-            p.update(zip(ACTIVITY_NAMES, f["minutes"], strict=True))
-            p["total"] = sum(f["minutes"])
-        build = _hr_entry if hr else _activity_entry
+        ident = _uuid("obs", HR_CODE["code"] if hr else ACTIVITY_CODES[0]["code"], value, start)
+        device = self.device(e.serial, version)
         if not fast:
-            self.entries.append(build(p))
+            p: dict[str, Any] = {
+                "url": "urn:uuid:" + ident,
+                "id": ident,
+                "version": version,
+                "subject": self.subject,
+                "device": device,
+                "time": end,
+                "value": value,
+                "start": start,
+                "end": end,
+            }
+            if hr:
+                p.update(min_bpm=f["min_bpm"], mean_bpm=f["mean_bpm"], max_bpm=f["max_bpm"])
+                self.entries.append(_hr_entry(p))
+            else:
+                p.update(zip(ACTIVITY_NAMES, f["minutes"], strict=True))
+                p["total"] = sum(f["minutes"])
+                self.entries.append(_activity_entry(p))
             return
         template = self._templates.get(e.type)
         if template is None:
+            build = _hr_entry if hr else _activity_entry
             names = _SUMMARY_KEYS + (
                 ("min_bpm", "mean_bpm", "max_bpm") if hr else (*ACTIVITY_NAMES, "total")
             )
             template = self._templates[e.type] = _Template(build(_marked(names)))
-        shared = self._json  # JSON of the subject and device dicts, which the builder keeps
-        text = {}
-        for k, v in p.items():
-            if type(v) is dict:
-                got = shared.get(id(v))
-                if got is None:
-                    got = shared[id(v)] = _json(v)
-                text[k] = got
-            else:
-                text[k] = _json(v)
+        shared = self._json  # JSON of the subject, devices and serials the builder keeps
+        device_text = shared.get(id(device))
+        if device_text is None:
+            device_text = shared[id(device)] = _json(device)
+            shared[id(self.subject)] = _json(self.subject)
+        serial_ok = self._plain.get(e.serial)
+        if serial_ok is None:
+            serial_ok = self._plain[e.serial] = _json(e.serial) == f'"{e.serial}"'
+        end_text = f'"{end}"'
+        text = {
+            "url": f'"urn:uuid:{ident}"',
+            "id": f'"{ident}"',
+            "version": str(version),
+            "subject": shared[id(self.subject)],
+            "device": device_text,
+            "time": end_text,
+            "value": f'"{value}"' if serial_ok else _json(value),
+            "start": f'"{start}"',
+            "end": end_text,
+        }
+        if hr:
+            text["min_bpm"] = str(f["min_bpm"])
+            text["mean_bpm"] = str(f["mean_bpm"])
+            text["max_bpm"] = str(f["max_bpm"])
+        else:
+            minutes = f["minutes"]
+            text.update(zip(ACTIVITY_NAMES, map(str, minutes), strict=True))
+            text["total"] = str(sum(minutes))
         self.entries.append((e.type, template.render(text)))
 
     def add(self, full_url: str, resource: dict[str, Any]) -> None:
@@ -584,10 +604,11 @@ def _build(data: ExportData, fast: bool) -> tuple[dict[str, Any], list[Any]]:
             parts.append(start)
             comps += _components(EventKind.AF_START, start.fields or {})
         period = {"start": iso(episode.start_utc)}
-        if episode.end_key is not None and episode.end_utc is not None:
+        if episode.end_key is not None:
             end = by_key[episode.end_key]
             parts.append(end)
             comps += _components(EventKind.AF_END, end.fields or {})
+        if episode.end_utc is not None:  # an end the store inferred has no end event
             period["end"] = iso(episode.end_utc)
         b.observation(
             parts,
