@@ -259,7 +259,6 @@ class _Template:
 
     def __init__(self, entry: dict[str, Any]) -> None:
         text = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).replace("%", "%%")
-        self.names = re.findall(r'"@@(\w+)@@"', text)
         self.text = re.sub(r'"@@(\w+)@@"', r"%(\1)s", text)
 
     def render(self, values: dict[str, str]) -> str:
