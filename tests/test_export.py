@@ -55,10 +55,10 @@ def test_fhir_bundle_validates_and_reads_back_into_the_same_events(
     observations = [
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
     ]
-    af = [o for o in observations if o["code"]["coding"][0]["code"] == "49436004"]
+    af = [o for o in observations if o["code"]["coding"][0]["code"] == "8601-7"]
     assert len(af) == len(derived.af_episodes(data.events)) > 0
     assert all(
-        "start" in o["effectivePeriod"] and o["code"]["coding"][0]["system"] == fhir.SNOMED
+        "start" in o["effectivePeriod"] and o["code"]["coding"][0]["system"] == fhir.LOINC
         for o in af
     )
     assert any(o["code"]["coding"][0]["code"] == "8867-4" for o in observations)

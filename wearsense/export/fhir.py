@@ -1,20 +1,32 @@
 """FHIR R4 export: one ``collection`` Bundle of a Patient (pseudonymous), the Devices
-that produced the events (serial, firmware and model versions) and Observations,
-validated with ``fhir.resources`` (R4B models). Code mapping: docs/clinical-export.md.
+that produced the events (serial, firmware and model versions) and Observations coded
+after the HL7 Personal Health Records IG and US Core. Code mapping and the source of
+every code: docs/clinical-export.md.
 
 Every Observation made from events names them in ``identifier`` (system
 ``urn:wearsense:event``, value ``SERIAL/EPOCH/SEQ``, type text = the event type) with two
 extensions on each identifier: the model version and the event's time. With the
 components (one per payload field) that is enough to rebuild the events:
 ``read_bundle`` does, and the round-trip test compares the result with the store.
+
+Speed: the Bundle is built as plain dicts (shared constant parts, times formatted from a
+cached UTC offset) and written as compact JSON; ``write_fhir`` checks it with
+``fhir.resources`` on a sample that holds every shape of resource it made, ``validate``
+checks every entry (the tests use it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import re
+import time
 import uuid
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta, tzinfo
+from datetime import time as day_time
 from pathlib import Path
 from typing import Any
 
@@ -22,26 +34,31 @@ from wearsense.export.common import (
     EventRecord,
     ExportData,
     ExportError,
+    atomic_path,
     progress,
-    record,
-    write_text_atomic,
 )
-from wearsense.protocol import EventKind
-from wearsense.store import derived
+from wearsense.protocol import EventKind, RhythmClass
+from wearsense.store import StoredEvent, derived
 from wearsense.store.derived import ACTIVITY_NAMES, ACTIVITY_SUMMARY_S
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
+MDC = "urn:iso:std:iso:11073:10101"  # ISO/IEEE 11073-10101 nomenclature
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
-LOCAL = "http://wearsense.invalid/fhir/CodeSystem/wearsense"
-FIELD = "http://wearsense.invalid/fhir/CodeSystem/event-field"
+PHR_PGHD = "http://hl7.org/fhir/uv/phr/CodeSystem/observation-pghd-codes"
+PHR_ECG = "http://hl7.org/fhir/uv/phr/CodeSystem/ecg-codes"
+PHR_ECG_CLASS = "http://hl7.org/fhir/uv/phr/CodeSystem/ecg-classification-codes"
+# The project's one code system, for what no published terminology has: observation
+# codes (activity-minutes, data-gap) and component codes TYPE.FIELD (af_start.hr_bpm).
+WEARSENSE = "http://wearsense.invalid/fhir/CodeSystem/wearsense"
 EXT_MODEL = "http://wearsense.invalid/fhir/StructureDefinition/model-version"
 EXT_TIME = "http://wearsense.invalid/fhir/StructureDefinition/event-time"
 EVENT_SYSTEM = "urn:wearsense:event"
 SERIAL_SYSTEM = "urn:wearsense:device-serial"
 PSEUDONYM_SYSTEM = "urn:wearsense:pseudonym"
 NAMESPACE = uuid.UUID("6f2c5a53-8d0e-4a3b-9b1e-57534e530001")
+_NS = NAMESPACE.bytes
 
 # The event types an Observation carries (and read_bundle gives back).
 FHIR_TYPES = (
@@ -51,13 +68,45 @@ FHIR_TYPES = (
     EventKind.FALL,
     EventKind.FALL_CANCELLED,
     EventKind.ACTIVITY_SUMMARY,
+    EventKind.ECG_RECORDING,
 )
 
-AF_CODE = {"system": SNOMED, "code": "49436004", "display": "Atrial fibrillation"}
-HR_CODE = {"system": LOINC, "code": "8867-4", "display": "Heart rate"}
-FALL_CODE = {"system": SNOMED, "code": "217082002", "display": "Accidental fall"}
-ACTIVITY_CODE = {"system": LOCAL, "code": "activity-minutes", "display": "Activity minutes"}
-GAP_CODE = {"system": LOCAL, "code": "data-gap", "display": "No data from the wearable"}
+
+def _coding(system: str, code: str, display: str) -> dict[str, str]:
+    return {"system": system, "code": code, "display": display}
+
+
+# Observation.code of each kind (sources: docs/clinical-export.md, "Codes").
+ECG_INTERPRETATION = [_coding(LOINC, "8601-7", "EKG impression")]
+HR_CODES = [
+    _coding(LOINC, "8867-4", "Heart rate"),
+    _coding(MDC, "147842", "MDC_ECG_HEART_RATE"),
+    _coding(PHR_PGHD, "heartRate", "Heart rate"),
+]
+AF_BURDEN_CODES = [_coding(PHR_PGHD, "atrialFibrillationBurden", "Atrial fibrillation burden")]
+FALL_CODES = [_coding(PHR_PGHD, "numberOfTimesFallen", "Number of times fallen")]
+ACTIVITY_CODES = [_coding(WEARSENSE, "activity-minutes", "Activity minutes")]
+GAP_CODES = [_coding(WEARSENSE, "data-gap", "No data from the wearable")]
+HR_CODE = HR_CODES[0]
+
+# Observation.valueCodeableConcept of an ECG interpretation: the PHR IG's ECG
+# classification, with the SNOMED CT finding where there is one.
+SINUS = [
+    _coding(PHR_ECG_CLASS, "sinusRhythm", "Sinus rhythm"),
+    _coding(SNOMED, "426783006", "ECG: sinus rhythm"),
+]
+ATRIAL_FIBRILLATION = [
+    _coding(PHR_ECG_CLASS, "atrialFibrillation", "Atrial fibrillation"),
+    _coding(SNOMED, "164889003", "ECG: atrial fibrillation"),
+]
+POOR_READING = [_coding(PHR_ECG_CLASS, "inconclusivePoorReading", "Inconclusive poor reading")]
+HIGH_RATE = [_coding(PHR_ECG_CLASS, "inconclusiveHighHeartRate", "Inconclusive high heart rate")]
+LOW_RATE = [_coding(PHR_ECG_CLASS, "inconclusiveLowHeartRate", "Inconclusive low heartrate")]
+OTHER = [_coding(PHR_ECG_CLASS, "inconclusiveOther", "Inconclusive other")]
+# an ``other rhythm`` recording is inconclusive for a high or low rate outside these
+# limits (beats/minute), as the PHR IG defines those codes; else "inconclusive other"
+LOW_RATE_BPM, HIGH_RATE_BPM = 50, 150
+
 UNITS = {
     "bpm": ("/min", "beats/minute"),
     "s": ("s", "s"),
@@ -65,6 +114,7 @@ UNITS = {
     "%": ("%", "%"),
     "m[g]": ("m[g]", "milli g"),
     "h": ("h", "h"),
+    "count": ("{#}", "count"),
 }
 FIELD_UNITS = {
     "hr_bpm": "bpm",
@@ -79,12 +129,36 @@ FIELD_UNITS = {
     "stillness_s": "s",
     "impact_mg": "m[g]",
     "interval_s": "s",
+    "analysable_s": "s",
+    "af_s": "s",
     "fall_seq": "",
+    "rhythm_class": "",
+    "quality": "",
 }
 
 
+def rhythm_value(rhythm_class: int, hr_bpm: int) -> list[dict[str, str]]:
+    """The codings of an ECG interpretation for a device rhythm class (and rate)."""
+    if rhythm_class == RhythmClass.NORMAL:
+        return SINUS
+    if rhythm_class == RhythmClass.AF:
+        return ATRIAL_FIBRILLATION
+    if rhythm_class == RhythmClass.NOISY:
+        return POOR_READING
+    if hr_bpm > HIGH_RATE_BPM:
+        return HIGH_RATE
+    if 0 < hr_bpm < LOW_RATE_BPM:
+        return LOW_RATE
+    return OTHER
+
+
 def _uuid(*parts: object) -> str:
-    return str(uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts)))
+    """``str(uuid.uuid5(NAMESPACE, "/".join(parts)))``, without the UUID object."""
+    digest = bytearray(hashlib.sha1(_NS + "/".join(map(str, parts)).encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _quantity(value: float, unit_key: str) -> dict[str, Any]:
@@ -94,81 +168,395 @@ def _quantity(value: float, unit_key: str) -> dict[str, Any]:
     return {"value": value, "unit": text, "system": UCUM, "code": code}
 
 
+_FIELD_CODES: dict[str, dict[str, Any]] = {}
+
+
+def _field_code(code: str) -> dict[str, Any]:
+    """The (shared) CodeableConcept of a component ``TYPE.FIELD``."""
+    got = _FIELD_CODES.get(code)
+    if got is None:
+        got = _FIELD_CODES[code] = {"coding": [{"system": WEARSENSE, "code": code}]}
+    return got
+
+
 def _component(type_name: str, name: str, value: float) -> dict[str, Any]:
     return {
-        "code": {"coding": [{"system": FIELD, "code": f"{type_name}.{name}"}]},
+        "code": _field_code(f"{type_name}.{name}"),
         "valueQuantity": _quantity(value, FIELD_UNITS.get(name, "")),
     }
 
 
-def _identifier(data: ExportData, event: EventRecord) -> dict[str, Any]:
+def _components(type_name: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
+    return [_component(type_name, k, v) for k, v in fields.items()]
+
+
+def _category(*codes: str) -> list[dict[str, Any]]:
+    return [{"coding": [{"system": OBS_CATEGORY, "code": code}]} for code in codes]
+
+
+class IsoClock:
+    """``ExportData.iso`` (ISO 8601 with the patient's UTC offset, whole seconds) for many
+    times: the offset is looked up once per hour of UTC and reused when the hour's start
+    and end agree (an hour with a clock change is computed exactly), and the text of the
+    local date and hour once per local hour."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self._offsets: dict[int, tuple[int, str] | None] = {}
+        self._hours: dict[int, str] = {}
+
+    def _offset(self, utc: float) -> tuple[int, str]:
+        offset = datetime.fromtimestamp(utc, self.tz).utcoffset() or timedelta(0)
+        total = int(offset.total_seconds())
+        sign = "-" if total < 0 else "+"
+        hours, rest = divmod(abs(total), 3600)
+        minutes, secs = divmod(rest, 60)
+        return total, f"{sign}{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
+
+    def offset(self, seconds: int) -> tuple[int, str] | None:
+        """(UTC offset in seconds, its text) for the hour of ``seconds``, None when the
+        offset changes within that hour."""
+        hour = seconds // 3600
+        try:
+            return self._offsets[hour]
+        except KeyError:
+            first, last = self._offset(hour * 3600), self._offset(hour * 3600 + 3599)
+            got = self._offsets[hour] = first if first == last else None
+            return got
+
+    def __call__(self, utc: float) -> str:
+        seconds = math.floor(round(utc, 6))
+        found = self.offset(seconds)
+        if found is None:
+            return datetime.fromtimestamp(utc, self.tz).isoformat(timespec="seconds")
+        local = seconds + found[0]
+        hour, rest = divmod(local, 3600)
+        prefix = self._hours.get(hour)
+        if prefix is None:
+            t = time.gmtime(hour * 3600)
+            prefix = self._hours[hour] = (
+                f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:"
+            )
+        minute, second = divmod(rest, 60)
+        return f"{prefix}{minute:02d}:{second:02d}{found[1]}"
+
+
+def _json(value: Any) -> str:
+    """JSON text of a template's value (ints, strings, and the shared subject and device
+    dicts)."""
+    if type(value) is int:
+        return str(value)
+    if type(value) is str:
+        if '"' in value or "\\" in value or not value.isprintable():
+            return json.dumps(value, ensure_ascii=False)
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class _Template:
+    """JSON text of an entry with holes: built once from the entry's dict with markers
+    ``"@@name@@"`` in the place of values, filled with JSON text (``render``)."""
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).replace("%", "%%")
+        self.text = re.sub(r'"@@(\w+)@@"', r"%(\1)s", text)
+
+    def render(self, values: dict[str, str]) -> str:
+        return self.text % values
+
+
+def _marked(names: Iterable[str]) -> dict[str, Any]:
+    return {n: f"@@{n}@@" for n in names}
+
+
+def _identifier(version: Any, moment: Any, value: Any, type_name: str) -> dict[str, Any]:
     return {
         "extension": [
-            {"url": EXT_MODEL, "valueInteger": event.model_version},
-            {"url": EXT_TIME, "valueDateTime": data.iso(event.utc)},
+            {"url": EXT_MODEL, "valueInteger": version},
+            {"url": EXT_TIME, "valueDateTime": moment},
         ],
         "system": EVENT_SYSTEM,
-        "value": f"{event.serial}/{event.epoch}/{event.seq}",
-        "type": {"text": event.type},
+        "value": value,
+        "type": {"text": type_name},
     }
 
 
-def _category(code: str) -> list[dict[str, Any]]:
-    return [{"coding": [{"system": OBS_CATEGORY, "code": code}]}]
+_SUMMARY_KEYS = ("url", "id", "version", "subject", "device", "time", "value", "start", "end")
+
+
+def _hr_entry(p: dict[str, Any]) -> dict[str, Any]:
+    """The entry of a heart-rate summary (the code path of dicts and of the template)."""
+    hr = EventKind.HR_SUMMARY
+    return {
+        "fullUrl": p["url"],
+        "resource": {
+            "resourceType": "Observation",
+            "id": p["id"],
+            "extension": [{"url": EXT_MODEL, "valueInteger": p["version"]}],
+            "status": "final",
+            "category": VITAL_CATEGORY,
+            "code": HR_CONCEPT,
+            "subject": p["subject"],
+            "device": p["device"],
+            "identifier": [_identifier(p["version"], p["time"], p["value"], hr)],
+            "effectivePeriod": {"start": p["start"], "end": p["end"]},
+            "valueQuantity": _quantity(p["mean_bpm"], "bpm"),
+            # interval and mean are the period and the value: not repeated
+            "component": [
+                _component(hr, "min_bpm", p["min_bpm"]),
+                _component(hr, "max_bpm", p["max_bpm"]),
+            ],
+        },
+    }
+
+
+def _activity_entry(p: dict[str, Any]) -> dict[str, Any]:
+    """The entry of an activity summary (the code path of dicts and of the template)."""
+    kind = EventKind.ACTIVITY_SUMMARY
+    return {
+        "fullUrl": p["url"],
+        "resource": {
+            "resourceType": "Observation",
+            "id": p["id"],
+            "extension": [{"url": EXT_MODEL, "valueInteger": p["version"]}],
+            "status": "final",
+            "category": ACTIVITY_CATEGORY,
+            "code": ACTIVITY_CONCEPT,
+            "subject": p["subject"],
+            "device": p["device"],
+            "identifier": [_identifier(p["version"], p["time"], p["value"], kind)],
+            "effectivePeriod": {"start": p["start"], "end": p["end"]},
+            "valueQuantity": _quantity(p["total"], "min"),
+            "component": [
+                {
+                    "code": _field_code(f"{kind}.minutes.{name}"),
+                    "valueQuantity": _quantity(p[name], "min"),
+                }
+                for name in ACTIVITY_NAMES
+            ],
+        },
+    }
 
 
 class _Builder:
     def __init__(self, data: ExportData) -> None:
         self.data = data
+        self.iso = IsoClock(data.tz)
         self.patient_ref = "urn:uuid:" + _uuid("patient", data.patient_label)
+        self.subject = {"reference": self.patient_ref}
         self.device_refs = {d.serial: "urn:uuid:" + _uuid("device", d.serial) for d in data.devices}
-        self.entries: list[dict[str, Any]] = []
+        self._devices: dict[tuple[str, int], dict[str, str]] = {}
+        self._models: dict[int, list[dict[str, Any]]] = {}
+        self._templates: dict[str, _Template] = {}
+        self._json: dict[int, str] = {}
+        self._plain: dict[str, bool] = {}
+        self.entries: list[dict[str, Any] | tuple[str, str]] = []
 
     def device_ref(self, serial: str) -> str:
         if serial not in self.device_refs:
             self.device_refs[serial] = "urn:uuid:" + _uuid("device", serial)
         return self.device_refs[serial]
 
+    def device(self, serial: str, model_version: int) -> dict[str, str]:
+        key = (serial, model_version)
+        got = self._devices.get(key)
+        if got is None:
+            got = self._devices[key] = {
+                "reference": self.device_ref(serial),
+                "display": f"{serial} (model version {model_version})",
+            }
+        return got
+
+    def model_extension(self, model_version: int) -> list[dict[str, Any]]:
+        got = self._models.get(model_version)
+        if got is None:
+            got = self._models[model_version] = [{"url": EXT_MODEL, "valueInteger": model_version}]
+        return got
+
+    def identifier(self, event: StoredEvent) -> dict[str, Any]:
+        assert event.utc is not None
+        value = f"{event.serial}/{event.epoch}/{event.seq}"
+        return _identifier(event.model_version or 0, self.iso(event.utc), value, event.type)
+
+    def summary(self, e: StoredEvent, fast: bool) -> None:
+        """The Observation of a heart-rate or activity summary: a dict, or with ``fast``
+        the same entry as JSON text from its template (the tests compare the two)."""
+        f = e.fields
+        assert f is not None and e.utc is not None
+        version = e.model_version or 0
+        hr = e.type == EventKind.HR_SUMMARY
+        start = self.iso(e.utc - (f["interval_s"] if hr else ACTIVITY_SUMMARY_S))
+        end = self.iso(e.utc)
+        value = f"{e.serial}/{e.epoch}/{e.seq}"
+        ident = _uuid("obs", HR_CODE["code"] if hr else ACTIVITY_CODES[0]["code"], value, start)
+        device = self.device(e.serial, version)
+        if not fast:
+            p: dict[str, Any] = {
+                "url": "urn:uuid:" + ident,
+                "id": ident,
+                "version": version,
+                "subject": self.subject,
+                "device": device,
+                "time": end,
+                "value": value,
+                "start": start,
+                "end": end,
+            }
+            if hr:
+                p.update(min_bpm=f["min_bpm"], mean_bpm=f["mean_bpm"], max_bpm=f["max_bpm"])
+                self.entries.append(_hr_entry(p))
+            else:
+                p.update(zip(ACTIVITY_NAMES, f["minutes"], strict=True))
+                p["total"] = sum(f["minutes"])
+                self.entries.append(_activity_entry(p))
+            return
+        template = self._templates.get(e.type)
+        if template is None:
+            build = _hr_entry if hr else _activity_entry
+            names = _SUMMARY_KEYS + (
+                ("min_bpm", "mean_bpm", "max_bpm") if hr else (*ACTIVITY_NAMES, "total")
+            )
+            template = self._templates[e.type] = _Template(build(_marked(names)))
+        shared = self._json  # JSON of the subject, devices and serials the builder keeps
+        device_text = shared.get(id(device))
+        if device_text is None:
+            device_text = shared[id(device)] = _json(device)
+            shared[id(self.subject)] = _json(self.subject)
+        serial_ok = self._plain.get(e.serial)
+        if serial_ok is None:
+            serial_ok = self._plain[e.serial] = _json(e.serial) == f'"{e.serial}"'
+        end_text = f'"{end}"'
+        text = {
+            "url": f'"urn:uuid:{ident}"',
+            "id": f'"{ident}"',
+            "version": str(version),
+            "subject": shared[id(self.subject)],
+            "device": device_text,
+            "time": end_text,
+            "value": f'"{value}"' if serial_ok else _json(value),
+            "start": f'"{start}"',
+            "end": end_text,
+        }
+        if hr:
+            text["min_bpm"] = str(f["min_bpm"])
+            text["mean_bpm"] = str(f["mean_bpm"])
+            text["max_bpm"] = str(f["max_bpm"])
+        else:
+            minutes = f["minutes"]
+            text.update(zip(ACTIVITY_NAMES, map(str, minutes), strict=True))
+            text["total"] = str(sum(minutes))
+        self.entries.append((e.type, template.render(text)))
+
     def add(self, full_url: str, resource: dict[str, Any]) -> None:
         self.entries.append({"fullUrl": full_url, "resource": resource})
 
     def observation(
         self,
-        events: list[EventRecord],
+        events: list[StoredEvent],
         code: dict[str, Any],
-        category: str,
+        category: list[dict[str, Any]] | None,
         serial: str,
         model_version: int,
         **body: Any,
     ) -> None:
+        when = body.get("effectivePeriod", {}).get("start") or body.get("effectiveDateTime", "")
         ident = _uuid(
             "obs",
-            code["code"],
+            code["coding"][0]["code"],
             *(f"{e.serial}/{e.epoch}/{e.seq}" for e in events),
-            body.get("effectivePeriod", body.get("effectiveDateTime", "")),
+            when,
         )
         resource: dict[str, Any] = {
             "resourceType": "Observation",
             "id": ident,
-            "extension": [{"url": EXT_MODEL, "valueInteger": model_version}],
+            "extension": self.model_extension(model_version),
             "status": body.pop("status", "final"),
-            "category": _category(category),
-            "code": {"coding": [code], "text": code["display"]},
-            "subject": {"reference": self.patient_ref},
-            "device": {
-                "reference": self.device_ref(serial),
-                "display": f"{serial} (model version {model_version})",
-            },
         }
+        if category:
+            resource["category"] = category
+        resource["code"] = code
+        resource["subject"] = self.subject
+        resource["device"] = self.device(serial, model_version)
         if events:
-            resource["identifier"] = [_identifier(self.data, e) for e in events]
+            resource["identifier"] = [self.identifier(e) for e in events]
         resource.update(body)
         self.add("urn:uuid:" + ident, resource)
 
 
+def _concept(codings: list[dict[str, str]], text: str) -> dict[str, Any]:
+    return {"coding": codings, "text": text}
+
+
+ECG_CATEGORY = _category("procedure", "exam")
+VITAL_CATEGORY = _category("vital-signs")
+FALL_CATEGORY = _category("exam")
+ACTIVITY_CATEGORY = _category("activity")
+AF_EPISODE_CODE = _concept(ECG_INTERPRETATION, "ECG interpretation: AF episode")
+ECG_RECORDING_CODE = _concept(ECG_INTERPRETATION, "ECG interpretation: on-demand recording")
+HR_CONCEPT = _concept(HR_CODES, "Heart rate")
+AF_BURDEN_CONCEPT = _concept(AF_BURDEN_CODES, "AF burden")
+FALL_CONCEPT = _concept(FALL_CODES, "Fall detected by the wearable")
+ACTIVITY_CONCEPT = _concept(ACTIVITY_CODES, "Activity minutes")
+GAP_CONCEPT = _concept(GAP_CODES, "No data from the wearable")
+_CLASSIFICATION = {"coding": [_coding(PHR_ECG, "classification", "Classification")]}
+
+
+def _rhythm(codings: list[dict[str, str]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """valueCodeableConcept (US Core pattern) and the PHR IG's classification component."""
+    value = {"coding": codings, "text": codings[0]["display"]}
+    return value, {"code": _CLASSIFICATION, "valueCodeableConcept": value}
+
+
+_EPOCH_DAY = datetime(1970, 1, 1).date()
+
+
+def _af_burden_days(data: ExportData, b: _Builder, events: Iterable[StoredEvent]) -> None:
+    """One AF burden Observation per local day with analysable rhythm time."""
+    versions: dict[str, int] = {}
+    summaries = [e for e in events if e.type == EventKind.RHYTHM_SUMMARY and e.utc is not None]
+    tz = data.tz
+    for e in summaries:  # the model version of each local day's last summary
+        assert e.utc is not None
+        seconds = int(e.utc)
+        found = b.iso.offset(seconds)
+        local = seconds + (found[0] if found is not None else 0)
+        versions[str(local // 86400)] = e.model_version or 0
+    serial = data.devices[0].serial if data.devices else summaries[0].serial if summaries else ""
+    for day in derived.af_burden_per_day(summaries, tz):
+        burden = day.burden
+        if burden is None:
+            continue
+        start = max(datetime.combine(day.day, day_time(0), tz).timestamp(), data.start_utc)
+        next_day = day.day + timedelta(days=1)
+        end = min(datetime.combine(next_day, day_time(0), tz).timestamp(), data.end_utc)
+        version = versions.get(str((day.day - _EPOCH_DAY).days), 0)
+        b.observation(
+            [],
+            AF_BURDEN_CONCEPT,
+            VITAL_CATEGORY,
+            serial,
+            version,
+            effectivePeriod={"start": b.iso(start), "end": b.iso(end)},
+            valueQuantity=_quantity(round(100 * burden, 2), "%"),
+            component=[
+                _component("af_burden", "analysable_s", round(day.analysable_s)),
+                _component("af_burden", "af_s", round(day.af_s)),
+            ],
+        )
+
+
 def build_bundle(data: ExportData) -> dict[str, Any]:
-    """The Bundle as a JSON-ready dict (validated by ``write_fhir``)."""
+    """The Bundle as a JSON-ready dict (checked by ``write_fhir``). Parts of it are
+    shared between resources: copy an entry before changing it in place."""
+    shell, entries = _build(data, fast=False)
+    return {**shell, "entry": entries}
+
+
+def _build(data: ExportData, fast: bool) -> tuple[dict[str, Any], list[Any]]:
+    """The Bundle without its entries, and the entries: dicts, or with ``fast`` the
+    heart-rate and activity summaries as (event type, JSON text) from ``_Template``."""
     b = _Builder(data)
+    iso = b.iso
     b.add(
         b.patient_ref,
         {
@@ -204,129 +592,142 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
             },
         )
     events = data.events
-    by_key = {e.key: e for e in events}
-    for episode in derived.af_episodes(events):
-        parts: list[EventRecord] = []
-        comps: list[dict[str, Any]] = []
+    af_events = [e for e in events if e.type in (EventKind.AF_START, EventKind.AF_END)]
+    by_key = {e.key: e for e in af_events}
+    af_value, af_component = _rhythm(ATRIAL_FIBRILLATION)
+    for episode in derived.af_episodes(af_events):
+        parts: list[StoredEvent] = []
+        comps: list[dict[str, Any]] = [af_component]
         if episode.start_key is not None:
-            start = record(by_key[episode.start_key])
+            start = by_key[episode.start_key]
             parts.append(start)
-            comps += [_component(EventKind.AF_START, k, v) for k, v in start.fields.items()]
-        period = {"start": data.iso(episode.start_utc)}
-        if episode.end_key is not None and episode.end_utc is not None:
-            end = record(by_key[episode.end_key])
+            comps += _components(EventKind.AF_START, start.fields or {})
+        period = {"start": iso(episode.start_utc)}
+        if episode.end_key is not None:
+            end = by_key[episode.end_key]
             parts.append(end)
-            comps += [_component(EventKind.AF_END, k, v) for k, v in end.fields.items()]
-            period["end"] = data.iso(episode.end_utc)
+            comps += _components(EventKind.AF_END, end.fields or {})
+        if episode.end_utc is not None:  # an end the store inferred has no end event
+            period["end"] = iso(episode.end_utc)
         b.observation(
             parts,
-            AF_CODE,
-            "exam",
+            AF_EPISODE_CODE,
+            ECG_CATEGORY,
             episode.serial,
             episode.model_version,
             effectivePeriod=period,
-            valueBoolean=True,
+            valueCodeableConcept=af_value,
             component=comps,
         )
+    fall_events: list[StoredEvent] = []
     for e in events:
-        if e.type == EventKind.HR_SUMMARY:
-            r = record(e)
-            f = r.fields
+        kind = e.type
+        if kind == EventKind.HR_SUMMARY or kind == EventKind.ACTIVITY_SUMMARY:
+            b.summary(e, fast)
+        elif kind == EventKind.ECG_RECORDING:
+            f = e.fields
+            assert f is not None and e.utc is not None
+            value, classification = _rhythm(rhythm_value(f["rhythm_class"], f["hr_bpm"]))
             b.observation(
-                [r],
-                HR_CODE,
-                "vital-signs",
-                r.serial,
-                r.model_version,
-                effectivePeriod={
-                    "start": data.iso(r.utc - f["interval_s"]),
-                    "end": data.iso(r.utc),
-                },
-                valueQuantity=_quantity(f["mean_bpm"], "bpm"),
-                # interval and mean are the period and the value: not repeated
-                component=[
-                    _component(EventKind.HR_SUMMARY, k, f[k]) for k in ("min_bpm", "max_bpm")
-                ],
+                [e],
+                ECG_RECORDING_CODE,
+                ECG_CATEGORY,
+                e.serial,
+                e.model_version or 0,
+                effectivePeriod={"start": iso(e.utc - f["duration_s"]), "end": iso(e.utc)},
+                valueCodeableConcept=value,
+                component=[classification, *_components(kind, f)],
             )
-        elif e.type == EventKind.ACTIVITY_SUMMARY:
-            r = record(e)
-            b.observation(
-                [r],
-                ACTIVITY_CODE,
-                "activity",
-                r.serial,
-                r.model_version,
-                effectivePeriod={
-                    "start": data.iso(r.utc - ACTIVITY_SUMMARY_S),
-                    "end": data.iso(r.utc),
-                },
-                valueQuantity=_quantity(sum(r.fields["minutes"]), "min"),
-                component=[
-                    {
-                        "code": {
-                            "coding": [
-                                {
-                                    "system": FIELD,
-                                    "code": f"{EventKind.ACTIVITY_SUMMARY}.minutes.{name}",
-                                }
-                            ]
-                        },
-                        "valueQuantity": _quantity(m, "min"),
-                    }
-                    for name, m in zip(ACTIVITY_NAMES, r.fields["minutes"], strict=True)
-                ],
-            )
-    for fall in derived.falls(events):
-        r = record(by_key[fall.key])
+        elif kind in (EventKind.FALL, EventKind.FALL_CANCELLED):
+            fall_events.append(e)
+    fall_keys = {e.key: e for e in fall_events}
+    for fall in derived.falls(fall_events):
+        r = fall_keys[fall.key]
+        assert r.utc is not None
         parts = [r]
-        comps = [_component(EventKind.FALL, k, v) for k, v in r.fields.items()]
+        comps = _components(EventKind.FALL, r.fields or {})
         if fall.cancel_key is not None:
-            cancel = record(by_key[fall.cancel_key])
+            cancel = fall_keys[fall.cancel_key]
             parts.append(cancel)
-            comps += [_component(EventKind.FALL_CANCELLED, k, v) for k, v in cancel.fields.items()]
+            comps += _components(EventKind.FALL_CANCELLED, cancel.fields or {})
         b.observation(
             parts,
-            FALL_CODE,
-            "survey",
+            FALL_CONCEPT,
+            FALL_CATEGORY,
             r.serial,
-            r.model_version,
+            r.model_version or 0,
             status="cancelled" if fall.cancelled else "final",
-            effectiveDateTime=data.iso(r.utc),
-            valueBoolean=True,
+            effectiveDateTime=iso(r.utc),
+            valueQuantity=_quantity(1, "count"),
             component=comps,
         )
+    _af_burden_days(data, b, events)
     serial = data.devices[0].serial if data.devices else events[0].serial
     for gap in derived.data_gaps(events, start_utc=data.start_utc, end_utc=data.end_utc):
         b.observation(
             [],
-            GAP_CODE,
-            "activity",
+            GAP_CONCEPT,
+            None,
             serial,
             0,
-            effectivePeriod={"start": data.iso(gap.start_utc), "end": data.iso(gap.end_utc)},
+            effectivePeriod={"start": iso(gap.start_utc), "end": iso(gap.end_utc)},
             valueQuantity=_quantity(round(gap.hours, 2), "h"),
             note=[{"text": gap.message}],
         )
-    return {
+    shell = {
         "resourceType": "Bundle",
         "id": _uuid("bundle", data.patient_label, data.start_utc, data.end_utc),
         "type": "collection",
         "timestamp": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "entry": b.entries,
     }
+    return shell, b.entries
 
 
-def validate(bundle: dict[str, Any], show_progress: bool = False) -> None:
-    """Checks the Bundle with fhir.resources' R4B models, entry by entry (so a long
-    export shows progress) and then the Bundle itself; ExportError when invalid."""
+def _shape(entry: dict[str, Any] | tuple[str, str]) -> tuple[Any, ...]:
+    """What tells two entries built by different code paths apart."""
+    if isinstance(entry, tuple):  # (kind, JSON text) of a summary written from a template
+        return ("template", entry[0])
+    res = entry.get("resource", {})
+    code = res.get("code", {}).get("coding", [{}])
+    return (
+        res.get("resourceType"),
+        code[0].get("code") if code else None,
+        res.get("status"),
+        tuple(res),
+        tuple(res.get("effectivePeriod", ())),
+        len(res.get("identifier", ())),
+        len(res.get("component", ())),
+        str(res.get("valueCodeableConcept", {}).get("coding", [{}])[0].get("code")),
+    )
+
+
+def sample(entries: list[Any], per_shape: int = 2, stride: int = 5000) -> list[int]:
+    """Indices of the entries ``write_fhir`` validates: the first and last ``per_shape``
+    of every shape of entry, and every ``stride``-th entry."""
+    seen: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for i, entry in enumerate(entries):
+        seen[_shape(entry)].append(i)
+    chosen = set(range(0, len(entries), stride))
+    for indices in seen.values():
+        chosen.update(indices[:per_shape])
+        chosen.update(indices[-per_shape:])
+    return sorted(chosen)
+
+
+def validate(
+    bundle: dict[str, Any], show_progress: bool = False, indices: list[int] | None = None
+) -> None:
+    """Checks the Bundle with fhir.resources' R4B models, entry by entry (only those at
+    ``indices`` when given) and then the Bundle itself; ExportError when invalid."""
     from fhir.resources.R4B.bundle import Bundle, BundleEntry
     from pydantic import ValidationError
 
     entries = bundle.get("entry", [])
+    chosen = list(range(len(entries))) if indices is None else indices
     try:
-        for i, entry in enumerate(progress(entries, "validating FHIR", show_progress)):
+        for i in progress(chosen, "validating FHIR", show_progress):
             try:
-                BundleEntry.model_validate(entry)
+                BundleEntry.model_validate(entries[i])
             except ValidationError as exc:
                 raise ExportError(f"FHIR entry {i} does not validate: {exc}") from exc
         Bundle.model_validate({**bundle, "entry": entries[:1]})
@@ -335,9 +736,27 @@ def validate(bundle: dict[str, Any], show_progress: bool = False) -> None:
 
 
 def write_fhir(data: ExportData, destination: str | Path, show_progress: bool = False) -> Path:
-    bundle = build_bundle(data)
-    validate(bundle, show_progress)
-    return write_text_atomic(destination, json.dumps(bundle, indent=1, ensure_ascii=False) + "\n")
+    """Builds the Bundle, validates a sample of it that holds every shape of entry
+    (``sample``) and writes it as compact JSON, atomically."""
+    shell, entries = _build(data, fast=True)
+    chosen = sample(entries)
+    checked = {i: _as_dict(entries[i]) for i in chosen}
+    validate({**shell, "entry": [checked[i] for i in chosen]}, show_progress)
+    dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    head = dump({**shell, "entry": []})[:-2]  # ... "entry":[
+    parts = [head]
+    for i, entry in enumerate(entries):
+        if i:
+            parts.append(",")
+        parts.append(entry[1] if isinstance(entry, tuple) else dump(entry))
+    parts.append("]}\n")
+    with atomic_path(destination) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        out.writelines(parts)
+    return Path(destination)
+
+
+def _as_dict(entry: dict[str, Any] | tuple[str, str]) -> dict[str, Any]:
+    return json.loads(entry[1]) if isinstance(entry, tuple) else entry
 
 
 def read_bundle(text: str) -> list[EventRecord]:
@@ -358,14 +777,16 @@ def read_bundle(text: str) -> list[EventRecord]:
         fields: dict[str, dict[str, Any]] = defaultdict(dict)
         minutes: dict[str, int] = {}
         for comp in res.component or []:
-            code = comp.code.coding[0].code
+            coding = comp.code.coding[0]
+            if coding.system != WEARSENSE:
+                continue  # a standard code (the ECG classification): not a payload field
             value = comp.valueQuantity.value
-            type_name, _, name = code.partition(".")
+            type_name, _, name = coding.code.partition(".")
             if name.startswith("minutes."):
                 minutes[name.split(".", 1)[1]] = int(value)
             else:
                 fields[type_name][name] = int(value)
-        if res.code.coding[0].code == HR_CODE["code"]:
+        if any(c.system == LOINC and c.code == HR_CODE["code"] for c in res.code.coding):
             period = res.effectivePeriod
             fields[EventKind.HR_SUMMARY]["interval_s"] = int(
                 period.end.timestamp() - period.start.timestamp()
