@@ -91,6 +91,24 @@ class EventList(ScrollView):
         return strip.crop_extend(scroll_x, scroll_x + width, style)
 
 
+class AlertBanner(Static):
+    """One line at the top of every data screen while falls wait for an acknowledgement:
+    the oldest of them (``a`` acknowledges it) and how many more wait. Hidden when none."""
+
+    falls: reactive[list[EventView]] = reactive(list, always_update=True)
+
+    def watch_falls(self, falls: list[EventView]) -> None:
+        self.set_class(bool(falls), "active")
+        if not falls:
+            self.update("")
+            return
+        f = falls[0]
+        more = f" · {len(falls) - 1} more waiting" if len(falls) > 1 else ""
+        self.update(
+            f"FALL {f.when} · {f.serial} · {f.patient or 'unassigned'} · a: acknowledge{more}"
+        )
+
+
 class DeviceCard(Static):
     """One device: assignment, connection, battery, versions, sync, wear and gaps."""
 

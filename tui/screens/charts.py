@@ -10,7 +10,7 @@ from textual.widgets import Footer, Header, Select, Static
 
 from tui.screens.base import DataScreen
 from tui.services import EpisodeTrace
-from tui.widgets import ActivityChart, BurdenChart, HeartRateChart
+from tui.widgets import ActivityChart, AlertBanner, BurdenChart, HeartRateChart
 
 
 class ChartsScreen(DataScreen):
@@ -28,6 +28,7 @@ class ChartsScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield AlertBanner(id="alert-banner")
         with Horizontal(id="charts-top"):
             yield Static("Patient", classes="field-label")
             yield Select[str]([], id="chart-patient", allow_blank=True, prompt="no patient")

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.link import PushResult
 from tui.screens.base import DataScreen
-from tui.widgets import DeviceCard
+from tui.widgets import AlertBanner, DeviceCard
 
 RECORDING_S = 30  # the on-demand recording the Devices screen asks for (START_RECORDING)
 
@@ -25,6 +25,7 @@ class DevicesScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield AlertBanner(id="alert-banner")
         with Vertical(id="devices-body"):
             yield Static("Patients", classes="section-title")
             yield DataTable(id="patients", cursor_type="row", zebra_stripes=True)

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Footer, Header, Static
 
 from tui.screens.base import DataScreen
-from tui.widgets import EventList
+from tui.widgets import AlertBanner, EventList
 
 SCREEN_LINES = 2000  # lines the list keeps; the app's feed keeps the newest FEED_SIZE
 
@@ -25,7 +25,7 @@ class EventsScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="alert-banner")
+        yield AlertBanner(id="alert-banner")
         yield Static("", id="events-empty")
         yield EventList(SCREEN_LINES, id="event-list")
         yield Footer()
@@ -40,12 +40,6 @@ class EventsScreen(DataScreen):
     def reload(self) -> None:
         app = self.wearsense
         feed = app.feed
-        pending = len(app.pending_falls)
-        banner = self.query_one("#alert-banner", Static)
-        banner.update(
-            f"{pending} fall alert(s) waiting for acknowledgement (press a)" if pending else ""
-        )
-        banner.set_class(pending > 0, "active")
         self.query_one("#events-empty", Static).update(
             "" if feed.total else "No events stored yet. New events appear here as they arrive."
         )

@@ -13,6 +13,7 @@ from textual.widgets import Button, Checkbox, Footer, Header, Input, Select, Sta
 
 from tui.screens.base import DataScreen
 from tui.services import EXPORT_FORMATS
+from tui.widgets import AlertBanner
 
 DEFAULT_DIRECTORY = "exports"
 
@@ -22,6 +23,7 @@ class ExportScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield AlertBanner(id="alert-banner")
         with Vertical(id="export-body"):
             yield Static("Export a patient's events", classes="section-title")
             with Grid(id="export-form"):

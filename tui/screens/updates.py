@@ -25,6 +25,7 @@ from textual.widgets import (
 )
 
 from tui.screens.base import DataScreen
+from tui.widgets import AlertBanner
 
 NOT_AVAILABLE = (
     "Pushing a model update is not available yet: this version of WearSense cannot send a "
@@ -46,8 +47,13 @@ def _when(utc: float | None) -> str:
 
 
 class UpdatesScreen(DataScreen):
+    # Nothing takes the focus on arrival: the number keys switch screens until the
+    # package field is clicked or tabbed to (escape leaves it again).
+    AUTO_FOCUS = ""
+
     def compose(self) -> ComposeResult:
         yield Header()
+        yield AlertBanner(id="alert-banner")
         with Vertical(id="updates-body"):
             yield Static("", id="push-notice")
             if self.wearsense.pusher is not None:
