@@ -1076,3 +1076,33 @@ def test_devices_screen_asks_the_wearable_for_an_ecg_recording(db: Path) -> None
         assert any("--record 30" in m for m in _messages(app))
 
     drive(make_app(db), unwired)
+
+
+def test_a_replaying_device_says_its_speed_wherever_its_times_show(db: Path) -> None:
+    """Issue #30: the demo's device times ran ahead of the wall clock with nothing on
+    screen saying the device replays at x10; its serial was nowhere to be seen."""
+    link = MemoryLink()
+    link.set_status("SN-0001", state=ConnectionState.CONNECTED)
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        assert "SN-0001: device time, replayed x10" in app.sub_title
+        card = cards(app)["SN-0001"]
+        assert card.border_subtitle == "device time, replayed x10"
+        assert cards(app)["SN-0002"].border_subtitle == ""
+        await pilot.press("2")
+        note = str(app.screen.query_one("#replay-note", Static).render())
+        assert "SN-0001: times are device time, replayed x10" in note
+
+    app = WearSenseApp(
+        db, link, clock=lambda: float(NOW), poll_s=0, refresh_s=0, replay_speed={"SN-0001": 10}
+    )
+    drive(app, scenario)
+
+
+def test_the_events_screen_has_no_replay_note_for_a_real_device(db: Path) -> None:
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("2")
+        assert not app.screen.query_one("#replay-note", Static).display
+        assert "replayed" not in app.sub_title
+
+    drive(make_app(db), scenario)

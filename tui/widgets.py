@@ -113,6 +113,7 @@ class DeviceCard(Static):
     """One device: assignment, connection, battery, versions, sync, wear and gaps."""
 
     row: reactive[DeviceRow | None] = reactive(None)
+    replay_speed: float | None = None  # a device that replays recordings: its speed
 
     def watch_row(self, row: DeviceRow | None) -> None:
         if row is None:
@@ -121,6 +122,9 @@ class DeviceCard(Static):
             self.set_class(row.state == state, f"state-{state}")
         self.set_class(row.long_gap, "long-gap")
         self.border_title = f"{row.serial} · {row.state}"
+        self.border_subtitle = (
+            "" if self.replay_speed is None else f"device time, replayed x{self.replay_speed:g}"
+        )
 
     def render(self) -> Text:
         row = self.row

@@ -98,5 +98,6 @@ class DevicesScreen(DataScreen):
             if card is None:
                 card = DeviceCard(id=card_id, classes="device-card")
                 grid.mount(card)
+            card.replay_speed = self.wearsense.replay_speed.get(row.serial)
             card.row = row
         self.query_one("#no-devices", Static).update("" if rows else "No device has been seen yet.")

@@ -26,6 +26,7 @@ class EventsScreen(DataScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield AlertBanner(id="alert-banner")
+        yield Static("", id="replay-note")
         yield Static("", id="events-empty")
         yield EventList(SCREEN_LINES, id="event-list")
         yield Footer()
@@ -40,6 +41,12 @@ class EventsScreen(DataScreen):
     def reload(self) -> None:
         app = self.wearsense
         feed = app.feed
+        note = ", ".join(
+            f"{serial}: times are device time, replayed x{speed:g} (ahead of the wall clock)"
+            for serial, speed in sorted(app.replay_speed.items())
+        )
+        self.query_one("#replay-note", Static).update(note)
+        self.query_one("#replay-note", Static).display = bool(note)
         self.query_one("#events-empty", Static).update(
             "" if feed.total else "No events stored yet. New events appear here as they arrive."
         )
