@@ -1106,3 +1106,51 @@ def test_the_events_screen_has_no_replay_note_for_a_real_device(db: Path) -> Non
         assert "replayed" not in app.sub_title
 
     drive(make_app(db), scenario)
+
+
+def test_charts_say_no_data_yet_then_draw_from_the_first_events(tmp_path: Path) -> None:
+    """Issue #30: the demo's charts were empty or flat for minutes (the activity chart
+    waited for the first hourly summary). Empty, each chart says "no data yet"; the
+    activity chart's "now" bar adds up the activity changes since the last summary."""
+    from wearsense.protocol import ActivityChange, RhythmSummary
+
+    db = tmp_path / "fresh.db"
+    with Store(db) as store:
+        store.add_patient("p-009", "UTC")
+        store.assign("SN-0009", "p-009", start_utc=NOW - 3600)
+        store.set_time_offset("SN-0009", EPOCH, NOW - 300)  # device time 0: 5 min ago
+    link = MemoryLink()
+    writer = Store(db)
+
+    def titles(app: WearSenseApp) -> list[str]:
+        charts = (BurdenChart, HeartRateChart, ActivityChart)
+        return [app.screen.query_one(c).shown_title for c in charts]
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("3")
+        await pilot.pause()
+        assert all("no data yet" in t for t in titles(app))
+        link.deliver(
+            writer,
+            "SN-0009",
+            EPOCH,
+            [
+                ActivityChange(1, 30, 2, from_class=7, to_class=0, confidence=90),
+                ActivityChange(2, 150, 2, from_class=0, to_class=1, confidence=90),
+                RhythmSummary(3, 60, 3, interval_s=60, analysable_s=60, af_s=30),
+                ActivityChange(4, 270, 2, from_class=1, to_class=0, confidence=90),
+            ],
+        )
+        await pilot.pause()
+        hours = app.screen.query_one(ActivityChart).hours
+        assert [label for label, _ in hours] == ["now"]
+        minutes = hours[0][1]
+        assert (minutes["walk"], minutes["run"]) == (2, 2)  # 30-150 s, 270-300 s; 150-270 s
+        burden = app.screen.query_one(BurdenChart).days
+        assert len(burden) == 1 and burden[0][1] == pytest.approx(50.0)
+        assert "no data yet" not in titles(app)[0] and "no data yet" not in titles(app)[2]
+
+    try:
+        drive(WearSenseApp(db, link, clock=lambda: float(NOW), poll_s=0, refresh_s=0), scenario)
+    finally:
+        writer.close()

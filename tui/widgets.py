@@ -4,6 +4,8 @@ attributes (set by its screen) and holds no business logic; colours and layout a
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
@@ -150,7 +152,17 @@ class DeviceCard(Static):
         return text
 
 
-class BurdenChart(PlotextPlot):
+class Chart(PlotextPlot):
+    """A plotext chart whose title is kept (``shown_title``) for tests and the screens."""
+
+    shown_title = ""
+
+    def _title(self, plt: Any, title: str) -> None:
+        self.shown_title = title
+        plt.title(title)
+
+
+class BurdenChart(Chart):
     """AF burden (% of analysable time) per local day."""
 
     days: reactive[list[tuple[str, float]]] = reactive(list, always_update=True)
@@ -158,7 +170,7 @@ class BurdenChart(PlotextPlot):
     def watch_days(self, days: list[tuple[str, float]]) -> None:
         plt = self.plt
         plt.clear_figure()
-        plt.title("AF burden per day (%)")
+        self._title(plt, "AF burden per day (%)")
         if days:
             labels = [d for d, _ in days]
             plt.bar(labels, [b for _, b in days], color="red")
@@ -166,11 +178,11 @@ class BurdenChart(PlotextPlot):
             plt.xticks(list(range(1, len(labels) + 1, step)), labels[::step])
             plt.ylim(0, max(10.0, max(b for _, b in days) * 1.1))
         else:
-            plt.title("AF burden per day: no rhythm summaries")
+            self._title(plt, "AF burden per day: no data yet (no rhythm summary)")
         self.refresh()
 
 
-class HeartRateChart(PlotextPlot):
+class HeartRateChart(Chart):
     """Mean heart rate around one AF episode; onset at minute 0."""
 
     trace: reactive[EpisodeTrace | None] = reactive(None, always_update=True)
@@ -180,9 +192,9 @@ class HeartRateChart(PlotextPlot):
         plt = self.plt
         plt.clear_figure()
         if trace is None or not trace.minutes:
-            plt.title("Heart rate around AF episodes: none yet")
+            self._title(plt, "Heart rate around AF episodes: no data yet (no AF episode)")
         else:
-            plt.title(f"HR around AF onset {trace.label} {self.position}")
+            self._title(plt, f"HR around AF onset {trace.label} {self.position}")
             plt.plot(trace.minutes, trace.mean_bpm, marker="braille", color="cyan")
             first, last = min(trace.minutes), max(trace.minutes)
             ticks = [float(m) for m in range(int(first // 30) * 30, int(last) + 1, 30)]
@@ -194,7 +206,7 @@ class HeartRateChart(PlotextPlot):
         self.refresh()
 
 
-class ActivityChart(PlotextPlot):
+class ActivityChart(Chart):
     """Minutes per activity class for each hour (stacked)."""
 
     hours: reactive[list[tuple[str, dict[str, int]]]] = reactive(list, always_update=True)
@@ -203,10 +215,10 @@ class ActivityChart(PlotextPlot):
         plt = self.plt
         plt.clear_figure()
         if not hours:
-            plt.title("Activity minutes per hour: no activity summaries")
+            self._title(plt, "Activity minutes per hour: no data yet (no activity reported)")
             self.refresh()
             return
-        plt.title("Activity minutes per hour")
+        self._title(plt, "Activity minutes per hour (now: the hour so far)")
         names = [n for n in hours[0][1] if any(h[n] for _, h in hours)] or list(hours[0][1])
         series = [[h[n] for _, h in hours] for n in names]
         colours = [ACTIVITY_COLOURS[list(hours[0][1]).index(n) % 8] for n in names]
