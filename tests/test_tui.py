@@ -1154,3 +1154,36 @@ def test_charts_say_no_data_yet_then_draw_from_the_first_events(tmp_path: Path) 
         drive(WearSenseApp(db, link, clock=lambda: float(NOW), poll_s=0, refresh_s=0), scenario)
     finally:
         writer.close()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_every_screen_fits_80x24_and_160x48(db: Path, size: tuple[int, int]) -> None:
+    """Issue #30: the Push button was cut off at 160 columns. At both sizes nothing lies
+    outside the terminal but what a scrolling body holds (reachable by scrolling)."""
+    pusher = FakePusher(PushResult(True, "ok"))
+
+    async def main() -> None:
+        app = WearSenseApp(
+            db, MemoryLink(), clock=lambda: float(NOW), poll_s=0, refresh_s=0, pusher=pusher
+        )
+        async with app.run_test(size=size) as pilot:
+            for key in "12345":
+                await pilot.press(key)
+                await pilot.pause()
+                outside = [
+                    w
+                    for w in app.screen.query("*")
+                    if w.display
+                    and w.region.width
+                    and (w.region.right > size[0] or w.region.bottom > size[1])
+                    and not any(a.id in ("updates-body", "export-body") for a in w.ancestors)
+                ]
+                assert not outside, (key, outside)
+            await pilot.press("4")
+            button = app.screen.query_one("#push-button", Button)
+            button.scroll_visible(animate=False, immediate=True)
+            await pilot.pause()
+            assert button.region.right <= size[0] - 1 and button.region.bottom <= size[1]
+            assert app.screen.find_widget(button).region == button.region  # drawn whole
+
+    asyncio.run(main())

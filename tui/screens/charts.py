@@ -15,8 +15,8 @@ from tui.widgets import ActivityChart, AlertBanner, BurdenChart, HeartRateChart
 
 class ChartsScreen(DataScreen):
     BINDINGS = [
-        ("p", "next_patient", "Next patient"),
-        ("e", "previous_episode", "Previous episode"),
+        ("p", "next_patient", "Patient"),
+        ("e", "previous_episode", "Episode"),
     ]
 
     patient: reactive[str | None] = reactive(None)
@@ -38,7 +38,7 @@ class ChartsScreen(DataScreen):
                 yield BurdenChart(id="burden-chart")
                 yield HeartRateChart(id="hr-chart")
             yield ActivityChart(id="activity-chart")
-        yield Footer()
+        yield Footer(compact=True)
 
     def reload(self) -> None:
         view = self.wearsense.view

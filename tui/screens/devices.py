@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -18,9 +19,9 @@ RECORDING_S = 30  # the on-demand recording the Devices screen asks for (START_R
 
 class DevicesScreen(DataScreen):
     BINDINGS = [
-        ("r", "reload", "Refresh"),
-        ("p", "calibrate_posture", "Calibrate posture"),
-        ("e", "ecg_recording", "ECG recording"),
+        Binding("r", "reload", "Refresh", show=False),  # the screen is live; r for help
+        ("p", "calibrate_posture", "Posture"),
+        ("e", "ecg_recording", "ECG"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -32,7 +33,7 @@ class DevicesScreen(DataScreen):
             yield Static("Devices", classes="section-title")
             yield Static("", id="no-devices")
             yield Grid(id="device-grid")
-        yield Footer()
+        yield Footer(compact=True)
 
     def setup(self) -> None:
         table = self.query_one("#patients", DataTable)

@@ -15,7 +15,7 @@ SCREEN_LINES = 2000  # lines the list keeps; the app's feed keeps the newest FEE
 
 class EventsScreen(DataScreen):
     BINDINGS = [
-        ("i", "toggle_important", "Important only"),
+        ("i", "toggle_important", "Important"),
         ("end", "scroll_end", "Newest"),
     ]
 
@@ -29,7 +29,7 @@ class EventsScreen(DataScreen):
         yield Static("", id="replay-note")
         yield Static("", id="events-empty")
         yield EventList(SCREEN_LINES, id="event-list")
-        yield Footer()
+        yield Footer(compact=True)
 
     def action_toggle_important(self) -> None:
         listing = self.query_one(EventList)

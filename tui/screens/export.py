@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, VerticalScroll
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Select, Static
 
 from tui.screens.base import DataScreen
@@ -24,7 +24,7 @@ class ExportScreen(DataScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield AlertBanner(id="alert-banner")
-        with Vertical(id="export-body"):
+        with VerticalScroll(id="export-body"):  # scrolls when the terminal is short
             yield Static("Export a patient's events", classes="section-title")
             with Grid(id="export-form"):
                 yield Static("Format", classes="field-label")
@@ -46,7 +46,7 @@ class ExportScreen(DataScreen):
                 yield Checkbox("de-identify (shift dates, replace names)", id="export-deid")
             yield Button("Export (ctrl+e)", id="export-button", variant="primary")
             yield Static("", id="export-result")
-        yield Footer()
+        yield Footer(compact=True)
 
     def reload(self) -> None:
         view = self.wearsense.view

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import (
     Button,
     Checkbox,
@@ -54,7 +54,7 @@ class UpdatesScreen(DataScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield AlertBanner(id="alert-banner")
-        with Vertical(id="updates-body"):
+        with VerticalScroll(id="updates-body"):  # scrolls when the terminal is short
             yield Static("", id="push-notice")
             if self.wearsense.pusher is not None:
                 with Horizontal(id="push-form"):
@@ -69,7 +69,7 @@ class UpdatesScreen(DataScreen):
             yield DataTable(id="running", zebra_stripes=True)
             yield Static("Update history", classes="section-title")
             yield DataTable(id="history", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def setup(self) -> None:
         self.query_one("#registry", DataTable).add_columns(
