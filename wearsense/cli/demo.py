@@ -175,7 +175,7 @@ async def _run(args: argparse.Namespace, started: float) -> int:
         if args.check is None:
             await app.run_async()
             return 0
-        async with app.run_test(size=(120, 40)):
+        async with app.run_test(size=args.size) as pilot:
             clock = asyncio.get_running_loop()
             deadline = clock.time() + args.check
             while clock.time() < deadline and not expected <= seen.keys():
@@ -194,6 +194,13 @@ async def _run(args: argparse.Namespace, started: float) -> int:
                 if raised and "fall alert raised" not in seen:
                     seen["fall alert raised"] = now
                 await asyncio.sleep(0.05)
+            if args.screenshot is not None:  # tools/tui_screenshots.py: the demo's screen
+                if isinstance(app.screen, FallAlertScreen):
+                    await pilot.press("escape")  # put off: the fall waits in the banner
+                await pilot.press(args.screenshot_keys)
+                await pilot.pause(0.5)
+                out = Path(args.screenshot)
+                app.save_screenshot(out.name, str(out.parent))
         args.seen = dict(seen)  # for benchmarks/bench_demo.py
         # printed after the app has let go of the terminal (Textual captures stdout)
         for what, at in sorted(seen.items(), key=lambda kv: kv[1]):
@@ -269,5 +276,13 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="run headless until every detector's event is on screen (at most SECONDS), "
         "print when each arrived, exit 1 if one did not",
+    )
+    parser.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)  # with --check
+    parser.add_argument("--screenshot-keys", default="2", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--size",
+        type=lambda v: tuple(int(x) for x in v.split("x")),
+        default=(120, 40),
+        help=argparse.SUPPRESS,  # the headless terminal of --check, COLSxROWS
     )
     parser.set_defaults(handler=run)
