@@ -1145,7 +1145,7 @@ def test_charts_say_no_data_yet_then_draw_from_the_first_events(tmp_path: Path) 
         hours = app.screen.query_one(ActivityChart).hours
         assert [label for label, _ in hours] == ["now"]
         minutes = hours[0][1]
-        assert (minutes["walk"], minutes["run"]) == (2, 2)  # 30-150 s, 270-300 s; 150-270 s
+        assert (minutes["walk"], minutes["run"]) == (2.5, 2.0)  # 30-150, 270-300 s; 150-270 s
         burden = app.screen.query_one(BurdenChart).days
         assert len(burden) == 1 and burden[0][1] == pytest.approx(50.0)
         assert "no data yet" not in titles(app)[0] and "no data yet" not in titles(app)[2]

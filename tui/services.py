@@ -464,19 +464,22 @@ class StoreView:
 
     def activity_per_hour(
         self, patient: str, hours: int = ACTIVITY_HOURS
-    ) -> list[tuple[str, dict[str, int]]]:
+    ) -> list[tuple[str, dict[str, float]]]:
         """(local hour, minutes per activity class) for the last ``hours`` hours, from the
         hourly activity summaries; then "now": the hour so far, from the activity changes
         since the last summary (so the chart has data before the first summary)."""
         done = self.overview.activity_per_hour(patient, hours)
-        rows = [(hour.strftime("%H:%M"), minutes) for hour, minutes in done]
+        rows = [
+            (hour.strftime("%H:%M"), {k: float(v) for k, v in minutes.items()})
+            for hour, minutes in done
+        ]
         since = done[-1][0].timestamp() + ACTIVITY_SUMMARY_S if done else None
         so_far = self.activity_so_far(patient, since)
         if so_far is not None:
             rows.append(("now", so_far))
         return rows[-hours:]
 
-    def activity_so_far(self, patient: str, since: float | None) -> dict[str, int] | None:
+    def activity_so_far(self, patient: str, since: float | None) -> dict[str, float] | None:
         """Minutes per activity class after ``since`` (None: the last hour), from the
         activity changes (each class lasts until the next change, the last one until the
         patient's latest data); None when no change was reported in that time."""
@@ -496,7 +499,7 @@ class StoreView:
             code = int(change.fields["to_class"])
             if 0 <= code < len(ACTIVITY_NAMES):
                 seconds[ACTIVITY_NAMES[code]] += max(0.0, until - change.utc)
-        return {name: round(s / 60) for name, s in seconds.items()}
+        return {name: round(s / 60, 1) for name, s in seconds.items()}
 
     # -- model updates -------------------------------------------------------------------
 

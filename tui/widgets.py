@@ -209,9 +209,9 @@ class HeartRateChart(Chart):
 class ActivityChart(Chart):
     """Minutes per activity class for each hour (stacked)."""
 
-    hours: reactive[list[tuple[str, dict[str, int]]]] = reactive(list, always_update=True)
+    hours: reactive[list[tuple[str, dict[str, float]]]] = reactive(list, always_update=True)
 
-    def watch_hours(self, hours: list[tuple[str, dict[str, int]]]) -> None:
+    def watch_hours(self, hours: list[tuple[str, dict[str, float]]]) -> None:
         plt = self.plt
         plt.clear_figure()
         if not hours:
@@ -229,8 +229,13 @@ class ActivityChart(Chart):
             labels=names,  # type: ignore[call-arg]
             color=colours,  # type: ignore[arg-type]
         )
-        plt.ylim(0, 60 + 12 * len(names))  # headroom: the legend sits above the bars
-        plt.yticks([0, 15, 30, 45, 60])
+        # Full hours are drawn on 0-60; the hour so far alone (a fresh wearer) on its own
+        # scale, so its first minutes show.
+        alone = len(hours) == 1
+        top = max(1.0, max(sum(m.values()) for _, m in hours)) if alone else 60.0
+        plt.ylim(0, top * (1 + 0.2 * len(names)))  # headroom: the legend sits above the bars
+        ticks = [top * i / 4 for i in range(5)]
+        plt.yticks(ticks, [f"{t:.0f}" if top >= 4 else f"{t:.1f}" for t in ticks])
         # explicit ticks: plotext's own choice depends on the size at the first render
         step = max(1, len(labels) // 8)
         plt.xticks(list(range(1, len(labels) + 1, step)), labels[::step])

@@ -195,6 +195,7 @@ async def _run(args: argparse.Namespace, started: float) -> int:
                     seen["fall alert raised"] = now
                 await asyncio.sleep(0.05)
             if args.screenshot is not None:  # tools/tui_screenshots.py: the demo's screen
+                await asyncio.sleep(max(0.0, args.screenshot_at - (time.perf_counter() - started)))
                 if isinstance(app.screen, FallAlertScreen):
                     await pilot.press("escape")  # put off: the fall waits in the banner
                 await pilot.press(args.screenshot_keys)
@@ -207,9 +208,10 @@ async def _run(args: argparse.Namespace, started: float) -> int:
             print(f"{what} on screen {at:.2f} s after start")
         print(f"(command started at UTC epoch {args.started_epoch:.3f})")
         missing = sorted(expected - seen.keys())
+        ours = sum(1 for e in store.events(include_unplaced=True) if this_run(e.key))
         print(
-            f"events stored: {store.count_events()}; signal replayed: "
-            f"{player.fed_s} s at {args.speed:g}x"
+            f"events stored: {ours} in this run ({store.count_events()} in the store); "
+            f"signal replayed: {player.fed_s} s at {args.speed:g}x"
         )
         if missing:
             print(f"missing after {args.check:g} s: {', '.join(missing)}")
@@ -279,6 +281,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)  # with --check
     parser.add_argument("--screenshot-keys", default="2", help=argparse.SUPPRESS)
+    # seconds after the start (at the earliest) to take it
+    parser.add_argument("--screenshot-at", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument(
         "--size",
         type=lambda v: tuple(int(x) for x in v.split("x")),
