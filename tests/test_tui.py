@@ -1161,6 +1161,9 @@ def test_every_screen_fits_80x24_and_160x48(db: Path, size: tuple[int, int]) -> 
     """Issue #30: the Push button was cut off at 160 columns. At both sizes nothing lies
     outside the terminal but what a scrolling body holds (reachable by scrolling)."""
     pusher = FakePusher(PushResult(True, "ok"))
+    with Store(db) as store:  # a long update history, as after a few pushes in the demo
+        for i in range(12):
+            store.record_update("SN-0001", "afib", 4 + i, "confirmed", "from the demo")
 
     async def main() -> None:
         app = WearSenseApp(
