@@ -68,3 +68,29 @@ def test_damaged_saved_state_is_refused_with_its_folder(tmp_path, capsys):
     assert code == 2
     assert "error: the saved state of WS-TEST in" in capsys.readouterr().out
     assert (emu / "WS-TEST.flash").read_bytes() == b"x" * 10
+
+
+def test_check_counts_only_what_the_wearable_detects_in_this_run(tmp_path, capsys):
+    """Issue #30: `--check` counted the previous run's events. An AF onset the wearable
+    still holds in its flash from before (never delivered) is stored when this run starts,
+    but it is not this run's detection: at 1x, 3 s are far too short for the AF in the
+    recording (30 s of signal), so the check must not report one."""
+    from wearsense.emulator.updatable_device import open_saved, save
+    from wearsense.protocol import AfStart
+
+    stem = tmp_path / "wearable"
+    core, _ = open_saved("WS-DEMO0001", stem)
+    core.inject(AfStart(0, core.now_s, 0, hr_bpm=140, confidence=90, onset_lag_s=20))
+    save(core, stem)
+    assert main(["demo", "--folder", str(tmp_path), "--check", "3", "--speed", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "af_start on screen" not in out
+    assert "missing after 3 s" in out and "af_start" in out
+    with Store(tmp_path / "demo.db") as store:  # it was delivered and stored all the same
+        assert any(e.type == "af_start" for e in store.events(include_unplaced=True))
+
+
+def test_the_demo_names_its_device_and_replay_speed_at_start(tmp_path, capsys):
+    main(["demo", "--folder", str(tmp_path), "--check", "1", "--speed", "1"])
+    out = capsys.readouterr().out
+    assert "serial WS-DEMO0001" in out and "replayed x1" in out

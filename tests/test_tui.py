@@ -26,7 +26,14 @@ from tui.screens.export import ExportScreen
 from tui.screens.help import INTENDED_USE, HelpScreen
 from tui.screens.updates import NOT_AVAILABLE, NOT_WIRED, PUSH_HELP, UpdatesScreen
 from tui.services import EventFeed, EventView, Severity, describe
-from tui.widgets import ActivityChart, BurdenChart, DeviceCard, EventList, HeartRateChart
+from tui.widgets import (
+    ActivityChart,
+    AlertBanner,
+    BurdenChart,
+    DeviceCard,
+    EventList,
+    HeartRateChart,
+)
 from wearsense.cli import main as cli_main
 from wearsense.export import ExportError
 from wearsense.protocol import (
@@ -292,7 +299,18 @@ def test_an_event_the_link_stores_appears_live(db: Path) -> None:
         writer.close()
 
 
-def test_a_fall_raises_an_alert_that_must_be_acknowledged(db: Path) -> None:
+def banner_text(app: WearSenseApp) -> str:
+    banner = app.screen.query_one("#alert-banner", AlertBanner)
+    return str(banner.render()) if banner.has_class("active") else ""
+
+
+def test_a_fall_opens_one_alert_then_waits_in_the_banner_and_keys_still_switch(
+    db: Path,
+) -> None:
+    """Issue #30: the modal opens once per unacknowledged fall and never takes the
+    navigation keys; put off (a number key or escape), the fall waits in the banner of
+    every screen, where ``a`` acknowledges it; a fall that arrives while another waits only
+    joins the banner (the demo's replay falls again every pass)."""
     link = MemoryLink()
     writer = Store(db)
 
@@ -309,20 +327,40 @@ def test_a_fall_raises_an_alert_that_must_be_acknowledged(db: Path) -> None:
         assert alert.fall.key == ("SN-0001", EPOCH, seq)
         body = str(alert.query_one("#alert-body", Static).render())
         assert "p-001" in body and "SN-0001" in body and "3.1 g" in body
-        for key in ("1", "2", "escape", "question_mark"):  # nothing else gets past it
-            await pilot.press(key)
-            assert app.screen is alert, key
-        await pilot.press("a")
+        await pilot.press("2")  # the number keys switch screens even over the alert
         await pilot.pause()
+        assert isinstance(app.screen, EventsScreen)
+        assert not app.acknowledged and len(app.pending_falls) == 2
+        text = banner_text(app)
+        assert "FALL" in text and "SN-0001" in text and "1 more waiting" in text
+        await pilot.press("3")  # no second modal for the fall that waits behind it
+        await pilot.pause()
+        assert isinstance(app.screen, ChartsScreen) and "FALL" in banner_text(app)
+        await pilot.press("a")  # acknowledges the banner's fall; the next one gets its modal
+        await pilot.pause()
+        assert app.acknowledged == [("SN-0001", EPOCH, seq)]
         nxt = app.screen
         assert isinstance(nxt, FallAlertScreen) and nxt.fall.key[2] == seq + 1
+        await pilot.press("escape")  # later: back to the screen, the fall in the banner
+        await pilot.pause()
+        assert isinstance(app.screen, ChartsScreen)
+        assert "SN-0001" in banner_text(app) and "more waiting" not in banner_text(app)
+        third = Fall(seq + 2, device_time(NOW - 5), 2, impact_mg=2500, confidence=91, stillness_s=9)
+        link.deliver(writer, "SN-0001", EPOCH, [third])
+        await pilot.pause()
+        assert isinstance(app.screen, ChartsScreen)  # a fall waits already: banner only
+        assert "1 more waiting" in banner_text(app)
+        await pilot.press("a")
+        await pilot.pause()
+        third_alert = app.screen  # the third never had a modal: it gets one now
+        assert isinstance(third_alert, FallAlertScreen) and third_alert.fall.key[2] == seq + 2
         await pilot.click("#acknowledge")
         await pilot.pause()
-        assert isinstance(app.screen, DevicesScreen)
-        assert app.acknowledged == [("SN-0001", EPOCH, seq), ("SN-0001", EPOCH, seq + 1)]
+        assert isinstance(app.screen, ChartsScreen) and banner_text(app) == ""
+        assert app.acknowledged == [("SN-0001", EPOCH, seq + i) for i in range(3)]
         assert not app.pending_falls
-        await pilot.press("2")
-        assert isinstance(app.screen, EventsScreen)
+        await pilot.press("1")
+        assert isinstance(app.screen, DevicesScreen)
 
     try:
         drive(make_app(db, link), scenario)
@@ -594,6 +632,39 @@ def test_updates_screen_pushes_with_progress_and_shows_the_outcome(db: Path) -> 
         await pilot.pause(0.1)
         assert str(outcome.render()) == "WS-0001 runs afib v2 (was v1)"
         assert outcome.has_class("ok") and not button.disabled
+
+    app = WearSenseApp(db, None, clock=lambda: float(NOW), poll_s=0, refresh_s=0, pusher=pusher)
+    drive(app, scenario)
+
+
+def test_the_number_keys_leave_the_updates_screen_and_escape_leaves_its_field(
+    db: Path,
+) -> None:
+    """Issue #30: the package field took the focus on arrival, kept the number keys and
+    escape did not leave it. Now nothing is focused on arrival (``2`` switches at once);
+    in the field the digits are typed (file names have them), escape leaves it."""
+    pusher = FakePusher(PushResult(True, "ok"))
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("4")
+        await pilot.pause()
+        assert isinstance(app.screen, UpdatesScreen) and app.focused is None
+        await pilot.press("2")
+        assert isinstance(app.screen, EventsScreen)
+        await pilot.press("4")
+        await pilot.click("#push-path")
+        field = app.screen.query_one("#push-path", Input)
+        assert app.focused is field
+        await pilot.press("v", "2")
+        assert field.value == "v2" and isinstance(app.screen, UpdatesScreen)
+        await pilot.press("escape")
+        assert app.focused is None
+        await pilot.press("3")
+        assert isinstance(app.screen, ChartsScreen)
+        await pilot.press("5")  # the same on the Export screen's fields
+        app.screen.query_one("#export-from", Input).focus()
+        await pilot.press("escape", "1")
+        assert isinstance(app.screen, DevicesScreen)
 
     app = WearSenseApp(db, None, clock=lambda: float(NOW), poll_s=0, refresh_s=0, pusher=pusher)
     drive(app, scenario)
@@ -1005,3 +1076,117 @@ def test_devices_screen_asks_the_wearable_for_an_ecg_recording(db: Path) -> None
         assert any("--record 30" in m for m in _messages(app))
 
     drive(make_app(db), unwired)
+
+
+def test_a_replaying_device_says_its_speed_wherever_its_times_show(db: Path) -> None:
+    """Issue #30: the demo's device times ran ahead of the wall clock with nothing on
+    screen saying the device replays at x10; its serial was nowhere to be seen."""
+    link = MemoryLink()
+    link.set_status("SN-0001", state=ConnectionState.CONNECTED)
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        assert "SN-0001: device time, replayed x10" in app.sub_title
+        card = cards(app)["SN-0001"]
+        assert card.border_subtitle == "device time, replayed x10"
+        assert cards(app)["SN-0002"].border_subtitle == ""
+        await pilot.press("2")
+        note = str(app.screen.query_one("#replay-note", Static).render())
+        assert "SN-0001: times are device time, replayed x10" in note
+
+    app = WearSenseApp(
+        db, link, clock=lambda: float(NOW), poll_s=0, refresh_s=0, replay_speed={"SN-0001": 10}
+    )
+    drive(app, scenario)
+
+
+def test_the_events_screen_has_no_replay_note_for_a_real_device(db: Path) -> None:
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("2")
+        assert not app.screen.query_one("#replay-note", Static).display
+        assert "replayed" not in app.sub_title
+
+    drive(make_app(db), scenario)
+
+
+def test_charts_say_no_data_yet_then_draw_from_the_first_events(tmp_path: Path) -> None:
+    """Issue #30: the demo's charts were empty or flat for minutes (the activity chart
+    waited for the first hourly summary). Empty, each chart says "no data yet"; the
+    activity chart's "now" bar adds up the activity changes since the last summary."""
+    from wearsense.protocol import ActivityChange, RhythmSummary
+
+    db = tmp_path / "fresh.db"
+    with Store(db) as store:
+        store.add_patient("p-009", "UTC")
+        store.assign("SN-0009", "p-009", start_utc=NOW - 3600)
+        store.set_time_offset("SN-0009", EPOCH, NOW - 300)  # device time 0: 5 min ago
+    link = MemoryLink()
+    writer = Store(db)
+
+    def titles(app: WearSenseApp) -> list[str]:
+        charts = (BurdenChart, HeartRateChart, ActivityChart)
+        return [app.screen.query_one(c).shown_title for c in charts]
+
+    async def scenario(app: WearSenseApp, pilot: Pilot[None]) -> None:
+        await pilot.press("3")
+        await pilot.pause()
+        assert all("no data yet" in t for t in titles(app))
+        link.deliver(
+            writer,
+            "SN-0009",
+            EPOCH,
+            [
+                ActivityChange(1, 30, 2, from_class=7, to_class=0, confidence=90),
+                ActivityChange(2, 150, 2, from_class=0, to_class=1, confidence=90),
+                RhythmSummary(3, 60, 3, interval_s=60, analysable_s=60, af_s=30),
+                ActivityChange(4, 270, 2, from_class=1, to_class=0, confidence=90),
+            ],
+        )
+        await pilot.pause()
+        hours = app.screen.query_one(ActivityChart).hours
+        assert [label for label, _ in hours] == ["now"]
+        minutes = hours[0][1]
+        assert (minutes["walk"], minutes["run"]) == (2.5, 2.0)  # 30-150, 270-300 s; 150-270 s
+        burden = app.screen.query_one(BurdenChart).days
+        assert len(burden) == 1 and burden[0][1] == pytest.approx(50.0)
+        assert "no data yet" not in titles(app)[0] and "no data yet" not in titles(app)[2]
+
+    try:
+        drive(WearSenseApp(db, link, clock=lambda: float(NOW), poll_s=0, refresh_s=0), scenario)
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_every_screen_fits_80x24_and_160x48(db: Path, size: tuple[int, int]) -> None:
+    """Issue #30: the Push button was cut off at 160 columns. At both sizes nothing lies
+    outside the terminal but what a scrolling body holds (reachable by scrolling)."""
+    pusher = FakePusher(PushResult(True, "ok"))
+    with Store(db) as store:  # a long update history, as after a few pushes in the demo
+        for i in range(12):
+            store.record_update("SN-0001", "afib", 4 + i, "confirmed", "from the demo")
+
+    async def main() -> None:
+        app = WearSenseApp(
+            db, MemoryLink(), clock=lambda: float(NOW), poll_s=0, refresh_s=0, pusher=pusher
+        )
+        async with app.run_test(size=size) as pilot:
+            for key in "12345":
+                await pilot.press(key)
+                await pilot.pause()
+                outside = [
+                    w
+                    for w in app.screen.query("*")
+                    if w.display
+                    and w.region.width
+                    and (w.region.right > size[0] or w.region.bottom > size[1])
+                    and not any(a.id in ("updates-body", "export-body") for a in w.ancestors)
+                ]
+                assert not outside, (key, outside)
+            await pilot.press("4")
+            button = app.screen.query_one("#push-button", Button)
+            button.scroll_visible(animate=False, immediate=True)
+            await pilot.pause()
+            assert button.region.right <= size[0] - 1 and button.region.bottom <= size[1]
+            assert app.screen.find_widget(button).region == button.region  # drawn whole
+
+    asyncio.run(main())

@@ -8,6 +8,11 @@ each time. Run: .venv/bin/python tools/tui_screenshots.py [--out DIR]
 `updates_push.svg` is the one real exception: the Updates screen of the demo's wiring after
 an actual push (the shipped AFib model re-packaged as version 2, DEV-signed) to the whole
 emulated wearable over a Bumble LocalLink; its times change from run to run.
+
+`demo_80x24.svg` (the Events screen) and `demo_160x48.svg` (the Devices screen) are the
+demo itself (`wearsense demo --check`, fresh folder, 10x) at those terminal sizes, taken
+once every detector's event is on screen and the fall alert was put off (the fall waits in
+the banner); they too change from run to run.
 """
 
 from __future__ import annotations
@@ -112,11 +117,44 @@ async def shoot_push(out: Path, work: Path) -> Path:
         await loop.close()
 
 
+DEMO_SHOTS = {"demo_80x24.svg": ((80, 24), "2"), "demo_160x48.svg": ((160, 48), "1")}
+
+
+def shoot_demo(name: str, out: Path, work: Path) -> Path:
+    """The running demo at one terminal size (see above)."""
+    from wearsense.cli import main as cli
+
+    (cols, rows), keys = DEMO_SHOTS[name]
+    path = out / name
+    folder = work / name
+    code = cli(
+        [
+            "demo",
+            "--folder",
+            str(folder),
+            "--check",
+            "60",
+            "--size",
+            f"{cols}x{rows}",
+            "--screenshot",
+            str(path),
+            "--screenshot-keys",
+            keys,
+        ]
+    )
+    if code != 0:
+        raise SystemExit(f"the demo's check failed ({code}): no {name}")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument(
         "--no-push", action="store_true", help="skip updates_push.svg (a real push over BLE)"
+    )
+    parser.add_argument(
+        "--no-demo", action="store_true", help="skip demo_*.svg (the demo, about 10 s each)"
     )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -129,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
             push_work.mkdir()
             path = asyncio.run(shoot_push(args.out.resolve(), push_work))
             print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        if not args.no_demo:
+            for name in DEMO_SHOTS:
+                path = shoot_demo(name, args.out.resolve(), Path(work))
+                print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 
 

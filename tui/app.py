@@ -19,6 +19,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widgets import Input
 
 from tui.link import (
     DeviceLink,
@@ -42,6 +43,7 @@ from wearsense.store import Store
 POLL_S = 2.0  # how often the store is checked for events written by another process
 SILENCE_CHECK_S = 30.0  # how often screens refresh ages and ongoing data gaps
 REFRESH_S = 0.1  # changes within this time are shown together (a burst is one reload)
+SUB_TITLE = "research software, not a medical device"
 
 
 class LinkStatusChanged(Message):
@@ -65,7 +67,7 @@ class EventsStored(Message):
 class WearSenseApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "WearSense"
-    SUB_TITLE = "research software, not a medical device"
+    SUB_TITLE = SUB_TITLE
     MODES = {
         "devices": DevicesScreen,
         "events": EventsScreen,
@@ -80,8 +82,11 @@ class WearSenseApp(App[None]):
         Binding("3", "show('charts')", "Charts"),
         Binding("4", "show('updates')", "Updates"),
         Binding("5", "show('export')", "Export"),
+        Binding("a", "acknowledge", "Acknowledge fall", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
+        # A text field keeps the digit keys (dates, file names); escape always leaves it.
+        Binding("escape", "leave_field", "Leave the text field", show=False),
     ]
 
     revision: reactive[int] = reactive(0, init=False)
@@ -98,6 +103,7 @@ class WearSenseApp(App[None]):
         pusher: ModelPusher | None = None,
         calibrator: PostureCalibrator | None = None,
         recorder: Recorder | None = None,
+        replay_speed: dict[str, float] | None = None,
     ) -> None:
         """Opens the store at ``db_path`` (StoreError when it is missing or unusable).
         ``clock`` gives "now" (tests fix it); ``poll_s`` 0 turns off polling the store;
@@ -105,7 +111,9 @@ class WearSenseApp(App[None]):
         ``tui.link.ModelPusher``) lets the Updates screen push model packages;
         ``calibrator`` (a ``tui.link.PostureCalibrator``) lets the Devices screen ask the
         wearable for a posture calibration, ``recorder`` (a ``tui.link.Recorder``) for an
-        on-demand ECG recording."""
+        on-demand ECG recording. ``replay_speed`` maps the serial of a device that replays
+        recordings (the demo's emulated wearable) to its speed: its clock runs that many
+        times faster than the wall clock, and every screen that shows its times says so."""
         super().__init__()
         self.db_path = Path(db_path)
         self.link = link
@@ -118,7 +126,9 @@ class WearSenseApp(App[None]):
         self.view = StoreView(self.store, clock, gap_hours)
         self.statuses: dict[str, LinkStatus] = {}
         self.feed = EventFeed(self.view.gap_hours)
-        self.pending_falls: list[EventView] = []
+        self.replay_speed = dict(replay_speed or {})
+        self.pending_falls: list[EventView] = []  # unacknowledged, oldest first (the banner)
+        self.alerted: set[Key] = set()  # falls whose modal alert has been shown once
         self.acknowledged: list[Key] = []
         self._alert: FallAlertScreen | None = None
         self._unsubscribe: Unsubscribe | None = None
@@ -129,6 +139,8 @@ class WearSenseApp(App[None]):
     # -- life cycle ----------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        if self.replay_speed:
+            self.sub_title = f"{SUB_TITLE} · {self.replay_note()}"
         self._event_count = self.store.count_events()
         self.feed.add(self.view.recent_events())
         self.pending_falls = self.view.open_fall_alerts()
@@ -188,6 +200,13 @@ class WearSenseApp(App[None]):
         self._refresh_due = False
         self.revision += 1
 
+    def replay_note(self) -> str:
+        """One line saying which devices replay recordings, and how fast ("" if none)."""
+        return ", ".join(
+            f"{serial}: device time, replayed x{speed:g}"
+            for serial, speed in sorted(self.replay_speed.items())
+        )
+
     def _add(self, views: list[EventView]) -> None:
         added = self.feed.add(views)
         waiting = {f.key for f in self.pending_falls}
@@ -206,20 +225,34 @@ class WearSenseApp(App[None]):
         self._bump()
 
     def _show_next_alert(self) -> None:
+        """Opens the modal alert for the oldest waiting fall that has not had one, when no
+        alert is open and no fall shown before is still waiting: the banner carries the
+        rest, so a device that falls again and again (the demo's replay loops) does not
+        take the screen each time, and a fall's modal never opens twice."""
         if self._alert is not None or not self.pending_falls:
             return
+        if any(f.key in self.alerted for f in self.pending_falls):
+            return
         fall = self.pending_falls[0]
+        self.alerted.add(fall.key)
         self._alert = FallAlertScreen(fall, waiting=len(self.pending_falls) - 1)
         self._alert.cancelled = self.view.fall_is_cancelled(fall.key)
-        self.push_screen(self._alert, callback=self._acknowledged)
+        self.push_screen(self._alert, callback=self._alert_closed)
 
-    def _acknowledged(self, key: Key | None) -> None:
+    def _alert_closed(self, key: Key | None) -> None:
+        """The modal closed: acknowledged (``key``) or put off (None: the fall waits in the
+        banner, where ``a`` acknowledges it)."""
         self._alert = None
         if key is not None:
-            self.pending_falls = [f for f in self.pending_falls if f.key != key]
-            self.view.acknowledge_fall(key)
-            self.acknowledged.append(key)
-            self.notify(f"Fall alert {key[0]} #{key[2]} acknowledged.", timeout=3)
+            self.acknowledge(key)
+        self._bump()
+
+    def acknowledge(self, key: Key) -> None:
+        """Records the acknowledgement of a waiting fall and takes it off the banner."""
+        self.pending_falls = [f for f in self.pending_falls if f.key != key]
+        self.view.acknowledge_fall(key)
+        self.acknowledged.append(key)
+        self.notify(f"Fall alert {key[0]} #{key[2]} acknowledged.", timeout=3)
         self._show_next_alert()
         self._bump()
 
@@ -235,11 +268,25 @@ class WearSenseApp(App[None]):
     # -- actions -------------------------------------------------------------------------
 
     async def action_show(self, mode: str) -> None:
-        if self.pending_falls:
-            self.bell()
-            self.notify("Acknowledge the fall alert first (press a).", severity="warning")
-            return
+        """Switches screens, from anywhere: an open fall alert is put off (the fall stays
+        in the banner) and help closes."""
+        while isinstance(self.screen, FallAlertScreen | HelpScreen):
+            await self.screen.dismiss(None)
         await self.switch_mode(mode)
+
+    def action_acknowledge(self) -> None:
+        """``a``: acknowledges the oldest waiting fall (the one the banner shows)."""
+        if self.pending_falls:
+            self.acknowledge(self.pending_falls[0].key)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_field":  # otherwise escape goes on (help, a list, an alert)
+            return isinstance(self.focused, Input)
+        return True
+
+    def action_leave_field(self) -> None:
+        """Escape in a text field: focus leaves it, so the screen's keys work again."""
+        self.screen.set_focus(None)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen | FallAlertScreen):

@@ -32,6 +32,7 @@ from wearsense.protocol import (
 )
 from wearsense.store import Store, StoredEvent
 from wearsense.store.db import DEFAULT_GAP_ALERT_HOURS, event_fields
+from wearsense.store.derived import ACTIVITY_NAMES, ACTIVITY_SUMMARY_S
 from wearsense.store.overview import (
     ACTIVITY_HOURS,
     ALERT_LOOKBACK_HOURS,
@@ -463,12 +464,42 @@ class StoreView:
 
     def activity_per_hour(
         self, patient: str, hours: int = ACTIVITY_HOURS
-    ) -> list[tuple[str, dict[str, int]]]:
-        """(local hour, minutes per activity class) for the last ``hours`` hours."""
-        return [
-            (hour.strftime("%H:%M"), minutes)
-            for hour, minutes in self.overview.activity_per_hour(patient, hours)
+    ) -> list[tuple[str, dict[str, float]]]:
+        """(local hour, minutes per activity class) for the last ``hours`` hours, from the
+        hourly activity summaries; then "now": the hour so far, from the activity changes
+        since the last summary (so the chart has data before the first summary)."""
+        done = self.overview.activity_per_hour(patient, hours)
+        rows = [
+            (hour.strftime("%H:%M"), {k: float(v) for k, v in minutes.items()})
+            for hour, minutes in done
         ]
+        since = done[-1][0].timestamp() + ACTIVITY_SUMMARY_S if done else None
+        so_far = self.activity_so_far(patient, since)
+        if so_far is not None:
+            rows.append(("now", so_far))
+        return rows[-hours:]
+
+    def activity_so_far(self, patient: str, since: float | None) -> dict[str, float] | None:
+        """Minutes per activity class after ``since`` (None: the last hour), from the
+        activity changes (each class lasts until the next change, the last one until the
+        patient's latest data); None when no change was reported in that time."""
+        serials = [a.serial for a in self.store.assignments(patient)]
+        end = self.overview.anchor(serials)
+        start = max(since if since is not None else end - ACTIVITY_SUMMARY_S, end - DAY_S)
+        changes = self.store.events(
+            patient=patient, start_utc=start, types=[EventKind.ACTIVITY_CHANGE]
+        )
+        changes = [c for c in changes if c.utc is not None and c.fields and c.utc <= end]
+        if not changes:
+            return None
+        seconds = dict.fromkeys(ACTIVITY_NAMES, 0.0)
+        for change, nxt in zip(changes, [*changes[1:], None], strict=True):
+            assert change.utc is not None and change.fields is not None
+            until = end if nxt is None or nxt.utc is None else nxt.utc
+            code = int(change.fields["to_class"])
+            if 0 <= code < len(ACTIVITY_NAMES):
+                seconds[ACTIVITY_NAMES[code]] += max(0.0, until - change.utc)
+        return {name: round(s / 60, 1) for name, s in seconds.items()}
 
     # -- model updates -------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ attributes (set by its screen) and holds no business logic; colours and layout a
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
@@ -91,10 +93,29 @@ class EventList(ScrollView):
         return strip.crop_extend(scroll_x, scroll_x + width, style)
 
 
+class AlertBanner(Static):
+    """One line at the top of every data screen while falls wait for an acknowledgement:
+    the oldest of them (``a`` acknowledges it) and how many more wait. Hidden when none."""
+
+    falls: reactive[list[EventView]] = reactive(list, always_update=True)
+
+    def watch_falls(self, falls: list[EventView]) -> None:
+        self.set_class(bool(falls), "active")
+        if not falls:
+            self.update("")
+            return
+        f = falls[0]
+        more = f" · {len(falls) - 1} more waiting" if len(falls) > 1 else ""
+        self.update(
+            f"FALL {f.when} · {f.serial} · {f.patient or 'unassigned'} · a: acknowledge{more}"
+        )
+
+
 class DeviceCard(Static):
     """One device: assignment, connection, battery, versions, sync, wear and gaps."""
 
     row: reactive[DeviceRow | None] = reactive(None)
+    replay_speed: float | None = None  # a device that replays recordings: its speed
 
     def watch_row(self, row: DeviceRow | None) -> None:
         if row is None:
@@ -103,6 +124,9 @@ class DeviceCard(Static):
             self.set_class(row.state == state, f"state-{state}")
         self.set_class(row.long_gap, "long-gap")
         self.border_title = f"{row.serial} · {row.state}"
+        self.border_subtitle = (
+            "" if self.replay_speed is None else f"device time, replayed x{self.replay_speed:g}"
+        )
 
     def render(self) -> Text:
         row = self.row
@@ -128,7 +152,17 @@ class DeviceCard(Static):
         return text
 
 
-class BurdenChart(PlotextPlot):
+class Chart(PlotextPlot):
+    """A plotext chart whose title is kept (``shown_title``) for tests and the screens."""
+
+    shown_title = ""
+
+    def _title(self, plt: Any, title: str) -> None:
+        self.shown_title = title
+        plt.title(title)
+
+
+class BurdenChart(Chart):
     """AF burden (% of analysable time) per local day."""
 
     days: reactive[list[tuple[str, float]]] = reactive(list, always_update=True)
@@ -136,7 +170,7 @@ class BurdenChart(PlotextPlot):
     def watch_days(self, days: list[tuple[str, float]]) -> None:
         plt = self.plt
         plt.clear_figure()
-        plt.title("AF burden per day (%)")
+        self._title(plt, "AF burden per day (%)")
         if days:
             labels = [d for d, _ in days]
             plt.bar(labels, [b for _, b in days], color="red")
@@ -144,11 +178,11 @@ class BurdenChart(PlotextPlot):
             plt.xticks(list(range(1, len(labels) + 1, step)), labels[::step])
             plt.ylim(0, max(10.0, max(b for _, b in days) * 1.1))
         else:
-            plt.title("AF burden per day: no rhythm summaries")
+            self._title(plt, "AF burden per day: no data yet (no rhythm summary)")
         self.refresh()
 
 
-class HeartRateChart(PlotextPlot):
+class HeartRateChart(Chart):
     """Mean heart rate around one AF episode; onset at minute 0."""
 
     trace: reactive[EpisodeTrace | None] = reactive(None, always_update=True)
@@ -158,9 +192,9 @@ class HeartRateChart(PlotextPlot):
         plt = self.plt
         plt.clear_figure()
         if trace is None or not trace.minutes:
-            plt.title("Heart rate around AF episodes: none yet")
+            self._title(plt, "Heart rate around AF episodes: no data yet (no AF episode)")
         else:
-            plt.title(f"HR around AF onset {trace.label} {self.position}")
+            self._title(plt, f"HR around AF onset {trace.label} {self.position}")
             plt.plot(trace.minutes, trace.mean_bpm, marker="braille", color="cyan")
             first, last = min(trace.minutes), max(trace.minutes)
             ticks = [float(m) for m in range(int(first // 30) * 30, int(last) + 1, 30)]
@@ -172,19 +206,19 @@ class HeartRateChart(PlotextPlot):
         self.refresh()
 
 
-class ActivityChart(PlotextPlot):
+class ActivityChart(Chart):
     """Minutes per activity class for each hour (stacked)."""
 
-    hours: reactive[list[tuple[str, dict[str, int]]]] = reactive(list, always_update=True)
+    hours: reactive[list[tuple[str, dict[str, float]]]] = reactive(list, always_update=True)
 
-    def watch_hours(self, hours: list[tuple[str, dict[str, int]]]) -> None:
+    def watch_hours(self, hours: list[tuple[str, dict[str, float]]]) -> None:
         plt = self.plt
         plt.clear_figure()
         if not hours:
-            plt.title("Activity minutes per hour: no activity summaries")
+            self._title(plt, "Activity minutes per hour: no data yet (no activity reported)")
             self.refresh()
             return
-        plt.title("Activity minutes per hour")
+        self._title(plt, "Activity minutes per hour (now: the hour so far)")
         names = [n for n in hours[0][1] if any(h[n] for _, h in hours)] or list(hours[0][1])
         series = [[h[n] for _, h in hours] for n in names]
         colours = [ACTIVITY_COLOURS[list(hours[0][1]).index(n) % 8] for n in names]
@@ -195,8 +229,13 @@ class ActivityChart(PlotextPlot):
             labels=names,  # type: ignore[call-arg]
             color=colours,  # type: ignore[arg-type]
         )
-        plt.ylim(0, 60 + 12 * len(names))  # headroom: the legend sits above the bars
-        plt.yticks([0, 15, 30, 45, 60])
+        # Full hours are drawn on 0-60; the hour so far alone (a fresh wearer) on its own
+        # scale, so its first minutes show.
+        alone = len(hours) == 1
+        top = max(1.0, max(sum(m.values()) for _, m in hours)) if alone else 60.0
+        plt.ylim(0, top * (1 + 0.2 * len(names)))  # headroom: the legend sits above the bars
+        ticks = [top * i / 4 for i in range(5)]
+        plt.yticks(ticks, [f"{t:.0f}" if top >= 4 else f"{t:.1f}" for t in ticks])
         # explicit ticks: plotext's own choice depends on the size at the first render
         step = max(1, len(labels) // 8)
         plt.xticks(list(range(1, len(labels) + 1, step)), labels[::step])

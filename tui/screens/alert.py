@@ -1,8 +1,10 @@
-"""The fall alert: a modal that stays until someone acknowledges it with ``a`` (or the
-button). It shows who fell, when and how hard, and notes it if the wearer has since
-cancelled the fall with the device's button; it still has to be acknowledged. ``q`` still
-quits the app: the fall stays unacknowledged in the store and its alert opens again at the
-next start."""
+"""The fall alert: a dialog over the current screen for a fall nobody has acknowledged
+yet. It shows who fell, when and how hard, and notes it if the wearer has since cancelled
+the fall with the device's button (it still has to be acknowledged). ``a`` (or the
+button) acknowledges; ``escape`` puts it off and the number keys switch screens: the fall
+then waits in the alert banner of every screen (``a`` acknowledges it there), and this
+dialog does not open again for it. ``q`` quits the app: the fall stays unacknowledged in
+the store and its alert opens again at the next start."""
 
 from __future__ import annotations
 
@@ -15,9 +17,15 @@ from textual.widgets import Button, Static
 from tui.services import EventView, Key
 
 
-class FallAlertScreen(ModalScreen[Key]):
+class FallAlertScreen(ModalScreen[Key | None]):
     BINDINGS = [
         ("a", "acknowledge", "Acknowledge"),
+        ("escape", "later", "Later: the fall waits in the banner"),
+        ("1", "app.show('devices')", "Devices (the fall waits in the banner)"),
+        ("2", "app.show('events')", "Events"),
+        ("3", "app.show('charts')", "Charts"),
+        ("4", "app.show('updates')", "Updates"),
+        ("5", "app.show('export')", "Export"),
         ("q", "app.quit", "Quit; the alert opens again at the next start"),
     ]
 
@@ -43,6 +51,7 @@ class FallAlertScreen(ModalScreen[Key]):
             if self.waiting:
                 yield Static(f"{self.waiting} more alert(s) waiting", classes="hint")
             yield Button("Acknowledge (a)", id="acknowledge", variant="error")
+            yield Static("escape: later (the fall stays in the banner)", classes="hint")
 
     def watch_cancelled(self, cancelled: bool) -> None:
         if self.is_mounted:
@@ -59,3 +68,6 @@ class FallAlertScreen(ModalScreen[Key]):
 
     def action_acknowledge(self) -> None:
         self.dismiss(self.fall.key)
+
+    def action_later(self) -> None:
+        self.dismiss(None)

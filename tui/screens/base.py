@@ -11,6 +11,7 @@ from textual.screen import Screen
 
 from tui.link import LinkStatus, ModelPusher, PostureCalibrator, Recorder
 from tui.services import EventFeed, EventView, StoreView
+from tui.widgets import AlertBanner
 
 
 class ScreenServices(Protocol):
@@ -24,6 +25,7 @@ class ScreenServices(Protocol):
     pusher: ModelPusher | None
     calibrator: PostureCalibrator | None
     recorder: Recorder | None
+    replay_speed: dict[str, float]
 
     def data_changed(self) -> None: ...
 
@@ -46,11 +48,16 @@ class DataScreen(Screen[None]):
         """Once, before the first reload (table columns and the like)."""
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        self._reload_all()
 
     def _revision_changed(self, _revision: int) -> None:
         if self.is_current:
-            self.reload()
+            self._reload_all()
+
+    def _reload_all(self) -> None:
+        for banner in self.query(AlertBanner):
+            banner.falls = list(self.wearsense.pending_falls)
+        self.reload()
 
     def reload(self) -> None:
         """Reads what the screen shows from the app's services."""

@@ -10,13 +10,13 @@ from textual.widgets import Footer, Header, Select, Static
 
 from tui.screens.base import DataScreen
 from tui.services import EpisodeTrace
-from tui.widgets import ActivityChart, BurdenChart, HeartRateChart
+from tui.widgets import ActivityChart, AlertBanner, BurdenChart, HeartRateChart
 
 
 class ChartsScreen(DataScreen):
     BINDINGS = [
-        ("p", "next_patient", "Next patient"),
-        ("e", "previous_episode", "Previous episode"),
+        ("p", "next_patient", "Patient"),
+        ("e", "previous_episode", "Episode"),
     ]
 
     patient: reactive[str | None] = reactive(None)
@@ -28,6 +28,7 @@ class ChartsScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield AlertBanner(id="alert-banner")
         with Horizontal(id="charts-top"):
             yield Static("Patient", classes="field-label")
             yield Select[str]([], id="chart-patient", allow_blank=True, prompt="no patient")
@@ -37,7 +38,7 @@ class ChartsScreen(DataScreen):
                 yield BurdenChart(id="burden-chart")
                 yield HeartRateChart(id="hr-chart")
             yield ActivityChart(id="activity-chart")
-        yield Footer()
+        yield Footer(compact=True)
 
     def reload(self) -> None:
         view = self.wearsense.view

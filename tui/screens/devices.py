@@ -6,32 +6,34 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.link import PushResult
 from tui.screens.base import DataScreen
-from tui.widgets import DeviceCard
+from tui.widgets import AlertBanner, DeviceCard
 
 RECORDING_S = 30  # the on-demand recording the Devices screen asks for (START_RECORDING)
 
 
 class DevicesScreen(DataScreen):
     BINDINGS = [
-        ("r", "reload", "Refresh"),
-        ("p", "calibrate_posture", "Calibrate posture"),
-        ("e", "ecg_recording", "ECG recording"),
+        Binding("r", "reload", "Refresh", show=False),  # the screen is live; r for help
+        ("p", "calibrate_posture", "Posture"),
+        ("e", "ecg_recording", "ECG"),
     ]
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield AlertBanner(id="alert-banner")
         with Vertical(id="devices-body"):
             yield Static("Patients", classes="section-title")
             yield DataTable(id="patients", cursor_type="row", zebra_stripes=True)
             yield Static("Devices", classes="section-title")
             yield Static("", id="no-devices")
             yield Grid(id="device-grid")
-        yield Footer()
+        yield Footer(compact=True)
 
     def setup(self) -> None:
         table = self.query_one("#patients", DataTable)
@@ -97,5 +99,6 @@ class DevicesScreen(DataScreen):
             if card is None:
                 card = DeviceCard(id=card_id, classes="device-card")
                 grid.mount(card)
+            card.replay_speed = self.wearsense.replay_speed.get(row.serial)
             card.row = row
         self.query_one("#no-devices", Static).update("" if rows else "No device has been seen yet.")

@@ -8,14 +8,14 @@ from textual.app import ComposeResult
 from textual.widgets import Footer, Header, Static
 
 from tui.screens.base import DataScreen
-from tui.widgets import EventList
+from tui.widgets import AlertBanner, EventList
 
 SCREEN_LINES = 2000  # lines the list keeps; the app's feed keeps the newest FEED_SIZE
 
 
 class EventsScreen(DataScreen):
     BINDINGS = [
-        ("i", "toggle_important", "Important only"),
+        ("i", "toggle_important", "Important"),
         ("end", "scroll_end", "Newest"),
     ]
 
@@ -25,10 +25,11 @@ class EventsScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="alert-banner")
+        yield AlertBanner(id="alert-banner")
+        yield Static("", id="replay-note")
         yield Static("", id="events-empty")
         yield EventList(SCREEN_LINES, id="event-list")
-        yield Footer()
+        yield Footer(compact=True)
 
     def action_toggle_important(self) -> None:
         listing = self.query_one(EventList)
@@ -40,12 +41,12 @@ class EventsScreen(DataScreen):
     def reload(self) -> None:
         app = self.wearsense
         feed = app.feed
-        pending = len(app.pending_falls)
-        banner = self.query_one("#alert-banner", Static)
-        banner.update(
-            f"{pending} fall alert(s) waiting for acknowledgement (press a)" if pending else ""
+        note = ", ".join(
+            f"{serial}: times are device time, replayed x{speed:g} (ahead of the wall clock)"
+            for serial, speed in sorted(app.replay_speed.items())
         )
-        banner.set_class(pending > 0, "active")
+        self.query_one("#replay-note", Static).update(note)
+        self.query_one("#replay-note", Static).display = bool(note)
         self.query_one("#events-empty", Static).update(
             "" if feed.total else "No events stored yet. New events appear here as they arrive."
         )

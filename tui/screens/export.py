@@ -8,11 +8,12 @@ from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, VerticalScroll
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Select, Static
 
 from tui.screens.base import DataScreen
 from tui.services import EXPORT_FORMATS
+from tui.widgets import AlertBanner
 
 DEFAULT_DIRECTORY = "exports"
 
@@ -22,7 +23,8 @@ class ExportScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Vertical(id="export-body"):
+        yield AlertBanner(id="alert-banner")
+        with VerticalScroll(id="export-body"):  # scrolls when the terminal is short
             yield Static("Export a patient's events", classes="section-title")
             with Grid(id="export-form"):
                 yield Static("Format", classes="field-label")
@@ -44,7 +46,7 @@ class ExportScreen(DataScreen):
                 yield Checkbox("de-identify (shift dates, replace names)", id="export-deid")
             yield Button("Export (ctrl+e)", id="export-button", variant="primary")
             yield Static("", id="export-result")
-        yield Footer()
+        yield Footer(compact=True)
 
     def reload(self) -> None:
         view = self.wearsense.view

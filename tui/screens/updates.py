@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import (
     Button,
     Checkbox,
@@ -25,6 +25,7 @@ from textual.widgets import (
 )
 
 from tui.screens.base import DataScreen
+from tui.widgets import AlertBanner
 
 NOT_AVAILABLE = (
     "Pushing a model update is not available yet: this version of WearSense cannot send a "
@@ -46,9 +47,14 @@ def _when(utc: float | None) -> str:
 
 
 class UpdatesScreen(DataScreen):
+    # Nothing takes the focus on arrival: the number keys switch screens until the
+    # package field is clicked or tabbed to (escape leaves it again).
+    AUTO_FOCUS = ""
+
     def compose(self) -> ComposeResult:
         yield Header()
-        with Vertical(id="updates-body"):
+        yield AlertBanner(id="alert-banner")
+        with VerticalScroll(id="updates-body"):  # scrolls when the terminal is short
             yield Static("", id="push-notice")
             if self.wearsense.pusher is not None:
                 with Horizontal(id="push-form"):
@@ -63,7 +69,7 @@ class UpdatesScreen(DataScreen):
             yield DataTable(id="running", zebra_stripes=True)
             yield Static("Update history", classes="section-title")
             yield DataTable(id="history", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def setup(self) -> None:
         self.query_one("#registry", DataTable).add_columns(

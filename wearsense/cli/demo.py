@@ -17,10 +17,17 @@ The recordings are the shipped samples (samples/data) unless --data-dir names a 
 folder holding the same record and trials. The models are the model store's: a blank
 store gets the shipped packages of models/ (`wearsense update push` replaces them).
 
+The emulated wearable's serial is WS-DEMO0001 (printed at start, on its device card and
+in the header). Its clock is the replay's sample clock, so the times of its events run
+ahead of the wall clock by the speed factor: the header says "device time, replayed x10".
+The wearable sends its rhythm and heart-rate summaries every minute of device time (6 s
+at 10x; a real wearer's default is 15 min), so the charts fill within seconds.
+
 `--check SECONDS` runs the same wiring headless and waits (at most SECONDS) until an event
 of each kind the running models can produce (AF start, fall, activity change) is on
 screen; it prints when each arrived, counted from the start of the command, and exits 1
-when one did not.
+when one did not. It counts only what the wearable detects in this run: events of an
+earlier run, stored or still queued in the wearable's flash, do not count.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from wearsense.emulator.wearable import EmulatedWearable
 from wearsense.firmware.device import DeviceError
 from wearsense.link.stack import LocalLink
 from wearsense.protocol import EventKind
+from wearsense.protocol.frames import Command, ConfigKey, Opcode
 from wearsense.store import StoreError
 from wearsense.updates.registry import Registry, RegistryError
 
@@ -52,6 +60,7 @@ REPO = Path(__file__).resolve().parents[2]
 SERIAL = "WS-DEMO0001"
 PATIENT = "demo-patient"
 DEFAULT_SPEED = 10.0
+SUMMARY_MIN = 1  # the demo's summary interval (device minutes): charts fill within seconds
 # What each task's detector shows first, by the protocol's event names.
 EXPECTED = {0: EventKind.AF_START, 1: EventKind.FALL, 2: EventKind.ACTIVITY_CHANGE}
 DEVICE_ONLY = {
@@ -103,6 +112,11 @@ async def _run(args: argparse.Namespace, started: float) -> int:
         print(f"error: the wearable's saved state in {folder}: {exc}; move it away to start blank")
         return 1
     running = core.store_models().running
+    # What the wearable has already numbered (this run's events come after it).
+    start = core.info()
+    core.command(
+        Command(Opcode.SET_CONFIG, 0, {"key": int(ConfigKey.SUMMARY_MIN), "value": SUMMARY_MIN})
+    )
     expected = {name for task, name in EXPECTED.items() if running[task]}
     radio = LocalLink()  # the wearable and the companion, in this process
     # The wearer holds the button at start when this demo's companion has no keys yet (its
@@ -137,45 +151,67 @@ async def _run(args: argparse.Namespace, started: float) -> int:
     link.follow(companion.session)
     _register_factory(folder / "updates.db")
     actions = CompanionActions(companion)
-    app = WearSenseApp(db, link, poll_s=0, pusher=actions, calibrator=actions, recorder=actions)
+    app = WearSenseApp(
+        db,
+        link,
+        poll_s=0,
+        pusher=actions,
+        calibrator=actions,
+        recorder=actions,
+        replay_speed={SERIAL: args.speed},
+    )
     stop = asyncio.Event()
     companion.start()
     player = Player(recordings, loop=True)
     feeder = asyncio.create_task(_replay(wearable, player, args.speed, stop))
     seen: dict[str, float] = {}
-    before = {e.key for e in store.events(include_unplaced=True)}  # earlier runs' events
+
+    def this_run(key: tuple[str, int, int]) -> bool:
+        """An event the wearable numbered in this run (not one stored or queued before)."""
+        serial, epoch, seq = key
+        return serial == SERIAL and (epoch > start.epoch or seq > start.last_seq)
+
     try:
         if args.check is None:
             await app.run_async()
             return 0
-        async with app.run_test(size=(120, 40)):
+        async with app.run_test(size=args.size) as pilot:
             clock = asyncio.get_running_loop()
             deadline = clock.time() + args.check
             while clock.time() < deadline and not expected <= seen.keys():
                 now = time.perf_counter() - started
                 for line in app.feed.lines:
-                    if line.key in before:
+                    if not this_run(line.key):
                         continue
                     if line.type not in DEVICE_ONLY and "first detector event" not in seen:
                         seen["first detector event"] = now
                     if line.type in expected and line.type not in seen:
                         seen[line.type] = now
                 alert = app.screen
-                raised = [f for f in app.pending_falls if f.key not in before]
-                if isinstance(alert, FallAlertScreen) and alert.fall.key not in before:
+                raised = [f for f in app.pending_falls if this_run(f.key)]
+                if isinstance(alert, FallAlertScreen) and this_run(alert.fall.key):
                     raised.append(alert.fall)
                 if raised and "fall alert raised" not in seen:
                     seen["fall alert raised"] = now
                 await asyncio.sleep(0.05)
+            if args.screenshot is not None:  # tools/tui_screenshots.py: the demo's screen
+                await asyncio.sleep(max(0.0, args.screenshot_at - (time.perf_counter() - started)))
+                if isinstance(app.screen, FallAlertScreen):
+                    await pilot.press("escape")  # put off: the fall waits in the banner
+                await pilot.press(args.screenshot_keys)
+                await pilot.pause(0.5)
+                out = Path(args.screenshot)
+                app.save_screenshot(out.name, str(out.parent))
         args.seen = dict(seen)  # for benchmarks/bench_demo.py
         # printed after the app has let go of the terminal (Textual captures stdout)
         for what, at in sorted(seen.items(), key=lambda kv: kv[1]):
             print(f"{what} on screen {at:.2f} s after start")
         print(f"(command started at UTC epoch {args.started_epoch:.3f})")
         missing = sorted(expected - seen.keys())
+        ours = sum(1 for e in store.events(include_unplaced=True) if this_run(e.key))
         print(
-            f"events stored: {store.count_events()}; signal replayed: "
-            f"{player.fed_s} s at {args.speed:g}x"
+            f"events stored: {ours} in this run ({store.count_events()} in the store); "
+            f"signal replayed: {player.fed_s} s at {args.speed:g}x"
         )
         if missing:
             print(f"missing after {args.check:g} s: {', '.join(missing)}")
@@ -201,6 +237,10 @@ def run(args: argparse.Namespace) -> int:
     print(
         "Running: emulated wearable (detectors on replayed MIT-BIH and UMAFall recordings, "
         f"{args.speed:g}x real time) + companion over BLE (Bumble) + terminal UI."
+    )
+    print(
+        f"Emulated wearable: serial {SERIAL}; its event times are device time, "
+        f"replayed x{args.speed:g} (ahead of the wall clock)."
     )
     return asyncio.run(_run(args, started))
 
@@ -238,5 +278,15 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="run headless until every detector's event is on screen (at most SECONDS), "
         "print when each arrived, exit 1 if one did not",
+    )
+    parser.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)  # with --check
+    parser.add_argument("--screenshot-keys", default="2", help=argparse.SUPPRESS)
+    # seconds after the start (at the earliest) to take it
+    parser.add_argument("--screenshot-at", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--size",
+        type=lambda v: tuple(int(x) for x in v.split("x")),
+        default=(120, 40),
+        help=argparse.SUPPRESS,  # the headless terminal of --check, COLSxROWS
     )
     parser.set_defaults(handler=run)
