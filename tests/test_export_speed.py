@@ -5,10 +5,20 @@ and the EDF+ writer against pyedflib (docs/clinical-export.md)."""
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
 from wearsense.export.common import ExportData, utc_iso
+from wearsense.export.edf import (
+    Annotation,
+    _edf_plus,
+    _per_day,
+    _write_with_pyedflib,
+    day_annotations,
+    day_bounds,
+)
 from wearsense.export.table import _FieldsText, _Times
 
 
@@ -45,3 +55,55 @@ def test_csv_fields_text_is_json_with_sorted_keys() -> None:
     for fields in samples * 2:  # the second round uses the cached templates
         assert text.text(fields) == json.dumps(fields, separators=(",", ":"), sort_keys=True)
     assert text.text(None) == "null"
+
+
+def _edf_cases() -> list[tuple[str, date, bytearray, list[Annotation]]]:
+    wear = bytearray([0, 1, 1, 0] * 360)
+    notes = [
+        Annotation(0.0, 0.0, "Fall"),
+        Annotation(61.25, 0.0, "Fall (cancelled)"),
+        Annotation(3600.00005, 1799.99995, "AF episode"),
+        Annotation(7200.5, 86400.0 - 7200.5, "AF episode (open)"),
+        Annotation(12.3456789, 0.00001, "ECG recording af"),
+        Annotation(86399.0, 0.0, "An annotation text longer than forty characters"),
+        Annotation(40000.0, 4 * 3600.0, "No data"),
+    ]
+    many = [Annotation(i * 30.0, 0.0, "Activity walk") for i in range(1500)]
+    return [
+        ("p-042", date(2024, 3, 29), wear, notes),
+        ("anon-0123456789", date(2024, 3, 31), bytearray(1380), notes[:3]),  # 23 h
+        ("p-042", date(2024, 10, 27), bytearray([1] * 1500), []),  # 25 h
+        ("x", date(2099, 12, 31), wear, notes[::-1]),
+        ("p 042", date(2024, 3, 29), wear, notes),  # a space: pyedflib's path
+        ("pätient", date(2024, 3, 29), wear, notes),  # not ASCII: pyedflib's path
+        ("p-042", date(2024, 3, 29), wear, [Annotation(5.0, 0.0, "Fall ü")]),
+        ("p-042", date(2024, 3, 29), wear, many),  # more annotations than records
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_edf_cases())))
+def test_edf_writer_matches_pyedflib_byte_for_byte(case: int, tmp_path: Path) -> None:
+    label, day, wear, notes = _edf_cases()[case]
+    reference = tmp_path / "ref.edf"
+    _write_with_pyedflib(reference, label, day, wear, notes)
+    fast = _edf_plus(label, day, wear, notes)
+    if case >= 4:
+        assert fast is None  # handed to pyedflib
+    else:
+        assert fast == reference.read_bytes()
+
+
+def test_edf_annotations_per_day_match_day_annotations() -> None:
+    data = _data("Europe/Berlin")
+    days = [date(2024, 3, 30) + timedelta(days=i) for i in range(3)]
+    bounds = [day_bounds(data, d) for d in days]
+    start = bounds[0][0]
+    notes = [
+        Annotation(start - 600, 1200, "AF episode"),
+        Annotation(start, 0.0, "Fall"),
+        Annotation(bounds[1][0], 0.0, "Fall"),
+        Annotation(start + 3600, 3 * 86400, "AF episode (open)"),
+        Annotation(bounds[2][1] - 1, 0.0, "Fall"),
+        Annotation(bounds[2][1], 0.0, "Fall"),
+    ]
+    assert _per_day(notes, bounds) == [day_annotations(data, d, notes) for d in days]
