@@ -107,3 +107,30 @@ def test_edf_annotations_per_day_match_day_annotations() -> None:
         Annotation(bounds[2][1], 0.0, "Fall"),
     ]
     assert _per_day(notes, bounds) == [day_annotations(data, d, notes) for d in days]
+
+
+def _chart(tmp_path: Path, name: str, draw: object) -> bytes:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 3))
+    for i, heights in enumerate(([0.0, 3.5, 0.0, 12.25, 7.0], [0.0] * 5)):
+        ax = fig.add_subplot(2, 1, i + 1)
+        bottom = [0.0] * 5
+        for color, values in (("#1f77b4", heights), ("#ff7f0e", [1.0, 2.0, 0.5, 0.0, 4.0])):
+            draw(ax, list(range(5)), values, bottom, color, f"series {color}")  # type: ignore[operator]
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        draw(ax, [0, 1, 2, 3, 4], [2.0, 0.0, 1.0, 3.0, 0.0], None, "#5d6d7e")  # type: ignore[operator]
+        ax.legend(fontsize=6, ncol=3, loc="upper left", frameon=False)
+        ax.set_xlim(-0.6, 4.6)
+    path = tmp_path / f"{name}.png"
+    fig.savefig(path, format="png", dpi=110)
+    return path.read_bytes()
+
+
+def test_report_bars_draw_the_same_pixels_as_matplotlib_bar(tmp_path: Path) -> None:
+    from wearsense.export.report import _bars
+
+    def bar(ax, x, heights, bottom, color, label=None):  # type: ignore[no-untyped-def]
+        ax.bar(x, heights, bottom=bottom, color=color, label=label)
+
+    assert _chart(tmp_path, "collection", _bars) == _chart(tmp_path, "patches", bar)
