@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from wearsense.export.common import ExportData, ExportError
+from wearsense.export.common import ExportData, ExportError, paused_gc
 from wearsense.protocol import ActivityClass, EventKind, Quality, RhythmClass, SignalSource
 from wearsense.store import derived
 
@@ -124,6 +124,11 @@ def _per_day(notes: list[Annotation], bounds: list[tuple[float, float]]) -> list
 def write_edf(data: ExportData, directory: str | Path, stem: str | None = None) -> list[Path]:
     """One EDF+ file per local day of the range, written to ``directory``; every file is
     written under a temporary name and renamed when complete."""
+    with paused_gc():
+        return _write_days(data, directory, stem)
+
+
+def _write_days(data: ExportData, directory: str | Path, stem: str | None) -> list[Path]:
     folder = Path(directory)
     if folder.exists() and not folder.is_dir():
         raise ExportError(f"{folder} is not a directory")

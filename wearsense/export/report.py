@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from wearsense.export.common import ExportData, atomic_path
+from wearsense.export.common import ExportData, atomic_path, paused_gc
 from wearsense.store import derived
 
 TABLE_ROWS = 12
@@ -266,13 +266,14 @@ def write_report(data: ExportData, destination: str | Path) -> list[Path]:
         base = base / f"{data.patient_label}-summary"
     if base.suffix.lower() in (".pdf", ".png"):
         base = base.with_suffix("")
-    summary = summarize(data)
-    page = _main_page(data, summary)
     png, pdf = base.with_name(base.name + ".png"), base.with_name(base.name + ".pdf")
-    with atomic_path(png) as tmp:
-        page.savefig(tmp, format="png", dpi=110)
-    with atomic_path(pdf) as tmp, PdfPages(tmp) as document:
-        document.savefig(page)
-        for extra in _list_pages(data, summary):
-            document.savefig(extra)
+    with paused_gc():
+        summary = summarize(data)
+        page = _main_page(data, summary)
+        with atomic_path(png) as tmp:
+            page.savefig(tmp, format="png", dpi=110)
+        with atomic_path(pdf) as tmp, PdfPages(tmp) as document:
+            document.savefig(page)
+            for extra in _list_pages(data, summary):
+                document.savefig(extra)
     return [pdf, png]

@@ -15,6 +15,7 @@ from wearsense.export.common import (
     ExportData,
     ExportError,
     atomic_path,
+    paused_gc,
     progress,
     utc_iso,
 )
@@ -53,7 +54,11 @@ def write_csv(data: ExportData, destination: str | Path, show_progress: bool = F
         )
         for e in progress(data.events, "csv", show_progress)
     )
-    with atomic_path(destination) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+    with (
+        paused_gc(),
+        atomic_path(destination) as tmp,
+        tmp.open("w", newline="", encoding="utf-8") as handle,
+    ):
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         writer.writerows(rows)
