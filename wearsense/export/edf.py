@@ -285,8 +285,8 @@ def _edf_plus(label: str, day: date, wear: bytearray, notes: list[Annotation]) -
     body = bytearray(_records(count))
     size = 2 + TAL_BYTES
     body[0::size] = wear  # the low byte of each record's sample; the high byte stays 0
-    for i, tal in enumerate(tals):
-        body[i * size + 2 : (i + 1) * size] = tal
+    for i, record in enumerate(tals):
+        body[i * size + 2 : (i + 1) * size] = record
     return header + bytes(body)
 
 

@@ -42,7 +42,13 @@ from wearsense.protocol.events import decode as decode_event
 from wearsense.protocol.frames import TIME_SYNC_MIN_UTC
 from wearsense.store import outbox
 from wearsense.store.errors import StoreError
-from wearsense.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, fields_json
+from wearsense.store.schema import (  # noqa: F401  event_fields: tui.services imports it here
+    APPLICATION_ID,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    event_fields,
+    fields_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +177,7 @@ _INSERT_EVENT = (
 )
 
 
-_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 def _fields(text: str) -> Any:
