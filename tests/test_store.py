@@ -361,6 +361,30 @@ def test_migration_from_version_1_backfills_dropped_ranges(
         assert new.ingest("SN1", 1, [status(1), hr(7, 700)]) == 7
 
 
+def test_a_batch_with_a_sequence_twice_stores_the_first_copy(store: Store) -> None:
+    first, second = hr(2, 700, mean=61), hr(2, 700, mean=99)
+    assert store.ingest("SN1", 1, [status(1), first, second, hr(3, 1300)]) == 3
+    assert store.ingest("SN1", 1, [hr(2, 700, mean=42), hr(3, 1300, mean=42)]) == 3
+    stored = {e.seq: e for e in store.events(serial="SN1")}
+    assert stored[2].fields is not None and stored[2].fields["mean_bpm"] == 61
+    assert stored[3].fields is not None and stored[3].fields["mean_bpm"] == 70
+
+
+def test_stored_fields_are_the_json_of_the_payload(store: Store) -> None:
+    """The per-class template ingest writes ``fields`` with is the compact JSON of
+    ``event_fields`` for every kind of event the simulation makes."""
+    import json
+
+    from wearsense.store.schema import event_fields, fields_json
+    from wearsense.testing.simulate_store import wearer_events
+
+    events = list(wearer_events(1_704_067_200, 20, seed=5))
+    for event in events:
+        assert fields_json(event) == json.dumps(event_fields(event), separators=(",", ":"))
+    gap = Gap(9, 10, 0, first_seq=3, last_seq=6, dropped=4)
+    assert fields_json(gap) == json.dumps(event_fields(gap), separators=(",", ":"))
+
+
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     Store(path).close()

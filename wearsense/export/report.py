@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from wearsense.export.common import ExportData, atomic_path
+from wearsense.export.common import ExportData, atomic_path, paused_gc
 from wearsense.store import derived
 
 TABLE_ROWS = 12
@@ -93,6 +93,32 @@ def _table(ax: Any, header: list[str], rows: list[list[str]], title: str) -> Non
     table.scale(1, 1.1)
 
 
+def _bars(
+    ax: Any,
+    x: list[int],
+    heights: list[float],
+    bottom: list[float] | None,
+    color: str,
+    label: str | None = None,
+) -> None:
+    """``ax.bar(x, heights, bottom=bottom, color=color, label=label)`` drawn the same way
+    (rectangles 0.8 wide, centred, no edge, sticky at their base) as one collection: a
+    year of days is 366 bars a series, and each bar as its own patch costs a transform
+    chain to place and to draw."""
+    from matplotlib.collections import PolyCollection
+
+    base = bottom if bottom is not None else [0.0] * len(x)
+    verts = [
+        [(i - 0.4, b), (i + 0.4, b), (i + 0.4, b + h), (i - 0.4, b + h)]
+        for i, h, b in zip(x, heights, base, strict=True)
+    ]
+    bars = PolyCollection(
+        verts, closed=True, facecolors=color, edgecolors="none", linewidths=0, label=label
+    )
+    bars.sticky_edges.y.extend(base)
+    ax.add_collection(bars)
+
+
 def _main_page(data: ExportData, s: Summary) -> Any:
     from matplotlib.figure import Figure
 
@@ -119,7 +145,7 @@ def _main_page(data: ExportData, s: Summary) -> Any:
 
     ax = fig.add_subplot(grid[0])
     burden = [(s.burden[d].burden or 0) * 100 if d in s.burden else 0 for d in s.days]
-    ax.bar(x, burden, color="#b03a2e")
+    _bars(ax, x, burden, None, "#b03a2e")
     ax.set_title("AF burden per day (AF / analysable time)", loc="left", fontsize=10)
     axis(ax, "%")
 
@@ -138,7 +164,7 @@ def _main_page(data: ExportData, s: Summary) -> Any:
     for name, color in zip(derived.ACTIVITY_NAMES, colors, strict=True):
         values = [s.activity.get(d, {}).get(name, 0.0) for d in s.days]
         if any(values):
-            ax.bar(x, values, bottom=bottom, color=color, label=name)
+            _bars(ax, x, values, bottom, color, name)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_title("Activity minutes per day", loc="left", fontsize=10)
     if any(bottom):
@@ -148,7 +174,7 @@ def _main_page(data: ExportData, s: Summary) -> Any:
 
     ax = fig.add_subplot(grid[2])
     wear = [s.wear_s.get(d, 0.0) / 3600 for d in s.days]
-    ax.bar(x, wear, color="#5d6d7e", label="wear time")
+    _bars(ax, x, wear, None, "#5d6d7e", "wear time")
     falls_by_day: dict[date, list[int]] = {}
     for f in s.falls:
         falls_by_day.setdefault(data.local(f.utc).date(), [0, 0])[int(f.cancelled)] += 1
@@ -240,13 +266,14 @@ def write_report(data: ExportData, destination: str | Path) -> list[Path]:
         base = base / f"{data.patient_label}-summary"
     if base.suffix.lower() in (".pdf", ".png"):
         base = base.with_suffix("")
-    summary = summarize(data)
-    page = _main_page(data, summary)
     png, pdf = base.with_name(base.name + ".png"), base.with_name(base.name + ".pdf")
-    with atomic_path(png) as tmp:
-        page.savefig(tmp, format="png", dpi=110)
-    with atomic_path(pdf) as tmp, PdfPages(tmp) as document:
-        document.savefig(page)
-        for extra in _list_pages(data, summary):
-            document.savefig(extra)
+    with paused_gc():
+        summary = summarize(data)
+        page = _main_page(data, summary)
+        with atomic_path(png) as tmp:
+            page.savefig(tmp, format="png", dpi=110)
+        with atomic_path(pdf) as tmp, PdfPages(tmp) as document:
+            document.savefig(page)
+            for extra in _list_pages(data, summary):
+                document.savefig(extra)
     return [pdf, png]

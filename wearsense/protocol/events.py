@@ -150,10 +150,7 @@ class Event:
         """Checks the payload's documented ranges; raises ProtocolError(RANGE)."""
 
     def payload_fields(self) -> dict[str, object]:
-        base = {f.name for f in dataclasses.fields(Event)}
-        return {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in base
-        }
+        return {name: getattr(self, name) for name in _payload_names(type(self))}
 
     def pack_payload(self) -> bytes:
         return struct.pack("<" + self.LAYOUT, *self.payload_fields().values())
@@ -166,6 +163,20 @@ class Event:
     @classmethod
     def payload_size(cls) -> int:
         return struct.calcsize("<" + cls.LAYOUT)
+
+
+_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _payload_names(cls: type[Event]) -> tuple[str, ...]:
+    """The payload field names of an event class in declaration order (computed once:
+    ``dataclasses.fields`` per event was most of the cost of encoding one)."""
+    names = _NAMES.get(cls)
+    if names is None:
+        base = {f.name for f in dataclasses.fields(Event)}
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in base)
+        _NAMES[cls] = names
+    return names
 
 
 def _fits(value: int, bits: int) -> bool:

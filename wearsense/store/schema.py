@@ -8,6 +8,8 @@ Times are UTC seconds since 1970 (REAL); local times exist only at display.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 from wearsense.protocol import Event, EventKind
@@ -139,9 +141,51 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+_HEADER_FIELDS = frozenset(f.name for f in dataclasses.fields(Event))
+_PAYLOAD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
+def payload_names(cls: type[Event]) -> tuple[str, ...]:
+    """The payload field names of an event class, in declaration order (cached)."""
+    names = _PAYLOAD_NAMES.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in _HEADER_FIELDS)
+        _PAYLOAD_NAMES[cls] = names
+    return names
+
+
 def event_fields(event: Event) -> dict[str, Any]:
     """The payload of an event as JSON-ready values (tuples become lists)."""
     out: dict[str, Any] = {}
-    for name, value in event.payload_fields().items():
-        out[name] = [int(v) for v in value] if isinstance(value, tuple) else int(value)  # type: ignore[call-overload]
+    for name in payload_names(type(event)):
+        value = getattr(event, name)
+        out[name] = [int(v) for v in value] if isinstance(value, tuple) else int(value)
     return out
+
+
+_TEMPLATES: dict[type[Event], tuple[str, tuple[tuple[str, bool], ...]]] = {}
+
+
+def _template(event: Event) -> tuple[str, tuple[tuple[str, bool], ...]]:
+    cls = type(event)
+    found = _TEMPLATES.get(cls)
+    if found is None:
+        spec = tuple((n, isinstance(getattr(event, n), tuple)) for n in payload_names(cls))
+        text = ",".join(f'"{n}":[%s]' if many else f'"{n}":%d' for n, many in spec)
+        found = _TEMPLATES[cls] = ("{" + text + "}", spec)
+    return found
+
+
+def fields_json(event: Event) -> str:
+    """``json.dumps(event_fields(event), separators=(",", ":"))``, the text the
+    ``events.fields`` column holds, from a template per event class (ingest writes one
+    per event)."""
+    text, spec = _template(event)
+    try:
+        values = tuple(
+            ",".join([str(int(v)) for v in getattr(event, n)]) if many else int(getattr(event, n))
+            for n, many in spec
+        )
+    except TypeError:  # a field that is a tuple in one event and a number in another
+        return json.dumps(event_fields(event), separators=(",", ":"))
+    return text % values
