@@ -27,8 +27,8 @@ KEY = "fuzz"
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = ROOT / "build" / "fuzz"
 TARGETS = ("nn", "command", "ack", "transfer")
-MAX_LEN = {"nn": 16384}  # device targets: 1024 bytes, some 30 to 300 operations per input
-DEVICE_MAX_LEN = 1024
+MAX_LEN = {"nn": 16384}  # as mk/fuzz.mk: a 512-byte chunk frame or 100-200 operations
+DEVICE_MAX_LEN = 600
 
 
 def _corpus(target: str) -> Path:

@@ -110,9 +110,10 @@ def transfer_seeds(vectors: dict) -> list[bytes]:
     raw = frames(vectors, "chunks")
     begin = bytes.fromhex(vectors["commands"]["valid"][4]["hex"])  # update begin
     seeds = [op(COMMAND, begin) + op(PRIMARY, c) for c in raw]
-    package = bytes(range(256)) * 6 + b"\x5a" * 100
-    pieces = [package[i : i + 238] for i in range(0, len(package), 238)]
-    chunks = [chunk(i * 238, p) for i, p in enumerate(pieces)]
+    # a small package in 3 chunks, so a whole transfer fits the 600-byte inputs (mk/fuzz.mk)
+    package = bytes(range(256)) + b"\x5a" * 44
+    pieces = [package[i : i + 100] for i in range(0, len(package), 100)]
+    chunks = [chunk(i * 100, p) for i, p in enumerate(pieces)]
     full = op(COMMAND, update_begin(1, 2, package)) + b"".join(op(PRIMARY, c) for c in chunks)
     query = op(COMMAND, bytes([0x11, 9, 1]))
     commit = op(COMMAND, bytes([0x12, 10, 1]))
@@ -144,15 +145,14 @@ def transfer_seeds(vectors: dict) -> list[bytes]:
         + op(PRIMARY, chunks[0])
         + op(PRIMARY, chunks[0])
         + op(PRIMARY, chunk(len(package), b"\x00" * 16))
-        + op(PRIMARY | FIX_CRC, struct.pack("<I", 238) + pieces[1] + b"\0\0")
+        + op(PRIMARY | FIX_CRC, struct.pack("<I", 100) + pieces[1] + b"\0\0")
         + query
     )
-    # the largest frame and one past it
-    seeds.append(
-        op(COMMAND, update_begin(0, 3, b"\x11" * 4000))
-        + op(PRIMARY, chunk(0, b"\x11" * 506))
-        + op(PRIMARY, chunk(506, b"\x11" * 507))
-    )
+    # the largest frame, and one past it
+    for size in (506, 507):
+        seeds.append(
+            op(COMMAND, update_begin(0, 3, b"\x11" * 4000)) + op(PRIMARY, chunk(0, b"\x11" * size))
+        )
     return seeds
 
 

@@ -24,7 +24,7 @@
 #define NN_MODEL_MAX 32768
 #define MAX_PAGES STORE_MAX_PAGES
 #define DRAIN_MAX 16
-#define EVENTS_MAX 32
+#define EVENTS_MAX 16
 
 /* A host flash with a record of the pages an input touched, so the next input starts
  * from blank flash without erasing every page. */
