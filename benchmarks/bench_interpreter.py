@@ -1,5 +1,6 @@
 """The int8 interpreter: bit-exactness with TFLM on random models, per-model figures
-(MACs, arena bytes ours vs TFLM's, flash bytes) and a libFuzzer run.
+(MACs, arena bytes ours vs TFLM's, flash bytes). Its libFuzzer run is `fuzz.nn`
+(benchmarks/bench_fuzz.py).
 
 `interpreter.models.<name>` covers every `.tflite` under models/ plus two reference
 architectures (an ECG and an IMU 1-D CNN) quantized from untrained weights: their
@@ -18,8 +19,7 @@ inference one operator at a time, `ws_nn_invoke_op`); `m4_per_op_type_shipped` /
 `arena_parts` is the plan (activations, requantization, scratch) and `arena_ratio_tflm`
 our arena over TFLM's. `std_*` are single layers of common shapes (random weights).
 Environment: WEARSENSE_BENCH_MODELS (random models, default 500), WEARSENSE_BENCH_PER_OP
-(single-op models per operator, default 100),
-WEARSENSE_FUZZ_SECONDS (default 120).
+(single-op models per operator, default 100).
 """
 
 from __future__ import annotations
@@ -321,36 +321,6 @@ def _per_op(count: int) -> dict[str, Any]:
     return table
 
 
-def _fuzz(seconds: int) -> dict[str, Any]:
-    if shutil.which("clang") is None:
-        subprocess.run(["make", "-s", "clang"], cwd=ROOT, check=False)
-    build = subprocess.run(["make", "-s", "fuzz-build"], cwd=ROOT, capture_output=True, text=True)
-    if build.returncode != 0:
-        return {"execs": None, "crashes": None, "error": build.stderr[-300:]}
-    crashes_dir = ROOT / "build" / "fuzz" / "crashes"
-    crashes_dir.mkdir(parents=True, exist_ok=True)
-    before = set(crashes_dir.iterdir())
-    run = subprocess.run(
-        [
-            str(ROOT / "build" / "fuzz" / "fuzz_nn"),
-            f"-max_total_time={seconds}",
-            "-max_len=16384",
-            "-print_final_stats=1",
-            f"-artifact_prefix={crashes_dir}/",
-            str(ROOT / "build" / "fuzz" / "corpus"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    found = re.search(r"stat::number_of_executed_units:\s+(\d+)", run.stderr)
-    new_crashes = len(set(crashes_dir.iterdir()) - before)
-    return {
-        "execs": int(found.group(1)) if found else None,
-        "crashes": new_crashes + (1 if run.returncode != 0 and new_crashes == 0 else 0),
-        "seconds": seconds,
-    }
-
-
 def run() -> dict[str, Any]:
     models: dict[str, Any] = {}
     m4_portable = _m4_instructions(dsp=False)
@@ -387,5 +357,4 @@ def run() -> dict[str, Any]:
         "model_struct_bytes": int(core().lib.ws_nn_model_struct_size()),
         "bitexact_tflm": _bitexact(count),
         "per_op": _per_op(int(os.environ.get("WEARSENSE_BENCH_PER_OP", "100"))),
-        "fuzz": _fuzz(int(os.environ.get("WEARSENSE_FUZZ_SECONDS", "120"))),
     }

@@ -94,8 +94,8 @@ PARTS: tuple[Part, ...] = (
             _b("activity", "interpreter.models.activity.instructions_per_mac", f3),
             _b("arena / TFLM's, AFib", "interpreter.models.afib.arena_ratio_tflm", f3),
             _b("model structure outside the arena", "interpreter.model_struct_bytes", num()),
-            _b("fuzz executions", "interpreter.fuzz.execs", num()),
-            _b("crashes", "interpreter.fuzz.crashes", num()),
+            _b("fuzz executions", "fuzz.nn.executions", num()),
+            _b("crashes", "fuzz.nn.crashes", num()),
         ),
     ),
     Part(
@@ -178,6 +178,12 @@ PARTS: tuple[Part, ...] = (
             _b("power cuts", "device.power_cut_trials", num()),
             _b("events lost", "device.power_cut_lost", num()),
             _b("queue capacity (days, typical use)", "device.queue_capacity_days", num(1)),
+            _b("libFuzzer executions, command writes", "fuzz.command.executions", num()),
+            _b("crashes", "fuzz.command.crashes", num()),
+            _b("acknowledgements", "fuzz.ack.executions", num()),
+            _b("crashes", "fuzz.ack.crashes", num()),
+            _b("model-transfer writes", "fuzz.transfer.executions", num()),
+            _b("crashes", "fuzz.transfer.crashes", num()),
         ),
     ),
     Part(

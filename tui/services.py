@@ -30,7 +30,7 @@ from wearsense.protocol import (
     RhythmClass,
     SignalSource,
 )
-from wearsense.store import Store, StoredEvent
+from wearsense.store import Store, StoredEvent, describe_holes
 from wearsense.store.db import DEFAULT_GAP_ALERT_HOURS, event_fields
 from wearsense.store.derived import ACTIVITY_NAMES, ACTIVITY_SUMMARY_S
 from wearsense.store.overview import (
@@ -262,6 +262,7 @@ class DeviceRow:
     gaps_24h: str
     silent_hours: float | None
     long_gap: bool
+    holes: str = ""  # events the device assigned that the store never got; "" for none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -433,6 +434,7 @@ class StoreView:
                     ),
                     silent_hours=day.silent_hours,
                     long_gap=day.long_gap(self.gap_hours),
+                    holes=describe_holes(day.holes),
                 )
             )
         return rows

@@ -112,7 +112,8 @@ class AlertBanner(Static):
 
 
 class DeviceCard(Static):
-    """One device: assignment, connection, battery, versions, sync, wear and gaps."""
+    """One device: assignment, connection, battery, versions, sync, wear and gaps, and the
+    holes in its sequence numbers when there are any."""
 
     row: reactive[DeviceRow | None] = reactive(None)
     replay_speed: float | None = None  # a device that replays recordings: its speed
@@ -143,6 +144,8 @@ class DeviceCard(Static):
             ("wear 24 h", row.wear_24h),
             ("gaps 24 h", row.gaps_24h),
         ]
+        if row.holes:  # a line only when events are missing, so most cards keep their size
+            lines.append(("holes", row.holes))
         text = Text()
         for label, value in lines:
             text.append(f"{label:<11}", style="dim")

@@ -6,7 +6,17 @@ import argparse
 from typing import Any
 
 from wearsense.cli.common import EXIT_USAGE, db_path, fail, subcommand
-from wearsense.store.db import Store
+from wearsense.store.db import SequenceHole, Store
+
+
+def _hole_lines(holes: list[SequenceHole]) -> list[str]:
+    """One line per device and epoch with holes: ``SERIAL epoch E: 23-41 (19 events)``."""
+    keys = sorted({(h.serial, h.epoch) for h in holes})
+    return [
+        f"{serial} epoch {epoch}: "
+        + ", ".join(str(h) for h in holes if (h.serial, h.epoch) == (serial, epoch))
+        for serial, epoch in keys
+    ]
 
 
 def _store_info(args: argparse.Namespace) -> int:
@@ -19,6 +29,12 @@ def _store_info(args: argparse.Namespace) -> int:
         print(f"events        {store.count_events()}")
         print(f"undecodable   {store.count_undecodable()} (kept as bytes; see `store redecode`)")
         print(f"retention     {f'{days:g} days' if days else 'keep everything'}")
+        # events a device assigned that never reached the store (between stored events,
+        # not reported dropped by the device): a sync that broke, another central's acks
+        lines = _hole_lines(store.sequence_holes()) or ["none"]
+        print(f"holes         {lines[0]}")
+        for line in lines[1:]:
+            print(f"              {line}")
     return 0
 
 
@@ -45,7 +61,7 @@ def register(subparsers: Any) -> None:
         "store", help="database information and retention", description="Database upkeep."
     )
     sub = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
-    subcommand(sub, "info", "schema version, counts, retention policy", _store_info)
+    subcommand(sub, "info", "schema version, counts, retention policy, sequence holes", _store_info)
     subcommand(
         sub,
         "redecode",

@@ -10,9 +10,11 @@ from wearsense.store.db import (
     Assignment,
     Device,
     Patient,
+    SequenceHole,
     Store,
     StoredEvent,
     default_db_path,
+    describe_holes,
     restore,
 )
 from wearsense.store.errors import StoreError
@@ -21,9 +23,11 @@ __all__ = [
     "Assignment",
     "Device",
     "Patient",
+    "SequenceHole",
     "Store",
     "StoreError",
     "StoredEvent",
     "default_db_path",
+    "describe_holes",
     "restore",
 ]

@@ -160,6 +160,41 @@ class StoredEvent:
         return None if self.utc is None else datetime.fromtimestamp(self.utc, tz)
 
 
+@dataclasses.dataclass(frozen=True)
+class SequenceHole:
+    """Sequence numbers of one device and epoch that lie between stored events but were
+    never stored, nor reported dropped by a Gap event: events the device assigned that the
+    store lost (another central acknowledged them, a sync broke off)."""
+
+    serial: str
+    epoch: int
+    first_seq: int
+    last_seq: int
+
+    @property
+    def count(self) -> int:
+        return self.last_seq - self.first_seq + 1
+
+    def __str__(self) -> str:
+        span = (
+            str(self.first_seq)
+            if self.first_seq == self.last_seq
+            else f"{self.first_seq}-{self.last_seq}"
+        )
+        return f"{span} ({self.count} event{'' if self.count == 1 else 's'})"
+
+
+def describe_holes(holes: Sequence[SequenceHole]) -> str:
+    """``23-41 (19 events), 50 (1 event)``, each epoch named when there are several:
+    ``epoch 1: 23-41 (19 events); epoch 2: 4-5 (2 events)``."""
+    epochs = sorted({h.epoch for h in holes})
+    parts = []
+    for epoch in epochs:
+        ranges = ", ".join(str(h) for h in holes if h.epoch == epoch)
+        parts.append(ranges if len(epochs) == 1 else f"epoch {epoch}: {ranges}")
+    return "; ".join(parts)
+
+
 _EVENT_COLUMNS = (
     "serial, epoch, seq, type, decoded, device_time_s, utc, model_version, fields, raw, "
     "received_utc"
@@ -721,6 +756,31 @@ class Store:
             )
         return contiguous
 
+    def sequence_holes(self, serial: str | None = None) -> list[SequenceHole]:
+        """The holes in each device's sequence space (all devices, or ``serial``), by
+        serial, epoch and sequence: per epoch, the ranges between two stored events that
+        hold no stored event and that no Gap event reported as dropped by the device."""
+        sql = (
+            "SELECT serial, epoch, prev + 1, seq - 1 FROM ("
+            "SELECT serial, epoch, seq, "
+            "LAG(seq) OVER (PARTITION BY serial, epoch ORDER BY seq) AS prev FROM events"
+            + (" WHERE serial = ?" if serial is not None else "")
+            + ") WHERE seq > prev + 1 ORDER BY serial, epoch, seq"
+        )
+        args: tuple[Any, ...] = (serial,) if serial is not None else ()
+        dropped: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        for s, e, first, last in self._all(
+            "SELECT serial, epoch, first_seq, last_seq FROM dropped_ranges"
+            + (" WHERE serial = ?" if serial is not None else ""),
+            args,
+        ):
+            dropped.setdefault((s, int(e)), []).append((int(first), int(last)))
+        holes = []
+        for s, e, first, last in self._all(sql, args):
+            for lo, hi in _minus(int(first), int(last), dropped.get((s, int(e)), [])):
+                holes.append(SequenceHole(s, int(e), lo, hi))
+        return holes
+
     def contiguous_seq(self, serial: str, epoch: int) -> int:
         row = self._one(
             "SELECT contiguous_seq FROM streams WHERE serial = ? AND epoch = ?", (serial, epoch)
@@ -991,6 +1051,23 @@ def _past_dropped(seq: int, ranges: list[tuple[int, int]]) -> int:
             if first <= seq + 1 <= last:
                 seq, moved = last, True
     return seq
+
+
+def _minus(first: int, last: int, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of first..last outside every range (inclusive bounds)."""
+    parts = [(first, last)]
+    for lo, hi in ranges:
+        cut = []
+        for a, b in parts:
+            if hi < a or lo > b:
+                cut.append((a, b))
+                continue
+            if a < lo:
+                cut.append((a, lo - 1))
+            if hi < b:
+                cut.append((hi + 1, b))
+        parts = cut
+    return parts
 
 
 def _iso(utc: float) -> str:

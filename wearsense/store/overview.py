@@ -1,6 +1,7 @@
 """What the store says about its patients and devices, as figures: the newest
 events, the fall alerts nobody acknowledged, each device over the last 24 hours (battery,
-posture calibration, versions, wear time, data gaps, how long it has been silent), each
+posture calibration, versions, wear time, data gaps, how long it has been silent, holes in
+its sequence numbers), each
 patient's AF burden per day, heart rate around AF episodes and activity per hour. A face
 words and draws these; every decision about the data (what counts as a long data gap,
 which heart-rate summaries surround an AF episode, which window of the store to read) is
@@ -17,7 +18,7 @@ from datetime import date, datetime, tzinfo
 
 from wearsense.protocol import EventKind, StatusFlag
 from wearsense.store import derived
-from wearsense.store.db import DEFAULT_GAP_ALERT_HOURS, Device, Store, StoredEvent
+from wearsense.store.db import DEFAULT_GAP_ALERT_HOURS, Device, SequenceHole, Store, StoredEvent
 
 Clock = Callable[[], float]
 Key = tuple[str, int, int]
@@ -44,6 +45,8 @@ class DeviceDay:
     gaps: list[derived.DataGap]  # in the last 24 hours
     newest_utc: float | None  # its newest placed event
     silent_hours: float | None  # since that event
+    # events it assigned that never reached the store, whenever (Store.sequence_holes)
+    holes: list[SequenceHole] = dataclasses.field(default_factory=list)
 
     def long_gap(self, gap_hours: float) -> bool:
         return self.silent_hours is not None and self.silent_hours >= gap_hours
@@ -206,6 +209,7 @@ class Overview:
             gaps=gaps,
             newest_utc=newest,
             silent_hours=None if newest is None else (now - newest) / 3600,
+            holes=self.store.sequence_holes(serial),
         )
 
     # -- charts --------------------------------------------------------------------------

@@ -1,0 +1,73 @@
+# libFuzzer targets, built with Debian's clang (-fsanitize=fuzzer,address,undefined; the
+# `clang` target installs it and its runtime when missing):
+#   fuzz_nn        the interpreter: every input a candidate .tflite (firmware/fuzz/fuzz_nn.c)
+#   fuzz_command   the device core's command characteristic  } a sequence of operations
+#   fuzz_ack       its acknowledgement characteristic         } per input, state building
+#   fuzz_transfer  the update service's model-transfer writes } up (firmware/fuzz/device_ops.h)
+# `make fuzz-build` builds them and their seed corpora (build/fuzz/corpus for nn,
+# build/fuzz/corpus_<name> from tests/vectors/protocol.json for the others);
+# `make fuzz` runs each for FUZZ_SECONDS (default 300); crashes go to build/fuzz/crashes.
+# `make bench` runs them too (benchmarks/bench_fuzz.py).
+
+FUZZ_DIR := build/fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_DEVICE_TARGETS := command ack transfer
+FUZZ_TARGETS := nn $(FUZZ_DEVICE_TARGETS)
+NN_SOURCES := $(wildcard firmware/src/nn/*.c)
+
+FUZZ_CFLAGS := -std=c11 -g -O1 -fno-sanitize-recover=undefined -Wall -Wextra -Werror
+FUZZ_CPPFLAGS := -Ifirmware/include -Ifirmware/port/host -Ifirmware/fuzz -DWS_PORT_HOST=1
+# The device core, the host port's flash, clock and update binding, and the harness,
+# compiled once with coverage for all three device targets.
+FUZZ_CORE_SRCS := $(sort $(shell find firmware/src -name '*.c' 2>/dev/null))
+FUZZ_PORT_SRCS := firmware/port/host/flash.c firmware/port/host/device.c firmware/port/host/update.c
+FUZZ_OBJS := $(patsubst firmware/%.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_CORE_SRCS) $(FUZZ_PORT_SRCS) \
+  firmware/fuzz/device_ops.c)
+FUZZ_HEADERS := $(wildcard firmware/include/*.h firmware/port/host/*.h firmware/fuzz/*.h \
+  firmware/src/*/*.h)
+
+.PHONY: fuzz fuzz-build clang $(addprefix fuzz-run-,$(FUZZ_TARGETS))
+
+clang:
+	@command -v clang >/dev/null && [ -n "$$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] || { echo "installing clang (apt-get)"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
+	    --no-install-recommends clang libclang-rt-dev; }
+
+$(FUZZ_DIR)/fuzz_nn: firmware/fuzz/fuzz_nn.c $(NN_SOURCES) $(wildcard firmware/src/nn/*.h) \
+                     firmware/include/ws_nn.h firmware/include/ws_status.h | clang
+	@mkdir -p $(FUZZ_DIR)
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Wall -Wextra -Werror -Ifirmware/include -Ifirmware/src/nn \
+	  firmware/fuzz/fuzz_nn.c $(NN_SOURCES) -o $@
+
+$(FUZZ_DIR)/obj/%.o: firmware/%.c $(FUZZ_HEADERS) firmware/fuzz/coverage_ignore.txt | clang
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+	  -fsanitize-coverage-ignorelist=firmware/fuzz/coverage_ignore.txt $(FUZZ_CPPFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz/fuzz_%.o $(FUZZ_OBJS) | clang
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $^ -o $@
+
+$(FUZZ_DIR)/corpus/.stamp: $(STAMP) tools/make_nn_corpus.py wearsense/testing/tflite_models.py wearsense/tflite/builder.py
+	$(PY) tools/make_nn_corpus.py $(FUZZ_DIR)/corpus 40
+	@touch $@
+
+$(FUZZ_DIR)/corpus_device.stamp: $(STAMP) tools/make_device_corpus.py tests/vectors/protocol.json
+	$(PY) tools/make_device_corpus.py $(FUZZ_DIR)
+	@touch $@
+
+fuzz-build: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS)) $(FUZZ_DIR)/corpus/.stamp \
+            $(FUZZ_DIR)/corpus_device.stamp
+
+# fuzz_nn reads its corpus from build/fuzz/corpus, the others from build/fuzz/corpus_<name>.
+# Inputs up to 16 KiB for a model, 600 bytes for the device (a whole 512-byte chunk frame,
+# or some 100 to 200 operations; 1 KiB inputs ran 3 times slower).
+fuzz_max_len = $(if $(filter nn,$(1)),16384,600)
+fuzz_corpus = $(if $(filter nn,$(1)),$(FUZZ_DIR)/corpus,$(FUZZ_DIR)/corpus_$(1))
+
+$(addprefix fuzz-run-,$(FUZZ_TARGETS)): fuzz-run-%: fuzz-build
+	@mkdir -p $(FUZZ_DIR)/crashes
+	$(FUZZ_DIR)/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -max_len=$(call fuzz_max_len,$*) -print_final_stats=1 \
+	  -artifact_prefix=$(FUZZ_DIR)/crashes/$*- $(call fuzz_corpus,$*)
+
+fuzz: $(addprefix fuzz-run-,$(FUZZ_TARGETS))

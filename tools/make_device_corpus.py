@@ -1,0 +1,179 @@
+"""Writes the seed corpora of the device-face fuzz targets (fuzz_command, fuzz_ack,
+fuzz_transfer) from the protocol vectors (tests/vectors/protocol.json): each seed is a
+sequence of operations in the harness's input format (firmware/fuzz/device_ops.h), the
+vectors' frames as the target's own writes, with events appended, notifications drained,
+reboots and power cuts around them so the fuzzer starts from states worth mutating.
+
+Usage: python tools/make_device_corpus.py OUT_DIR   (writes OUT_DIR/corpus_<target>/)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import sys
+from pathlib import Path
+
+from wearsense.protocol.crc import crc16
+
+ROOT = Path(__file__).resolve().parents[1]
+VECTORS = ROOT / "tests" / "vectors" / "protocol.json"
+
+# operation codes (device_ops.h): below 6 the target's own write, then these
+PRIMARY = 0
+COMMAND, ACK, TRANSFER, EVENTS, DRAIN, CONNECT, CLOCK, STATUS, REBOOT, CUT = range(6, 16)
+FIX_CRC = 0x10
+
+
+def op(code: int, payload: bytes = b"") -> bytes:
+    if len(payload) >= 0xFF:
+        return bytes([code, 0xFF]) + struct.pack("<H", len(payload)) + payload
+    return bytes([code, len(payload)]) + payload
+
+
+def events(count: int, kind: int = 3) -> bytes:
+    return op(EVENTS, bytes([count - 1, kind]))
+
+
+def ack(kind: int, epoch: int, seq: int) -> bytes:
+    return struct.pack("<BH", kind, epoch) + seq.to_bytes(3, "little")
+
+
+def chunk(offset: int, data: bytes) -> bytes:
+    body = struct.pack("<I", offset) + data
+    return body + struct.pack("<H", crc16(body))
+
+
+def update_begin(task: int, version: int, package: bytes, token: int = 1) -> bytes:
+    return (
+        bytes([0x10, token, task])
+        + struct.pack("<HI", version, len(package))
+        + hashlib.sha256(package).digest()
+    )
+
+
+def frames(vectors: dict, kind: str) -> list[bytes]:
+    groups = vectors[kind]
+    return [bytes.fromhex(v["hex"]) for group in ("valid", "malformed") for v in groups[group]]
+
+
+def command_seeds(vectors: dict) -> list[bytes]:
+    cmds = frames(vectors, "commands")
+    seeds = [op(PRIMARY, c) for c in cmds]
+    seeds += [events(20) + op(DRAIN) + op(PRIMARY, c) + op(DRAIN) for c in cmds]
+    seeds.append(b"".join(op(PRIMARY, c) for c in cmds))
+    # a factory reset with events pending, then the new epoch's status pages drained
+    reset = bytes.fromhex("040252534554")
+    seeds.append(events(30) + op(PRIMARY, reset) + op(DRAIN) + op(REBOOT) + op(DRAIN))
+    # a settings write torn by a power cut, then the reboot that reads them back
+    setcfg = bytes.fromhex("0301013c00")
+    seeds.append(op(CUT, bytes([1, 0, 3, 0, 0xF0])) + op(PRIMARY, setcfg) + op(REBOOT))
+    return seeds
+
+
+def ack_seeds(vectors: dict) -> list[bytes]:
+    seeds = [op(PRIMARY, a) for a in frames(vectors, "acks")]
+    for count in (5, 40, 120):
+        seeds.append(
+            events(min(count, 32))
+            + events(max(count - 32, 1))
+            + op(DRAIN, bytes([count]))
+            + op(PRIMARY, ack(1, 1, count // 2))
+            + op(PRIMARY, ack(2, 1, count // 2 + 1))
+            + op(DRAIN)
+            + op(PRIMARY, ack(1, 1, count + 3))
+        )
+    seeds.append(
+        events(10)
+        + op(DRAIN)
+        + op(PRIMARY, ack(1, 1, 4))
+        + op(CUT, bytes([0, 0, 5, 0, 0x0F]))
+        + op(PRIMARY, ack(1, 1, 10))
+        + op(REBOOT)
+        + op(PRIMARY, ack(2, 1, 5))
+        + op(DRAIN)
+    )
+    seeds.append(
+        events(8)
+        + op(COMMAND, bytes.fromhex("040252534554"))
+        + op(PRIMARY, ack(1, 1, 3))
+        + op(DRAIN)
+        + op(PRIMARY, ack(1, 2, 3))
+        + op(CONNECT)
+        + op(DRAIN)
+    )
+    return seeds
+
+
+def transfer_seeds(vectors: dict) -> list[bytes]:
+    raw = frames(vectors, "chunks")
+    begin = bytes.fromhex(vectors["commands"]["valid"][4]["hex"])  # update begin
+    seeds = [op(COMMAND, begin) + op(PRIMARY, c) for c in raw]
+    # a small package in 3 chunks, so a whole transfer fits the 600-byte inputs (mk/fuzz.mk)
+    package = bytes(range(256)) + b"\x5a" * 44
+    pieces = [package[i : i + 100] for i in range(0, len(package), 100)]
+    chunks = [chunk(i * 100, p) for i, p in enumerate(pieces)]
+    full = op(COMMAND, update_begin(1, 2, package)) + b"".join(op(PRIMARY, c) for c in chunks)
+    query = op(COMMAND, bytes([0x11, 9, 1]))
+    commit = op(COMMAND, bytes([0x12, 10, 1]))
+    abort = op(COMMAND, bytes([0x13, 11, 1]))
+    seeds.append(full + query + commit)
+    seeds.append(full + abort + query)
+    # a transfer resumed after a reboot, and one torn by a power cut in the store
+    half = len(chunks) // 2
+    seeds.append(
+        op(COMMAND, update_begin(1, 2, package))
+        + b"".join(op(PRIMARY, c) for c in chunks[:half])
+        + op(REBOOT)
+        + query
+        + op(COMMAND, update_begin(1, 2, package))
+        + b"".join(op(PRIMARY, c) for c in chunks[half:])
+        + commit
+    )
+    seeds.append(
+        op(COMMAND, update_begin(1, 2, package))
+        + op(CUT, bytes([2, 1, 40, 0, 0x3C]))
+        + b"".join(op(PRIMARY, c) for c in chunks)
+        + op(REBOOT)
+        + query
+    )
+    # chunks out of order, repeated, past the end; a bad CRC the harness fixes
+    seeds.append(
+        op(COMMAND, update_begin(1, 2, package))
+        + op(PRIMARY, chunks[1])
+        + op(PRIMARY, chunks[0])
+        + op(PRIMARY, chunks[0])
+        + op(PRIMARY, chunk(len(package), b"\x00" * 16))
+        + op(PRIMARY | FIX_CRC, struct.pack("<I", 100) + pieces[1] + b"\0\0")
+        + query
+    )
+    # the largest frame, and one past it
+    for size in (506, 507):
+        seeds.append(
+            op(COMMAND, update_begin(0, 3, b"\x11" * 4000)) + op(PRIMARY, chunk(0, b"\x11" * size))
+        )
+    return seeds
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[1])
+    vectors = json.loads(VECTORS.read_text())
+    for name, make in (
+        ("command", command_seeds),
+        ("ack", ack_seeds),
+        ("transfer", transfer_seeds),
+    ):
+        folder = out / f"corpus_{name}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("seed*"):
+            old.unlink()
+        seeds = make(vectors)
+        for i, seed in enumerate(seeds):
+            (folder / f"seed{i:03d}").write_bytes(seed)
+        print(f"wrote {len(seeds)} seeds to {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
