@@ -8,9 +8,11 @@ firmware/fuzz/device_ops.h).
 timeout artifacts plus a run that failed without leaving one: a sanitizer report, a
 trap of the harness's checks), `seconds` (the run's wall time) and `executions_per_s`.
 Each target runs until it has made WEARSENSE_FUZZ_RUNS executions (default 10 000 000,
-what issue #29 asks), or for WEARSENSE_FUZZ_MAX_SECONDS (default 7200) if that comes
-first. The device targets make 2 400 to 2 700 executions/s on one shared, busy core
-(about an hour each for 10 million) and `nn` about 110 000/s. Crash inputs go to
+what issue #29 asks), or for WEARSENSE_FUZZ_MAX_SECONDS (default 300) if that comes
+first. `nn` makes about 110 000 executions/s and reaches 10 million in about 90 s; the
+device targets make 2 400 to 2 700/s on one shared, busy core, so the default `make bench`
+gives them about 0.8 million each (about 16 minutes of the bench for the four) and a full run
+needs WEARSENSE_FUZZ_MAX_SECONDS=7200 (about an hour per device target). Crash inputs go to
 build/fuzz/crashes/<target>-*. Figures are null (with `error`) where clang or its fuzzer
 runtime is missing and cannot be installed (`make clang`).
 """
@@ -81,7 +83,7 @@ def run() -> dict[str, Any]:
             for t in TARGETS
         }
     runs = int(os.environ.get("WEARSENSE_FUZZ_RUNS", "10000000"))
-    max_seconds = int(os.environ.get("WEARSENSE_FUZZ_MAX_SECONDS", "7200"))
+    max_seconds = int(os.environ.get("WEARSENSE_FUZZ_MAX_SECONDS", "300"))
     results: dict[str, Any] = {}
     for target in TARGETS:
         print(f"[bench] fuzz_{target}: {runs} executions (at most {max_seconds} s)", flush=True)

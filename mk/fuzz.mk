@@ -16,7 +16,9 @@ FUZZ_TARGETS := nn $(FUZZ_DEVICE_TARGETS)
 NN_SOURCES := $(wildcard firmware/src/nn/*.c)
 
 FUZZ_CFLAGS := -std=c11 -g -O1 -fno-sanitize-recover=undefined -Wall -Wextra -Werror
-FUZZ_CPPFLAGS := -Ifirmware/include -Ifirmware/port/host -Ifirmware/fuzz -DWS_PORT_HOST=1
+# the DEV key, as every host build (FWMK_TRUST, firmware/firmware.mk)
+FUZZ_CPPFLAGS := -Ifirmware/include -Ifirmware/port/host -Ifirmware/fuzz -DWS_PORT_HOST=1 \
+  $(FWMK_TRUST)
 # The device core, the host port's flash, clock and update binding, and the harness,
 # compiled once with coverage for all three device targets.
 FUZZ_CORE_SRCS := $(sort $(shell find firmware/src -name '*.c' 2>/dev/null))
