@@ -13,7 +13,6 @@ machine, counted in these times until the imports moved to the module's top):
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from typing import Any
 
@@ -24,6 +23,7 @@ CHECK_S = 40.0
 def run() -> dict[str, Any]:
     from wearsense.cli.demo import DEFAULT_SPEED
     from wearsense.cli.demo import run as demo_run
+    from wearsense.cli.main import build_parser
     from wearsense.protocol import EventKind
 
     names = {
@@ -34,7 +34,9 @@ def run() -> dict[str, Any]:
         EventKind.ACTIVITY_CHANGE: "activity_change_s",
     }
     with tempfile.TemporaryDirectory() as folder:
-        args = argparse.Namespace(folder=folder, data_dir=None, speed=DEFAULT_SPEED, check=CHECK_S)
+        # the command's own parser, so every option has its default
+        argv = ["demo", "--folder", folder, "--check", str(CHECK_S)]
+        args = build_parser(argv).parse_args(argv)
         status = demo_run(args)
     seen: dict[str, float] = getattr(args, "seen", {})
     result: dict[str, Any] = {"speed": DEFAULT_SPEED, "all_expected_seen": status == 0}
