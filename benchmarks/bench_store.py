@@ -9,10 +9,16 @@
   report); the ``export_*_s`` keys give each part. ``*_cpu_s``: CPU time of this
   process for the same work, less sensitive to a machine shared with other jobs than
   the wall-clock figures.
+- ``overlapping_episodes``: AF episodes and falls awaiting a cancel that overlap another
+  of the same patient (``wearsense.store.derived.overlapping_episodes``), over the demo's
+  store after ``demo_s`` seconds of `wearsense demo --check` runs one after another on one
+  folder (the wearable replaying its looping recordings; ``WEARSENSE_BENCH_DEMO_S``,
+  default 600). The issue wants 0.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +28,7 @@ KEY = "store"
 BATCH = 32
 START_UTC = 1_704_067_200  # 2024-01-01T00:00:00Z
 DAYS = 365
+DEMO_S = float(os.environ.get("WEARSENSE_BENCH_DEMO_S", "600"))
 
 
 def run() -> dict[str, Any]:
@@ -72,7 +79,48 @@ def run() -> dict[str, Any]:
             results["export_year_cpu_s"] = round(time.process_time() - cpu, 3)
             results["export_events"] = len(data.events)
             results["db_mib"] = round((folder / "bench.db").stat().st_size / 2**20, 1)
+    results.update(demo_overlaps(DEMO_S))
     return results
+
+
+def demo_overlaps(seconds: float) -> dict[str, Any]:
+    """Runs the demo (headless ``--check``) again and again on one folder for
+    ``seconds``, then counts the overlapping episodes of its store."""
+    import argparse
+    import contextlib
+    import io
+
+    from wearsense.cli.demo import DEFAULT_SPEED
+    from wearsense.cli.demo import run as demo_run
+    from wearsense.protocol import EventKind
+    from wearsense.store import Store, derived
+
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        runs = 0
+        while runs == 0 or time.perf_counter() - started < seconds:
+            left = max(10.0, seconds - (time.perf_counter() - started))
+            args = argparse.Namespace(
+                folder=folder, data_dir=None, speed=DEFAULT_SPEED, check=min(60.0, left)
+            )
+            with contextlib.redirect_stdout(io.StringIO()):
+                demo_run(args)
+            runs += 1
+        ran = time.perf_counter() - started
+        with Store(Path(folder) / "demo.db") as store:
+            kinds = {
+                k: len(store.events(types=[k]))
+                for k in (EventKind.AF_START, EventKind.AF_END, EventKind.FALL)
+            }
+            overlaps = derived.overlapping_episodes(store, now=time.time())
+    return {
+        "overlapping_episodes": overlaps,
+        "demo_s": round(ran, 1),
+        "demo_runs": runs,
+        "demo_af_starts": kinds[EventKind.AF_START],
+        "demo_af_ends": kinds[EventKind.AF_END],
+        "demo_falls": kinds[EventKind.FALL],
+    }
 
 
 if __name__ == "__main__":

@@ -199,3 +199,45 @@ def test_fhir_round_trip_when_the_range_cuts_an_episode(store: Store, tmp_path: 
     want = sorted((record(e) for e in data.events if e.type in fhir.FHIR_TYPES), key=key)
     assert got == want
     assert episode.end_key in {(r.serial, r.epoch, r.seq) for r in got}
+
+
+def _looping_af_store(path: Path) -> Store:
+    """A hand-made store like the demo's: AF onsets again and again, never an end."""
+    from wearsense.protocol import AfStart, HrSummary, StatusFirmware
+
+    s = Store(path)
+    s.add_patient("p-af", "Europe/Berlin")
+    s.assign("SN-AF", "p-af", start_utc=START - 3600)
+    events = [StatusFirmware(1, 0, 0, fw_major=1, fw_minor=0, fw_patch=0, utc_offset_s=START)]
+    for i in range(4):
+        events.append(
+            AfStart(2 + 2 * i, 600 + 1200 * i, 3, hr_bpm=130, confidence=90, onset_lag_s=30)
+        )
+        events.append(HrSummary(3 + 2 * i, 1200 + 1200 * i, 0, 600, 60, 90, 140))
+    s.ingest("SN-AF", 1, events)
+    return s
+
+
+def test_af_episodes_in_every_export_end_and_never_nest(tmp_path: Path) -> None:
+    with _looping_af_store(tmp_path / "af.db") as s:
+        data = select(s, "p-af")
+    notes = [a for a in edf_export.all_annotations(data) if a.text.startswith("AF episode")]
+    assert [a.text for a in notes] == ["AF episode (closed by the next onset)"] * 3 + [
+        "AF episode (open)"
+    ]
+    for a, b in zip(notes, notes[1:], strict=False):
+        assert a.onset + a.duration_s <= b.onset  # none inside another
+    bundle = fhir.build_bundle(data)
+    af = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "49436004"
+    ]
+    assert ["end" in o["effectivePeriod"] for o in af] == [True, True, True, False]
+    assert af[0]["note"][0]["text"].startswith("AF episode closed by the next onset")
+    periods = [(o["effectivePeriod"]["start"], o["effectivePeriod"].get("end")) for o in af]
+    assert all(end <= nxt for (_, end), (nxt, _) in zip(periods, periods[1:], strict=False))
+    rows = report._episode_rows(data, report.summarize(data).episodes)
+    assert [r[-1] for r in rows] == ["closed by the next onset"] * 3 + ["open"]
+    assert rows[0][1].endswith(" *") and rows[-1][1] == "open"

@@ -205,7 +205,7 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
         )
     events = data.events
     by_key = {e.key: e for e in events}
-    for episode in derived.af_episodes(events):
+    for episode in derived.af_episodes(events, end_utc=data.end_utc):
         parts: list[EventRecord] = []
         comps: list[dict[str, Any]] = []
         if episode.start_key is not None:
@@ -217,7 +217,11 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
             end = record(by_key[episode.end_key])
             parts.append(end)
             comps += [_component(EventKind.AF_END, k, v) for k, v in end.fields.items()]
+        if episode.end_utc is not None:
             period["end"] = data.iso(episode.end_utc)
+        extra: dict[str, Any] = {}
+        if episode.inferred_end:  # how the store closed it, since the device did not
+            extra["note"] = [{"text": f"AF episode {episode.status} (no AF end event)"}]
         b.observation(
             parts,
             AF_CODE,
@@ -227,6 +231,7 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
             effectivePeriod=period,
             valueBoolean=True,
             component=comps,
+            **extra,
         )
     for e in events:
         if e.type == EventKind.HR_SUMMARY:
@@ -276,7 +281,7 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
                     for name, m in zip(ACTIVITY_NAMES, r.fields["minutes"], strict=True)
                 ],
             )
-    for fall in derived.falls(events):
+    for fall in derived.falls(events, end_utc=data.end_utc):
         r = record(by_key[fall.key])
         parts = [r]
         comps = [_component(EventKind.FALL, k, v) for k, v in r.fields.items()]

@@ -45,8 +45,8 @@ def summarize(data: ExportData) -> Summary:
         burden={d.day: d for d in derived.af_burden_per_day(events, tz)},
         activity=derived.activity_minutes_per_day(events, tz),
         wear_s=derived.wear_time_per_day(events, tz),
-        episodes=derived.af_episodes(events),
-        falls=derived.falls(events),
+        episodes=derived.af_episodes(events, end_utc=data.end_utc),
+        falls=derived.falls(events, end_utc=data.end_utc),
         gaps=derived.data_gaps(events, start_utc=data.start_utc, end_utc=data.end_utc),
     )
 
@@ -55,6 +55,8 @@ def _episode_rows(data: ExportData, episodes: list[derived.AfEpisode]) -> list[l
     rows = []
     for ep in episodes:
         end = data.local(ep.end_utc).strftime("%Y-%m-%d %H:%M") if ep.end_utc else "open"
+        if ep.inferred_end:
+            end += " *"  # the store closed it (the key under the table says how)
         minutes = f"{ep.duration_s / 60:.1f}" if ep.duration_s is not None else "-"
         rows.append(
             [
@@ -65,12 +67,14 @@ def _episode_rows(data: ExportData, episodes: list[derived.AfEpisode]) -> list[l
                 str(ep.mean_hr_bpm or "-"),
                 ep.serial,
                 str(ep.model_version),
+                ep.status,
             ]
         )
     return rows
 
 
-EPISODE_HEADER = ["start", "end", "min", "onset HR", "mean HR", "device", "model"]
+EPISODE_HEADER = ["start", "end", "min", "onset HR", "mean HR", "device", "model", "status"]
+INFERRED_NOTE = "* no AF end event: closed by the store (status says how)"
 
 
 def _table(ax: Any, header: list[str], rows: list[list[str]], title: str) -> None:
@@ -184,12 +188,13 @@ def _main_page(data: ExportData, s: Summary) -> Any:
         f"{len(s.falls) - confirmed} cancelled by the wearer",
         f"Wear time: {total_wear:.1f} h over {len(s.days)} days   Data gaps of 4 h or more: "
         f"{len(s.gaps)} (longest: no data for {longest:.1f} hours)",
+        *([INFERRED_NOTE] if any(ep.inferred_end for ep in s.episodes) else []),
         DISCLAIMER,
     ]
     for i, line in enumerate(lines):
         ax.text(
             0,
-            1 - i * 0.25,
+            1 - i * 0.2,
             line,
             fontsize=8,
             va="top",

@@ -234,7 +234,7 @@ class Overview:
             e for e in events if e.type == EventKind.HR_SUMMARY and e.fields and e.utc is not None
         ]
         traces = []
-        for ep in derived.af_episodes(events):
+        for ep in derived.af_episodes(events, end_utc=self.clock()):
             stop = (ep.end_utc if ep.end_utc is not None else self.clock()) + margin_s
             window = [e for e in hr if ep.start_utc - margin_s <= (e.utc or 0) <= stop]
             traces.append(
