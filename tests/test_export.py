@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyedflib
@@ -241,3 +242,53 @@ def test_af_episodes_in_every_export_end_and_never_nest(tmp_path: Path) -> None:
     rows = report._episode_rows(data, report.summarize(data).episodes)
     assert [r[-1] for r in rows] == ["closed by the next onset"] * 3 + ["open"]
     assert rows[0][1].endswith(" *") and rows[-1][1] == "open"
+
+
+def _hr_store(path: Path, first_utc: int, hours: int) -> Store:
+    """A hand-made store: a Berlin patient, one heart-rate summary per 10 min."""
+    from wearsense.protocol import HrSummary, StatusFirmware
+
+    s = Store(path)
+    s.add_patient("p-t", "Europe/Berlin")
+    s.assign("SN-T", "p-t", start_utc=first_utc - 86400)
+    events: list = [
+        StatusFirmware(1, 0, 0, fw_major=1, fw_minor=0, fw_patch=0, utc_offset_s=first_utc)
+    ]
+    events += [HrSummary(2 + i, (i + 1) * 600, 0, 600, 60, 70, 80) for i in range(hours * 6)]
+    s.ingest("SN-T", 1, events)
+    return s
+
+
+def test_export_of_today_ends_at_the_companions_now(tmp_path: Path) -> None:
+    morning = 1_718_258_400  # 2024-06-13 08:00 in Berlin
+    with _hr_store(tmp_path / "t.db", morning, 2) as s:
+        tz = s.patient("p-t").tz
+        now = morning + 3 * 3600  # 11:00: the afternoon has not happened
+        data = select(
+            s, "p-t", parse_when("2024-06-13", tz), parse_when("2024-06-13", tz, end=True), now=now
+        )
+    assert data.end_utc == now
+    gaps = derived.data_gaps(data.events, start_utc=data.start_utc, end_utc=data.end_utc)
+    assert all(g.end_utc <= now for g in gaps)
+    assert [round(g.hours, 1) for g in gaps] == [8.0]  # midnight to 08:00; none after 11:00
+    notes = edf_export.all_annotations(data)
+    assert all(a.onset + a.duration_s <= now for a in notes)
+
+
+def test_deidentified_times_keep_their_utc_time_of_day_across_dst(tmp_path: Path) -> None:
+    # summer time in Berlin (+02:00); shifted 200 days back, into winter time (+01:00)
+    first = 1_718_258_400
+    with _hr_store(tmp_path / "d.db", first, 3) as s:
+        plain = select(s, "p-t")
+        data = select(s, "p-t", deidentify=True, shift_days=200)
+    assert data.timezone_name == "UTC" and data.shift_s == 200 * 86400
+    for real, shifted in zip(plain.events, data.events, strict=True):
+        assert real.utc is not None and shifted.utc is not None
+        assert real.utc - shifted.utc == 200 * 86400
+        got = data.iso(shifted.utc)
+        assert got.endswith("+00:00")
+        assert got[11:19] == datetime.fromtimestamp(real.utc, UTC).strftime("%H:%M:%S")
+    notes = [a for a in edf_export.all_annotations(data) if a.duration_s == 0]
+    for note in notes:  # EDF+ onsets from (UTC) midnight keep the real UTC time of day
+        day = edf_export.day_bounds(data, data.local(note.onset).date())[0]
+        assert (note.onset - day) == (note.onset + data.shift_s) % 86400
