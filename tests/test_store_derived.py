@@ -314,3 +314,12 @@ def test_falls_awaiting_a_cancel_never_overlap(store: Store) -> None:
     ]
     assert got[1].impact_g == pytest.approx(2.6)
     assert derived.overlapping_episodes(store, now=T0 + 9100) == 0
+
+
+def test_no_data_gap_runs_past_the_end_of_the_range(store: Store) -> None:
+    # coverage stamped after the range's end (a device ahead of the companion's clock)
+    store.ingest("SN1", 1, [status(), HrSummary(2, 600, 1, 600, 60, 70, 80)])
+    store.ingest("SN1", 1, [HrSummary(3, 20 * 3600, 1, 600, 60, 70, 80)])
+    events = store.events(patient="p1")
+    gaps = derived.data_gaps(events, min_hours=4, start_utc=T0, end_utc=T0 + 10 * 3600)
+    assert [(g.start_utc - T0, g.end_utc - T0) for g in gaps] == [(600, 10 * 3600)]

@@ -426,6 +426,11 @@ class Store:
         )
         return None if row is None or row[0] is None else float(row[0])
 
+    def first_event_utc(self, serial: str) -> float | None:
+        """The time of the device's first placed event (None: none yet)."""
+        row = self._one("SELECT min(utc) FROM events WHERE serial = ?", (serial,))
+        return None if row is None or row[0] is None else float(row[0])
+
     def count_device_events(
         self, serial: str, start_utc: float | None = None, end_utc: float | None = None
     ) -> int:

@@ -420,6 +420,15 @@ def covered_intervals(events: Iterable[StoredEvent]) -> list[tuple[float, float]
     return merged
 
 
+def clip(
+    intervals: Iterable[tuple[float, float]], start: float | None, end: float | None
+) -> list[tuple[float, float]]:
+    """The parts of the intervals inside [start, end) (None: unbounded)."""
+    lo = float("-inf") if start is None else start
+    hi = float("inf") if end is None else end
+    return [(max(a, lo), min(b, hi)) for a, b in intervals if b > lo and a < hi]
+
+
 def wear_time_per_day(events: Iterable[StoredEvent], tz: tzinfo) -> dict[date, float]:
     """Seconds of wear per local day."""
     days: dict[date, float] = defaultdict(float)
@@ -450,8 +459,9 @@ def data_gaps(
     end_utc: float | None = None,
 ) -> list[DataGap]:
     """Holes of at least ``min_hours`` in the wear coverage, including before the first and
-    after the last covered time when the range [start_utc, end_utc) is given."""
-    covered = covered_intervals(events)
+    after the last covered time when the range [start_utc, end_utc) is given; coverage
+    outside the range is cut off, so no gap runs past ``end_utc`` (the companion's now)."""
+    covered = clip(covered_intervals(events), start_utc, end_utc)
     edges: list[tuple[float, float]] = []
     cursor = start_utc if start_utc is not None else (covered[0][0] if covered else None)
     for start, end in covered:

@@ -40,8 +40,8 @@ class DeviceDay:
     firmware: str | None
     models: dict[str, int]  # task -> version, as last recorded
     last_received_utc: float | None  # when the store last received one of its events
-    wear_s: float  # covered by its summaries in the last 24 hours
-    gaps: list[derived.DataGap]  # in the last 24 hours
+    wear_s: float  # covered by its summaries in the last 24 hours, up to now
+    gaps: list[derived.DataGap]  # in the last 24 hours since its first event, up to now
     newest_utc: float | None  # its newest placed event
     silent_hours: float | None  # since that event
 
@@ -169,7 +169,13 @@ class Overview:
         return [self._device_day(serial, known.get(serial), now) for serial in serials]
 
     def _device_day(self, serial: str, device: Device | None, now: float) -> DeviceDay:
-        events = self.store.events(serial=serial, start_utc=now - DAY_S, end_utc=now + 1)
+        # The window: the last 24 hours, but not before the device's first event (the
+        # hours before it existed for the store are no data gap) and not after now. A
+        # summary stamped after now (a device replaying faster than real time) covers
+        # time only up to now.
+        first = self.store.first_event_utc(serial)
+        window_start = now - DAY_S if first is None else max(now - DAY_S, min(first, now))
+        events = self.store.events(serial=serial, start_utc=window_start)
         last = self.store.events(
             serial=serial, types=[EventKind.STATUS_DEVICE], include_unplaced=True
         )
@@ -187,12 +193,13 @@ class Overview:
             }
         history = events or self.store.events(serial=serial, include_unplaced=True)
         received = max((e.received_utc for e in history), default=None)
-        wear_s = sum(
-            min(end, now) - max(start, now - DAY_S)
-            for start, end in derived.covered_intervals(events)
-            if end > now - DAY_S and start < now
+        covered = derived.clip(derived.covered_intervals(events), window_start, now)
+        wear_s = sum(end - start for start, end in covered)
+        gaps = (
+            derived.data_gaps(events, self.gap_hours, start_utc=window_start, end_utc=now)
+            if first is not None
+            else []
         )
-        gaps = derived.data_gaps(events, self.gap_hours, start_utc=now - DAY_S, end_utc=now)
         newest = max((e.utc for e in history if e.utc is not None), default=None)
         return DeviceDay(
             serial=serial,
@@ -205,7 +212,7 @@ class Overview:
             wear_s=wear_s,
             gaps=gaps,
             newest_utc=newest,
-            silent_hours=None if newest is None else (now - newest) / 3600,
+            silent_hours=None if newest is None else max(0.0, now - newest) / 3600,
         )
 
     # -- charts --------------------------------------------------------------------------
