@@ -65,7 +65,12 @@ def test_fhir_bundle_validates_and_reads_back_into_the_same_events(
     assert any(o["code"]["coding"][0]["code"] == "8867-4" for o in observations)
     for o in observations:
         assert o["device"]["reference"].startswith("urn:uuid:")
-        assert o["extension"][0]["url"] == fhir.EXT_MODEL
+        # the model version where a model produced it; heart rate and gaps: none
+        if o["code"]["coding"][0]["code"] in ("8867-4", "data-gap"):
+            assert "extension" not in o and "model version" not in o["device"]["display"]
+        else:
+            assert o["extension"][0]["url"] == fhir.EXT_MODEL
+            assert o["extension"][0]["valueInteger"] > 0
     cancelled = [o for o in observations if o["status"] == "cancelled"]
     assert len(cancelled) == sum(f.cancelled for f in derived.falls(data.events))
 
@@ -292,3 +297,33 @@ def test_deidentified_times_keep_their_utc_time_of_day_across_dst(tmp_path: Path
     for note in notes:  # EDF+ onsets from (UTC) midnight keep the real UTC time of day
         day = edf_export.day_bounds(data, data.local(note.onset).date())[0]
         assert (note.onset - day) == (note.onset + data.shift_s) % 86400
+
+
+def test_report_words_impact_in_g_and_no_longest_gap_when_there_is_none(tmp_path: Path) -> None:
+    from wearsense.protocol import Fall, HrSummary, StatusFirmware
+
+    with Store(tmp_path / "r.db") as s:
+        s.add_patient("p-r", "UTC")
+        s.assign("SN-R", "p-r", start_utc=START - 60)
+        events: list = [
+            StatusFirmware(1, 0, 0, fw_major=1, fw_minor=0, fw_patch=0, utc_offset_s=START)
+        ]
+        events += [HrSummary(2 + i, (i + 1) * 600, 0, 600, 60, 70, 80) for i in range(12)]
+        events.append(Fall(20, 3000, 2, impact_mg=2500, confidence=95, stillness_s=10))
+        s.ingest("SN-R", 1, events)
+        data = select(s, "p-r")
+    summary = report.summarize(data)
+    assert summary.gaps == []
+    lines = report.summary_lines(summary)
+    assert "Data gaps of 4 h or more: none" in lines[2] and "longest" not in lines[2]
+    assert report.FALL_HEADER[1] == "impact (g)"
+    assert report._fall_rows(data, summary.falls)[0][1] == "2.50"  # 2500 mg
+    hr = [
+        e["resource"]
+        for e in fhir.build_bundle(data)["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert [("extension" in o, o["device"]["display"]) for o in hr if "valueQuantity" in o][0] == (
+        False,
+        "SN-R",
+    )

@@ -138,26 +138,29 @@ class _Builder:
         code: dict[str, Any],
         category: str,
         serial: str,
-        model_version: int,
+        model_version: int | None,
         **body: Any,
     ) -> None:
+        """``model_version``: the model that produced it; 0 or None where none did (the
+        heart rate comes from the QRS detector, a data gap from the store): then the
+        Observation has no model-version extension and the device display no version."""
         ident = _uuid(
             "obs",
             code["code"],
             *(f"{e.serial}/{e.epoch}/{e.seq}" for e in events),
             body.get("effectivePeriod", body.get("effectiveDateTime", "")),
         )
-        resource: dict[str, Any] = {
-            "resourceType": "Observation",
-            "id": ident,
-            "extension": [{"url": EXT_MODEL, "valueInteger": model_version}],
+        resource: dict[str, Any] = {"resourceType": "Observation", "id": ident}
+        if model_version:
+            resource["extension"] = [{"url": EXT_MODEL, "valueInteger": model_version}]
+        resource |= {
             "status": body.pop("status", "final"),
             "category": _category(category),
             "code": {"coding": [code], "text": code["display"]},
             "subject": {"reference": self.patient_ref},
             "device": {
                 "reference": self.device_ref(serial),
-                "display": f"{serial} (model version {model_version})",
+                "display": f"{serial} (model version {model_version})" if model_version else serial,
             },
         }
         if events:
@@ -242,7 +245,7 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
                 HR_CODE,
                 "vital-signs",
                 r.serial,
-                r.model_version,
+                None,  # the QRS detector's, not a model's
                 effectivePeriod={
                     "start": data.iso(r.utc - f["interval_s"]),
                     "end": data.iso(r.utc),
@@ -307,7 +310,7 @@ def build_bundle(data: ExportData) -> dict[str, Any]:
             GAP_CODE,
             "activity",
             serial,
-            0,
+            None,  # derived by the store
             effectivePeriod={"start": data.iso(gap.start_utc), "end": data.iso(gap.end_utc)},
             valueQuantity=_quantity(round(gap.hours, 2), "h"),
             note=[{"text": gap.message}],

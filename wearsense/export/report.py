@@ -66,7 +66,7 @@ def _episode_rows(data: ExportData, episodes: list[derived.AfEpisode]) -> list[l
                 str(ep.onset_hr_bpm or "-"),
                 str(ep.mean_hr_bpm or "-"),
                 ep.serial,
-                str(ep.model_version),
+                str(ep.model_version) if ep.model_version else "-",
                 ep.status,
             ]
         )
@@ -74,6 +74,7 @@ def _episode_rows(data: ExportData, episodes: list[derived.AfEpisode]) -> list[l
 
 
 EPISODE_HEADER = ["start", "end", "min", "onset HR", "mean HR", "device", "model", "status"]
+FALL_HEADER = ["time", "impact (g)", "confidence", "status", "model"]
 INFERRED_NOTE = "* no AF end event: closed by the store (status says how)"
 
 
@@ -95,6 +96,27 @@ def _table(ax: Any, header: list[str], rows: list[list[str]], title: str) -> Non
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     table.scale(1, 1.1)
+
+
+def summary_lines(s: Summary) -> list[str]:
+    """The totals under the page's table, worded."""
+    total_wear = sum(s.wear_s.values()) / 3600
+    burden_total = s.af_burden
+    confirmed = sum(1 for f in s.falls if not f.cancelled)
+    gap_line = f"Data gaps of {derived.DEFAULT_GAP_HOURS:g} h or more: {len(s.gaps) or 'none'}"
+    if s.gaps:
+        longest = max(g.hours for g in s.gaps)
+        gap_line += f" (longest: no data for {longest:.1f} hours)"
+    return [
+        f"Overall AF burden: {burden_total * 100:.1f} %"
+        if burden_total is not None
+        else "Overall AF burden: no analysable ECG",
+        f"AF episodes: {len(s.episodes)}   Falls: {confirmed} confirmed, "
+        f"{len(s.falls) - confirmed} cancelled by the wearer",
+        f"Wear time: {total_wear:.1f} h over {len(s.days)} days   {gap_line}",
+        *([INFERRED_NOTE] if any(ep.inferred_end for ep in s.episodes) else []),
+        DISCLAIMER,
+    ]
 
 
 def _main_page(data: ExportData, s: Summary) -> Any:
@@ -176,21 +198,7 @@ def _main_page(data: ExportData, s: Summary) -> Any:
 
     ax = fig.add_subplot(grid[4])
     ax.axis("off")
-    total_wear = sum(s.wear_s.values()) / 3600
-    burden_total = s.af_burden
-    confirmed = sum(1 for f in s.falls if not f.cancelled)
-    longest = max((g.hours for g in s.gaps), default=0.0)
-    lines = [
-        f"Overall AF burden: {burden_total * 100:.1f} %"
-        if burden_total is not None
-        else "Overall AF burden: no analysable ECG",
-        f"AF episodes: {len(s.episodes)}   Falls: {confirmed} confirmed, "
-        f"{len(s.falls) - confirmed} cancelled by the wearer",
-        f"Wear time: {total_wear:.1f} h over {len(s.days)} days   Data gaps of 4 h or more: "
-        f"{len(s.gaps)} (longest: no data for {longest:.1f} hours)",
-        *([INFERRED_NOTE] if any(ep.inferred_end for ep in s.episodes) else []),
-        DISCLAIMER,
-    ]
+    lines = summary_lines(s)
     for i, line in enumerate(lines):
         ax.text(
             0,
@@ -203,24 +211,29 @@ def _main_page(data: ExportData, s: Summary) -> Any:
     return fig
 
 
+def _fall_rows(data: ExportData, falls: list[derived.FallRecord]) -> list[list[str]]:
+    """Time, impact in g (the event reports milli-g), confidence, status, model."""
+    return [
+        [
+            data.local(f.utc).strftime("%Y-%m-%d %H:%M:%S"),
+            f"{f.impact_g:.2f}",
+            str(f.confidence),
+            "cancelled" if f.cancelled else "confirmed",
+            str(f.model_version) if f.model_version else "-",
+        ]
+        for f in falls
+    ]
+
+
 def _list_pages(data: ExportData, s: Summary) -> list[Any]:
     from matplotlib.figure import Figure
 
     pages = []
     episode_rows = _episode_rows(data, s.episodes)
-    fall_rows = [
-        [
-            data.local(f.utc).strftime("%Y-%m-%d %H:%M:%S"),
-            str(f.impact_mg),
-            str(f.confidence),
-            "cancelled" if f.cancelled else "confirmed",
-            str(f.model_version),
-        ]
-        for f in s.falls
-    ]
+    fall_rows = _fall_rows(data, s.falls)
     for title, header, rows in (
         ("AF episodes", EPISODE_HEADER, episode_rows if len(episode_rows) > TABLE_ROWS else []),
-        ("Falls", ["time", "impact (mg)", "confidence", "status", "model"], fall_rows),
+        ("Falls", FALL_HEADER, fall_rows),
     ):
         for start in range(0, len(rows), ROWS_PER_PAGE):
             fig = Figure(figsize=(8.27, 11.69))
