@@ -340,9 +340,9 @@ def falls(events: Iterable[StoredEvent], end_utc: float | None = None) -> list[F
             )
     out.sort(key=lambda f: f.utc)
     for i in range(len(out) - 1):  # two devices of one patient: one wait at a time
-        f, following = out[i], out[i + 1]
-        if f.await_end_utc is None or f.await_end_utc > following.utc:
-            out[i] = dataclasses.replace(f, await_end_utc=following.utc, await_closed_by=NEXT_FALL)
+        fall, later = out[i], out[i + 1]
+        if fall.await_end_utc is None or fall.await_end_utc > later.utc:
+            out[i] = dataclasses.replace(fall, await_end_utc=later.utc, await_closed_by=NEXT_FALL)
     return out
 
 
