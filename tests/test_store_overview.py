@@ -14,7 +14,7 @@ from wearsense.store.overview import Overview
 T0 = 1_709_251_200  # 2024-03-01 00:00 UTC: the device's first event
 
 
-def _store(path: Path, summaries: list[HrSummary]) -> Store:
+def _store(path: Path, summaries: list) -> Store:
     s = Store(path)
     s.add_patient("p1", "UTC")
     s.assign("SN1", "p1", start_utc=T0 - 60)
@@ -43,3 +43,21 @@ def test_device_card_gaps_start_at_the_first_event_and_end_at_now(tmp_path: Path
         (day,) = Overview(s, clock=lambda: now, gap_hours=4).device_days()
     assert day.wear_s == pytest.approx(3600)
     assert [(g.start_utc - T0, g.end_utc - T0) for g in day.gaps] == [(3600, 6 * 3600)]
+
+
+def test_heart_rate_around_episodes_says_how_each_ended(tmp_path: Path) -> None:
+    from wearsense.protocol import AfStart
+
+    now = T0 + 7200
+    events = [
+        AfStart(2, 600, 3, hr_bpm=130, confidence=90, onset_lag_s=30),
+        HrSummary(3, 1200, 0, 600, 60, 90, 140),
+        AfStart(4, 1800, 3, hr_bpm=130, confidence=90, onset_lag_s=30),
+        HrSummary(5, 2400, 0, 600, 60, 90, 140),
+    ]
+    with _store(tmp_path / "ws.db", events) as s:
+        traces = Overview(s, clock=lambda: now).hr_around_episodes("p1")
+    assert [(t.end_minute, t.status) for t in traces] == [
+        (20.0, "closed by the next onset"),
+        (None, "open"),
+    ]

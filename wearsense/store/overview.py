@@ -65,6 +65,7 @@ class EpisodeHeartRate:
     minutes: list[float]
     mean_bpm: list[int]
     end_minute: float | None
+    status: str = "ended"  # or "open", or how the store closed it (derived.AfEpisode)
 
 
 class Overview:
@@ -250,6 +251,7 @@ class Overview:
                     minutes=[((e.utc or 0) - ep.start_utc) / 60 for e in window],
                     mean_bpm=[int(e.fields["mean_bpm"]) for e in window if e.fields],
                     end_minute=None if ep.duration_s is None else ep.duration_s / 60,
+                    status=ep.status,
                 )
             )
         return traces
