@@ -17,10 +17,17 @@
   PDF/PNG report) and ``export_all_formats_s`` the selection plus all four.
   ``*_cpu_s``: CPU time of this process for the same work, less sensitive to a machine
   shared with other jobs than the wall-clock figures.
+- ``overlapping_episodes``: AF episodes and falls awaiting a cancel that overlap another
+  of the same patient (``wearsense.store.derived.overlapping_episodes``), over the demo's
+  store after ``demo_s`` seconds of `wearsense demo --check` on a fresh folder (the
+  wearable replaying its looping recordings at the default speed; the check made to
+  wait the whole time instead of stopping at the first events; ``WEARSENSE_BENCH_DEMO_S``,
+  default 600). The issue wants 0.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +38,7 @@ BATCH = 32  # the headline rate's batch, as in every earlier run
 LARGE_BATCH = 512  # the device queue's capacity: one reconnect's backlog
 START_UTC = 1_704_067_200  # 2024-01-01T00:00:00Z
 DAYS = 365
+DEMO_S = float(os.environ.get("WEARSENSE_BENCH_DEMO_S", "600"))
 
 
 def run() -> dict[str, Any]:
@@ -88,6 +96,7 @@ def run() -> dict[str, Any]:
             results["export_year_cpu_s"] = round(time.process_time() - cpu, 3)
             results["export_events"] = len(data.events)
             results["db_mib"] = round((folder / "bench.db").stat().st_size / 2**20, 1)
+    results.update(demo_overlaps(DEMO_S))
     return results
 
 
@@ -125,6 +134,46 @@ def _fsync_ms(folder: Path, rounds: int = 50) -> float:
         os.close(fd)
         path.unlink()
     return round(statistics.median(times) * 1000, 3)
+
+
+def demo_overlaps(seconds: float) -> dict[str, Any]:
+    """Runs the demo (headless ``--check``) on one fresh folder for ``seconds``, then
+    counts the overlapping episodes of its store."""
+    import contextlib
+    import io
+    from unittest import mock
+
+    from wearsense.cli import demo
+    from wearsense.cli.main import build_parser
+    from wearsense.protocol import EventKind
+    from wearsense.store import Store, derived
+
+    never = dict.fromkeys(demo.EXPECTED, "(wait the whole time)")
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        runs = 0
+        while runs == 0 or time.perf_counter() - started < seconds - 5:
+            left = max(10.0, seconds - (time.perf_counter() - started))
+            argv = ["demo", "--folder", folder, "--check", str(left)]
+            args = build_parser(argv).parse_args(argv)
+            with contextlib.redirect_stdout(io.StringIO()), mock.patch.dict(demo.EXPECTED, never):
+                demo.run(args)
+            runs += 1
+        ran = time.perf_counter() - started
+        with Store(Path(folder) / "demo.db") as store:
+            kinds = {
+                k: len(store.events(types=[k]))
+                for k in (EventKind.AF_START, EventKind.AF_END, EventKind.FALL)
+            }
+            overlaps = derived.overlapping_episodes(store, now=time.time())
+    return {
+        "overlapping_episodes": overlaps,
+        "demo_s": round(ran, 1),
+        "demo_runs": runs,
+        "demo_af_starts": kinds[EventKind.AF_START],
+        "demo_af_ends": kinds[EventKind.AF_END],
+        "demo_falls": kinds[EventKind.FALL],
+    }
 
 
 if __name__ == "__main__":

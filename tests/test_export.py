@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyedflib
@@ -64,7 +65,12 @@ def test_fhir_bundle_validates_and_reads_back_into_the_same_events(
     assert any(o["code"]["coding"][0]["code"] == "8867-4" for o in observations)
     for o in observations:
         assert o["device"]["reference"].startswith("urn:uuid:")
-        assert o["extension"][0]["url"] == fhir.EXT_MODEL
+        # the model version where a model produced it; heart rate and gaps: none
+        if o["code"]["coding"][0]["code"] in ("8867-4", "data-gap"):
+            assert "extension" not in o and "model version" not in o["device"]["display"]
+        else:
+            assert o["extension"][0]["url"] == fhir.EXT_MODEL
+            assert o["extension"][0]["valueInteger"] > 0
     cancelled = [o for o in observations if o["status"] == "cancelled"]
     assert len(cancelled) == sum(f.cancelled for f in derived.falls(data.events))
 
@@ -199,3 +205,125 @@ def test_fhir_round_trip_when_the_range_cuts_an_episode(store: Store, tmp_path: 
     want = sorted((record(e) for e in data.events if e.type in fhir.FHIR_TYPES), key=key)
     assert got == want
     assert episode.end_key in {(r.serial, r.epoch, r.seq) for r in got}
+
+
+def _looping_af_store(path: Path) -> Store:
+    """A hand-made store like the demo's: AF onsets again and again, never an end."""
+    from wearsense.protocol import AfStart, HrSummary, StatusFirmware
+
+    s = Store(path)
+    s.add_patient("p-af", "Europe/Berlin")
+    s.assign("SN-AF", "p-af", start_utc=START - 3600)
+    events = [StatusFirmware(1, 0, 0, fw_major=1, fw_minor=0, fw_patch=0, utc_offset_s=START)]
+    for i in range(4):
+        events.append(
+            AfStart(2 + 2 * i, 600 + 1200 * i, 3, hr_bpm=130, confidence=90, onset_lag_s=30)
+        )
+        events.append(HrSummary(3 + 2 * i, 1200 + 1200 * i, 0, 600, 60, 90, 140))
+    s.ingest("SN-AF", 1, events)
+    return s
+
+
+def test_af_episodes_in_every_export_end_and_never_nest(tmp_path: Path) -> None:
+    with _looping_af_store(tmp_path / "af.db") as s:
+        data = select(s, "p-af")
+    notes = [a for a in edf_export.all_annotations(data) if a.text.startswith("AF episode")]
+    assert [a.text for a in notes] == ["AF episode (closed by the next onset)"] * 3 + [
+        "AF episode (open)"
+    ]
+    for a, b in zip(notes, notes[1:], strict=False):
+        assert a.onset + a.duration_s <= b.onset  # none inside another
+    bundle = fhir.build_bundle(data)
+    af = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "49436004"
+    ]
+    assert ["end" in o["effectivePeriod"] for o in af] == [True, True, True, False]
+    assert af[0]["note"][0]["text"].startswith("AF episode closed by the next onset")
+    periods = [(o["effectivePeriod"]["start"], o["effectivePeriod"].get("end")) for o in af]
+    assert all(end <= nxt for (_, end), (nxt, _) in zip(periods, periods[1:], strict=False))
+    rows = report._episode_rows(data, report.summarize(data).episodes)
+    assert [r[-1] for r in rows] == ["closed by the next onset"] * 3 + ["open"]
+    assert rows[0][1].endswith(" *") and rows[-1][1] == "open"
+
+
+def _hr_store(path: Path, first_utc: int, hours: int) -> Store:
+    """A hand-made store: a Berlin patient, one heart-rate summary per 10 min."""
+    from wearsense.protocol import HrSummary, StatusFirmware
+
+    s = Store(path)
+    s.add_patient("p-t", "Europe/Berlin")
+    s.assign("SN-T", "p-t", start_utc=first_utc - 86400)
+    events: list = [
+        StatusFirmware(1, 0, 0, fw_major=1, fw_minor=0, fw_patch=0, utc_offset_s=first_utc)
+    ]
+    events += [HrSummary(2 + i, (i + 1) * 600, 0, 600, 60, 70, 80) for i in range(hours * 6)]
+    s.ingest("SN-T", 1, events)
+    return s
+
+
+def test_export_of_today_ends_at_the_companions_now(tmp_path: Path) -> None:
+    morning = 1_718_258_400  # 2024-06-13 08:00 in Berlin
+    with _hr_store(tmp_path / "t.db", morning, 2) as s:
+        tz = s.patient("p-t").tz
+        now = morning + 3 * 3600  # 11:00: the afternoon has not happened
+        data = select(
+            s, "p-t", parse_when("2024-06-13", tz), parse_when("2024-06-13", tz, end=True), now=now
+        )
+    assert data.end_utc == now
+    gaps = derived.data_gaps(data.events, start_utc=data.start_utc, end_utc=data.end_utc)
+    assert all(g.end_utc <= now for g in gaps)
+    assert [round(g.hours, 1) for g in gaps] == [8.0]  # midnight to 08:00; none after 11:00
+    notes = edf_export.all_annotations(data)
+    assert all(a.onset + a.duration_s <= now for a in notes)
+
+
+def test_deidentified_times_keep_their_utc_time_of_day_across_dst(tmp_path: Path) -> None:
+    # summer time in Berlin (+02:00); shifted 200 days back, into winter time (+01:00)
+    first = 1_718_258_400
+    with _hr_store(tmp_path / "d.db", first, 3) as s:
+        plain = select(s, "p-t")
+        data = select(s, "p-t", deidentify=True, shift_days=200)
+    assert data.timezone_name == "UTC" and data.shift_s == 200 * 86400
+    for real, shifted in zip(plain.events, data.events, strict=True):
+        assert real.utc is not None and shifted.utc is not None
+        assert real.utc - shifted.utc == 200 * 86400
+        got = data.iso(shifted.utc)
+        assert got.endswith("+00:00")
+        assert got[11:19] == datetime.fromtimestamp(real.utc, UTC).strftime("%H:%M:%S")
+    notes = [a for a in edf_export.all_annotations(data) if a.duration_s == 0]
+    for note in notes:  # EDF+ onsets from (UTC) midnight keep the real UTC time of day
+        day = edf_export.day_bounds(data, data.local(note.onset).date())[0]
+        assert (note.onset - day) == (note.onset + data.shift_s) % 86400
+
+
+def test_report_words_impact_in_g_and_no_longest_gap_when_there_is_none(tmp_path: Path) -> None:
+    from wearsense.protocol import Fall, HrSummary, StatusFirmware
+
+    with Store(tmp_path / "r.db") as s:
+        s.add_patient("p-r", "UTC")
+        s.assign("SN-R", "p-r", start_utc=START - 60)
+        events: list = [
+            StatusFirmware(1, 0, 0, fw_major=1, fw_minor=0, fw_patch=0, utc_offset_s=START)
+        ]
+        events += [HrSummary(2 + i, (i + 1) * 600, 0, 600, 60, 70, 80) for i in range(12)]
+        events.append(Fall(20, 3000, 2, impact_mg=2500, confidence=95, stillness_s=10))
+        s.ingest("SN-R", 1, events)
+        data = select(s, "p-r")
+    summary = report.summarize(data)
+    assert summary.gaps == []
+    lines = report.summary_lines(summary)
+    assert "Data gaps of 4 h or more: none" in lines[2] and "longest" not in lines[2]
+    assert report.FALL_HEADER[1] == "impact (g)"
+    assert report._fall_rows(data, summary.falls)[0][1] == "2.50"  # 2500 mg
+    hr = [
+        e["resource"]
+        for e in fhir.build_bundle(data)["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert [("extension" in o, o["device"]["display"]) for o in hr if "valueQuantity" in o][0] == (
+        False,
+        "SN-R",
+    )

@@ -211,3 +211,35 @@ def test_interactive_delete_offers_an_export_and_wants_the_pseudonym_typed(
     answers = iter(["", "p-1"])  # no export, right confirmation
     code, out, _ = run(capsys, "patient", "delete", "p-1")
     assert code == 0 and "deleted p-1" in out
+
+
+def test_patient_assign_takes_the_events_the_device_queued_before(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the device streamed (and the store placed) its events before anyone was assigned:
+    # "now" would leave them all to nobody
+    _fill(db)
+    with Store(db) as store:
+        stored = store.count_device_events("SN-7")
+        first = store.first_unassigned_utc("SN-7")
+    assert stored > 100 and first is not None and first < START + 3600
+    assert run(capsys, "patient", "add", "p-1")[0] == 0
+    code, out, _ = run(capsys, "patient", "assign", "SN-7", "p-1")
+    assert code == 0 and f"took {stored} events already stored" in out
+    with Store(db) as store:
+        assert store.assignments(serial="SN-7")[0].start_utc == first
+        assert len(store.events(patient="p-1")) == stored
+        assert store.first_unassigned_utc("SN-7") is None  # worn now: nothing waits
+
+
+def test_patient_assign_from_says_what_stays_unassigned(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fill(db)
+    with Store(db) as store:
+        later = store.count_device_events("SN-7", START + 86400)
+        earlier = store.count_device_events("SN-7", end_utc=START + 86400)
+    run(capsys, "patient", "add", "p-1")
+    code, out, _ = run(capsys, "patient", "assign", "SN-7", "p-1", "--from", "2024-03-30T00:00Z")
+    assert code == 0 and f"took {later} events already stored" in out
+    assert f"{earlier} earlier events of the device stay unassigned" in out

@@ -181,3 +181,145 @@ def test_silence_check_and_missing_hook(store: Store, monkeypatch: pytest.Monkey
     missing = alerts_mod.deliver_pending(store, "/nonexistent/hook", now_utc=time.time())
     assert missing == (0, 1)
     assert "not found" in alerts_mod.alerts(store)[0].last_error
+
+
+# -- episode integrity (issue #30): every episode closed, none overlapping --------------
+
+
+def _af(seq: int, t: int) -> AfStart:
+    return AfStart(seq, t, 4, hr_bpm=130, confidence=88, onset_lag_s=30)
+
+
+def _spans(episodes: list[derived.AfEpisode]) -> list[tuple[float, float | None, str | None]]:
+    return [
+        (ep.start_utc - T0, None if ep.end_utc is None else ep.end_utc - T0, ep.closed_by)
+        for ep in episodes
+    ]
+
+
+def test_af_starts_without_ends_close_at_the_next_onset(store: Store) -> None:
+    # the demo's store: onsets again and again, never an end (the recording loops)
+    store.ingest(
+        "SN1",
+        1,
+        [
+            status(),
+            _af(2, 1000),
+            HrSummary(3, 1600, 1, 600, 60, 70, 80),
+            _af(4, 2000),
+            _af(5, 3000),
+        ],
+    )
+    episodes = derived.af_episodes(store.events(patient="p1"))
+    assert _spans(episodes) == [
+        (970, 1970, derived.NEXT_START),
+        (1970, 2970, derived.NEXT_START),
+        (2970, None, None),
+    ]
+    assert [ep.status for ep in episodes] == [
+        "closed by the next onset",
+        "closed by the next onset",
+        "open",
+    ]
+    assert derived.overlapping_episodes(store) == 0
+
+
+def test_af_episode_closed_by_a_reset_and_by_a_data_gap(store: Store) -> None:
+    store.ingest(
+        "SN1",
+        1,
+        [status(), _af(2, 1000), HrSummary(3, 1600, 1, 600, 60, 70, 80)],
+    )
+    # the device reset: epoch 2 starts; the episode ends at epoch 1's last event
+    reset = StatusFirmware(1, 0, 0, fw_major=1, fw_minor=0, fw_patch=0, utc_offset_s=T0 + 5000)
+    gap = derived.EPISODE_GAP_S
+    store.ingest(
+        "SN1",
+        2,
+        [
+            reset,
+            _af(2, 100),
+            HrSummary(3, 700, 1, 600, 60, 70, 80),
+            HrSummary(4, 700 + int(gap) + 600, 1, 600, 60, 70, 80),  # after a long silence
+            _af(5, 700 + int(gap) + 1000),
+        ],
+    )
+    episodes = derived.af_episodes(store.events(patient="p1"), end_utc=T0 + 5000 + 3 * gap)
+    assert _spans(episodes) == [
+        (970, 1600, derived.DEVICE_RESET),
+        (5070, 5700, derived.DATA_GAP),  # the last event before the silence
+        (5700 + gap + 970, 5700 + gap + 1000, derived.DATA_GAP),  # silent until the end
+    ]
+    assert all(ep.inferred_end for ep in episodes)
+    assert derived.overlapping_episodes(store, now=T0 + 5000 + 3 * gap) == 0
+
+
+def test_the_devices_own_end_wins_over_a_silence(store: Store) -> None:
+    gap = int(derived.EPISODE_GAP_S)
+    store.ingest(
+        "SN1",
+        1,
+        [
+            status(),
+            _af(2, 1000),
+            HrSummary(3, 1600, 1, 600, 60, 70, 80),
+            AfEnd(4, 1600 + gap + 60, 4, duration_s=gap + 690, mean_hr_bpm=110),
+        ],
+    )
+    (episode,) = derived.af_episodes(store.events(patient="p1"))
+    assert _spans([episode]) == [(970, 1600 + gap + 60, derived.END_EVENT)]
+    assert episode.mean_hr_bpm == 110 and not episode.inferred_end
+
+
+def test_episodes_of_two_devices_of_one_patient_do_not_overlap(store: Store) -> None:
+    store.assign("SN2", "p1", start_utc=T0 - 86400)
+    store.ingest("SN1", 1, [status(), _af(2, 1000), HrSummary(3, 1600, 1, 600, 60, 70, 80)])
+    store.ingest(
+        "SN2",
+        1,
+        [
+            status(),
+            _af(2, 1200),
+            AfEnd(3, 1500, 4, duration_s=330, mean_hr_bpm=110),
+        ],
+    )
+    episodes = derived.af_episodes(store.events(patient="p1"))
+    assert _spans(episodes) == [(970, 1170, derived.NEXT_START), (1170, 1500, derived.END_EVENT)]
+    assert derived.overlapping((ep.start_utc, ep.end_utc) for ep in episodes) == 0
+    assert derived.overlapping([(0, 10), (5, None), (20, 30)]) == 2
+
+
+def test_falls_awaiting_a_cancel_never_overlap(store: Store) -> None:
+    store.ingest(
+        "SN1",
+        1,
+        [
+            status(),
+            Fall(2, 1000, 2, impact_mg=2500, confidence=95, stillness_s=10),
+            Fall(3, 1010, 2, impact_mg=2600, confidence=90, stillness_s=10),
+            FallCancelled(4, 1030, 2, fall_seq=3, delay_s=20),
+            Fall(5, 5000, 2, impact_mg=1800, confidence=80, stillness_s=5),
+            Fall(6, 9000, 2, impact_mg=1800, confidence=80, stillness_s=5),
+        ],
+    )
+    got = derived.falls(store.events(patient="p1"), end_utc=T0 + 9100)
+    assert [
+        (f.utc - T0, None if f.await_end_utc is None else f.await_end_utc - T0, f.await_closed_by)
+        for f in got
+    ] == [
+        (1000, 1010, derived.NEXT_FALL),
+        (1010, 1030, derived.CANCELLED),
+        (5000, 5000 + derived.FALL_CANCEL_MAX_S, derived.WINDOW),
+        (9000, None, None),  # its window is still open at the companion's now
+    ]
+    assert got[1].impact_g == pytest.approx(2.6)
+    assert derived.overlapping_episodes(store, now=T0 + 9100) == 0
+
+
+def test_no_data_gap_runs_past_the_end_of_the_range(store: Store) -> None:
+    # coverage stamped after the range's end (a device ahead of the companion's clock)
+    store.ingest("SN1", 1, [status(), HrSummary(2, 600, 1, 600, 60, 70, 80)])
+    store.ingest("SN1", 1, [HrSummary(3, 20 * 3600, 1, 600, 60, 70, 80)])
+    events = store.events(patient="p1")
+    gaps = derived.data_gaps(events, min_hours=4, start_utc=T0, end_utc=T0 + 10 * 3600)
+    assert [(g.start_utc - T0, g.end_utc - T0) for g in gaps] == [(600, 10 * 3600)]

@@ -70,7 +70,8 @@ def register(subparsers: Any) -> None:
         p.add_argument(
             "--deidentify",
             action="store_true",
-            help="shift all dates by a random number of whole days into the past, "
+            help="shift all dates by a random number of whole days into the past (times "
+            "written in UTC), "
             "replace the pseudonym and serials by unlinkable labels, drop raw "
             "bytes and device clocks",
         )

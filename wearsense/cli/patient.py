@@ -53,8 +53,23 @@ def _patient_list(args: argparse.Namespace) -> int:
 def _patient_assign(args: argparse.Namespace) -> int:
     with Store(db_path(args)) as store:
         patient = store.patient(args.pseudonym)
-        a = store.assign(args.serial, patient.pseudonym, when(args.start, patient.timezone))
-    print(f"device {a.serial} is worn by {a.patient} from {local(a.start_utc, patient.timezone)}")
+        serial = args.serial.strip()
+        waiting_from = store.first_unassigned_utc(serial)
+        start = when(args.start, patient.timezone)
+        if start is None:  # from the first event the device queued for nobody
+            start = waiting_from
+        a = store.assign(serial, patient.pseudonym, start)
+        took = store.count_device_events(a.serial, a.start_utc)
+        left = (
+            store.count_device_events(a.serial, waiting_from, a.start_utc)
+            if waiting_from is not None and waiting_from < a.start_utc
+            else 0
+        )
+    tz = patient.timezone
+    print(f"device {a.serial} is worn by {a.patient} from {local(a.start_utc, tz)}")
+    print(f"took {took} event{'s' * (took != 1)} already stored")
+    if left:
+        print(f"{left} earlier event{'s' * (left != 1)} of the device stay unassigned")
     return 0
 
 
@@ -133,7 +148,8 @@ def register(subparsers: Any) -> None:
         dest="start",
         metavar="WHEN",
         help="ISO date-time the patient started wearing it (patient's local time "
-        "unless an offset is given; default: now)",
+        "unless an offset is given; default: the time of the device's first event no "
+        "patient holds, or now when it has none)",
     )
     p = subcommand(sub, "unassign", "end a device's current assignment", _patient_unassign)
     p.add_argument("serial")

@@ -11,6 +11,7 @@ import hashlib
 import os
 import secrets
 import tempfile
+import time as clock
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -58,8 +59,10 @@ def record(event: StoredEvent) -> EventRecord:
 @dataclasses.dataclass(frozen=True)
 class ExportData:
     """The events of one patient in [start_utc, end_utc), de-identified when asked:
-    every time moved back by ``shift_s`` (whole days), the pseudonym and the serials
-    replaced by labels that cannot be linked back, raw bytes and device times removed."""
+    every time moved back by ``shift_s`` (whole days of 86 400 s) and shown in UTC (so
+    every time of day is the real one's UTC time of day, across DST), the pseudonym and
+    the serials replaced by labels that cannot be linked back, raw bytes and device
+    times removed. ``end_utc`` is never past the companion's now (unless an event is)."""
 
     patient_label: str
     timezone_name: str
@@ -112,8 +115,11 @@ def select(
     *,
     deidentify: bool = False,
     shift_days: int | None = None,
+    now: float | None = None,
 ) -> ExportData:
-    """The patient's placed events in the range; ExportError when there are none."""
+    """The patient's placed events in the range; ExportError when there are none. The
+    range ends at the companion's clock (``now``, default the system clock) when it
+    would end later: no figure (a data gap, wear) runs into hours that have not happened."""
     patient = store.patient(pseudonym)
     with paused_gc():
         events = [
@@ -132,6 +138,7 @@ def select(
     assert events[0].utc is not None and events[-1].utc is not None
     start = start_utc if start_utc is not None else events[0].utc
     end = end_utc if end_utc is not None else events[-1].utc + 1
+    end = min(end, max(clock.time() if now is None else now, events[-1].utc + 1))
     devices = store.devices_of(pseudonym)
     if not deidentify:
         return ExportData(
@@ -164,9 +171,7 @@ def select(
         dataclasses.replace(d, serial=alias[d.serial], first_seen_utc=0.0, last_seen_utc=0.0)
         for d in devices
     ]
-    return ExportData(
-        label, patient.timezone, start - shift, end - shift, shifted, hidden, True, shift
-    )
+    return ExportData(label, "UTC", start - shift, end - shift, shifted, hidden, True, shift)
 
 
 def _shift_fields(fields: dict[str, Any] | None, shift: int) -> dict[str, Any] | None:

@@ -292,7 +292,7 @@ def _hr_entry(p: dict[str, Any]) -> dict[str, Any]:
         "resource": {
             "resourceType": "Observation",
             "id": p["id"],
-            "extension": [{"url": EXT_MODEL, "valueInteger": p["version"]}],
+            # no model-version extension: the heart rate is the QRS detector's
             "status": "final",
             "category": VITAL_CATEGORY,
             "code": HR_CONCEPT,
@@ -357,13 +357,18 @@ class _Builder:
             self.device_refs[serial] = "urn:uuid:" + _uuid("device", serial)
         return self.device_refs[serial]
 
-    def device(self, serial: str, model_version: int) -> dict[str, str]:
-        key = (serial, model_version)
+    def device(self, serial: str, model_version: int | None) -> dict[str, str]:
+        """The device reference; its display names the model version only where a model
+        made the observation (``model_version`` 0 or None: the heart rate comes from the
+        QRS detector, a data gap from the store)."""
+        key = (serial, model_version or 0)
         got = self._devices.get(key)
         if got is None:
             got = self._devices[key] = {
                 "reference": self.device_ref(serial),
-                "display": f"{serial} (model version {model_version})",
+                "display": (
+                    f"{serial} (model version {model_version})" if model_version else serial
+                ),
             }
         return got
 
@@ -389,7 +394,7 @@ class _Builder:
         end = self.iso(e.utc)
         value = f"{e.serial}/{e.epoch}/{e.seq}"
         ident = _uuid("obs", HR_CODE["code"] if hr else ACTIVITY_CODES[0]["code"], value, start)
-        device = self.device(e.serial, version)
+        device = self.device(e.serial, None if hr else version)
         if not fast:
             p: dict[str, Any] = {
                 "url": "urn:uuid:" + ident,
@@ -456,9 +461,11 @@ class _Builder:
         code: dict[str, Any],
         category: list[dict[str, Any]] | None,
         serial: str,
-        model_version: int,
+        model_version: int | None,
         **body: Any,
     ) -> None:
+        """``model_version``: the model that produced it; 0 or None where none did: then
+        the Observation has no model-version extension and the device display no version."""
         when = body.get("effectivePeriod", {}).get("start") or body.get("effectiveDateTime", "")
         ident = _uuid(
             "obs",
@@ -466,12 +473,10 @@ class _Builder:
             *(f"{e.serial}/{e.epoch}/{e.seq}" for e in events),
             when,
         )
-        resource: dict[str, Any] = {
-            "resourceType": "Observation",
-            "id": ident,
-            "extension": self.model_extension(model_version),
-            "status": body.pop("status", "final"),
-        }
+        resource: dict[str, Any] = {"resourceType": "Observation", "id": ident}
+        if model_version:
+            resource["extension"] = self.model_extension(model_version)
+        resource["status"] = body.pop("status", "final")
         if category:
             resource["category"] = category
         resource["code"] = code
@@ -595,7 +600,8 @@ def _build(data: ExportData, fast: bool) -> tuple[dict[str, Any], list[Any]]:
     af_events = [e for e in events if e.type in (EventKind.AF_START, EventKind.AF_END)]
     by_key = {e.key: e for e in af_events}
     af_value, af_component = _rhythm(ATRIAL_FIBRILLATION)
-    for episode in derived.af_episodes(af_events):
+    # all events: a reset, a silence or the next onset closes an episode without an end
+    for episode in derived.af_episodes(events, end_utc=data.end_utc):
         parts: list[StoredEvent] = []
         comps: list[dict[str, Any]] = [af_component]
         if episode.start_key is not None:
@@ -609,6 +615,9 @@ def _build(data: ExportData, fast: bool) -> tuple[dict[str, Any], list[Any]]:
             comps += _components(EventKind.AF_END, end.fields or {})
         if episode.end_utc is not None:  # an end the store inferred has no end event
             period["end"] = iso(episode.end_utc)
+        extra: dict[str, Any] = {}
+        if episode.inferred_end:  # how the store closed it, since the device did not
+            extra["note"] = [{"text": f"AF episode {episode.status} (no AF end event)"}]
         b.observation(
             parts,
             AF_EPISODE_CODE,
@@ -618,6 +627,7 @@ def _build(data: ExportData, fast: bool) -> tuple[dict[str, Any], list[Any]]:
             effectivePeriod=period,
             valueCodeableConcept=af_value,
             component=comps,
+            **extra,
         )
     fall_events: list[StoredEvent] = []
     for e in events:
@@ -641,7 +651,7 @@ def _build(data: ExportData, fast: bool) -> tuple[dict[str, Any], list[Any]]:
         elif kind in (EventKind.FALL, EventKind.FALL_CANCELLED):
             fall_events.append(e)
     fall_keys = {e.key: e for e in fall_events}
-    for fall in derived.falls(fall_events):
+    for fall in derived.falls(events, end_utc=data.end_utc):
         r = fall_keys[fall.key]
         assert r.utc is not None
         parts = [r]
@@ -669,7 +679,7 @@ def _build(data: ExportData, fast: bool) -> tuple[dict[str, Any], list[Any]]:
             GAP_CONCEPT,
             None,
             serial,
-            0,
+            None,  # derived by the store, not a model
             effectivePeriod={"start": iso(gap.start_utc), "end": iso(gap.end_utc)},
             valueQuantity=_quantity(round(gap.hours, 2), "h"),
             note=[{"text": gap.message}],

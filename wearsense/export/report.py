@@ -45,8 +45,8 @@ def summarize(data: ExportData) -> Summary:
         burden={d.day: d for d in derived.af_burden_per_day(events, tz)},
         activity=derived.activity_minutes_per_day(events, tz),
         wear_s=derived.wear_time_per_day(events, tz),
-        episodes=derived.af_episodes(events),
-        falls=derived.falls(events),
+        episodes=derived.af_episodes(events, end_utc=data.end_utc),
+        falls=derived.falls(events, end_utc=data.end_utc),
         gaps=derived.data_gaps(events, start_utc=data.start_utc, end_utc=data.end_utc),
     )
 
@@ -55,6 +55,8 @@ def _episode_rows(data: ExportData, episodes: list[derived.AfEpisode]) -> list[l
     rows = []
     for ep in episodes:
         end = data.local(ep.end_utc).strftime("%Y-%m-%d %H:%M") if ep.end_utc else "open"
+        if ep.inferred_end:
+            end += " *"  # the store closed it (the key under the table says how)
         minutes = f"{ep.duration_s / 60:.1f}" if ep.duration_s is not None else "-"
         rows.append(
             [
@@ -64,13 +66,16 @@ def _episode_rows(data: ExportData, episodes: list[derived.AfEpisode]) -> list[l
                 str(ep.onset_hr_bpm or "-"),
                 str(ep.mean_hr_bpm or "-"),
                 ep.serial,
-                str(ep.model_version),
+                str(ep.model_version) if ep.model_version else "-",
+                ep.status,
             ]
         )
     return rows
 
 
-EPISODE_HEADER = ["start", "end", "min", "onset HR", "mean HR", "device", "model"]
+EPISODE_HEADER = ["start", "end", "min", "onset HR", "mean HR", "device", "model", "status"]
+FALL_HEADER = ["time", "impact (g)", "confidence", "status", "model"]
+INFERRED_NOTE = "* no AF end event: closed by the store (status says how)"
 
 
 def _table(ax: Any, header: list[str], rows: list[list[str]], title: str) -> None:
@@ -117,6 +122,27 @@ def _bars(
     )
     bars.sticky_edges.y.extend(base)
     ax.add_collection(bars)
+
+
+def summary_lines(s: Summary) -> list[str]:
+    """The totals under the page's table, worded."""
+    total_wear = sum(s.wear_s.values()) / 3600
+    burden_total = s.af_burden
+    confirmed = sum(1 for f in s.falls if not f.cancelled)
+    gap_line = f"Data gaps of {derived.DEFAULT_GAP_HOURS:g} h or more: {len(s.gaps) or 'none'}"
+    if s.gaps:
+        longest = max(g.hours for g in s.gaps)
+        gap_line += f" (longest: no data for {longest:.1f} hours)"
+    return [
+        f"Overall AF burden: {burden_total * 100:.1f} %"
+        if burden_total is not None
+        else "Overall AF burden: no analysable ECG",
+        f"AF episodes: {len(s.episodes)}   Falls: {confirmed} confirmed, "
+        f"{len(s.falls) - confirmed} cancelled by the wearer",
+        f"Wear time: {total_wear:.1f} h over {len(s.days)} days   {gap_line}",
+        *([INFERRED_NOTE] if any(ep.inferred_end for ep in s.episodes) else []),
+        DISCLAIMER,
+    ]
 
 
 def _main_page(data: ExportData, s: Summary) -> Any:
@@ -198,24 +224,11 @@ def _main_page(data: ExportData, s: Summary) -> Any:
 
     ax = fig.add_subplot(grid[4])
     ax.axis("off")
-    total_wear = sum(s.wear_s.values()) / 3600
-    burden_total = s.af_burden
-    confirmed = sum(1 for f in s.falls if not f.cancelled)
-    longest = max((g.hours for g in s.gaps), default=0.0)
-    lines = [
-        f"Overall AF burden: {burden_total * 100:.1f} %"
-        if burden_total is not None
-        else "Overall AF burden: no analysable ECG",
-        f"AF episodes: {len(s.episodes)}   Falls: {confirmed} confirmed, "
-        f"{len(s.falls) - confirmed} cancelled by the wearer",
-        f"Wear time: {total_wear:.1f} h over {len(s.days)} days   Data gaps of 4 h or more: "
-        f"{len(s.gaps)} (longest: no data for {longest:.1f} hours)",
-        DISCLAIMER,
-    ]
+    lines = summary_lines(s)
     for i, line in enumerate(lines):
         ax.text(
             0,
-            1 - i * 0.25,
+            1 - i * 0.2,
             line,
             fontsize=8,
             va="top",
@@ -224,24 +237,29 @@ def _main_page(data: ExportData, s: Summary) -> Any:
     return fig
 
 
+def _fall_rows(data: ExportData, falls: list[derived.FallRecord]) -> list[list[str]]:
+    """Time, impact in g (the event reports milli-g), confidence, status, model."""
+    return [
+        [
+            data.local(f.utc).strftime("%Y-%m-%d %H:%M:%S"),
+            f"{f.impact_g:.2f}",
+            str(f.confidence),
+            "cancelled" if f.cancelled else "confirmed",
+            str(f.model_version) if f.model_version else "-",
+        ]
+        for f in falls
+    ]
+
+
 def _list_pages(data: ExportData, s: Summary) -> list[Any]:
     from matplotlib.figure import Figure
 
     pages = []
     episode_rows = _episode_rows(data, s.episodes)
-    fall_rows = [
-        [
-            data.local(f.utc).strftime("%Y-%m-%d %H:%M:%S"),
-            str(f.impact_mg),
-            str(f.confidence),
-            "cancelled" if f.cancelled else "confirmed",
-            str(f.model_version),
-        ]
-        for f in s.falls
-    ]
+    fall_rows = _fall_rows(data, s.falls)
     for title, header, rows in (
         ("AF episodes", EPISODE_HEADER, episode_rows if len(episode_rows) > TABLE_ROWS else []),
-        ("Falls", ["time", "impact (mg)", "confidence", "status", "model"], fall_rows),
+        ("Falls", FALL_HEADER, fall_rows),
     ):
         for start in range(0, len(rows), ROWS_PER_PAGE):
             fig = Figure(figsize=(8.27, 11.69))

@@ -478,6 +478,39 @@ class Store:
             )
         return self.assignments(serial=serial)[-1]
 
+    def first_unassigned_utc(self, serial: str) -> float | None:
+        """When the device's first placed event that no assignment holds happened: the
+        first after the end of its latest assignment (None: no such event)."""
+        ends = [a.end_utc for a in self.assignments(serial=serial)]
+        if None in ends:
+            return None  # worn now: nothing of it is waiting for a patient
+        after = max((e for e in ends if e is not None), default=None)
+        row = self._one(
+            "SELECT min(utc) FROM events WHERE serial = ? AND utc IS NOT NULL"
+            + ("" if after is None else " AND utc >= ?"),
+            (serial,) if after is None else (serial, after),
+        )
+        return None if row is None or row[0] is None else float(row[0])
+
+    def first_event_utc(self, serial: str) -> float | None:
+        """The time of the device's first placed event (None: none yet)."""
+        row = self._one("SELECT min(utc) FROM events WHERE serial = ?", (serial,))
+        return None if row is None or row[0] is None else float(row[0])
+
+    def count_device_events(
+        self, serial: str, start_utc: float | None = None, end_utc: float | None = None
+    ) -> int:
+        """The device's placed events in [start_utc, end_utc)."""
+        sql = "SELECT count(*) FROM events WHERE serial = ? AND utc IS NOT NULL"
+        args: list[Any] = [serial]
+        if start_utc is not None:
+            sql += " AND utc >= ?"
+            args.append(start_utc)
+        if end_utc is not None:
+            sql += " AND utc < ?"
+            args.append(end_utc)
+        return int(self._one(sql, args)[0])
+
     def unassign(self, serial: str, end_utc: float | None = None) -> Assignment:
         """Ends the device's open assignment at ``end_utc`` (default now)."""
         open_ = [a for a in self.assignments(serial=serial) if a.end_utc is None]

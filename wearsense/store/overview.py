@@ -41,8 +41,8 @@ class DeviceDay:
     firmware: str | None
     models: dict[str, int]  # task -> version, as last recorded
     last_received_utc: float | None  # when the store last received one of its events
-    wear_s: float  # covered by its summaries in the last 24 hours
-    gaps: list[derived.DataGap]  # in the last 24 hours
+    wear_s: float  # covered by its summaries in the last 24 hours, up to now
+    gaps: list[derived.DataGap]  # in the last 24 hours since its first event, up to now
     newest_utc: float | None  # its newest placed event
     silent_hours: float | None  # since that event
     # events it assigned that never reached the store, whenever (Store.sequence_holes)
@@ -68,6 +68,7 @@ class EpisodeHeartRate:
     minutes: list[float]
     mean_bpm: list[int]
     end_minute: float | None
+    status: str = "ended"  # or "open", or how the store closed it (derived.AfEpisode)
 
 
 class Overview:
@@ -172,7 +173,13 @@ class Overview:
         return [self._device_day(serial, known.get(serial), now) for serial in serials]
 
     def _device_day(self, serial: str, device: Device | None, now: float) -> DeviceDay:
-        events = self.store.events(serial=serial, start_utc=now - DAY_S, end_utc=now + 1)
+        # The window: the last 24 hours, but not before the device's first event (the
+        # hours before it existed for the store are no data gap) and not after now. A
+        # summary stamped after now (a device replaying faster than real time) covers
+        # time only up to now.
+        first = self.store.first_event_utc(serial)
+        window_start = now - DAY_S if first is None else max(now - DAY_S, min(first, now))
+        events = self.store.events(serial=serial, start_utc=window_start)
         last = self.store.events(
             serial=serial, types=[EventKind.STATUS_DEVICE], include_unplaced=True
         )
@@ -190,12 +197,13 @@ class Overview:
             }
         history = events or self.store.events(serial=serial, include_unplaced=True)
         received = max((e.received_utc for e in history), default=None)
-        wear_s = sum(
-            min(end, now) - max(start, now - DAY_S)
-            for start, end in derived.covered_intervals(events)
-            if end > now - DAY_S and start < now
+        covered = derived.clip(derived.covered_intervals(events), window_start, now)
+        wear_s = sum(end - start for start, end in covered)
+        gaps = (
+            derived.data_gaps(events, self.gap_hours, start_utc=window_start, end_utc=now)
+            if first is not None
+            else []
         )
-        gaps = derived.data_gaps(events, self.gap_hours, start_utc=now - DAY_S, end_utc=now)
         newest = max((e.utc for e in history if e.utc is not None), default=None)
         return DeviceDay(
             serial=serial,
@@ -208,7 +216,7 @@ class Overview:
             wear_s=wear_s,
             gaps=gaps,
             newest_utc=newest,
-            silent_hours=None if newest is None else (now - newest) / 3600,
+            silent_hours=None if newest is None else max(0.0, now - newest) / 3600,
             holes=self.store.sequence_holes(serial),
         )
 
@@ -238,7 +246,7 @@ class Overview:
             e for e in events if e.type == EventKind.HR_SUMMARY and e.fields and e.utc is not None
         ]
         traces = []
-        for ep in derived.af_episodes(events):
+        for ep in derived.af_episodes(events, end_utc=self.clock()):
             stop = (ep.end_utc if ep.end_utc is not None else self.clock()) + margin_s
             window = [e for e in hr if ep.start_utc - margin_s <= (e.utc or 0) <= stop]
             traces.append(
@@ -247,6 +255,7 @@ class Overview:
                     minutes=[((e.utc or 0) - ep.start_utc) / 60 for e in window],
                     mean_bpm=[int(e.fields["mean_bpm"]) for e in window if e.fields],
                     end_minute=None if ep.duration_s is None else ep.duration_s / 60,
+                    status=ep.status,
                 )
             )
         return traces
