@@ -238,7 +238,7 @@ def test_af_episodes_in_every_export_end_and_never_nest(tmp_path: Path) -> None:
         e["resource"]
         for e in bundle["entry"]
         if e["resource"]["resourceType"] == "Observation"
-        and e["resource"]["code"]["coding"][0]["code"] == "49436004"
+        and e["resource"]["code"] == fhir.AF_EPISODE_CODE
     ]
     assert ["end" in o["effectivePeriod"] for o in af] == [True, True, True, False]
     assert af[0]["note"][0]["text"].startswith("AF episode closed by the next onset")
