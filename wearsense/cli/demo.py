@@ -131,7 +131,9 @@ async def _run(args: argparse.Namespace, started: float) -> int:
     try:
         if not any(p.pseudonym == PATIENT for p in store.patients()):
             store.add_patient(PATIENT, "UTC")
-            store.assign(SERIAL, PATIENT, start_utc=time.time() - 60)
+            # the demo patient has worn the demo device from its first event on: the
+            # events it queued before the companion connected are hers too (issue 30)
+            store.assign(SERIAL, PATIENT, start_utc=0.0)
     except StoreError as exc:
         print(f"error: {exc}")
         store.close()
