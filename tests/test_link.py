@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from bleak import BleakClient
+from link_helpers import hr, run, until
 
 from wearsense.emulator.replay import load
 from wearsense.firmware import device as device_mod
@@ -21,7 +22,6 @@ from wearsense.protocol import (
     Ack,
     AckKind,
     Event,
-    HrSummary,
     Status,
     StatusRecord,
     crc16,
@@ -35,30 +35,6 @@ from wearsense.testing.loopback import Loopback
 DeviceCore = device_mod.DeviceCore
 SERIAL = "WS-00A1B2C3"
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "samples" / "data"
-T = TypeVar("T")
-
-
-def run(coro_fn: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
-    async def bounded() -> T:
-        return await asyncio.wait_for(coro_fn(), timeout)
-
-    return asyncio.run(bounded())
-
-
-def hr(i: int) -> HrSummary:
-    lo = 40 + i % 50
-    return HrSummary(
-        seq=0, time_s=0, model_version=0, interval_s=60, min_bpm=lo, mean_bpm=lo + 5, max_bpm=lo + 9
-    )
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)
 
 
 def stored_rows(db: Path) -> list[tuple[int, int, str, bytes, int]]:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import stat
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
+from link_helpers import hr, run, until
 
 from wearsense.emulator.security import LONG_PRESS_S
 from wearsense.emulator.wearable import EmulatedWearable, address_for
@@ -27,7 +27,7 @@ from wearsense.link.bonds import BondIdentities, IdentityChanged
 from wearsense.link.errors import LinkError
 from wearsense.link.session import LinkState, SessionConfig
 from wearsense.link.stack import open_stack
-from wearsense.protocol import HrSummary, Opcode
+from wearsense.protocol import Opcode
 from wearsense.protocol.frames import FACTORY_RESET_MAGIC
 from wearsense.store import Store
 from wearsense.testing.intruder import LEGACY, PROPER, SHORT_KEY, UNBONDED, Intruder, Pairing
@@ -37,36 +37,12 @@ DeviceCore = device_mod.DeviceCore
 SERIAL = "WS-00A1B2C3"
 FORGED = "WS-0F0F0F0F"
 ADDRESS = address_for(SERIAL)
-T = TypeVar("T")
 
 # SMP reasons (Vol 3 Part H 3.5.5) and ATT errors the policy answers with.
 AUTHENTICATION_REQUIREMENTS = "AUTHENTICATION_REQUIREMENTS"
 ENCRYPTION_KEY_SIZE = "ENCRYPTION_KEY_SIZE"
 PAIRING_NOT_SUPPORTED = "PAIRING_NOT_SUPPORTED"
 NO_ACCESS = {0x05, 0x0F}  # Insufficient Authentication / Insufficient Encryption
-
-
-def run(coro_fn: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
-    async def bounded() -> T:
-        return await asyncio.wait_for(coro_fn(), timeout)
-
-    return asyncio.run(bounded())
-
-
-def hr(i: int) -> HrSummary:
-    lo = 40 + i % 50
-    return HrSummary(
-        seq=0, time_s=0, model_version=0, interval_s=60, min_bpm=lo, mean_bpm=lo + 5, max_bpm=lo + 9
-    )
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)
 
 
 def all_stored(loop: Loopback, store: Store) -> bool:

@@ -9,11 +9,10 @@ import asyncio
 import hashlib
 import json
 import struct
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
+from link_helpers import run
 from update_helpers import SHIPPED_AFIB as SHIPPED
 from update_helpers import versioned
 
@@ -33,14 +32,6 @@ from wearsense.updates.transfer import (
 
 ROOT = Path(__file__).resolve().parents[1]
 AFIB = 0
-T = TypeVar("T")
-
-
-def run(coro_fn: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
-    async def bounded() -> T:
-        return await asyncio.wait_for(coro_fn(), timeout)
-
-    return asyncio.run(bounded())
 
 
 FACTORY = pkg.parse(SHIPPED.read_bytes()).header.model_version  # what the emulator boots
