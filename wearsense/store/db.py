@@ -801,6 +801,17 @@ class Store:
             + ") WHERE seq > prev + 1 ORDER BY serial, epoch, seq"
         )
         args: tuple[Any, ...] = (serial,) if serial is not None else ()
+        # Fast path (the TUI asks on every reload): a stream whose contiguous prefix
+        # reaches its highest stored sequence has no hole between stored events.
+        tops = self._all(
+            "SELECT e.epoch, max(e.seq), s.contiguous_seq FROM events e "
+            "LEFT JOIN streams s ON s.serial = e.serial AND s.epoch = e.epoch"
+            + (" WHERE e.serial = ?" if serial is not None else "")
+            + " GROUP BY e.serial, e.epoch",
+            args,
+        )
+        if all(c is not None and int(c) >= int(top) for _, top, c in tops):
+            return []
         dropped: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for s, e, first, last in self._all(
             "SELECT serial, epoch, first_seq, last_seq FROM dropped_ranges"
