@@ -28,15 +28,16 @@ static const int8_t payload_size[] = {
 #define QUALITY_BITS 0x0F    /* ECG_RECORDING quality */
 #define SQ_BITS 0x1F          /* SIGNAL_QUALITY flags: the ECG's and IMPLAUSIBLE */
 
+/* CRC-16/CCITT-FALSE a byte at a time without a table: x is the byte's index into the
+ * polynomial's table, whose entry is x ^ x<<5 ^ x<<12 once x has absorbed its top nibble.
+ * About 8 instructions a byte on the M4 where the bitwise loop took about 40. */
 uint16_t ws_crc16_update(uint16_t crc, const uint8_t *data, size_t len)
 {
     size_t i;
-    int bit;
     for (i = 0; i < len; i++) {
-        crc ^= (uint16_t)(data[i] << 8);
-        for (bit = 0; bit < 8; bit++) {
-            crc = (crc & 0x8000u) ? (uint16_t)((crc << 1) ^ 0x1021u) : (uint16_t)(crc << 1);
-        }
+        uint16_t x = (uint16_t)((crc >> 8) ^ data[i]);
+        x ^= (uint16_t)(x >> 4);
+        crc = (uint16_t)((crc << 8) ^ (x << 12) ^ (x << 5) ^ x);
     }
     return crc;
 }
