@@ -39,35 +39,54 @@ def _corpus(target: str) -> Path:
     return FUZZ / ("corpus" if target == "nn" else f"corpus_{target}")
 
 
-def _run(target: str, runs: int, max_seconds: int) -> dict[str, Any]:
+def _command(target: str, runs: int, max_seconds: int, seed: int) -> list[str]:
+    return [
+        str(FUZZ / f"fuzz_{target}"),
+        f"-runs={runs}",
+        f"-max_total_time={max_seconds}",
+        f"-max_len={MAX_LEN.get(target, DEVICE_MAX_LEN)}",
+        f"-seed={seed}",
+        "-print_final_stats=1",
+        f"-artifact_prefix={FUZZ / 'crashes'}/{target}-",
+        str(_corpus(target)),
+    ]
+
+
+def _run(target: str, runs: int, max_seconds: int, workers: int) -> dict[str, Any]:
+    """`workers` libFuzzer processes on one corpus, each making its share of `runs`."""
     crashes_dir = FUZZ / "crashes"
     crashes_dir.mkdir(parents=True, exist_ok=True)
     before = set(crashes_dir.iterdir())
+    share = -(-runs // workers)
     started = time.perf_counter()
-    run = subprocess.run(
-        [
-            str(FUZZ / f"fuzz_{target}"),
-            f"-runs={runs}",
-            f"-max_total_time={max_seconds}",
-            f"-max_len={MAX_LEN.get(target, DEVICE_MAX_LEN)}",
-            "-print_final_stats=1",
-            f"-artifact_prefix={crashes_dir}/{target}-",
-            str(_corpus(target)),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    procs = [
+        subprocess.Popen(
+            _command(target, share, max_seconds, seed=1 + i),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(workers)
+    ]
+    outputs = [(proc, proc.communicate()[1]) for proc in procs]
     seconds = time.perf_counter() - started
-    found = re.search(r"stat::number_of_executed_units:\s+(\d+)", run.stderr)
-    executions = int(found.group(1)) if found else None
+    executions: int | None = 0
+    failed = False
+    for proc, stderr in outputs:
+        found = re.search(r"stat::number_of_executed_units:\s+(\d+)", stderr)
+        if found and executions is not None:
+            executions += int(found.group(1))
+        else:
+            executions = None
+        if proc.returncode != 0:
+            failed = True
+            print(f"[bench] fuzz_{target} exited {proc.returncode}:\n{stderr[-3000:]}", flush=True)
     new_crashes = len(set(crashes_dir.iterdir()) - before)
-    failed = run.returncode != 0 and new_crashes == 0
-    if run.returncode != 0:
-        print(f"[bench] fuzz_{target} exited {run.returncode}:\n{run.stderr[-3000:]}", flush=True)
     return {
         "executions": executions,
-        "crashes": new_crashes + (1 if failed else 0),
+        "crashes": new_crashes + (1 if failed and new_crashes == 0 else 0),
         "seconds": round(seconds, 1),
+        "workers": workers,
         "executions_per_s": round(executions / seconds) if executions and seconds else None,
     }
 
@@ -83,10 +102,15 @@ def run() -> dict[str, Any]:
             for t in TARGETS
         }
     runs = int(os.environ.get("WEARSENSE_FUZZ_RUNS", "10000000"))
-    max_seconds = int(os.environ.get("WEARSENSE_FUZZ_MAX_SECONDS", "300"))
+    max_seconds = int(os.environ.get("WEARSENSE_FUZZ_MAX_SECONDS", "900"))
+    workers = int(os.environ.get("WEARSENSE_FUZZ_WORKERS", str(min(2, os.cpu_count() or 1))))
     results: dict[str, Any] = {}
     for target in TARGETS:
-        print(f"[bench] fuzz_{target}: {runs} executions (at most {max_seconds} s)", flush=True)
-        results[target] = _run(target, runs, max_seconds)
+        print(
+            f"[bench] fuzz_{target}: {runs} executions in {workers} processes "
+            f"(at most {max_seconds} s)",
+            flush=True,
+        )
+        results[target] = _run(target, runs, max_seconds, workers)
         print(f"[bench] fuzz_{target}: {results[target]}", flush=True)
     return results
