@@ -4,6 +4,7 @@ report, de-identification and clean failures."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from datetime import UTC, datetime
@@ -327,3 +328,25 @@ def test_report_words_impact_in_g_and_no_longest_gap_when_there_is_none(tmp_path
         False,
         "SN-R",
     )
+
+
+def test_report_table_text_lines_up_columns() -> None:
+    text = report.table_text(["a", "bb"], [["xyz", "1"], ["u", "22222"]])
+    lines = text.splitlines()
+    assert lines[0] == "a    bb" and lines[1] == "---  -----"
+    assert lines[2] == "xyz  1" and lines[3] == "u    22222"
+    # the second column starts at the same place on every line
+    cells = ["bb", "-----", "1", "22222"]
+    assert {line.index(cell) for line, cell in zip(lines, cells, strict=True)} == {5}
+
+
+def test_report_pdf_embeds_fonts_only_for_a_label_beyond_ascii(
+    store: Store, tmp_path: Path
+) -> None:
+    data = select(store, "p-042")
+    pdf, _ = report.write_report(data, tmp_path / "plain")
+    body = pdf.read_bytes()
+    assert b"/Helvetica" in body and b"/FontFile" not in body  # the reader's own fonts
+    named = dataclasses.replace(data, patient_label="Zoë-042")
+    pdf, _ = report.write_report(named, tmp_path / "named")
+    assert b"/Helvetica" not in pdf.read_bytes()  # its own fonts, embedded
