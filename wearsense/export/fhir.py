@@ -204,6 +204,8 @@ class IsoClock:
         self.tz = tz
         self._offsets: dict[int, tuple[int, str] | None] = {}
         self._hours: dict[int, str] = {}
+        # the last texts by whole second: a summary's start is the previous one's end
+        self._recent: dict[int, str] = {}
 
     def _offset(self, utc: float) -> tuple[int, str]:
         offset = datetime.fromtimestamp(utc, self.tz).utcoffset() or timedelta(0)
@@ -226,6 +228,9 @@ class IsoClock:
 
     def __call__(self, utc: float) -> str:
         seconds = math.floor(round(utc, 6))
+        text = self._recent.get(seconds)
+        if text is not None:
+            return text
         found = self.offset(seconds)
         if found is None:
             return datetime.fromtimestamp(utc, self.tz).isoformat(timespec="seconds")
@@ -238,7 +243,11 @@ class IsoClock:
                 f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:"
             )
         minute, second = divmod(rest, 60)
-        return f"{prefix}{minute:02d}:{second:02d}{found[1]}"
+        text = f"{prefix}{minute:02d}:{second:02d}{found[1]}"
+        if len(self._recent) > 4096:
+            self._recent.clear()
+        self._recent[seconds] = text
+        return text
 
 
 def _json(value: Any) -> str:

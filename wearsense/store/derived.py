@@ -20,6 +20,7 @@ summary interval that spans midnight is shared between both days in proportion.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -146,8 +147,11 @@ def _by_device(events: Iterable[StoredEvent]) -> dict[str, list[StoredEvent]]:
         if e.utc is not None:
             out[e.serial].append(e)
     for stream in out.values():
-        stream.sort(key=lambda e: (e.epoch, e.seq))
+        stream.sort(key=_DEVICE_ORDER)
     return out
+
+
+_DEVICE_ORDER = operator.attrgetter("epoch", "seq")
 
 
 def _onset(start: StoredEvent) -> float:
@@ -429,10 +433,15 @@ def clip(
     return [(max(a, lo), min(b, hi)) for a, b in intervals if b > lo and a < hi]
 
 
-def wear_time_per_day(events: Iterable[StoredEvent], tz: tzinfo) -> dict[date, float]:
-    """Seconds of wear per local day."""
+def wear_time_per_day(
+    events: Iterable[StoredEvent],
+    tz: tzinfo,
+    covered: list[tuple[float, float]] | None = None,
+) -> dict[date, float]:
+    """Seconds of wear per local day (``covered``: the events' covered_intervals, when the
+    caller has them already)."""
     days: dict[date, float] = defaultdict(float)
-    for start, end in covered_intervals(events):
+    for start, end in covered_intervals(events) if covered is None else covered:
         for day, seconds in _split_by_day(start, end, tz):
             days[day] += seconds
     return dict(sorted(days.items()))
@@ -457,11 +466,12 @@ def data_gaps(
     min_hours: float = DEFAULT_GAP_HOURS,
     start_utc: float | None = None,
     end_utc: float | None = None,
+    covered: list[tuple[float, float]] | None = None,
 ) -> list[DataGap]:
     """Holes of at least ``min_hours`` in the wear coverage, including before the first and
     after the last covered time when the range [start_utc, end_utc) is given; coverage
     outside the range is cut off, so no gap runs past ``end_utc`` (the companion's now)."""
-    covered = clip(covered_intervals(events), start_utc, end_utc)
+    covered = clip(covered_intervals(events) if covered is None else covered, start_utc, end_utc)
     edges: list[tuple[float, float]] = []
     cursor = start_utc if start_utc is not None else (covered[0][0] if covered else None)
     for start, end in covered:
