@@ -1,7 +1,8 @@
 """Store and export throughput (`python -m benchmarks store`).
 
 - ``ingest_events_per_s``: one year of one wearer's events (synthetic stream of
-  ``wearsense.testing.simulate_store``, about 100 000 events) ingested the way the BLE link does,
+  ``wearsense.testing.simulate_store``, about 100 000 events) ingested the way the BLE link does
+  (each event with its wire bytes, encoded before the clock starts: the device made them),
   in batches of ``BATCH`` (32) events, each batch one committed (synchronous=FULL, WAL)
   transaction, into a fresh database file in a temporary directory: the same batch size
   as every earlier run of this key, so the figures compare. The disk's flush per commit
@@ -47,10 +48,13 @@ def run() -> dict[str, Any]:
     from wearsense.export.fhir import write_fhir
     from wearsense.export.report import write_report
     from wearsense.export.table import write_csv
+    from wearsense.protocol import encode
     from wearsense.store import Store
     from wearsense.testing.simulate_store import wearer_events
 
-    events = list(wearer_events(START_UTC, DAYS, seed=7))
+    # As the link hands them over: each event with the bytes it was decoded from (the
+    # device encoded them; the store keeps the radio's bytes, it does not encode again).
+    events = [(e, encode(e)) for e in wearer_events(START_UTC, DAYS, seed=7)]
     results: dict[str, Any] = {"events": len(events), "ingest_batch": BATCH}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
