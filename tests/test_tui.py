@@ -665,6 +665,15 @@ def test_the_number_keys_leave_the_updates_screen_and_escape_leaves_its_field(
         app.screen.query_one("#export-from", Input).focus()
         await pilot.press("escape", "1")
         assert isinstance(app.screen, DevicesScreen)
+        # F2-F6 switch from inside a field too
+        await pilot.press("5")
+        app.screen.query_one("#export-from", Input).focus()
+        await pilot.press("f4")
+        assert isinstance(app.screen, ChartsScreen)
+        await pilot.press("f5")
+        app.screen.query_one("#push-path", Input).focus()
+        await pilot.press("f3")
+        assert isinstance(app.screen, EventsScreen)
 
     app = WearSenseApp(db, None, clock=lambda: float(NOW), poll_s=0, refresh_s=0, pusher=pusher)
     drive(app, scenario)

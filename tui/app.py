@@ -82,6 +82,12 @@ class WearSenseApp(App[None]):
         Binding("3", "show('charts')", "Charts"),
         Binding("4", "show('updates')", "Updates"),
         Binding("5", "show('export')", "Export"),
+        # F2-F6 switch screens from anywhere, a text field included (it keeps the digits)
+        Binding("f2", "show('devices')", "Devices", show=False, priority=True),
+        Binding("f3", "show('events')", "Events", show=False, priority=True),
+        Binding("f4", "show('charts')", "Charts", show=False, priority=True),
+        Binding("f5", "show('updates')", "Updates", show=False, priority=True),
+        Binding("f6", "show('export')", "Export", show=False, priority=True),
         Binding("a", "acknowledge", "Acknowledge fall", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
