@@ -6,14 +6,16 @@ firmware/fuzz/device_ops.h).
 
 `fuzz.<target>`: `executions` (libFuzzer's executed units), `crashes` (crash, leak or
 timeout artifacts plus a run that failed without leaving one: a sanitizer report, a
-trap of the harness's checks), `seconds` (the run's wall time) and `executions_per_s`.
+trap of the harness's checks), `seconds` (the run's wall time), `workers` and
+`executions_per_s` (all processes together).
 Each target runs until it has made WEARSENSE_FUZZ_RUNS executions (default 10 000 000,
-what issue #29 asks), or for WEARSENSE_FUZZ_MAX_SECONDS (default 300) if that comes
-first. `nn` makes about 110 000 executions/s and reaches 10 million in about 90 s; the
-device targets make 2 400 to 2 700/s on one shared, busy core, so the default `make bench`
-gives them about 0.8 million each (about 16 minutes of the bench for the four) and a full run
-needs WEARSENSE_FUZZ_MAX_SECONDS=7200 (about an hour per device target). Crash inputs go to
-build/fuzz/crashes/<target>-*. Figures are null (with `error`) where clang or its fuzzer
+what issue #29 asks), or for WEARSENSE_FUZZ_MAX_SECONDS (default 900) if that comes
+first, in WEARSENSE_FUZZ_WORKERS libFuzzer processes (default 2, or fewer CPUs) sharing
+one corpus, each making its share of the runs (`workers`; `executions` is their sum).
+The device targets make about 11 000 executions/s per process on a quiet core (the
+bytewise CRC-16 and the harness's flash wrappers left out of coverage tracing doubled
+that), so two processes reach 10 million in about 8 minutes a target. Crash inputs go
+to build/fuzz/crashes/<target>-*. Figures are null (with `error`) where clang or its fuzzer
 runtime is missing and cannot be installed (`make clang`).
 """
 
