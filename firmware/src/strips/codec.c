@@ -7,18 +7,18 @@
 
 #include "ws_bytes.h"
 
-/* The running mean: s holds 2^SHIFT times the mean of the recent zig-zagged residuals
- * (s += u - s / 2^SHIFT); the Rice parameter is floor(log2(s / 2^SHIFT)), at most K_MAX. */
+/* The Rice parameter of the next sample: s holds 2^SHIFT times the running mean of the
+ * zig-zagged residuals (s += u - s / 2^SHIFT), d is the last step x[i] - x[i-1] (large on
+ * a QRS complex, before the residuals grow); k = floor(log2((s + |d|) / 2^SHIFT)), 0 when
+ * s + |d| < 2^SHIFT. On int16 samples k stays below 20 (docs/strips.md). */
 #define SHIFT 3u
-#define K_MAX 15u
-#define BIAS 4u
-/* q zero bits then a one, then k bits; q >= ESCAPE_Q: ESCAPE_Q zeros then the sample in
- * 16 bits (two's complement). */
-#define ESCAPE_Q 20u
+#define K0_MAX 15u /* the initial k, 4 bits of the method byte */
+/* A residual u is coded as q = u >> k zero bits, a one, then the k low bits of u, when that
+ * takes at most CODE_BITS bits; otherwise it is escaped: escape_zeros(k) zero bits then the
+ * sample itself in 16 bits (two's complement). */
+#define CODE_BITS 16u
 /* the predictor is chosen on every STEP-th sample */
-#define STEP 2u
-/* one sample writes at most ESCAPE_Q + 16 bits: with the 7 pending, 6 bytes */
-#define SAMPLE_MAX_BYTES 6u
+#define STEP 4u
 
 static unsigned floor_log2(uint32_t v) /* v >= 1 */
 {
@@ -33,110 +33,158 @@ static unsigned floor_log2(uint32_t v) /* v >= 1 */
 #endif
 }
 
-static unsigned rice_k(uint32_t s)
+static inline unsigned next_k(uint32_t s, int32_t d)
 {
-    unsigned k = floor_log2(((s * BIAS) >> (SHIFT + 2u)) | 1u);
-    return k > K_MAX ? K_MAX : k;
+    uint32_t a = (uint32_t)(d < 0 ? -d : d);
+    return floor_log2((s + a) | (1u << SHIFT)) - SHIFT;
 }
 
-static int32_t predict(unsigned order, int32_t x1, int32_t x2, int32_t x3)
+/* no code word is shorter than k + 1 bits: from k = CODE_BITS on, every sample is escaped
+ * and the escape needs no prefix */
+static inline unsigned escape_zeros(unsigned k) { return k < CODE_BITS ? CODE_BITS - k : 0u; }
+
+/* The predictors: x^[i] = (c1 x[i-1] + c2 x[i-2] + c3 x[i-3] + 2) >> 2 (arithmetic shift).
+ * 0..3: the fixed polynomials of order 0..3; 4, 5: order 2 damped (x1 + 3/4 or 1/2 of the
+ * last step), 6: between orders 2 and 3. TAPS: how far each reaches back. */
+#define N_PRED 7u
+static const int8_t COEF[N_PRED][3] = {
+    {0, 0, 0}, {4, 0, 0}, {8, -4, 0}, {12, -12, 4}, {7, -3, 0}, {6, -2, 0}, {11, -10, 3},
+};
+static const uint8_t TAPS[N_PRED] = {0, 1, 2, 3, 2, 2, 3};
+
+static int32_t predict(unsigned p, int32_t x1, int32_t x2, int32_t x3)
 {
-    switch (order) {
-    case 0:
-        return 0;
-    case 1:
-        return x1;
-    case 2:
-        return 2 * x1 - x2;
-    default:
-        return 3 * (x1 - x2) + x3;
-    }
+    return (COEF[p][0] * x1 + COEF[p][1] * x2 + COEF[p][2] * x3 + 2) >> 2;
 }
 
 /* ---------------------------------------------------------------- encoder */
 
 typedef struct {
     uint8_t *p;
-    uint8_t *lim; /* the coded form must stay below the verbatim one */
+    uint8_t *lim; /* the coded form must stay shorter than the verbatim one */
     uint32_t acc; /* pending bits in the low cnt bits */
-    unsigned cnt; /* < 8 between puts */
+    unsigned cnt; /* < 16 between samples */
     uint32_t s;
     unsigned k;
-} writer_t;
+} coder_t;
 
-/* nb <= 24 */
-static inline void put(writer_t *w, uint32_t v, unsigned nb)
-{
-    w->acc = (w->acc << nb) | v;
-    w->cnt += nb;
-    while (w->cnt >= 8u) {
-        w->cnt -= 8u;
-        *w->p++ = (uint8_t)(w->acc >> w->cnt);
-    }
-}
+/* Predictor p's estimate from x[i-1], x[i-2], x[i-3], as the table says, written out so
+ * that each coding loop below has its own inlined. */
+#define PRED_0 0
+#define PRED_1 x[i - 1]
+#define PRED_2 (2 * x[i - 1] - x[i - 2])
+#define PRED_3 (3 * (x[i - 1] - x[i - 2]) + x[i - 3])
+#define PRED_4 ((7 * x[i - 1] - 3 * x[i - 2] + 2) >> 2)
+#define PRED_5 ((6 * x[i - 1] - 2 * x[i - 2] + 2) >> 2)
+#define PRED_6 ((11 * x[i - 1] - 10 * x[i - 2] + 3 * x[i - 3] + 2) >> 2)
 
-/* Codes x[from..to) with the predictor of `order`; 0 when the code reaches the limit. */
-static inline int code_run(writer_t *w, const int16_t *x, size_t from, size_t to,
-                           unsigned order)
-{
-    size_t i;
-    int32_t x1 = x[from - 1];
-    int32_t x2 = from >= 2 ? x[from - 2] : 0;
-    int32_t x3 = from >= 3 ? x[from - 3] : 0;
-    for (i = from; i < to; i++) {
-        int32_t xi = x[i];
-        int32_t e = xi - predict(order, x1, x2, x3);
-        uint32_t u = ((uint32_t)e << 1) ^ (uint32_t)(e >> 31);
-        uint32_t q = u >> w->k;
-        if (w->p + SAMPLE_MAX_BYTES > w->lim) {
-            return 0;
-        }
-        if (q < ESCAPE_Q) {
-            uint32_t v = (u & ((1u << w->k) - 1u)) | (1u << w->k);
-            unsigned nb = (unsigned)q + 1u + w->k;
-            if (nb <= 24u) {
-                put(w, v, nb);
-            } else {
-                put(w, 0u, (unsigned)q);
-                put(w, v, w->k + 1u);
-            }
-        } else {
-            put(w, 0u, ESCAPE_Q);
-            put(w, (uint16_t)xi, 16u);
-        }
-        w->s += u - (w->s >> SHIFT);
-        w->k = rice_k(w->s);
-        x3 = x2;
-        x2 = x1;
-        x1 = xi;
+/* Emits 16 bits when that many are pending: fewer than 16 stay. */
+#define FLUSH()                                                                                  \
+    if (cnt >= 16u) {                                                                            \
+        uint32_t v_;                                                                             \
+        if (p + 2 > lim) {                                                                       \
+            return 0;                                                                            \
+        }                                                                                        \
+        cnt -= 16u;                                                                              \
+        v_ = acc >> cnt;                                                                         \
+        p[0] = (uint8_t)(v_ >> 8);                                                               \
+        p[1] = (uint8_t)v_;                                                                      \
+        p += 2;                                                                                  \
     }
+
+#define CODE_LOOP(PRED)                                                                          \
+    for (; i < to; i++) {                                                                        \
+        int32_t xi = x[i];                                                                       \
+        int32_t e = xi - (int32_t)(PRED);                                                        \
+        uint32_t u = ((uint32_t)e << 1) ^ (uint32_t)(e >> 31);                                   \
+        uint32_t q = u >> k;                                                                     \
+        uint32_t nb = q + k + 1u;                                                                \
+        int32_t d = xi - x[i - 1];                                                               \
+        if (nb <= CODE_BITS) {                                                                   \
+            /* a one then the k low bits of u: u less (q - 1) * 2^k */                          \
+            acc = (acc << nb) | (u - ((q - 1u) << k));                                           \
+            cnt += nb;                                                                           \
+        } else {                                                                                 \
+            unsigned z_ = escape_zeros(k);                                                       \
+            acc <<= z_;                                                                          \
+            cnt += z_;                                                                           \
+            FLUSH()                                                                              \
+            acc = (acc << 16) | (uint16_t)xi;                                                    \
+            cnt += 16u;                                                                          \
+        }                                                                                        \
+        FLUSH()                                                                                  \
+        s += u - (s >> SHIFT);                                                                   \
+        k = next_k(s, d);                                                                        \
+    }
+
+/* Codes x[from..to) (from >= TAPS[pred], from >= 1) with predictor pred; 0 when the code
+ * reaches the limit. */
+static int code_samples(coder_t *c, const int16_t *x, size_t from, size_t to, unsigned pred)
+{
+    uint8_t *p = c->p, *lim = c->lim;
+    uint32_t acc = c->acc, s = c->s;
+    unsigned cnt = c->cnt, k = c->k;
+    size_t i = from;
+    switch (pred) {
+    case 0:
+        CODE_LOOP(PRED_0)
+        break;
+    case 1:
+        CODE_LOOP(PRED_1)
+        break;
+    case 2:
+        CODE_LOOP(PRED_2)
+        break;
+    case 3:
+        CODE_LOOP(PRED_3)
+        break;
+    case 4:
+        CODE_LOOP(PRED_4)
+        break;
+    case 5:
+        CODE_LOOP(PRED_5)
+        break;
+    default:
+        CODE_LOOP(PRED_6)
+        break;
+    }
+    c->p = p;
+    c->acc = acc;
+    c->cnt = cnt;
+    c->s = s;
+    c->k = k;
     return 1;
 }
 
-/* The order whose residuals have the least sum of magnitudes on every STEP-th sample
+/* The predictor whose residuals have the least sum of magnitudes on every STEP-th sample
  * (order 0 included, for a constant or near-zero signal); *mean gets that mean. */
-static unsigned choose_order(const int16_t *x, size_t n, uint32_t *mean)
+static unsigned choose_predictor(const int16_t *x, size_t n, uint32_t *mean)
 {
-    uint32_t sum[WS_STRIP_MAX_ORDER + 1] = {0, 0, 0, 0};
+    uint32_t sum[N_PRED] = {0, 0, 0, 0, 0, 0, 0};
     uint32_t count = 0;
     unsigned best = 1, o;
     size_t i;
     for (i = 3; i < n; i += STEP) {
-        int32_t a = x[i], b = x[i - 1], c = x[i - 2], d = x[i - 3];
-        int32_t d1 = a - b;
-        int32_t d2 = d1 - (b - c);
-        int32_t d3 = d2 - (b - 2 * c + d);
+        /* the residual of each predictor, written from the step d1 and the one before */
+        int32_t a = x[i], b = x[i - 1];
+        int32_t d1 = b - x[i - 2], d1p = x[i - 2] - x[i - 3];
+        int32_t e1 = a - b, e2 = e1 - d1, e3 = e2 - (d1 - d1p);
+        int32_t e4 = e1 - ((3 * d1 + 2) >> 2), e5 = e1 - ((d1 + 1) >> 1);
+        int32_t e6 = e1 - ((7 * d1 - 3 * d1p + 2) >> 2);
         sum[0] += (uint32_t)(a < 0 ? -a : a);
-        sum[1] += (uint32_t)(d1 < 0 ? -d1 : d1);
-        sum[2] += (uint32_t)(d2 < 0 ? -d2 : d2);
-        sum[3] += (uint32_t)(d3 < 0 ? -d3 : d3);
+        sum[1] += (uint32_t)(e1 < 0 ? -e1 : e1);
+        sum[2] += (uint32_t)(e2 < 0 ? -e2 : e2);
+        sum[3] += (uint32_t)(e3 < 0 ? -e3 : e3);
+        sum[4] += (uint32_t)(e4 < 0 ? -e4 : e4);
+        sum[5] += (uint32_t)(e5 < 0 ? -e5 : e5);
+        sum[6] += (uint32_t)(e6 < 0 ? -e6 : e6);
         count++;
     }
     if (count == 0) {
         *mean = 0;
         return n >= 2 ? 1u : 0u;
     }
-    for (o = 0; o <= WS_STRIP_MAX_ORDER; o++) {
+    for (o = 0; o < N_PRED; o++) {
         if (sum[o] < sum[best]) {
             best = o;
         }
@@ -148,11 +196,11 @@ static unsigned choose_order(const int16_t *x, size_t n, uint32_t *mean)
 ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size_t cap,
                                   size_t *len)
 {
-    size_t verbatim, i, warm;
+    size_t verbatim, i, taps;
     uint32_t mean;
-    unsigned order, k0;
+    unsigned pred, k0;
     int ok = 1;
-    writer_t w;
+    coder_t c;
     if (x == NULL || out == NULL || len == NULL || n == 0 || n > WS_STRIP_BLOCK_SAMPLES) {
         return WS_ERR_ARG;
     }
@@ -160,48 +208,37 @@ ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size
     if (cap < verbatim) {
         return WS_ERR_ARG;
     }
-    order = choose_order(x, n, &mean);
+    pred = choose_predictor(x, n, &mean);
     /* zig-zag doubles the magnitudes: start from a mean of 2 * mean */
     k0 = floor_log2(2u * mean + 1u);
-    k0 = k0 > K_MAX ? K_MAX : k0;
-    w.p = out + WS_STRIP_BLOCK_HEADER_BYTES;
-    w.lim = out + verbatim;
-    w.acc = 0;
-    w.cnt = 0;
-    w.s = (1u << k0) << SHIFT;
-    w.k = k0;
-    put(&w, (uint16_t)x[0], 16u);
-    /* the first `order` samples use the orders below it, as far as they reach back */
-    warm = n < order ? n : order;
-    for (i = 1; ok && i < warm; i++) {
-        ok = code_run(&w, x, i, i + 1u, (unsigned)i);
+    k0 = k0 > K0_MAX ? K0_MAX : k0;
+    /* the first sample in 16 bits */
+    c.p = out + WS_STRIP_BLOCK_HEADER_BYTES + 2u;
+    c.lim = out + verbatim - 1u;
+    out[WS_STRIP_BLOCK_HEADER_BYTES] = (uint8_t)((uint16_t)x[0] >> 8);
+    out[WS_STRIP_BLOCK_HEADER_BYTES + 1u] = (uint8_t)x[0];
+    c.acc = 0;
+    c.cnt = 0;
+    c.s = (1u << k0) << SHIFT;
+    c.k = k0;
+    /* the samples before the predictor reaches back far enough use the fixed order i */
+    taps = TAPS[pred] < n ? TAPS[pred] : n;
+    for (i = 1; ok && i < taps; i++) {
+        ok = code_samples(&c, x, i, i + 1u, (unsigned)i);
     }
-    if (warm < 1u) {
-        warm = 1u;
+    if (ok) {
+        ok = code_samples(&c, x, taps > 1u ? taps : 1u, n, pred);
     }
-    /* one loop per order, each with its predictor inlined */
-    switch (ok ? order : 4u) {
-    case 0:
-        ok = code_run(&w, x, warm, n, 0u);
-        break;
-    case 1:
-        ok = code_run(&w, x, warm, n, 1u);
-        break;
-    case 2:
-        ok = code_run(&w, x, warm, n, 2u);
-        break;
-    case 3:
-        ok = code_run(&w, x, warm, n, 3u);
-        break;
-    default:
-        break;
-    }
-    if (ok && w.p + (w.cnt > 0u) < w.lim) {
-        if (w.cnt > 0u) {
-            *w.p++ = (uint8_t)(w.acc << (8u - w.cnt));
+    /* the pending bits (< 16), padded with zeros to whole bytes */
+    for (; ok && c.cnt > 0u; c.cnt = c.cnt > 8u ? c.cnt - 8u : 0u) {
+        ok = c.p < c.lim;
+        if (ok) {
+            *c.p++ = (uint8_t)(c.cnt >= 8u ? c.acc >> (c.cnt - 8u) : c.acc << (8u - c.cnt));
         }
-        out[4] = (uint8_t)((order << 4) | k0);
-        *len = (size_t)(w.p - out);
+    }
+    if (ok) {
+        out[4] = (uint8_t)((pred << 4) | k0);
+        *len = (size_t)(c.p - out);
     } else {
         out[4] = WS_STRIP_METHOD_VERBATIM;
         for (i = 0; i < n; i++) {
@@ -255,10 +292,9 @@ ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, siz
                                   size_t *n, size_t *used)
 {
     size_t blen, count, i, data_bytes, bits;
-    unsigned method, order, k0;
+    unsigned method, pred, k;
     reader_t r;
     uint32_t s;
-    unsigned k;
     int32_t x1 = 0, x2 = 0, x3 = 0;
     if (in == NULL || x == NULL || n == NULL || used == NULL) {
         return WS_ERR_ARG;
@@ -287,9 +323,9 @@ ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, siz
         *used = blen;
         return WS_OK;
     }
-    order = method >> 4;
-    k0 = method & 0x0Fu;
-    if (order > WS_STRIP_MAX_ORDER || k0 > K_MAX) {
+    pred = method >> 4;
+    k = method & 0x0Fu;
+    if (pred >= N_PRED) {
         return WS_ERR_RANGE;
     }
     r.p = in + WS_STRIP_BLOCK_HEADER_BYTES;
@@ -297,39 +333,39 @@ ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, siz
     r.acc = 0;
     r.cnt = 0;
     r.beyond = 0;
-    s = (1u << k0) << SHIFT;
-    k = k0;
+    s = (1u << k) << SHIFT;
     for (i = 0; i < count; i++) {
         int32_t xi;
         if (i == 0) {
             xi = (int16_t)get(&r, 16u);
         } else {
-            unsigned o = i < order ? (unsigned)i : order;
-            int32_t pred = predict(o, x1, x2, x3);
-            int32_t e;
-            uint32_t u, top;
+            unsigned o = i < TAPS[pred] ? (unsigned)i : pred;
+            int32_t e = 0, est = predict(o, x1, x2, x3);
+            uint32_t u, top = 0, zeros = escape_zeros(k);
             refill(&r);
-            top = (r.acc >> (r.cnt - ESCAPE_Q)) & ((1u << ESCAPE_Q) - 1u);
+            if (zeros > 0u) {
+                top = (r.acc >> (r.cnt - zeros)) & ((1u << zeros) - 1u);
+            }
             if (top == 0u) {
-                r.cnt -= ESCAPE_Q;
+                r.cnt -= zeros;
                 xi = (int16_t)get(&r, 16u);
-                e = xi - pred;
+                e = xi - est;
                 u = ((uint32_t)e << 1) ^ (uint32_t)(e >> 31);
-                if ((u >> k) < ESCAPE_Q) { /* the encoder escapes only what needs it */
-                    return WS_ERR_RANGE;
+                if ((u >> k) + 1u + k <= CODE_BITS) {
+                    return WS_ERR_RANGE; /* the encoder escapes only what needs it */
                 }
             } else {
-                uint32_t q = ESCAPE_Q - 1u - floor_log2(top);
+                uint32_t q = zeros - 1u - floor_log2(top);
                 r.cnt -= (unsigned)q + 1u;
                 u = (q << k) | get(&r, k);
                 e = (int32_t)(u >> 1) ^ -(int32_t)(u & 1u);
-                xi = pred + e;
+                xi = est + e;
                 if (xi < -32768 || xi > 32767) {
                     return WS_ERR_RANGE;
                 }
             }
             s += u - (s >> SHIFT);
-            k = rice_k(s);
+            k = next_k(s, xi - x1);
         }
         if (r.beyond > 4u) {
             return WS_ERR_RANGE; /* consumed bits past the end: the stream is too short */
