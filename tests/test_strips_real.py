@@ -7,6 +7,8 @@ data root."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ from wearsense.datasets import DatasetError, cinc2017, data_root, mitdb
 from wearsense.datasets.splits import load_split
 from wearsense.strips import decode_payload
 
+ROOT: Path | None
 try:
     ROOT = data_root()
 except DatasetError:
