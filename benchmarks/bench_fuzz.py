@@ -2,7 +2,9 @@
 loader and interpreter, firmware/fuzz/fuzz_nn.c; moved here from `interpreter.fuzz`),
 `command`, `ack` and `transfer` (the device core's command and acknowledgement writes and
 the update service's model-transfer writes, each a sequence of operations per input,
-firmware/fuzz/device_ops.h).
+firmware/fuzz/device_ops.h), `strip_decode` (the strip block decoder, accepted blocks
+re-encoded and decoded again, firmware/fuzz/fuzz_strip_decode.c; seeds from
+tools/make_strip_corpus.py).
 
 `fuzz.<target>`: `executions` (libFuzzer's executed units), `crashes` (crash, leak or
 timeout artifacts plus a run that failed without leaving one: a sanitizer report, a
@@ -32,7 +34,7 @@ from typing import Any
 KEY = "fuzz"
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = ROOT / "build" / "fuzz"
-TARGETS = ("nn", "command", "ack", "transfer")
+TARGETS = ("nn", "command", "ack", "transfer", "strip_decode")
 MAX_LEN = {"nn": 16384}  # as mk/fuzz.mk: a 512-byte chunk frame or 100-200 operations
 DEVICE_MAX_LEN = 600
 

@@ -4,6 +4,8 @@
 #   fuzz_command   the device core's command characteristic  } a sequence of operations
 #   fuzz_ack       its acknowledgement characteristic         } per input, state building
 #   fuzz_transfer  the update service's model-transfer writes } up (firmware/fuzz/device_ops.h)
+#   fuzz_strip_decode  the strip block decoder: every input a candidate block, accepted
+#                  blocks re-encoded and decoded again (firmware/fuzz/fuzz_strip_decode.c)
 # `make fuzz-build` builds them and their seed corpora (build/fuzz/corpus for nn,
 # build/fuzz/corpus_<name> from tests/vectors/protocol.json for the others);
 # `make fuzz` runs each for FUZZ_SECONDS (default 300); crashes go to build/fuzz/crashes.
@@ -12,7 +14,7 @@
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 300
 FUZZ_DEVICE_TARGETS := command ack transfer
-FUZZ_TARGETS := nn $(FUZZ_DEVICE_TARGETS)
+FUZZ_TARGETS := nn $(FUZZ_DEVICE_TARGETS) strip_decode
 NN_SOURCES := $(wildcard firmware/src/nn/*.c)
 
 FUZZ_CFLAGS := -std=c11 -g -O1 -fno-sanitize-recover=undefined -Wall -Wextra -Werror
@@ -42,6 +44,12 @@ $(FUZZ_DIR)/fuzz_nn: firmware/fuzz/fuzz_nn.c $(NN_SOURCES) $(wildcard firmware/s
 	  -Wall -Wextra -Werror -Ifirmware/include -Ifirmware/src/nn \
 	  firmware/fuzz/fuzz_nn.c $(NN_SOURCES) -o $@
 
+$(FUZZ_DIR)/fuzz_strip_decode: firmware/fuzz/fuzz_strip_decode.c firmware/src/strips/codec.c \
+                               firmware/include/ws_strip_codec.h firmware/include/ws_status.h | clang
+	@mkdir -p $(FUZZ_DIR)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -Ifirmware/include \
+	  firmware/fuzz/fuzz_strip_decode.c firmware/src/strips/codec.c -o $@
+
 $(FUZZ_DIR)/obj/%.o: firmware/%.c $(FUZZ_HEADERS) firmware/fuzz/coverage_ignore.txt | clang
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
@@ -58,8 +66,12 @@ $(FUZZ_DIR)/corpus_device.stamp: $(STAMP) tools/make_device_corpus.py tests/vect
 	$(PY) tools/make_device_corpus.py $(FUZZ_DIR)
 	@touch $@
 
+$(FUZZ_DIR)/corpus_strip_decode/.stamp: $(STAMP) tools/make_strip_corpus.py firmware/src/strips/codec.c
+	$(PY) tools/make_strip_corpus.py $(FUZZ_DIR)/corpus_strip_decode
+	@touch $@
+
 fuzz-build: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS)) $(FUZZ_DIR)/corpus/.stamp \
-            $(FUZZ_DIR)/corpus_device.stamp
+            $(FUZZ_DIR)/corpus_device.stamp $(FUZZ_DIR)/corpus_strip_decode/.stamp
 
 # fuzz_nn reads its corpus from build/fuzz/corpus, the others from build/fuzz/corpus_<name>.
 # Inputs up to 16 KiB for a model, 600 bytes for the device (a whole 512-byte chunk frame,

@@ -1,0 +1,389 @@
+/* Lossless block codec of ECG strips: fixed polynomial prediction of order 0..3 chosen
+ * per block, then an adaptive Rice code of the zig-zagged residuals whose parameter
+ * follows a running mean, with a 16-bit escape and a verbatim fallback. Block layout
+ * bit by bit: docs/strips.md, "Codec". Written for the Cortex-M4: one pass to choose
+ * the predictor on every STEP-th sample, one pass to code; no division, no tables. */
+#include "ws_strip_codec.h"
+
+#include "ws_bytes.h"
+
+/* The Rice parameter of the next sample: s holds 2^SHIFT times the running mean of the
+ * zig-zagged residuals (s += u - s / 2^SHIFT), d is the last step x[i] - x[i-1] (large on
+ * a QRS complex, before the residuals grow); k = floor(log2((s + |d|) / 2^SHIFT)), 0 when
+ * s + |d| < 2^SHIFT. On int16 samples k stays below 20 (docs/strips.md). */
+#define SHIFT 3u
+#define K0_MAX 15u /* the initial k, 4 bits of the method byte */
+/* A residual u is coded as q = u >> k zero bits, a one, then the k low bits of u, when that
+ * takes at most CODE_BITS bits; otherwise it is escaped: escape_zeros(k) zero bits then the
+ * sample itself in 16 bits (two's complement). */
+#define CODE_BITS 16u
+/* the predictor is chosen on every STEP-th sample */
+#define STEP 4u
+
+static unsigned floor_log2(uint32_t v) /* v >= 1 */
+{
+#if defined(__GNUC__)
+    return 31u - (unsigned)__builtin_clz(v);
+#else
+    unsigned r = 0;
+    while (v >>= 1) {
+        r++;
+    }
+    return r;
+#endif
+}
+
+static inline unsigned next_k(uint32_t s, int32_t d)
+{
+    uint32_t a = (uint32_t)(d < 0 ? -d : d);
+    return floor_log2((s + a) | (1u << SHIFT)) - SHIFT;
+}
+
+/* no code word is shorter than k + 1 bits: from k = CODE_BITS on, every sample is escaped
+ * and the escape needs no prefix */
+static inline unsigned escape_zeros(unsigned k) { return k < CODE_BITS ? CODE_BITS - k : 0u; }
+
+/* The predictors: x^[i] = (c1 x[i-1] + c2 x[i-2] + c3 x[i-3] + 2) >> 2 (arithmetic shift).
+ * 0..3: the fixed polynomials of order 0..3; 4, 5: order 2 damped (x1 + 3/4 or 1/2 of the
+ * last step), 6: between orders 2 and 3. TAPS: how far each reaches back. */
+#define N_PRED 7u
+static const int8_t COEF[N_PRED][3] = {
+    {0, 0, 0}, {4, 0, 0}, {8, -4, 0}, {12, -12, 4}, {7, -3, 0}, {6, -2, 0}, {11, -10, 3},
+};
+static const uint8_t TAPS[N_PRED] = {0, 1, 2, 3, 2, 2, 3};
+
+static int32_t predict(unsigned p, int32_t x1, int32_t x2, int32_t x3)
+{
+    return (COEF[p][0] * x1 + COEF[p][1] * x2 + COEF[p][2] * x3 + 2) >> 2;
+}
+
+/* ---------------------------------------------------------------- encoder */
+
+typedef struct {
+    uint8_t *p;
+    uint8_t *lim; /* the coded form must stay shorter than the verbatim one */
+    uint32_t acc; /* pending bits in the low cnt bits */
+    unsigned cnt; /* < 16 between samples */
+    uint32_t s;
+    unsigned k;
+} coder_t;
+
+/* Predictor p's estimate from x[i-1], x[i-2], x[i-3], as the table says, written out so
+ * that each coding loop below has its own inlined. */
+#define PRED_0 0
+#define PRED_1 x[i - 1]
+#define PRED_2 (2 * x[i - 1] - x[i - 2])
+#define PRED_3 (3 * (x[i - 1] - x[i - 2]) + x[i - 3])
+#define PRED_4 ((7 * x[i - 1] - 3 * x[i - 2] + 2) >> 2)
+#define PRED_5 ((6 * x[i - 1] - 2 * x[i - 2] + 2) >> 2)
+#define PRED_6 ((11 * x[i - 1] - 10 * x[i - 2] + 3 * x[i - 3] + 2) >> 2)
+
+/* Emits 16 bits when that many are pending: fewer than 16 stay. */
+#define FLUSH()                                                                                  \
+    if (cnt >= 16u) {                                                                            \
+        uint32_t v_;                                                                             \
+        if (p + 2 > lim) {                                                                       \
+            return 0;                                                                            \
+        }                                                                                        \
+        cnt -= 16u;                                                                              \
+        v_ = acc >> cnt;                                                                         \
+        p[0] = (uint8_t)(v_ >> 8);                                                               \
+        p[1] = (uint8_t)v_;                                                                      \
+        p += 2;                                                                                  \
+    }
+
+#define CODE_LOOP(PRED)                                                                          \
+    for (; i < to; i++) {                                                                        \
+        int32_t xi = x[i];                                                                       \
+        int32_t e = xi - (int32_t)(PRED);                                                        \
+        uint32_t u = ((uint32_t)e << 1) ^ (uint32_t)(e >> 31);                                   \
+        uint32_t q = u >> k;                                                                     \
+        uint32_t nb = q + k + 1u;                                                                \
+        int32_t d = xi - x[i - 1];                                                               \
+        if (nb <= CODE_BITS) {                                                                   \
+            /* a one then the k low bits of u: u less (q - 1) * 2^k */                          \
+            acc = (acc << nb) | (u - ((q - 1u) << k));                                           \
+            cnt += nb;                                                                           \
+        } else {                                                                                 \
+            unsigned z_ = escape_zeros(k);                                                       \
+            acc <<= z_;                                                                          \
+            cnt += z_;                                                                           \
+            FLUSH()                                                                              \
+            acc = (acc << 16) | (uint16_t)xi;                                                    \
+            cnt += 16u;                                                                          \
+        }                                                                                        \
+        FLUSH()                                                                                  \
+        s += u - (s >> SHIFT);                                                                   \
+        k = next_k(s, d);                                                                        \
+    }
+
+/* Codes x[from..to) (from >= TAPS[pred], from >= 1) with predictor pred; 0 when the code
+ * reaches the limit. */
+static int code_samples(coder_t *c, const int16_t *x, size_t from, size_t to, unsigned pred)
+{
+    uint8_t *p = c->p, *lim = c->lim;
+    uint32_t acc = c->acc, s = c->s;
+    unsigned cnt = c->cnt, k = c->k;
+    size_t i = from;
+    switch (pred) {
+    case 0:
+        CODE_LOOP(PRED_0)
+        break;
+    case 1:
+        CODE_LOOP(PRED_1)
+        break;
+    case 2:
+        CODE_LOOP(PRED_2)
+        break;
+    case 3:
+        CODE_LOOP(PRED_3)
+        break;
+    case 4:
+        CODE_LOOP(PRED_4)
+        break;
+    case 5:
+        CODE_LOOP(PRED_5)
+        break;
+    default:
+        CODE_LOOP(PRED_6)
+        break;
+    }
+    c->p = p;
+    c->acc = acc;
+    c->cnt = cnt;
+    c->s = s;
+    c->k = k;
+    return 1;
+}
+
+/* The predictor whose residuals have the least sum of magnitudes on every STEP-th sample
+ * (order 0 included, for a constant or near-zero signal); *mean gets that mean. */
+static unsigned choose_predictor(const int16_t *x, size_t n, uint32_t *mean)
+{
+    uint32_t sum[N_PRED] = {0, 0, 0, 0, 0, 0, 0};
+    uint32_t count = 0;
+    unsigned best = 1, o;
+    size_t i;
+    for (i = 3; i < n; i += STEP) {
+        /* the residual of each predictor, written from the step d1 and the one before */
+        int32_t a = x[i], b = x[i - 1];
+        int32_t d1 = b - x[i - 2], d1p = x[i - 2] - x[i - 3];
+        int32_t e1 = a - b, e2 = e1 - d1, e3 = e2 - (d1 - d1p);
+        int32_t e4 = e1 - ((3 * d1 + 2) >> 2), e5 = e1 - ((d1 + 1) >> 1);
+        int32_t e6 = e1 - ((7 * d1 - 3 * d1p + 2) >> 2);
+        sum[0] += (uint32_t)(a < 0 ? -a : a);
+        sum[1] += (uint32_t)(e1 < 0 ? -e1 : e1);
+        sum[2] += (uint32_t)(e2 < 0 ? -e2 : e2);
+        sum[3] += (uint32_t)(e3 < 0 ? -e3 : e3);
+        sum[4] += (uint32_t)(e4 < 0 ? -e4 : e4);
+        sum[5] += (uint32_t)(e5 < 0 ? -e5 : e5);
+        sum[6] += (uint32_t)(e6 < 0 ? -e6 : e6);
+        count++;
+    }
+    if (count == 0) {
+        *mean = 0;
+        return n >= 2 ? 1u : 0u;
+    }
+    for (o = 0; o < N_PRED; o++) {
+        if (sum[o] < sum[best]) {
+            best = o;
+        }
+    }
+    *mean = sum[best] / count;
+    return best;
+}
+
+ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size_t cap,
+                                  size_t *len)
+{
+    size_t verbatim, i, taps;
+    uint32_t mean;
+    unsigned pred, k0;
+    int ok = 1;
+    coder_t c;
+    if (x == NULL || out == NULL || len == NULL || n == 0 || n > WS_STRIP_BLOCK_SAMPLES) {
+        return WS_ERR_ARG;
+    }
+    verbatim = WS_STRIP_BLOCK_HEADER_BYTES + 2u * n;
+    if (cap < verbatim) {
+        return WS_ERR_ARG;
+    }
+    pred = choose_predictor(x, n, &mean);
+    /* zig-zag doubles the magnitudes: start from a mean of 2 * mean */
+    k0 = floor_log2(2u * mean + 1u);
+    k0 = k0 > K0_MAX ? K0_MAX : k0;
+    /* the first sample in 16 bits */
+    c.p = out + WS_STRIP_BLOCK_HEADER_BYTES + 2u;
+    c.lim = out + verbatim - 1u;
+    out[WS_STRIP_BLOCK_HEADER_BYTES] = (uint8_t)((uint16_t)x[0] >> 8);
+    out[WS_STRIP_BLOCK_HEADER_BYTES + 1u] = (uint8_t)x[0];
+    c.acc = 0;
+    c.cnt = 0;
+    c.s = (1u << k0) << SHIFT;
+    c.k = k0;
+    /* the samples before the predictor reaches back far enough use the fixed order i */
+    taps = TAPS[pred] < n ? TAPS[pred] : n;
+    for (i = 1; ok && i < taps; i++) {
+        ok = code_samples(&c, x, i, i + 1u, (unsigned)i);
+    }
+    if (ok) {
+        ok = code_samples(&c, x, taps > 1u ? taps : 1u, n, pred);
+    }
+    /* the pending bits (< 16), padded with zeros to whole bytes */
+    for (; ok && c.cnt > 0u; c.cnt = c.cnt > 8u ? c.cnt - 8u : 0u) {
+        ok = c.p < c.lim;
+        if (ok) {
+            *c.p++ = (uint8_t)(c.cnt >= 8u ? c.acc >> (c.cnt - 8u) : c.acc << (8u - c.cnt));
+        }
+    }
+    if (ok) {
+        out[4] = (uint8_t)((pred << 4) | k0);
+        *len = (size_t)(c.p - out);
+    } else {
+        out[4] = WS_STRIP_METHOD_VERBATIM;
+        for (i = 0; i < n; i++) {
+            ws_put_u16(out + WS_STRIP_BLOCK_HEADER_BYTES + 2u * i, (uint16_t)x[i]);
+        }
+        *len = verbatim;
+    }
+    ws_put_u16(out, (uint32_t)*len);
+    ws_put_u16(out + 2, (uint32_t)n);
+    return WS_OK;
+}
+
+/* ---------------------------------------------------------------- decoder */
+
+typedef struct {
+    const uint8_t *p;
+    const uint8_t *end;
+    uint32_t acc;  /* cnt valid bits in the low bits */
+    unsigned cnt;
+    size_t beyond; /* zero bytes supplied past the end of the block */
+} reader_t;
+
+static void refill(reader_t *r)
+{
+    while (r->cnt <= 24u) {
+        uint32_t b = 0;
+        if (r->p < r->end) {
+            b = *r->p++;
+        } else {
+            r->beyond++;
+        }
+        r->acc = (r->acc << 8) | b;
+        r->cnt += 8u;
+    }
+}
+
+/* nb <= 24 */
+static uint32_t get(reader_t *r, unsigned nb)
+{
+    uint32_t v;
+    if (nb == 0u) {
+        return 0;
+    }
+    refill(r);
+    v = (r->acc >> (r->cnt - nb)) & ((1u << nb) - 1u);
+    r->cnt -= nb;
+    return v;
+}
+
+ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, size_t cap,
+                                  size_t *n, size_t *used)
+{
+    size_t blen, count, i, data_bytes, bits;
+    unsigned method, pred, k;
+    reader_t r;
+    uint32_t s;
+    int32_t x1 = 0, x2 = 0, x3 = 0;
+    if (in == NULL || x == NULL || n == NULL || used == NULL) {
+        return WS_ERR_ARG;
+    }
+    *n = 0;
+    *used = 0;
+    if (len < WS_STRIP_BLOCK_HEADER_BYTES) {
+        return WS_ERR_RANGE;
+    }
+    blen = ws_get_u16(in);
+    count = ws_get_u16(in + 2);
+    method = in[4];
+    if (blen < WS_STRIP_BLOCK_HEADER_BYTES || blen > WS_STRIP_BLOCK_MAX_BYTES || blen > len ||
+        count == 0 || count > WS_STRIP_BLOCK_SAMPLES || count > cap) {
+        return WS_ERR_RANGE;
+    }
+    data_bytes = blen - WS_STRIP_BLOCK_HEADER_BYTES;
+    if (method == WS_STRIP_METHOD_VERBATIM) {
+        if (data_bytes != 2u * count) {
+            return WS_ERR_RANGE;
+        }
+        for (i = 0; i < count; i++) {
+            x[i] = ws_get_i16(in + WS_STRIP_BLOCK_HEADER_BYTES + 2u * i);
+        }
+        *n = count;
+        *used = blen;
+        return WS_OK;
+    }
+    pred = method >> 4;
+    k = method & 0x0Fu;
+    if (pred >= N_PRED) {
+        return WS_ERR_RANGE;
+    }
+    r.p = in + WS_STRIP_BLOCK_HEADER_BYTES;
+    r.end = in + blen;
+    r.acc = 0;
+    r.cnt = 0;
+    r.beyond = 0;
+    s = (1u << k) << SHIFT;
+    for (i = 0; i < count; i++) {
+        int32_t xi;
+        if (i == 0) {
+            xi = (int16_t)get(&r, 16u);
+        } else {
+            unsigned o = i < TAPS[pred] ? (unsigned)i : pred;
+            int32_t e = 0, est = predict(o, x1, x2, x3);
+            uint32_t u, top = 0, zeros = escape_zeros(k);
+            refill(&r);
+            if (zeros > 0u) {
+                top = (r.acc >> (r.cnt - zeros)) & ((1u << zeros) - 1u);
+            }
+            if (top == 0u) {
+                r.cnt -= zeros;
+                xi = (int16_t)get(&r, 16u);
+                e = xi - est;
+                u = ((uint32_t)e << 1) ^ (uint32_t)(e >> 31);
+                if ((u >> k) + 1u + k <= CODE_BITS) {
+                    return WS_ERR_RANGE; /* the encoder escapes only what needs it */
+                }
+            } else {
+                uint32_t q = zeros - 1u - floor_log2(top);
+                r.cnt -= (unsigned)q + 1u;
+                u = (q << k) | get(&r, k);
+                e = (int32_t)(u >> 1) ^ -(int32_t)(u & 1u);
+                xi = est + e;
+                if (xi < -32768 || xi > 32767) {
+                    return WS_ERR_RANGE;
+                }
+            }
+            s += u - (s >> SHIFT);
+            k = next_k(s, xi - x1);
+        }
+        if (r.beyond > 4u) {
+            return WS_ERR_RANGE; /* consumed bits past the end: the stream is too short */
+        }
+        x[i] = (int16_t)xi;
+        x3 = x2;
+        x2 = x1;
+        x1 = xi;
+    }
+    /* bits consumed: every byte loaded (real or past the end) less those still pending */
+    bits = 8u * ((size_t)(r.p - (in + WS_STRIP_BLOCK_HEADER_BYTES)) + r.beyond) - r.cnt;
+    if ((bits + 7u) / 8u != data_bytes) {
+        return WS_ERR_RANGE; /* ends early, or ran past the end */
+    }
+    if (r.cnt > 0u && (r.acc & ((r.cnt >= 32u ? 0u : (1u << r.cnt)) - 1u)) != 0u) {
+        return WS_ERR_RANGE; /* nonzero padding */
+    }
+    *n = count;
+    *used = blen;
+    return WS_OK;
+}
