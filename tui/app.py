@@ -35,6 +35,7 @@ from tui.screens.devices import DevicesScreen
 from tui.screens.events import EventsScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import HelpScreen, binding_rows
+from tui.screens.strips import StripsScreen
 from tui.screens.updates import UpdatesScreen
 from tui.services import Clock, EventFeed, EventView, Key, StoreView
 from wearsense.protocol import Event, EventKind
@@ -74,6 +75,7 @@ class WearSenseApp(App[None]):
         "charts": ChartsScreen,
         "updates": UpdatesScreen,
         "export": ExportScreen,
+        "strips": StripsScreen,
     }
     DEFAULT_MODE = "devices"
     BINDINGS = [
@@ -82,6 +84,7 @@ class WearSenseApp(App[None]):
         Binding("3", "show('charts')", "Charts"),
         Binding("4", "show('updates')", "Updates"),
         Binding("5", "show('export')", "Export"),
+        Binding("6", "show('strips')", "Strips"),
         Binding("a", "acknowledge", "Acknowledge fall", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
