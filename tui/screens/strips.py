@@ -19,10 +19,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.screens.base import DataScreen
 from tui.widgets import AlertBanner
+from wearsense.export.strip_summary import describe, local, strip_trace
 from wearsense.store import StoreError
 from wearsense.store import strips as st
 from wearsense.strips.paper import MM_PER_S, StripTrace, paper_cells
-from wearsense.strips.summary import describe, local, strip_trace
 
 PAPER = Style(color="rgb(20,20,20)", bgcolor="rgb(255,226,226)")
 PAPER_MAJOR = Style(color="rgb(20,20,20)", bgcolor="rgb(246,186,186)")

@@ -28,10 +28,16 @@ from wearsense.cli.common import (
     subcommand,
     when,
 )
-from wearsense.link.controllers import DEFAULT_PORTS
+from wearsense.companion import COMPANION_ADDRESS, Companion, Radio, open_store
+from wearsense.companion.requests import STREAMING_WAIT_S
+from wearsense.companion.strips import fetch_strip, release_strip
+from wearsense.export.common import atomic_path
+from wearsense.export.strip_summary import VERDICT_TEXT, describe, review_text, strip_trace, tz_of
+from wearsense.link.controllers import DEFAULT_PORTS, run_process
+from wearsense.link.session import SessionConfig
 from wearsense.store import Store, StoreError
 from wearsense.store import strips as st
-from wearsense.strips.summary import VERDICT_TEXT, describe, review_text, strip_trace, tz_of
+from wearsense.strips.paper import draw_page
 
 __all__ = ["register"]
 
@@ -87,9 +93,6 @@ def _show(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if out.suffix.lower() not in (".png", ".svg", ".pdf"):
             return fail("--out must end in .png, .svg or .pdf", EXIT_USAGE)
-        from wearsense.export.common import atomic_path
-        from wearsense.strips.paper import draw_page
-
         fig = draw_page(trace, [lines[0], *(line.replace("  ", " ") for line in lines[1:])])
         with atomic_path(out) as tmp:
             fig.savefig(tmp, format=out.suffix[1:].lower(), dpi=150)
@@ -107,11 +110,6 @@ def _review(args: argparse.Namespace) -> int:
 
 
 async def _get(args: argparse.Namespace) -> int:
-    from wearsense.companion import COMPANION_ADDRESS, Companion, Radio, open_store
-    from wearsense.companion.requests import STREAMING_WAIT_S
-    from wearsense.companion.strips import fetch_strip, release_strip
-    from wearsense.link.session import SessionConfig
-
     store = open_store(db_path(args))
     built: Companion | None = None
     try:
@@ -150,8 +148,6 @@ async def _get(args: argparse.Namespace) -> int:
 
 
 def _get_main(args: argparse.Namespace) -> int:
-    from wearsense.link.controllers import run_process
-
     return run_process(_get, args)
 
 

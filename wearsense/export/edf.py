@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from wearsense.export.common import ExportData, ExportError, paused_gc
+from wearsense.export.strip_edf import write_strips_edf
 from wearsense.protocol import ActivityClass, EventKind, Quality, RhythmClass, SignalSource
 from wearsense.store import derived
 
@@ -127,8 +128,6 @@ def write_edf(data: ExportData, directory: str | Path, stem: str | None = None) 
     written under a temporary name and renamed when complete."""
     with paused_gc():
         days = _write_days(data, directory, stem)
-    from wearsense.export.strip_edf import write_strips_edf
-
     return days + write_strips_edf(data, directory, stem)
 
 

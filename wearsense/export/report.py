@@ -14,6 +14,7 @@ from typing import Any
 from wearsense.export.common import ExportData, atomic_path, paused_gc
 from wearsense.store import derived
 from wearsense.store.strips import REASONS
+from wearsense.strips.paper import StripTrace, beat_times, draw_page
 
 TABLE_ROWS = 12
 ROWS_PER_PAGE = 40
@@ -282,8 +283,6 @@ A4_LANDSCAPE_MM = (297.0, 210.0)
 def strip_pages(data: ExportData) -> list[Any]:
     """One A4 landscape page per stored strip at clinical scale (25 mm/s, 10 mm/mV; the
     PDF printed at 100 %): time, reason, the device's verdict, heart rate, reviews."""
-    from wearsense.strips.paper import StripTrace, beat_times, draw_page
-
     pages = []
     for strip in data.strips:
         img = strip.image

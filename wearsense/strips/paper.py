@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from wearsense.firmware.ecg import run_chain
+
 MM_PER_S = 25.0
 MM_PER_MV = 10.0
 ROW_S = 10.0  # seconds per row on a page (250 mm)
@@ -50,8 +52,6 @@ def beat_times(
 ) -> npt.NDArray[np.float64]:
     """R peaks (s from the first sample) found by the firmware's QRS detector run over
     the strip's input samples, as the device runs it (``wearsense.firmware.ecg``)."""
-    from wearsense.firmware.ecg import run_chain
-
     if len(samples) < fs_hz:  # the detector needs a second to start
         return np.zeros(0)
     out = run_chain(samples, fs_hz, adc_gain, adc_zero)

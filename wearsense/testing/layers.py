@@ -29,7 +29,7 @@ TOP = ("wearsense", "tui")
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("protocol", ("wearsense.protocol",)),
     ("firmware", ("wearsense.firmware", "wearsense._firmware", "wearsense._firmware_asan")),
-    ("records", ("wearsense.datasets", "wearsense.ecg", "wearsense.tflite")),
+    ("records", ("wearsense.datasets", "wearsense.ecg", "wearsense.tflite", "wearsense.strips")),
     ("store", ("wearsense.store",)),
     ("transport", ("wearsense.link", "wearsense.emulator")),
     (

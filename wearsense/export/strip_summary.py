@@ -11,6 +11,7 @@ from wearsense.protocol import EventKind, RhythmClass
 from wearsense.store import Store
 from wearsense.store import strips as st
 from wearsense.store.db import timezone
+from wearsense.strips.paper import StripTrace, beat_times
 
 
 def local(utc: float | None, tz_name: str) -> str:
@@ -54,8 +55,6 @@ def detector_verdict(store: Store, serial: str, epoch: int, seq: int) -> str:
 
 def strip_trace(strip: st.StoredStrip, title: str = "") -> Any:
     """The strip as ``wearsense.strips.paper.StripTrace``, beats from the device's detector."""
-    from wearsense.strips.paper import StripTrace, beat_times
-
     img = strip.image
     beats = beat_times(img.samples, img.fs_hz, img.adc_gain, img.adc_zero)
     return StripTrace(strip.millivolts(), float(img.fs_hz), beats, title)
@@ -72,13 +71,14 @@ def describe(store: Store, strip: st.StoredStrip, trace: Any | None = None) -> l
         else (f"device time {img.start_time_s} s (clock offset unknown)")
     )
     hr = trace.heart_rate_bpm() if trace is not None else None
+    beats = len(trace.beats_s) if trace is not None else 0
     lines = [
         f"strip #{img.strip_id} of {strip.serial} (epoch {img.epoch})"
         + (f", patient {patient}" if patient else ""),
         f"time      {started}",
         f"reason    {st.REASONS.get(img.reason, img.reason)}",
         f"device    {detector_verdict(store, strip.serial, img.epoch, img.event_seq)}",
-        f"HR        {hr:.0f} bpm ({len(trace.beats_s)} beats)" if hr else "HR        -",
+        f"HR        {hr:.0f} bpm ({beats} beats)" if hr else "HR        -",
         f"duration  {strip.duration_s:.1f} s ({img.n_samples} samples at {img.fs_hz} Hz, "
         f"{img.adc_gain:g} counts/mV)",
         f"review    {review_text(strip.review, tz_name)}",
