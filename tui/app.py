@@ -84,7 +84,7 @@ class WearSenseApp(App[None]):
         Binding("3", "show('charts')", "Charts"),
         Binding("4", "show('updates')", "Updates"),
         Binding("5", "show('export')", "Export"),
-        Binding("6", "show('strips')", "Strips"),
+        Binding("6", "show('strips')", "Strips", show=False),  # the footer is full at 80
         Binding("a", "acknowledge", "Acknowledge fall", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),

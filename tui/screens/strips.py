@@ -61,9 +61,10 @@ class EcgPaper(Widget):
 
 class StripsScreen(DataScreen):
     BINDINGS = [
-        Binding("a", "review('confirmed_af')", "Confirmed AF"),
-        Binding("n", "review('not_af')", "Not AF"),
-        Binding("u", "review('unreadable')", "Unreadable"),
+        # not in the footer (full at 80 columns): the strip's info line names them
+        Binding("a", "review('confirmed_af')", "Review: confirmed AF", show=False),
+        Binding("n", "review('not_af')", "Review: not AF", show=False),
+        Binding("u", "review('unreadable')", "Review: unreadable", show=False),
         Binding("left", "move(-1)", "Earlier", show=False),
         Binding("right", "move(1)", "Later", show=False),
     ]
