@@ -42,6 +42,7 @@ STORED = {
     "status_models",
     "status_firmware",
     "ecg_recording",
+    "strip",
 }
 
 # Kinds whose word also names something else in the code base. A string with one of these
@@ -51,6 +52,7 @@ OTHER_MEANINGS = {
     EventKind.FALL: "a task (model names and versions, training) and a class label",
     EventKind.GAP: "a step of a quantisation plan (global average pooling, tflite.ptq)",
     EventKind.ECG_RECORDING: "the TUI action that asks the device for one",
+    EventKind.STRIP: "the `wearsense strip` command and the store's strips table",
 }
 # Expressions that hold an event kind: ``x.type`` (a stored event, an event view),
 # ``x.NAME`` (a protocol event), and the names ``type_name`` and ``kind``.

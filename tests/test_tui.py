@@ -1179,7 +1179,7 @@ def test_every_screen_fits_80x24_and_160x48(db: Path, size: tuple[int, int]) -> 
             db, MemoryLink(), clock=lambda: float(NOW), poll_s=0, refresh_s=0, pusher=pusher
         )
         async with app.run_test(size=size) as pilot:
-            for key in "12345":
+            for key in "123456":
                 await pilot.press(key)
                 await pilot.pause()
                 outside = [

@@ -117,6 +117,25 @@ async def shoot_push(out: Path, work: Path) -> Path:
         await loop.close()
 
 
+STRIP_SHOTS = {"strip_160x48.svg": (160, 48), "strip_80x24.svg": (80, 24)}
+
+
+async def shoot_strip(name: str, out: Path, work: Path) -> Path:
+    """The Strips screen (key 6) on the example store with its AF-onset strip."""
+    from tui.example import add_strips
+
+    db = work / f"{name}.db"
+    store = fill(db)
+    add_strips(store)
+    store.close()
+    app = WearSenseApp(db, example_link(), clock=lambda: float(NOW), poll_s=0, refresh_s=0)
+    async with app.run_test(size=STRIP_SHOTS[name]) as pilot:
+        await pilot.pause()
+        await pilot.press("6")
+        await pilot.pause()
+        return Path(app.save_screenshot(name, str(out)))
+
+
 DEMO_SHOTS = {"demo_80x24.svg": ((80, 24), "2"), "demo_160x48.svg": ((160, 48), "1")}
 
 
@@ -161,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as work:
         for name, keys, fall in SCREENS:
             path = asyncio.run(shoot(name, keys, fall, args.out, Path(work)))
+            print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        for name in STRIP_SHOTS:
+            path = asyncio.run(shoot_strip(name, args.out, Path(work)))
             print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         if not args.no_push:
             push_work = Path(work) / "push"

@@ -35,6 +35,7 @@ from tui.screens.devices import DevicesScreen
 from tui.screens.events import EventsScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import HelpScreen, binding_rows
+from tui.screens.strips import StripsScreen
 from tui.screens.updates import UpdatesScreen
 from tui.services import Clock, EventFeed, EventView, Key, StoreView
 from wearsense.protocol import Event, EventKind
@@ -74,6 +75,7 @@ class WearSenseApp(App[None]):
         "charts": ChartsScreen,
         "updates": UpdatesScreen,
         "export": ExportScreen,
+        "strips": StripsScreen,
     }
     DEFAULT_MODE = "devices"
     BINDINGS = [
@@ -82,12 +84,14 @@ class WearSenseApp(App[None]):
         Binding("3", "show('charts')", "Charts"),
         Binding("4", "show('updates')", "Updates"),
         Binding("5", "show('export')", "Export"),
-        # F2-F6 switch screens from anywhere, a text field included (it keeps the digits)
+        Binding("6", "show('strips')", "Strips", show=False),  # the footer is full at 80
+        # F2-F7 switch screens from anywhere, a text field included (it keeps the digits)
         Binding("f2", "show('devices')", "Devices", show=False, priority=True),
         Binding("f3", "show('events')", "Events", show=False, priority=True),
         Binding("f4", "show('charts')", "Charts", show=False, priority=True),
         Binding("f5", "show('updates')", "Updates", show=False, priority=True),
         Binding("f6", "show('export')", "Export", show=False, priority=True),
+        Binding("f7", "show('strips')", "Strips", show=False, priority=True),
         Binding("a", "acknowledge", "Acknowledge fall", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),

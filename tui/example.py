@@ -8,7 +8,10 @@ import os
 from collections.abc import Iterator
 from unittest import mock
 
+import numpy as np
+
 from tui.link import ConnectionState, MemoryLink
+from wearsense.datasets import DatasetError, cinc2017
 from wearsense.protocol import (
     ActivityChange,
     ActivitySummary,
@@ -24,7 +27,8 @@ from wearsense.protocol import (
     StatusFirmware,
     StatusModels,
 )
-from wearsense.store import Store
+from wearsense.store import Store, strips
+from wearsense.strips.image import build_image
 
 T0 = 1_709_251_200  # 2024-03-01 00:00 UTC; device time 0 of every example device
 NOW = T0 + 24 * 3600  # the example's "now": the end of that day
@@ -196,3 +200,29 @@ SCREENS: list[tuple[str, tuple[str, ...], bool]] = [
     ("help", ("question_mark",), False),
     ("fall_alert", ("2",), True),
 ]
+
+
+def add_strips(store: Store) -> None:
+    """The ECG strip of the example: the 30 s around SN-0001's AF onset, stored (real
+    ECG from a CinC 2017 AF record when the shared data is there, else a synthetic
+    irregular rhythm)."""
+    try:
+        rec = cinc2017.load_record("A00004", label="A")
+        x, fs, gain, zero = rec.signal[: 30 * rec.fs], rec.fs, rec.adc_gain, rec.adc_zero
+    except (DatasetError, OSError):
+        fs, gain, zero = 300, 1000.0, 0
+        rng = np.random.default_rng(31)
+        beats = np.cumsum(rng.uniform(0.45, 0.95, 60))
+        t = np.arange(30 * fs) / fs
+        trace = 40 * np.sin(2 * np.pi * 6 * t)  # fibrillatory waves
+        for b in beats[beats < 30]:
+            trace += 1100 * np.exp(-((t - b) ** 2) / (2 * 0.012**2))
+        x = trace.astype(np.int16)
+    onset = [e for e in store.events(serial="SN-0001", types=[EventKind.AF_START])][0]
+    assert onset.device_time_s is not None and onset.fields is not None
+    start = onset.device_time_s - onset.fields["onset_lag_s"] - 10
+    image = build_image(
+        reason=1, strip_id=1, epoch=onset.epoch, start_time_s=start, start_ms=0, fs_hz=fs,
+        adc_gain=gain, adc_zero=zero, event_seq=onset.seq, samples=x,
+    )  # fmt: skip
+    strips.put_strip(store, "SN-0001", image, received_utc=float(NOW - 120))

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "companion": ("wearsense.cli.companion", "the companion: connect, store, acknowledge"),
     "budget": ("wearsense.cli.budget", "energy per day and battery life"),
     "replay": ("wearsense.cli.replay", "recordings through the device core, event-level results"),
+    "strip": ("wearsense.cli.strip", "ECG strips: list, get from the device, show, review"),
 }
 
 

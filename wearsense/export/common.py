@@ -19,6 +19,7 @@ from typing import Any
 
 from wearsense.store import Device, Store, StoredEvent
 from wearsense.store.db import timezone
+from wearsense.store.strips import StoredStrip, list_strips, stored_strips
 
 DEID_SHIFT_DAYS = (30, 730)  # a random whole-day shift into the past, within these bounds
 
@@ -72,6 +73,7 @@ class ExportData:
     devices: list[Device]
     deidentified: bool
     shift_s: int
+    strips: list[StoredStrip] = dataclasses.field(default_factory=list)  # stored, in range
 
     @property
     def tz(self) -> tzinfo:
@@ -140,9 +142,16 @@ def select(
     end = end_utc if end_utc is not None else events[-1].utc + 1
     end = min(end, max(clock.time() if now is None else now, events[-1].utc + 1))
     devices = store.devices_of(pseudonym)
+    strips = [
+        s
+        for s in stored_strips(
+            store, list_strips(store, patient=pseudonym, start_utc=start, end_utc=end)
+        )
+        if s.start_utc is not None
+    ]
     if not deidentify:
         return ExportData(
-            patient.pseudonym, patient.timezone, start, end, events, devices, False, 0
+            patient.pseudonym, patient.timezone, start, end, events, devices, False, 0, strips
         )
     days = (
         shift_days
@@ -171,7 +180,26 @@ def select(
         dataclasses.replace(d, serial=alias[d.serial], first_seen_utc=0.0, last_seen_utc=0.0)
         for d in devices
     ]
-    return ExportData(label, "UTC", start - shift, end - shift, shifted, hidden, True, shift)
+    for s in strips:
+        alias.setdefault(s.serial, f"device-{len(alias) + 1}")
+    shifted_strips = [
+        dataclasses.replace(
+            s,
+            serial=alias[s.serial],
+            image=dataclasses.replace(s.image, start_time_s=0),
+            raw=b"",
+            received_utc=s.received_utc - shift,
+            start_utc=(s.start_utc or 0) - shift,
+            reviews=tuple(
+                dataclasses.replace(r, reviewer="reviewer", reviewed_utc=r.reviewed_utc - shift)
+                for r in s.reviews
+            ),
+        )
+        for s in strips
+    ]
+    return ExportData(
+        label, "UTC", start - shift, end - shift, shifted, hidden, True, shift, shifted_strips
+    )
 
 
 def _shift_fields(fields: dict[str, Any] | None, shift: int) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from wearsense.export.common import ExportData, ExportError, paused_gc
+from wearsense.export.strip_edf import write_strips_edf
 from wearsense.protocol import ActivityClass, EventKind, Quality, RhythmClass, SignalSource
 from wearsense.store import derived
 
@@ -122,10 +123,12 @@ def _per_day(notes: list[Annotation], bounds: list[tuple[float, float]]) -> list
 
 
 def write_edf(data: ExportData, directory: str | Path, stem: str | None = None) -> list[Path]:
-    """One EDF+ file per local day of the range, written to ``directory``; every file is
+    """One EDF+ file per local day of the range, written to ``directory``, and the ECG
+    strips of the range as EDF+D (``wearsense.export.strip_edf``); every file is
     written under a temporary name and renamed when complete."""
     with paused_gc():
-        return _write_days(data, directory, stem)
+        days = _write_days(data, directory, stem)
+    return days + write_strips_edf(data, directory, stem)
 
 
 def _write_days(data: ExportData, directory: str | Path, stem: str | None) -> list[Path]:

@@ -40,6 +40,7 @@ from wearsense.export.common import (
 from wearsense.protocol import EventKind, RhythmClass
 from wearsense.store import StoredEvent, derived
 from wearsense.store.derived import ACTIVITY_NAMES, ACTIVITY_SUMMARY_S
+from wearsense.store.strips import StoredStrip
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
@@ -78,6 +79,8 @@ def _coding(system: str, code: str, display: str) -> dict[str, str]:
 
 # Observation.code of each kind (sources: docs/clinical-export.md, "Codes").
 ECG_INTERPRETATION = [_coding(LOINC, "8601-7", "EKG impression")]
+ECG_WAVEFORM = [_coding(MDC, "131329", "MDC_ECG_ELEC_POTL_I")]  # lead I potential
+STRIP_SYSTEM = "urn:wearsense:strip"  # identifier value SERIAL/EPOCH/STRIP_ID
 HR_CODES = [
     _coding(LOINC, "8867-4", "Heart rate"),
     _coding(MDC, "147842", "MDC_ECG_HEART_RATE"),
@@ -693,6 +696,7 @@ def _build(data: ExportData, fast: bool) -> tuple[dict[str, Any], list[Any]]:
             valueQuantity=_quantity(round(gap.hours, 2), "h"),
             note=[{"text": gap.message}],
         )
+    _strip_observations(data, b)
     shell = {
         "resourceType": "Bundle",
         "id": _uuid("bundle", data.patient_label, data.start_utc, data.end_utc),
@@ -700,6 +704,82 @@ def _build(data: ExportData, fast: bool) -> tuple[dict[str, Any], list[Any]]:
         "timestamp": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
     return shell, b.entries
+
+
+STRIP_CONCEPT = _concept(ECG_WAVEFORM, "ECG strip (single lead)")
+
+
+def sampled_data(strip: StoredStrip) -> dict[str, Any]:
+    """The strip's samples as FHIR SampledData in the device's units: ``data`` holds the
+    ADC counts as they are, ``factor`` = 1 / adc_gain mV per count and ``origin`` =
+    -adc_zero / adc_gain mV, so that origin + factor x count is the potential in mV
+    (FHIR: value = origin + factor x data); ``period`` in ms."""
+    img = strip.image
+    return {
+        "origin": {
+            "value": -img.adc_zero / img.adc_gain,
+            "unit": "mV",
+            "system": UCUM,
+            "code": "mV",
+        },
+        "period": 1000.0 / img.fs_hz,
+        "factor": 1.0 / img.adc_gain,
+        "dimensions": 1,
+        "data": " ".join(map(str, img.samples.tolist())),
+    }
+
+
+def _strip_observations(data: ExportData, b: _Builder) -> None:
+    """One Observation per stored strip, coded MDC 131329 (``identifier``: the strip's
+    key; ``note``: the clinicians' reviews, newest first). The interpretation
+    Observation of the event the strip documents (the AF episode, the on-demand
+    recording) names the strip in ``derivedFrom``: the verdict was made from it."""
+    if not data.strips:
+        return
+    by_event: dict[str, dict[str, Any]] = {}
+    for entry in b.entries:
+        if isinstance(entry, tuple):
+            continue
+        res = entry["resource"]
+        for ident in res.get("identifier", ()):
+            if ident.get("system") == EVENT_SYSTEM:
+                by_event.setdefault(ident["value"], entry)
+    for strip in data.strips:
+        img = strip.image
+        assert strip.start_utc is not None
+        key = f"{strip.serial}/{img.epoch}/{img.strip_id}"
+        ident = _uuid("strip", key, strip.start_utc)
+        url = "urn:uuid:" + ident
+        resource: dict[str, Any] = {
+            "resourceType": "Observation",
+            "id": ident,
+            "identifier": [{"system": STRIP_SYSTEM, "value": key}],
+            "status": "final",
+            "category": ECG_CATEGORY,
+            "code": STRIP_CONCEPT,
+            "subject": b.subject,
+            "device": b.device(strip.serial, None),
+            "effectivePeriod": {
+                "start": b.iso(strip.start_utc),
+                "end": b.iso(strip.start_utc + strip.duration_s),
+            },
+            "valueSampledData": sampled_data(strip),
+        }
+        notes = [
+            {
+                "authorString": r.reviewer,
+                "time": b.iso(r.reviewed_utc),
+                "text": f"review: {r.verdict.value}",
+            }
+            for r in reversed(strip.reviews)
+        ]
+        if notes:
+            resource["note"] = notes
+        interpretation = by_event.get(f"{strip.serial}/{img.epoch}/{img.event_seq}")
+        if interpretation is not None:
+            target = interpretation["resource"]
+            target["derivedFrom"] = [*target.get("derivedFrom", ()), {"reference": url}]
+        b.add(url, resource)
 
 
 def _shape(entry: dict[str, Any] | tuple[str, str]) -> tuple[Any, ...]:
@@ -812,6 +892,8 @@ def read_bundle(text: str) -> list[EventRecord]:
             )
             fields[EventKind.HR_SUMMARY]["mean_bpm"] = int(res.valueQuantity.value)
         for ident in res.identifier:
+            if ident.system != EVENT_SYSTEM:
+                continue  # a strip's key: the waveform carries no event
             serial, epoch, seq = ident.value.rsplit("/", 2)
             ext = {x.url: x for x in ident.extension or []}
             moment = ext[EXT_TIME].valueDateTime

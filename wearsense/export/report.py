@@ -1,6 +1,7 @@
 """The clinical summary: one page (PNG) of AF burden per day, activity per day, wear time
 and falls per day, a table of AF episodes and the totals; the PDF holds the same page
-followed by the full episode and fall lists when they do not fit. Drawn with matplotlib
+followed by the full episode and fall lists when they do not fit, and one page per ECG
+strip at clinical scale. Drawn with matplotlib
 (Agg backend, no display needed); every figure comes from ``wearsense.store.derived``."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from wearsense.export.common import ExportData, atomic_path, paused_gc
 from wearsense.store import derived
+from wearsense.store.strips import REASONS
+from wearsense.strips.paper import StripTrace, beat_times, draw_page
 
 TABLE_ROWS = 12
 ROWS_PER_PAGE = 40
@@ -292,6 +295,40 @@ def _list_pages(data: ExportData, s: Summary) -> list[Any]:
     return pages
 
 
+A4_LANDSCAPE_MM = (297.0, 210.0)
+
+
+def strip_pages(data: ExportData) -> list[Any]:
+    """One A4 landscape page per stored strip at clinical scale (25 mm/s, 10 mm/mV; the
+    PDF printed at 100 %): time, reason, the device's verdict, heart rate, reviews."""
+    pages = []
+    for strip in data.strips:
+        img = strip.image
+        assert strip.start_utc is not None
+        trace = StripTrace(
+            strip.millivolts(),
+            float(img.fs_hz),
+            beat_times(img.samples, img.fs_hz, img.adc_gain, img.adc_zero),
+        )
+        hr = trace.heart_rate_bpm()
+        review = strip.review
+        verdict = (
+            f"{review.verdict.value} by {review.reviewer}, "
+            f"{data.local(review.reviewed_utc).strftime('%Y-%m-%d %H:%M')}"
+            if review
+            else "not reviewed"
+        )
+        lines = [
+            f"ECG strip {img.strip_id} - {data.patient_label} - {strip.serial}",
+            f"{data.local(strip.start_utc).strftime('%Y-%m-%d %H:%M:%S %Z')}   "
+            f"{REASONS.get(img.reason, img.reason)}   {strip.duration_s:.0f} s   "
+            f"HR {f'{hr:.0f} bpm' if hr else '-'}   review: {verdict}",
+            DISCLAIMER,
+        ]
+        pages.append(draw_page(trace, lines, A4_LANDSCAPE_MM))
+    return pages
+
+
 def write_report(data: ExportData, destination: str | Path) -> list[Path]:
     """Writes DEST.pdf and DEST.png (DEST without suffix, or with .pdf/.png; a directory
     gets LABEL-summary.pdf and .png)."""
@@ -312,6 +349,8 @@ def write_report(data: ExportData, destination: str | Path) -> list[Path]:
             document.savefig(page)
             for extra in _list_pages(data, summary):
                 document.savefig(extra)
+            for strip_page in strip_pages(data):
+                document.savefig(strip_page)
     return [pdf, png]
 
 

@@ -70,6 +70,7 @@ class EventKind(enum.StrEnum):
     STATUS_MODELS = "status_models"
     STATUS_FIRMWARE = "status_firmware"
     ECG_RECORDING = "ecg_recording"
+    STRIP = "strip"
 
 
 class RhythmClass(enum.IntEnum):

@@ -46,6 +46,7 @@ from wearsense.store.schema import (  # noqa: F401  event_fields: tui.services i
     APPLICATION_ID,
     MIGRATIONS,
     SCHEMA_VERSION,
+    STRIP_START_UTC,
     event_fields,
     fields_json,
 )
@@ -59,6 +60,13 @@ DEFAULT_GAP_ALERT_HOURS = 4.0
 _DELETE_ORPHAN_ACKS = (
     "DELETE FROM fall_acks WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "
     "e.serial = fall_acks.serial AND e.epoch = fall_acks.epoch AND e.seq = fall_acks.seq)"
+)
+
+# Strips of a device taken in [start, end): by their first sample's time, by arrival while
+# their clock offset is unknown (their reviews go with them: ON DELETE CASCADE).
+_DELETE_STRIPS = (
+    f"DELETE FROM strips AS s WHERE s.serial = ? AND coalesce({STRIP_START_UTC}, "
+    f"s.received_utc) >= ? AND coalesce({STRIP_START_UTC}, s.received_utc) < ?"
 )
 
 # Event types that raise an alert for a caregiver (see wearsense.store.alerts); and an
@@ -548,7 +556,7 @@ class Store:
         alerts. Returns the row counts removed."""
         patient = self.patient(pseudonym)
         windows = [(a.serial, a.start_utc, a.end_utc) for a in self.assignments(pseudonym)]
-        counts = {"events": 0, "alerts": 0, "assignments": len(windows), "patients": 1}
+        counts = {"events": 0, "strips": 0, "alerts": 0, "assignments": len(windows), "patients": 1}
         with self.transaction() as db:
             for serial, start, end in windows:
                 bound = float("inf") if end is None else end
@@ -559,6 +567,7 @@ class Store:
                     "AND coalesce(utc, received_utc) < ?",
                     (serial, start, bound),
                 ).rowcount
+                counts["strips"] += db.execute(_DELETE_STRIPS, (serial, start, bound)).rowcount
             counts["alerts"] = db.execute(
                 "DELETE FROM alerts WHERE json_extract(payload, '$.patient') = ?", (pseudonym,)
             ).rowcount
@@ -1010,6 +1019,8 @@ class Store:
             db.execute(
                 "DELETE FROM alerts WHERE delivered_utc IS NOT NULL AND created_utc < ?", (cutoff,)
             )
+            for (serial,) in db.execute("SELECT DISTINCT serial FROM strips").fetchall():
+                db.execute(_DELETE_STRIPS, (serial, float("-inf"), cutoff))
             db.execute(_DELETE_ORPHAN_ACKS)
         return int(removed)
 

@@ -136,9 +136,47 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (serial, epoch, seq)
     ) WITHOUT ROWID;
     """,
+    # 4: ECG strips fetched from the devices (the image bytes as the device sent them,
+    # a few header fields for listing without decoding) and clinicians' reviews of them
+    # (every review kept; the newest is the verdict)
+    """
+    CREATE TABLE strips (
+        serial TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        strip_id INTEGER NOT NULL,
+        reason INTEGER NOT NULL,
+        start_time_s INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        fs_hz INTEGER NOT NULL,
+        n_samples INTEGER NOT NULL,
+        event_seq INTEGER NOT NULL,
+        image BLOB NOT NULL,
+        image_crc32 INTEGER NOT NULL,
+        received_utc REAL NOT NULL,
+        PRIMARY KEY (serial, epoch, strip_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE strip_reviews (
+        id INTEGER PRIMARY KEY,
+        serial TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        strip_id INTEGER NOT NULL,
+        verdict TEXT NOT NULL CHECK (verdict IN ('confirmed_af', 'not_af', 'unreadable')),
+        reviewer TEXT NOT NULL,
+        reviewed_utc REAL NOT NULL,
+        FOREIGN KEY (serial, epoch, strip_id) REFERENCES strips ON DELETE CASCADE
+    );
+    CREATE INDEX strip_reviews_by_strip ON strip_reviews(serial, epoch, strip_id, reviewed_utc);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# The UTC time of a strip's first sample (SQL over ``strips AS s``): its device time plus
+# the clock offset of its device and epoch; NULL while that offset is unknown.
+STRIP_START_UTC = (
+    "(s.start_time_s + s.start_ms / 1000.0 + (SELECT o.utc_offset_s FROM time_offsets o "
+    "WHERE o.serial = s.serial AND o.epoch = s.epoch))"
+)
 
 
 _HEADER_FIELDS = frozenset(f.name for f in dataclasses.fields(Event))
