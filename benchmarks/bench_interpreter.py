@@ -81,10 +81,30 @@ def _reference_architectures() -> dict[str, bytes]:
         nn.Flatten(),
         nn.Linear(32, 8),
     )
+    # the layout converters emit for a small ECG CNN: a depthwise convolution with depth
+    # multiplier 8 widening 8 channels to 64 (docs/interpreter.md, DSP kernels)
+    ecg_dw8 = nn.Sequential(
+        nn.Conv1d(1, 8, 7, stride=2),
+        nn.ReLU(),
+        nn.MaxPool1d(2),
+        nn.Conv1d(8, 64, 5, padding=2, groups=8),
+        nn.ReLU(),
+        nn.Conv1d(64, 16, 1),
+        nn.ReLU(),
+        nn.MaxPool1d(4),
+        nn.Conv1d(16, 64, 3, padding=1, groups=16),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool1d(1),
+        nn.Flatten(),
+        nn.Linear(64, 4),
+    )
     rng = np.random.default_rng(0)
     return {
         "arch_ecg_cnn": write_tflite(quantize_module(ecg.eval(), rng.normal(size=(16, 1, 2560)))),
         "arch_imu_cnn": write_tflite(quantize_module(imu.eval(), rng.normal(size=(16, 6, 128)))),
+        "arch_ecg_dw8": write_tflite(
+            quantize_module(ecg_dw8.eval(), rng.normal(size=(16, 1, 1280)))
+        ),
     }
 
 

@@ -106,6 +106,27 @@ def _conv2d_model(seed: int) -> Model:
     return g.build()
 
 
+def _depthwise_mult_model(mult: int, seed: int) -> Model:
+    """DEPTHWISE_CONV_2D with depth multiplier ``mult``: seed 0 a 1-D ECG-like row, the
+    others 2-D with partial windows, strides and odd input depths."""
+    rng = np.random.default_rng(100 * mult + seed)
+
+    def r(lo: int, hi: int) -> int:
+        return int(rng.integers(lo, hi + 1))
+
+    g = GraphBuilder(f"dwmult{mult}")
+    if seed == 0:
+        c, shape, kernel = r(3, 8), (1, 1, r(40, 64)), (1, 5)
+    else:
+        c, shape, kernel = r(1, 5), (1, r(3, 8), r(4, 12)), (r(1, 3), r(1, 4))
+    x = g.input((*shape, c), (float(rng.uniform(0.01, 0.05)), r(-30, 30)))
+    pad = "SAME" if seed % 2 == 0 else "VALID"
+    stride = (1, 1) if seed == 0 else (r(1, 2), r(1, 2))
+    x = _conv2d(g, x, rng, *kernel, c * mult, stride, (1, 1), pad, True)
+    g.output(x)
+    return g.build()
+
+
 def shipped_cases() -> list[tuple[str, bytes, bytes, bytes, int]]:
     """(name, model, input, TFLM's output, arena bytes) of every shipped model."""
     cases = []
@@ -147,6 +168,22 @@ def main() -> int:
         cases.append(
             (f"conv2d{seed}", data, inputs[0].tobytes(), out.tobytes(), NNModel(data).arena_bytes)
         )
+    for mult in (2, 4, 8):  # DEPTHWISE_CONV_2D with depth multiplier > 1 (M4 DSP path)
+        for seed in range(3):
+            described = _depthwise_mult_model(mult, seed)
+            data = write_tflite(described)
+            rng = np.random.default_rng(70 + seed)
+            inputs = random_inputs(described, rng)
+            out = tflm_run(data, inputs)[0]
+            cases.append(
+                (
+                    f"dwmult{mult}_{seed}",
+                    data,
+                    inputs[0].tobytes(),
+                    out.tobytes(),
+                    NNModel(data).arena_bytes,
+                )
+            )
     for seed in range(2):  # LEAKY_RELU between convolutions (planned in place)
         rng = np.random.default_rng(50 + seed)
         g = GraphBuilder(f"leaky_relu{seed}")

@@ -4,18 +4,22 @@
 interpreter and prints its MACs and exact arena size, or the status code and the
 operator at which the firmware would reject it. ``run`` runs one inference on the C
 interpreter from a ``.npy`` input (int8 or float32, as the model's input tensor).
+``profile`` runs one inference on the emulated Cortex-M4 (QEMU) and reports its
+instructions, RAM, flash and load cost (wearsense/testing/m4profile.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from wearsense.firmware.nn import InterpreterError, NNModel
+from wearsense.testing import m4profile
 from wearsense.tflite.info import model_info
 from wearsense.tflite.model import TFLiteError
 
@@ -99,6 +103,63 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_profile(p: dict[str, Any]) -> None:
+    per_mac = p["instructions_per_mac"]
+    print(f"{p['model']}: one inference on the emulated Cortex-M4")
+    print(
+        f"  instructions {p['m4_instructions']:,}; {p['macs']:,} MACs"
+        + (f"; {per_mac} instructions per MAC" if per_mac is not None else "")
+    )
+    print(
+        f"  load {p['load_m4_instructions']:,} instructions (validation + plan), "
+        f"arena setup {p['set_arena_m4_instructions']:,}"
+    )
+    print(
+        f"  RAM {p['ram_bytes']:,} bytes = arena {p['arena_bytes']:,} + tables "
+        f"{p['state_bytes']:,} (stack {p['stack_bytes']} bytes beside it)"
+    )
+    print(
+        f"  flash {p['flash_bytes']:,} bytes = model {p['flash_model_bytes']:,} + "
+        f"interpreter and its operators {p['flash_code_bytes']:,}"
+    )
+    verdict = "bit-exact" if p["bit_exact"] else "DIFFERENT from"
+    print(f"  output {verdict} the host build's")
+    print("  op  type                  MACs  instructions  per MAC")
+    for op in p["per_op"]:
+        ratio = op["instructions_per_mac"]
+        print(
+            f"  {op['index']:2d}  {op['op']:18s} {op['macs']:8d}  {op['m4_instructions']:12d}"
+            f"  {'' if ratio is None else ratio}"
+        )
+
+
+def _profile(args: argparse.Namespace) -> int:
+    try:
+        data = _load_bytes(args.model)
+    except TFLiteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = m4profile.profile(
+            data,
+            Path(args.model).name,
+            seed=args.seed,
+            progress=lambda message: print(f"{message} ...", file=sys.stderr, flush=True),
+        )
+    except InterpreterError as exc:
+        what = "not a TFLite model" if exc.name == "WS_ERR_NN_FORMAT" else "refused"
+        print(f"error: {args.model}: {what}: {exc}", file=sys.stderr)
+        return 1
+    except m4profile.ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        _print_profile(result)
+    return 0 if result["bit_exact"] else 1
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "model",
@@ -127,3 +188,19 @@ def register(subparsers: Any) -> None:
     run.add_argument("--input", required=True, metavar="IN.npy")
     run.add_argument("--output", required=True, metavar="OUT.npy")
     run.set_defaults(handler=_run)
+    profile = sub.add_parser(
+        "profile",
+        help="one inference on the emulated Cortex-M4: instructions, RAM, flash, load",
+        description="Run MODEL once on the emulated Cortex-M4 (QEMU mps2-an386, DSP kernels; "
+        "the image is built on first use with make profile-image) on a random input and "
+        "report instructions (one per virtual nanosecond under -icount), MACs, instructions "
+        "per MAC and per operator, RAM (arena + the interpreter's tensor and operator "
+        "tables), flash (the model + the code of the operators it uses), the instructions "
+        "of loading it (validation + memory plan), and whether the output is bit-exact "
+        "with the host build's. Exit status 0 if bit-exact, 1 if the interpreter refuses "
+        "the model or the outputs differ, 2 if the file or the tools are missing.",
+    )
+    profile.add_argument("model", metavar="MODEL.tflite")
+    profile.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    profile.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
+    profile.set_defaults(handler=_profile)

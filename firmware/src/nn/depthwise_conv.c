@@ -282,6 +282,193 @@ static int dw_mult1(const ws_nn_conv_params_t *params, const ws_nn_per_channel_q
     }
     return 1;
 }
+
+/* n taps of four output channels oc..oc+3 of a depth multiplier M > 1 into acc[0..3]:
+ * the filter word holds the four channels of a tap; channels oc, oc+1 read input
+ * channel oc / M (at ip), oc+2, oc+3 input channel (oc+2) / M: the same one when M is
+ * a multiple of 4 (`same`), the next one (ip + 1) when M = 2. The two input bytes go to bytes
+ * 0 and 2 of a word, SXTAB16 widens them with the input offset added (an int16 pair),
+ * and SMLABB/SMLATT multiply it with the filter's int16 pairs (channels 0,2 and 1,3). */
+static inline __attribute__((always_inline)) void
+dwm_taps4(const uint8_t *ip, const int8_t *fp, int32_t n, int32_t in_step, int32_t f_step,
+          uint32_t off2, int32_t acc[4], const int same)
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t xw, fw, t;
+    if (same) { /* M a multiple of 4: one input channel for the four */
+        __asm__ volatile("1:\n\t"
+                         "ldrb %[xw], [%[ip]]\n\t"
+                         "add %[ip], %[ip], %[is]\n\t"
+                         "orr %[xw], %[xw], %[xw], lsl #16\n\t"
+                         "sxtab16 %[xw], %[off2], %[xw]\n\t"
+                         "ldr %[fw], [%[fp]]\n\t"
+                         "add %[fp], %[fp], %[fs]\n\t"
+                         "sxtb16 %[t], %[fw]\n\t"
+                         "sxtb16 %[fw], %[fw], ror #8\n\t"
+                         "smlabb %[a0], %[t], %[xw], %[a0]\n\t"
+                         "smlatt %[a2], %[t], %[xw], %[a2]\n\t"
+                         "smlabb %[a1], %[fw], %[xw], %[a1]\n\t"
+                         "smlatt %[a3], %[fw], %[xw], %[a3]\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                           [ip] "+r"(ip), [fp] "+r"(fp), [n] "+r"(n), [xw] "=&r"(xw),
+                           [fw] "=&r"(fw), [t] "=&r"(t)
+                         : [is] "r"(in_step), [fs] "r"(f_step), [off2] "r"(off2)
+                         : "cc", "memory");
+    } else { /* M = 2: input channels ic (channels 0, 1) and ic + 1 (channels 2, 3) */
+        __asm__ volatile("1:\n\t"
+                         "ldrb %[xw], [%[ip]]\n\t"
+                         "ldrb %[t], [%[ip], #1]\n\t"
+                         "add %[ip], %[ip], %[is]\n\t"
+                         "orr %[xw], %[xw], %[t], lsl #16\n\t"
+                         "sxtab16 %[xw], %[off2], %[xw]\n\t"
+                         "ldr %[fw], [%[fp]]\n\t"
+                         "add %[fp], %[fp], %[fs]\n\t"
+                         "sxtb16 %[t], %[fw]\n\t"
+                         "sxtb16 %[fw], %[fw], ror #8\n\t"
+                         "smlabb %[a0], %[t], %[xw], %[a0]\n\t"
+                         "smlatt %[a2], %[t], %[xw], %[a2]\n\t"
+                         "smlabb %[a1], %[fw], %[xw], %[a1]\n\t"
+                         "smlatt %[a3], %[fw], %[xw], %[a3]\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                           [ip] "+r"(ip), [fp] "+r"(fp), [n] "+r"(n), [xw] "=&r"(xw),
+                           [fw] "=&r"(fw), [t] "=&r"(t)
+                         : [is] "r"(in_step), [fs] "r"(f_step), [off2] "r"(off2)
+                         : "cc", "memory");
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* Four output channels oc..oc+3 (M > 1) of every position of one output row; out of
+ * line, one copy per requantisation form, so the tap loop keeps its registers. */
+static __attribute__((noinline)) void
+dwm_row4(const ws_nn_conv_params_t *params, const ws_nn_rq_t rq[4], const ws_nn_rqs_t rs[4],
+         const int32_t bias4[4], const int8_t *in_rows, int32_t i_lo, int32_t i_hi,
+         const int8_t *f_rows, int32_t rows, int32_t in_w, int32_t in_c, int32_t f_w,
+         int32_t out_c, int32_t out_w, int8_t *out, const int small, const int full)
+{
+    const int32_t k = 1 + 2 * params->output_offset;
+    const uint32_t off2 = ((uint32_t)params->input_offset & 0xFFFFu) * 0x00010001u;
+    const int32_t out_off = params->output_offset, lo = params->act_min, hi = params->act_max;
+    const int32_t in_row = in_w * in_c, f_row = f_w * out_c;
+    const int same = i_lo == i_hi; /* else i_hi = i_lo + 1 (M = 2) */
+    for (int32_t ox = 0; ox < out_w; ++ox, out += out_c) {
+        const int32_t in_x0 = ox * params->stride_w - params->pad_w;
+        const int32_t fx_lo = in_x0 < 0 ? -in_x0 : 0;
+        const int32_t fx_hi = in_x0 + f_w > in_w ? in_w - in_x0 : f_w;
+        const int32_t n = fx_hi - fx_lo;
+        const uint8_t *ip = (const uint8_t *)in_rows + (in_x0 + fx_lo) * in_c;
+        const int8_t *fp = f_rows + fx_lo * out_c;
+        int32_t acc[4] = {bias4[0], bias4[1], bias4[2], bias4[3]};
+        for (int32_t r = 0; r < rows && n > 0; ++r, ip += in_row, fp += f_row) {
+            if (same) {
+                dwm_taps4(ip + i_lo, fp, n, in_c, out_c, off2, acc, 1);
+            } else {
+                dwm_taps4(ip + i_lo, fp, n, in_c, out_c, off2, acc, 0);
+            }
+        }
+        if (small && full) { /* |acc| < 2^29, right shifts, the whole int8 range */
+            out[0] = (int8_t)ws_nn_rqs_ssat8(acc[0], rs[0].multiplier, rs[0].rm1, k);
+            out[1] = (int8_t)ws_nn_rqs_ssat8(acc[1], rs[1].multiplier, rs[1].rm1, k);
+            out[2] = (int8_t)ws_nn_rqs_ssat8(acc[2], rs[2].multiplier, rs[2].rm1, k);
+            out[3] = (int8_t)ws_nn_rqs_ssat8(acc[3], rs[3].multiplier, rs[3].rm1, k);
+        } else if (small) {
+            for (int32_t c = 0; c < 4; ++c) {
+                out[c] = (int8_t)ws_nn_clamp(ws_nn_rqs_off(acc[c], rs[c].multiplier, rs[c].rm1, k),
+                                             lo, hi);
+            }
+        } else {
+            for (int32_t c = 0; c < 4; ++c) {
+                out[c] = (int8_t)ws_nn_clamp(WS_NN_RQ(acc[c], rq[c]) + out_off, lo, hi);
+            }
+        }
+    }
+}
+
+/* Depth multiplier M = 2 or a multiple of 4, no dilation: per output row, four output
+ * channels at a time over all positions (their requantization prepared once); with
+ * M = 2 and an odd input depth the last two channels one at a time. Returns 0 (not
+ * done) when a multiplier is INT32_MIN, which only the reference path saturates. */
+static int dw_multn(const ws_nn_conv_params_t *params, const ws_nn_per_channel_quant_t *quant,
+                    const ws_nn_dims_t *input_dims, const int8_t *input,
+                    const ws_nn_dims_t *filter_dims, const int8_t *filter, const int32_t *bias,
+                    const ws_nn_dims_t *output_dims, int8_t *output)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t f_h = filter_dims->h, f_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t mult = params->depth_multiplier;
+    if (!ws_nn_rq_ok(quant->multiplier, out_c)) {
+        return 0;
+    }
+    const int full = params->act_min <= -128 && params->act_max >= 127;
+    const int32_t off = params->input_offset, out_off = params->output_offset;
+    const uint64_t taps128 = (uint64_t)f_h * (uint64_t)f_w * 128u;
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            const int32_t in_y0 = oy * params->stride_h - params->pad_h;
+            const int32_t fy_lo = in_y0 < 0 ? -in_y0 : 0;
+            const int32_t fy_hi = in_y0 + f_h > in_h ? in_h - in_y0 : f_h;
+            const int32_t rows = fy_hi > fy_lo ? fy_hi - fy_lo : 0;
+            const int8_t *in_rows = input + ((size_t)b * in_h + in_y0 + fy_lo) * in_w * in_c;
+            const int8_t *f_rows = filter + (size_t)fy_lo * f_w * out_c;
+            int8_t *out_row = output + ((size_t)b * out_h + oy) * out_w * out_c;
+            int32_t oc = 0;
+            for (; oc + 4 <= out_c; oc += 4) {
+                ws_nn_rq_t rq[4];
+                ws_nn_rqs_t rs[4];
+                int32_t bias4[4];
+                int small = 1;
+                for (int32_t c = 0; c < 4; ++c) {
+                    rq[c] = ws_nn_rq_make(quant->multiplier[oc + c], quant->shift[oc + c]);
+                    rs[c] = ws_nn_rqs_make(quant->multiplier[oc + c], quant->shift[oc + c]);
+                    bias4[c] = bias ? bias[oc + c] : 0;
+                    /* |acc| <= |bias| + taps * 128 * 255 */
+                    small = small && rs[c].ok &&
+                           ws_nn_acc_bound(bias4[c], taps128, 255) < WS_NN_RQS_LIMIT;
+                }
+                const int32_t i_lo = oc / mult, i_hi = (oc + 2) / mult;
+                int8_t *orow = out_row + oc;
+                if (small && full) {
+                    dwm_row4(params, rq, rs, bias4, in_rows, i_lo, i_hi, f_rows + oc, rows, in_w,
+                             in_c, f_w, out_c, out_w, orow, 1, 1);
+                } else if (small) {
+                    dwm_row4(params, rq, rs, bias4, in_rows, i_lo, i_hi, f_rows + oc, rows, in_w,
+                             in_c, f_w, out_c, out_w, orow, 1, 0);
+                } else {
+                    dwm_row4(params, rq, rs, bias4, in_rows, i_lo, i_hi, f_rows + oc, rows, in_w,
+                             in_c, f_w, out_c, out_w, orow, 0, full);
+                }
+            }
+            for (; oc < out_c; ++oc) {
+                const ws_nn_rq_t rq = ws_nn_rq_make(quant->multiplier[oc], quant->shift[oc]);
+                const int32_t ic = oc / mult;
+                for (int32_t ox = 0; ox < out_w; ++ox) {
+                    const int32_t in_x0 = ox * params->stride_w - params->pad_w;
+                    const int32_t fx_lo = in_x0 < 0 ? -in_x0 : 0;
+                    const int32_t fx_hi = in_x0 + f_w > in_w ? in_w - in_x0 : f_w;
+                    int32_t a = bias ? bias[oc] : 0;
+                    for (int32_t r = 0; r < rows; ++r) {
+                        const int8_t *ip = in_rows + ((size_t)r * in_w + in_x0) * in_c + ic;
+                        const int8_t *fp = f_rows + (size_t)r * f_w * out_c + oc;
+                        for (int32_t t = fx_lo; t < fx_hi; ++t) {
+                            a = ws_nn_add_wrap(a, (int32_t)fp[t * out_c] * ((int32_t)ip[t * in_c] + off));
+                        }
+                    }
+                    out_row[(size_t)ox * out_c + oc] = (int8_t)ws_nn_clamp(
+                        WS_NN_RQ(a, rq) + out_off, params->act_min, params->act_max);
+                }
+            }
+        }
+    }
+    return 1;
+}
 #endif
 
 ws_status_t ws_nn_depthwise_conv_s8(const ws_nn_conv_params_t *params,
@@ -304,6 +491,10 @@ ws_status_t ws_nn_depthwise_conv_s8(const ws_nn_conv_params_t *params,
 #if defined(WS_NN_DSP) && WS_NN_DSP
     if (mult == 1 && params->dilation_h == 1 && params->dilation_w == 1 &&
         dw_mult1(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output)) {
+        return WS_OK;
+    }
+    if ((mult == 2 || mult % 4 == 0) && params->dilation_h == 1 && params->dilation_w == 1 &&
+        dw_multn(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output)) {
         return WS_OK;
     }
 #endif

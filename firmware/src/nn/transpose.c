@@ -8,20 +8,35 @@ ws_status_t ws_nn_transpose(const ws_nn_dims_t *in, const uint8_t *input, const 
         return WS_ERR_ARG;
     }
     const int32_t in_dims[4] = {in->n, in->h, in->w, in->c};
-    int32_t idx[4]; /* output index */
-    int32_t src[4];
-    size_t o = 0;
-    for (idx[0] = 0; idx[0] < out->n; ++idx[0]) {
-        for (idx[1] = 0; idx[1] < out->h; ++idx[1]) {
-            for (idx[2] = 0; idx[2] < out->w; ++idx[2]) {
-                for (idx[3] = 0; idx[3] < out->c; ++idx[3]) {
-                    for (int k = 0; k < 4; ++k) {
-                        src[perm[k]] = idx[k];
+    /* the input's element stride along each output axis */
+    size_t in_stride[4], st[4];
+    in_stride[3] = 1;
+    for (int k = 2; k >= 0; --k) {
+        in_stride[k] = in_stride[k + 1] * (size_t)in_dims[k + 1];
+    }
+    for (int k = 0; k < 4; ++k) {
+        st[k] = in_stride[perm[k]];
+    }
+    const size_t n3 = (size_t)out->c;
+    uint8_t *o = output;
+    for (int32_t i0 = 0; i0 < out->n; ++i0) {
+        for (int32_t i1 = 0; i1 < out->h; ++i1) {
+            for (int32_t i2 = 0; i2 < out->w; ++i2) {
+                const size_t base = (size_t)i0 * st[0] + (size_t)i1 * st[1] + (size_t)i2 * st[2];
+                const uint8_t *p = input + elem * base;
+                if (st[3] == 1) { /* the innermost axis stays innermost: one row */
+                    memcpy(o, p, elem * n3);
+                    o += elem * n3;
+                } else if (elem == 1) { /* int8: a strided gather */
+                    const size_t step = st[3];
+                    for (size_t j = 0; j < n3; ++j, p += step) {
+                        *o++ = *p;
                     }
-                    size_t s = (((size_t)src[0] * in_dims[1] + src[1]) * in_dims[2] + src[2]) *
-                                   in_dims[3] + src[3];
-                    memcpy(output + elem * o, input + elem * s, elem);
-                    ++o;
+                } else {
+                    const size_t step = elem * st[3];
+                    for (size_t j = 0; j < n3; ++j, p += step, o += elem) {
+                        memcpy(o, p, elem);
+                    }
                 }
             }
         }
