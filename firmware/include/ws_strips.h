@@ -133,6 +133,9 @@ ws_status_t ws_strips_read(const ws_strips_t *s, uint16_t strip_id, uint32_t off
 
 ws_status_t ws_strips_get_stats(const ws_strips_t *s, ws_strips_stats_t *out);
 
+/* The id the next strip of `epoch` gets (1..65535); 0 when the epoch's ids are used up. */
+uint16_t ws_strips_next_id(ws_strips_t *s, uint16_t epoch);
+
 /* CRC-32/ISO-HDLC (zlib.crc32): init 0 for a new CRC, the previous result to continue. */
 uint32_t ws_crc32_update(uint32_t crc, const uint8_t *data, size_t len);
 /* cdef-end */

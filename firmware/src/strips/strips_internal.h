@@ -29,8 +29,6 @@ ws_status_t ws_strips_put(ws_strips_t *s, ws_strip_writer_t *w, const uint8_t *d
 ws_status_t ws_strips_commit(ws_strips_t *s, ws_strip_writer_t *w,
                              const ws_strip_entry_t *meta);
 
-/* The next strip id of `epoch` (1..65535), 0 when the epoch's ids are used up. */
-uint16_t ws_strips_next_id(ws_strips_t *s, uint16_t epoch);
 
 /* STRIP events for committed strips that have none yet. */
 void ws_strips_announce_late(ws_strips_t *s);
