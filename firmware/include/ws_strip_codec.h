@@ -12,7 +12,7 @@
 
 /* cdef-begin */
 #define WS_STRIP_BLOCK_SAMPLES 256
-#define WS_STRIP_BLOCK_MAX_BYTES (4 + 2 * WS_STRIP_BLOCK_SAMPLES + 16)
+#define WS_STRIP_BLOCK_MAX_BYTES 532 /* 4 + 2 * 256 + 16 */
 
 ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size_t cap,
                                   size_t *len);
