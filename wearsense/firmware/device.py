@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from wearsense import protocol
 from wearsense.firmware import core
 from wearsense.protocol import Status
@@ -325,6 +327,36 @@ class DeviceCore:
             "announce_errors ring_samples ring_bytes_used held unreleased"
         ).split()
         return {name: int(getattr(raw, name)) for name in names}
+
+    def make_strip(
+        self,
+        samples: Any,
+        fs: int,
+        *,
+        adc_gain: float = 200.0,
+        adc_zero: int = 0,
+        reason: int = 1,
+        subject_seq: int | None = None,
+    ) -> int:
+        """Host-only test interface: records ``samples`` (int16 ADC counts, one lead) as a
+        new ECG stream and makes one strip of all of them, documenting ``subject_seq``
+        (default: an AF_START injected first); returns its strip id. DeviceError when no
+        strip was made."""
+        data = np.ascontiguousarray(samples, dtype="<i2").tobytes()
+        n = len(data) // 2
+        if subject_seq is None:
+            subject_seq = self.inject(
+                protocol.AfStart(seq=0, time_s=0, model_version=0, hr_bpm=120, confidence=90,
+                                 onset_lag_s=31)
+            )
+        before = {e.strip_id for e in self.strips()}
+        _status(self.lib.ws_strips_config(self._strips, fs, adc_gain, adc_zero, self.now_s))
+        self.lib.ws_strips_feed(self._strips, self.ffi.from_buffer("int16_t[]", data), n)
+        status = _status(self.lib.ws_strips_request(self._strips, reason, subject_seq, 0, n))
+        made = [e.strip_id for e in self.strips() if e.strip_id not in before]
+        if status != Status.OK or not made:
+            raise DeviceError(f"no strip made: {status.name}", status)
+        return made[-1]
 
     def strips_image(self) -> bytes:
         """The strip partition's flash."""
