@@ -42,6 +42,7 @@ STORED = {
     "status_models",
     "status_firmware",
     "ecg_recording",
+    "strip",
 }
 
 # Kinds whose word also names something else in the code base. A string with one of these

@@ -227,7 +227,7 @@ typedef struct {
         ws_cmd_factory_reset_t factory_reset;
         ws_cmd_update_begin_t update_begin;
         ws_cmd_update_task_t update_task; /* QUERY, COMMIT, ABORT */
-        ws_cmd_strip_t strip;             /* STRIP_GET, STRIP_RELEASE */
+        ws_cmd_strip_t strip_req;         /* STRIP_GET, STRIP_RELEASE */
     } a;
 } ws_command_t;
 

@@ -145,8 +145,8 @@ static ws_status_t command(uint8_t opcode, uint16_t id, uint32_t value, ws_respo
     memset(&c, 0, sizeof c);
     c.opcode = opcode;
     c.token = 7;
-    c.a.strip.strip_id = id;
-    c.a.strip.value = value;
+    c.a.strip_req.strip_id = id;
+    c.a.strip_req.value = value;
     if (ws_command_encode(&c, frame, sizeof frame, &len) != WS_OK) {
         return WS_ERR_ARG;
     }

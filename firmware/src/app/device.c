@@ -318,7 +318,7 @@ static ws_status_t run_command(ws_device_t *dev, const ws_command_t *cmd, ws_res
         if (dev->strips == NULL) {
             return WS_ERR_NOT_FOUND;
         }
-        st = ws_strips_get(dev->strips, cmd->a.strip.strip_id, cmd->a.strip.value, &len, &crc);
+        st = ws_strips_get(dev->strips, cmd->a.strip_req.strip_id, cmd->a.strip_req.value, &len, &crc);
         if (st == WS_OK) {
             ws_put_u32(rsp->data, len);
             ws_put_u32(rsp->data + 4, crc);
@@ -330,7 +330,7 @@ static ws_status_t run_command(ws_device_t *dev, const ws_command_t *cmd, ws_res
         if (dev->strips == NULL) {
             return WS_ERR_NOT_FOUND;
         }
-        return ws_strips_release(dev->strips, cmd->a.strip.strip_id, cmd->a.strip.value);
+        return ws_strips_release(dev->strips, cmd->a.strip_req.strip_id, cmd->a.strip_req.value);
     case WS_CMD_FACTORY_RESET:
         dev->queue.now_s = now_s(dev);
         st = ws_queue_new_epoch(&dev->queue);

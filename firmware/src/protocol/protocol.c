@@ -529,7 +529,7 @@ static ws_status_t validate_command(const ws_command_t *c)
         return c->a.factory_reset.magic == WS_FACTORY_RESET_MAGIC ? WS_OK : WS_ERR_RANGE;
     case WS_CMD_STRIP_GET:
     case WS_CMD_STRIP_RELEASE:
-        return c->a.strip.strip_id >= 1 ? WS_OK : WS_ERR_RANGE;
+        return c->a.strip_req.strip_id >= 1 ? WS_OK : WS_ERR_RANGE;
     case WS_CMD_UPDATE_BEGIN:
         return c->a.update_begin.task <= WS_TASK_ACTIVITY && c->a.update_begin.version >= 1 &&
                        c->a.update_begin.size >= 1 && c->a.update_begin.size <= UPDATE_MAX_SIZE
@@ -575,8 +575,8 @@ ws_status_t ws_command_encode(const ws_command_t *cmd, uint8_t *out, size_t cap,
     case WS_CMD_FACTORY_RESET: ws_put_u32(a, cmd->a.factory_reset.magic); break;
     case WS_CMD_STRIP_GET:
     case WS_CMD_STRIP_RELEASE:
-        ws_put_u16(a, cmd->a.strip.strip_id);
-        ws_put_u32(a + 2, cmd->a.strip.value);
+        ws_put_u16(a, cmd->a.strip_req.strip_id);
+        ws_put_u32(a + 2, cmd->a.strip_req.value);
         break;
     case WS_CMD_UPDATE_BEGIN:
         a[0] = cmd->a.update_begin.task;
@@ -621,8 +621,8 @@ ws_status_t ws_command_decode(const uint8_t *buf, size_t len, ws_command_t *cmd)
     case WS_CMD_FACTORY_RESET: cmd->a.factory_reset.magic = ws_get_u32(a); break;
     case WS_CMD_STRIP_GET:
     case WS_CMD_STRIP_RELEASE:
-        cmd->a.strip.strip_id = ws_get_u16(a);
-        cmd->a.strip.value = ws_get_u32(a + 2);
+        cmd->a.strip_req.strip_id = ws_get_u16(a);
+        cmd->a.strip_req.value = ws_get_u32(a + 2);
         break;
     case WS_CMD_UPDATE_BEGIN:
         cmd->a.update_begin.task = a[0];
