@@ -104,9 +104,7 @@ async def fetch_strip(
                 subscribed_on = connection
             while not frames.empty():  # frames of an earlier request
                 frames.get_nowait()
-            response = await session.command(
-                Opcode.STRIP_GET, strip_id=strip_id, offset=len(image)
-            )
+            response = await session.command(Opcode.STRIP_GET, strip_id=strip_id, offset=len(image))
         except (TimeoutError, LinkError) as exc:
             last_error = f"no link: {exc}"
             continue

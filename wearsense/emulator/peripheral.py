@@ -324,7 +324,6 @@ class Peripheral:
                 if sent % STRIP_DRAIN_EVERY == 0:
                     await flow.drained()
 
-
     async def _pump(self) -> None:
         while True:
             await self._kick.wait()

@@ -322,10 +322,20 @@ class DeviceCore:
     def strip_stats(self) -> dict[str, int]:
         raw = self.ffi.new("ws_strips_stats_t *")
         self.lib.ws_strips_get_stats(self._strips, raw)
-        names = (
-            "made requested dropped overwritten reused discarded flash_errors "
-            "announce_errors ring_samples ring_bytes_used held unreleased"
-        ).split()
+        names = [
+            "made",
+            "requested",
+            "dropped",
+            "overwritten",
+            "reused",
+            "discarded",
+            "flash_errors",
+            "announce_errors",
+            "ring_samples",
+            "ring_bytes_used",
+            "held",
+            "unreleased",
+        ]
         return {name: int(getattr(raw, name)) for name in names}
 
     def make_strip(
@@ -346,8 +356,9 @@ class DeviceCore:
         n = len(data) // 2
         if subject_seq is None:
             subject_seq = self.inject(
-                protocol.AfStart(seq=0, time_s=0, model_version=0, hr_bpm=120, confidence=90,
-                                 onset_lag_s=31)
+                protocol.AfStart(
+                    seq=0, time_s=0, model_version=0, hr_bpm=120, confidence=90, onset_lag_s=31
+                )
             )
         before = {e.strip_id for e in self.strips()}
         _status(self.lib.ws_strips_config(self._strips, fs, adc_gain, adc_zero, self.now_s))
