@@ -4,6 +4,7 @@
 #   fuzz_command   the device core's command characteristic  } a sequence of operations
 #   fuzz_ack       its acknowledgement characteristic         } per input, state building
 #   fuzz_transfer  the update service's model-transfer writes } up (firmware/fuzz/device_ops.h)
+#   fuzz_strip_transfer  ECG strips: made, STRIP_GET / RELEASE, frames, cuts (same harness)
 # `make fuzz-build` builds them and their seed corpora (build/fuzz/corpus for nn,
 # build/fuzz/corpus_<name> from tests/vectors/protocol.json for the others);
 # `make fuzz` runs each for FUZZ_SECONDS (default 300); crashes go to build/fuzz/crashes.
@@ -11,7 +12,7 @@
 
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 300
-FUZZ_DEVICE_TARGETS := command ack transfer
+FUZZ_DEVICE_TARGETS := command ack transfer strip_transfer
 FUZZ_TARGETS := nn $(FUZZ_DEVICE_TARGETS)
 NN_SOURCES := $(wildcard firmware/src/nn/*.c)
 
