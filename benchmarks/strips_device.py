@@ -7,7 +7,7 @@ Not a ``bench_`` module: the lead combines ``run()`` with the codec's figures un
 ``strips`` key of ``build/bench/results.json``. Reads CinC 2017 and MIT-BIH from the data
 root (``$WEARSENSE_DATA`` or ``../shared/data``; a dataset that is missing is left out).
 
-- ``ram_bytes``: ``ws_strips_t`` (the 14 KiB ring of compressed blocks, the open and work
+- ``ram_bytes``: ``ws_strips_t`` (the 12 KiB ring of compressed blocks, the open and work
   blocks, the table of strips; host build; the M4 figure is ``device.m4_ram_strips_bytes``
   from the replay image).
 - ``flash_partition_bytes``: 24 pages of 4 KiB.

@@ -34,7 +34,7 @@
 /* The RAM ring of compressed blocks (bytes): the pre-onset context. How far back it
  * reaches depends on how well the signal compresses (docs/strips.md). */
 #ifndef WS_STRIP_RING_BYTES
-#define WS_STRIP_RING_BYTES 14336
+#define WS_STRIP_RING_BYTES 12288
 #endif
 
 /* cdef-begin */
