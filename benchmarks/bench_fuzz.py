@@ -34,7 +34,7 @@ from typing import Any
 KEY = "fuzz"
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = ROOT / "build" / "fuzz"
-TARGETS = ("nn", "command", "ack", "transfer", "strip_decode")
+TARGETS = ("nn", "command", "ack", "transfer", "strip_transfer", "strip_decode")
 MAX_LEN = {"nn": 16384}  # as mk/fuzz.mk: a 512-byte chunk frame or 100-200 operations
 DEVICE_MAX_LEN = 600
 

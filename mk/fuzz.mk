@@ -4,6 +4,7 @@
 #   fuzz_command   the device core's command characteristic  } a sequence of operations
 #   fuzz_ack       its acknowledgement characteristic         } per input, state building
 #   fuzz_transfer  the update service's model-transfer writes } up (firmware/fuzz/device_ops.h)
+#   fuzz_strip_transfer  ECG strips: made, STRIP_GET / RELEASE, frames, cuts (same harness)
 #   fuzz_strip_decode  the strip block decoder: every input a candidate block, accepted
 #                  blocks re-encoded and decoded again (firmware/fuzz/fuzz_strip_decode.c)
 # `make fuzz-build` builds them and their seed corpora (build/fuzz/corpus for nn,
@@ -13,7 +14,7 @@
 
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 300
-FUZZ_DEVICE_TARGETS := command ack transfer
+FUZZ_DEVICE_TARGETS := command ack transfer strip_transfer
 FUZZ_TARGETS := nn $(FUZZ_DEVICE_TARGETS) strip_decode
 NN_SOURCES := $(wildcard firmware/src/nn/*.c)
 

@@ -1,6 +1,7 @@
 """Writes the seed corpora of the device-face fuzz targets (fuzz_command, fuzz_ack,
-fuzz_transfer) from the protocol vectors (tests/vectors/protocol.json): each seed is a
-sequence of operations in the harness's input format (firmware/fuzz/device_ops.h), the
+fuzz_transfer, fuzz_strip_transfer) from the protocol vectors
+(tests/vectors/protocol.json): each seed is a sequence of operations in the harness's
+input format (firmware/fuzz/device_ops.h), the
 vectors' frames as the target's own writes, with events appended, notifications drained,
 reboots and power cuts around them so the fuzzer starts from states worth mutating.
 
@@ -156,6 +157,41 @@ def transfer_seeds(vectors: dict) -> list[bytes]:
     return seeds
 
 
+def strip_get(strip_id: int, offset: int = 0, token: int = 1) -> bytes:
+    return bytes([5, token]) + struct.pack("<HI", strip_id, offset)
+
+
+def strip_seeds(vectors: dict) -> list[bytes]:
+    """fuzz_strip_transfer: strips made (own write, first byte even), fetched with
+    STRIP_GET and frames pulled (own write, first byte odd), released, cut, rebooted."""
+    make = op(PRIMARY, bytes([200, 150]) + bytes(range(0, 250, 7)))
+    pull = op(PRIMARY, bytes([1, 60]))
+    seeds = [op(COMMAND, c) for c in frames(vectors, "commands")]
+    seeds.append(make + op(COMMAND, strip_get(1)) + pull)
+    seeds.append(make + make + op(COMMAND, strip_get(2, 100)) + pull + pull)
+    seeds.append(
+        make
+        + op(COMMAND, strip_get(1))
+        + op(PRIMARY, bytes([3, 0]))
+        + op(CONNECT)
+        + op(COMMAND, strip_get(1, 40))
+        + pull
+        + op(COMMAND, bytes([6, 2]) + struct.pack("<HI", 1, 0))
+    )
+    seeds.append(b"".join([make] * 6) + op(COMMAND, strip_get(6)) + pull)
+    for at in (0, 3, 9):  # a strip torn by a power cut of the strip partition
+        seeds.append(
+            make
+            + op(CUT, bytes([0, at, 0, 0, 0xFF, 1]))
+            + make
+            + op(REBOOT)
+            + make
+            + op(COMMAND, strip_get(2))
+            + pull
+        )
+    return seeds
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[1])
     vectors = json.loads(VECTORS.read_text())
@@ -163,6 +199,7 @@ def main(argv: list[str]) -> int:
         ("command", command_seeds),
         ("ack", ack_seeds),
         ("transfer", transfer_seeds),
+        ("strip_transfer", strip_seeds),
     ):
         folder = out / f"corpus_{name}"
         folder.mkdir(parents=True, exist_ok=True)

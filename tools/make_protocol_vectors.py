@@ -31,6 +31,7 @@ TYPES = {
     "status_models": 11,
     "status_firmware": 11,
     "ecg_recording": 12,
+    "strip": 13,
 }
 
 
@@ -335,6 +336,30 @@ def build() -> dict:
             duration_s=30,
             quality=2,
         ),
+        valid(
+            "strip of an af onset",
+            "strip",
+            47,
+            17200,
+            0,
+            struct.pack("<HBB", 3, 1, 30) + u24(45) + b"\x00",
+            strip_id=3,
+            reason=1,
+            duration_s=30,
+            subject_seq=45,
+        ),
+        valid(
+            "strip of a recording, largest ids",
+            "strip",
+            48,
+            17300,
+            0,
+            struct.pack("<HBB", 65535, 2, 255) + u24(0xFFFFFF) + b"\x00",
+            strip_id=65535,
+            reason=2,
+            duration_s=255,
+            subject_seq=0xFFFFFF,
+        ),
     ]
     first = bytes.fromhex(ok[0]["hex"])
 
@@ -381,7 +406,7 @@ def build() -> dict:
             "error": "version",
         },
         {"name": "type 0", "hex": packet(0, 1, 1, 1, bytes(4)).hex(), "error": "type"},
-        {"name": "type 13", "hex": packet(13, 1, 1, 1, bytes(4)).hex(), "error": "type"},
+        {"name": "type 14", "hex": packet(14, 1, 1, 1, bytes(4)).hex(), "error": "type"},
         {"name": "type 31", "hex": packet(31, 1, 1, 1, bytes(8)).hex(), "error": "type"},
         {
             "name": "af_start hr 19",
@@ -508,6 +533,26 @@ def build() -> dict:
             "hex": with_payload("ecg_recording", bytes([0, 50, 10, 30, 0])),
             "error": "range",
         },
+        {
+            "name": "strip id 0",
+            "hex": with_payload("strip", struct.pack("<HBB", 0, 1, 30) + u24(5) + b"\x00"),
+            "error": "range",
+        },
+        {
+            "name": "strip reason 4",
+            "hex": with_payload("strip", struct.pack("<HBB", 1, 4, 30) + u24(5) + b"\x00"),
+            "error": "range",
+        },
+        {
+            "name": "strip subject 0",
+            "hex": with_payload("strip", struct.pack("<HBB", 1, 1, 30) + u24(0) + b"\x00"),
+            "error": "range",
+        },
+        {
+            "name": "strip reserved byte",
+            "hex": with_payload("strip", struct.pack("<HBB", 1, 1, 30) + u24(5) + b"\x01"),
+            "error": "range",
+        },
     ]
 
     acks_ok = [
@@ -557,6 +602,20 @@ def build() -> dict:
             "command": {"opcode": 4, "token": 2, "args": {"magic": 0x54455352}},
         },
         {
+            "name": "strip get",
+            "hex": (bytes([5, 8]) + struct.pack("<HI", 3, 4720)).hex(),
+            "command": {"opcode": 5, "token": 8, "args": {"strip_id": 3, "offset": 4720}},
+        },
+        {
+            "name": "strip release",
+            "hex": (bytes([6, 9]) + struct.pack("<HI", 3, 0xCBF43926)).hex(),
+            "command": {
+                "opcode": 6,
+                "token": 9,
+                "args": {"strip_id": 3, "image_crc32": 0xCBF43926},
+            },
+        },
+        {
             "name": "update begin",
             "hex": (bytes([16, 3]) + struct.pack("<BHI", 1, 5, 12000) + sha).hex(),
             "command": {
@@ -584,7 +643,14 @@ def build() -> dict:
     cmds_bad = [
         {"name": "empty", "hex": "", "error": "length"},
         {"name": "opcode only", "hex": "01", "error": "length"},
-        {"name": "unknown opcode", "hex": "0501", "error": "type"},
+        {"name": "unknown opcode", "hex": "0701", "error": "type"},
+        {"name": "strip get id 0", "hex": (bytes([5, 1]) + bytes(6)).hex(), "error": "range"},
+        {"name": "strip get short", "hex": "05010300", "error": "length"},
+        {
+            "name": "strip release id 0",
+            "hex": (bytes([6, 1]) + struct.pack("<HI", 0, 5)).hex(),
+            "error": "range",
+        },
         {"name": "unknown opcode 0x80", "hex": "8001", "error": "type"},
         {"name": "time sync short", "hex": "0107000000", "error": "length"},
         {
@@ -641,6 +707,21 @@ def build() -> dict:
             },
         },
         {
+            "name": "strip get ok",
+            "hex": (bytes([0x85, 8, 0]) + struct.pack("<II", 9116, 0x97738AF4)).hex(),
+            "response": {
+                "opcode": 5,
+                "token": 8,
+                "status": 0,
+                "data": struct.pack("<II", 9116, 0x97738AF4).hex(),
+            },
+        },
+        {
+            "name": "strip get not found",
+            "hex": "85080c",
+            "response": {"opcode": 5, "token": 8, "status": 12, "data": ""},
+        },
+        {
             "name": "commit rejected",
             "hex": "925421",
             "response": {"opcode": 18, "token": 0x54, "status": 0x21, "data": ""},
@@ -650,7 +731,7 @@ def build() -> dict:
         {"name": "short", "hex": "8107", "error": "length"},
         {"name": "long", "hex": "810700" + "00" * 17, "error": "length"},
         {"name": "request bit", "hex": "010700", "error": "type"},
-        {"name": "unknown opcode", "hex": "850700", "error": "type"},
+        {"name": "unknown opcode", "hex": "870700", "error": "type"},
     ]
 
     def chunk(offset: int, data: bytes) -> str:

@@ -169,6 +169,12 @@ def describe(type_name: str, fields: Mapping[str, Any] | None) -> tuple[Severity
             f"ECG recording ({f['duration_s']} s): {rhythm.name.lower()}, "
             f"confidence {f['confidence']} %, {hr}"
         )
+    if type_name == EventKind.STRIP:
+        reason = {1: "AF onset", 2: "recording", 3: "fall"}.get(f["reason"], "event")
+        return Severity.MUTED, (
+            f"ECG strip {f['strip_id']} ({f['duration_s']} s, {reason}, "
+            f"event {f['subject_seq']}) on the device"
+        )
     if type_name == "data_gap":
         return Severity.WARNING, f"DATA GAP: no data for {f['hours']:.1f} hours"
     return Severity.INFO, type_name

@@ -11,6 +11,7 @@
 #include "ws_nn.h"
 #include "ws_pkg.h"
 #include "ws_protocol.h"
+#include "ws_strips.h"
 #include "ws_update.h"
 
 /* Small queue pages so that a short input fills the queue (drops, GAP events,
@@ -25,6 +26,10 @@
 #define MAX_PAGES STORE_MAX_PAGES
 #define DRAIN_MAX 16
 #define EVENTS_MAX 16
+/* A small strip partition (a few strips of a few seconds wrap it) and a slow ECG rate. */
+#define STRIP_PAGES 8
+#define STRIP_FS 100
+#define STRIP_FRAMES_MAX 64
 
 /* A host flash with a record of the pages an input touched, so the next input starts
  * from blank flash without erasing every page. */
@@ -104,11 +109,16 @@ static void fz_flash_blank(fz_flash_t *f)
 static _Alignas(16) uint8_t queue_mem[QUEUE_PAGE_SIZE * QUEUE_PAGES];
 static _Alignas(16) uint8_t settings_mem[QUEUE_PAGE_SIZE * SETTINGS_PAGES];
 static _Alignas(16) uint8_t store_mem[STORE_PAGE_SIZE * STORE_MAX_PAGES];
+static _Alignas(16) uint8_t strip_mem[QUEUE_PAGE_SIZE * STRIP_PAGES];
 static _Alignas(16) uint8_t nn_model[32768];
 static _Alignas(16) uint8_t arena[NN_ARENA];
 static uint8_t public_key[32];
 
-static fz_flash_t queue_flash, settings_flash, store_flash;
+static fz_flash_t queue_flash, settings_flash, store_flash, strip_flash;
+static ws_strips_t strips;
+static int strips_up; /* the strip partition mounted */
+static uint16_t strip_asked; /* the strip id of the last STRIP_GET (frames must be its) */
+static uint32_t strip_next;  /* the offset its next frame must have */
 static ws_host_clock_t clock_state;
 static ws_host_platform_t platform;
 static ws_device_t dev;
@@ -132,6 +142,7 @@ static void setup_once(void)
     fz_flash_setup(&queue_flash, queue_mem, QUEUE_PAGE_SIZE, QUEUE_PAGES);
     fz_flash_setup(&settings_flash, settings_mem, QUEUE_PAGE_SIZE, SETTINGS_PAGES);
     fz_flash_setup(&store_flash, store_mem, STORE_PAGE_SIZE, store_pages);
+    fz_flash_setup(&strip_flash, strip_mem, QUEUE_PAGE_SIZE, STRIP_PAGES);
     memcpy(public_key, ws_pkg_trusted_key(), sizeof public_key);
     ready = 1;
 }
@@ -144,6 +155,8 @@ static void boot(void)
     ws_host_flash_disarm(&queue_flash.host);
     ws_host_flash_disarm(&settings_flash.host);
     ws_host_flash_disarm(&store_flash.host);
+    ws_host_flash_disarm(&strip_flash.host);
+    strip_asked = 0;
     updates = ws_update_init(&upd, &store_flash.iface, store_mem, WS_PKG_PLACEMENT_CHEST,
                              public_key, nn_model, arena, sizeof arena) == WS_OK;
     if (updates) {
@@ -155,6 +168,11 @@ static void boot(void)
         return;
     }
     (void)ws_device_attach_settings(&dev, &settings_flash.iface);
+    strips_up = ws_strips_mount(&strips, &strip_flash.iface, &dev) == WS_OK;
+    if (strips_up) {
+        (void)ws_device_attach_strips(&dev, &strips);
+        (void)ws_strips_config(&strips, STRIP_FS, 200.0f, 0, clock_state.now_s);
+    }
     if (updates) {
         ws_update_attach(&upd, &dev);
     }
@@ -170,8 +188,17 @@ static void check_invariants(void)
     CHECK(ws_host_flash_violations(&queue_flash.host) == 0);
     CHECK(ws_host_flash_violations(&settings_flash.host) == 0);
     CHECK(ws_host_flash_violations(&store_flash.host) == 0);
+    CHECK(ws_host_flash_violations(&strip_flash.host) == 0);
     if (!alive) {
         return;
+    }
+    if (strips_up) {
+        uint16_t i;
+        CHECK(strips.n_entries <= WS_STRIP_MAX_ENTRIES);
+        for (i = 0; i < strips.n_entries; i++) {
+            CHECK(strips.entry[i].image_len >= WS_STRIP_IMAGE_HEADER);
+            CHECK(strips.entry[i].strip_id >= 1);
+        }
     }
     CHECK(dev.queue.acked <= dev.queue.last_seq);
     CHECK(dev.queue.last_seq <= WS_SEQ_MAX);
@@ -196,6 +223,10 @@ static void op_command(const uint8_t *p, size_t n)
     /* every write that names an opcode and a token is answered under them */
     CHECK(rsp_len >= 3);
     CHECK(rsp[0] == (uint8_t)(p[0] | 0x80u) && rsp[1] == p[1] && rsp[2] == (uint8_t)st);
+    if (st == WS_OK && p[0] == WS_CMD_STRIP_GET && n == 8) {
+        strip_asked = ws_get_u16(p + 2); /* the frames that follow are this strip's */
+        strip_next = ws_get_u32(p + 4);
+    }
     if (st != WS_ERR_TYPE) {
         CHECK(ws_response_decode(rsp, rsp_len, &decoded) == WS_OK);
     }
@@ -290,6 +321,53 @@ static void op_drain(const uint8_t *p, size_t n)
     }
 }
 
+/* The strip target's own write. p[0] even: n - 1 bytes become ECG samples (repeated to
+ * p[0] x 4 samples), then a strip of them (the last of them, p[1] x 4 at most) is asked
+ * for, documenting the last event; odd: Strip transfer frames of at most 9 + p[1] bytes
+ * are pulled and checked (a valid frame of the strip STRIP_GET asked for, in order). */
+static void op_strips(const uint8_t *p, size_t n)
+{
+    if (!strips_up) {
+        return;
+    }
+    if (n == 0 || (p[0] & 1u) == 0) {
+        int16_t x[64];
+        uint32_t want = n > 0 ? 4u * p[0] + 1u : 64u, done = 0, k, i;
+        uint32_t len = n > 1 ? 1u + 4u * p[1] : 32u;
+        while (done < want) {
+            k = want - done < 64u ? want - done : 64u;
+            for (i = 0; i < k; i++) {
+                x[i] = n > 2 ? (int16_t)(p[2 + (done + i) % (n - 2)] << 4) : (int16_t)(done + i);
+            }
+            (void)ws_strips_feed(&strips, x, k);
+            done += k;
+        }
+        if (len > ws_strips_samples(&strips)) {
+            len = ws_strips_samples(&strips);
+        }
+        (void)ws_strips_request(&strips, WS_STRIP_REASON_AF_ONSET,
+                                dev.queue.last_seq ? dev.queue.last_seq : 1u,
+                                ws_strips_samples(&strips) - len, len);
+        return;
+    }
+    {
+        uint8_t frame[9 + 255];
+        size_t cap = 9u + (n > 1 ? p[1] : 0u), len = 0;
+        unsigned i;
+        for (i = 0; i < STRIP_FRAMES_MAX; i++) {
+            ws_status_t st = ws_device_next_strip_frame(&dev, frame, cap, &len);
+            if (st != WS_OK || len == 0) {
+                return;
+            }
+            CHECK(len >= 9 && len <= cap);
+            CHECK(ws_get_u16(frame + len - 2) == ws_crc16(frame, len - 2));
+            CHECK(ws_get_u16(frame) == strip_asked);
+            CHECK(ws_get_u32(frame + 2) == strip_next);
+            strip_next += (uint32_t)len - 8u;
+        }
+    }
+}
+
 static void op_clock(const uint8_t *p, size_t n)
 {
     uint32_t step = n >= 4 ? ws_get_u32(p) : (n > 0 ? p[0] : 1u);
@@ -307,7 +385,9 @@ static void op_clock(const uint8_t *p, size_t n)
 static void op_cut(const uint8_t *p, size_t n)
 {
     fz_flash_t *f = &queue_flash;
-    if (n > 0 && p[0] % 3 == 1) {
+    if (n > 5 && (p[5] & 1u)) {
+        f = &strip_flash;
+    } else if (n > 0 && p[0] % 3 == 1) {
         f = &settings_flash;
     } else if (n > 0 && p[0] % 3 == 2) {
         f = &store_flash;
@@ -325,6 +405,7 @@ int ws_fuzz_device_run(ws_fuzz_op_t primary, const uint8_t *data, size_t size)
     fz_flash_blank(&queue_flash);
     fz_flash_blank(&settings_flash);
     fz_flash_blank(&store_flash);
+    fz_flash_blank(&strip_flash);
     memset(&clock_state, 0, sizeof clock_state);
     clock_state.now_s = 1000;
     clock_state.battery_pct = 80;
@@ -378,6 +459,9 @@ int ws_fuzz_device_run(ws_fuzz_op_t primary, const uint8_t *data, size_t size)
             break;
         case WS_FUZZ_CUT:
             op_cut(p, n);
+            break;
+        case WS_FUZZ_STRIPS:
+            op_strips(p, n);
             break;
         default:
             break;

@@ -225,10 +225,15 @@ uint8_t ws_app_posture_state(const ws_app_t *app);
  * (ws_update_init's nn_model, arena, arena_size) between feeds: its package verification
  * may load other models into them; the next inference notices and reloads its model. */
 ws_nn_model_t *ws_app_interpreter(ws_app_t *app, uint8_t **arena, size_t *arena_size);
+/* ECG strips (ws_strips.h, mounted by the port): the input samples go to its RAM ring, and
+ * every AF_START (from WS_STRIP_PRE_ONSET_S before the onset) and on-demand recording
+ * makes a strip. Set after ws_app_init (which clears it), before ws_app_config_ecg. */
+ws_status_t ws_app_attach_strips(ws_app_t *app, struct ws_strips *strips);
 /* cdef-end */
 
 struct ws_app {
     ws_device_t *dev;
+    struct ws_strips *strips;       /* ECG strips, NULL if none */
     /* models: one interpreter struct and one arena, shared; loaded = task in the arena */
     const uint8_t *blob[3];
     uint32_t blob_len[3];

@@ -29,6 +29,7 @@
 
 typedef struct ws_device ws_device_t;
 typedef struct ws_platform ws_platform_t;
+struct ws_strips;
 
 /* A snapshot of the core's state, for the port, the emulator and tests. */
 typedef struct {
@@ -105,6 +106,14 @@ const ws_settings_t *ws_device_settings(const ws_device_t *dev);
  * WS_ERR_FLASH when the flash failed (the calibration stays in force until a reset). */
 ws_status_t ws_device_save_posture(ws_device_t *dev, uint8_t calibrated, const int16_t *ref);
 
+/* ECG strips (ws_strips.h): STRIP_GET and STRIP_RELEASE go to `strips` (mounted on this
+ * core) once attached; before, they are answered NOT_FOUND. Cleared by every boot/mount. */
+ws_status_t ws_device_attach_strips(ws_device_t *dev, struct ws_strips *strips);
+
+/* The next Strip transfer frame (cap: the link's ATT MTU - 3, at least 9 bytes); *len is 0
+ * when no transfer is running or its last frame went out. */
+ws_status_t ws_device_next_strip_frame(ws_device_t *dev, uint8_t *out, size_t cap, size_t *len);
+
 /* The ECG recording a START_RECORDING asked for has started: clears the request. */
 void ws_device_recording_started(ws_device_t *dev);
 
@@ -147,6 +156,7 @@ struct ws_device {
     uint8_t posture_calibrated;   /* the app's posture calibration is in force (STATUS flag) */
     ws_update_handler_t update_handler;
     void *update_ctx;
+    struct ws_strips *strips; /* ECG strips (ws_device_attach_strips), NULL if none */
 };
 
 #endif

@@ -39,7 +39,8 @@ typedef enum {
     WS_EVENT_SIGNAL_QUALITY = 9,
     WS_EVENT_GAP = 10,
     WS_EVENT_STATUS = 11,
-    WS_EVENT_ECG_RECORDING = 12
+    WS_EVENT_ECG_RECORDING = 12,
+    WS_EVENT_STRIP = 13
 } ws_event_type_t;
 
 /* Class codes fixed by the protocol; a model package maps its outputs onto them. */
@@ -117,6 +118,10 @@ typedef struct {
 typedef struct {
     uint8_t rhythm_class; uint8_t confidence; uint8_t hr_bpm; uint8_t duration_s; uint8_t quality;
 } ws_ev_ecg_recording_t;
+/* STRIP: an ECG strip the device holds (reason 1 AF onset, 2 recording; 3 fall reserved). */
+typedef struct {
+    uint16_t strip_id; uint8_t reason; uint8_t duration_s; uint32_t subject_seq;
+} ws_ev_strip_t;
 
 typedef struct {
     uint8_t type;           /* ws_event_type_t */
@@ -136,6 +141,7 @@ typedef struct {
         ws_ev_gap_t gap;
         ws_ev_status_t status;
         ws_ev_ecg_recording_t ecg_recording;
+        ws_ev_strip_t strip;
     } u;
 } ws_event_t;
 
@@ -179,6 +185,8 @@ typedef enum {
     WS_CMD_START_RECORDING = 2,
     WS_CMD_SET_CONFIG = 3,
     WS_CMD_FACTORY_RESET = 4,
+    WS_CMD_STRIP_GET = 5,
+    WS_CMD_STRIP_RELEASE = 6,
     WS_CMD_UPDATE_BEGIN = 16,
     WS_CMD_UPDATE_QUERY = 17,
     WS_CMD_UPDATE_COMMIT = 18,
@@ -206,6 +214,8 @@ typedef struct {
     uint8_t task; uint16_t version; uint32_t size; uint8_t sha256[32];
 } ws_cmd_update_begin_t;
 typedef struct { uint8_t task; } ws_cmd_update_task_t;
+/* STRIP_GET (value = offset) and STRIP_RELEASE (value = image CRC-32) */
+typedef struct { uint16_t strip_id; uint32_t value; } ws_cmd_strip_t;
 
 typedef struct {
     uint8_t opcode; /* ws_command_opcode_t */
@@ -217,6 +227,7 @@ typedef struct {
         ws_cmd_factory_reset_t factory_reset;
         ws_cmd_update_begin_t update_begin;
         ws_cmd_update_task_t update_task; /* QUERY, COMMIT, ABORT */
+        ws_cmd_strip_t strip_req;         /* STRIP_GET, STRIP_RELEASE */
     } a;
 } ws_command_t;
 

@@ -19,6 +19,7 @@ typedef enum {
     WS_ERR_BUSY = 9,     /* the device cannot take this now; retry later */
     WS_ERR_NOSPACE = 10, /* storage full */
     WS_ERR_FLASH = 11,   /* a flash program or erase failed (power loss, worn page) */
+    WS_ERR_NOT_FOUND = 12, /* names something the device does not hold (a strip id) */
     /* 0x20-0x3F model transfer and packages (docs/model-package.md, "Verification") */
     WS_ERR_PKG_FORMAT = 0x20,    /* not a model package, or an unknown format version */
     WS_ERR_PKG_BOUNDS = 0x21,    /* sizes/offsets/reserved fields wrong, or truncated */

@@ -5,7 +5,8 @@
  * tests/test_detect_m4.py compares with each other and with the Python binding.
  *
  * Passes, each on a fresh device: the ECG and the IMU front ends without models ("ecg",
- * "imu"), ECG with the AFib model only ("afib"), IMU with the fall model only ("fall"), IMU
+ * "imu"), the ECG front end with the ECG strip recorder (docs/strips.md) and no model
+ * ("ecg_strips"; the recorder runs in every pass below that feeds ECG, as on the device), ECG with the AFib model only ("afib"), IMU with the fall model only ("fall"), IMU
  * with the activity model only ("activity"), then both streams with all three models
  * ("total"), whose events are printed. On the M4 each feed
  * call is timed with SysTick on the processor clock (exact instruction counts under QEMU
@@ -13,7 +14,8 @@
  *   WS-REPLAY calibration=<ticks> instructions=2000000
  *   WS-REPLAY pass=<name> ecg_s=<s> imu_s=<s> ticks=<ticks> events=<n> loads=<n>
  *   WS-EV <packet hex>                      (the "total" pass, in seq order)
- *   WS-REPLAY stack_used=<bytes> app_bytes=<n> arena_bytes=<n> arena_needed=<n>
+ *   WS-REPLAY stack_used=<bytes> app_bytes=<n> arena_bytes=<n> arena_needed=<n> ...
+ *       strips_bytes=<n> strips_made=<n>
  *   WS-REPLAY switch task=<t> ticks=<ticks> load_ticks=<ticks> status=<s>  (load + arena)
  *   WS-REPLAY done */
 #include <stddef.h>
@@ -24,6 +26,7 @@
 #include "ws_device.h"
 #include "ws_ram_flash.h"
 #include "ws_replay_data.h"
+#include "ws_strips.h"
 
 #if defined(WS_PORT_CORTEX_M4)
 #include "platform.h"
@@ -55,6 +58,11 @@ static uint8_t ws_replay_queue_mem[PAGE_SIZE * PAGE_COUNT];
 static ws_ram_flash_t flash;
 static ws_device_t dev;
 static ws_app_t app;
+/* the ECG strips' partition (24 x 4 KiB, docs/strips.md), RAM-backed like the queue */
+#define STRIP_PAGES 24u
+static uint8_t ws_replay_strip_mem[PAGE_SIZE * STRIP_PAGES];
+static ws_ram_flash_t strip_flash;
+static ws_strips_t strips;
 static uint32_t clock_s;
 static uint64_t ticks;
 
@@ -165,7 +173,7 @@ static void feed_imu_second(uint32_t s)
     ticks += systick_elapsed(t0);
 }
 
-static int run_pass(const char *name, int ecg, int imu, uint8_t mask, int print)
+static int run_pass(const char *name, int ecg, int imu, uint8_t mask, int print, int strips_on)
 {
     ws_ecg_config_t ec;
     ws_imu_config_t ic;
@@ -184,6 +192,15 @@ static int run_pass(const char *name, int ecg, int imu, uint8_t mask, int print)
     }
     if (ws_app_init(&app, &dev) != WS_OK) {
         return fail("app", 0);
+    }
+    if (strips_on) {
+        if (ws_ram_flash_init(&strip_flash, ws_replay_strip_mem, PAGE_SIZE, STRIP_PAGES) !=
+                WS_OK ||
+            (status = ws_strips_mount(&strips, &strip_flash.iface, &dev)) != WS_OK) {
+            return fail("strips", status);
+        }
+        (void)ws_device_attach_strips(&dev, &strips);
+        (void)ws_app_attach_strips(&app, &strips);
     }
     for (t = 0; t < 3; t++) {
         if ((mask & (1u << t)) && models[t].len > 0) {
@@ -281,6 +298,10 @@ static int run_pass(const char *name, int ecg, int imu, uint8_t mask, int print)
         put_uint(ws_ecg_state_size());
         ws_platform_puts(" imu_state=");
         put_uint(ws_imu_state_size());
+        ws_platform_puts(" strips_bytes=");
+        put_uint(sizeof strips);
+        ws_platform_puts(" strips_made=");
+        put_uint(strips.stats.made);
         ws_platform_puts("\n");
     }
     return 0;
@@ -337,12 +358,13 @@ int main(void)
     ws_platform_puts("WS-REPLAY calibration=");
     put_uint(systick_elapsed(start));
     ws_platform_puts(" instructions=2000000\n");
-    rc |= run_pass("ecg", 1, 0, 0u, 0); /* the front ends alone */
-    rc |= run_pass("imu", 0, 1, 0u, 0);
-    rc |= run_pass("afib", 1, 0, 1u, 0);
-    rc |= run_pass("fall", 0, 1, 2u, 0);
-    rc |= run_pass("activity", 0, 1, 4u, 0);
-    rc |= run_pass("total", 1, 1, 7u, 1);
+    rc |= run_pass("ecg", 1, 0, 0u, 0, 0); /* the front ends alone */
+    rc |= run_pass("imu", 0, 1, 0u, 0, 0);
+    rc |= run_pass("ecg_strips", 1, 0, 0u, 0, 1); /* what the strip recorder adds */
+    rc |= run_pass("afib", 1, 0, 1u, 0, 1);
+    rc |= run_pass("fall", 0, 1, 2u, 0, 0);
+    rc |= run_pass("activity", 0, 1, 4u, 0, 0);
+    rc |= run_pass("total", 1, 1, 7u, 1, 1);
     measure_switches();
     ws_platform_puts(rc == 0 ? "WS-REPLAY done\n" : "WS-REPLAY failed\n");
     return rc + (int)loops;

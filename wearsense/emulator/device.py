@@ -187,6 +187,7 @@ class Wearable(DeviceCore):
         super().__init__(serial, flash, **kwargs)
         self._app = self._alloc("ws_app_t *", self.lib.ws_app_size())
         _check(self.lib.ws_app_init(self._app, self._dev), "the app refused to start")
+        _check(self.lib.ws_app_attach_strips(self._app, self._strips), "strips")
         self._blobs: dict[int, Any] = {}
         self._models: dict[int, tuple[bytes, int]] = {}
         self.impact_g = impact_g
@@ -429,8 +430,10 @@ class Wearable(DeviceCore):
             models=dict(self._models),  # type: ignore[arg-type]
             impact_g=self.impact_g,
             settings=self.settings_image(),
+            strips=self.strips_image(),
             page_size=self.page_size,
             page_count=self.page_count,
+            strip_pages=self.strip_pages,
             now_s=self.now_s,
             battery_pct=self.battery_pct,
             model_versions=self.info().model_versions,

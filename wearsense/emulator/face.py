@@ -53,6 +53,9 @@ class DeviceFace(Protocol):
 
     def info(self) -> CoreInfo: ...
 
+    # Optional: a core with ECG strips (every DeviceCore) has
+    # ``next_strip_frame(max_frame) -> bytes | None`` for the Strip transfer characteristic;
+    # without it STRIP_GET starts nothing the peripheral sends.
     # Optional: a core with the model-update service also has
     # ``write_transfer(data) -> (status, notification or None)`` for the Model transfer
     # characteristic (wearsense.firmware.updatable.UpdatableDevice); without it the

@@ -132,6 +132,16 @@ class ConnectionFlow:
         if self.owner is not None:
             self.owner.refused += 1
 
+    async def drained(self) -> None:
+        """Waits (at most DRAIN_WAIT_S) until the connection's transmit queue is empty: the
+        strip transfer's pacing (one burst of frames at a time)."""
+        drained = self._drain()
+        if drained is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(drained, DRAIN_WAIT_S)
+        else:
+            await asyncio.sleep(0)
+
     def admit_command(self) -> None:
         """Raises the BUSY ATT error when a command is over budget."""
         if self.pending_responses >= MAX_PENDING_RESPONSES or not self.commands.take():

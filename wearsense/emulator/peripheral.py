@@ -25,6 +25,7 @@ from wearsense.emulator import att_guard
 from wearsense.emulator.face import DeviceFace
 from wearsense.emulator.flow import FlowControl
 from wearsense.emulator.security import SecurityPolicy
+from wearsense.protocol import Opcode
 from wearsense.protocol import gatt as uuids
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ MODEL_NUMBER = "WearSense patch"
 MANUFACTURER = "WearSense (emulated)"
 ADVERTISED_NAME = "WearSense"
 ADVERTISING_INTERVAL_MS = 20.0
+STRIP_DRAIN_EVERY = 8  # strip frames queued before the pump waits for the link to drain
 
 _P = gatt.Characteristic.Properties
 _A = att.Attribute.Permissions
@@ -110,7 +112,11 @@ class Peripheral:
         self.status = self._characteristic(
             uuids.STATUS, _P.READ | _P.NOTIFY, _SECURE_READ, self._read_status
         )
-        secure = [self.events, self.ack, self.command, self.transfer, self.status]
+        # Strip transfer (docs/protocol.md): notify only; frames follow a STRIP_GET
+        self.strip = self._characteristic(uuids.STRIP, _P.NOTIFY, _SECURE_READ, self._no_read)
+        self._strip_kick = asyncio.Event()
+        self._strip_task: asyncio.Task[None] | None = None
+        secure = [self.events, self.ack, self.command, self.transfer, self.status, self.strip]
         for characteristic in secure:
             if characteristic.properties & (_P.NOTIFY | _P.INDICATE):
                 cccd = gatt.Descriptor(
@@ -163,13 +169,15 @@ class Peripheral:
             advertising_interval_max=ADVERTISING_INTERVAL_MS,
         )
         self._pump_task = asyncio.create_task(self._pump(), name="wearsense-notify")
+        self._strip_task = asyncio.create_task(self._strip_pump(), name="wearsense-strips")
 
     async def stop(self) -> None:
-        if self._pump_task is not None:
-            self._pump_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump_task
-            self._pump_task = None
+        for task in (self._pump_task, self._strip_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._pump_task = self._strip_task = None
         with contextlib.suppress(Exception):
             await self.device.stop_advertising()
 
@@ -251,6 +259,8 @@ class Peripheral:
             raise att.ATT_Error(0x80 + status, message=f"command refused ({status})")
         self._status_changed(connection)
         self.kick()
+        if value[:1] == bytes([int(Opcode.STRIP_GET)]):
+            self._strip_kick.set()  # a strip transfer may have begun
 
     def _on_transfer_write(self, connection: Connection, value: bytes) -> None:
         # Write without response: the device's answer is the resume-offset notification
@@ -283,6 +293,36 @@ class Peripheral:
             log.debug("indication not delivered: %s", exc)
 
     # -- notifications ---------------------------------------------------------------
+
+    async def _strip_pump(self) -> None:
+        """Notifies the frames of the strip transfer a STRIP_GET began, as fast as the
+        link's transmit queue drains (every STRIP_DRAIN_EVERY frames it waits for it), to
+        the owner's link only and only while it subscribed; a new link stops a transfer
+        (the companion asks again from the offset it reached)."""
+        while True:
+            await self._strip_kick.wait()
+            self._strip_kick.clear()
+            connection = self.connection
+            next_frame = getattr(self.face, "next_strip_frame", None)
+            if connection is None or next_frame is None or not self._secure(connection):
+                continue
+            cccd = self.device.gatt_server.read_cccd(connection, self.strip)
+            if not cccd or not cccd[0] & 0x01:
+                continue
+            flow = self.flow.of(connection)
+            sent = 0
+            while self.connection is connection and not self._strip_kick.is_set():
+                frame = next_frame(int(getattr(connection, "att_mtu", 23)) - 3)
+                if frame is None:
+                    break
+                try:
+                    await self.device.notify_subscriber(connection, self.strip, frame)
+                except Exception as exc:
+                    log.debug("strip frame not sent: %s", exc)
+                    break
+                sent += 1
+                if sent % STRIP_DRAIN_EVERY == 0:
+                    await flow.drained()
 
     async def _pump(self) -> None:
         while True:

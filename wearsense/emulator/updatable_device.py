@@ -151,7 +151,7 @@ class UpdatableWearable(Wearable, UpdatableDevice):
         raise DeviceError("UpdatableWearable.clone is not supported; use reset()")
 
 
-STATE_FILES = ("flash", "models", "settings")  # suffixes of a saved wearable's files
+STATE_FILES = ("flash", "models", "settings", "strips")  # suffixes of a saved wearable's files
 
 
 def state_paths(stem: Path) -> dict[str, Path]:
@@ -169,7 +169,11 @@ def open_saved(
     wrong size."""
     images = {k: p.read_bytes() if p.exists() else None for k, p in state_paths(stem).items()}
     core = UpdatableWearable(
-        serial, images["flash"], store=images["models"], settings=images["settings"]
+        serial,
+        images["flash"],
+        store=images["models"],
+        settings=images["settings"],
+        strips=images["strips"],
     )
     provisioned: list[tuple[Path, Status]] = []
     if images["models"] is None:
@@ -188,6 +192,7 @@ def save(core: Any, stem: Path) -> None:
         "flash": core.flash_image(),
         "models": core.store_image(),
         "settings": core.settings_image(),
+        "strips": core.strips_image(),
     }
     for kind, path in state_paths(stem).items():
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from wearsense import protocol
 from wearsense.firmware import core
 from wearsense.protocol import Status
@@ -35,6 +37,23 @@ RESPONSE_MAX_SIZE = 19
 NOTIFICATION_MAX = 20
 STATUS_RECORD_SIZE = 17
 SETTINGS_PAGES = 2  # WS_SETTINGS_PAGES: the settings' own flash pages
+STRIP_PAGES = 24  # the ECG strips' partition: 24 x 4 KiB (docs/strips.md)
+STRIP_FRAME_OVERHEAD = 8  # WS_STRIP_FRAME_OVERHEAD
+
+
+@dataclasses.dataclass(frozen=True)
+class StripEntry:
+    """One ECG strip the device holds (``ws_strip_entry_t``)."""
+
+    strip_id: int
+    epoch: int
+    reason: int
+    duration_s: int
+    released: bool
+    announced: bool
+    subject_seq: int
+    image_len: int
+    image_crc32: int
 
 
 class DeviceError(ValueError):
@@ -96,8 +115,10 @@ class DeviceCore:
         flash: bytes | None = None,
         *,
         settings: bytes | None = None,
+        strips: bytes | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         page_count: int = DEFAULT_PAGE_COUNT,
+        strip_pages: int = STRIP_PAGES,
         now_s: int = 0,
         battery_pct: int = 100,
         charging: bool = False,
@@ -125,6 +146,9 @@ class DeviceCore:
         self._flash = self._alloc("ws_host_flash_t *", self.lib.ws_host_flash_size())
         self.lib.ws_host_flash_init(self._flash, self._mem, page_size, page_count)
         self._settings_mem, self._settings_flash = self._settings_part(settings)
+        self.strip_pages = strip_pages
+        self._strip_mem, self._strip_flash = self._strip_part(strips)
+        self._strips = self._alloc("ws_strips_t *", self.lib.ws_strips_size())
         self._clock = self.ffi.new("ws_host_clock_t *")
         self._clock.now_s = now_s
         self._clock.battery_pct = battery_pct
@@ -154,6 +178,32 @@ class DeviceCore:
         self.lib.ws_host_flash_init(flash, mem, self.page_size, SETTINGS_PAGES)
         return mem, flash
 
+    def _strip_part(self, image: bytes | None) -> tuple[Any, Any]:
+        """The ECG strips' partition (ws_strips.h) in simulated flash of its own."""
+        size = self.page_size * self.strip_pages
+        if image is None:
+            image = b"\xff" * size
+        if len(image) != size:
+            raise DeviceError(
+                f"strip partition image of {len(image)} bytes, expected "
+                f"{self.page_size} x {self.strip_pages} = {size}"
+            )
+        mem = self.ffi.new("uint8_t[]", size)
+        self.ffi.memmove(mem, image, size)
+        flash = self._alloc("ws_host_flash_t *", self.lib.ws_host_flash_size())
+        self.lib.ws_host_flash_init(flash, mem, self.page_size, self.strip_pages)
+        return mem, flash
+
+    def _mount_strips(self) -> None:
+        status = _status(
+            self.lib.ws_strips_mount(
+                self._strips, self.lib.ws_host_flash_iface(self._strip_flash), self._dev
+            )
+        )
+        if status != Status.OK:
+            raise DeviceError(f"the strip partition did not mount: {status.name}", status)
+        self.lib.ws_device_attach_strips(self._dev, self._strips)
+
     def reboot(self, *, announce: bool = True) -> Status:
         """Resets the core in place: RAM state is lost, the flash (and an armed cut) stay;
         the wearer's settings are read back from their own pages."""
@@ -170,6 +220,8 @@ class DeviceCore:
             self.lib.ws_device_attach_settings(
                 self._dev, self.lib.ws_host_flash_iface(self._settings_flash)
             )
+            self.lib.ws_host_flash_disarm(self._strip_flash)  # the power is back
+            self._mount_strips()
         return status
 
     def _alloc(self, ctype: str, size: int) -> Any:
@@ -216,8 +268,126 @@ class DeviceCore:
             yield packet
 
     def connect(self) -> None:
-        """A new link: notifications restart at the oldest unacknowledged event."""
+        """A new link: notifications restart at the oldest unacknowledged event (and a
+        running strip transfer stops)."""
         self.lib.ws_device_on_connect(self._dev)
+
+    def next_strip_frame(self, max_frame: int) -> bytes | None:
+        """The next Strip transfer frame of at most ``max_frame`` bytes (the link's ATT MTU
+        - 3), or None when no strip transfer is running."""
+        cap = max(STRIP_FRAME_OVERHEAD + 1, min(int(max_frame), 512))
+        out = self.ffi.new(f"uint8_t[{cap}]")
+        size = self.ffi.new("size_t *")
+        status = _status(self.lib.ws_device_next_strip_frame(self._dev, out, cap, size))
+        if status != Status.OK:
+            return None
+        return bytes(self.ffi.buffer(out, size[0])) if size[0] else None
+
+    # ---- ECG strips (host view) ----
+
+    def strips(self) -> list[StripEntry]:
+        """The strips the partition holds, oldest first."""
+        cap = int(self.lib.WS_STRIP_MAX_ENTRIES)
+        out = self.ffi.new(f"ws_strip_entry_t[{cap}]")
+        n = self.ffi.new("size_t *")
+        self.lib.ws_strips_list(self._strips, out, cap, n)
+        return [
+            StripEntry(
+                strip_id=int(e.strip_id),
+                epoch=int(e.epoch),
+                reason=int(e.reason),
+                duration_s=int(e.duration_s),
+                released=bool(e.released),
+                announced=bool(e.announced),
+                subject_seq=int(e.subject_seq),
+                image_len=int(e.image_len),
+                image_crc32=int(e.image_crc32),
+            )
+            for e in (out[i] for i in range(n[0]))
+        ]
+
+    def strip_image(self, strip_id: int) -> bytes:
+        """The whole image of a strip of the current epoch (DeviceError when not held)."""
+        for entry in self.strips():
+            if entry.strip_id == strip_id and entry.epoch == self.info().epoch:
+                out = self.ffi.new(f"uint8_t[{max(entry.image_len, 1)}]")
+                status = _status(
+                    self.lib.ws_strips_read(self._strips, strip_id, 0, out, entry.image_len)
+                )
+                if status != Status.OK:
+                    raise DeviceError(f"strip {strip_id} unreadable: {status.name}", status)
+                return bytes(self.ffi.buffer(out, entry.image_len))
+        raise DeviceError(f"no strip {strip_id}", Status.NOT_FOUND)
+
+    def strip_stats(self) -> dict[str, int]:
+        raw = self.ffi.new("ws_strips_stats_t *")
+        self.lib.ws_strips_get_stats(self._strips, raw)
+        names = [
+            "made",
+            "requested",
+            "dropped",
+            "overwritten",
+            "reused",
+            "discarded",
+            "flash_errors",
+            "announce_errors",
+            "ring_samples",
+            "ring_bytes_used",
+            "held",
+            "unreleased",
+        ]
+        return {name: int(getattr(raw, name)) for name in names}
+
+    def make_strip(
+        self,
+        samples: Any,
+        fs: int,
+        *,
+        adc_gain: float = 200.0,
+        adc_zero: int = 0,
+        reason: int = 1,
+        subject_seq: int | None = None,
+    ) -> int:
+        """Host-only test interface: records ``samples`` (int16 ADC counts, one lead) as a
+        new ECG stream and makes one strip of all of them, documenting ``subject_seq``
+        (default: an AF_START injected first); returns its strip id. DeviceError when no
+        strip was made."""
+        data = np.ascontiguousarray(samples, dtype="<i2").tobytes()
+        n = len(data) // 2
+        if subject_seq is None:
+            subject_seq = self.inject(
+                protocol.AfStart(
+                    seq=0, time_s=0, model_version=0, hr_bpm=120, confidence=90, onset_lag_s=31
+                )
+            )
+        before = {e.strip_id for e in self.strips()}
+        _status(self.lib.ws_strips_config(self._strips, fs, adc_gain, adc_zero, self.now_s))
+        self.lib.ws_strips_feed(self._strips, self.ffi.from_buffer("int16_t[]", data), n)
+        status = _status(self.lib.ws_strips_request(self._strips, reason, subject_seq, 0, n))
+        made = [e.strip_id for e in self.strips() if e.strip_id not in before]
+        if status != Status.OK or not made:
+            raise DeviceError(f"no strip made: {status.name}", status)
+        return made[-1]
+
+    def strips_image(self) -> bytes:
+        """The strip partition's flash."""
+        return bytes(self.ffi.buffer(self._strip_mem, self.page_size * self.strip_pages))
+
+    def arm_strip_power_cut(self, op: int, tear_pos: int, tear_bits: int = 0xFF) -> None:
+        """Cuts the power during strip-partition operation ``op`` (0 = the next one)."""
+        self.lib.ws_host_flash_arm_cut(self._strip_flash, op, tear_pos, tear_bits)
+
+    @property
+    def strip_power_was_cut(self) -> bool:
+        return bool(self.lib.ws_host_flash_was_cut(self._strip_flash))
+
+    @property
+    def strip_flash_ops(self) -> int:
+        return int(self.lib.ws_host_flash_ops(self._strip_flash))
+
+    @property
+    def strip_nor_violations(self) -> int:
+        return int(self.lib.ws_host_flash_violations(self._strip_flash))
 
     # ---- convenience over the face ----
 
@@ -371,8 +541,10 @@ class DeviceCore:
             self.serial,
             self.flash_image(),
             settings=self.settings_image(),
+            strips=self.strips_image(),
             page_size=self.page_size,
             page_count=self.page_count,
+            strip_pages=self.strip_pages,
             now_s=self.now_s,
             battery_pct=self.battery_pct,
             model_versions=self.info().model_versions,
@@ -397,6 +569,9 @@ class DeviceCore:
         other._flash = other._alloc("ws_host_flash_t *", self.lib.ws_host_flash_size())
         self.lib.ws_host_flash_init(other._flash, other._mem, self.page_size, self.page_count)
         other._settings_mem, other._settings_flash = other._settings_part(self.settings_image())
+        other.strip_pages = self.strip_pages
+        other._strip_mem, other._strip_flash = other._strip_part(self.strips_image())
+        other._strips = other._alloc("ws_strips_t *", self.lib.ws_strips_size())
         other._clock = self.ffi.new("ws_host_clock_t *")
         self.ffi.memmove(other._clock, self._clock, self.ffi.sizeof("ws_host_clock_t"))
         other._platform = other._alloc("ws_host_platform_t *", self.lib.ws_host_platform_size())
@@ -413,6 +588,7 @@ class DeviceCore:
             self.lib.ws_host_flash_iface(other._settings_flash),
             self.lib.ws_host_platform_iface(other._platform),
         )
+        other._mount_strips()  # the strips' RAM (a transfer, a ring) is not copied
         other.boot_status = self.boot_status
         return other
 

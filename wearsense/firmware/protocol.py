@@ -105,9 +105,13 @@ class Codec:
             2: "start_recording",
             3: "set_config",
             4: "factory_reset",
+            5: "strip_req",
+            6: "strip_req",
             16: "update_begin",
         }.get(cmd.opcode, "update_task")
         args = _struct_fields(self.ffi, getattr(cmd.a, member))
+        if member == "strip_req":  # one C member for both: value is the offset or the CRC-32
+            args[{5: "offset", 6: "image_crc32"}[cmd.opcode]] = args.pop("value")
         if "sha256" in args:
             args["sha256"] = bytes(self.ffi.buffer(cmd.a.update_begin.sha256, 32)).hex()
         return status, {"opcode": cmd.opcode, "token": cmd.token, "args": args}

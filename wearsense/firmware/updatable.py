@@ -238,6 +238,8 @@ class UpdatableDevice(DeviceCore):
         return {
             "store": self.store_image(),
             "settings": self.settings_image(),
+            "strips": self.strips_image(),
+            "strip_pages": self.strip_pages,
             "placement": self.placement,
             "arena_bytes": self._arena_bytes,
             "page_size": self.page_size,

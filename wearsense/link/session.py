@@ -242,6 +242,12 @@ class Session:
             raise LinkError("not connected")
         await self._client.start_notify(uuids.TRANSFER, lambda _c, data: callback(bytes(data)))
 
+    async def subscribe_strips(self, callback: Callable[[bytes], None]) -> None:
+        """Strip transfer notifications (docs/protocol.md) go to callback."""
+        if self._client is None:
+            raise LinkError("not connected")
+        await self._client.start_notify(uuids.STRIP, lambda _c, data: callback(bytes(data)))
+
     async def write_transfer(self, frame: bytes) -> None:
         """Writes one model-transfer chunk frame (write without response)."""
         if self._client is None:

@@ -32,6 +32,8 @@ from wearsense.protocol.events import (
     StatusFirmware,
     StatusFlag,
     StatusModels,
+    Strip,
+    StripReason,
     decode,
     encode,
 )
@@ -44,6 +46,7 @@ from wearsense.protocol.frames import (
     Opcode,
     Response,
     StatusRecord,
+    StripFrame,
     Task,
 )
 
@@ -83,6 +86,9 @@ __all__ = [
     "StatusFlag",
     "StatusModels",
     "StatusRecord",
+    "Strip",
+    "StripFrame",
+    "StripReason",
     "Task",
     "crc16",
     "decode",

@@ -21,6 +21,7 @@ class Status(enum.IntEnum):
     BUSY = 9
     NOSPACE = 10
     FLASH = 11
+    NOT_FOUND = 12  # names something the device does not hold (a strip id)
     # 0x20-0x3F model transfer and packages (docs/model-package.md, "Verification")
     PKG_FORMAT = 0x20
     PKG_BOUNDS = 0x21

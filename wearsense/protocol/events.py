@@ -46,6 +46,7 @@ class EventType(enum.IntEnum):
     GAP = 10
     STATUS = 11
     ECG_RECORDING = 12
+    STRIP = 13
 
 
 class EventKind(enum.StrEnum):
@@ -486,6 +487,56 @@ class EcgRecording(Event):
         _require(0 <= self.quality <= 0x0F, "unknown quality bits")
 
 
+class StripReason(enum.IntEnum):
+    """Why the device made an ECG strip (STRIP event, strip image header)."""
+
+    AF_ONSET = 1
+    RECORDING = 2
+    FALL = 3  # reserved: not made today
+
+
+@dataclasses.dataclass(frozen=True)
+class Strip(Event):
+    """The device holds ECG strip ``strip_id`` (``duration_s`` of raw ECG) documenting the
+    event ``subject_seq`` (its AF_START or ECG_RECORDING); the companion fetches it with
+    STRIP_GET (docs/protocol.md, "Strip transfer")."""
+
+    strip_id: int
+    reason: int
+    duration_s: int
+    subject_seq: int
+    TYPE = EventType.STRIP
+    NAME = EventKind.STRIP
+
+    def check(self) -> None:
+        _require(1 <= self.strip_id <= 0xFFFF, "strip id outside 1..65535")
+        _require(self.reason in tuple(StripReason), "unknown strip reason")
+        _require(1 <= self.duration_s <= 0xFF, "duration outside 1..255 s")
+        _require(1 <= self.subject_seq <= SEQ_MAX, "subject sequence outside 1..2^24-1")
+
+    def pack_payload(self) -> bytes:
+        return (
+            struct.pack("<HBB", self.strip_id, self.reason, self.duration_s)
+            + self.subject_seq.to_bytes(3, "little")
+            + b"\x00"
+        )
+
+    @classmethod
+    def unpack_payload(cls, payload: bytes) -> dict[str, object]:
+        _require(payload[7] == 0, "reserved byte not zero")
+        strip_id, reason, duration_s = struct.unpack("<HBB", payload[0:4])
+        return {
+            "strip_id": strip_id,
+            "reason": reason,
+            "duration_s": duration_s,
+            "subject_seq": int.from_bytes(payload[4:7], "little"),
+        }
+
+    @classmethod
+    def payload_size(cls) -> int:
+        return 8
+
+
 EVENT_CLASSES: tuple[type[Event], ...] = (
     AfStart,
     AfEnd,
@@ -501,6 +552,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     StatusModels,
     StatusFirmware,
     EcgRecording,
+    Strip,
 )
 BY_NAME: dict[str, type[Event]] = {cls.NAME: cls for cls in EVENT_CLASSES}
 _STATUS_PAGES: dict[int, type[Event]] = {0: StatusDevice, 1: StatusModels, 2: StatusFirmware}

@@ -30,6 +30,8 @@ class Opcode(enum.IntEnum):
     START_RECORDING = 2
     SET_CONFIG = 3
     FACTORY_RESET = 4
+    STRIP_GET = 5
+    STRIP_RELEASE = 6
     UPDATE_BEGIN = 16
     UPDATE_QUERY = 17
     UPDATE_COMMIT = 18
@@ -89,7 +91,8 @@ class Command:
     """A request on the command characteristic. ``args`` holds the opcode's fields:
 
     TIME_SYNC utc_s; START_RECORDING duration_s; SET_CONFIG key, value;
-    FACTORY_RESET magic; UPDATE_BEGIN task, version, size, sha256 (32 bytes);
+    FACTORY_RESET magic; STRIP_GET strip_id, offset; STRIP_RELEASE strip_id, image_crc32;
+    UPDATE_BEGIN task, version, size, sha256 (32 bytes);
     UPDATE_QUERY / UPDATE_COMMIT / UPDATE_ABORT task.
     """
 
@@ -121,6 +124,8 @@ _ARGS_SIZE = {
     Opcode.START_RECORDING: 1,
     Opcode.SET_CONFIG: 3,
     Opcode.FACTORY_RESET: 4,
+    Opcode.STRIP_GET: 6,
+    Opcode.STRIP_RELEASE: 6,
     Opcode.UPDATE_BEGIN: 39,
     Opcode.UPDATE_QUERY: 1,
     Opcode.UPDATE_COMMIT: 1,
@@ -147,6 +152,12 @@ def _check_command(opcode: Opcode, args: dict[str, object]) -> None:
         _range(low <= value <= high, f"configuration value outside {low}..{high}")
     elif opcode == Opcode.FACTORY_RESET:
         _range(_int(args, "magic") == FACTORY_RESET_MAGIC, "factory reset without its magic")
+    elif opcode == Opcode.STRIP_GET:
+        _range(1 <= _int(args, "strip_id") <= 0xFFFF, "strip id outside 1..65535")
+        _range(0 <= _int(args, "offset") <= 0xFFFFFFFF, "offset outside u32")
+    elif opcode == Opcode.STRIP_RELEASE:
+        _range(1 <= _int(args, "strip_id") <= 0xFFFF, "strip id outside 1..65535")
+        _range(0 <= _int(args, "image_crc32") <= 0xFFFFFFFF, "image CRC-32 outside u32")
     elif opcode == Opcode.UPDATE_BEGIN:
         _range(_int(args, "task") in tuple(Task), "unknown task")
         _range(1 <= _int(args, "version") <= 0xFFFF, "model version outside 1..65535")
@@ -166,6 +177,10 @@ def _pack_args(opcode: Opcode, args: dict[str, object]) -> bytes:
         return struct.pack("<BH", _int(args, "key"), _int(args, "value"))
     if opcode == Opcode.FACTORY_RESET:
         return struct.pack("<I", _int(args, "magic"))
+    if opcode == Opcode.STRIP_GET:
+        return struct.pack("<HI", _int(args, "strip_id"), _int(args, "offset"))
+    if opcode == Opcode.STRIP_RELEASE:
+        return struct.pack("<HI", _int(args, "strip_id"), _int(args, "image_crc32"))
     if opcode == Opcode.UPDATE_BEGIN:
         sha = args["sha256"]
         assert isinstance(sha, bytes | bytearray)
@@ -184,6 +199,12 @@ def _unpack_args(opcode: Opcode, raw: bytes) -> dict[str, object]:
         return {"key": key, "value": value}
     if opcode == Opcode.FACTORY_RESET:
         return {"magic": struct.unpack("<I", raw)[0]}
+    if opcode == Opcode.STRIP_GET:
+        strip_id, offset = struct.unpack("<HI", raw)
+        return {"strip_id": strip_id, "offset": offset}
+    if opcode == Opcode.STRIP_RELEASE:
+        strip_id, crc = struct.unpack("<HI", raw)
+        return {"strip_id": strip_id, "image_crc32": crc}
     if opcode == Opcode.UPDATE_BEGIN:
         task, version, size = struct.unpack("<BHI", raw[:7])
         return {"task": task, "version": version, "size": size, "sha256": bytes(raw[7:])}
@@ -239,6 +260,40 @@ class Chunk:
         if crc16(data[:-2]) != struct.unpack("<H", data[-2:])[0]:
             raise ProtocolError(Status.CRC, "chunk CRC-16 does not match")
         return cls(struct.unpack("<I", data[:4])[0], bytes(data[4:-2]))
+
+
+STRIP_FRAME_OVERHEAD = 8  # strip_id u16, offset u32, CRC-16 u16
+STRIP_FRAME_MAX = 512
+
+
+@dataclasses.dataclass(frozen=True)
+class StripFrame:
+    """One Strip transfer notification: ``data`` of strip ``strip_id``'s image at
+    ``offset`` (docs/protocol.md, "Strip transfer")."""
+
+    strip_id: int
+    offset: int
+    data: bytes
+
+    def __post_init__(self) -> None:
+        _range(1 <= self.strip_id <= 0xFFFF, "strip id outside 1..65535")
+        _range(0 <= self.offset <= 0xFFFFFFFF, "offset outside u32")
+        if not 1 <= len(self.data) <= STRIP_FRAME_MAX - STRIP_FRAME_OVERHEAD:
+            raise ProtocolError(Status.LENGTH, f"strip frame of {len(self.data)} data bytes")
+
+    def encode(self) -> bytes:
+        body = struct.pack("<HI", self.strip_id, self.offset) + self.data
+        return body + struct.pack("<H", crc16(body))
+
+    @classmethod
+    def decode(cls, data: bytes) -> StripFrame:
+        data = bytes(data)
+        if not STRIP_FRAME_OVERHEAD + 1 <= len(data) <= STRIP_FRAME_MAX:
+            raise ProtocolError(Status.LENGTH, f"strip frame of {len(data)} bytes")
+        if crc16(data[:-2]) != struct.unpack("<H", data[-2:])[0]:
+            raise ProtocolError(Status.CRC, "strip frame CRC-16 does not match")
+        strip_id, offset = struct.unpack("<HI", data[:6])
+        return cls(strip_id, offset, data[6:-2])
 
 
 STATUS_RECORD_SIZE = 17

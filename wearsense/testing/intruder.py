@@ -53,6 +53,7 @@ class Attempt:
     pairing_error: str = ""  # the SMP reason of a refused pairing
     accepted: list[str] = dataclasses.field(default_factory=list)  # operations the device took
     refused: dict[str, int] = dataclasses.field(default_factory=dict)  # operation -> ATT error
+    strip_frames: list[bytes] = dataclasses.field(default_factory=list)  # strip frames received
 
     @property
     def tried(self) -> int:
@@ -80,11 +81,13 @@ class Intruder:
         *,
         epoch: int = 1,
         ack_seq: int = 1,
+        strip_id: int | None = None,
     ) -> Attempt:
         """Connects to the wearable at ``peer``, pairs as ``how`` says (not at all when
         None), then tries: reading Status, acknowledging ``ack_seq`` of ``epoch`` (which
-        would free the owner's events), a TIME_SYNC command and subscribing to Events.
-        Disconnects before it returns."""
+        would free the owner's events), a TIME_SYNC command and subscribing to Events;
+        with ``strip_id`` also subscribing to Strip transfer and asking for that strip
+        (STRIP_GET, whose frames would follow). Disconnects before it returns."""
         device = self.stack.device
         device.pairing_config_factory = lambda _c: (how or PROPER).config()
         result = Attempt()
@@ -98,14 +101,19 @@ class Intruder:
                     result.paired = True
                 except ProtocolError as exc:  # the SMP reason, e.g. PAIRING_NOT_SUPPORTED
                     result.pairing_error = exc.error_name or str(exc)
-            await self._try_all(connection, result, epoch, ack_seq)
+            await self._try_all(connection, result, epoch, ack_seq, strip_id)
         finally:
             if connection.handle in device.connections:
                 await connection.disconnect()
         return result
 
     async def _try_all(
-        self, connection: Connection, result: Attempt, epoch: int, ack_seq: int
+        self,
+        connection: Connection,
+        result: Attempt,
+        epoch: int,
+        ack_seq: int,
+        strip_id: int | None = None,
     ) -> None:
         peer = Peer(connection)
         await peer.discover_services()
@@ -124,6 +132,14 @@ class Intruder:
             ),
             "subscribe events": lambda: peer.subscribe(char(uuids.EVENTS), lambda _v: None),
         }
+        if strip_id is not None:
+            get = Command(Opcode.STRIP_GET, 0x5B, {"strip_id": strip_id, "offset": 0}).encode()
+            operations["subscribe strips"] = lambda: peer.subscribe(
+                char(uuids.STRIP), lambda v: result.strip_frames.append(bytes(v))
+            )
+            operations["write strip get"] = lambda: peer.write_value(
+                char(uuids.COMMAND), get, with_response=True
+            )
         for name, operation in operations.items():
             try:
                 await operation()

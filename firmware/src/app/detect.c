@@ -19,15 +19,27 @@ static const uint32_t task_outputs[3] = {4, 2, WS_ACTIVITY_CLASSES};
 
 size_t ws_app_size(void) { return sizeof(ws_app_t); }
 
-void ws_app_emit(ws_app_t *app, ws_event_t *ev, uint8_t task)
+ws_status_t ws_app_emit(ws_app_t *app, ws_event_t *ev, uint8_t task)
 {
+    ws_status_t st;
     ev->time_s = ws_device_time_s(app->dev);
     ev->model_version = task < 3 ? app->version[task] : 0;
-    if (ws_device_append_event(app->dev, ev) == WS_OK) {
+    st = ws_device_append_event(app->dev, ev);
+    if (st == WS_OK) {
         app->stats.events++;
     } else {
         app->stats.append_errors++;
     }
+    return st;
+}
+
+ws_status_t ws_app_attach_strips(ws_app_t *app, struct ws_strips *strips)
+{
+    if (app == NULL) {
+        return WS_ERR_ARG;
+    }
+    app->strips = strips;
+    return WS_OK;
 }
 
 static void reset_interval(ws_app_t *app)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ws_bytes.h"
+#include "ws_strips.h"
 
 #define DEFAULT_FALL_CANCEL_S 30
 #define DEFAULT_SUMMARY_MIN 15
@@ -312,6 +313,24 @@ static ws_status_t run_command(ws_device_t *dev, const ws_command_t *cmd, ws_res
         (void)save_settings(dev, dev->settings.cur.posture_calibrated,
                             dev->settings.cur.posture_ref);
         return WS_OK;
+    case WS_CMD_STRIP_GET: {
+        uint32_t len = 0, crc = 0;
+        if (dev->strips == NULL) {
+            return WS_ERR_NOT_FOUND;
+        }
+        st = ws_strips_get(dev->strips, cmd->a.strip_req.strip_id, cmd->a.strip_req.value, &len, &crc);
+        if (st == WS_OK) {
+            ws_put_u32(rsp->data, len);
+            ws_put_u32(rsp->data + 4, crc);
+            rsp->data_len = 8;
+        }
+        return st;
+    }
+    case WS_CMD_STRIP_RELEASE:
+        if (dev->strips == NULL) {
+            return WS_ERR_NOT_FOUND;
+        }
+        return ws_strips_release(dev->strips, cmd->a.strip_req.strip_id, cmd->a.strip_req.value);
     case WS_CMD_FACTORY_RESET:
         dev->queue.now_s = now_s(dev);
         st = ws_queue_new_epoch(&dev->queue);
@@ -404,7 +423,29 @@ void ws_device_on_connect(ws_device_t *dev)
 {
     if (dev != NULL) {
         dev->cursor = dev->queue.acked;
+        ws_strips_cancel(dev->strips);
     }
+}
+
+ws_status_t ws_device_attach_strips(ws_device_t *dev, struct ws_strips *strips)
+{
+    if (dev == NULL) {
+        return WS_ERR_ARG;
+    }
+    dev->strips = strips;
+    return WS_OK;
+}
+
+ws_status_t ws_device_next_strip_frame(ws_device_t *dev, uint8_t *out, size_t cap, size_t *len)
+{
+    if (dev == NULL || out == NULL || len == NULL) {
+        return WS_ERR_ARG;
+    }
+    if (dev->strips == NULL) {
+        *len = 0;
+        return WS_OK;
+    }
+    return ws_strips_next_frame(dev->strips, out, cap, len);
 }
 
 ws_status_t ws_device_append_event(ws_device_t *dev, ws_event_t *ev)

@@ -9,6 +9,7 @@
 
 #include "ws_afib.h"
 #include "ws_protocol.h"
+#include "ws_strips.h"
 
 #include "detectors.h"
 
@@ -126,6 +127,10 @@ ws_status_t ws_app_config_ecg(ws_app_t *app, const ws_ecg_config_t *cfg)
     ws_af_logic_init(&app->af);
     app->sq_run = 0;
     app->sq_flags = 0;
+    if (app->strips != NULL) {
+        (void)ws_strips_config(app->strips, c.fs_in_hz, c.adc_gain, c.adc_zero,
+                               ws_device_time_s(app->dev));
+    }
     app->ecg_ready = 1;
     ws_ecg_set_leads_off(app->ecg, app->leads_off);
     return WS_OK;
@@ -332,7 +337,13 @@ static void record_window(ws_app_t *app, uint32_t end, const int16_t *level, uin
     seconds = (((uint32_t)app->rec_windows + 1u) * WS_AF_WINDOW_MS / 2u + 500u) / 1000u;
     ev.u.ecg_recording.duration_s = (uint8_t)(seconds > 60u ? 60u : seconds);
     ev.u.ecg_recording.quality = app->rec_quality & 0x0Fu;
-    ws_app_emit(app, &ev, WS_TASK_AFIB);
+    if (ws_app_emit(app, &ev, WS_TASK_AFIB) == WS_OK && app->strips != NULL) {
+        /* the strip: the recording's samples, at most WS_STRIP_SECONDS of them */
+        uint32_t fs = app->strips->fs_hz;
+        uint32_t first = (uint32_t)((uint64_t)app->rec_start * fs / WS_AFIB_RATE_HZ);
+        uint32_t want = (seconds < WS_STRIP_SECONDS ? seconds : WS_STRIP_SECONDS) * fs;
+        (void)ws_strips_request(app->strips, WS_STRIP_REASON_RECORDING, ev.seq, first, want);
+    }
 }
 
 static void judge_window(ws_app_t *app, uint32_t k)
@@ -409,7 +420,14 @@ static void judge_window(ws_app_t *app, uint32_t k)
         ev.u.af_start.hr_bpm = clamp_hr(step.hr_bpm);
         ev.u.af_start.confidence = step.confidence > 100 ? 100 : step.confidence;
         ev.u.af_start.onset_lag_s = (uint16_t)(lag > 0xFFFF ? 0xFFFF : lag);
-        ws_app_emit(app, &ev, WS_TASK_AFIB);
+        if (ws_app_emit(app, &ev, WS_TASK_AFIB) == WS_OK && app->strips != NULL) {
+            /* the strip: from WS_STRIP_PRE_ONSET_S before the onset (input samples) */
+            uint32_t fs = app->strips->fs_hz;
+            uint32_t at = (uint32_t)((uint64_t)onset * fs / WS_AFIB_RATE_HZ);
+            uint32_t pre = WS_STRIP_PRE_ONSET_S * fs;
+            (void)ws_strips_request(app->strips, WS_STRIP_REASON_AF_ONSET, ev.seq,
+                                    at > pre ? at - pre : 0, WS_STRIP_SECONDS * fs);
+        }
     }
     if (step.ended) {
         memset(&ev, 0, sizeof ev);
@@ -451,7 +469,11 @@ ws_status_t ws_app_feed_ecg(ws_app_t *app, const int16_t *samples, size_t n)
     while (done < n) {
         size_t chunk = n - done < ECG_BLOCK ? n - done : ECG_BLOCK;
         size_t n_out = 0, i, nb;
-        ws_status_t st = ws_ecg_process(app->ecg, samples + done, chunk, out, ECG_OUT_CAP, &n_out);
+        ws_status_t st;
+        if (app->strips != NULL) {
+            (void)ws_strips_feed(app->strips, samples + done, chunk);
+        }
+        st = ws_ecg_process(app->ecg, samples + done, chunk, out, ECG_OUT_CAP, &n_out);
         if (st != WS_OK) {
             return st;
         }

@@ -22,7 +22,7 @@
 
 /* Stamps ev with the device time and the version of task's model (task 0xFF: none) and
  * appends it to the event queue (stats: events or append_errors). */
-void ws_app_emit(ws_app_t *app, ws_event_t *ev, uint8_t task);
+ws_status_t ws_app_emit(ws_app_t *app, ws_event_t *ev, uint8_t task);
 
 /* Runs a task's model on input a (na values, read circularly from index `start`: a
  * ring's oldest value first) followed by b (nb values). Fills pct (percent per output) and,

@@ -20,6 +20,7 @@ static const int8_t payload_size[] = {
     8,  /* GAP */
     8,  /* STATUS */
     5,  /* ECG_RECORDING */
+    8,  /* STRIP */
 };
 
 #define HR_MIN 20
@@ -159,6 +160,12 @@ ws_status_t ws_event_validate(const ws_event_t *ev)
                        r->duration_s <= 60 && (r->quality & ~QUALITY_BITS) == 0
                    ? WS_OK : WS_ERR_RANGE;
     }
+    case WS_EVENT_STRIP: {
+        const ws_ev_strip_t *t = &ev->u.strip;
+        return t->strip_id >= 1 && t->reason >= 1 && t->reason <= 3 && t->duration_s >= 1 &&
+                       t->subject_seq >= 1 && t->subject_seq <= WS_SEQ_MAX
+                   ? WS_OK : WS_ERR_RANGE;
+    }
     default:
         return WS_ERR_TYPE;
     }
@@ -263,6 +270,13 @@ static void encode_payload(const ws_event_t *ev, uint8_t *p)
         p[3] = ev->u.ecg_recording.duration_s;
         p[4] = ev->u.ecg_recording.quality;
         break;
+    case WS_EVENT_STRIP:
+        ws_put_u16(p, ev->u.strip.strip_id);
+        p[2] = ev->u.strip.reason;
+        p[3] = ev->u.strip.duration_s;
+        ws_put_u24(p + 4, ev->u.strip.subject_seq);
+        p[7] = 0;
+        break;
     default:
         break;
     }
@@ -352,6 +366,15 @@ static ws_status_t decode_payload(uint8_t type, const uint8_t *p, ws_event_t *ev
         ev->u.ecg_recording.hr_bpm = p[2];
         ev->u.ecg_recording.duration_s = p[3];
         ev->u.ecg_recording.quality = p[4];
+        break;
+    case WS_EVENT_STRIP:
+        if (p[7] != 0) {
+            return WS_ERR_RANGE;
+        }
+        ev->u.strip.strip_id = ws_get_u16(p);
+        ev->u.strip.reason = p[2];
+        ev->u.strip.duration_s = p[3];
+        ev->u.strip.subject_seq = ws_get_u24(p + 4);
         break;
     default:
         return WS_ERR_TYPE;
@@ -466,6 +489,8 @@ static int command_args_size(uint8_t opcode)
     case WS_CMD_START_RECORDING: return 1;
     case WS_CMD_SET_CONFIG: return 3;
     case WS_CMD_FACTORY_RESET: return 4;
+    case WS_CMD_STRIP_GET:
+    case WS_CMD_STRIP_RELEASE: return 6;
     case WS_CMD_UPDATE_BEGIN: return 1 + 2 + 4 + WS_SHA256_SIZE;
     case WS_CMD_UPDATE_QUERY:
     case WS_CMD_UPDATE_COMMIT:
@@ -503,6 +528,9 @@ static ws_status_t validate_command(const ws_command_t *c)
         return WS_ERR_RANGE;
     case WS_CMD_FACTORY_RESET:
         return c->a.factory_reset.magic == WS_FACTORY_RESET_MAGIC ? WS_OK : WS_ERR_RANGE;
+    case WS_CMD_STRIP_GET:
+    case WS_CMD_STRIP_RELEASE:
+        return c->a.strip_req.strip_id >= 1 ? WS_OK : WS_ERR_RANGE;
     case WS_CMD_UPDATE_BEGIN:
         return c->a.update_begin.task <= WS_TASK_ACTIVITY && c->a.update_begin.version >= 1 &&
                        c->a.update_begin.size >= 1 && c->a.update_begin.size <= UPDATE_MAX_SIZE
@@ -546,6 +574,11 @@ ws_status_t ws_command_encode(const ws_command_t *cmd, uint8_t *out, size_t cap,
         ws_put_u16(a + 1, cmd->a.set_config.value);
         break;
     case WS_CMD_FACTORY_RESET: ws_put_u32(a, cmd->a.factory_reset.magic); break;
+    case WS_CMD_STRIP_GET:
+    case WS_CMD_STRIP_RELEASE:
+        ws_put_u16(a, cmd->a.strip_req.strip_id);
+        ws_put_u32(a + 2, cmd->a.strip_req.value);
+        break;
     case WS_CMD_UPDATE_BEGIN:
         a[0] = cmd->a.update_begin.task;
         ws_put_u16(a + 1, cmd->a.update_begin.version);
@@ -587,6 +620,11 @@ ws_status_t ws_command_decode(const uint8_t *buf, size_t len, ws_command_t *cmd)
         cmd->a.set_config.value = ws_get_u16(a + 1);
         break;
     case WS_CMD_FACTORY_RESET: cmd->a.factory_reset.magic = ws_get_u32(a); break;
+    case WS_CMD_STRIP_GET:
+    case WS_CMD_STRIP_RELEASE:
+        cmd->a.strip_req.strip_id = ws_get_u16(a);
+        cmd->a.strip_req.value = ws_get_u32(a + 2);
+        break;
     case WS_CMD_UPDATE_BEGIN:
         cmd->a.update_begin.task = a[0];
         cmd->a.update_begin.version = ws_get_u16(a + 1);
