@@ -3,13 +3,10 @@ is present, else a tiny synthetic trace) and STRIP announcements in a store."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import numpy as np
 
 from wearsense.datasets import DatasetError, cinc2017
-from wearsense.protocol import BY_NAME, EventKind
+from wearsense.protocol import Strip
 from wearsense.store import Store
 from wearsense.strips.image import build_image
 
@@ -68,27 +65,11 @@ def announce(
     *,
     reason: int = 1,
     duration_s: int = 30,
-    subject_seq: int = 0,
+    subject_seq: int = 1,
 ) -> None:
-    """A STRIP event in the store: through the protocol's class once it exists, else
-    written as the store would write it (the companion's side is built before it)."""
-    fields: dict[str, Any] = {
-        "strip_id": strip_id,
-        "reason": reason,
-        "duration_s": duration_s,
-        "subject_seq": subject_seq,
-    }
-    cls = BY_NAME.get(EventKind.STRIP)
-    if cls is not None:
-        names = {f for f in cls.__dataclass_fields__}
-        store.ingest(
-            serial, epoch, [cls(seq, time_s, 0, **{k: v for k, v in fields.items() if k in names})]
-        )
-        return
-    offset = store.time_offset(serial, epoch)
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO events VALUES (?, ?, ?, ?, 1, ?, ?, 0, ?, ?, ?)",
-            (serial, epoch, seq, EventKind.STRIP, time_s,
-             None if offset is None else float(time_s + offset), json.dumps(fields), b"", 0.0),
-        )  # fmt: skip
+    """A STRIP event in the store, ingested as the link stores it."""
+    event = Strip(
+        seq, time_s, 0, strip_id=strip_id, reason=reason, duration_s=duration_s,
+        subject_seq=subject_seq,
+    )  # fmt: skip
+    store.ingest(serial, epoch, [event])
