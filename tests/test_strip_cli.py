@@ -102,3 +102,65 @@ def test_help_names_every_action(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["strip", "get", "--help"])
     assert "STRIP_RELEASE" in capsys.readouterr().out
+
+
+def test_strip_get_fetches_from_wearsense_emulate(tmp_path: Path) -> None:
+    """`wearsense emulate` and the companion as separate processes over Bumble's virtual
+    controllers: an on-demand recording makes a strip the device announces ("on device"
+    in `strip list`); `strip get` fetches it, stores it ("stored") and releases it."""
+    import socket
+    import subprocess
+    import sys
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    ports = f"{free_port()},{free_port()}"
+    cli = [sys.executable, "-m", "wearsense.cli"]
+    db = tmp_path / "c.db"
+    link = ["--controllers", ports, "--keystore", str(tmp_path / "keys.json")]
+    emulator = subprocess.Popen(
+        [*cli, "emulate", "--state-dir", str(tmp_path / "emu"), "--controllers", ports]
+        + ["--speed", "20", "--duration", "120"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert emulator.stdout is not None
+    emulator.stdout.readline()  # its first line: the controllers listen
+    try:
+        got = subprocess.run(
+            [*cli, "companion", "--db", str(db), *link, "--record", "10", "--duration", "15"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert got.returncode == 0, got.stdout + got.stderr
+        listed = subprocess.run(
+            [*cli, "strip", "list", "--db", str(db)], capture_output=True, text=True, timeout=30
+        )
+        assert listed.returncode == 0, listed.stderr
+        # time, device, epoch, number, reason, seconds, state
+        rows = [r.split() for r in listed.stdout.splitlines() if "recording" in r]
+        assert rows and rows[0][-3:-1] == ["on", "device"], listed.stdout
+        strip_id = int(rows[0][3])
+        fetched = subprocess.run(
+            [*cli, "strip", "get", str(strip_id), "--db", str(db), *link],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+        assert "stored; released" in fetched.stdout
+    finally:
+        emulator.terminate()
+        try:
+            emulator.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            emulator.kill()
+            emulator.wait()
+    with Store(db) as store:
+        stored = st.list_strips(store)
+    assert any(s.strip_id == strip_id and s.stored for s in stored)
