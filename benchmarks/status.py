@@ -184,6 +184,10 @@ PARTS: tuple[Part, ...] = (
             _b("crashes", "fuzz.ack.crashes", num()),
             _b("model-transfer writes", "fuzz.transfer.executions", num()),
             _b("crashes", "fuzz.transfer.crashes", num()),
+            _b("strip requests and transfers", "fuzz.strip_transfer.executions", num()),
+            _b("crashes", "fuzz.strip_transfer.crashes", num()),
+            _b("strip blocks decoded", "fuzz.strip_decode.executions", num()),
+            _b("crashes", "fuzz.strip_decode.crashes", num()),
         ),
     ),
     Part(
@@ -243,6 +247,24 @@ PARTS: tuple[Part, ...] = (
             _b("EDF+", "store.export_edf_s", num(2)),
             _b("report", "store.export_report_s", num(2)),
             _b("AF episodes overlapping", "store.overlapping_episodes", num()),
+        ),
+    ),
+    Part(
+        "ECG strips on request (codec, flash ring, transfer, exports)",
+        "built (issue 31 open)",
+        "`docs/strips.md`",
+        (
+            _b("ratio against FLAC, CinC", "strips.ratio_vs_flac.cinc2017", f3),
+            _b("MIT-BIH", "strips.ratio_vs_flac.mitdb", f3),
+            _b(
+                "M4 instructions per sample to encode",
+                "strips.m4_instructions_per_sample.overall",
+                num(1),
+            ),
+            _b("strip RAM (bytes)", "strips.ram_bytes", num()),
+            _b("30-s strips the partition holds, MIT-BIH", "strips.strips_capacity.mitdb", num()),
+            _b("power cuts", "strips.power_cut_trials", num()),
+            _b("strips lost", "strips.power_cut_lost", num()),
         ),
     ),
     Part(
