@@ -1,16 +1,15 @@
-/* Lossless block codec of ECG strips: fixed polynomial prediction of order 0..3 chosen
- * per block, then an adaptive Rice code of the zig-zagged residuals whose parameter
- * follows a running mean, with a 16-bit escape and a verbatim fallback. Block layout
- * bit by bit: docs/strips.md, "Codec". Written for the Cortex-M4: one pass to choose
- * the predictor on every STEP-th sample, one pass to code; no division, no tables. */
+/* Lossless block codec of ECG strips: one of seven fixed predictors chosen per block, then
+ * an adaptive Rice code of the zig-zagged residuals whose parameter follows a running
+ * mean, with a 16-bit escape and a verbatim fallback. Block layout bit by bit:
+ * docs/strips.md, "Codec". Written for the Cortex-M4: one pass to choose the predictor on
+ * every STEP-th sample, one pass to code; no division in the loops, no tables. */
 #include "ws_strip_codec.h"
 
 #include "ws_bytes.h"
 
 /* The Rice parameter of the next sample: s holds 2^SHIFT times the running mean of the
- * zig-zagged residuals (s += u - s / 2^SHIFT), d is the last step x[i] - x[i-1] (large on
- * a QRS complex, before the residuals grow); k = floor(log2((s + |d|) / 2^SHIFT)), 0 when
- * s + |d| < 2^SHIFT. On int16 samples k stays below 20 (docs/strips.md). */
+ * zig-zagged residuals (s += u - s / 2^SHIFT); k = floor(log2(s / 2^SHIFT)), 0 when
+ * s < 2^SHIFT. On int16 samples k stays below 20 (docs/strips.md). */
 #define SHIFT 3u
 #define K0_MAX 15u /* the initial k, 4 bits of the method byte */
 /* A residual u is coded as q = u >> k zero bits, a one, then the k low bits of u, when that
@@ -18,7 +17,12 @@
  * sample itself in 16 bits (two's complement). */
 #define CODE_BITS 16u
 /* the predictor is chosen on every STEP-th sample */
-#define STEP 4u
+#define STEP 8u
+/* method byte: SHORT set when the block holds fewer than WS_STRIP_BLOCK_SAMPLES samples
+ * (a u16 count follows), predictor in bits 6..4 (PRED_VERBATIM: samples stored as int16),
+ * k0 in bits 3..0 */
+#define METHOD_SHORT 0x80u
+#define PRED_VERBATIM 7u
 
 static unsigned floor_log2(uint32_t v) /* v >= 1 */
 {
@@ -33,11 +37,7 @@ static unsigned floor_log2(uint32_t v) /* v >= 1 */
 #endif
 }
 
-static inline unsigned next_k(uint32_t s, int32_t d)
-{
-    uint32_t a = (uint32_t)(d < 0 ? -d : d);
-    return floor_log2((s + a) | (1u << SHIFT)) - SHIFT;
-}
+static inline unsigned next_k(uint32_t s) { return floor_log2(s | (1u << SHIFT)) - SHIFT; }
 
 /* no code word is shorter than k + 1 bits: from k = CODE_BITS on, every sample is escaped
  * and the escape needs no prefix */
@@ -99,7 +99,6 @@ typedef struct {
         uint32_t u = ((uint32_t)e << 1) ^ (uint32_t)(e >> 31);                                   \
         uint32_t q = u >> k;                                                                     \
         uint32_t nb = q + k + 1u;                                                                \
-        int32_t d = xi - x[i - 1];                                                               \
         if (nb <= CODE_BITS) {                                                                   \
             /* a one then the k low bits of u: u less (q - 1) * 2^k */                          \
             acc = (acc << nb) | (u - ((q - 1u) << k));                                           \
@@ -114,7 +113,7 @@ typedef struct {
         }                                                                                        \
         FLUSH()                                                                                  \
         s += u - (s >> SHIFT);                                                                   \
-        k = next_k(s, d);                                                                        \
+        k = next_k(s);                                                                           \
     }
 
 /* Codes x[from..to) (from >= TAPS[pred], from >= 1) with predictor pred; 0 when the code
@@ -193,18 +192,27 @@ static unsigned choose_predictor(const int16_t *x, size_t n, uint32_t *mean)
     return best;
 }
 
+/* The header's length: 3 bytes for a full block, 5 when a count follows the method byte */
+static size_t header_bytes(size_t n)
+{
+    return n == WS_STRIP_BLOCK_SAMPLES ? WS_STRIP_BLOCK_HEADER_BYTES
+                                       : WS_STRIP_BLOCK_SHORT_HEADER_BYTES;
+}
+
 ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size_t cap,
                                   size_t *len)
 {
-    size_t verbatim, i, taps;
+    size_t head, verbatim, i, taps;
     uint32_t mean;
-    unsigned pred, k0;
+    unsigned pred, k0, shrt;
     int ok = 1;
     coder_t c;
     if (x == NULL || out == NULL || len == NULL || n == 0 || n > WS_STRIP_BLOCK_SAMPLES) {
         return WS_ERR_ARG;
     }
-    verbatim = WS_STRIP_BLOCK_HEADER_BYTES + 2u * n;
+    head = header_bytes(n);
+    shrt = n < WS_STRIP_BLOCK_SAMPLES ? METHOD_SHORT : 0u;
+    verbatim = head + 2u * n;
     if (cap < verbatim) {
         return WS_ERR_ARG;
     }
@@ -213,10 +221,10 @@ ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size
     k0 = floor_log2(2u * mean + 1u);
     k0 = k0 > K0_MAX ? K0_MAX : k0;
     /* the first sample in 16 bits */
-    c.p = out + WS_STRIP_BLOCK_HEADER_BYTES + 2u;
+    c.p = out + head + 2u;
     c.lim = out + verbatim - 1u;
-    out[WS_STRIP_BLOCK_HEADER_BYTES] = (uint8_t)((uint16_t)x[0] >> 8);
-    out[WS_STRIP_BLOCK_HEADER_BYTES + 1u] = (uint8_t)x[0];
+    out[head] = (uint8_t)((uint16_t)x[0] >> 8);
+    out[head + 1u] = (uint8_t)x[0];
     c.acc = 0;
     c.cnt = 0;
     c.s = (1u << k0) << SHIFT;
@@ -237,18 +245,36 @@ ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size
         }
     }
     if (ok) {
-        out[4] = (uint8_t)((pred << 4) | k0);
+        out[2] = (uint8_t)(shrt | (pred << 4) | k0);
         *len = (size_t)(c.p - out);
     } else {
-        out[4] = WS_STRIP_METHOD_VERBATIM;
+        out[2] = (uint8_t)(shrt | (PRED_VERBATIM << 4));
         for (i = 0; i < n; i++) {
-            ws_put_u16(out + WS_STRIP_BLOCK_HEADER_BYTES + 2u * i, (uint16_t)x[i]);
+            ws_put_u16(out + head + 2u * i, (uint16_t)x[i]);
         }
         *len = verbatim;
     }
     ws_put_u16(out, (uint32_t)*len);
-    ws_put_u16(out + 2, (uint32_t)n);
+    if (shrt != 0u) {
+        ws_put_u16(out + 3, (uint32_t)n);
+    }
     return WS_OK;
+}
+
+size_t ws_strip_block_samples(const uint8_t *in, size_t len)
+{
+    size_t n;
+    if (in == NULL || len < WS_STRIP_BLOCK_HEADER_BYTES) {
+        return 0;
+    }
+    if ((in[2] & METHOD_SHORT) == 0u) {
+        return WS_STRIP_BLOCK_SAMPLES;
+    }
+    if (len < WS_STRIP_BLOCK_SHORT_HEADER_BYTES) {
+        return 0;
+    }
+    n = ws_get_u16(in + 3);
+    return n < WS_STRIP_BLOCK_SAMPLES ? n : 0u;
 }
 
 /* ---------------------------------------------------------------- decoder */
@@ -291,7 +317,7 @@ static uint32_t get(reader_t *r, unsigned nb)
 ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, size_t cap,
                                   size_t *n, size_t *used)
 {
-    size_t blen, count, i, data_bytes, bits;
+    size_t blen, count, head, i, data_bytes, bits;
     unsigned method, pred, k;
     reader_t r;
     uint32_t s;
@@ -301,34 +327,31 @@ ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, siz
     }
     *n = 0;
     *used = 0;
-    if (len < WS_STRIP_BLOCK_HEADER_BYTES) {
+    count = ws_strip_block_samples(in, len);
+    if (count == 0) {
         return WS_ERR_RANGE;
     }
     blen = ws_get_u16(in);
-    count = ws_get_u16(in + 2);
-    method = in[4];
-    if (blen < WS_STRIP_BLOCK_HEADER_BYTES || blen > WS_STRIP_BLOCK_MAX_BYTES || blen > len ||
-        count == 0 || count > WS_STRIP_BLOCK_SAMPLES || count > cap) {
+    method = in[2];
+    head = header_bytes(count);
+    if (blen < head || blen > WS_STRIP_BLOCK_MAX_BYTES || blen > len || count > cap) {
         return WS_ERR_RANGE;
     }
-    data_bytes = blen - WS_STRIP_BLOCK_HEADER_BYTES;
-    if (method == WS_STRIP_METHOD_VERBATIM) {
-        if (data_bytes != 2u * count) {
+    data_bytes = blen - head;
+    pred = (method >> 4) & 7u;
+    k = method & 0x0Fu;
+    if (pred == PRED_VERBATIM) {
+        if (data_bytes != 2u * count || k != 0u) {
             return WS_ERR_RANGE;
         }
         for (i = 0; i < count; i++) {
-            x[i] = ws_get_i16(in + WS_STRIP_BLOCK_HEADER_BYTES + 2u * i);
+            x[i] = ws_get_i16(in + head + 2u * i);
         }
         *n = count;
         *used = blen;
         return WS_OK;
     }
-    pred = method >> 4;
-    k = method & 0x0Fu;
-    if (pred >= N_PRED) {
-        return WS_ERR_RANGE;
-    }
-    r.p = in + WS_STRIP_BLOCK_HEADER_BYTES;
+    r.p = in + head;
     r.end = in + blen;
     r.acc = 0;
     r.cnt = 0;
@@ -365,7 +388,7 @@ ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, siz
                 }
             }
             s += u - (s >> SHIFT);
-            k = next_k(s, xi - x1);
+            k = next_k(s);
         }
         if (r.beyond > 4u) {
             return WS_ERR_RANGE; /* consumed bits past the end: the stream is too short */
@@ -376,7 +399,7 @@ ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, siz
         x1 = xi;
     }
     /* bits consumed: every byte loaded (real or past the end) less those still pending */
-    bits = 8u * ((size_t)(r.p - (in + WS_STRIP_BLOCK_HEADER_BYTES)) + r.beyond) - r.cnt;
+    bits = 8u * ((size_t)(r.p - (in + head)) + r.beyond) - r.cnt;
     if ((bits + 7u) / 8u != data_bytes) {
         return WS_ERR_RANGE; /* ends early, or ran past the end */
     }
