@@ -1,4 +1,5 @@
-/* Lossless block codec of ECG strips: one of seven fixed predictors chosen per block, then
+/* Lossless block codec of ECG strips: one of the format's seven fixed predictors (the
+ * encoder chooses among four of them) per block, then
  * an adaptive Rice code of the zig-zagged residuals whose parameter follows a running
  * mean, with a 16-bit escape and a verbatim fallback. Block layout bit by bit:
  * docs/strips.md, "Codec". Written for the Cortex-M4: one pass to choose the predictor on
@@ -17,7 +18,7 @@
  * sample itself in 16 bits (two's complement). */
 #define CODE_BITS 16u
 /* the predictor is chosen on every STEP-th sample */
-#define STEP 8u
+#define STEP 4u
 /* method byte: SHORT set when the block holds fewer than WS_STRIP_BLOCK_SAMPLES samples
  * (a u16 count follows), predictor in bits 6..4 (PRED_VERBATIM: samples stored as int16),
  * k0 in bits 3..0 */
@@ -68,15 +69,12 @@ typedef struct {
     unsigned k;
 } coder_t;
 
-/* Predictor p's estimate from x[i-1], x[i-2], x[i-3], as the table says, written out so
- * that each coding loop below has its own inlined. */
-#define PRED_0 0
-#define PRED_1 x[i - 1]
-#define PRED_2 (2 * x[i - 1] - x[i - 2])
-#define PRED_3 (3 * (x[i - 1] - x[i - 2]) + x[i - 3])
-#define PRED_4 ((7 * x[i - 1] - 3 * x[i - 2] + 2) >> 2)
-#define PRED_5 ((6 * x[i - 1] - 2 * x[i - 2] + 2) >> 2)
-#define PRED_6 ((11 * x[i - 1] - 10 * x[i - 2] + 3 * x[i - 3] + 2) >> 2)
+/* Predictor p's estimate from xp[-1], xp[-2], as the table says, written out so that each
+ * coding loop below has its own inlined (the encoder codes with 1, 2, 4 and 5 only). */
+#define PRED_1 xp[-1]
+#define PRED_2 (2 * xp[-1] - xp[-2])
+#define PRED_4 ((7 * xp[-1] - 3 * xp[-2] + 2) >> 2)
+#define PRED_5 ((6 * xp[-1] - 2 * xp[-2] + 2) >> 2)
 
 /* Emits 16 bits when that many are pending: fewer than 16 stay. */
 #define FLUSH()                                                                                  \
@@ -92,59 +90,57 @@ typedef struct {
         p += 2;                                                                                  \
     }
 
+/* Codes the samples from xp up to end. The common case (no escape, fewer than 16 bits
+ * pending afterwards) takes one test: cnt + nb < 16 implies nb < 16. */
 #define CODE_LOOP(PRED)                                                                          \
-    for (; i < to; i++) {                                                                        \
-        int32_t xi = x[i];                                                                       \
+    for (; xp < end; xp++) {                                                                     \
+        int32_t xi = xp[0];                                                                      \
         int32_t e = xi - (int32_t)(PRED);                                                        \
         uint32_t u = ((uint32_t)e << 1) ^ (uint32_t)(e >> 31);                                   \
         uint32_t q = u >> k;                                                                     \
         uint32_t nb = q + k + 1u;                                                                \
-        if (nb <= CODE_BITS) {                                                                   \
+        if (cnt + nb < 16u) {                                                                    \
             /* a one then the k low bits of u: u less (q - 1) * 2^k */                          \
             acc = (acc << nb) | (u - ((q - 1u) << k));                                           \
             cnt += nb;                                                                           \
         } else {                                                                                 \
-            unsigned z_ = escape_zeros(k);                                                       \
-            acc <<= z_;                                                                          \
-            cnt += z_;                                                                           \
+            if (nb <= CODE_BITS) {                                                               \
+                acc = (acc << nb) | (u - ((q - 1u) << k)); /* cnt < 16: fits in 31 bits */      \
+                cnt += nb;                                                                       \
+            } else {                                                                             \
+                unsigned z_ = escape_zeros(k);                                                   \
+                acc <<= z_;                                                                      \
+                cnt += z_;                                                                       \
+                FLUSH()                                                                          \
+                acc = (acc << 16) | (uint16_t)xi;                                                \
+                cnt += 16u;                                                                      \
+            }                                                                                    \
             FLUSH()                                                                              \
-            acc = (acc << 16) | (uint16_t)xi;                                                    \
-            cnt += 16u;                                                                          \
         }                                                                                        \
-        FLUSH()                                                                                  \
         s += u - (s >> SHIFT);                                                                   \
         k = next_k(s);                                                                           \
     }
 
-/* Codes x[from..to) (from >= TAPS[pred], from >= 1) with predictor pred; 0 when the code
- * reaches the limit. */
+/* Codes x[from..to) (from >= TAPS[pred], from >= 1) with predictor pred (1, 2, 4 or 5);
+ * 0 when the code reaches the limit. */
 static int code_samples(coder_t *c, const int16_t *x, size_t from, size_t to, unsigned pred)
 {
     uint8_t *p = c->p, *lim = c->lim;
     uint32_t acc = c->acc, s = c->s;
     unsigned cnt = c->cnt, k = c->k;
-    size_t i = from;
+    const int16_t *xp = x + from, *end = x + to;
     switch (pred) {
-    case 0:
-        CODE_LOOP(PRED_0)
-        break;
     case 1:
         CODE_LOOP(PRED_1)
         break;
     case 2:
         CODE_LOOP(PRED_2)
         break;
-    case 3:
-        CODE_LOOP(PRED_3)
-        break;
     case 4:
         CODE_LOOP(PRED_4)
         break;
-    case 5:
+    default: /* 5 */
         CODE_LOOP(PRED_5)
-        break;
-    default:
-        CODE_LOOP(PRED_6)
         break;
     }
     c->p = p;
@@ -155,40 +151,47 @@ static int code_samples(coder_t *c, const int16_t *x, size_t from, size_t to, un
     return 1;
 }
 
-/* The predictor whose residuals have the least sum of magnitudes on every STEP-th sample
- * (order 0 included, for a constant or near-zero signal); *mean gets that mean. */
+/* |v|, less 1 when v < 0 (two instructions on the M4; close enough to choose by) */
+#define MAG(v) ((uint32_t)((v) ^ ((v) >> 31)))
+
+/* The predictor among 1, 2, 4 and 5 whose residuals have the least sum of magnitudes on
+ * every STEP-th sample; *mean gets that mean. The others (0, 3, 6) are part of the format
+ * but not chosen: on CinC and MIT-BIH their lower sums of magnitudes came with longer codes
+ * (docs/strips.md), and every predictor left out of this loop saves instructions. */
 static unsigned choose_predictor(const int16_t *x, size_t n, uint32_t *mean)
 {
-    uint32_t sum[N_PRED] = {0, 0, 0, 0, 0, 0, 0};
-    uint32_t count = 0;
-    unsigned best = 1, o;
+    uint32_t s1 = 0, s2 = 0, s4 = 0, s5 = 0, count = 0, best_sum;
+    unsigned best = 1;
     size_t i;
     for (i = 3; i < n; i += STEP) {
-        /* the residual of each predictor, written from the step d1 and the one before */
-        int32_t a = x[i], b = x[i - 1];
-        int32_t d1 = b - x[i - 2], d1p = x[i - 2] - x[i - 3];
-        int32_t e1 = a - b, e2 = e1 - d1, e3 = e2 - (d1 - d1p);
+        /* the residual of each predictor, written from the last step d1 */
+        int32_t d1 = x[i - 1] - x[i - 2];
+        int32_t e1 = x[i] - x[i - 1], e2 = e1 - d1;
         int32_t e4 = e1 - ((3 * d1 + 2) >> 2), e5 = e1 - ((d1 + 1) >> 1);
-        int32_t e6 = e1 - ((7 * d1 - 3 * d1p + 2) >> 2);
-        sum[0] += (uint32_t)(a < 0 ? -a : a);
-        sum[1] += (uint32_t)(e1 < 0 ? -e1 : e1);
-        sum[2] += (uint32_t)(e2 < 0 ? -e2 : e2);
-        sum[3] += (uint32_t)(e3 < 0 ? -e3 : e3);
-        sum[4] += (uint32_t)(e4 < 0 ? -e4 : e4);
-        sum[5] += (uint32_t)(e5 < 0 ? -e5 : e5);
-        sum[6] += (uint32_t)(e6 < 0 ? -e6 : e6);
+        s1 += MAG(e1);
+        s2 += MAG(e2);
+        s4 += MAG(e4);
+        s5 += MAG(e5);
         count++;
     }
     if (count == 0) {
         *mean = 0;
-        return n >= 2 ? 1u : 0u;
+        return 1;
     }
-    for (o = 0; o < N_PRED; o++) {
-        if (sum[o] < sum[best]) {
-            best = o;
-        }
+    best_sum = s1;
+    if (s2 < best_sum) {
+        best = 2;
+        best_sum = s2;
     }
-    *mean = sum[best] / count;
+    if (s4 < best_sum) {
+        best = 4;
+        best_sum = s4;
+    }
+    if (s5 < best_sum) {
+        best = 5;
+        best_sum = s5;
+    }
+    *mean = best_sum / count;
     return best;
 }
 
