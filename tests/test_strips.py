@@ -22,14 +22,17 @@ from wearsense.strips import (
     encode_block,
     parse_image,
 )
-from wearsense.strips.codec import METHOD_VERBATIM, encode_samples
+from wearsense.strips.codec import BLOCK_SAMPLES, METHOD_VERBATIM, encode_samples
 
 WS_OK, WS_ERR_RANGE = 0, 5
 
 
-def c_decode(block: bytes, cap: int = 256) -> tuple[int, np.ndarray, int]:
+N = BLOCK_SAMPLES  # a full block
+
+
+def c_decode(block: bytes, cap: int = N) -> tuple[int, np.ndarray, int]:
     ffi, lib = firmware.ffi(), firmware.lib()
-    x = ffi.new("int16_t[256]")
+    x = ffi.new(f"int16_t[{N}]")
     n, used = ffi.new("size_t *"), ffi.new("size_t *")
     status = lib.ws_strip_decode_block(block, len(block), x, cap, n, used)
     samples = np.frombuffer(ffi.buffer(x, 2 * n[0]), dtype=np.int16).copy()
@@ -47,22 +50,34 @@ def ecg_like(n: int, seed: int = 1) -> np.ndarray:
 CASES = {
     "one": np.array([-1234], dtype=np.int16),
     "two": np.array([5, -7], dtype=np.int16),
-    "full": ecg_like(256),
+    "full": ecg_like(N),
     "short": ecg_like(77, seed=2),
-    "constant": np.full(256, 777, dtype=np.int16),
-    "zeros": np.zeros(256, dtype=np.int16),
-    "extremes": np.where(np.arange(256) % 2, 32767, -32768).astype(np.int16),
-    "steps": np.repeat(np.array([-32768, 32767, 0, -1], dtype=np.int16), 64),
-    "noise": np.random.default_rng(3).integers(-32768, 32768, 256).astype(np.int16),
+    "one_less": ecg_like(N - 1, seed=5),
+    "constant": np.full(N, 777, dtype=np.int16),
+    "zeros": np.zeros(N, dtype=np.int16),
+    "extremes": np.where(np.arange(N) % 2, 32767, -32768).astype(np.int16),
+    "steps": np.repeat(np.array([-32768, 32767, 0, -1], dtype=np.int16), N // 4),
+    "noise": np.random.default_rng(3).integers(-32768, 32768, N).astype(np.int16),
+    "short_noise": np.random.default_rng(6).integers(-32768, 32768, 100).astype(np.int16),
 }
+
+
+def header_bytes(n: int) -> int:
+    return 3 if n == N else 5
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_round_trip_c_encoder_python_and_c_decoders(name: str) -> None:
     x = CASES[name]
     block = encode_block(x)
-    assert len(block) <= min(BLOCK_MAX_BYTES, 5 + 2 * len(x))
-    assert struct.unpack_from("<HH", block) == (len(block), len(x))
+    assert len(block) <= min(BLOCK_MAX_BYTES, header_bytes(len(x)) + 2 * len(x))
+    assert struct.unpack_from("<H", block) == (len(block),)
+    # the count is written only for a block shorter than a full one (method bit 7)
+    if len(x) == N:
+        assert block[2] & 0x80 == 0
+    else:
+        assert block[2] & 0x80 and struct.unpack_from("<H", block, 3) == (len(x),)
+    assert firmware.lib().ws_strip_block_samples(block, len(block)) == len(x)
     got, end = decode_block(block + b"\xa5\xa5", 0)
     assert end == len(block)
     assert np.array_equal(got, x)
@@ -73,19 +88,21 @@ def test_round_trip_c_encoder_python_and_c_decoders(name: str) -> None:
 
 def test_noise_is_stored_verbatim_and_a_constant_shrinks() -> None:
     noisy = encode_block(CASES["noise"])
-    assert noisy[4] == METHOD_VERBATIM and len(noisy) == 5 + 512
-    assert len(encode_block(CASES["constant"])) < 5 + 256 // 4
-    assert len(encode_block(CASES["full"])) < 256  # under 8 bits a sample
+    assert noisy[2] == METHOD_VERBATIM and len(noisy) == 3 + 2 * N
+    short = encode_block(CASES["short_noise"])
+    assert short[2] == 0x80 | METHOD_VERBATIM and len(short) == 5 + 200
+    assert len(encode_block(CASES["constant"])) < 3 + N // 4
+    assert len(encode_block(CASES["full"])) < N  # under 8 bits a sample
 
 
 def test_encode_block_rejects_bad_sizes() -> None:
     with pytest.raises(ValueError):
         encode_block(np.zeros(0, dtype=np.int16))
     with pytest.raises(ValueError):
-        encode_block(np.zeros(257, dtype=np.int16))
+        encode_block(np.zeros(N + 1, dtype=np.int16))
 
 
-@pytest.mark.parametrize("name", ["one", "full", "short", "extremes", "steps"])
+@pytest.mark.parametrize("name", ["one", "full", "short", "one_less", "extremes", "steps"])
 def test_every_truncation_is_refused_by_both_decoders(name: str) -> None:
     block = encode_block(CASES[name])
     for cut in range(len(block)):
@@ -119,12 +136,26 @@ def test_every_byte_corruption_refused_or_decoded_alike(name: str) -> None:
 
 def test_c_decoder_checks_room_and_arguments() -> None:
     block = encode_block(CASES["full"])
-    assert c_decode(block, cap=255)[0] == WS_ERR_RANGE
-    assert c_decode(block, cap=256)[0] == WS_OK
+    assert c_decode(block, cap=N - 1)[0] == WS_ERR_RANGE
+    assert c_decode(block, cap=N)[0] == WS_OK
+
+
+def test_a_count_field_out_of_range_is_refused() -> None:
+    """A shorter block's count must be 1..N-1: a full block has no count field, so each
+    block has one form."""
+    block = bytearray(encode_block(CASES["short"]))
+    lib = firmware.lib()
+    for count in (0, N, N + 1, 0xFFFF):
+        struct.pack_into("<H", block, 3, count)
+        assert lib.ws_strip_block_samples(bytes(block), len(block)) == 0
+        with pytest.raises(StripFormatError):
+            decode_block(bytes(block), 0)
+        assert c_decode(bytes(block))[0] == WS_ERR_RANGE
+    assert lib.ws_strip_block_samples(bytes(block), 4) == 0
 
 
 def test_payload_of_many_blocks() -> None:
-    x = ecg_like(1000, seed=4)
+    x = ecg_like(2 * N + 100, seed=4)
     payload = encode_samples(x)
     assert np.array_equal(decode_payload(payload), x)
     with pytest.raises(StripFormatError):

@@ -1,6 +1,6 @@
 """Bit-exact round trip of the strip codec on real recordings: every CinC 2017 test-split
 record and every shared MIT-BIH record (both leads), encoded by the C encoder in blocks of
-256 and decoded by the C decoder, all of them; the Python reference decoder decodes a
+512 and decoded by the C decoder, all of them; the Python reference decoder decodes a
 subset (every 20th CinC test record, 60 s of each MIT-BIH lead), which keeps the test
 within a few seconds (it decodes some 0.3 M samples a second). Skipped without the shared
 data root."""
@@ -15,7 +15,7 @@ import pytest
 from wearsense import firmware
 from wearsense.datasets import DatasetError, cinc2017, data_root, mitdb
 from wearsense.datasets.splits import load_split
-from wearsense.strips import decode_payload
+from wearsense.strips import BLOCK_MAX_BYTES, BLOCK_SAMPLES, decode_payload
 
 ROOT: Path | None
 try:
@@ -31,15 +31,15 @@ def c_round_trip(x: np.ndarray) -> bytes:
     ffi, lib = firmware.ffi(), firmware.lib()
     x = np.ascontiguousarray(x, dtype=np.int16)
     src = ffi.from_buffer("int16_t[]", x)
-    block = ffi.new("uint8_t[517]")
-    back = ffi.new("int16_t[256]")
+    block = ffi.new(f"uint8_t[{BLOCK_MAX_BYTES}]")
+    back = ffi.new(f"int16_t[{BLOCK_SAMPLES}]")
     length, n, used = ffi.new("size_t *"), ffi.new("size_t *"), ffi.new("size_t *")
     out = np.empty_like(x)
     parts = []
-    for at in range(0, len(x), 256):
-        count = min(256, len(x) - at)
-        assert lib.ws_strip_encode_block(src + at, count, block, 517, length) == 0
-        assert lib.ws_strip_decode_block(block, length[0], back, 256, n, used) == 0
+    for at in range(0, len(x), BLOCK_SAMPLES):
+        count = min(BLOCK_SAMPLES, len(x) - at)
+        assert lib.ws_strip_encode_block(src + at, count, block, BLOCK_MAX_BYTES, length) == 0
+        assert lib.ws_strip_decode_block(block, length[0], back, BLOCK_SAMPLES, n, used) == 0
         assert (n[0], used[0]) == (count, length[0])
         out[at : at + count] = np.frombuffer(ffi.buffer(back, 2 * count), dtype=np.int16)
         parts.append(bytes(ffi.buffer(block, length[0])))
@@ -77,9 +77,10 @@ def test_mitdb_records_bit_exact() -> None:
         for lead in range(rec.signals.shape[1]):
             x = np.ascontiguousarray(rec.signals[:, lead], dtype=np.int16)
             payload = c_round_trip(x)
-            # the first 60 s: 84 whole blocks (21 504 samples) through the Python decoder
-            head = 60 * rec.fs // 256 * 256
+            # the first 60 s: 42 whole blocks (21 504 samples) through the Python decoder
+            blocks = 60 * rec.fs // BLOCK_SAMPLES
+            head = blocks * BLOCK_SAMPLES
             head_bytes = sum(
-                int.from_bytes(payload[o : o + 2], "little") for o in _starts(payload, head // 256)
+                int.from_bytes(payload[o : o + 2], "little") for o in _starts(payload, blocks)
             )
             assert np.array_equal(decode_payload(payload[:head_bytes]), x[:head])

@@ -20,16 +20,16 @@ from wearsense.strips import encode_block  # noqa: E402
 
 def seeds() -> list[np.ndarray]:
     rng = np.random.default_rng(31)
-    t = np.arange(256)
-    wave = 300 * np.sin(2 * np.pi * t / 250) + rng.normal(0, 4, 256)
+    t = np.arange(512)
+    wave = 300 * np.sin(2 * np.pi * t / 250) + rng.normal(0, 4, 512)
     wave[t % 90 == 45] += 1200
     return [
         np.round(wave).astype(np.int16),
         np.round(wave[:17]).astype(np.int16),
         np.array([-1234], dtype=np.int16),
-        np.full(256, 777, dtype=np.int16),
+        np.full(512, 777, dtype=np.int16),
         np.where(t % 2, 32767, -32768).astype(np.int16),
-        rng.integers(-32768, 32768, 256).astype(np.int16),
+        rng.integers(-32768, 32768, 512).astype(np.int16),
         np.cumsum(rng.integers(-40, 41, 200)).astype(np.int16),
     ]
 

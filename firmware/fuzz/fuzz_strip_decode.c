@@ -1,5 +1,5 @@
 /* libFuzzer target for the strip block decoder (firmware/src/strips/codec.c): every input
- * is a candidate block. A block the decoder accepts must hold 1..256 samples and say how
+ * is a candidate block. A block the decoder accepts must hold 1..512 samples and say how
  * many bytes it used; its samples are encoded again and must decode to the same samples.
  * Built with clang -fsanitize=fuzzer,address,undefined by `make fuzz-build` (mk/fuzz.mk). */
 #include <stdint.h>

@@ -20,13 +20,20 @@ static uint32_t next_rand(void)
     return rng >> 8;
 }
 
+/* the header: length, method, and the count only in a block shorter than N */
+static size_t head(size_t n) { return n == N ? 3u : 5u; }
+
 static size_t round_trip(size_t n)
 {
     size_t len = 0, got = 0, used = 0;
     WS_TEST_ASSERT_EQ_INT(ws_strip_encode_block(in, n, blk, sizeof blk, &len), WS_OK);
-    WS_TEST_ASSERT(len >= WS_STRIP_BLOCK_HEADER_BYTES && len <= 5u + 2u * n);
+    WS_TEST_ASSERT(len >= head(n) && len <= head(n) + 2u * n);
     WS_TEST_ASSERT_EQ_INT(blk[0] | (blk[1] << 8), len);
-    WS_TEST_ASSERT_EQ_INT(blk[2] | (blk[3] << 8), n);
+    WS_TEST_ASSERT_EQ_INT((blk[2] & 0x80u) != 0u, n < N);
+    if (n < N) {
+        WS_TEST_ASSERT_EQ_INT(blk[3] | (blk[4] << 8), n);
+    }
+    WS_TEST_ASSERT_EQ_INT(ws_strip_block_samples(blk, len), n);
     /* trailing bytes after the block are not part of it */
     memset(blk + len, 0xA5, sizeof blk - len);
     WS_TEST_ASSERT_EQ_INT(ws_strip_decode_block(blk, sizeof blk, out, N, &got, &used), WS_OK);
@@ -70,7 +77,7 @@ int ws_test_run(void)
         in[i] = 777;
     }
     len = round_trip(N);
-    WS_TEST_ASSERT(len < 5u + N / 4u);
+    WS_TEST_ASSERT(len < 3u + N / 4u);
     /* full scale, alternating -32768 / 32767 */
     for (i = 0; i < N; i++) {
         in[i] = (int16_t)((i & 1u) ? 32767 : -32768);
@@ -81,8 +88,12 @@ int ws_test_run(void)
         in[i] = (int16_t)(next_rand() & 0xFFFFu);
     }
     len = round_trip(N);
-    WS_TEST_ASSERT_EQ_INT(len, 5u + 2u * N);
-    WS_TEST_ASSERT_EQ_INT(blk[4], WS_STRIP_METHOD_VERBATIM);
+    WS_TEST_ASSERT_EQ_INT(len, 3u + 2u * N);
+    WS_TEST_ASSERT_EQ_INT(blk[2], WS_STRIP_METHOD_VERBATIM);
+    len = round_trip(N - 1u);
+    WS_TEST_ASSERT_EQ_INT(len, WS_STRIP_BLOCK_MAX_BYTES);
+    WS_TEST_ASSERT_EQ_INT(blk[2], 0x80u | WS_STRIP_METHOD_VERBATIM);
+    abuse(len);
     /* a smooth wave with spikes and small noise, like an ECG: compresses */
     for (i = 0; i < N; i++) {
         int32_t v = (int32_t)((i * 3u) % 200u) - 100 + (int32_t)(next_rand() % 7u);
@@ -94,13 +105,27 @@ int ws_test_run(void)
     len = round_trip(N);
     WS_TEST_ASSERT(len < N); /* under 4 bits per sample */
     abuse(len);
-    for (i = 2; i < N; i += 61u) {
+    for (i = 2; i < N; i += 122u) {
         abuse(round_trip(i));
     }
+    /* a count field must be 1..N-1 */
+    len = round_trip(100);
+    blk[3] = 0;
+    blk[4] = 0;
+    WS_TEST_ASSERT_EQ_INT(ws_strip_block_samples(blk, len), 0);
+    WS_TEST_ASSERT_EQ_INT(ws_strip_decode_block(blk, len, out, N, &got, &used), WS_ERR_RANGE);
+    blk[3] = (uint8_t)N;
+    blk[4] = (uint8_t)(N >> 8);
+    WS_TEST_ASSERT_EQ_INT(ws_strip_block_samples(blk, len), 0);
+    WS_TEST_ASSERT_EQ_INT(ws_strip_decode_block(blk, len, out, N, &got, &used), WS_ERR_RANGE);
+    WS_TEST_ASSERT_EQ_INT(ws_strip_block_samples(blk, 4), 0);
+    WS_TEST_ASSERT_EQ_INT(ws_strip_block_samples(NULL, 5), 0);
     /* arguments */
     WS_TEST_ASSERT_EQ_INT(ws_strip_encode_block(in, 0, blk, sizeof blk, &len), WS_ERR_ARG);
     WS_TEST_ASSERT_EQ_INT(ws_strip_encode_block(in, N + 1u, blk, sizeof blk, &len), WS_ERR_ARG);
-    WS_TEST_ASSERT_EQ_INT(ws_strip_encode_block(in, N, blk, 4u + 2u * N, &len), WS_ERR_ARG);
+    WS_TEST_ASSERT_EQ_INT(ws_strip_encode_block(in, N, blk, 2u + 2u * N, &len), WS_ERR_ARG);
+    WS_TEST_ASSERT_EQ_INT(ws_strip_encode_block(in, N - 1u, blk, 4u + 2u * (N - 1u), &len),
+                          WS_ERR_ARG);
     WS_TEST_ASSERT_EQ_INT(ws_strip_encode_block(NULL, 1, blk, sizeof blk, &len), WS_ERR_ARG);
     len = round_trip(N);
     WS_TEST_ASSERT_EQ_INT(ws_strip_decode_block(blk, len, out, N - 1u, &got, &used),

@@ -13,10 +13,13 @@ import numpy.typing as npt
 
 from wearsense import firmware
 
-BLOCK_SAMPLES = 256
-HEADER_BYTES = 5
+BLOCK_SAMPLES = 512
+HEADER_BYTES = 3  # length, method: a full block
+SHORT_HEADER_BYTES = 5  # length, method, count: a block of fewer samples
 BLOCK_MAX_BYTES = HEADER_BYTES + 2 * BLOCK_SAMPLES
-METHOD_VERBATIM = 0xF0
+METHOD_SHORT = 0x80  # method bit: a u16 sample count follows
+PRED_VERBATIM = 7  # predictor field of a verbatim block
+METHOD_VERBATIM = PRED_VERBATIM << 4  # method byte of a full verbatim block
 SHIFT = 3  # the running mean holds 2^SHIFT times the mean residual
 CODE_BITS = 16  # longest Rice code word; longer ones are escaped
 # x^[i] = (c1 x[i-1] + c2 x[i-2] + c3 x[i-3] + 2) >> 2, and how far each reaches back
@@ -46,24 +49,30 @@ def decode_block(buf: bytes, offset: int = 0) -> tuple[npt.NDArray[np.int16], in
     if offset < 0 or len(data) - offset < HEADER_BYTES:
         raise StripFormatError(f"block at {offset}: fewer than {HEADER_BYTES} header bytes")
     blen = data[offset] | data[offset + 1] << 8
-    count = data[offset + 2] | data[offset + 3] << 8
-    method = data[offset + 4]
-    if not HEADER_BYTES <= blen <= BLOCK_MAX_BYTES:
+    method = data[offset + 2]
+    if method & METHOD_SHORT:
+        if len(data) - offset < SHORT_HEADER_BYTES:
+            raise StripFormatError(
+                f"block at {offset}: fewer than {SHORT_HEADER_BYTES} header bytes"
+            )
+        head = SHORT_HEADER_BYTES
+        count = data[offset + 3] | data[offset + 4] << 8
+        if not 1 <= count < BLOCK_SAMPLES:
+            raise StripFormatError(f"block at {offset}: sample count {count} out of range")
+    else:
+        head, count = HEADER_BYTES, BLOCK_SAMPLES
+    if not head <= blen <= BLOCK_MAX_BYTES:
         raise StripFormatError(f"block at {offset}: length {blen} out of range")
     if offset + blen > len(data):
         raise StripFormatError(
             f"block at {offset}: {blen} bytes announced, {len(data) - offset} present"
         )
-    if not 1 <= count <= BLOCK_SAMPLES:
-        raise StripFormatError(f"block at {offset}: sample count {count} out of range")
-    body = bytes(data[offset + HEADER_BYTES : offset + blen])
-    if method == METHOD_VERBATIM:
-        if len(body) != 2 * count:
-            raise StripFormatError(f"block at {offset}: verbatim block of the wrong length")
+    body = bytes(data[offset + head : offset + blen])
+    pred, k = (method >> 4) & 7, method & 0x0F
+    if pred == PRED_VERBATIM:
+        if k != 0 or len(body) != 2 * count:
+            raise StripFormatError(f"block at {offset}: malformed verbatim block")
         return np.frombuffer(body, dtype="<i2").astype(np.int16), offset + blen
-    pred, k = method >> 4, method & 0x0F
-    if pred >= len(PREDICTORS):
-        raise StripFormatError(f"block at {offset}: unknown method 0x{method:02x}")
     try:
         samples = _decode_bits(body, count, pred, k)
     except StripFormatError as exc:
@@ -113,7 +122,7 @@ def _decode_bits(body: bytes, count: int, pred: int, k: int) -> list[int]:
                 raise StripFormatError(f"sample {i}: {x} outside int16")
         out.append(x)
         s += u - (s >> SHIFT)
-        k = ((s + abs(x - x1)) | (1 << SHIFT)).bit_length() - 1 - SHIFT
+        k = (s | (1 << SHIFT)).bit_length() - 1 - SHIFT
     if (pos + 7) // 8 != len(body):
         raise StripFormatError(f"{len(body)} data bytes, the samples take {(pos + 7) // 8}")
     if bits & ((1 << (nbits - pos)) - 1):
@@ -132,7 +141,7 @@ def decode_payload(buf: bytes) -> npt.NDArray[np.int16]:
 
 
 def encode_block(samples: npt.ArrayLike) -> bytes:
-    """One block of 1..256 int16 samples, by the firmware's C encoder."""
+    """One block of 1..512 int16 samples, by the firmware's C encoder."""
     x = np.ascontiguousarray(samples, dtype=np.int16)
     if not 1 <= len(x) <= BLOCK_SAMPLES:
         raise ValueError(f"a block holds 1..{BLOCK_SAMPLES} samples, got {len(x)}")
@@ -147,6 +156,6 @@ def encode_block(samples: npt.ArrayLike) -> bytes:
 
 
 def encode_samples(samples: npt.ArrayLike) -> bytes:
-    """A whole signal as consecutive blocks of 256 samples (the last one shorter)."""
+    """A whole signal as consecutive blocks of 512 samples (the last one shorter)."""
     x = np.ascontiguousarray(samples, dtype=np.int16)
     return b"".join(encode_block(x[i : i + BLOCK_SAMPLES]) for i in range(0, len(x), BLOCK_SAMPLES))

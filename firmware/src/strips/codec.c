@@ -1,16 +1,16 @@
-/* Lossless block codec of ECG strips: fixed polynomial prediction of order 0..3 chosen
- * per block, then an adaptive Rice code of the zig-zagged residuals whose parameter
- * follows a running mean, with a 16-bit escape and a verbatim fallback. Block layout
- * bit by bit: docs/strips.md, "Codec". Written for the Cortex-M4: one pass to choose
- * the predictor on every STEP-th sample, one pass to code; no division, no tables. */
+/* Lossless block codec of ECG strips: one of the format's seven fixed predictors (the
+ * encoder chooses among four of them) per block, then
+ * an adaptive Rice code of the zig-zagged residuals whose parameter follows a running
+ * mean, with a 16-bit escape and a verbatim fallback. Block layout bit by bit:
+ * docs/strips.md, "Codec". Written for the Cortex-M4: one pass to choose the predictor on
+ * every STEP-th sample, one pass to code; no division in the loops, no tables. */
 #include "ws_strip_codec.h"
 
 #include "ws_bytes.h"
 
 /* The Rice parameter of the next sample: s holds 2^SHIFT times the running mean of the
- * zig-zagged residuals (s += u - s / 2^SHIFT), d is the last step x[i] - x[i-1] (large on
- * a QRS complex, before the residuals grow); k = floor(log2((s + |d|) / 2^SHIFT)), 0 when
- * s + |d| < 2^SHIFT. On int16 samples k stays below 20 (docs/strips.md). */
+ * zig-zagged residuals (s += u - s / 2^SHIFT); k = floor(log2(s / 2^SHIFT)), 0 when
+ * s < 2^SHIFT. On int16 samples k stays below 20 (docs/strips.md). */
 #define SHIFT 3u
 #define K0_MAX 15u /* the initial k, 4 bits of the method byte */
 /* A residual u is coded as q = u >> k zero bits, a one, then the k low bits of u, when that
@@ -19,6 +19,11 @@
 #define CODE_BITS 16u
 /* the predictor is chosen on every STEP-th sample */
 #define STEP 4u
+/* method byte: SHORT set when the block holds fewer than WS_STRIP_BLOCK_SAMPLES samples
+ * (a u16 count follows), predictor in bits 6..4 (PRED_VERBATIM: samples stored as int16),
+ * k0 in bits 3..0 */
+#define METHOD_SHORT 0x80u
+#define PRED_VERBATIM 7u
 
 static unsigned floor_log2(uint32_t v) /* v >= 1 */
 {
@@ -33,11 +38,7 @@ static unsigned floor_log2(uint32_t v) /* v >= 1 */
 #endif
 }
 
-static inline unsigned next_k(uint32_t s, int32_t d)
-{
-    uint32_t a = (uint32_t)(d < 0 ? -d : d);
-    return floor_log2((s + a) | (1u << SHIFT)) - SHIFT;
-}
+static inline unsigned next_k(uint32_t s) { return floor_log2(s | (1u << SHIFT)) - SHIFT; }
 
 /* no code word is shorter than k + 1 bits: from k = CODE_BITS on, every sample is escaped
  * and the escape needs no prefix */
@@ -68,15 +69,12 @@ typedef struct {
     unsigned k;
 } coder_t;
 
-/* Predictor p's estimate from x[i-1], x[i-2], x[i-3], as the table says, written out so
- * that each coding loop below has its own inlined. */
-#define PRED_0 0
-#define PRED_1 x[i - 1]
-#define PRED_2 (2 * x[i - 1] - x[i - 2])
-#define PRED_3 (3 * (x[i - 1] - x[i - 2]) + x[i - 3])
-#define PRED_4 ((7 * x[i - 1] - 3 * x[i - 2] + 2) >> 2)
-#define PRED_5 ((6 * x[i - 1] - 2 * x[i - 2] + 2) >> 2)
-#define PRED_6 ((11 * x[i - 1] - 10 * x[i - 2] + 3 * x[i - 3] + 2) >> 2)
+/* Predictor p's estimate from xp[-1], xp[-2], as the table says, written out so that each
+ * coding loop below has its own inlined (the encoder codes with 1, 2, 4 and 5 only). */
+#define PRED_1 xp[-1]
+#define PRED_2 (2 * xp[-1] - xp[-2])
+#define PRED_4 ((7 * xp[-1] - 3 * xp[-2] + 2) >> 2)
+#define PRED_5 ((6 * xp[-1] - 2 * xp[-2] + 2) >> 2)
 
 /* Emits 16 bits when that many are pending: fewer than 16 stay. */
 #define FLUSH()                                                                                  \
@@ -92,60 +90,57 @@ typedef struct {
         p += 2;                                                                                  \
     }
 
+/* Codes the samples from xp up to end. The common case (no escape, fewer than 16 bits
+ * pending afterwards) takes one test: cnt + nb < 16 implies nb < 16. */
 #define CODE_LOOP(PRED)                                                                          \
-    for (; i < to; i++) {                                                                        \
-        int32_t xi = x[i];                                                                       \
+    for (; xp < end; xp++) {                                                                     \
+        int32_t xi = xp[0];                                                                      \
         int32_t e = xi - (int32_t)(PRED);                                                        \
         uint32_t u = ((uint32_t)e << 1) ^ (uint32_t)(e >> 31);                                   \
         uint32_t q = u >> k;                                                                     \
         uint32_t nb = q + k + 1u;                                                                \
-        int32_t d = xi - x[i - 1];                                                               \
-        if (nb <= CODE_BITS) {                                                                   \
+        if (cnt + nb < 16u) {                                                                    \
             /* a one then the k low bits of u: u less (q - 1) * 2^k */                          \
             acc = (acc << nb) | (u - ((q - 1u) << k));                                           \
             cnt += nb;                                                                           \
         } else {                                                                                 \
-            unsigned z_ = escape_zeros(k);                                                       \
-            acc <<= z_;                                                                          \
-            cnt += z_;                                                                           \
+            if (nb <= CODE_BITS) {                                                               \
+                acc = (acc << nb) | (u - ((q - 1u) << k)); /* cnt < 16: fits in 31 bits */      \
+                cnt += nb;                                                                       \
+            } else {                                                                             \
+                unsigned z_ = escape_zeros(k);                                                   \
+                acc <<= z_;                                                                      \
+                cnt += z_;                                                                       \
+                FLUSH()                                                                          \
+                acc = (acc << 16) | (uint16_t)xi;                                                \
+                cnt += 16u;                                                                      \
+            }                                                                                    \
             FLUSH()                                                                              \
-            acc = (acc << 16) | (uint16_t)xi;                                                    \
-            cnt += 16u;                                                                          \
         }                                                                                        \
-        FLUSH()                                                                                  \
         s += u - (s >> SHIFT);                                                                   \
-        k = next_k(s, d);                                                                        \
+        k = next_k(s);                                                                           \
     }
 
-/* Codes x[from..to) (from >= TAPS[pred], from >= 1) with predictor pred; 0 when the code
- * reaches the limit. */
+/* Codes x[from..to) (from >= TAPS[pred], from >= 1) with predictor pred (1, 2, 4 or 5);
+ * 0 when the code reaches the limit. */
 static int code_samples(coder_t *c, const int16_t *x, size_t from, size_t to, unsigned pred)
 {
     uint8_t *p = c->p, *lim = c->lim;
     uint32_t acc = c->acc, s = c->s;
     unsigned cnt = c->cnt, k = c->k;
-    size_t i = from;
+    const int16_t *xp = x + from, *end = x + to;
     switch (pred) {
-    case 0:
-        CODE_LOOP(PRED_0)
-        break;
     case 1:
         CODE_LOOP(PRED_1)
         break;
     case 2:
         CODE_LOOP(PRED_2)
         break;
-    case 3:
-        CODE_LOOP(PRED_3)
-        break;
     case 4:
         CODE_LOOP(PRED_4)
         break;
-    case 5:
+    default: /* 5 */
         CODE_LOOP(PRED_5)
-        break;
-    default:
-        CODE_LOOP(PRED_6)
         break;
     }
     c->p = p;
@@ -156,55 +151,71 @@ static int code_samples(coder_t *c, const int16_t *x, size_t from, size_t to, un
     return 1;
 }
 
-/* The predictor whose residuals have the least sum of magnitudes on every STEP-th sample
- * (order 0 included, for a constant or near-zero signal); *mean gets that mean. */
+/* |v|, less 1 when v < 0 (two instructions on the M4; close enough to choose by) */
+#define MAG(v) ((uint32_t)((v) ^ ((v) >> 31)))
+
+/* The predictor among 1, 2, 4 and 5 whose residuals have the least sum of magnitudes on
+ * every STEP-th sample; *mean gets that mean. The others (0, 3, 6) are part of the format
+ * but not chosen: on CinC and MIT-BIH their lower sums of magnitudes came with longer codes
+ * (docs/strips.md), and every predictor left out of this loop saves instructions. */
 static unsigned choose_predictor(const int16_t *x, size_t n, uint32_t *mean)
 {
-    uint32_t sum[N_PRED] = {0, 0, 0, 0, 0, 0, 0};
-    uint32_t count = 0;
-    unsigned best = 1, o;
+    uint32_t s1 = 0, s2 = 0, s4 = 0, s5 = 0, count = 0, best_sum;
+    unsigned best = 1;
     size_t i;
     for (i = 3; i < n; i += STEP) {
-        /* the residual of each predictor, written from the step d1 and the one before */
-        int32_t a = x[i], b = x[i - 1];
-        int32_t d1 = b - x[i - 2], d1p = x[i - 2] - x[i - 3];
-        int32_t e1 = a - b, e2 = e1 - d1, e3 = e2 - (d1 - d1p);
+        /* the residual of each predictor, written from the last step d1 */
+        int32_t d1 = x[i - 1] - x[i - 2];
+        int32_t e1 = x[i] - x[i - 1], e2 = e1 - d1;
         int32_t e4 = e1 - ((3 * d1 + 2) >> 2), e5 = e1 - ((d1 + 1) >> 1);
-        int32_t e6 = e1 - ((7 * d1 - 3 * d1p + 2) >> 2);
-        sum[0] += (uint32_t)(a < 0 ? -a : a);
-        sum[1] += (uint32_t)(e1 < 0 ? -e1 : e1);
-        sum[2] += (uint32_t)(e2 < 0 ? -e2 : e2);
-        sum[3] += (uint32_t)(e3 < 0 ? -e3 : e3);
-        sum[4] += (uint32_t)(e4 < 0 ? -e4 : e4);
-        sum[5] += (uint32_t)(e5 < 0 ? -e5 : e5);
-        sum[6] += (uint32_t)(e6 < 0 ? -e6 : e6);
+        s1 += MAG(e1);
+        s2 += MAG(e2);
+        s4 += MAG(e4);
+        s5 += MAG(e5);
         count++;
     }
     if (count == 0) {
         *mean = 0;
-        return n >= 2 ? 1u : 0u;
+        return 1;
     }
-    for (o = 0; o < N_PRED; o++) {
-        if (sum[o] < sum[best]) {
-            best = o;
-        }
+    best_sum = s1;
+    if (s2 < best_sum) {
+        best = 2;
+        best_sum = s2;
     }
-    *mean = sum[best] / count;
+    if (s4 < best_sum) {
+        best = 4;
+        best_sum = s4;
+    }
+    if (s5 < best_sum) {
+        best = 5;
+        best_sum = s5;
+    }
+    *mean = best_sum / count;
     return best;
+}
+
+/* The header's length: 3 bytes for a full block, 5 when a count follows the method byte */
+static size_t header_bytes(size_t n)
+{
+    return n == WS_STRIP_BLOCK_SAMPLES ? WS_STRIP_BLOCK_HEADER_BYTES
+                                       : WS_STRIP_BLOCK_SHORT_HEADER_BYTES;
 }
 
 ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size_t cap,
                                   size_t *len)
 {
-    size_t verbatim, i, taps;
+    size_t head, verbatim, i, taps;
     uint32_t mean;
-    unsigned pred, k0;
+    unsigned pred, k0, shrt;
     int ok = 1;
     coder_t c;
     if (x == NULL || out == NULL || len == NULL || n == 0 || n > WS_STRIP_BLOCK_SAMPLES) {
         return WS_ERR_ARG;
     }
-    verbatim = WS_STRIP_BLOCK_HEADER_BYTES + 2u * n;
+    head = header_bytes(n);
+    shrt = n < WS_STRIP_BLOCK_SAMPLES ? METHOD_SHORT : 0u;
+    verbatim = head + 2u * n;
     if (cap < verbatim) {
         return WS_ERR_ARG;
     }
@@ -213,10 +224,10 @@ ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size
     k0 = floor_log2(2u * mean + 1u);
     k0 = k0 > K0_MAX ? K0_MAX : k0;
     /* the first sample in 16 bits */
-    c.p = out + WS_STRIP_BLOCK_HEADER_BYTES + 2u;
+    c.p = out + head + 2u;
     c.lim = out + verbatim - 1u;
-    out[WS_STRIP_BLOCK_HEADER_BYTES] = (uint8_t)((uint16_t)x[0] >> 8);
-    out[WS_STRIP_BLOCK_HEADER_BYTES + 1u] = (uint8_t)x[0];
+    out[head] = (uint8_t)((uint16_t)x[0] >> 8);
+    out[head + 1u] = (uint8_t)x[0];
     c.acc = 0;
     c.cnt = 0;
     c.s = (1u << k0) << SHIFT;
@@ -237,18 +248,36 @@ ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size
         }
     }
     if (ok) {
-        out[4] = (uint8_t)((pred << 4) | k0);
+        out[2] = (uint8_t)(shrt | (pred << 4) | k0);
         *len = (size_t)(c.p - out);
     } else {
-        out[4] = WS_STRIP_METHOD_VERBATIM;
+        out[2] = (uint8_t)(shrt | (PRED_VERBATIM << 4));
         for (i = 0; i < n; i++) {
-            ws_put_u16(out + WS_STRIP_BLOCK_HEADER_BYTES + 2u * i, (uint16_t)x[i]);
+            ws_put_u16(out + head + 2u * i, (uint16_t)x[i]);
         }
         *len = verbatim;
     }
     ws_put_u16(out, (uint32_t)*len);
-    ws_put_u16(out + 2, (uint32_t)n);
+    if (shrt != 0u) {
+        ws_put_u16(out + 3, (uint32_t)n);
+    }
     return WS_OK;
+}
+
+size_t ws_strip_block_samples(const uint8_t *in, size_t len)
+{
+    size_t n;
+    if (in == NULL || len < WS_STRIP_BLOCK_HEADER_BYTES) {
+        return 0;
+    }
+    if ((in[2] & METHOD_SHORT) == 0u) {
+        return WS_STRIP_BLOCK_SAMPLES;
+    }
+    if (len < WS_STRIP_BLOCK_SHORT_HEADER_BYTES) {
+        return 0;
+    }
+    n = ws_get_u16(in + 3);
+    return n < WS_STRIP_BLOCK_SAMPLES ? n : 0u;
 }
 
 /* ---------------------------------------------------------------- decoder */
@@ -291,7 +320,7 @@ static uint32_t get(reader_t *r, unsigned nb)
 ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, size_t cap,
                                   size_t *n, size_t *used)
 {
-    size_t blen, count, i, data_bytes, bits;
+    size_t blen, count, head, i, data_bytes, bits;
     unsigned method, pred, k;
     reader_t r;
     uint32_t s;
@@ -301,34 +330,31 @@ ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, siz
     }
     *n = 0;
     *used = 0;
-    if (len < WS_STRIP_BLOCK_HEADER_BYTES) {
+    count = ws_strip_block_samples(in, len);
+    if (count == 0) {
         return WS_ERR_RANGE;
     }
     blen = ws_get_u16(in);
-    count = ws_get_u16(in + 2);
-    method = in[4];
-    if (blen < WS_STRIP_BLOCK_HEADER_BYTES || blen > WS_STRIP_BLOCK_MAX_BYTES || blen > len ||
-        count == 0 || count > WS_STRIP_BLOCK_SAMPLES || count > cap) {
+    method = in[2];
+    head = header_bytes(count);
+    if (blen < head || blen > WS_STRIP_BLOCK_MAX_BYTES || blen > len || count > cap) {
         return WS_ERR_RANGE;
     }
-    data_bytes = blen - WS_STRIP_BLOCK_HEADER_BYTES;
-    if (method == WS_STRIP_METHOD_VERBATIM) {
-        if (data_bytes != 2u * count) {
+    data_bytes = blen - head;
+    pred = (method >> 4) & 7u;
+    k = method & 0x0Fu;
+    if (pred == PRED_VERBATIM) {
+        if (data_bytes != 2u * count || k != 0u) {
             return WS_ERR_RANGE;
         }
         for (i = 0; i < count; i++) {
-            x[i] = ws_get_i16(in + WS_STRIP_BLOCK_HEADER_BYTES + 2u * i);
+            x[i] = ws_get_i16(in + head + 2u * i);
         }
         *n = count;
         *used = blen;
         return WS_OK;
     }
-    pred = method >> 4;
-    k = method & 0x0Fu;
-    if (pred >= N_PRED) {
-        return WS_ERR_RANGE;
-    }
-    r.p = in + WS_STRIP_BLOCK_HEADER_BYTES;
+    r.p = in + head;
     r.end = in + blen;
     r.acc = 0;
     r.cnt = 0;
@@ -365,7 +391,7 @@ ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, siz
                 }
             }
             s += u - (s >> SHIFT);
-            k = next_k(s, xi - x1);
+            k = next_k(s);
         }
         if (r.beyond > 4u) {
             return WS_ERR_RANGE; /* consumed bits past the end: the stream is too short */
@@ -376,7 +402,7 @@ ws_status_t ws_strip_decode_block(const uint8_t *in, size_t len, int16_t *x, siz
         x1 = xi;
     }
     /* bits consumed: every byte loaded (real or past the end) less those still pending */
-    bits = 8u * ((size_t)(r.p - (in + WS_STRIP_BLOCK_HEADER_BYTES)) + r.beyond) - r.cnt;
+    bits = 8u * ((size_t)(r.p - (in + head)) + r.beyond) - r.cnt;
     if ((bits + 7u) / 8u != data_bytes) {
         return WS_ERR_RANGE; /* ends early, or ran past the end */
     }

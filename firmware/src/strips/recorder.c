@@ -26,10 +26,20 @@ static void ring_copy(const ws_strips_t *s, uint32_t at, uint8_t *out, uint32_t 
     memcpy(out + first, s->ring, len - first);
 }
 
+/* The sample count of the ring's block at position at (its header: ws_strip_codec.h; the
+ * bytes after a block shorter than the longest header are the ring's, never read beyond). */
+static uint16_t ring_block_samples(const ws_strips_t *s, uint32_t at)
+{
+    uint8_t head[5];
+    uint16_t len = ring_u16(s, at);
+    ring_copy(s, at, head, sizeof head);
+    return (uint16_t)ws_strip_block_samples(head, len < sizeof head ? len : sizeof head);
+}
+
 static void drop_oldest(ws_strips_t *s)
 {
     uint16_t len = ring_u16(s, s->tail);
-    uint16_t n = ring_u16(s, s->tail + 2u);
+    uint16_t n = ring_block_samples(s, s->tail);
     s->tail = (s->tail + len) % WS_STRIP_RING_BYTES;
     s->used -= len;
     s->oldest += n;
@@ -124,7 +134,7 @@ static void walk(sink_t *k, uint32_t from, uint32_t to)
     uint32_t at = s->tail, left = s->used, b0 = s->oldest;
     uint32_t enc_end = s->total - s->stage_n;
     while (left > 0 && b0 < to && k->st == WS_OK) {
-        uint16_t len = ring_u16(s, at), n = ring_u16(s, at + 2u);
+        uint16_t len = ring_u16(s, at), n = ring_block_samples(s, at);
         uint32_t b1 = b0 + n;
         if (b1 > from) {
             ring_copy(s, at, s->block, len);
