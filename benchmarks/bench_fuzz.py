@@ -2,7 +2,9 @@
 loader and interpreter, firmware/fuzz/fuzz_nn.c; moved here from `interpreter.fuzz`),
 `command`, `ack` and `transfer` (the device core's command and acknowledgement writes and
 the update service's model-transfer writes, each a sequence of operations per input,
-firmware/fuzz/device_ops.h), `strip_decode` (the strip block decoder, accepted blocks
+firmware/fuzz/device_ops.h), `strip_transfer` (the same harness with ECG strips made,
+requested, sent and released, firmware/fuzz/fuzz_strip_transfer.c), `strip_decode` (the
+strip block decoder, accepted blocks
 re-encoded and decoded again, firmware/fuzz/fuzz_strip_decode.c; seeds from
 tools/make_strip_corpus.py).
 
@@ -14,9 +16,12 @@ Each target runs until it has made WEARSENSE_FUZZ_RUNS executions (default 10 00
 what issue #29 asks), or for WEARSENSE_FUZZ_MAX_SECONDS (default 900) if that comes
 first, in WEARSENSE_FUZZ_WORKERS libFuzzer processes (default 2, or fewer CPUs) sharing
 one corpus, each making its share of the runs (`workers`; `executions` is their sum).
-The device targets make about 11 000 executions/s per process on a quiet core (the
-bytewise CRC-16 and the harness's flash wrappers left out of coverage tracing doubled
-that), so two processes reach 10 million in about 8 minutes a target. Crash inputs go
+The device targets start at about 11 000 executions/s per process (the bytewise
+CRC-16 and the harness's flash wrappers out of coverage tracing doubled that), but the
+rate falls as the corpus fills with inputs near the 600-byte limit (more operations
+each): `command` made 3.5 million in 900 s with two processes on this 2-core machine
+(3 900/s), so 10 million per device target needs WEARSENSE_FUZZ_MAX_SECONDS of about 2 600
+(about 45 minutes a target). Crash inputs go
 to build/fuzz/crashes/<target>-*. Figures are null (with `error`) where clang or its fuzzer
 runtime is missing and cannot be installed (`make clang`).
 """
