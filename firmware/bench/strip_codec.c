@@ -16,19 +16,7 @@
 #include "ws_strip_codec.h"
 #include "ws_strip_codec_data.h"
 
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-
-static void systick_start(void)
-{
-    SYST_CSR = 0;
-    SYST_RVR = 0x00FFFFFFu;
-    SYST_CVR = 0;
-    SYST_CSR = (1u << 2) | 1u; /* processor clock, enabled, no interrupt */
-}
-static uint32_t systick_now(void) { return SYST_CVR; }
-static uint32_t systick_elapsed(uint32_t start) { return (start - SYST_CVR) & 0x00FFFFFFu; }
+#include "systick.h"
 
 static void put_uint(uint64_t v)
 {
@@ -61,14 +49,14 @@ static int run_set(const char *name, const int16_t *x, const uint32_t *lens, siz
         while (at < end) {
             size_t n = end - at < WS_STRIP_BLOCK_SAMPLES ? end - at : WS_STRIP_BLOCK_SAMPLES;
             size_t len = 0, got = 0, used = 0, i;
-            uint32_t t0 = systick_now(), dt;
+            uint32_t t0 = ws_systick_now(), dt;
             ws_status_t st = ws_strip_encode_block(&x[at], n, block, sizeof block, &len);
-            dt = systick_elapsed(t0);
+            dt = ws_systick_elapsed(t0);
             enc += dt;
             worst = dt > worst ? dt : worst;
-            t0 = systick_now();
+            t0 = ws_systick_now();
             st |= ws_strip_decode_block(block, len, decoded, WS_STRIP_BLOCK_SAMPLES, &got, &used);
-            dec += systick_elapsed(t0);
+            dec += ws_systick_elapsed(t0);
             if (st != WS_OK || got != n || used != len) {
                 mismatches++;
             } else {
@@ -98,11 +86,10 @@ int main(void)
 {
     uint32_t start, loops = 1000000u;
     int rc = 0;
-    systick_start();
-    start = systick_now();
+    start = ws_systick_start();
     /* exactly two instructions per iteration */
     __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(loops) : : "cc");
-    field("WS-STRIP calibration=", systick_elapsed(start));
+    field("WS-STRIP calibration=", ws_systick_elapsed(start));
     ws_platform_puts(" instructions=2000000\n");
     rc |= run_set("cinc2017", ws_strip_cinc2017, ws_strip_cinc2017_len,
                   sizeof ws_strip_cinc2017_len / sizeof ws_strip_cinc2017_len[0]);

@@ -37,25 +37,9 @@
 #define WS_PROFILE_MAGIC 0x46505357u /* "WSPF" little-endian */
 #define WS_PROFILE_HEX_CHUNK 64u
 
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#include "systick.h"
 
 static ws_nn_model_t model;
-
-static uint32_t ticks_start(void)
-{
-    SYST_CSR = 0u;
-    SYST_RVR = 0x00FFFFFFu;
-    SYST_CVR = 0u;
-    SYST_CSR = 5u; /* enable, processor clock, no interrupt */
-    return SYST_CVR;
-}
-
-static uint32_t ticks_since(uint32_t start)
-{
-    return (start - SYST_CVR) & 0x00FFFFFFu;
-}
 
 static void put_uint(uint64_t v)
 {
@@ -151,9 +135,9 @@ int main(void)
         return bad_blob("sizes");
     }
 
-    uint32_t start = ticks_start();
+    uint32_t start = ws_systick_start();
     ws_status_t st = ws_nn_load(&model, blob + 16, model_bytes);
-    uint32_t ticks = ticks_since(start);
+    uint32_t ticks = ws_systick_elapsed(start);
     ws_platform_puts("WS-PROF load");
     put_field("status", (uint64_t)st);
     ws_platform_puts(" failed_op=");
@@ -179,9 +163,9 @@ int main(void)
         return bad_blob("arena");
     }
 
-    start = ticks_start();
+    start = ws_systick_start();
     st = ws_nn_set_arena(&model, arena, arena_bytes);
-    ticks = ticks_since(start);
+    ticks = ws_systick_elapsed(start);
     ws_platform_puts("WS-PROF set_arena");
     put_field("status", (uint64_t)st);
     put_field("systick", ticks);
@@ -194,9 +178,9 @@ int main(void)
         return bad_blob("inputs");
     }
 
-    start = ticks_start();
+    start = ws_systick_start();
     st = ws_nn_invoke(&model);
-    ticks = ticks_since(start);
+    ticks = ws_systick_elapsed(start);
     ws_platform_puts("WS-PROF invoke");
     put_field("status", (uint64_t)st);
     put_field("systick", ticks);
@@ -217,9 +201,9 @@ int main(void)
     /* the same inference one operator at a time: where the instructions go */
     (void)copy_inputs(blob + input_at, input_bytes);
     for (uint32_t i = 0; i < ws_nn_op_count(&model); ++i) {
-        start = ticks_start();
+        start = ws_systick_start();
         st = ws_nn_invoke_op(&model, i);
-        ticks = ticks_since(start);
+        ticks = ws_systick_elapsed(start);
         ws_platform_puts("WS-PROF op");
         put_field("index", i);
         put_field("code", (uint64_t)ws_nn_op_code(&model, i));

@@ -30,25 +30,14 @@
 
 #if defined(WS_PORT_CORTEX_M4)
 #include "platform.h"
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-static void systick_start(void)
-{
-    SYST_CSR = 0;
-    SYST_RVR = 0x00FFFFFFu;
-    SYST_CVR = 0;
-    SYST_CSR = (1u << 2) | 1u; /* processor clock, enabled, no interrupt */
-}
-static uint32_t systick_now(void) { return SYST_CVR; }
-static uint32_t systick_elapsed(uint32_t start) { return (start - SYST_CVR) & 0x00FFFFFFu; }
+#include "systick.h"
 #else
 #include <stdio.h>
 void ws_platform_puts(const char *s);
 void ws_platform_puts(const char *s) { fputs(s, stdout); }
-static void systick_start(void) {}
-static uint32_t systick_now(void) { return 0; }
-static uint32_t systick_elapsed(uint32_t start) { (void)start; return 0; }
+static uint32_t ws_systick_start(void) { return 0; }
+static uint32_t ws_systick_now(void) { return 0; }
+static uint32_t ws_systick_elapsed(uint32_t start) { (void)start; return 0; }
 #endif
 
 #define PAGE_SIZE 4096u
@@ -148,9 +137,9 @@ static void feed_ecg_second(uint32_t s)
     if (a + n > WS_REPLAY_ECG_N) {
         n = WS_REPLAY_ECG_N - a;
     }
-    t0 = systick_now();
+    t0 = ws_systick_now();
     (void)ws_app_feed_ecg(&app, ws_replay_ecg + a, n);
-    ticks += systick_elapsed(t0);
+    ticks += ws_systick_elapsed(t0);
 }
 
 static float imu_buf[WS_REPLAY_IMU_FS * 6];
@@ -168,9 +157,9 @@ static void feed_imu_second(uint32_t s)
         float scale = (i % 6) < 3 ? WS_REPLAY_ACC_SCALE : WS_REPLAY_GYRO_SCALE;
         imu_buf[i] = (float)ws_replay_imu[a * 6 + i] * scale;
     }
-    t0 = systick_now();
+    t0 = ws_systick_now();
     (void)ws_app_feed_imu(&app, imu_buf, n);
-    ticks += systick_elapsed(t0);
+    ticks += ws_systick_elapsed(t0);
 }
 
 static int run_pass(const char *name, int ecg, int imu, uint8_t mask, int print, int strips_on)
@@ -236,7 +225,7 @@ static int run_pass(const char *name, int ecg, int imu, uint8_t mask, int print,
         }
     }
     seconds = ecg_s > imu_s ? ecg_s : imu_s;
-    systick_start();
+    (void)ws_systick_start();
     for (s = 0; s < seconds; s++) {
         /* device time follows the sample clock: second s of both streams at time s */
         clock_s = s;
@@ -321,15 +310,15 @@ static void measure_switches(void)
         if (models[t].len == 0) {
             continue;
         }
-        systick_start();
-        t0 = systick_now();
+        (void)ws_systick_start();
+        t0 = ws_systick_now();
         st = ws_nn_load(nn, models[t].blob, models[t].len);
-        t0 = systick_elapsed(t0);
-        t1 = systick_now();
+        t0 = ws_systick_elapsed(t0);
+        t1 = ws_systick_now();
         if (st == WS_OK) {
             st = ws_nn_set_arena(nn, arena, size);
         }
-        t1 = systick_elapsed(t1);
+        t1 = ws_systick_elapsed(t1);
         ws_platform_puts("WS-REPLAY switch task=");
         put_uint(t);
         ws_platform_puts(" ticks=");
@@ -347,8 +336,8 @@ int main(void)
     uint32_t start, loops = 1000000u;
     int rc = 0;
     init_models();
-    systick_start();
-    start = systick_now();
+    (void)ws_systick_start();
+    start = ws_systick_now();
 #if defined(WS_PORT_CORTEX_M4)
     /* exactly two instructions per iteration */
     __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(loops) : : "cc");
@@ -356,7 +345,7 @@ int main(void)
     loops = 0;
 #endif
     ws_platform_puts("WS-REPLAY calibration=");
-    put_uint(systick_elapsed(start));
+    put_uint(ws_systick_elapsed(start));
     ws_platform_puts(" instructions=2000000\n");
     rc |= run_pass("ecg", 1, 0, 0u, 0, 0); /* the front ends alone */
     rc |= run_pass("imu", 0, 1, 0u, 0, 0);

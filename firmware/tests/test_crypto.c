@@ -130,22 +130,7 @@ static void check_bad_keys(void)
 }
 
 #if defined(WS_PORT_CORTEX_M4)
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-
-static void systick_start(void)
-{
-    SYST_CSR = 0;
-    SYST_RVR = 0x00FFFFFFu;
-    SYST_CVR = 0;          /* any write clears the counter */
-    SYST_CSR = (1u << 2) | 1u; /* processor clock, enabled, no interrupt */
-}
-
-static uint32_t systick_elapsed(uint32_t start)
-{
-    return (start - SYST_CVR) & 0x00FFFFFFu;
-}
+#include "systick.h"
 
 static void measure(void)
 {
@@ -153,18 +138,16 @@ static void measure(void)
     uint32_t loops = 1000000u;
     const ws_vec_ed25519_t *v = &WS_VEC_ED25519[2]; /* TEST 3, 2-byte message */
     ws_status_t status;
-    systick_start();
-    start = SYST_CVR;
+    start = ws_systick_start();
     /* exactly two instructions per iteration */
     __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(loops) : : "cc");
-    ticks = systick_elapsed(start);
+    ticks = ws_systick_elapsed(start);
     ws_test_puts("WS-M4-TICKS calibration=");
     ws_test_put_uint(ticks);
     ws_test_puts(" instructions=2000000\n");
-    systick_start();
-    start = SYST_CVR;
+    start = ws_systick_start();
     status = ws_ed25519_verify(v->signature, v->message, v->message_len, v->public_key);
-    ticks = systick_elapsed(start);
+    ticks = ws_systick_elapsed(start);
     WS_TEST_ASSERT_EQ_INT(status, WS_OK);
     ws_test_puts("WS-M4-TICKS ed25519_verify=");
     ws_test_put_uint(ticks);

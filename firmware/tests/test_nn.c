@@ -14,23 +14,7 @@
 /* SysTick on the processor clock: under QEMU with -icount shift=0 (one instruction
  * per virtual nanosecond) and mps2-an386's 25 MHz clock, one tick is 40 instructions;
  * benchmarks/bench_interpreter.py runs the image that way to count instructions. */
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-
-static uint32_t ticks_start(void)
-{
-    SYST_CSR = 0u;
-    SYST_RVR = 0x00FFFFFFu;
-    SYST_CVR = 0u;
-    SYST_CSR = 5u; /* enable, processor clock, no interrupt */
-    return SYST_CVR;
-}
-
-static uint32_t ticks_since(uint32_t start)
-{
-    return (start - SYST_CVR) & 0x00FFFFFFu;
-}
+#include "systick.h"
 #endif
 
 static ws_nn_model_t model;
@@ -44,9 +28,9 @@ static void test_vector(const ws_nn_vector_t *v)
 #if defined(WS_PORT_CORTEX_M4)
     {
         /* load = validation + the memory plan (several placement orders) */
-        uint32_t load_start = ticks_start();
+        uint32_t load_start = ws_systick_start();
         WS_TEST_ASSERT_EQ_INT(ws_nn_load(&model, v->model, v->model_size), WS_OK);
-        uint32_t load_ticks = ticks_since(load_start);
+        uint32_t load_ticks = ws_systick_elapsed(load_start);
         ws_test_puts("WS-NN-M4-LOAD ");
         ws_test_puts(v->name);
         ws_test_puts(" systick=");
@@ -73,9 +57,9 @@ static void test_vector(const ws_nn_vector_t *v)
     }
     memcpy(ws_nn_input_data(&model, 0), v->input, v->input_size);
 #if defined(WS_PORT_CORTEX_M4)
-    uint32_t start = ticks_start();
+    uint32_t start = ws_systick_start();
     WS_TEST_ASSERT_EQ_INT(ws_nn_invoke(&model), WS_OK);
-    uint32_t ticks = ticks_since(start);
+    uint32_t ticks = ws_systick_elapsed(start);
     ws_test_puts("WS-NN-M4 ");
     ws_test_puts(v->name);
     ws_test_puts(" systick=");
@@ -84,9 +68,9 @@ static void test_vector(const ws_nn_vector_t *v)
     /* the same inference one operator at a time: where the instructions go */
     memcpy(ws_nn_input_data(&model, 0), v->input, v->input_size);
     for (uint32_t i = 0; i < ws_nn_op_count(&model); ++i) {
-        start = ticks_start();
+        start = ws_systick_start();
         WS_TEST_ASSERT_EQ_INT(ws_nn_invoke_op(&model, i), WS_OK);
-        ticks = ticks_since(start);
+        ticks = ws_systick_elapsed(start);
         ws_test_puts("WS-NN-M4-OP ");
         ws_test_puts(v->name);
         ws_test_puts(" op=");

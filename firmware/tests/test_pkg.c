@@ -226,33 +226,22 @@ static void check_on_interpreter(void)
 }
 
 #if defined(WS_PORT_CORTEX_M4)
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-
-static uint32_t systick_restart(void)
-{
-    SYST_CSR = 0;
-    SYST_RVR = 0x00FFFFFFu;
-    SYST_CVR = 0;
-    SYST_CSR = (1u << 2) | 1u;
-    return SYST_CVR;
-}
+#include "systick.h"
 
 static void measure(void)
 {
     uint32_t start, ticks, loops = 1000000u;
     ws_pkg_expect_t e = expect_ok();
     ws_status_t status;
-    start = systick_restart();
+    start = ws_systick_start();
     __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(loops) : : "cc");
-    ticks = (start - SYST_CVR) & 0x00FFFFFFu;
+    ticks = ws_systick_elapsed(start);
     ws_test_puts("WS-M4-TICKS calibration=");
     ws_test_put_uint(ticks);
     ws_test_puts(" instructions=2000000\n");
-    start = systick_restart();
+    start = ws_systick_start();
     status = ws_pkg_check(WS_VEC_PKG, WS_VEC_PKG_SIZE, ws_pkg_trusted_key(), &e, NULL);
-    ticks = (start - SYST_CVR) & 0x00FFFFFFu;
+    ticks = ws_systick_elapsed(start);
     WS_TEST_ASSERT_EQ_INT(status, WS_OK);
     ws_test_puts("WS-M4-TICKS pkg_check=");
     ws_test_put_uint(ticks);
@@ -263,9 +252,9 @@ static void measure(void)
     ws_test_puts("\n");
     {
         ws_pkg_nn_t nn;
-        start = systick_restart();
+        start = ws_systick_start();
         status = verify_nn(WS_VEC_NN_PKG, WS_VEC_NN_PKG_SIZE, WS_VEC_NN_ARENA, &nn);
-        ticks = (start - SYST_CVR) & 0x00FFFFFFu;
+        ticks = ws_systick_elapsed(start);
         WS_TEST_ASSERT_EQ_INT(status, WS_OK);
         ws_test_puts("WS-M4-TICKS pkg_verify_nn=");
         ws_test_put_uint(ticks);
