@@ -76,24 +76,29 @@ def _sections(elf: Path) -> dict[str, int]:
     return sizes
 
 
-def measure(build: bool = True) -> dict[str, Any]:
-    """Builds and runs the replay image; the budget figures as a dict."""
+def run_image(target: str, elf: Path, tag: str, build: bool = True) -> tuple[str, float]:
+    """Builds ``make TARGET`` (with ``build``) and runs ``elf`` under QEMU; its output and
+    the instructions per SysTick tick from its ``TAG calibration=T instructions=N`` line.
+    BudgetError when it fails or does not print ``TAG done``."""
     if build:
-        done = subprocess.run(
-            ["make", "-s", "replay-image"], cwd=ROOT, capture_output=True, text=True
-        )
+        done = subprocess.run(["make", "-s", target], cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
-            raise BudgetError(f"make replay-image failed:\n{done.stdout}\n{done.stderr}")
+            raise BudgetError(f"make {target} failed:\n{done.stdout}\n{done.stderr}")
     run = subprocess.run(
-        [*QEMU, "-kernel", str(ELF)], cwd=ROOT, capture_output=True, text=True, timeout=600
+        [*QEMU, "-kernel", str(elf)], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     text = run.stdout + run.stderr
-    if run.returncode != 0 or "WS-REPLAY done" not in text:
-        raise BudgetError(f"the replay image failed (status {run.returncode}):\n{text}")
-    cal = re.search(r"WS-REPLAY calibration=(\d+) instructions=(\d+)", text)
+    if run.returncode != 0 or f"{tag} done" not in text:
+        raise BudgetError(f"the image of make {target} failed (status {run.returncode}):\n{text}")
+    cal = re.search(rf"{tag} calibration=(\d+) instructions=(\d+)", text)
     if cal is None:
         raise BudgetError(f"no calibration line in:\n{text}")
-    per_tick = int(cal.group(2)) / int(cal.group(1))
+    return text, int(cal.group(2)) / int(cal.group(1))
+
+
+def measure(build: bool = True) -> dict[str, Any]:
+    """Builds and runs the replay image; the budget figures as a dict."""
+    text, per_tick = run_image("replay-image", ELF, "WS-REPLAY", build)
     passes: dict[str, dict[str, int]] = {}
     for m in re.finditer(r"WS-REPLAY pass=(\w+) (.*)", text):
         passes[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}

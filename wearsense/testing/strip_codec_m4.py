@@ -10,11 +10,10 @@ M4 itself.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from wearsense.testing.m4budget import QEMU, BudgetError, available
+from wearsense.testing.m4budget import BudgetError, available, run_image
 
 ROOT = Path(__file__).resolve().parents[2]
 ELF = ROOT / "build" / "strip_codec" / "m4" / "strip_codec.elf"
@@ -24,22 +23,7 @@ __all__ = ["ELF", "BudgetError", "available", "measure"]
 
 def measure(build: bool = True) -> dict[str, Any]:
     """{set: {samples, bytes, encode/decode instructions per sample, ...}} from the image."""
-    if build:
-        done = subprocess.run(
-            ["make", "-s", "strip-codec-image"], cwd=ROOT, capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            raise BudgetError(f"make strip-codec-image failed:\n{done.stdout}\n{done.stderr}")
-    run = subprocess.run(
-        [*QEMU, "-kernel", str(ELF)], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
-    text = run.stdout + run.stderr
-    if run.returncode != 0 or "WS-STRIP done" not in text:
-        raise BudgetError(f"the strip codec image failed (status {run.returncode}):\n{text}")
-    cal = re.search(r"WS-STRIP calibration=(\d+) instructions=(\d+)", text)
-    if cal is None:
-        raise BudgetError(f"no calibration line in:\n{text}")
-    per_tick = int(cal.group(2)) / int(cal.group(1))
+    text, per_tick = run_image("strip-codec-image", ELF, "WS-STRIP", build)
     sets: dict[str, Any] = {}
     for m in re.finditer(r"WS-STRIP set=(\w+) (.*)", text):
         f = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
