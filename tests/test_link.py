@@ -30,6 +30,7 @@ from wearsense.protocol import (
 from wearsense.protocol import gatt as uuids
 from wearsense.store import Store
 from wearsense.testing import faults
+from wearsense.testing.kill9 import CLI, free_ports
 from wearsense.testing.loopback import Loopback
 
 DeviceCore = device_mod.DeviceCore
@@ -458,17 +459,10 @@ def test_two_processes_meet_through_the_virtual_controllers(tmp_path: Path) -> N
     """`wearsense emulate` and `wearsense companion` as separate processes, over Bumble's
     virtual controllers on loopback (started by the first command). The emulator's traffic
     is its detectors' on the shipped samples replayed at 50x, plus its STATUS pages."""
-    import socket
     import subprocess
-    import sys
 
-    def free_port() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
-
-    ports = f"{free_port()},{free_port()}"
-    cli = [sys.executable, "-m", "wearsense.cli"]
+    ports = ",".join(map(str, free_ports()))
+    cli = CLI
     emulator = subprocess.Popen(
         [*cli, "emulate", "--state-dir", str(tmp_path / "emu"), "--controllers", ports]
         + ["--data-dir", str(SAMPLE_DATA), "--speed", "50", "--duration", "20"],

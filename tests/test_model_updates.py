@@ -19,6 +19,7 @@ from update_helpers import versioned
 from wearsense.firmware import core
 from wearsense.firmware.updatable import STORE_PAGE_SIZE, UpdatableDevice
 from wearsense.protocol import Chunk, Command, Opcode, Response, Status, StatusModels, decode
+from wearsense.testing.kill9 import CLI, free_ports
 from wearsense.testing.update_powercut import UpdatePowerCuts
 from wearsense.updates import package as pkg
 from wearsense.updates.keys import dev_signing_key
@@ -468,14 +469,7 @@ def test_update_push_cli_against_wearsense_emulate(tmp_path: Path, old: bytes) -
     """`wearsense emulate` (factory model: the shipped afib) and `wearsense update push`
     as separate processes over Bumble's virtual controllers: the guard refuses a worse
     model (exit 2), --force installs it, and the registry records what the device runs."""
-    import socket
     import subprocess
-    import sys
-
-    def free_port() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
 
     nxt = FACTORY + 1
     worse = tmp_path / f"afib-v{nxt}.wspkg"
@@ -483,8 +477,8 @@ def test_update_push_cli_against_wearsense_emulate(tmp_path: Path, old: bytes) -
     shipped = json.loads((SHIPPED.parent / "metrics.json").read_text())
     metrics_file = tmp_path / "v2-metrics.json"
     metrics_file.write_text(json.dumps({**shipped, "macro_f1": shipped["macro_f1"] - 0.1}))
-    ports = f"{free_port()},{free_port()}"
-    cli = [sys.executable, "-m", "wearsense.cli"]
+    ports = ",".join(map(str, free_ports()))
+    cli = CLI
     registry = tmp_path / "updates.db"
     emulator = subprocess.Popen(
         [*cli, "emulate", "--state-dir", str(tmp_path / "emu"), "--controllers", ports]

@@ -13,6 +13,7 @@ from wearsense.cli import main
 from wearsense.protocol import AfStart, StatusFirmware
 from wearsense.store import Store
 from wearsense.store import strips as st
+from wearsense.testing.kill9 import CLI, free_ports
 
 T0 = 1_700_000_000
 
@@ -108,17 +109,10 @@ def test_strip_get_fetches_from_wearsense_emulate(tmp_path: Path) -> None:
     """`wearsense emulate` and the companion as separate processes over Bumble's virtual
     controllers: an on-demand recording makes a strip the device announces ("on device"
     in `strip list`); `strip get` fetches it, stores it ("stored") and releases it."""
-    import socket
     import subprocess
-    import sys
 
-    def free_port() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
-
-    ports = f"{free_port()},{free_port()}"
-    cli = [sys.executable, "-m", "wearsense.cli"]
+    ports = ",".join(map(str, free_ports()))
+    cli = CLI
     db = tmp_path / "c.db"
     link = ["--controllers", ports, "--keystore", str(tmp_path / "keys.json")]
     emulator = subprocess.Popen(
