@@ -138,6 +138,25 @@ def test_queries_by_patient_time_and_type(store: Store) -> None:
     assert local.utcoffset().total_seconds() == 3600  # Berlin in November
 
 
+def test_the_index_by_type_leaves_out_the_periodic_summaries(store: Store) -> None:
+    """Ingest does not rewrite an index entry for the nine in ten events that are
+    summaries; the rare types are still found through that index."""
+    from wearsense.store.schema import RARE_TYPES_SQL
+
+    fall = Fall(3, 700, 2, impact_mg=2500, confidence=90, stillness_s=5)
+    store.ingest("SN1", 1, [status(1), hr(2, 600), fall, hr(4, 1200)])
+    conn = store._conn
+    indexed = conn.execute(
+        f"SELECT type FROM events INDEXED BY events_by_type WHERE {RARE_TYPES_SQL}"
+    ).fetchall()
+    assert sorted(t for (t,) in indexed) == ["fall", "status_firmware"]
+    assert [e.seq for e in store.events(types=["fall"])] == [3]
+    assert [e.seq for e in store.unacknowledged_falls()] == [3]
+    sql = f"SELECT seq FROM events e WHERE e.type = 'fall' AND e.{RARE_TYPES_SQL}"
+    plan = " ".join(str(row) for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+    assert "events_by_type" in plan
+
+
 def test_assignments_cannot_overlap_and_unknown_names_fail(store: Store) -> None:
     store.add_patient("p-002")
     with pytest.raises(StoreError, match="assigned to 'p-001'"):

@@ -45,8 +45,10 @@ from wearsense.store.errors import StoreError
 from wearsense.store.schema import (  # noqa: F401  event_fields: tui.services imports it here
     APPLICATION_ID,
     MIGRATIONS,
+    RARE_TYPES_SQL,
     SCHEMA_VERSION,
     STRIP_START_UTC,
+    SUMMARY_TYPES,
     event_fields,
     fields_json,
 )
@@ -891,6 +893,8 @@ class Store:
             names = list(types)
             sql += f" AND e.type IN ({', '.join('?' * len(names))})"
             args.extend(names)
+            if not set(names) & set(SUMMARY_TYPES):
+                sql += f" AND e.{RARE_TYPES_SQL}"  # lets SQLite use the partial index by type
         sql += " ORDER BY e.utc IS NULL, e.utc, e.serial, e.epoch, e.seq"
         return [_row_event(r) for r in self._all(sql, args)]
 
@@ -929,7 +933,7 @@ class Store:
         oldest first; events whose UTC time is unknown included."""
         cols = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
         sql = (
-            f"SELECT {cols} FROM events e WHERE e.type = ? AND NOT EXISTS "
+            f"SELECT {cols} FROM events e WHERE e.type = ? AND e.{RARE_TYPES_SQL} AND NOT EXISTS "
             "(SELECT 1 FROM fall_acks k WHERE k.serial = e.serial AND k.epoch = e.epoch "
             "AND k.seq = e.seq)"
         )
