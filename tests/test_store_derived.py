@@ -323,3 +323,30 @@ def test_no_data_gap_runs_past_the_end_of_the_range(store: Store) -> None:
     events = store.events(patient="p1")
     gaps = derived.data_gaps(events, min_hours=4, start_utc=T0, end_utc=T0 + 10 * 3600)
     assert [(g.start_utc - T0, g.end_utc - T0) for g in gaps] == [(600, 10 * 3600)]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Santiago", "Australia/Lord_Howe"])
+def test_splitting_by_local_day_matches_the_calendar_across_clock_changes(zone: str) -> None:
+    """The day split (which remembers the last local day it found) gives the same days
+    and seconds as converting every instant, over a year of hourly spans that cross
+    midnights, DST changes (Santiago's skips midnight itself; Lord Howe moves 30 min)
+    and a lookup that jumps back in time."""
+    from datetime import datetime, timedelta
+
+    tz = ZoneInfo(zone)
+
+    def by_calendar(start: float, end: float) -> list[tuple[date, float]]:
+        out, cursor = [], start
+        while cursor < end:
+            day = datetime.fromtimestamp(cursor, tz).date()
+            midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
+            stop = min(end, midnight.timestamp())
+            out.append((day, stop - cursor))
+            cursor = stop
+        return out
+
+    start = 1_704_067_200.0  # 2024-01-01 UTC
+    spans = [(start + h * 3600 - 1800, start + h * 3600 + 1800) for h in range(0, 366 * 24, 5)]
+    spans += [(start + 40 * 86400.0, start + 43.5 * 86400.0), (start, start + 1.0)]
+    for a, b in spans:
+        assert list(derived._split_by_day(a, b, tz)) == by_calendar(a, b)

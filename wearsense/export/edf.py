@@ -49,11 +49,12 @@ def all_annotations(data: ExportData) -> list[Annotation]:
     """Every annotation of the export, in UTC, before it is cut into days."""
     out: list[Annotation] = []
     events = data.events
-    for ep in derived.af_episodes(events, end_utc=data.end_utc):
+    streams = derived.device_streams(events)
+    for ep in derived.af_episodes(events, end_utc=data.end_utc, streams=streams):
         end = ep.end_utc if ep.end_utc is not None else data.end_utc
         text = "AF episode" if ep.status == "ended" else f"AF episode ({ep.status})"
         out.append(Annotation(ep.start_utc, max(0.0, end - ep.start_utc), text))
-    for fall in derived.falls(events, end_utc=data.end_utc):
+    for fall in derived.falls(events, end_utc=data.end_utc, streams=streams):
         out.append(Annotation(fall.utc, 0.0, "Fall (cancelled)" if fall.cancelled else "Fall"))
     for e in events:
         if e.utc is None or e.fields is None:

@@ -609,11 +609,12 @@ def _build(data: ExportData, fast: bool) -> tuple[dict[str, Any], list[Any]]:
             },
         )
     events = data.events
+    streams = derived.device_streams(events)  # walked by the episodes and the falls
     af_events = [e for e in events if e.type in (EventKind.AF_START, EventKind.AF_END)]
     by_key = {e.key: e for e in af_events}
     af_value, af_component = _rhythm(ATRIAL_FIBRILLATION)
     # all events: a reset, a silence or the next onset closes an episode without an end
-    for episode in derived.af_episodes(events, end_utc=data.end_utc):
+    for episode in derived.af_episodes(events, end_utc=data.end_utc, streams=streams):
         parts: list[StoredEvent] = []
         comps: list[dict[str, Any]] = [af_component]
         if episode.start_key is not None:
@@ -663,7 +664,7 @@ def _build(data: ExportData, fast: bool) -> tuple[dict[str, Any], list[Any]]:
         elif kind in (EventKind.FALL, EventKind.FALL_CANCELLED):
             fall_events.append(e)
     fall_keys = {e.key: e for e in fall_events}
-    for fall in derived.falls(events, end_utc=data.end_utc):
+    for fall in derived.falls(events, end_utc=data.end_utc, streams=streams):
         r = fall_keys[fall.key]
         assert r.utc is not None
         parts = [r]

@@ -47,13 +47,14 @@ def summarize(data: ExportData) -> Summary:
     tz = data.tz
     events = data.events
     covered = derived.covered_intervals(events)
+    streams = derived.device_streams(events)
     return Summary(
         days=data.days(),
         burden={d.day: d for d in derived.af_burden_per_day(events, tz)},
         activity=derived.activity_minutes_per_day(events, tz),
         wear_s=derived.wear_time_per_day(events, tz, covered),
-        episodes=derived.af_episodes(events, end_utc=data.end_utc),
-        falls=derived.falls(events, end_utc=data.end_utc),
+        episodes=derived.af_episodes(events, end_utc=data.end_utc, streams=streams),
+        falls=derived.falls(events, end_utc=data.end_utc, streams=streams),
         gaps=derived.data_gaps(
             events, start_utc=data.start_utc, end_utc=data.end_utc, covered=covered
         ),

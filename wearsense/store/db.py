@@ -15,6 +15,7 @@ import dataclasses
 import json
 import json.scanner
 import logging
+import operator
 import os
 import shutil
 import sqlite3
@@ -236,6 +237,9 @@ def _fields(text: str) -> Any:
 
 
 _new_event = object.__new__
+# An events row's place in time order: utc, serial, epoch, seq (the column order of
+# _EVENT_COLUMNS).
+_TIME_ORDER = operator.itemgetter(6, 0, 1, 2)
 
 
 def _row_event(row: Sequence[Any]) -> StoredEvent:
@@ -895,8 +899,15 @@ class Store:
             args.extend(names)
             if not set(names) & set(SUMMARY_TYPES):
                 sql += f" AND e.{RARE_TYPES_SQL}"  # lets SQLite use the partial index by type
-        sql += " ORDER BY e.utc IS NULL, e.utc, e.serial, e.epoch, e.seq"
-        return [_row_event(r) for r in self._all(sql, args)]
+        if patient is None:
+            sql += " ORDER BY e.utc IS NULL, e.utc, e.serial, e.epoch, e.seq"
+            return [_row_event(r) for r in self._all(sql, args)]
+        # A patient's rows come per assignment, each run already in time order from
+        # events_by_time: merging the runs here (every utc is known) costs a tenth of
+        # SQLite's sort of the whole result in a temporary b-tree (a year: 0.2 s).
+        rows = self._all(sql, args)
+        rows.sort(key=_TIME_ORDER)
+        return [_row_event(r) for r in rows]
 
     # -- fall alerts acknowledged by a person ------------------------------------------
 

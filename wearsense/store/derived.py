@@ -20,7 +20,6 @@ summary interval that spans midnight is shared between both days in proportion.
 from __future__ import annotations
 
 import dataclasses
-import operator
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -35,12 +34,42 @@ DEFAULT_GAP_HOURS = 4.0
 Key = tuple[str, int, int]
 
 
+class _LocalDay:
+    """The local day of ``tz`` last looked up, as [UTC start, UTC end): a year's
+    summaries fall in it one after another, so most lookups cost two comparisons instead
+    of two datetime conversions (a year's AF burden per day: 0.18 s before)."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        # (start, end, day) in one attribute: threads that share it see a whole span
+        self.span = (0.0, 0.0, date.min)
+
+    def at(self, utc: float) -> tuple[date, float]:
+        """(the local day of ``utc``, the UTC time that day ends)."""
+        lo, hi, day = self.span
+        if not lo <= utc < hi:
+            day = datetime.fromtimestamp(utc, self.tz).date()
+            lo = datetime.combine(day, time(0), self.tz).timestamp()
+            hi = datetime.combine(day + timedelta(days=1), time(0), self.tz).timestamp()
+            if not lo <= utc < hi:  # a midnight the clock skips or repeats: no caching
+                return day, hi
+            self.span = (lo, hi, day)
+        return day, hi
+
+
+_DAYS: dict[tzinfo, _LocalDay] = {}
+
+
 def _split_by_day(start: float, end: float, tz: tzinfo) -> Iterator[tuple[date, float]]:
     """(local day, seconds of [start, end) in that day)."""
+    days = _DAYS.get(tz)
+    if days is None:
+        if len(_DAYS) > 64:
+            _DAYS.clear()
+        days = _DAYS[tz] = _LocalDay(tz)
     cursor = start
     while cursor < end:
-        day = datetime.fromtimestamp(cursor, tz).date()
-        midnight = datetime.combine(day + timedelta(days=1), time(0), tz).timestamp()
+        day, midnight = days.at(cursor)
         stop = min(end, midnight)
         yield day, stop - cursor
         cursor = stop
@@ -140,18 +169,25 @@ class AfEpisode:
         return INFERRED_WORDS.get(self.closed_by, "ended")
 
 
-def _by_device(events: Iterable[StoredEvent]) -> dict[str, list[StoredEvent]]:
-    """Placed events per serial in the device's own order (epoch, seq)."""
+Streams = dict[str, list[StoredEvent]]
+
+
+def device_streams(events: Iterable[StoredEvent]) -> Streams:
+    """Placed events per serial in the device's own order (epoch, seq): what
+    `af_episodes` and `falls` walk; a caller that asks both passes it to each."""
     out: dict[str, list[StoredEvent]] = defaultdict(list)
     for e in events:
         if e.utc is not None:
             out[e.serial].append(e)
     for stream in out.values():
-        stream.sort(key=_DEVICE_ORDER)
+        stream.sort(key=_device_order)
     return out
 
 
-_DEVICE_ORDER = operator.attrgetter("epoch", "seq")
+def _device_order(e: StoredEvent) -> int:
+    """(epoch, seq) as one integer (seq < 2**24): sorting a year's stream on it takes
+    15 ms against 240 ms on (epoch, seq) tuples."""
+    return (e.epoch << 24) | e.seq
 
 
 def _onset(start: StoredEvent) -> float:
@@ -176,12 +212,14 @@ def af_episodes(
     events: Iterable[StoredEvent],
     end_utc: float | None = None,
     gap_s: float = EPISODE_GAP_S,
+    streams: Streams | None = None,
 ) -> list[AfEpisode]:
     """The AF episodes of the events (one patient's, or one device's), by onset, none
     overlapping another. An episode is closed by its AF end event, or by inference: by
     a new epoch of the device (a reset), by a silence of the device longer than
     ``gap_s`` (also before ``end_utc``, the end of the data: the companion's now or the
-    export's end), or by the next onset. Without any of these it is open."""
+    export's end), or by the next onset. Without any of these it is open. ``streams``:
+    the events' `device_streams`, when the caller has them."""
     episodes: list[AfEpisode] = []
 
     def close(
@@ -205,7 +243,7 @@ def af_episodes(
             )
         )
 
-    for stream in _by_device(events).values():
+    for stream in (device_streams(events) if streams is None else streams).values():
         open_: StoredEvent | None = None
         gap_closed: StoredEvent | None = None  # its own end event may still come
         last: StoredEvent | None = None
@@ -294,22 +332,32 @@ class FallRecord:
         return self.impact_mg / 1000
 
 
-def falls(events: Iterable[StoredEvent], end_utc: float | None = None) -> list[FallRecord]:
+def falls(
+    events: Iterable[StoredEvent],
+    end_utc: float | None = None,
+    streams: Streams | None = None,
+) -> list[FallRecord]:
     """Every fall, with the cancellation that names it (if any) and its wait for one;
     no two falls of the events wait at once. ``end_utc``: the end of the data (the
-    companion's now), before which a wait still running stays open."""
+    companion's now), before which a wait still running stays open. ``streams``: the
+    events' `device_streams`, when the caller has them."""
     out: list[FallRecord] = []
-    for stream in _by_device(events).values():
-        cancels = {
-            (e.serial, e.epoch, e.fields["fall_seq"]): e
-            for e in stream
-            if e.type == EventKind.FALL_CANCELLED and e.fields is not None
-        }
-        placed = [e for e in stream if e.type == EventKind.FALL and e.fields is not None]
+    fall_kind, cancel_kind = EventKind.FALL, EventKind.FALL_CANCELLED
+    for stream in (device_streams(events) if streams is None else streams).values():
+        cancels: dict[Key, StoredEvent] = {}
+        placed: list[StoredEvent] = []
         first_at: dict[int, float] = {}
-        for x in stream:
-            assert x.utc is not None
-            first_at.setdefault(x.epoch, x.utc)
+        epoch = None
+        for x in stream:  # one pass: a year's stream is 100 000 events
+            if x.epoch != epoch:
+                epoch = x.epoch
+                assert x.utc is not None
+                first_at.setdefault(epoch, x.utc)
+            if x.type == fall_kind:
+                if x.fields is not None:
+                    placed.append(x)
+            elif x.type == cancel_kind and x.fields is not None:
+                cancels[(x.serial, x.epoch, x.fields["fall_seq"])] = x
         epochs = sorted(first_at)
         next_epoch_at = {a: first_at[b] for a, b in zip(epochs, epochs[1:], strict=False)}
         for i, e in enumerate(placed):
