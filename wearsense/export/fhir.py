@@ -25,7 +25,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as day_time
 from pathlib import Path
 from typing import Any
@@ -524,20 +524,14 @@ def _rhythm(codings: list[dict[str, str]]) -> tuple[dict[str, Any], dict[str, An
     return value, {"code": _CLASSIFICATION, "valueCodeableConcept": value}
 
 
-_EPOCH_DAY = datetime(1970, 1, 1).date()
-
-
 def _af_burden_days(data: ExportData, b: _Builder, events: Iterable[StoredEvent]) -> None:
     """One AF burden Observation per local day with analysable rhythm time."""
-    versions: dict[str, int] = {}
+    versions: dict[date, int] = {}
     summaries = [e for e in events if e.type == EventKind.RHYTHM_SUMMARY and e.utc is not None]
     tz = data.tz
     for e in summaries:  # the model version of each local day's last summary
         assert e.utc is not None
-        seconds = int(e.utc)
-        found = b.iso.offset(seconds)
-        local = seconds + (found[0] if found is not None else 0)
-        versions[str(local // 86400)] = e.model_version or 0
+        versions[derived.local_day(e.utc, tz)] = e.model_version or 0
     serial = data.devices[0].serial if data.devices else summaries[0].serial if summaries else ""
     for day in derived.af_burden_per_day(summaries, tz):
         burden = day.burden
@@ -546,7 +540,7 @@ def _af_burden_days(data: ExportData, b: _Builder, events: Iterable[StoredEvent]
         start = max(datetime.combine(day.day, day_time(0), tz).timestamp(), data.start_utc)
         next_day = day.day + timedelta(days=1)
         end = min(datetime.combine(next_day, day_time(0), tz).timestamp(), data.end_utc)
-        version = versions.get(str((day.day - _EPOCH_DAY).days), 0)
+        version = versions.get(day.day, 0)
         b.observation(
             [],
             AF_BURDEN_CONCEPT,

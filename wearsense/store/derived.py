@@ -20,6 +20,7 @@ summary interval that spans midnight is shared between both days in proportion.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -60,13 +61,18 @@ class _LocalDay:
 _DAYS: dict[tzinfo, _LocalDay] = {}
 
 
-def _split_by_day(start: float, end: float, tz: tzinfo) -> Iterator[tuple[date, float]]:
-    """(local day, seconds of [start, end) in that day)."""
+def _local_days(tz: tzinfo) -> _LocalDay:
     days = _DAYS.get(tz)
     if days is None:
         if len(_DAYS) > 64:
             _DAYS.clear()
         days = _DAYS[tz] = _LocalDay(tz)
+    return days
+
+
+def _split_by_day(start: float, end: float, tz: tzinfo) -> Iterator[tuple[date, float]]:
+    """(local day, seconds of [start, end) in that day)."""
+    days = _local_days(tz)
     cursor = start
     while cursor < end:
         day, midnight = days.at(cursor)
@@ -76,7 +82,7 @@ def _split_by_day(start: float, end: float, tz: tzinfo) -> Iterator[tuple[date, 
 
 
 def local_day(utc: float, tz: tzinfo) -> date:
-    return datetime.fromtimestamp(utc, tz).date()
+    return _local_days(tz).at(utc)[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,13 +106,21 @@ def _placed(events: Iterable[StoredEvent], type_name: str) -> Iterator[StoredEve
 def af_burden_per_day(events: Iterable[StoredEvent], tz: tzinfo) -> list[AfBurdenDay]:
     af: dict[date, float] = defaultdict(float)
     analysable: dict[date, float] = defaultdict(float)
+    days = _local_days(tz)
     for e in _placed(events, EventKind.RHYTHM_SUMMARY):
         assert e.utc is not None and e.fields is not None
-        interval = float(e.fields["interval_s"])
-        for day, seconds in _split_by_day(e.utc - interval, e.utc, tz):
+        f = e.fields
+        interval = float(f["interval_s"])
+        start = e.utc - interval
+        day, midnight = days.at(start)
+        if e.utc <= midnight:  # nearly every summary: one day, all of it
+            af[day] += f["af_s"]
+            analysable[day] += f["analysable_s"]
+            continue
+        for day, seconds in _split_by_day(start, e.utc, tz):
             share = seconds / interval
-            af[day] += e.fields["af_s"] * share
-            analysable[day] += e.fields["analysable_s"] * share
+            af[day] += f["af_s"] * share
+            analysable[day] += f["analysable_s"] * share
     return [AfBurdenDay(d, af[d], analysable[d]) for d in sorted(analysable)]
 
 
@@ -436,11 +450,21 @@ def activity_minutes_per_day(
 ) -> dict[date, dict[str, float]]:
     """Minutes per activity class (walk, run, ...) per local day."""
     days: dict[date, dict[str, float]] = {}
+    local = _local_days(tz)
     for e in _placed(events, EventKind.ACTIVITY_SUMMARY):
         assert e.utc is not None and e.fields is not None
-        for day, seconds in _split_by_day(e.utc - ACTIVITY_SUMMARY_S, e.utc, tz):
+        start = e.utc - ACTIVITY_SUMMARY_S
+        day, midnight = local.at(start)
+        pieces = (
+            ((day, float(ACTIVITY_SUMMARY_S)),)  # nearly every summary: within one day
+            if e.utc <= midnight
+            else _split_by_day(start, e.utc, tz)
+        )
+        for day, seconds in pieces:
             share = seconds / ACTIVITY_SUMMARY_S
-            row = days.setdefault(day, {name: 0.0 for name in ACTIVITY_NAMES})
+            row = days.get(day)
+            if row is None:
+                row = days[day] = dict.fromkeys(ACTIVITY_NAMES, 0.0)
             for name, minutes in zip(ACTIVITY_NAMES, e.fields["minutes"], strict=True):
                 row[name] += minutes * share
     return dict(sorted(days.items()))
@@ -455,21 +479,33 @@ _COVERING: dict[str, str] = {
 def covered_intervals(events: Iterable[StoredEvent]) -> list[tuple[float, float]]:
     """Merged [start, end) UTC intervals during which some summary says the device was worn."""
     spans: list[tuple[float, float]] = []
+    covering, activity = _COVERING, EventKind.ACTIVITY_SUMMARY
     for e in events:
-        if e.utc is None or e.fields is None:
+        utc, f = e.utc, e.fields
+        if utc is None or f is None:
             continue
-        if e.type in _COVERING:
-            spans.append((e.utc - e.fields[_COVERING[e.type]], e.utc))
-        elif e.type == EventKind.ACTIVITY_SUMMARY and sum(e.fields["minutes"]) > 0:
-            spans.append((e.utc - ACTIVITY_SUMMARY_S, e.utc))
-    spans.sort()
+        name = covering.get(e.type)
+        if name is not None:
+            spans.append((utc - f[name], utc))
+        elif e.type == activity and sum(f["minutes"]) > 0:
+            spans.append((utc - ACTIVITY_SUMMARY_S, utc))
+    # merging needs the starts in order only; a float key sorts the nearly ordered
+    # spans without comparing tuples
+    spans.sort(key=_START)
     merged: list[tuple[float, float]] = []
+    lo = hi = 0.0
     for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        if merged and start <= hi:
+            if end > hi:
+                hi = end
+                merged[-1] = (lo, hi)
         else:
-            merged.append((start, end))
+            lo, hi = start, end
+            merged.append((lo, hi))
     return merged
+
+
+_START = operator.itemgetter(0)
 
 
 def clip(
