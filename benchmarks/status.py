@@ -329,8 +329,33 @@ def lookup(data: dict[str, Any], key: str) -> Any:
     return node
 
 
-def render(results: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> str:
-    """The page's Markdown from the bench results and each task's metrics."""
+def shown_before(page: str) -> dict[tuple[str, str, int], str]:
+    """The figures a status page shows: (part, label, its n-th use in that part) -> value
+    as written."""
+    found: dict[tuple[str, str, int], str] = {}
+    for line in page.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or cells[0] in ("part", "---"):
+            continue
+        seen: dict[str, int] = {}
+        for item in cells[2].split("; "):
+            label, sep, value = item.rpartition(": ")
+            if sep and value != NOT_MEASURED:
+                n = seen[label] = seen.get(label, -1) + 1
+                found[(cells[0], label, n)] = value
+    return found
+
+
+def render(
+    results: dict[str, Any],
+    metrics: dict[str, dict[str, Any]],
+    before: dict[tuple[str, str, int], str] | None = None,
+) -> str:
+    """The page's Markdown from the bench results and each task's metrics. A bench figure
+    that results.json lacks (its area not run since the file was made) keeps the value
+    ``before`` (the page as it was) shows, and the page says which areas it measured."""
+    before = before or {}
+    carried = 0
     lines = [
         "# Status",
         "",
@@ -343,10 +368,18 @@ def render(results: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> str:
     ]
     for part in PARTS:
         shown = []
+        uses: dict[str, int] = {}
         for figure in part.figures:
+            n = uses[figure.label] = uses.get(figure.label, -1) + 1
             source = results if figure.source == "bench" else metrics.get(figure.source, {})
             value = lookup(source, figure.key)
-            written = NOT_MEASURED if value is None else figure.fmt(value)
+            if value is not None:
+                written = figure.fmt(value)
+            elif figure.source == "bench" and (part.name, figure.label, n) in before:
+                written = before[(part.name, figure.label, n)]
+                carried += 1
+            else:
+                written = NOT_MEASURED
             shown.append(f"{figure.label}: {written}")
         lines.append(f"| {part.name} | {part.state} | {'; '.join(shown)} | {part.docs} |")
     lines += interpreter_table(results)
@@ -354,8 +387,14 @@ def render(results: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> str:
         "",
         "Where each figure comes from: `benchmarks/status.py` lists the key of each;",
         "`build/bench/results.md` lists every key `make bench` writes.",
-        "",
     ]
+    if carried:
+        areas = ", ".join(f"`{k}`" for k in sorted(results)) or "none"
+        lines.append(
+            f"Bench areas in the latest results: {areas}; {carried} figures of other areas are "
+            "kept from the page before (an earlier `make bench`)."
+        )
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -406,5 +445,6 @@ def read_metrics(models: Path = ROOT / "models") -> dict[str, dict[str, Any]]:
 
 
 def write_status(results: dict[str, Any], out: Path = STATUS) -> Path:
-    out.write_text(render(results, read_metrics()))
+    before = shown_before(out.read_text()) if out.exists() else {}
+    out.write_text(render(results, read_metrics(), before))
     return out

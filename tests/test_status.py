@@ -62,3 +62,23 @@ def test_the_interpreter_table_lists_every_model():
     assert tiny.count(" - ") == 8  # every column but MACs unmeasured
     assert "| random3 |" not in page
     assert "per model" not in render({}, {})
+
+
+def test_a_partial_run_keeps_the_other_areas_figures_from_the_page_before():
+    """Re-measuring one area keeps what the page showed for the others (said on the page),
+    takes the new figures of that area, and a figure never measured stays "not measured"."""
+    from benchmarks.status import shown_before
+
+    figures = [f for p in PARTS for f in p.figures if f.source == "bench"]
+    full = {f.key: 1000 + i for i, f in enumerate(figures)}
+    before = shown_before(render(_nest(full), {}))
+    second = figures[-1]
+    area = second.key.split(".")[0]
+    first = next(f for f in figures if f.key.split(".")[0] != area)
+    fresh = {k: 7 for k in full if k.split(".")[0] == area}
+    page = render(_nest(fresh), {}, before)
+    assert f"{second.label}: {second.fmt(7)}" in page
+    assert f"{first.label}: {first.fmt(full[first.key])}" in page
+    assert "kept from the page before" in page and f"`{area}`" in page
+    assert render(_nest(fresh), {}, {}).count(NOT_MEASURED) > 0
+    assert render(_nest(full), {}, before) == render(_nest(full), {})  # nothing carried
