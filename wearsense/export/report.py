@@ -129,21 +129,42 @@ def _bars(
     label: str | None = None,
 ) -> None:
     """``ax.bar(x, heights, bottom=bottom, color=color, label=label)`` drawn the same way
-    (rectangles 0.8 wide, centred, no edge, sticky at their base) as one collection: a
-    year of days is 366 bars a series, and each bar as its own patch costs a transform
-    chain to place and to draw."""
-    from matplotlib.collections import PolyCollection
+    (rectangles 0.8 wide, centred, no edge, sticky at their base) as one path of one
+    rectangle per bar: a year of days is 366 bars a series, and a backend draws a path
+    collection of distinct rectangles one path at a time (the PDF's main page: 3 774
+    paths, 0.3 s), where one compound path is one fill."""
+    import numpy as np
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
 
-    base = bottom if bottom is not None else [0.0] * len(x)
-    verts = [
-        [(i - 0.4, b), (i + 0.4, b), (i + 0.4, b + h), (i - 0.4, b + h)]
-        for i, h, b in zip(x, heights, base, strict=True)
-    ]
-    bars = PolyCollection(
-        verts, closed=True, facecolors=color, edgecolors="none", linewidths=0, label=label
+    n = len(x)
+    base = np.zeros(n) if bottom is None else np.asarray(bottom, dtype=float)
+    left = np.asarray(x, dtype=float) - 0.4
+    top = base + np.asarray(heights, dtype=float)
+    verts = np.empty((n, 5, 2))
+    verts[:, 0] = np.column_stack([left, base])
+    verts[:, 1] = np.column_stack([left + 0.8, base])
+    verts[:, 2] = np.column_stack([left + 0.8, top])
+    verts[:, 3] = np.column_stack([left, top])
+    verts[:, 4] = verts[:, 0]
+    codes = np.tile(
+        [MplPath.MOVETO, MplPath.LINETO, MplPath.LINETO, MplPath.LINETO, MplPath.CLOSEPOLY], n
     )
-    bars.sticky_edges.y.extend(base)
-    ax.add_collection(bars)
+    bars = PathPatch(
+        MplPath(verts.reshape(-1, 2), codes),
+        facecolor=color,
+        edgecolor="none",
+        linewidth=0,
+        label=label,
+        snap=True,  # to whole pixels, as a single bar is: thin bars stay solid in the PNG
+    )
+    bars.sticky_edges.y.extend(base.tolist())
+    # add_patch would find the data limits segment by segment in Python (0.3 s a page):
+    # the corners of all the rectangles give the same limits
+    ax.add_artist(bars)
+    if n:
+        ax.update_datalim([(left.min(), min(base.min(), top.min())), (left.max() + 0.8, top.max())])
+        ax.autoscale_view()
 
 
 def summary_lines(s: Summary) -> list[str]:
