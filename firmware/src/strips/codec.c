@@ -77,23 +77,23 @@ static inline void put_be16(uint8_t *p, uint32_t v)
 }
 
 /* The coder's state lives in code_block's locals (registers on the M4): acc holds the
- * pending bits in its low 15 - room bits (room: 0..15 between samples, negative once 16 or
- * more are pending), s the running mean from which each sample's k comes. */
+ * pending bits in its low over + 16 bits (over: -16..-1 between samples, 0 or more once 16
+ * or more are pending), s the running mean from which each sample's k comes. */
 
-/* Writes the oldest 16 of the pending bits (room < 0); NULL from code_block when they would
- * reach the limit. */
+/* Writes the oldest 16 of the pending bits (over >= 0); NULL from code_block when they
+ * would reach the limit. */
 #define FLUSH16()                                                                                \
     do {                                                                                         \
         if (p > lim2) {                                                                          \
             return NULL;                                                                         \
         }                                                                                        \
-        put_be16(p, acc >> (uint32_t)(-1 - room));                                               \
+        put_be16(p, acc >> (uint32_t)over);                                                      \
         p += 2;                                                                                  \
-        room += 16;                                                                              \
+        over -= 16;                                                                              \
     } while (0)
 
 /* Codes sample XI whose residual is E. The common case (no escape, fewer than 16 bits
- * pending afterwards) takes one test: the subtraction's sign (room < 0 also when nb > 15). */
+ * pending afterwards) takes one test: the sign of over + nb (nb < 16 when it is negative). */
 #define CODE(XI, E)                                                                              \
     do {                                                                                         \
         unsigned k_ = next_k(s);                                                                 \
@@ -102,22 +102,22 @@ static inline void put_be16(uint8_t *p, uint32_t v)
         /* a one then the k low bits of u: u less (q - 1) * 2^k */                              \
         uint32_t cw_ = u_ - ((q_ - 1u) << k_);                                                   \
         s += u_ - (s >> SHIFT);                                                                  \
-        room -= (int32_t)nb_;                                                                    \
-        if (room >= 0) {                                                                         \
+        over += (int32_t)nb_;                                                                    \
+        if (over < 0) {                                                                         \
             acc = (acc << nb_) | cw_;                                                            \
         } else if (nb_ <= CODE_BITS) {                                                           \
             acc = (acc << nb_) | cw_; /* fewer than 32 bits pending */                           \
             FLUSH16();                                                                           \
         } else {                                                                                 \
             unsigned z_ = escape_zeros(k_);                                                      \
-            room += (int32_t)nb_ - (int32_t)z_;                                                  \
+            over += (int32_t)z_ - (int32_t)nb_;                                                  \
             acc <<= z_;                                                                          \
-            if (room < 0) {                                                                      \
+            if (over >= 0) {                                                                     \
                 FLUSH16();                                                                       \
             }                                                                                    \
             acc = (acc << 16) | (uint16_t)(XI);                                                  \
-            room -= 16;                                                                          \
-            if (room < 0) {                                                                      \
+            over += 16;                                                                          \
+            if (over >= 0) {                                                                     \
                 FLUSH16();                                                                       \
             }                                                                                    \
         }                                                                                        \
@@ -127,24 +127,27 @@ static inline void put_be16(uint8_t *p, uint32_t v)
  * before, dp = x[i-1] - x[i-2], equal to the table's: (7 x1 - 3 x2 + 2) >> 2 is
  * x1 + ((3 dp + 2) >> 2), (6 x1 - 2 x2 + 2) >> 2 is x1 + ((dp + 1) >> 1). */
 #define RES_2(dn, dp) ((dn) - (dp))
-#define RES_4(dn, dp) ((dn) - (((dp) + 2 * (dp) + 2) >> 2))
+#define RES_4(dn, dp) ((dn) - ((3 * (dp) + 2) >> 2))
 #define RES_5(dn, dp) ((dn) - (((dp) + 1) >> 1))
 
-/* Codes xp[0..end) with predictor RES, two samples a turn so that the last sample and step
- * (xa, da) and the new ones (xb, db) swap roles without a move. */
+/* Codes xp[0..end) with predictor RES: one sample first when their count is odd, then two a
+ * turn so that the last sample and step (xa, da) and the new ones (xb, db) swap roles
+ * without a move. */
 #define CODE_LOOP(RES)                                                                           \
-    for (; xp < end1; xp += 2) {                                                                 \
+    if (((size_t)(end - xp) & 1u) != 0u) {                                                       \
+        xb = *xp++;                                                                              \
+        db = xb - xa;                                                                            \
+        CODE(xb, RES(db, da));                                                                   \
+        xa = xb;                                                                                 \
+        da = db;                                                                                 \
+    }                                                                                            \
+    for (; xp != end; xp += 2) {                                                                 \
         xb = xp[0];                                                                              \
         db = xb - xa;                                                                            \
         CODE(xb, RES(db, da));                                                                   \
         xa = xp[1];                                                                              \
         da = xa - xb;                                                                            \
         CODE(xa, RES(da, db));                                                                   \
-    }                                                                                            \
-    if (xp < end) {                                                                              \
-        xb = xp[0];                                                                              \
-        db = xb - xa;                                                                            \
-        CODE(xb, RES(db, da));                                                                   \
     }
 
 /* Codes x[1..n) (x[0] is written by the caller) with predictor pred (2, 4 or 5) and the
@@ -156,8 +159,8 @@ static uint8_t *code_block(const int16_t *x, size_t n, unsigned pred, unsigned k
     uint8_t *lim2 = lim - 2; /* a flush needs p + 2 <= lim */
     uint32_t acc = 0, s = (1u << k0) << SHIFT;
     unsigned cnt;
-    int32_t room = 15, xa, xb, da, db;
-    const int16_t *xp = x + 2, *end = x + n, *end1 = end - 1;
+    int32_t over = -16, xa, xb, da, db;
+    const int16_t *xp = x + 2, *end = x + n;
     if (n > 1u) {
         /* x[1] with the fixed order 1: every predictor the encoder uses reaches back 2 */
         xa = x[1];
@@ -176,7 +179,7 @@ static uint8_t *code_block(const int16_t *x, size_t n, unsigned pred, unsigned k
         }
     }
     /* the pending bits (< 16), padded with zeros to whole bytes */
-    for (cnt = (unsigned)(15 - room); cnt > 0u; cnt = cnt > 8u ? cnt - 8u : 0u) {
+    for (cnt = (unsigned)(over + 16); cnt > 0u; cnt = cnt > 8u ? cnt - 8u : 0u) {
         if (p >= lim) {
             return NULL;
         }
@@ -188,6 +191,39 @@ static uint8_t *code_block(const int16_t *x, size_t n, unsigned pred, unsigned k
 /* |v|, less 1 when v < 0 (one instruction on the M4; close enough to choose by) */
 #define MAG(v) ((uint32_t)((v) ^ ((v) >> 31)))
 
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#include <arm_acle.h>
+
+/* Both steps at once: one load of x[i-2], x[i-1], one of x[i-1], x[i] (the M4 allows
+ * unaligned word loads), SSUB16 gives d1 (low half) and e1 (high half), each SMUSD one
+ * residual: d1 * c_lo - e1 * c_hi. */
+typedef int16x2_t steps_t;
+static inline int16x2_t load2(const int16_t *p)
+{
+    int16x2_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+#define PAIR(c_lo, c_hi) ((int16x2_t)(((uint32_t)(c_hi) << 16) | ((uint32_t)(c_lo) & 0xFFFFu)))
+#define STEPS(x, i) __ssub16(load2(&(x)[(i) - 1]), load2(&(x)[(i) - 2]))
+#define RESIDUAL(st, c_lo, c_hi) __smusd((st), PAIR(c_lo, c_hi))
+#else
+/* The same arithmetic in portable C: the steps wrap to 16 bits as SSUB16's halves do */
+typedef struct {
+    int32_t d1, e1;
+} steps_t;
+static inline int32_t wrap16(int32_t v) { return (int32_t)((v + 32768) & 0xFFFF) - 32768; }
+static inline steps_t steps(const int16_t *x, ptrdiff_t i)
+{
+    steps_t st;
+    st.d1 = wrap16(x[i - 1] - x[i - 2]);
+    st.e1 = wrap16(x[i] - x[i - 1]);
+    return st;
+}
+#define STEPS(x, i) steps((x), (i))
+#define RESIDUAL(st, c_lo, c_hi) ((st).d1 * (c_lo) - (st).e1 * (c_hi))
+#endif
+
 /* The predictor among 2, 4 and 5 whose residuals have the least sum of magnitudes on every
  * STEP-th sample; *mean gets that mean. The others are part of the format but not chosen:
  * on CinC and MIT-BIH, 0, 3 and 6 came with longer codes for their lower sums (the adaptive
@@ -197,19 +233,26 @@ static unsigned choose_predictor(const int16_t *x, size_t n, uint32_t *mean)
 {
     uint32_t s2 = 0, s4 = 0, s5 = 0, best_sum, count = (uint32_t)(n / STEP);
     unsigned best = 2;
-    size_t i;
+    const int16_t *first = x + 3, *xp;
     if (n < 4u) {
         *mean = 0;
         return best;
     }
-    for (i = 3; i < n; i += STEP) {
-        /* 4 times the residuals (no rounding, the same scale for MAG's bias), from the
-         * last step d1 and this one e1: e2 = e1 - d1, e4 = e1 - 3/4 d1, e5 = e1 - 1/2 d1 */
-        int32_t d1 = x[i - 1] - x[i - 2], e4x = 4 * (x[i] - x[i - 1]);
-        int32_t r2 = e4x - 4 * d1, r5 = e4x - 2 * d1, r4 = r5 - d1;
+    /* samples 3, 3 + STEP, ... < n, the last first (the pointer stays inside the block) */
+    for (xp = first + STEP * (count - 1u);; xp -= STEP) {
+        /* 4 times the residuals (no rounding, the same scale for MAG's bias), from the last
+         * step d1 and this one e1: e2 = e1 - d1, e4 = e1 - 3/4 d1, e5 = e1 - 1/2 d1 */
+        int32_t r2, r4, r5;
+        const steps_t st = STEPS(xp, 0);
+        r2 = RESIDUAL(st, -4, -4);
+        r4 = RESIDUAL(st, -3, -4);
+        r5 = RESIDUAL(st, -2, -4);
         s2 += MAG(r2);
-        s5 += MAG(r5);
         s4 += MAG(r4);
+        s5 += MAG(r5);
+        if (xp == first) {
+            break;
+        }
     }
     /* each sum < 2^28 on a block */
     best_sum = s2;
