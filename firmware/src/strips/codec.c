@@ -1,5 +1,5 @@
 /* Lossless block codec of ECG strips: one of the format's seven fixed predictors (the
- * encoder chooses among four of them) per block, then
+ * encoder chooses among three of them) per block, then
  * an adaptive Rice code of the zig-zagged residuals whose parameter follows a running
  * mean, with a 16-bit escape and a verbatim fallback. Block layout bit by bit:
  * docs/strips.md, "Codec". Written for the Cortex-M4: one pass to choose the predictor on
