@@ -1,10 +1,12 @@
 /* Lossless block codec of ECG strips: one of the format's seven fixed predictors (the
- * encoder chooses among four of them) per block, then
+ * encoder chooses among three of them) per block, then
  * an adaptive Rice code of the zig-zagged residuals whose parameter follows a running
  * mean, with a 16-bit escape and a verbatim fallback. Block layout bit by bit:
  * docs/strips.md, "Codec". Written for the Cortex-M4: one pass to choose the predictor on
  * every STEP-th sample, one pass to code; no division in the loops, no tables. */
 #include "ws_strip_codec.h"
+
+#include <string.h>
 
 #include "ws_bytes.h"
 
@@ -60,138 +62,212 @@ static int32_t predict(unsigned p, int32_t x1, int32_t x2, int32_t x3)
 
 /* ---------------------------------------------------------------- encoder */
 
-typedef struct {
-    uint8_t *p;
-    uint8_t *lim; /* the coded form must stay shorter than the verbatim one */
-    uint32_t acc; /* pending bits in the low cnt bits */
-    unsigned cnt; /* < 16 between samples */
-    uint32_t s;
-    unsigned k;
-} coder_t;
+#define ZIGZAG(e) (((uint32_t)(e) << 1) ^ (uint32_t)((e) >> 31))
 
-/* Predictor p's estimate from xp[-1], xp[-2], as the table says, written out so that each
- * coding loop below has its own inlined (the encoder codes with 1, 2, 4 and 5 only). */
-#define PRED_1 xp[-1]
-#define PRED_2 (2 * xp[-1] - xp[-2])
-#define PRED_4 ((7 * xp[-1] - 3 * xp[-2] + 2) >> 2)
-#define PRED_5 ((6 * xp[-1] - 2 * xp[-2] + 2) >> 2)
-
-/* Emits 16 bits when that many are pending: fewer than 16 stay. */
-#define FLUSH()                                                                                  \
-    if (cnt >= 16u) {                                                                            \
-        uint32_t v_;                                                                             \
-        if (p + 2 > lim) {                                                                       \
-            return 0;                                                                            \
-        }                                                                                        \
-        cnt -= 16u;                                                                              \
-        v_ = acc >> cnt;                                                                         \
-        p[0] = (uint8_t)(v_ >> 8);                                                               \
-        p[1] = (uint8_t)v_;                                                                      \
-        p += 2;                                                                                  \
-    }
-
-/* Codes the samples from xp up to end. The common case (no escape, fewer than 16 bits
- * pending afterwards) takes one test: cnt + nb < 16 implies nb < 16. */
-#define CODE_LOOP(PRED)                                                                          \
-    for (; xp < end; xp++) {                                                                     \
-        int32_t xi = xp[0];                                                                      \
-        int32_t e = xi - (int32_t)(PRED);                                                        \
-        uint32_t u = ((uint32_t)e << 1) ^ (uint32_t)(e >> 31);                                   \
-        uint32_t q = u >> k;                                                                     \
-        uint32_t nb = q + k + 1u;                                                                \
-        if (cnt + nb < 16u) {                                                                    \
-            /* a one then the k low bits of u: u less (q - 1) * 2^k */                          \
-            acc = (acc << nb) | (u - ((q - 1u) << k));                                           \
-            cnt += nb;                                                                           \
-        } else {                                                                                 \
-            if (nb <= CODE_BITS) {                                                               \
-                acc = (acc << nb) | (u - ((q - 1u) << k)); /* cnt < 16: fits in 31 bits */      \
-                cnt += nb;                                                                       \
-            } else {                                                                             \
-                unsigned z_ = escape_zeros(k);                                                   \
-                acc <<= z_;                                                                      \
-                cnt += z_;                                                                       \
-                FLUSH()                                                                          \
-                acc = (acc << 16) | (uint16_t)xi;                                                \
-                cnt += 16u;                                                                      \
-            }                                                                                    \
-            FLUSH()                                                                              \
-        }                                                                                        \
-        s += u - (s >> SHIFT);                                                                   \
-        k = next_k(s);                                                                           \
-    }
-
-/* Codes x[from..to) (from >= TAPS[pred], from >= 1) with predictor pred (1, 2, 4 or 5);
- * 0 when the code reaches the limit. */
-static int code_samples(coder_t *c, const int16_t *x, size_t from, size_t to, unsigned pred)
+/* Two bytes, most significant first: one byte swap and one store on the M4 */
+static inline void put_be16(uint8_t *p, uint32_t v)
 {
-    uint8_t *p = c->p, *lim = c->lim;
-    uint32_t acc = c->acc, s = c->s;
-    unsigned cnt = c->cnt, k = c->k;
-    const int16_t *xp = x + from, *end = x + to;
-    switch (pred) {
-    case 1:
-        CODE_LOOP(PRED_1)
-        break;
-    case 2:
-        CODE_LOOP(PRED_2)
-        break;
-    case 4:
-        CODE_LOOP(PRED_4)
-        break;
-    default: /* 5 */
-        CODE_LOOP(PRED_5)
-        break;
-    }
-    c->p = p;
-    c->acc = acc;
-    c->cnt = cnt;
-    c->s = s;
-    c->k = k;
-    return 1;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint16_t be = __builtin_bswap16((uint16_t)v);
+    memcpy(p, &be, sizeof be);
+#else
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+#endif
 }
 
-/* |v|, less 1 when v < 0 (two instructions on the M4; close enough to choose by) */
+/* The coder's state lives in code_block's locals (registers on the M4): acc holds the
+ * pending bits in its low over + 16 bits (over: -16..-1 between samples, 0 or more once 16
+ * or more are pending), s the running mean from which each sample's k comes. */
+
+/* Writes the oldest 16 of the pending bits (over >= 0); NULL from code_block when they
+ * would reach the limit. */
+#define FLUSH16()                                                                                \
+    do {                                                                                         \
+        if (p > lim2) {                                                                          \
+            return NULL;                                                                         \
+        }                                                                                        \
+        put_be16(p, acc >> (uint32_t)over);                                                      \
+        p += 2;                                                                                  \
+        over -= 16;                                                                              \
+    } while (0)
+
+/* Codes sample XI whose residual is E. The common case (no escape, fewer than 16 bits
+ * pending afterwards) takes one test: the sign of over + nb (nb < 16 when it is negative). */
+#define CODE(XI, E)                                                                              \
+    do {                                                                                         \
+        unsigned k_ = next_k(s);                                                                 \
+        int32_t e_ = (E);                                                                        \
+        uint32_t u_ = ZIGZAG(e_), q_ = u_ >> k_, nb_ = q_ + k_ + 1u;                             \
+        /* a one then the k low bits of u: u less (q - 1) * 2^k */                              \
+        uint32_t cw_ = u_ - ((q_ - 1u) << k_);                                                   \
+        s += u_ - (s >> SHIFT);                                                                  \
+        over += (int32_t)nb_;                                                                    \
+        if (over < 0) {                                                                         \
+            acc = (acc << nb_) | cw_;                                                            \
+        } else if (nb_ <= CODE_BITS) {                                                           \
+            acc = (acc << nb_) | cw_; /* fewer than 32 bits pending */                           \
+            FLUSH16();                                                                           \
+        } else {                                                                                 \
+            unsigned z_ = escape_zeros(k_);                                                      \
+            over += (int32_t)z_ - (int32_t)nb_;                                                  \
+            acc <<= z_;                                                                          \
+            if (over >= 0) {                                                                     \
+                FLUSH16();                                                                       \
+            }                                                                                    \
+            acc = (acc << 16) | (uint16_t)(XI);                                                  \
+            over += 16;                                                                          \
+            if (over >= 0) {                                                                     \
+                FLUSH16();                                                                       \
+            }                                                                                    \
+        }                                                                                        \
+    } while (0)
+
+/* Predictor p's residual x[i] - x^ from the last step dn = x[i] - x[i-1] and the one
+ * before, dp = x[i-1] - x[i-2], equal to the table's: (7 x1 - 3 x2 + 2) >> 2 is
+ * x1 + ((3 dp + 2) >> 2), (6 x1 - 2 x2 + 2) >> 2 is x1 + ((dp + 1) >> 1). */
+#define RES_2(dn, dp) ((dn) - (dp))
+#define RES_4(dn, dp) ((dn) - ((3 * (dp) + 2) >> 2))
+#define RES_5(dn, dp) ((dn) - (((dp) + 1) >> 1))
+
+/* Codes xp[0..end) with predictor RES: one sample first when their count is odd, then two a
+ * turn so that the last sample and step (xa, da) and the new ones (xb, db) swap roles
+ * without a move. */
+#define CODE_LOOP(RES)                                                                           \
+    if (((size_t)(end - xp) & 1u) != 0u) {                                                       \
+        xb = *xp++;                                                                              \
+        db = xb - xa;                                                                            \
+        CODE(xb, RES(db, da));                                                                   \
+        xa = xb;                                                                                 \
+        da = db;                                                                                 \
+    }                                                                                            \
+    for (; xp != end; xp += 2) {                                                                 \
+        xb = xp[0];                                                                              \
+        db = xb - xa;                                                                            \
+        CODE(xb, RES(db, da));                                                                   \
+        xa = xp[1];                                                                              \
+        da = xa - xb;                                                                            \
+        CODE(xa, RES(da, db));                                                                   \
+    }
+
+/* Codes x[1..n) (x[0] is written by the caller) with predictor pred (2, 4 or 5) and the
+ * initial parameter k0 from p on; the end of the code, or NULL when it would reach lim (the
+ * coded block must stay shorter than its verbatim form). */
+static uint8_t *code_block(const int16_t *x, size_t n, unsigned pred, unsigned k0, uint8_t *p,
+                           uint8_t *lim)
+{
+    uint8_t *lim2 = lim - 2; /* a flush needs p + 2 <= lim */
+    uint32_t acc = 0, s = (1u << k0) << SHIFT;
+    unsigned cnt;
+    int32_t over = -16, xa, xb, da, db;
+    const int16_t *xp = x + 2, *end = x + n;
+    if (n > 1u) {
+        /* x[1] with the fixed order 1: every predictor the encoder uses reaches back 2 */
+        xa = x[1];
+        da = xa - x[0];
+        CODE(xa, da);
+        switch (pred) {
+        case 2:
+            CODE_LOOP(RES_2)
+            break;
+        case 4:
+            CODE_LOOP(RES_4)
+            break;
+        default: /* 5 */
+            CODE_LOOP(RES_5)
+            break;
+        }
+    }
+    /* the pending bits (< 16), padded with zeros to whole bytes */
+    for (cnt = (unsigned)(over + 16); cnt > 0u; cnt = cnt > 8u ? cnt - 8u : 0u) {
+        if (p >= lim) {
+            return NULL;
+        }
+        *p++ = (uint8_t)(cnt >= 8u ? acc >> (cnt - 8u) : acc << (8u - cnt));
+    }
+    return p;
+}
+
+/* |v|, less 1 when v < 0 (one instruction on the M4; close enough to choose by) */
 #define MAG(v) ((uint32_t)((v) ^ ((v) >> 31)))
 
-/* The predictor among 1, 2, 4 and 5 whose residuals have the least sum of magnitudes on
- * every STEP-th sample; *mean gets that mean. The others (0, 3, 6) are part of the format
- * but not chosen: on CinC and MIT-BIH their lower sums of magnitudes came with longer codes
- * (docs/strips.md), and every predictor left out of this loop saves instructions. */
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#include <arm_acle.h>
+
+/* Both steps at once: one load of x[i-2], x[i-1], one of x[i-1], x[i] (the M4 allows
+ * unaligned word loads), SSUB16 gives d1 (low half) and e1 (high half), each SMUSD one
+ * residual: d1 * c_lo - e1 * c_hi. */
+typedef int16x2_t steps_t;
+static inline int16x2_t load2(const int16_t *p)
+{
+    int16x2_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+#define PAIR(c_lo, c_hi) ((int16x2_t)(((uint32_t)(c_hi) << 16) | ((uint32_t)(c_lo) & 0xFFFFu)))
+#define STEPS(x, i) __ssub16(load2(&(x)[(i) - 1]), load2(&(x)[(i) - 2]))
+#define RESIDUAL(st, c_lo, c_hi) __smusd((st), PAIR(c_lo, c_hi))
+#else
+/* The same arithmetic in portable C: the steps wrap to 16 bits as SSUB16's halves do */
+typedef struct {
+    int32_t d1, e1;
+} steps_t;
+static inline int32_t wrap16(int32_t v) { return (int32_t)((v + 32768) & 0xFFFF) - 32768; }
+static inline steps_t steps(const int16_t *x, ptrdiff_t i)
+{
+    steps_t st;
+    st.d1 = wrap16(x[i - 1] - x[i - 2]);
+    st.e1 = wrap16(x[i] - x[i - 1]);
+    return st;
+}
+#define STEPS(x, i) steps((x), (i))
+#define RESIDUAL(st, c_lo, c_hi) ((st).d1 * (c_lo) - (st).e1 * (c_hi))
+#endif
+
+/* The predictor among 2, 4 and 5 whose residuals have the least sum of magnitudes on every
+ * STEP-th sample; *mean gets that mean. The others are part of the format but not chosen:
+ * on CinC and MIT-BIH, 0, 3 and 6 came with longer codes for their lower sums (the adaptive
+ * code pays for their larger residuals on QRS complexes) and 1 was chosen for 2 % of the
+ * blocks and saved 0.03 % (docs/strips.md); every predictor left out saves instructions. */
 static unsigned choose_predictor(const int16_t *x, size_t n, uint32_t *mean)
 {
-    uint32_t s1 = 0, s2 = 0, s4 = 0, s5 = 0, count = 0, best_sum;
-    unsigned best = 1;
-    size_t i;
-    for (i = 3; i < n; i += STEP) {
-        /* the residual of each predictor, written from the last step d1 */
-        int32_t d1 = x[i - 1] - x[i - 2];
-        int32_t e1 = x[i] - x[i - 1], e2 = e1 - d1;
-        int32_t e4 = e1 - ((3 * d1 + 2) >> 2), e5 = e1 - ((d1 + 1) >> 1);
-        s1 += MAG(e1);
-        s2 += MAG(e2);
-        s4 += MAG(e4);
-        s5 += MAG(e5);
-        count++;
-    }
-    if (count == 0) {
+    uint32_t s2 = 0, s4 = 0, s5 = 0, best_sum, count = (uint32_t)(n / STEP);
+    unsigned best = 2;
+    const int16_t *first = x + 3, *xp;
+    if (n < 4u) {
         *mean = 0;
-        return 1;
+        return best;
     }
-    best_sum = s1;
-    if (s2 < best_sum) {
-        best = 2;
-        best_sum = s2;
+    /* samples 3, 3 + STEP, ... < n, the last first (the pointer stays inside the block) */
+    for (xp = first + STEP * (count - 1u);; xp -= STEP) {
+        /* 4 times the residuals (no rounding, the same scale for MAG's bias), from the last
+         * step d1 and this one e1: e2 = e1 - d1, e4 = e1 - 3/4 d1, e5 = e1 - 1/2 d1 */
+        int32_t r2, r4, r5;
+        const steps_t st = STEPS(xp, 0);
+        r2 = RESIDUAL(st, -4, -4);
+        r4 = RESIDUAL(st, -3, -4);
+        r5 = RESIDUAL(st, -2, -4);
+        s2 += MAG(r2);
+        s4 += MAG(r4);
+        s5 += MAG(r5);
+        if (xp == first) {
+            break;
+        }
     }
-    if (s4 < best_sum) {
+    /* Each sum < 2^28 on a block. The smoother predictors are favoured: 2's sum counts
+     * 9/8 and 4's 17/16 against 5's, as the adaptive code pays more for their noisier
+     * residuals than the sums say (MIT-BIH 0.36 % shorter, CinC 0.5 % longer). */
+    best_sum = s5;
+    best = 5;
+    if (s4 + (s4 >> 4) < s5) {
         best = 4;
         best_sum = s4;
     }
-    if (s5 < best_sum) {
-        best = 5;
-        best_sum = s5;
+    if (s2 + (s2 >> 3) < (best == 4 ? s4 + (s4 >> 4) : s5)) {
+        best = 2;
+        best_sum = s2;
     }
-    *mean = best_sum / count;
+    *mean = best_sum / (4u * count);
     return best;
 }
 
@@ -205,11 +281,10 @@ static size_t header_bytes(size_t n)
 ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size_t cap,
                                   size_t *len)
 {
-    size_t head, verbatim, i, taps;
+    size_t head, verbatim, i;
     uint32_t mean;
     unsigned pred, k0, shrt;
-    int ok = 1;
-    coder_t c;
+    uint8_t *end;
     if (x == NULL || out == NULL || len == NULL || n == 0 || n > WS_STRIP_BLOCK_SAMPLES) {
         return WS_ERR_ARG;
     }
@@ -224,32 +299,12 @@ ws_status_t ws_strip_encode_block(const int16_t *x, size_t n, uint8_t *out, size
     k0 = floor_log2(2u * mean + 1u);
     k0 = k0 > K0_MAX ? K0_MAX : k0;
     /* the first sample in 16 bits */
-    c.p = out + head + 2u;
-    c.lim = out + verbatim - 1u;
     out[head] = (uint8_t)((uint16_t)x[0] >> 8);
     out[head + 1u] = (uint8_t)x[0];
-    c.acc = 0;
-    c.cnt = 0;
-    c.s = (1u << k0) << SHIFT;
-    c.k = k0;
-    /* the samples before the predictor reaches back far enough use the fixed order i */
-    taps = TAPS[pred] < n ? TAPS[pred] : n;
-    for (i = 1; ok && i < taps; i++) {
-        ok = code_samples(&c, x, i, i + 1u, (unsigned)i);
-    }
-    if (ok) {
-        ok = code_samples(&c, x, taps > 1u ? taps : 1u, n, pred);
-    }
-    /* the pending bits (< 16), padded with zeros to whole bytes */
-    for (; ok && c.cnt > 0u; c.cnt = c.cnt > 8u ? c.cnt - 8u : 0u) {
-        ok = c.p < c.lim;
-        if (ok) {
-            *c.p++ = (uint8_t)(c.cnt >= 8u ? c.acc >> (c.cnt - 8u) : c.acc << (8u - c.cnt));
-        }
-    }
-    if (ok) {
+    end = code_block(x, n, pred, k0, out + head + 2u, out + verbatim - 1u);
+    if (end != NULL) {
         out[2] = (uint8_t)(shrt | (pred << 4) | k0);
-        *len = (size_t)(c.p - out);
+        *len = (size_t)(end - out);
     } else {
         out[2] = (uint8_t)(shrt | (PRED_VERBATIM << 4));
         for (i = 0; i < n; i++) {
