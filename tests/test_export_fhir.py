@@ -212,9 +212,14 @@ def test_iso_clock_agrees_with_datetime(zone: str) -> None:
 
 
 def test_fast_uuid_is_uuid5() -> None:
-    for parts in (("obs", "8867-4", "SN-7/1/5", "2024-01-01T04:00:00+01:00"), ("patient", "p")):
+    cases = [("obs", "8867-4", "SN-7/1/5", "2024-01-01T04:00:00+01:00"), ("patient", "p")]
+    cases += [("obs", "x", f"SN-{i}/1/{i * 7}") for i in range(500)]  # every variant digit
+    variants = set()
+    for parts in cases:
         want = str(uuid.uuid5(fhir.NAMESPACE, "/".join(parts)))
         assert fhir._uuid(*parts) == want
+        variants.add(want[19])
+    assert variants == set("89ab")
 
 
 def test_serials_with_quotes_are_escaped(tmp_path: Path) -> None:

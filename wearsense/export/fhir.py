@@ -155,13 +155,14 @@ def rhythm_value(rhythm_class: int, hr_bpm: int) -> list[dict[str, str]]:
     return OTHER
 
 
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
 def _uuid(*parts: object) -> str:
-    """``str(uuid.uuid5(NAMESPACE, "/".join(parts)))``, without the UUID object."""
-    digest = bytearray(hashlib.sha1(_NS + "/".join(map(str, parts)).encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """``str(uuid.uuid5(NAMESPACE, "/".join(parts)))``, without the UUID object: the SHA-1
+    hex digits with the version digit set to 5 and the variant bits to 10."""
+    h = hashlib.sha1(_NS + "/".join(map(str, parts)).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def _quantity(value: float, unit_key: str) -> dict[str, Any]:
