@@ -124,6 +124,13 @@ void ws_strips_cancel(ws_strips_t *s);
  * WS_ERR_STATE when image_crc32 is not the strip's. Releasing twice is OK. */
 ws_status_t ws_strips_release(ws_strips_t *s, uint16_t strip_id, uint32_t image_crc32);
 
+/* FACTORY_RESET (a new wearer): erases every page of the partition and forgets the
+ * strips, the requests waiting for samples, a running transfer and the RAM ring's
+ * samples; the stream's configuration stays. WS_ERR_FLASH when a page does not erase (a
+ * cut part way leaves some strips of the old epoch, which mount finds and the device
+ * keeps serving until the reset is sent again and completes). */
+ws_status_t ws_strips_erase_all(ws_strips_t *s);
+
 /* The strips held, oldest first: up to cap entries; *n how many. */
 ws_status_t ws_strips_list(const ws_strips_t *s, ws_strip_entry_t *out, size_t cap, size_t *n);
 

@@ -1,7 +1,8 @@
 /* ECG strips (ws_strips.h): the recorder's ring and requests, the strip image, the STRIP
  * event, STRIP_GET / STRIP_RELEASE through the device core and the transfer frames, the
  * partition ring's reuse policy, and a power cut at every flash operation while strips
- * are made and released (a flash that tears its operations, below). */
+ * are made and released (a flash that tears its operations, below); FACTORY_RESET erasing
+ * the partition. */
 #include <string.h>
 
 #include "ws_bytes.h"
@@ -427,10 +428,102 @@ static void test_power_cuts(void)
     WS_TEST_ASSERT_EQ_INT(tf.violations, 0);
 }
 
+static ws_status_t factory_reset(void)
+{
+    ws_command_t c;
+    uint8_t frame[16], out[WS_RESPONSE_MAX_SIZE];
+    size_t len = 0, rlen = 0;
+    memset(&c, 0, sizeof c);
+    c.opcode = WS_CMD_FACTORY_RESET;
+    c.token = 9;
+    c.a.factory_reset.magic = WS_FACTORY_RESET_MAGIC;
+    WS_TEST_ASSERT_EQ_INT(ws_command_encode(&c, frame, sizeof frame, &len), WS_OK);
+    return ws_device_on_command_write(&dev, frame, len, out, sizeof out, &rlen);
+}
+
+static int partition_blank(void)
+{
+    uint32_t i;
+    for (i = 0; i < sizeof tf.mem; i++) {
+        if (tf.mem[i] != 0xFFu) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* FACTORY_RESET (a new wearer) erases the old wearer's strips from flash, forgets the
+ * ring's samples and the waiting requests; the new epoch's strips start at id 1. A cut
+ * at each erase fails the reset (same epoch) and leaves whole strips only. */
+static void test_factory_reset_erases_strips(void)
+{
+    static uint8_t base[S_PAGE * S_PAGES];
+    static uint8_t q_base[Q_PAGE * Q_PAGES];
+    uint16_t epoch;
+    uint32_t at, cut, dropped;
+    tf_init();
+    boot(1);
+    WS_TEST_ASSERT_EQ_INT(ws_strips_config(&strips, FS, 200.0f, 0, 1000), WS_OK);
+    make(30);
+    make(31);
+    at = ws_strips_samples(&strips);
+    feed(at, FS);
+    /* waits for samples that will never come from this wearer */
+    WS_TEST_ASSERT_EQ_INT(ws_strips_request(&strips, WS_STRIP_REASON_RECORDING, 32, at,
+                                            3 * FS), WS_OK);
+    WS_TEST_ASSERT_EQ_INT(strips.n_entries, 2);
+    memcpy(base, tf.mem, sizeof base);
+    memcpy(q_base, q_mem, sizeof q_base);
+    epoch = dev.queue.epoch;
+    WS_TEST_ASSERT_EQ_INT(factory_reset(), WS_OK);
+    WS_TEST_ASSERT_EQ_INT(dev.queue.epoch, epoch + 1u);
+    WS_TEST_ASSERT_EQ_INT(strips.n_entries, 0);
+    WS_TEST_ASSERT(partition_blank());
+    /* the old wearer's last second is not in the ring: a request for it makes nothing */
+    dropped = strips.stats.dropped;
+    WS_TEST_ASSERT_EQ_INT(ws_strips_request(&strips, WS_STRIP_REASON_RECORDING, 33, at, FS),
+                          WS_OK);
+    WS_TEST_ASSERT_EQ_INT(strips.stats.dropped, dropped + 1u);
+    feed(at + FS, 2 * FS); /* and the request that waited before the reset is gone */
+    WS_TEST_ASSERT_EQ_INT(strips.n_entries, 0);
+    make(34);
+    WS_TEST_ASSERT_EQ_INT(strips.n_entries, 1);
+    WS_TEST_ASSERT_EQ_INT(strips.entry[0].strip_id, 1);
+    WS_TEST_ASSERT_EQ_INT(strips.entry[0].epoch, epoch + 1u);
+    boot(0);
+    WS_TEST_ASSERT_EQ_INT(strips.n_entries, 1);
+    /* a power cut at each erase of the reset */
+    for (cut = 0; cut < S_PAGES; cut++) {
+        uint16_t i;
+        memcpy(tf.mem, base, sizeof base);
+        memcpy(q_mem, q_base, sizeof q_base);
+        tf.dead = 0;
+        tf.cut_at = 0xFFFFFFFFu;
+        boot(0);
+        tf.ops = 0;
+        tf.cut_at = cut;
+        WS_TEST_ASSERT_EQ_INT(factory_reset(), WS_ERR_FLASH);
+        WS_TEST_ASSERT_EQ_INT(dev.queue.epoch, epoch);
+        tf.dead = 0;
+        tf.cut_at = 0xFFFFFFFFu;
+        boot(0); /* power back: same epoch, whole strips only */
+        WS_TEST_ASSERT_EQ_INT(dev.queue.epoch, epoch);
+        for (i = 0; i < strips.n_entries; i++) {
+            uint32_t len = fetch(strips.entry[i].strip_id, 0, img, sizeof img, 244);
+            WS_TEST_ASSERT(len > 0);
+        }
+        WS_TEST_ASSERT_EQ_INT(factory_reset(), WS_OK); /* sent again, it completes */
+        WS_TEST_ASSERT_EQ_INT(strips.n_entries, 0);
+        WS_TEST_ASSERT(partition_blank());
+    }
+    WS_TEST_ASSERT_EQ_INT(tf.violations, 0);
+}
+
 int ws_test_run(void)
 {
     test_made_and_fetched();
     test_ring_reuse();
     test_power_cuts();
+    test_factory_reset_erases_strips();
     return ws_test_failures();
 }

@@ -332,6 +332,14 @@ static ws_status_t run_command(ws_device_t *dev, const ws_command_t *cmd, ws_res
         }
         return ws_strips_release(dev->strips, cmd->a.strip_req.strip_id, cmd->a.strip_req.value);
     case WS_CMD_FACTORY_RESET:
+        /* the old wearer's ECG strips go first: if a cut stops the erase, the epoch has
+         * not changed and the strips left are still the owner's until a reset completes */
+        if (dev->strips != NULL) {
+            st = ws_strips_erase_all(dev->strips);
+            if (st != WS_OK) {
+                return st;
+            }
+        }
         dev->queue.now_s = now_s(dev);
         st = ws_queue_new_epoch(&dev->queue);
         if (st != WS_OK) {

@@ -494,6 +494,31 @@ ws_status_t ws_strips_next_frame(ws_strips_t *s, uint8_t *out, size_t cap, size_
     return WS_OK;
 }
 
+ws_status_t ws_strips_erase_all(ws_strips_t *s)
+{
+    uint32_t p;
+    if (s == NULL || s->flash == NULL) {
+        return WS_ERR_ARG;
+    }
+    s->xfer_active = 0;
+    s->n_pending = 0;
+    /* the ring's samples are the old wearer's: none of them goes into a new strip */
+    s->tail = 0;
+    s->used = 0;
+    s->stage_n = 0;
+    s->oldest = s->total;
+    for (p = 0; p < s->flash->page_count; p++) {
+        if (s->flash->erase(s->flash->ctx, p) != WS_OK) {
+            s->stats.flash_errors++;
+            return WS_ERR_FLASH; /* the table still names what may be left: mount decides */
+        }
+    }
+    s->n_entries = 0;
+    s->late = 0;
+    recount(s);
+    return WS_OK;
+}
+
 void ws_strips_cancel(ws_strips_t *s)
 {
     if (s != NULL) {
