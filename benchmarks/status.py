@@ -346,10 +346,29 @@ def shown_before(page: str) -> dict[tuple[str, str, int], str]:
     return found
 
 
+INTERPRETER_HEADING = "## The int8 interpreter on the Cortex-M4, per model"
+
+
+def section_before(page: str, heading: str = INTERPRETER_HEADING) -> list[str]:
+    """The lines of a section of a status page, from its heading to the blank line before
+    the next paragraph that is not its table (empty when the page has none)."""
+    lines = page.splitlines()
+    if heading not in lines:
+        return []
+    start = lines.index(heading)
+    end = start + 1
+    while end < len(lines) and not lines[end].startswith("Where each figure comes from"):
+        end += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return ["", *lines[start:end]]
+
+
 def render(
     results: dict[str, Any],
     metrics: dict[str, dict[str, Any]],
     before: dict[tuple[str, str, int], str] | None = None,
+    interpreter_before: list[str] | None = None,
 ) -> str:
     """The page's Markdown from the bench results and each task's metrics. A bench figure
     that results.json lacks (its area not run since the file was made) keeps the value
@@ -382,7 +401,11 @@ def render(
                 written = NOT_MEASURED
             shown.append(f"{figure.label}: {written}")
         lines.append(f"| {part.name} | {part.state} | {'; '.join(shown)} | {part.docs} |")
-    lines += interpreter_table(results)
+    table = interpreter_table(results)
+    if not table and interpreter_before:
+        table = interpreter_before
+        carried += 1
+    lines += table
     lines += [
         "",
         "Where each figure comes from: `benchmarks/status.py` lists the key of each;",
@@ -391,8 +414,8 @@ def render(
     if carried:
         areas = ", ".join(f"`{k}`" for k in sorted(results)) or "none"
         lines.append(
-            f"Bench areas in the latest results: {areas}; {carried} figures of other areas are "
-            "kept from the page before (an earlier `make bench`)."
+            f"Bench areas in the latest results: {areas}; {carried} figures or tables of other "
+            "areas are kept from the page before (an earlier `make bench`)."
         )
     lines.append("")
     return "\n".join(lines)
@@ -419,7 +442,7 @@ def interpreter_table(results: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "",
-        "## The int8 interpreter on the Cortex-M4, per model",
+        INTERPRETER_HEADING,
         "",
         "Instructions per inference in QEMU (`-icount shift=0`), arena bytes against TFLite",
         "Micro's smallest working arena (`interpreter.models.<name>.<column key>`;",
@@ -445,6 +468,6 @@ def read_metrics(models: Path = ROOT / "models") -> dict[str, dict[str, Any]]:
 
 
 def write_status(results: dict[str, Any], out: Path = STATUS) -> Path:
-    before = shown_before(out.read_text()) if out.exists() else {}
-    out.write_text(render(results, read_metrics(), before))
+    page = out.read_text() if out.exists() else ""
+    out.write_text(render(results, read_metrics(), shown_before(page), section_before(page)))
     return out

@@ -82,3 +82,16 @@ def test_a_partial_run_keeps_the_other_areas_figures_from_the_page_before():
     assert "kept from the page before" in page and f"`{area}`" in page
     assert render(_nest(fresh), {}, {}).count(NOT_MEASURED) > 0
     assert render(_nest(full), {}, before) == render(_nest(full), {})  # nothing carried
+
+
+def test_a_run_without_the_interpreter_keeps_its_table_from_the_page_before():
+    from benchmarks.status import INTERPRETER_HEADING, section_before
+
+    results = {"interpreter": {"models": {"afib": {"macs": 418976, "arena_bytes": 10672}}}}
+    old_page = render(results, {})
+    kept = section_before(old_page)
+    assert INTERPRETER_HEADING in kept and any(row.startswith("| afib |") for row in kept)
+    page = render({"store": {"ingest_events_per_s": 5.0}}, {}, {}, kept)
+    assert page.count(INTERPRETER_HEADING) == 1 and "| afib | 418 976 |" in page
+    assert "kept from the page before" in page
+    assert INTERPRETER_HEADING not in render({"store": {}}, {}, {}, [])
