@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import lzma
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,18 @@ def _real_root() -> Path | None:
 
 REAL = _real_root()
 needs_data = pytest.mark.skipif(REAL is None, reason="IMU datasets not under the data root")
+
+
+def _torso_root() -> Path | None:
+    try:
+        root = data_root()
+    except DatasetError:
+        return None
+    return root if (root / "dsads-torso" / "data").is_dir() else None
+
+
+TORSO = _torso_root()
+needs_torso = pytest.mark.skipif(TORSO is None, reason="dsads-torso not under the data root")
 
 
 def _xz(path: Path, text: str) -> Path:
@@ -146,6 +160,46 @@ def test_dsads_missing_segment_is_named(tmp_path: Path) -> None:
     np.testing.assert_allclose(rec.gyro_dps[0, 0], np.degrees(0.1), rtol=1e-6)
 
 
+def _dsads_folder(root: Path, act: int, subject: str, row: str) -> Path:
+    folder = root / "data" / f"a{act:02d}" / subject
+    for seg in range(1, 61):
+        _xz(folder / f"s{seg:02d}.txt.xz", row * 125)
+    return folder
+
+
+def test_dsads_torso_is_the_same_loader_at_the_trunk(tmp_path: Path) -> None:
+    _dsads_folder(tmp_path / "dsads-torso", 15, "p2", "0,0,9.80665,0,-0.5,0,1,0,0\n")
+    (rec,) = imu.recordings("dsads-torso", tmp_path)
+    assert (rec.dataset, rec.subject, rec.position) == ("dsads-torso", "p2", Position.TORSO)
+    assert rec.activity is ActivityClass.CYCLE and rec.rate_hz == 25.0
+    assert rec.n_samples == 7500 and rec.segments[0].source_label.startswith("a15 cycling")
+    np.testing.assert_allclose(rec.acc_g[-1], [0, 0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(rec.gyro_dps[0, 1], np.degrees(-0.5), rtol=1e-6)
+    assert imu.subjects("dsads-torso", tmp_path) == ["p2"]
+    with pytest.raises(DatasetError, match="dataset folder 'dsads' is missing"):
+        imu.subjects("dsads", tmp_path)  # each unit is found under its own folder
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda p: p.write_bytes(b"\xfd7zXZ\x00 not really xz"), "cannot read"),
+        (lambda p: _xz(p, "1,2,3,4,5,6,7,8\n" * 125), "rows of 9 columns"),
+        (lambda p: _xz(p, "1,2,3,4,5,6,7,8,9\n" * 124), "124 rows, want 125"),
+        (lambda p: _xz(p, "1,2,x,4,5,6,7,8,9\n" * 125), "non-numeric"),
+        (lambda p: p.unlink(), "missing"),
+    ],
+)
+def test_dsads_torso_damaged_segment_is_named(
+    tmp_path: Path, damage: Callable[[Path], object], reason: str
+) -> None:
+    folder = _dsads_folder(tmp_path / "dsads-torso", 1, "p4", "0,0,9.8,0,0,0,1,0,0\n")
+    damage(folder / "s17.txt.xz")
+    with pytest.raises(DatasetError, match=reason) as err:
+        next(imu.recordings("dsads-torso", tmp_path))
+    assert err.value.path.name == "s17.txt.xz"
+
+
 def test_hapt_labels_become_half_open_segments(tmp_path: Path) -> None:
     raw = tmp_path / "HAPT Data Set" / "RawData"
     _xz(raw / "acc_exp01_user02.txt.xz", "0 0 1\n" * 20)
@@ -181,6 +235,22 @@ def test_splits_are_disjoint_and_not_empty(name: str) -> None:
     assert not parts["train"] & parts["validation"]
     assert not parts["train"] & parts["test"]
     assert not parts["validation"] & parts["test"]
+
+
+def test_units_of_the_same_recordings_share_their_split() -> None:
+    """DSADS's torso and arm units are the same people: one split for both, or a subject
+    trained on at one unit would be tested on at the other."""
+    shared = 0
+    for name in imu.DATASETS:
+        table = json.loads((imu.SPLIT_DIR / f"{name}.json").read_text())
+        other = table.get("same_subjects_as")
+        if other is None:
+            continue
+        shared += 1
+        assert other in imu.DATASETS and other != name
+        for split in imu.SPLITS:
+            assert imu.split_subjects(name, split) == imu.split_subjects(other, split)
+    assert shared >= 1  # dsads-torso names dsads
 
 
 @needs_data
@@ -238,3 +308,34 @@ def test_umafall_mangled_values(tmp_path: Path) -> None:
         assert umafall.load_file(path) == []
     with pytest.raises(DatasetError, match="mangled"):
         umafall.load_file(path, strict=True)
+
+
+# ---------------------------------------------------------------- real data, torso unit
+
+
+@needs_torso
+def test_real_dsads_torso() -> None:
+    """Six subjects x 19 activities; one sitting and one cycling recording read whole: the
+    device's labels, 25 Hz in, the C resampler's 50 Hz out, 1 g of gravity when sitting."""
+    from wearsense.firmware.imu import resample
+
+    root = TORSO / "dsads-torso"  # type: ignore[operator]
+    assert dsads.TORSO.subjects(root) == ["p1", "p2", "p4", "p6", "p7", "p8"]
+    assert dsads.TORSO.count(root) == 6 * 19
+    assert dsads.TORSO.count(root, set(imu.split_subjects("dsads-torso", "test"))) == 2 * 19
+    sitting = dsads.TORSO.load_activity(root / "data" / "a01" / "p1")
+    cycling = dsads.TORSO.load_activity(root / "data" / "a15" / "p1")
+    assert (sitting.activity, cycling.activity) == (ActivityClass.SIT, ActivityClass.CYCLE)
+    assert dsads.ACTIVITIES[12][0] is ActivityClass.RUN
+    assert dsads.ACTIVITIES[8][0] is ActivityClass.UNKNOWN
+    for rec in (sitting, cycling):
+        assert rec.position is Position.TORSO and rec.dataset == "dsads-torso"
+        assert rec.acc_g.shape == rec.gyro_dps.shape == (7500, 3)  # type: ignore[union-attr]
+        assert rec.rate_hz == 25.0 and rec.duration_s == 300.0
+    norm = np.linalg.norm(sitting.acc_g, axis=1)
+    assert abs(float(norm.mean()) - 1.0) < 0.03 and float(norm.std()) < 0.02
+    at_50 = resample(sitting.six_axis(), sitting.rate_hz)
+    assert abs(len(at_50) - 2 * sitting.n_samples) <= 8  # 50 Hz, less the filter's delay
+    assert abs(float(np.linalg.norm(at_50[100:, :3], axis=1).mean()) - 1.0) < 0.03
+    # the trunk is calm on the exercise bike but it moves: more than when sitting
+    assert float(np.linalg.norm(cycling.acc_g, axis=1).std()) > 2 * float(norm.std())

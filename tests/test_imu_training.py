@@ -117,6 +117,34 @@ def test_evaluate_missing_model_is_one_clear_error(tmp_path, capsys):
     assert code == 2 and "no model at" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(not _have("dsads-torso"), reason="dsads-torso not found")
+def test_activity_evaluation_scores_the_torso_unit_postures_too(tmp_path):
+    """The shipped model on three torso recordings of a test subject and one outside the
+    eight classes: dsads-torso gets its own entry and keys, every labelled window counts
+    (sitting too: the trunk is the device's placement), the elevator's none."""
+    from pathlib import Path
+
+    from wearsense.datasets.common import dataset_dir
+
+    real = dataset_dir("dsads-torso") / "data"
+    for act in ("a01", "a08", "a12", "a15"):  # sit, moving in an elevator, run, cycle
+        (tmp_path / "dsads-torso" / "data" / act).mkdir(parents=True)
+        (tmp_path / "dsads-torso" / "data" / act / "p1").symlink_to(real / act / "p1")
+    model = Path(__file__).resolve().parents[1] / "models" / "activity" / "activity.tflite"
+    report = activity.evaluate_activity(model, tmp_path, bootstrap=0, progress=False)
+    assert set(report["per_dataset"]) == {"dsads-torso"}
+    assert set(report["per_position"]) == {"dsads-torso/torso"}
+    torso = report["per_dataset"]["dsads-torso"]
+    rows = dict(zip(activity.LABELS, np.sum(torso["confusion"], axis=1).tolist(), strict=True))
+    # three 5-minute recordings, the same number of windows each; nothing from a08
+    assert rows["sit"] == rows["run"] == rows["cycle"] > 200
+    assert sum(rows.values()) == 3 * rows["sit"] == torso["n"]
+    assert set(report["dsads_torso_f1"]) == {"run", "cycle"}
+    assert sum(report["dsads_torso_cycle_predicted_as"].values()) == rows["cycle"]
+    assert "dsads-torso" in report["side_by_side"]["int8_student_c_interpreter"]
+    assert "dsads_f1" not in report  # the arm unit's keys only with the arm's data
+
+
 def test_held_end_gives_a_late_impact_its_window():
     """A trial that stops 0.3 s after its impact has no impact window (the 1.26 s after
     the peak never arrive); with its last sample held, as a worn device's stream goes on,

@@ -2,6 +2,10 @@
 into train / validation / test (about 60 / 20 / 20), seeded, and stratified so that
 subjects with fall trials and ADL-only subjects are spread over the three parts.
 
+A set that holds another unit of the same recordings (``SAME_SUBJECTS``: DSADS's torso
+unit beside its arm unit) takes that set's split unchanged: the same people, so a subject
+in training for one unit and in test for the other would leak.
+
 Run once when the data changes: python tools/make_imu_splits.py [--data-dir DIR]
 """
 
@@ -14,6 +18,7 @@ import random
 from wearsense.datasets import imu
 
 SEED = "wearsense-imu-splits-1"
+SAME_SUBJECTS = {"dsads-torso": "dsads"}  # set: the set whose people it shares
 
 
 def _has_falls(name: str, data_dir: str | None) -> dict[str, bool]:
@@ -49,8 +54,16 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
     for name in imu.DATASETS:
-        table = split(name, args.data_dir)
-        table_doc = {"dataset": name, "seed": SEED, "unit": "subject", **table}
+        table = split(SAME_SUBJECTS.get(name, name), args.data_dir)
+        table_doc: dict[str, object] = {"dataset": name, "seed": SEED, "unit": "subject"}
+        if name in SAME_SUBJECTS:
+            table_doc["same_subjects_as"] = SAME_SUBJECTS[name]
+            table_doc["note"] = (
+                f"another sensor unit of the recordings of {SAME_SUBJECTS[name]}: the same "
+                "people, so the same subjects in every split; a subject in training for one "
+                "unit and in test for the other would leak"
+            )
+        table_doc.update(table)
         path = imu.SPLIT_DIR / f"{name}.json"
         path.write_text(json.dumps(table_doc, indent=1) + "\n")
         print(name, {k: len(v) for k, v in table.items()}, table["test"])

@@ -49,9 +49,9 @@ def register(subparsers: Any) -> None:
         "imu",
         help="IMU datasets and the impact trigger (docs/imu-front-end.md)",
         description=(
-            "Look at the IMU datasets (sisfall, umafall, uci-hapt, dsads) under the data "
-            "root and at what the device's impact trigger does on them. The data root is "
-            "--data-dir, else $WEARSENSE_DATA, else ../shared/data next to the repository."
+            "Look at the IMU datasets (sisfall, umafall, uci-hapt, dsads, dsads-torso) under "
+            "the data root and at what the device's impact trigger does on them. The data root "
+            "is --data-dir, else $WEARSENSE_DATA, else ../shared/data next to the repository."
         ),
     )
     sub = parser.add_subparsers(dest="imu_command", metavar="ACTION", required=True)
@@ -61,7 +61,7 @@ def register(subparsers: Any) -> None:
         "--dataset",
         action="append",
         choices=sorted(imu.DATASETS),
-        help="only this dataset (repeatable; default: all four)",
+        help="only this dataset (repeatable; default: all of them)",
     )
     common.add_argument("--json", metavar="OUT", help="write the result here instead of stdout")
     summ = sub.add_parser(

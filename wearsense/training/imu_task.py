@@ -64,7 +64,8 @@ from wearsense.training.trainer import predict_logits
 
 # acc and |a| - 1 g in g; gyro in units of 128 deg/s (q × 4 deg/s / 32)
 INPUT_SCALE = 1.0 / 32.0
-DEVICE_POSITIONS = (Position.WAIST.value, Position.CHEST.value)
+# the device's placements: on the trunk (DSADS's torso unit is a trunk unit too)
+DEVICE_POSITIONS = (Position.WAIST.value, Position.CHEST.value, Position.TORSO.value)
 DataDir = str | os.PathLike[str] | None
 
 
@@ -639,8 +640,8 @@ def evaluation_trials(
 
 
 def in_scope(trial: Trial) -> bool:
-    """The device's placements (waist, chest); a dataset with neither (DSADS, arm) counts
-    with its own position, as the cross-position set."""
+    """The device's placements (waist, chest, DSADS's torso); a dataset with none of them
+    (DSADS's right arm) counts with its own position, as the cross-position set."""
     return trial.position in DEVICE_POSITIONS or trial.dataset == "dsads"
 
 

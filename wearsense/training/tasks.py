@@ -104,6 +104,7 @@ def _activity_summary(report: Figures) -> Figures:
     short = _common(report)
     short["uci_hapt_six_basic_accuracy"] = report.get("uci_hapt_six_basic_accuracy")
     short["dsads_f1"] = report.get("dsads_f1")
+    short["dsads_torso_f1"] = report.get("dsads_torso_f1")
     return short
 
 

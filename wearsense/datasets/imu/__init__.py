@@ -1,4 +1,5 @@
-"""IMU datasets (falls and activity): SisFall, UMAFall, UCI HAPT, DSADS.
+"""IMU datasets (falls and activity): SisFall, UMAFall, UCI HAPT, DSADS (right-arm unit,
+``dsads``; torso unit, ``dsads-torso``).
 
 Every loader yields :class:`ImuRecording` objects, one sensor unit of one trial, in g
 and deg/s, with subject and body position as attributes and labels as the protocol's
@@ -35,18 +36,21 @@ __all__ = [
     "subjects",
 ]
 
-DATASETS: dict[str, ModuleType] = {
+# a loader module, or a DSADS unit (the same loader for each of DSADS's unit folders)
+Loader = ModuleType | dsads.Unit
+DATASETS: dict[str, Loader] = {
     sisfall.NAME: sisfall,
     umafall.NAME: umafall,
     ucihapt.NAME: ucihapt,
     dsads.NAME: dsads,
+    dsads.TORSO.name: dsads.TORSO,
 }
 SPLITS = ("train", "validation", "test")
 SPLIT_DIR = Path(__file__).with_name("splits")
 DataDir = str | os.PathLike[str] | None
 
 
-def _module(name: str) -> ModuleType:
+def _module(name: str) -> Loader:
     if name not in DATASETS:
         raise DatasetError(name, f"not an IMU dataset; known: {', '.join(DATASETS)}")
     return DATASETS[name]

@@ -27,6 +27,9 @@ class Position(enum.StrEnum):
     ANKLE = "ankle"
     POCKET = "pocket"  # a phone in the right trouser pocket (UMAFall)
     RIGHT_ARM = "right_arm"  # DSADS unit 2; the README gives no finer placement
+    # DSADS unit 1, on the trunk (the device's own placement, like waist and chest); the
+    # dataset's description gives no finer placement than "torso"
+    TORSO = "torso"
 
 
 class DatasetWarning(UserWarning):
