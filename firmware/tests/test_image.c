@@ -144,6 +144,9 @@ static void check_each_status(void)
     off = find_tlv(WS_IMAGE_TLV_ED25519);
     ws_put_u16(slot + off + 2, 65);
     WS_TEST_ASSERT_EQ_INT(verify(SLOT_SIZE, 0, &info), WS_ERR_IMG_TLV);
+    reset_slot(); /* the area said shorter: the signature's value ends past its end */
+    ws_put_u16(slot + tlv_start() + 2, ws_get_u16(slot + tlv_start() + 2) - 10);
+    WS_TEST_ASSERT_EQ_INT(verify(SLOT_SIZE, 0, &info), WS_ERR_IMG_TLV);
     reset_slot(); /* the security counter TLV overflowing the protected area */
     ws_put_u16(slot + prot_start() + 6, 5);
     WS_TEST_ASSERT_EQ_INT(verify(SLOT_SIZE, 0, &info), WS_ERR_IMG_TLV);
