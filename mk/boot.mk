@@ -29,12 +29,11 @@ IMAGE_SEC_CNT ?= 1
 IMAGE_SLOT ?= 0x100000
 IMAGE_PRODUCTION ?= 0
 
-$(IMAGE_DIR)/wearsense-m4.bin: $(IMAGE_ELF)
-	@mkdir -p $(@D)
-	$(ARM_PREFIX)objcopy -O binary $< $@
-
-firmware-image: $(IMAGE_DIR)/wearsense-m4.bin firmware
-	$(PY) tools/sign_firmware_image.py $< $(IMAGE_DIR)/wearsense-m4.signed.bin \
+# The raw binary is written on every run: IMAGE_ELF may name another ELF than last time.
+firmware-image: $(IMAGE_ELF) firmware
+	@mkdir -p $(IMAGE_DIR)
+	$(ARM_PREFIX)objcopy -O binary $(IMAGE_ELF) $(IMAGE_DIR)/wearsense-m4.bin
+	$(PY) tools/sign_firmware_image.py $(IMAGE_DIR)/wearsense-m4.bin $(IMAGE_DIR)/wearsense-m4.signed.bin \
 	  --key $(IMAGE_KEY) --version $(IMAGE_VERSION) --security-counter $(IMAGE_SEC_CNT) \
 	  --slot-size $(IMAGE_SLOT) $(if $(filter 1,$(IMAGE_PRODUCTION)),--production)
 
