@@ -1,6 +1,7 @@
 /* Status codes shared by every firmware module and sent on the wire as one byte.
  * Ranges: 0x00-0x1F protocol and device core, 0x20-0x3F model transfer and
- * packages, 0x40-0x5F interpreter, 0x60-0x7F signal processing.
+ * packages, 0x40-0x5F interpreter, 0x60-0x7F signal processing, 0x80-0x9F firmware
+ * images (docs/firmware-update.md).
  * docs/protocol.md lists when each is returned. */
 #ifndef WS_STATUS_H
 #define WS_STATUS_H
@@ -53,7 +54,19 @@ typedef enum {
     WS_ERR_DSP_RATE = 96,   /* 0x60: ECG input rate not supported by the resampler */
     WS_ERR_DSP_CONFIG = 97, /* 0x61: ADC description invalid (gain <= 0, min >= max, ...) */
     WS_ERR_IMU_RATE = 112,  /* 0x70: IMU input rate not supported by the resampler */
-    WS_ERR_IMU_CONFIG = 113 /* 0x71: IMU scale or impact threshold out of range */
+    WS_ERR_IMU_CONFIG = 113, /* 0x71: IMU scale or impact threshold out of range */
+    /* 0x80-0x9F firmware images in MCUboot's format (ws_image.h, docs/firmware-update.md) */
+    WS_ERR_IMG_MAGIC = 0x80,       /* the header's magic is not MCUboot's 0x96f3b83d */
+    WS_ERR_IMG_HEADER = 0x81,      /* header size below 32 bytes, or a flag we cannot boot */
+    WS_ERR_IMG_BOUNDS = 0x82,      /* header, body or a TLV area reaches past the slot */
+    WS_ERR_IMG_TLV_INFO = 0x83,    /* a TLV area's magic or length is wrong */
+    WS_ERR_IMG_TLV = 0x84,         /* a TLV overflows its area, has the wrong length or area */
+    WS_ERR_IMG_TLV_DUP = 0x85,     /* a TLV the verifier reads appears twice */
+    WS_ERR_IMG_TLV_MISSING = 0x86, /* SHA256, KEYHASH, ED25519 or SEC_CNT is absent */
+    WS_ERR_IMG_HASH = 0x87,        /* SHA-256 of header+body+protected TLVs differs */
+    WS_ERR_IMG_KEY = 0x88,         /* the key hash is not the trusted key's */
+    WS_ERR_IMG_SIGNATURE = 0x89,   /* the Ed25519 signature does not verify */
+    WS_ERR_IMG_ROLLBACK = 0x8A     /* security counter below the device's minimum */
 } ws_status_t;
 /* cdef-end */
 

@@ -1,4 +1,5 @@
-"""`wearsense keys generate|show`: Ed25519 package-signing keys."""
+"""`wearsense keys generate|show`: Ed25519 keys that sign model packages and firmware
+images (docs/model-package.md, docs/firmware-update.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 
 from wearsense.updates.errors import KeyFileError
 from wearsense.updates.keys import (
-    DEV_KEY_NAME,
     ENV_SIGNING_KEY,
+    RESERVED_KEY_NAMES,
     generate_key,
     load_public_key,
     public_path_for,
@@ -23,7 +24,7 @@ def _fail(path: Path | str, exc: Exception) -> int:
 
 
 def cmd_keys_generate(args: argparse.Namespace) -> int:
-    if DEV_KEY_NAME in args.path.name:
+    if any(name in args.path.name for name in RESERVED_KEY_NAMES):
         return _fail(args.path, ValueError("that name is reserved for the development key"))
     try:
         key = generate_key(args.path, overwrite=args.force)
@@ -39,7 +40,12 @@ def cmd_keys_show(args: argparse.Namespace) -> int:
         key = load_public_key(args.path)
     except KeyFileError as exc:
         return _fail(args.path, exc)
-    kind = "DEVELOPMENT (emulator only)" if key.is_dev else "production"
+    if key.is_dev:
+        kind = "DEVELOPMENT (emulator only)"
+    elif key.is_dev_image:
+        kind = "DEVELOPMENT firmware-image (emulator only)"
+    else:
+        kind = "production"
     print(f"{args.path}: Ed25519 {kind} key, id {key.key_id.hex()}, public {key.raw.hex()}")
     return 0
 
@@ -47,9 +53,11 @@ def cmd_keys_show(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     keys = subparsers.add_parser(
         "keys",
-        help="generate and inspect Ed25519 package-signing keys",
-        description="Package-signing keys. A production private key stays outside the "
-        f"repository and is passed with --key or ${ENV_SIGNING_KEY}.",
+        help="generate and inspect Ed25519 keys (model packages, firmware images)",
+        description="Ed25519 keys that sign model packages and firmware images (one key "
+        "for each job; a firmware image is signed with MCUboot's imgtool, "
+        "docs/firmware-update.md). A production private key stays outside the repository "
+        f"and is passed with --key or ${ENV_SIGNING_KEY}.",
     )
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     gen = ksub.add_parser("generate", help="write NAME.ed25519.pem and NAME.ed25519.pub.pem")

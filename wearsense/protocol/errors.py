@@ -34,6 +34,18 @@ class Status(enum.IntEnum):
     PKG_ROLLBACK = 0x28
     PKG_MODEL = 0x29
     PKG_SELFTEST = 0x2A
+    # 0x80-0x9F firmware images in MCUboot's format (docs/firmware-update.md, "Checks")
+    IMG_MAGIC = 0x80
+    IMG_HEADER = 0x81
+    IMG_BOUNDS = 0x82
+    IMG_TLV_INFO = 0x83
+    IMG_TLV = 0x84
+    IMG_TLV_DUP = 0x85
+    IMG_TLV_MISSING = 0x86
+    IMG_HASH = 0x87
+    IMG_KEY = 0x88
+    IMG_SIGNATURE = 0x89
+    IMG_ROLLBACK = 0x8A
 
 
 class ProtocolError(ValueError):

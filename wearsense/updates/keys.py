@@ -1,4 +1,4 @@
-"""Ed25519 signing keys for model packages.
+"""Ed25519 signing keys for model packages and firmware images.
 
 - The **development key** (``dev_keys/wearsense-DEV-emulator-only.ed25519.pem``, committed
   on purpose) signs packages for the emulator and the tests. Its name says DEV, and every
@@ -8,6 +8,12 @@
 - A **production key** is read from ``--key PATH`` or the environment variable
   ``WEARSENSE_SIGNING_KEY`` (a path); it is never committed (``*.ed25519.pem`` is
   git-ignored outside ``dev_keys``). ``wearsense keys generate`` makes one.
+
+- The **development image key** (``dev_keys/wearsense-DEV-image-emulator-only.ed25519.pem``,
+  committed on purpose like the other) signs firmware images (MCUboot's format, signed by
+  ``imgtool``; ``wearsense.updates.firmware_image``) for the emulator and the tests. A
+  production image is signed with a maker's key made by ``wearsense keys generate``, and
+  ``sign_image(..., production=True)`` refuses the development image key.
 
 Key files are PEM: PKCS#8 for the private key (mode 0600), SubjectPublicKeyInfo for the
 public key next to it (``NAME.ed25519.pem`` → ``NAME.ed25519.pub.pem``). A private key file
@@ -34,6 +40,10 @@ DEV_KEY_NAME = "wearsense-DEV-emulator-only"
 DEV_KEY_DIR = Path(__file__).resolve().parent / "dev_keys"
 DEV_KEY_PATH = DEV_KEY_DIR / f"{DEV_KEY_NAME}.ed25519.pem"
 DEV_PUBLIC_KEY_PATH = DEV_KEY_DIR / f"{DEV_KEY_NAME}.ed25519.pub.pem"
+DEV_IMAGE_KEY_NAME = "wearsense-DEV-image-emulator-only"
+DEV_IMAGE_KEY_PATH = DEV_KEY_DIR / f"{DEV_IMAGE_KEY_NAME}.ed25519.pem"
+DEV_IMAGE_PUBLIC_KEY_PATH = DEV_KEY_DIR / f"{DEV_IMAGE_KEY_NAME}.ed25519.pub.pem"
+RESERVED_KEY_NAMES = (DEV_KEY_NAME, DEV_IMAGE_KEY_NAME)
 ENV_SIGNING_KEY = "WEARSENSE_SIGNING_KEY"
 
 
@@ -45,6 +55,11 @@ def key_id_of(raw_public_key: bytes) -> bytes:
 @functools.cache
 def dev_public_raw() -> bytes:
     return load_public_key(DEV_PUBLIC_KEY_PATH, _check_dev=False).raw
+
+
+@functools.cache
+def dev_image_public_raw() -> bytes:
+    return load_public_key(DEV_IMAGE_PUBLIC_KEY_PATH, _check_dev=False).raw
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +74,11 @@ class PublicKey:
     @property
     def is_dev(self) -> bool:
         return self.raw == dev_public_raw()
+
+    @property
+    def is_dev_image(self) -> bool:
+        """The development firmware-image key (emulator and tests only)."""
+        return self.raw == dev_image_public_raw()
 
     def verify(self, signature: bytes, message: bytes) -> bool:
         from cryptography.exceptions import InvalidSignature
@@ -108,8 +128,8 @@ def _read_private_key(path: Path, what: str) -> bytes:
 
 
 def _is_dev_key_file(path: Path) -> bool:
-    """The committed development key: public on purpose, its file's mode is not checked."""
-    return path.resolve() == DEV_KEY_PATH.resolve()
+    """A committed development key: public on purpose, its file's mode is not checked."""
+    return path.resolve() in (DEV_KEY_PATH.resolve(), DEV_IMAGE_KEY_PATH.resolve())
 
 
 def load_signing_key(path: Path | None = None) -> SigningKey:
