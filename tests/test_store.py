@@ -435,3 +435,33 @@ def test_fall_acknowledgements_persist_and_go_with_the_patient(
         again.delete_patient("p-001")
         with sqlite3.connect(tmp_path / "ws.db") as raw:
             assert raw.execute("SELECT count(*) FROM fall_acks").fetchone()[0] == 0
+
+
+def test_last_seen_moves_in_steps_of_the_touch_resolution(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device's last_seen_utc is rewritten at most once per TOUCH_RESOLUTION_S of
+    received time (not once per batch), never goes back, and a rolled-back transaction
+    leaves no stale memory of a write that did not happen."""
+    from wearsense.store.db import TOUCH_RESOLUTION_S
+
+    t = T0 + 5000.0
+    store.ingest("SN2", 1, [status(1)], received_utc=t)
+    store.ingest("SN2", 1, [hr(2, 600)], received_utc=t + TOUCH_RESOLUTION_S / 2)
+    assert store.device("SN2").last_seen_utc == t
+    store.ingest("SN2", 1, [hr(3, 1200)], received_utc=t + 2 * TOUCH_RESOLUTION_S)
+    assert store.device("SN2").last_seen_utc == t + 2 * TOUCH_RESOLUTION_S
+    store.ingest("SN2", 1, [hr(4, 1800)], received_utc=t)  # an old batch: no step back
+    assert store.device("SN2").last_seen_utc == t + 2 * TOUCH_RESOLUTION_S
+    from wearsense.store import db as db_module
+
+    def broken(event: object) -> str:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with monkeypatch.context() as patch:  # a new device's first batch, rolled back
+        patch.setattr(db_module, "fields_json", broken)
+        with pytest.raises(StoreError):
+            store.ingest("SN3", 1, [hr(1, 0)], received_utc=t)
+    assert "SN3" not in {d.serial for d in store.devices()}
+    store.ingest("SN3", 1, [status(1)], received_utc=t)  # its row is written after all
+    assert store.device("SN3").last_seen_utc == t

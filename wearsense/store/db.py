@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 SQLITE_MAGIC = b"SQLite format 3\x00"
 UNDECODABLE = "undecodable"
 DEFAULT_GAP_ALERT_HOURS = 4.0
+TOUCH_RESOLUTION_S = 1.0  # a device's last_seen_utc lags the last batch by at most this
 # Acknowledgements whose fall event was deleted (patient deletion, retention) go with it.
 _DELETE_ORPHAN_ACKS = (
     "DELETE FROM fall_acks WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "
@@ -273,6 +274,8 @@ class Store:
         self.path = Path(path)
         self._name = str(self.path)
         self._conn = self._open(create)
+        # last_seen_utc this Store wrote per device in a committed transaction (_touch_device)
+        self._touched: dict[str, float] = {}
 
     # -- opening -------------------------------------------------------------------------
 
@@ -392,9 +395,14 @@ class Store:
             try:
                 yield self._conn
             except BaseException:
+                self._touched.clear()  # what it wrote is gone
                 self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._touched.clear()
+                raise
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         with self._errors():
@@ -456,6 +464,13 @@ class Store:
         return Device(*row)
 
     def _touch_device(self, db: sqlite3.Connection, serial: str, now: float) -> None:
+        """Makes the device's row and moves its last_seen_utc to ``now``; skipped when this
+        Store wrote a value at most ``TOUCH_RESOLUTION_S`` older (the link's batches come
+        many a second: each rewrite was one more page in every ingest commit)."""
+        seen = self._touched.get(serial)
+        if seen is not None and now <= seen + TOUCH_RESOLUTION_S:
+            return
+        self._touched[serial] = now if seen is None else max(seen, now)
         db.execute(
             "INSERT INTO devices (serial, first_seen_utc, last_seen_utc) VALUES (?, ?, ?) "
             "ON CONFLICT(serial) DO UPDATE SET "

@@ -188,6 +188,20 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX events_by_type;
     CREATE INDEX events_by_type ON events(type, utc) WHERE {RARE_TYPES_SQL};
     """,
+    # 6: streams keyed by (serial, epoch) without a rowid: the contiguous sequence it holds
+    # changes in every ingest commit, and a rowid table rewrote its row and its key index
+    # (two pages a commit instead of one)
+    """
+    CREATE TABLE streams_v6 (
+        serial TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        contiguous_seq INTEGER NOT NULL,
+        PRIMARY KEY (serial, epoch)
+    ) WITHOUT ROWID;
+    INSERT INTO streams_v6 SELECT serial, epoch, contiguous_seq FROM streams;
+    DROP TABLE streams;
+    ALTER TABLE streams_v6 RENAME TO streams;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
