@@ -40,8 +40,9 @@ KEY = "fuzz"
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = ROOT / "build" / "fuzz"
 TARGETS = ("nn", "command", "ack", "transfer", "strip_transfer", "strip_decode")
-MAX_LEN = {"nn": 16384}  # as mk/fuzz.mk: a 512-byte chunk frame or 100-200 operations
-DEVICE_MAX_LEN = 600
+# as mk/fuzz.mk (fuzz_max_len): the device targets take 200 bytes, 30 to 60 operations
+MAX_LEN = {"nn": 16384, "strip_decode": 600}
+DEVICE_MAX_LEN = 200
 
 
 def _corpus(target: str) -> Path:
