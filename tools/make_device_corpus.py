@@ -118,10 +118,16 @@ def ack_seeds(vectors: dict) -> list[bytes]:
 def transfer_seeds(vectors: dict) -> list[bytes]:
     raw = frames(vectors, "chunks")
     begin = bytes.fromhex(vectors["commands"]["valid"][4]["hex"])  # update begin
-    # the vectors' frames that fit an input; the long ones' lengths are the expanded
-    # frames' below
-    seeds = [op(COMMAND, begin) + op(PRIMARY, c) for c in raw]
-    seeds = [seed for seed in seeds if len(seed) <= MAX_LEN]
+    # the vectors' frames; one too long for an input becomes a frame of its length
+    # expanded from its first 8 bytes (offset and data), with the CRC put in
+    seeds = []
+    for c in raw:
+        seed = op(COMMAND, begin) + op(PRIMARY, c)
+        if len(seed) > MAX_LEN:
+            seed = op(COMMAND, begin) + op(
+                PRIMARY | EXPAND | FIX_CRC, struct.pack("<H", len(c)) + c[:8]
+            )
+        seeds.append(seed)
     # a small package in 3 chunks, so a whole transfer fits an input (MAX_LEN)
     package = bytes(range(0, 256, 9)) + b"\x5a" * 12
     pieces = [package[i : i + 14] for i in range(0, len(package), 14)]
