@@ -39,7 +39,7 @@ def test_short_device_fuzz_run_finds_no_crash(built: Path, target: str, tmp_path
             str(built / f"fuzz_{target}"),
             f"-runs={RUNS}",
             "-seed=1",
-            "-max_len=600",
+            "-max_len=200",  # mk/fuzz.mk FUZZ_DEVICE_MAX_LEN
             f"-artifact_prefix={tmp_path}/",
             str(corpus),
         ],

@@ -25,6 +25,9 @@ VECTORS = ROOT / "tests" / "vectors" / "protocol.json"
 PRIMARY = 0
 COMMAND, ACK, TRANSFER, EVENTS, DRAIN, CONNECT, CLOCK, STATUS, REBOOT, CUT = range(6, 16)
 FIX_CRC = 0x10
+EXPAND = 0x20  # a transfer write: u16 length, then a pattern repeated to that length
+# Every seed fits the device targets' -max_len (mk/fuzz.mk, benchmarks/bench_fuzz.py).
+MAX_LEN = 200
 
 
 def op(code: int, payload: bytes = b"") -> bytes:
@@ -63,7 +66,12 @@ def command_seeds(vectors: dict) -> list[bytes]:
     cmds = frames(vectors, "commands")
     seeds = [op(PRIMARY, c) for c in cmds]
     seeds += [events(20) + op(DRAIN) + op(PRIMARY, c) + op(DRAIN) for c in cmds]
-    seeds.append(b"".join(op(PRIMARY, c) for c in cmds))
+    every = [op(PRIMARY, c) for c in cmds]
+    while every:  # every command in a row, in as few seeds as fit
+        seed = b""
+        while every and len(seed) + len(every[0]) <= MAX_LEN:
+            seed += every.pop(0)
+        seeds.append(seed or every.pop(0))
     # a factory reset with events pending, then the new epoch's status pages drained
     reset = bytes.fromhex("040252534554")
     seeds.append(events(30) + op(PRIMARY, reset) + op(DRAIN) + op(REBOOT) + op(DRAIN))
@@ -110,11 +118,20 @@ def ack_seeds(vectors: dict) -> list[bytes]:
 def transfer_seeds(vectors: dict) -> list[bytes]:
     raw = frames(vectors, "chunks")
     begin = bytes.fromhex(vectors["commands"]["valid"][4]["hex"])  # update begin
-    seeds = [op(COMMAND, begin) + op(PRIMARY, c) for c in raw]
-    # a small package in 3 chunks, so a whole transfer fits the 600-byte inputs (mk/fuzz.mk)
-    package = bytes(range(256)) + b"\x5a" * 44
-    pieces = [package[i : i + 100] for i in range(0, len(package), 100)]
-    chunks = [chunk(i * 100, p) for i, p in enumerate(pieces)]
+    # the vectors' frames; one too long for an input becomes a frame of its length
+    # expanded from its first 8 bytes (offset and data), with the CRC put in
+    seeds = []
+    for c in raw:
+        seed = op(COMMAND, begin) + op(PRIMARY, c)
+        if len(seed) > MAX_LEN:
+            seed = op(COMMAND, begin) + op(
+                PRIMARY | EXPAND | FIX_CRC, struct.pack("<H", len(c)) + c[:8]
+            )
+        seeds.append(seed)
+    # a small package in 3 chunks, so a whole transfer fits an input (MAX_LEN)
+    package = bytes(range(0, 256, 9)) + b"\x5a" * 12
+    pieces = [package[i : i + 14] for i in range(0, len(package), 14)]
+    chunks = [chunk(i * 14, p) for i, p in enumerate(pieces)]
     full = op(COMMAND, update_begin(1, 2, package)) + b"".join(op(PRIMARY, c) for c in chunks)
     query = op(COMMAND, bytes([0x11, 9, 1]))
     commit = op(COMMAND, bytes([0x12, 10, 1]))
@@ -146,13 +163,15 @@ def transfer_seeds(vectors: dict) -> list[bytes]:
         + op(PRIMARY, chunks[0])
         + op(PRIMARY, chunks[0])
         + op(PRIMARY, chunk(len(package), b"\x00" * 16))
-        + op(PRIMARY | FIX_CRC, struct.pack("<I", 100) + pieces[1] + b"\0\0")
+        + op(PRIMARY | FIX_CRC, struct.pack("<I", 14) + pieces[1] + b"\0\0")
         + query
     )
-    # the largest frame, and one past it
-    for size in (506, 507):
+    # the largest frame (512 bytes: offset 0, 506 data bytes, CRC), and one past it, each
+    # expanded from a short pattern by the harness, which also puts the CRC in
+    for size in (512, 513):
         seeds.append(
-            op(COMMAND, update_begin(0, 3, b"\x11" * 4000)) + op(PRIMARY, chunk(0, b"\x11" * size))
+            op(COMMAND, update_begin(0, 3, b"\x11" * 4000))
+            + op(PRIMARY | EXPAND | FIX_CRC, struct.pack("<H", size) + bytes(4) + b"\x11" * 4)
         )
     return seeds
 
@@ -178,7 +197,8 @@ def strip_seeds(vectors: dict) -> list[bytes]:
         + pull
         + op(COMMAND, bytes([6, 2]) + struct.pack("<HI", 1, 0))
     )
-    seeds.append(b"".join([make] * 6) + op(COMMAND, strip_get(6)) + pull)
+    short = op(PRIMARY, bytes([200, 150]) + bytes(range(0, 250, 50)))
+    seeds.append(b"".join([short] * 6) + op(COMMAND, strip_get(6)) + pull)
     for at in (0, 3, 9):  # a strip torn by a power cut of the strip partition
         seeds.append(
             make
@@ -206,6 +226,7 @@ def main(argv: list[str]) -> int:
         for old in folder.glob("seed*"):
             old.unlink()
         seeds = make(vectors)
+        assert all(len(seed) <= MAX_LEN for seed in seeds), name
         for i, seed in enumerate(seeds):
             (folder / f"seed{i:03d}").write_bytes(seed)
         print(f"wrote {len(seeds)} seeds to {folder}")

@@ -25,6 +25,8 @@
 #define NN_MODEL_MAX 32768
 #define MAX_PAGES STORE_MAX_PAGES
 #define DRAIN_MAX 16
+/* The longest transfer frame op bit 0x20 makes: past the 512-byte frame limit. */
+#define TRANSFER_EXPAND_MAX 1024
 #define EVENTS_MAX 16
 /* A small strip partition (a few strips of a few seconds wrap it) and a slow ECG rate. */
 #define STRIP_PAGES 8
@@ -255,7 +257,16 @@ static void op_transfer(uint8_t op, const uint8_t *p, size_t n)
     if (!updates) {
         return;
     }
-    memcpy(frame, p, n);
+    if ((op & 0x20u) && n >= 3) {
+        /* a long frame from a short record: u16 length, then a pattern repeated to it */
+        size_t i, want = ws_get_u16(p) % (TRANSFER_EXPAND_MAX + 1u);
+        for (i = 0; i < want; i++) {
+            frame[i] = p[2 + i % (n - 2)];
+        }
+        n = want;
+    } else {
+        memcpy(frame, p, n);
+    }
     if ((op & 0x10u) && n >= 3) {
         ws_put_u16(frame + n - 2, ws_crc16(frame, n - 2));
     }

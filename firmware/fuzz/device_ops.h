@@ -10,9 +10,12 @@
  * command write, ack write, transfer write, append events, drain notifications, connect,
  * clock step, status read, reboot, power cut (the strip target, fuzz_strip_transfer.c,
  * has one more as its own write: make a strip or pull Strip transfer frames, and its
- * STRIP_GET / STRIP_RELEASE go through the command write). For a transfer write, op bit 0x10 makes
- * the harness put the right CRC-16 in the frame's last two bytes (the fuzzer could not
- * find one), so chunks get past the codec to the model store.
+ * STRIP_GET / STRIP_RELEASE go through the command write). For a transfer write, op bit
+ * 0x20 makes the frame from a short record: a u16 length L (modulo 1025), then bytes
+ * repeated to L, so frames up to and past the 512-byte limit fit the inputs' -max_len
+ * (mk/fuzz.mk); op bit 0x10 then makes the harness put the right CRC-16 in the frame's
+ * last two bytes (the fuzzer could not find one), so chunks get past the codec to the
+ * model store.
  *
  * Every input starts from blank flash. Besides ASan/UBSan, the harness traps when the
  * core breaks what docs/device-core.md promises a central: a response or notification

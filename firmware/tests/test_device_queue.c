@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ws_device.h"
+#include "ws_queue.h"
 #include "ws_ram_flash.h"
 #include "ws_test.h"
 
@@ -145,10 +146,83 @@ static void test_bad_writes(void)
     WS_TEST_ASSERT_EQ_INT(append_hr(), WS_OK); /* still running */
 }
 
+/* ws_queue_next answers the smallest stored seq above `after` whatever the pages hold:
+ * a full queue on small pages (compactions copy tier-2 survivors into the newest page,
+ * after a GAP's page: the page with the lowest max_seq may not hold the next one), acks and
+ * remounts; every answer is checked against all the queue returns for any `after`. */
+static void test_next_is_smallest_seq_above(void)
+{
+    static uint8_t mem[256u * 5u];
+    static uint8_t seen[2048];
+    ws_ram_flash_t rf;
+    ws_queue_t q;
+    uint32_t rng = 12345u, step;
+    WS_TEST_ASSERT_EQ_INT(ws_ram_flash_init(&rf, mem, 256u, 5u), WS_OK);
+    WS_TEST_ASSERT_EQ_INT(ws_queue_mount(&q, &rf.iface), WS_OK);
+    for (step = 0; step < 400u; step++) {
+        ws_event_t ev;
+        uint32_t after, s_prev = 0, answers;
+        rng = rng * 1103515245u + 12345u;
+        memset(&ev, 0, sizeof ev);
+        ev.type = WS_EVENT_HR_SUMMARY;
+        ev.time_s = 1000u + step;
+        ev.u.hr_summary.interval_s = 60;
+        ev.u.hr_summary.min_bpm = 50;
+        ev.u.hr_summary.mean_bpm = 60;
+        ev.u.hr_summary.max_bpm = 90;
+        if ((rng >> 16) % 3u == 0) { /* tier 2: survives the compactions that drop tier 1 */
+            memset(&ev.u, 0, sizeof ev.u);
+            ev.type = WS_EVENT_ACTIVITY_CHANGE;
+            ev.u.activity_change.to_class = 1;
+            ev.u.activity_change.confidence = 90;
+        }
+        WS_TEST_ASSERT_EQ_INT(ws_queue_append(&q, &ev), WS_OK);
+        if ((rng >> 16) % 23u == 0 && q.last_seq > q.acked + 3u) {
+            WS_TEST_ASSERT_EQ_INT(ws_queue_ack(&q, q.acked + 3u), WS_OK);
+        }
+        if ((rng >> 16) % 31u == 1) {
+            WS_TEST_ASSERT_EQ_INT(ws_queue_mount(&q, &rf.iface), WS_OK);
+        }
+        if (step % 7u != 0 || q.last_seq >= sizeof seen) {
+            continue;
+        }
+        memset(seen, 0, sizeof seen);
+        answers = 0;
+        for (after = 0; after <= q.last_seq; after++) {
+            uint8_t out[WS_EVENT_MAX_SIZE];
+            size_t len = 0;
+            uint32_t seq = 0;
+            WS_TEST_ASSERT_EQ_INT(ws_queue_next(&q, after, out, sizeof out, &len, &seq), WS_OK);
+            if (len > 0) {
+                WS_TEST_ASSERT(seq > after && seq > q.acked && seq <= q.last_seq);
+                WS_TEST_ASSERT_EQ_INT(ws_event_packet_seq(out), seq);
+                answers += seen[seq] ? 0u : 1u;
+                seen[seq] = 1;
+            }
+        }
+        /* every pending event is some after's answer (ws_queue_pending counts them all) */
+        WS_TEST_ASSERT_EQ_INT(answers, ws_queue_pending(&q));
+        /* walked down from the top: each answer is the smallest answer above `after` */
+        for (after = q.last_seq + 1u; after-- > 0;) {
+            uint8_t out[WS_EVENT_MAX_SIZE];
+            size_t len = 0;
+            uint32_t seq = 0;
+            if (after + 1u <= q.last_seq && seen[after + 1u]) {
+                s_prev = after + 1u;
+            }
+            WS_TEST_ASSERT_EQ_INT(ws_queue_next(&q, after, out, sizeof out, &len, &seq), WS_OK);
+            WS_TEST_ASSERT_EQ_INT(seq, s_prev);
+        }
+    }
+    WS_TEST_ASSERT(q.last_seq > 300u);
+    WS_TEST_ASSERT_EQ_INT(rf.violations, 0);
+}
+
 int ws_test_run(void)
 {
     test_boot_numbering_and_reboot();
     test_full_queue_and_factory_reset();
     test_bad_writes();
+    test_next_is_smallest_seq_above();
     return ws_test_failures();
 }

@@ -514,45 +514,69 @@ ws_status_t ws_queue_note_boot(ws_queue_t *q)
     return st;
 }
 
+/* Scans page p for the event with the smallest seq above after that is below *best (0:
+ * none yet), keeping it in *found. 1 when that seq is after + 1, which nothing can beat. */
+static int next_in_page(const ws_queue_t *q, uint32_t p, uint32_t after, uint32_t *best,
+                        record_t *found)
+{
+    uint32_t off = HDR;
+    record_t r;
+    while (off < q->end[p] && read_record(q, p, off, &r) == REC_OK) {
+        uint32_t n;
+        const uint8_t *packet = record_event(&r, &n);
+        if (packet != NULL) {
+            uint32_t s = ws_event_packet_seq(packet);
+            if (s > after && (*best == 0 || s < *best)) {
+                *best = s;
+                *found = r;
+                if (s == after + 1u) {
+                    return 1;
+                }
+            }
+        }
+        off += r.size;
+    }
+    return 0;
+}
+
 ws_status_t ws_queue_next(const ws_queue_t *q, uint32_t after, uint8_t *out, size_t cap,
                           size_t *len, uint32_t *seq)
 {
-    uint32_t p, best = 0, best_page = 0, best_off = 0;
-    record_t r;
+    uint32_t p, best = 0, first = WS_QUEUE_NO_PAGE;
+    record_t found;
     if (q == NULL || q->flash == NULL || out == NULL || len == NULL || seq == NULL) {
         return WS_ERR_ARG;
     }
     *len = 0;
     *seq = 0;
+    memset(&found, 0, sizeof found);
     if (after < q->acked) {
         after = q->acked;
     }
+    /* The next event is almost always in the page with the lowest max_seq above after
+     * and is after + 1: scan that page first and stop there when it is, rather than
+     * reading (and CRC-checking) every record of every page for each notification.
+     * Otherwise every other page is scanned too, so the result is the smallest seq. */
     for (p = 0; p < q->flash->page_count; p++) {
-        uint32_t off = HDR;
-        if (!q->live[p] || q->max_seq[p] <= after) {
-            continue;
+        if (q->live[p] && q->max_seq[p] > after &&
+            (first == WS_QUEUE_NO_PAGE || q->max_seq[p] < q->max_seq[first])) {
+            first = p;
         }
-        while (off < q->end[p] && read_record(q, p, off, &r) == REC_OK) {
-            uint32_t n;
-            const uint8_t *packet = record_event(&r, &n);
-            if (packet != NULL) {
-                uint32_t s = ws_event_packet_seq(packet);
-                if (s > after && (best == 0 || s < best)) {
-                    best = s;
-                    best_page = p;
-                    best_off = off;
-                }
+    }
+    if (first == WS_QUEUE_NO_PAGE) {
+        return WS_OK;
+    }
+    if (!next_in_page(q, first, after, &best, &found)) {
+        for (p = 0; p < q->flash->page_count; p++) {
+            if (p != first && q->live[p] && q->max_seq[p] > after &&
+                next_in_page(q, p, after, &best, &found)) {
+                break;
             }
-            off += r.size;
         }
     }
     if (best != 0) {
         uint32_t n;
-        const uint8_t *packet;
-        if (read_record(q, best_page, best_off, &r) != REC_OK) {
-            return WS_ERR_FLASH;
-        }
-        packet = record_event(&r, &n);
+        const uint8_t *packet = record_event(&found, &n);
         if (packet == NULL || cap < n) {
             return WS_ERR_ARG;
         }
