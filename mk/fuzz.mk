@@ -15,7 +15,7 @@
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 300
 FUZZ_DEVICE_TARGETS := command ack transfer strip_transfer
-FUZZ_TARGETS := nn $(FUZZ_DEVICE_TARGETS) strip_decode
+FUZZ_TARGETS := nn $(FUZZ_DEVICE_TARGETS) strip_decode image  # image: mk/boot.mk builds it
 NN_SOURCES := $(wildcard firmware/src/nn/*.c)
 
 FUZZ_CFLAGS := -std=c11 -g -O1 -fno-sanitize-recover=undefined -Wall -Wextra -Werror
@@ -83,7 +83,8 @@ $(FUZZ_DIR)/corpus_strip_decode/.stamp: $(STAMP) tools/make_strip_corpus.py firm
 	@touch $@
 
 fuzz-build: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS)) $(FUZZ_DIR)/corpus/.stamp \
-            $(FUZZ_DIR)/corpus_device.stamp $(FUZZ_DIR)/corpus_strip_decode/.stamp
+            $(FUZZ_DIR)/corpus_device.stamp $(FUZZ_DIR)/corpus_strip_decode/.stamp \
+            $(FUZZ_DIR)/corpus_image/.stamp
 
 # fuzz_nn reads its corpus from build/fuzz/corpus, the others from build/fuzz/corpus_<name>.
 # Inputs up to 16 KiB for a model, 600 bytes for a strip block. The device targets take
@@ -93,7 +94,7 @@ fuzz-build: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS)) $(FUZZ_DIR)/corpus/.s
 # Inputs that grew toward 600 bytes made the device targets 3 times slower than at 200
 # (more operations, each scanning the queue), with the same cov (docs/device-core.md).
 FUZZ_DEVICE_MAX_LEN := 200
-fuzz_max_len = $(if $(filter nn,$(1)),16384,$(if $(filter strip_decode,$(1)),600,$(FUZZ_DEVICE_MAX_LEN)))
+fuzz_max_len = $(if $(filter nn,$(1)),16384,$(if $(filter strip_decode,$(1)),600,$(if $(filter image,$(1)),2048,$(FUZZ_DEVICE_MAX_LEN))))
 fuzz_corpus = $(if $(filter nn,$(1)),$(FUZZ_DIR)/corpus,$(FUZZ_DIR)/corpus_$(1))
 
 $(addprefix fuzz-run-,$(FUZZ_TARGETS)): fuzz-run-%: fuzz-build
