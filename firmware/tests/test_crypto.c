@@ -135,16 +135,13 @@ static void check_bad_keys(void)
 static void measure(void)
 {
     uint32_t start, ticks;
-    uint32_t loops = 1000000u;
     const ws_vec_ed25519_t *v = &WS_VEC_ED25519[2]; /* TEST 3, 2-byte message */
     ws_status_t status;
-    start = ws_systick_start();
-    /* exactly two instructions per iteration */
-    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(loops) : : "cc");
-    ticks = ws_systick_elapsed(start);
     ws_test_puts("WS-M4-TICKS calibration=");
-    ws_test_put_uint(ticks);
-    ws_test_puts(" instructions=2000000\n");
+    ws_test_put_uint(ws_systick_calibrate());
+    ws_test_puts(" instructions=");
+    ws_test_put_uint(WS_SYSTICK_CALIBRATION_INSTRUCTIONS);
+    ws_test_puts("\n");
     start = ws_systick_start();
     status = ws_ed25519_verify(v->signature, v->message, v->message_len, v->public_key);
     ticks = ws_systick_elapsed(start);

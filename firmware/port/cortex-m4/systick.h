@@ -32,4 +32,18 @@ static inline uint32_t ws_systick_elapsed(uint32_t start)
     return (start - WS_SYST_CVR) & 0x00FFFFFFu;
 }
 
+/* Instructions in ws_systick_calibrate's loop: the images print it beside the ticks. */
+#define WS_SYSTICK_CALIBRATION_INSTRUCTIONS 2000000u
+
+/* Restarts the counter and returns the ticks of a loop of exactly
+ * WS_SYSTICK_CALIBRATION_INSTRUCTIONS instructions (two per iteration): the host divides
+ * one by the other to turn ticks into instructions. */
+static inline uint32_t ws_systick_calibrate(void)
+{
+    uint32_t loops = WS_SYSTICK_CALIBRATION_INSTRUCTIONS / 2u;
+    uint32_t start = ws_systick_start();
+    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(loops) : : "cc");
+    return ws_systick_elapsed(start);
+}
+
 #endif /* WS_SYSTICK_H */
