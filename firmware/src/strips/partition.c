@@ -503,10 +503,7 @@ ws_status_t ws_strips_erase_all(ws_strips_t *s)
     s->xfer_active = 0;
     s->n_pending = 0;
     /* the ring's samples are the old wearer's: none of them goes into a new strip */
-    s->tail = 0;
-    s->used = 0;
-    s->stage_n = 0;
-    s->oldest = s->total;
+    ws_strips_ring_clear(s);
     for (p = 0; p < s->flash->page_count; p++) {
         if (s->flash->erase(s->flash->ctx, p) != WS_OK) {
             s->stats.flash_errors++;

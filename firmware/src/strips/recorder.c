@@ -45,6 +45,14 @@ static void drop_oldest(ws_strips_t *s)
     s->oldest += n;
 }
 
+void ws_strips_ring_clear(ws_strips_t *s)
+{
+    s->tail = 0;
+    s->used = 0;
+    s->stage_n = 0;
+    s->oldest = s->total;
+}
+
 /* Encodes the open block into the ring (the oldest blocks make room). */
 static void close_block(ws_strips_t *s)
 {
@@ -56,9 +64,7 @@ static void close_block(ws_strips_t *s)
     if (ws_strip_encode_block(s->stage, s->stage_n, s->block, sizeof s->block, &len) != WS_OK ||
         len < 4 || len > WS_STRIP_RING_BYTES) {
         /* cannot happen with a conforming codec; the samples are lost to the ring */
-        s->oldest = s->total;
-        s->used = 0;
-        s->stage_n = 0;
+        ws_strips_ring_clear(s);
         return;
     }
     while (s->used + len > WS_STRIP_RING_BYTES) {
@@ -84,10 +90,7 @@ ws_status_t ws_strips_config(ws_strips_t *s, uint16_t fs_hz, float adc_gain, int
     s->adc_zero = adc_zero;
     s->start_time_s = start_time_s;
     s->total = 0;
-    s->tail = 0;
-    s->used = 0;
-    s->oldest = 0;
-    s->stage_n = 0;
+    ws_strips_ring_clear(s);
     s->n_pending = 0;
     return WS_OK;
 }

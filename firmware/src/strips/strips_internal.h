@@ -33,4 +33,8 @@ ws_status_t ws_strips_commit(ws_strips_t *s, ws_strip_writer_t *w,
 /* STRIP events for committed strips that have none yet. */
 void ws_strips_announce_late(ws_strips_t *s);
 
+/* Forgets every sample the RAM ring holds (the open block too): it then holds none of
+ * the samples fed so far (recorder.c). */
+void ws_strips_ring_clear(ws_strips_t *s);
+
 #endif
